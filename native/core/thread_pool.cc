@@ -1,0 +1,133 @@
+#include "core/thread_pool.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+
+#include "core/error.h"
+
+namespace tf {
+
+namespace {
+thread_local bool inside_task = false;
+}
+
+ThreadPool::ThreadPool(int threads) {
+  if (threads < 1) threads = 1;
+  for (int i = 1; i < threads; i++) workers_.emplace_back([this] { worker_loop(); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  for (auto& t : workers_) t.join();
+}
+
+void ThreadPool::run_tasks() {
+  inside_task = true;
+  for (;;) {
+    size_t i = next_.fetch_add(1, std::memory_order_relaxed);
+    if (i >= n_) break;
+    try {
+      (*fn_)(i);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(error_mutex_);
+      if (!error_) error_ = std::current_exception();
+    }
+    finished_.fetch_add(1, std::memory_order_acq_rel);
+  }
+  inside_task = false;
+}
+
+void ThreadPool::worker_loop() {
+  size_t seen = 0;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
+      if (stop_) return;
+      seen = generation_;
+      active_workers_++;
+    }
+    run_tasks();
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      active_workers_--;
+    }
+    done_.notify_all();
+  }
+}
+
+void ThreadPool::parallel_for(size_t n, const std::function<void(size_t)>& fn) {
+  if (n == 0) return;
+  if (inside_task || workers_.empty() || n == 1) {
+    for (size_t i = 0; i < n; i++) fn(i);
+    return;
+  }
+  std::lock_guard<std::mutex> call_lock(call_mutex_);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    fn_ = &fn;
+    n_ = n;
+    next_.store(0, std::memory_order_relaxed);
+    finished_.store(0, std::memory_order_relaxed);
+    error_ = nullptr;
+    generation_++;
+  }
+  wake_.notify_all();
+  run_tasks();
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [&] { return finished_.load(std::memory_order_acquire) == n_ && active_workers_ == 0; });
+    fn_ = nullptr;
+  }
+  if (error_) std::rethrow_exception(error_);
+}
+
+namespace {
+std::mutex pool_mutex;
+std::shared_ptr<ThreadPool> the_pool;
+
+int default_threads() {
+  if (const char* env = std::getenv("TOKENFILTER_THREADS")) {
+    int n = std::atoi(env);
+    if (n >= 1 && n <= 1024) return n;
+  }
+  unsigned hw = std::thread::hardware_concurrency();
+  return hw == 0 ? 1 : static_cast<int>(hw);
+}
+}  // namespace
+
+std::shared_ptr<ThreadPool> pool() {
+  std::lock_guard<std::mutex> lock(pool_mutex);
+  if (!the_pool) the_pool = std::make_shared<ThreadPool>(default_threads());
+  return the_pool;
+}
+
+void set_num_threads(int threads) {
+  check(threads >= 1 && threads <= 1024, "threads must be an integer in [1, 1024], got " + std::to_string(threads));
+  std::lock_guard<std::mutex> lock(pool_mutex);
+  if (the_pool && the_pool->threads() == threads) return;
+  the_pool = std::make_shared<ThreadPool>(threads);
+}
+
+int num_threads() { return pool()->threads(); }
+
+void parallel_range(size_t total, size_t grain, const std::function<void(size_t, size_t)>& fn) {
+  if (total == 0) return;
+  std::shared_ptr<ThreadPool> p = pool();
+  size_t max_chunks = static_cast<size_t>(p->threads()) * 4;
+  size_t chunks = std::max<size_t>(1, std::min(max_chunks, total / std::max<size_t>(grain, 1)));
+  size_t step = (total + chunks - 1) / chunks;
+  chunks = (total + step - 1) / step;
+  p->parallel_for(chunks, [&](size_t c) {
+    size_t begin = c * step;
+    size_t end = std::min(total, begin + step);
+    fn(begin, end);
+  });
+}
+
+}  // namespace tf
