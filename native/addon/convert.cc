@@ -40,6 +40,13 @@ double number(const Napi::Value& value, const std::string& name) {
   return d;
 }
 
+double number_or_infinity(const Napi::Value& value, const std::string& name) {
+  if (!value.IsNumber()) throw_type_error(value.Env(), name + " must be a number");
+  double d = value.As<Napi::Number>().DoubleValue();
+  if (std::isnan(d)) throw_range_error(value.Env(), name + " must not be NaN");
+  return d;
+}
+
 bool boolean(const Napi::Value& value, const std::string& name) {
   if (!value.IsBoolean()) throw_type_error(value.Env(), name + " must be a boolean");
   return value.As<Napi::Boolean>().Value();

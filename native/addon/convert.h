@@ -63,6 +63,8 @@ void check_ids_below(Napi::Env env, const uint32_t* ids, size_t n, uint32_t limi
 // Integer argument in [min, max] (a TypeError if not an integer, RangeError if out of range).
 int64_t integer(const Napi::Value& value, const std::string& name, int64_t min, int64_t max);
 double number(const Napi::Value& value, const std::string& name);
+// A number that may also be +Infinity (e.g. a threshold that flags nothing); NaN is refused.
+double number_or_infinity(const Napi::Value& value, const std::string& name);
 bool boolean(const Napi::Value& value, const std::string& name);
 std::string string(const Napi::Value& value, const std::string& name);
 Napi::Object object(const Napi::Value& value, const std::string& name);
