@@ -10,3 +10,5 @@ export { thresholdForFraction } from './filter/threshold.js';
 export type { TokenScores } from './filter/threshold.js';
 export type { Batch } from './data/batch.js';
 export { validateBatch } from './data/batch.js';
+export { fitPowerLaw, predictLoss, computeForLoss, relativeComputeSlowdown } from './eval/scaling.js';
+export type { ComputeLossPoint, PowerLawFit, Slowdown, SlowdownOptions } from './eval/scaling.js';
