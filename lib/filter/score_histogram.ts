@@ -1,0 +1,139 @@
+/**
+ * A streaming, mergeable histogram of token scores, for thresholds given as a flagged fraction
+ * over a whole corpus: feed it shard by shard (or per worker and merge), then ask which
+ * threshold flags a fraction. Exact for the side-file encodings (uint8 levels and float16), and
+ * within one bfloat16 bucket (relative 2^-8) for float32 scores, always erring towards
+ * flagging slightly more.
+ * @module
+ */
+
+const BINS = 65536;
+/** Largest key of a non-negative value (the sign bit is the top bit in both encodings). */
+const TOP_KEY = 0x7fff;
+
+/** Score encodings the histogram accepts. */
+export type HistogramScores = Uint8Array | Float32Array | { float16Bits: Uint16Array };
+
+export class ScoreHistogram {
+  /** counts[b]: tokens whose score's 16-bit key is b (see {@link ScoreHistogram.keyToScore}). */
+  readonly counts = new Float64Array(BINS);
+  total = 0;
+
+  /**
+   * Adds scores: probabilities as float32, round(255·p) levels as uint8, or raw float16 bit
+   * patterns (side files of kind 4) as `{ float16Bits }`.
+   * @throws RangeError for a float32 score outside [0, 1] or NaN.
+   */
+  add(scores: HistogramScores): this {
+    this.setKeyKind(scores instanceof Float32Array ? 'bfloat16' : 'float16');
+    if (scores instanceof Uint8Array) {
+      // a uint8 level l is the probability l / 255: key it by that probability's float16 bits
+      const perLevel = new Float64Array(256);
+      for (let i = 0; i < scores.length; i++) perLevel[scores[i]]++;
+      for (let level = 0; level < 256; level++) if (perLevel[level]) this.counts[float16Key(level / 255)] += perLevel[level];
+    } else if (scores instanceof Float32Array) {
+      const bits = new Uint32Array(scores.buffer, scores.byteOffset, scores.length);
+      for (let i = 0; i < scores.length; i++) {
+        const s = scores[i];
+        if (!(s >= 0 && s <= 1)) throw new RangeError(`scores[${i}] = ${s} is not a probability in [0, 1]`);
+        this.counts[bits[i] >>> 16]++;
+      }
+    } else {
+      const { float16Bits } = scores;
+      for (let i = 0; i < float16Bits.length; i++) this.counts[float16Bits[i]]++;
+    }
+    this.total += scores instanceof Uint8Array || scores instanceof Float32Array ? scores.length : scores.float16Bits.length;
+    return this;
+  }
+
+  /** Adds another histogram's counts (workers or shards merged in any order). */
+  merge(other: ScoreHistogram): this {
+    if (other.keyKind) this.setKeyKind(other.keyKind);
+    for (let b = 0; b < BINS; b++) this.counts[b] += other.counts[b];
+    this.total += other.total;
+    return this;
+  }
+
+  /**
+   * How scores are keyed: float16 bit patterns (uint8 and float16 input) or the top 16 bits
+   * of float32 (bfloat16, float32 input); fixed by the first scores added.
+   */
+  keyKind: 'float16' | 'bfloat16' | undefined;
+
+  private setKeyKind(kind: 'float16' | 'bfloat16'): void {
+    if (this.keyKind && this.keyKind !== kind)
+      throw new TypeError(
+        `this histogram holds ${this.keyKind === 'bfloat16' ? 'float32' : 'uint8/float16'} scores; ` +
+          'add scores of one encoding per histogram',
+      );
+    this.keyKind = kind;
+  }
+
+  /** The lowest score a key stands for. */
+  keyToScore(key: number): number {
+    return this.keyKind === 'bfloat16' ? bfloat16ToNumber(key) : float16ToNumber(key);
+  }
+
+  /**
+   * The threshold that flags at least `fraction` of all tokens added (score >= threshold),
+   * chosen as high as possible; Infinity for fraction 0.
+   * @throws RangeError unless 0 <= fraction <= 1.
+   */
+  thresholdForFraction(fraction: number): number {
+    if (!(fraction >= 0 && fraction <= 1)) throw new RangeError(`fraction must be in [0, 1], got ${fraction}`);
+    const k = Math.round(fraction * this.total);
+    if (k === 0) return Number.POSITIVE_INFINITY;
+    // Non-negative float16 / bfloat16 values order like their bit patterns.
+    let seen = 0;
+    for (let key = TOP_KEY; key >= 0; key--) {
+      seen += this.counts[key];
+      if (seen >= k) return this.keyToScore(key);
+    }
+    return 0;
+  }
+
+  /** Fraction of tokens with score >= threshold. */
+  fractionAtOrAbove(threshold: number): number {
+    if (this.total === 0) return 0;
+    let seen = 0;
+    for (let key = TOP_KEY; key >= 0; key--) {
+      if (this.keyToScore(key) < threshold) break;
+      seen += this.counts[key];
+    }
+    return seen / this.total;
+  }
+}
+
+/** float16 bit pattern of a number in [0, 1] (round to nearest even). */
+export function float16Key(value: number): number {
+  const f32 = new Float32Array([value]);
+  const bits = new Uint32Array(f32.buffer)[0];
+  const exponent = (bits >>> 23) & 0xff;
+  const mantissa = bits & 0x7fffff;
+  if (exponent === 0 && mantissa === 0) return 0;
+  const e = exponent - 127 + 15;
+  if (e >= 31) return 0x7c00;
+  if (e <= 0) {
+    // subnormal half: value = m · 2^-24
+    const m = Math.round(value / 2 ** -24);
+    return m;
+  }
+  let half = (e << 10) | (mantissa >>> 13);
+  const rest = mantissa & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && (half & 1))) half++;
+  return half;
+}
+
+/** The number a float16 bit pattern encodes. */
+export function float16ToNumber(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >>> 10) & 0x1f;
+  const mantissa = bits & 0x3ff;
+  if (exponent === 0) return sign * mantissa * 2 ** -24;
+  if (exponent === 31) return mantissa ? Number.NaN : sign * Number.POSITIVE_INFINITY;
+  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
+}
+
+function bfloat16ToNumber(key: number): number {
+  return new Float32Array(new Uint32Array([key << 16 >>> 0]).buffer)[0];
+}
