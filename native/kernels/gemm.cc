@@ -1,37 +1,168 @@
-// Reference-speed GEMM (correct, multi-threaded over rows of C, no packing). The packed,
-// cache-blocked SIMD implementation replaces the body of gemm() behind the same signature.
+// Packed, cache-blocked GEMM (the GotoBLAS / BLIS loop structure), row-major.
+//
+//   for each block of mb rows of op(A)            (mb <= mb_max: kc x mb fits in L3)
+//     for each block of kc of the depth K         (one pass of packed panels per block)
+//       pack op(A)[mb, kc] into MR-row panels      -- shared by all threads, packed in parallel
+//       parallel over tasks = (column block of nb, optional row chunk):
+//         pack op(B)[kc, nb] into NR-column panels -- per thread, stays in L2
+//         for each A panel (MR x kc, stays in L1)
+//           for each B panel: micro-kernel on the MR x NR tile of C
+//
+// The first depth block applies beta (beta == 0 writes C without reading it), later ones add.
+// Every element of C gets the same arithmetic whatever the thread count or task split (the
+// depth blocking depends only on K and the SIMD level), so results are deterministic.
 #include "kernels/gemm.h"
 
 #include <algorithm>
-#include <vector>
+#include <functional>
+#include <memory>
 
+#include "core/aligned.h"
+#include "core/cpu_features.h"
 #include "core/thread_pool.h"
+#include "kernels/gemm_internal.h"
 
 namespace tf {
+
+using gemm_internal::KernelConfig;
+
+namespace {
+
+// Below this many flops (2 M N K) a GEMM runs on the calling thread only: waking the pool
+// would cost more than it saves.
+constexpr double kParallelFlops = 4.0e6;
+
+const KernelConfig& config_for(SimdLevel level) {
+  switch (level) {
+    case SimdLevel::Avx512: return gemm_internal::avx512_config();
+    case SimdLevel::Avx2: return gemm_internal::avx2_config();
+    default: return gemm_internal::scalar_config();
+  }
+}
+
+// Pack buffers of the thread that uses them: `a` holds the shared A block of a call made on
+// this thread, `b` the B block of a task run on this thread. They grow and are reused.
+struct Workspace {
+  AlignedArray<float> a;
+  AlignedArray<float> b;
+};
+thread_local Workspace workspace;
+
+float* reserve(AlignedArray<float>& buffer, size_t floats) {
+  if (buffer.size() < floats) buffer.resize(floats);
+  return buffer.data();
+}
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+
+// C = beta * C (beta == 0 writes zeros without reading C).
+void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
+  for (int64_t i = 0; i < M; i++) {
+    float* c = C + i * ldc;
+    if (beta == 0.0f)
+      std::fill(c, c + N, 0.0f);
+    else if (beta != 1.0f)
+      for (int64_t j = 0; j < N; j++) c[j] *= beta;
+  }
+}
+
+// How one depth block's work is split into tasks.
+struct Split {
+  int64_t nb;        // columns of op(B) per task (a multiple of NR, except at the right edge)
+  int64_t n_blocks;  // ceil(N / nb)
+  int64_t m_chunks;  // row chunks of the A block per column block (> 1 only when N is narrow)
+};
+
+// Column blocks come in multiples of the thread count (so a static 2-way split is even) unless
+// there are enough of them for dynamic scheduling to balance; narrow N is split by rows too.
+Split plan_split(const KernelConfig& cfg, int64_t N, int64_t a_panels, int threads) {
+  const int64_t n_panels = ceil_div(N, cfg.nr);
+  int64_t blocks = ceil_div(N, cfg.nb_max);
+  if (threads > 1 && blocks < 4 * threads) blocks = round_up(blocks, threads);
+  blocks = std::min(blocks, n_panels);
+  Split s;
+  s.nb = ceil_div(n_panels, blocks) * cfg.nr;
+  s.n_blocks = ceil_div(N, s.nb);
+  s.m_chunks = 1;
+  if (s.n_blocks < threads) s.m_chunks = std::min<int64_t>(ceil_div(threads, s.n_blocks), a_panels);
+  return s;
+}
+
+// Runs fn(i) for i in [0, n): on the pool when `parallel`, else inline.
+void run_tasks(bool parallel, size_t n, const std::function<void(size_t)>& fn) {
+  if (parallel && n > 1) {
+    pool()->parallel_for(n, fn);
+  } else {
+    for (size_t i = 0; i < n; i++) fn(i);
+  }
+}
+
+}  // namespace
 
 void gemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
           const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   if (M <= 0 || N <= 0) return;
-  parallel_range(static_cast<size_t>(M), 4, [&](size_t row_begin, size_t row_end) {
-    std::vector<float> acc(static_cast<size_t>(N));
-    for (size_t i = row_begin; i < row_end; i++) {
-      std::fill(acc.begin(), acc.end(), 0.0f);
-      for (int64_t p = 0; p < K; p++) {
-        float a = trans_a == Trans::No ? A[i * lda + p] : A[p * lda + i];
-        if (trans_b == Trans::No) {
-          const float* b = B + p * ldb;
-          for (int64_t j = 0; j < N; j++) acc[j] += a * b[j];
-        } else {
-          for (int64_t j = 0; j < N; j++) acc[j] += a * B[j * ldb + p];
+  if (K <= 0 || alpha == 0.0f) {
+    scale_c(M, N, beta, C, ldc);
+    return;
+  }
+  const KernelConfig& cfg = config_for(simd_level());
+  const int64_t mr = cfg.mr, nr = cfg.nr;
+  // op(A) element (i, k) is A[i * a_rs + k * a_ks]; op(B) element (k, j) is B[j * b_rs + k * b_ks].
+  const int64_t a_rs = trans_a == Trans::No ? lda : 1, a_ks = trans_a == Trans::No ? 1 : lda;
+  const int64_t b_rs = trans_b == Trans::No ? 1 : ldb, b_ks = trans_b == Trans::No ? ldb : 1;
+
+  const double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
+  const int threads = flops < kParallelFlops ? 1 : num_threads();
+  const bool parallel = threads > 1;
+
+  const int64_t kc = ceil_div(K, ceil_div(K, cfg.kc));
+  const int64_t mb = round_up(ceil_div(M, ceil_div(M, cfg.mb_max)), mr);
+  const Split split = plan_split(cfg, N, mb / mr, threads);
+  float* a_pack = reserve(workspace.a, static_cast<size_t>(mb * kc));
+  const size_t b_pack_floats = static_cast<size_t>(round_up(split.nb, nr) * kc);
+
+  for (int64_t m0 = 0; m0 < M; m0 += mb) {
+    const int64_t mlen = std::min(mb, M - m0);
+    const int64_t a_panels = ceil_div(mlen, mr);
+    for (int64_t k0 = 0; k0 < K; k0 += kc) {
+      const int64_t klen = std::min(kc, K - k0);
+      const float beta_k = k0 == 0 ? beta : 1.0f;
+
+      // Pack the A block, in `threads` contiguous runs of panels.
+      const int64_t pack_tasks = std::min<int64_t>(threads, a_panels);
+      run_tasks(parallel, static_cast<size_t>(pack_tasks), [&](size_t t) {
+        const int64_t p0 = a_panels * static_cast<int64_t>(t) / pack_tasks;
+        const int64_t p1 = a_panels * static_cast<int64_t>(t + 1) / pack_tasks;
+        const int64_t rows = std::min(mlen, p1 * mr) - p0 * mr;
+        cfg.pack_a(A + (m0 + p0 * mr) * a_rs + k0 * a_ks, a_rs, a_ks, rows, klen, a_pack + p0 * mr * klen);
+      });
+
+      const size_t tasks = static_cast<size_t>(split.n_blocks * split.m_chunks);
+      run_tasks(parallel, tasks, [&](size_t t) {
+        const int64_t block = static_cast<int64_t>(t) / split.m_chunks;
+        const int64_t chunk = static_cast<int64_t>(t) % split.m_chunks;
+        const int64_t n0 = block * split.nb;
+        const int64_t nlen = std::min(split.nb, N - n0);
+        float* b_pack = reserve(workspace.b, b_pack_floats);
+        cfg.pack_b(B + n0 * b_rs + k0 * b_ks, b_rs, b_ks, nlen, klen, b_pack);
+        const int64_t b_panels = ceil_div(nlen, nr);
+        const int64_t p0 = a_panels * chunk / split.m_chunks;
+        const int64_t p1 = a_panels * (chunk + 1) / split.m_chunks;
+        for (int64_t p = p0; p < p1; p++) {
+          const int64_t i0 = m0 + p * mr;
+          const int rows = static_cast<int>(std::min(mr, m0 + mlen - i0));
+          const float* ap = a_pack + p * mr * klen;
+          for (int64_t q = 0; q < b_panels; q++) {
+            const int64_t j0 = n0 + q * nr;
+            const int cols = static_cast<int>(std::min(nr, n0 + nlen - j0));
+            cfg.kernel(klen, ap, b_pack + q * nr * klen, C + i0 * ldc + j0, ldc, alpha, beta_k, rows, cols);
+          }
         }
-      }
-      float* c = C + i * ldc;
-      if (beta == 0.0f)
-        for (int64_t j = 0; j < N; j++) c[j] = alpha * acc[j];
-      else
-        for (int64_t j = 0; j < N; j++) c[j] = alpha * acc[j] + beta * c[j];
+      });
     }
-  });
+  }
 }
 
 }  // namespace tf

@@ -1,0 +1,72 @@
+// AVX2 + FMA micro-kernel: a 6 x 16 tile of C in 12 ymm accumulators. Per k it loads two
+// 8-float vectors of the B panel and broadcasts six A values (6 x 2 FMAs).
+#include <immintrin.h>
+
+#include "kernels/gemm_internal.h"
+
+namespace tf::gemm_internal {
+namespace {
+
+constexpr int kMR = 6;
+constexpr int kNR = 16;
+
+__attribute__((target("avx2,fma"))) void kernel_avx2(int64_t kc, const float* a, const float* b, float* c,
+                                                     int64_t ldc, float alpha, float beta, int mr, int nr) {
+  __m256 acc0[kMR], acc1[kMR];
+#pragma GCC unroll 6
+  for (int i = 0; i < kMR; i++) acc0[i] = acc1[i] = _mm256_setzero_ps();
+#pragma GCC unroll 2
+  for (int64_t k = 0; k < kc; k++, a += kMR, b += kNR) {
+    const __m256 b0 = _mm256_load_ps(b);
+    const __m256 b1 = _mm256_load_ps(b + 8);
+#pragma GCC unroll 6
+    for (int i = 0; i < kMR; i++) {
+      const __m256 ai = _mm256_broadcast_ss(a + i);
+      acc0[i] = _mm256_fmadd_ps(ai, b0, acc0[i]);
+      acc1[i] = _mm256_fmadd_ps(ai, b1, acc1[i]);
+    }
+  }
+  const __m256 va = _mm256_set1_ps(alpha);
+  if (mr == kMR && nr == kNR) {
+    if (beta == 0.0f) {
+#pragma GCC unroll 6
+      for (int i = 0; i < kMR; i++) {
+        _mm256_storeu_ps(c + i * ldc, _mm256_mul_ps(va, acc0[i]));
+        _mm256_storeu_ps(c + i * ldc + 8, _mm256_mul_ps(va, acc1[i]));
+      }
+    } else {
+      const __m256 vb = _mm256_set1_ps(beta);
+#pragma GCC unroll 6
+      for (int i = 0; i < kMR; i++) {
+        float* ci = c + i * ldc;
+        _mm256_storeu_ps(ci, _mm256_fmadd_ps(vb, _mm256_loadu_ps(ci), _mm256_mul_ps(va, acc0[i])));
+        _mm256_storeu_ps(ci + 8, _mm256_fmadd_ps(vb, _mm256_loadu_ps(ci + 8), _mm256_mul_ps(va, acc1[i])));
+      }
+    }
+    return;
+  }
+  // Edge tile: spill the scaled accumulators and merge only the part inside C, with the same
+  // arithmetic (alpha * acc, then one fused multiply-add with beta) as the full tile.
+  alignas(32) float tile[kMR][kNR];
+#pragma GCC unroll 6
+  for (int i = 0; i < kMR; i++) {
+    _mm256_store_ps(tile[i], _mm256_mul_ps(va, acc0[i]));
+    _mm256_store_ps(tile[i] + 8, _mm256_mul_ps(va, acc1[i]));
+  }
+  for (int i = 0; i < mr; i++) {
+    float* ci = c + i * ldc;
+    if (beta == 0.0f)
+      for (int j = 0; j < nr; j++) ci[j] = tile[i][j];
+    else
+      for (int j = 0; j < nr; j++) ci[j] = __builtin_fmaf(beta, ci[j], tile[i][j]);
+  }
+}
+
+}  // namespace
+
+const KernelConfig& avx2_config() {
+  static const KernelConfig config{kMR, kNR, 256, 512, 4096, kernel_avx2, pack_panels<kMR>, pack_panels<kNR>};
+  return config;
+}
+
+}  // namespace tf::gemm_internal

@@ -1,0 +1,67 @@
+// AVX-512 micro-kernel: a 14 x 32 tile of C in 28 zmm accumulators. Per k it loads two
+// 16-float vectors of the B panel and broadcasts fourteen A values (14 x 2 FMAs), which keeps
+// both FMA ports busy with loads to spare. Edge tiles use masked loads/stores on the columns
+// and skip rows past mr, so they need no scratch tile.
+#include <immintrin.h>
+
+#include "kernels/gemm_internal.h"
+
+namespace tf::gemm_internal {
+namespace {
+
+constexpr int kMR = 14;
+constexpr int kNR = 32;
+
+#define TF_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
+
+TF_AVX512 void kernel_avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float alpha,
+                             float beta, int mr, int nr) {
+  __m512 acc0[kMR], acc1[kMR];
+#pragma GCC unroll 14
+  for (int i = 0; i < kMR; i++) acc0[i] = acc1[i] = _mm512_setzero_ps();
+#pragma GCC unroll 14
+  for (int i = 0; i < kMR; i++) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+#pragma GCC unroll 2
+  for (int64_t k = 0; k < kc; k++, a += kMR, b += kNR) {
+    const __m512 b0 = _mm512_load_ps(b);
+    const __m512 b1 = _mm512_load_ps(b + 16);
+#pragma GCC unroll 14
+    for (int i = 0; i < kMR; i++) {
+      const __m512 ai = _mm512_set1_ps(a[i]);
+      acc0[i] = _mm512_fmadd_ps(ai, b0, acc0[i]);
+      acc1[i] = _mm512_fmadd_ps(ai, b1, acc1[i]);
+    }
+  }
+  const __m512 va = _mm512_set1_ps(alpha);
+  const __m512 vb = _mm512_set1_ps(beta);
+  const __mmask16 m0 = nr >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << nr) - 1);
+  const __mmask16 m1 = nr >= 32 ? 0xFFFF : nr <= 16 ? 0 : static_cast<__mmask16>((1u << (nr - 16)) - 1);
+  if (beta == 0.0f) {
+#pragma GCC unroll 14
+    for (int i = 0; i < kMR; i++) {
+      if (i < mr) {
+        _mm512_mask_storeu_ps(c + i * ldc, m0, _mm512_mul_ps(va, acc0[i]));
+        _mm512_mask_storeu_ps(c + i * ldc + 16, m1, _mm512_mul_ps(va, acc1[i]));
+      }
+    }
+  } else {
+#pragma GCC unroll 14
+    for (int i = 0; i < kMR; i++) {
+      if (i < mr) {
+        float* ci = c + i * ldc;
+        _mm512_mask_storeu_ps(ci, m0, _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, ci), _mm512_mul_ps(va, acc0[i])));
+        _mm512_mask_storeu_ps(ci + 16, m1,
+                              _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, ci + 16), _mm512_mul_ps(va, acc1[i])));
+      }
+    }
+  }
+}
+
+}  // namespace
+
+const KernelConfig& avx512_config() {
+  static const KernelConfig config{kMR, kNR, 384, 512, 4096, kernel_avx512, pack_panels<kMR>, pack_panels<kNR>};
+  return config;
+}
+
+}  // namespace tf::gemm_internal
