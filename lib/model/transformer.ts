@@ -1,0 +1,271 @@
+/**
+ * The GPT-style Transformer: token embedding (tied with the LM head by default), pre-RMSNorm
+ * blocks of causal RoPE self-attention and a ReLU² MLP, no biases, final RMSNorm. Arithmetic
+ * runs in the native core; every long call returns a Promise and runs off the JS thread.
+ *
+ * Tensor names (PyTorch-friendly, linear weights stored [out, in], row-major float32):
+ * `wte` [V, C]; `blocks.{l}.attn_norm.weight` [C]; `blocks.{l}.attn.qkv.weight` [3C, C] (rows
+ * q, then k, then v; RoPE rotates pairs (d, d + hs/2) of each head, angle t·base^(−2d/hs));
+ * `blocks.{l}.attn.proj.weight` [C, C]; `blocks.{l}.mlp_norm.weight` [C];
+ * `blocks.{l}.mlp.fc.weight` [H, C]; `blocks.{l}.mlp.proj.weight` [C, H];
+ * `final_norm.weight` [C]; `lm_head.weight` [V, C] only when embeddings are untied (otherwise
+ * the head is `wte`).
+ * @module
+ */
+import { validateBatch, type Batch } from '../data/batch.js';
+import { native } from '../native.js';
+import { resolveTransformerConfig, type TransformerConfig, type TransformerOptions } from './config.js';
+import { readSafetensors, writeSafetensors, SafetensorsError, type SafetensorsContents, type TensorToWrite } from './safetensors.js';
+
+/** Format identifier written to `__metadata__.format` of model files. */
+export const MODEL_FORMAT = 'tokenfilter.transformer';
+/** Version of the model file layout. */
+export const MODEL_FORMAT_VERSION = '1';
+
+/** One named parameter tensor: where it lives in the flat parameter block. */
+export interface TensorInfo {
+  name: string;
+  shape: number[];
+  /** Offset in floats into the flat parameter block. */
+  offset: number;
+  /** Element count. */
+  size: number;
+  /** Whether weight decay applies (linear layers' matrices). */
+  decay: boolean;
+}
+
+/** Parameter counts. */
+export interface ParameterCount {
+  /** Every parameter (the tied embedding counted once). */
+  total: number;
+  /** Without the token embedding and the untied LM head. */
+  nonEmbedding: number;
+}
+
+/** Shape of a flat token array: `batch` sequences of `context` tokens. */
+export interface TokenShape {
+  /** Default 1. */
+  batch?: number;
+  /** Default tokens.length / batch. */
+  context?: number;
+}
+
+/** Internal handle of the native class. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type NativeTransformer = any;
+
+export class Transformer {
+  /** The resolved configuration. */
+  readonly config: TransformerConfig;
+  /** @internal the native model (parameters, gradients, AdamW state). */
+  readonly native: NativeTransformer;
+  private readonly table: TensorInfo[];
+
+  private constructor(config: TransformerConfig) {
+    this.config = config;
+    this.native = new native.TransformerModel(config);
+    this.table = this.native.tensors() as TensorInfo[];
+  }
+
+  /**
+   * Creates a model with GPT-2-style initialisation from `options.seed`: matrices and the
+   * embedding N(0, 0.02), residual projections (`attn.proj`, `mlp.proj`) N(0, 0.02/√(2L)),
+   * norm gains 1. Defaults: see {@link resolveTransformerConfig}.
+   * @throws TypeError / RangeError for an invalid or misspelled option.
+   */
+  static async create(options: TransformerOptions): Promise<Transformer> {
+    const model = new Transformer(resolveTransformerConfig(options));
+    await model.native.init(model.config.seed);
+    return model;
+  }
+
+  /** @internal a model with zero parameters, to be filled by a loader. */
+  static uninitialized(config: TransformerConfig): Transformer {
+    return new Transformer(resolveTransformerConfig(config));
+  }
+
+  /**
+   * Loads a model saved by {@link Transformer.save} (or the parameters of a training
+   * checkpoint).
+   * @throws SafetensorsError for a malformed file, a wrong format, a missing, unexpected or
+   *   misshapen tensor, a non-F32 dtype or a non-finite value.
+   */
+  static async load(path: string): Promise<Transformer> {
+    const file = await readSafetensors(path);
+    const model = Transformer.uninitialized(configFromMetadata(file, path));
+    model.setParameters(parametersFromFile(model, file, path, ''));
+    return model;
+  }
+
+  /**
+   * Saves the parameters and config as safetensors (atomic write). `metadata` strings are
+   * added to the file's `__metadata__` (keys `format`, `format_version`, `config` are reserved).
+   */
+  async save(path: string, metadata: Record<string, string> = {}): Promise<void> {
+    await writeSafetensors(path, this.namedTensors(this.getParameters(), ''), { ...metadata, ...this.fileMetadata() });
+  }
+
+  /** @internal the metadata identifying this model in a file. */
+  fileMetadata(): Record<string, string> {
+    return { format: MODEL_FORMAT, format_version: MODEL_FORMAT_VERSION, config: JSON.stringify(this.config) };
+  }
+
+  /** @internal views of `flat` (a parameter-block-shaped array) per tensor, names prefixed. */
+  namedTensors(flat: Float32Array, prefix: string): [string, TensorToWrite][] {
+    return this.table.map((t) => [prefix + t.name, { dtype: 'F32', shape: t.shape, data: flat.subarray(t.offset, t.offset + t.size) }]);
+  }
+
+  /** The named parameter tensors and where they live in the flat block. */
+  tensorInfo(): TensorInfo[] {
+    return this.table.map((t) => ({ ...t, shape: [...t.shape] }));
+  }
+
+  /** Copies of every parameter tensor by name, in module order. */
+  tensors(): Map<string, { shape: number[]; data: Float32Array }> {
+    const flat = this.getParameters();
+    return new Map(this.table.map((t) => [t.name, { shape: [...t.shape], data: flat.slice(t.offset, t.offset + t.size) }]));
+  }
+
+  /** A copy of the flat parameter block (layout: {@link tensorInfo}). */
+  getParameters(): Float32Array {
+    const out = new Float32Array(this.native.paramCount());
+    this.native.readParameters(out);
+    return out;
+  }
+
+  /**
+   * Replaces the flat parameter block.
+   * @throws RangeError for a wrong length or a non-finite value (naming its index).
+   */
+  setParameters(parameters: Float32Array): void {
+    this.native.writeParameters(parameters);
+  }
+
+  /** A copy of the gradient block (what the last training step accumulated). */
+  getGradients(): Float32Array {
+    const out = new Float32Array(this.native.paramCount());
+    this.native.readGradients(out);
+    return out;
+  }
+
+  /** Parameter counts: total and non-embedding. */
+  parameterCount(): ParameterCount {
+    const { vocabSize: V, dModel: C, tieEmbeddings } = this.config;
+    const total = this.native.paramCount() as number;
+    return { total, nonEmbedding: total - V * C * (tieEmbeddings ? 1 : 2) };
+  }
+
+  /**
+   * Training FLOPs per token at sequence length `context` (default: the config's): 6 × the
+   * parameters that take part in matrix products (block matrices and the LM head, V·C) plus
+   * causal attention 6·L·T·C (scores and weighted values over T/2 keys on average, forward and
+   * backward). Training FLOPs = this × tokens.
+   */
+  flopsPerToken(context = this.config.context): number {
+    const { vocabSize: V, dModel: C, layers: L, hidden: H } = this.config;
+    const matmulParams = L * (4 * C * C + 2 * C * H) + V * C;
+    return 6 * matmulParams + 6 * L * context * C;
+  }
+
+  /**
+   * Mean cross-entropy (nats) over the unmasked targets of `batch`; 0 for a fully masked batch.
+   * @throws TypeError / RangeError for a malformed batch or ids ≥ vocabSize; Error if the model
+   *   is busy with another call.
+   */
+  async loss(batch: Batch): Promise<number> {
+    validateBatch(batch, this.config.vocabSize);
+    const r = await this.native.evaluate(batch);
+    return r.supervised > 0 ? r.lossSum / r.supervised : 0;
+  }
+
+  /** Per-position losses (nats), 0 at masked positions; length B × T. Throws as {@link loss}. */
+  async tokenLosses(batch: Batch): Promise<Float32Array> {
+    validateBatch(batch, this.config.vocabSize);
+    const out = new Float32Array(batch.batch * batch.context);
+    await this.native.evaluate(batch, out);
+    return out;
+  }
+
+  /**
+   * Logits [B, T, V] for token ids [B, T].
+   * @throws RangeError for ids ≥ vocabSize, a shape that does not match, or T > context.
+   */
+  async logits(tokens: Uint32Array, shape: TokenShape = {}): Promise<Float32Array> {
+    const [B, T] = resolveShape(tokens, shape);
+    const out = new Float32Array(B * T * this.config.vocabSize);
+    await this.native.logits(tokens, B, T, out);
+    return out;
+  }
+
+  /**
+   * Hidden states [B, T, C] at `layer`: 0 = token embeddings (the residual stream entering
+   * block 0); l in 1..L = the residual stream after block l; L + 1 = the final RMSNorm's output
+   * (what the LM head reads).
+   * @throws RangeError for a layer outside [0, L + 1] and as {@link logits}.
+   */
+  async hiddenStates(tokens: Uint32Array, layer: number, shape: TokenShape = {}): Promise<Float32Array> {
+    const [B, T] = resolveShape(tokens, shape);
+    const out = new Float32Array(B * T * this.config.dModel);
+    await this.native.hiddenStates(tokens, B, T, layer, out);
+    return out;
+  }
+}
+
+function resolveShape(tokens: Uint32Array, shape: TokenShape): [number, number] {
+  if (!(tokens instanceof Uint32Array)) throw new TypeError('tokens must be a Uint32Array');
+  const B = shape.batch ?? 1;
+  if (!Number.isInteger(B) || B < 1) throw new RangeError(`batch must be a positive integer, got ${B}`);
+  const T = shape.context ?? tokens.length / B;
+  if (!Number.isInteger(T) || T < 1 || B * T !== tokens.length)
+    throw new RangeError(`tokens has length ${tokens.length}, which is not batch × context (${B} × ${shape.context ?? '?'})`);
+  return [B, T];
+}
+
+/** @internal the config recorded in a model or checkpoint file. */
+export function configFromMetadata(file: SafetensorsContents, source: string): TransformerConfig {
+  const { format, format_version: version, config } = file.metadata;
+  if (format !== MODEL_FORMAT && format !== 'tokenfilter.checkpoint')
+    throw new SafetensorsError(`${source}: not a tokenfilter model (metadata format = ${JSON.stringify(format)})`);
+  if (version !== MODEL_FORMAT_VERSION)
+    throw new SafetensorsError(`${source}: unsupported format_version ${JSON.stringify(version)} (expected ${MODEL_FORMAT_VERSION})`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(config ?? '');
+  } catch {
+    throw new SafetensorsError(`${source}: metadata 'config' is not valid JSON`);
+  }
+  try {
+    return resolveTransformerConfig(parsed as TransformerOptions);
+  } catch (error) {
+    throw new SafetensorsError(`${source}: invalid config in metadata: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * @internal gathers `prefix + name` tensors of `file` into a flat block shaped like `model`'s
+ * parameters, checking dtype, shape and finiteness. Tensors of other prefixes are ignored only
+ * when `prefix` is empty and they carry an `optimizer.` prefix (checkpoints).
+ */
+export function parametersFromFile(model: Transformer, file: SafetensorsContents, source: string, prefix: string): Float32Array {
+  const flat = new Float32Array(model.native.paramCount());
+  const expected = new Set<string>();
+  for (const t of model.tensorInfo()) {
+    const name = prefix + t.name;
+    expected.add(name);
+    const found = file.tensors.get(name);
+    if (!found) throw new SafetensorsError(`${source}: tensor '${name}' is missing`);
+    if (found.dtype !== 'F32') throw new SafetensorsError(`${source}: tensor '${name}' has dtype ${found.dtype}, expected F32`);
+    if (found.shape.length !== t.shape.length || found.shape.some((d, i) => d !== t.shape[i]))
+      throw new SafetensorsError(`${source}: tensor '${name}' has shape [${found.shape.join(', ')}], expected [${t.shape.join(', ')}]`);
+    const data = found.data as Float32Array;
+    for (let i = 0; i < data.length; i++)
+      if (!Number.isFinite(data[i])) throw new SafetensorsError(`${source}: tensor '${name}' has a non-finite value at index ${i}`);
+    flat.set(data, t.offset);
+  }
+  if (prefix === '') {
+    for (const name of file.tensors.keys())
+      if (!expected.has(name) && !name.startsWith('optimizer.'))
+        throw new SafetensorsError(`${source}: unexpected tensor '${name}' for this config`);
+  }
+  return flat;
+}

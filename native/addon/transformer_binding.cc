@@ -1,0 +1,388 @@
+// JS class `TransformerModel`: owns a tf::Transformer and its AdamW state. Every argument is
+// checked here (types, lengths against B × T, ids < vocab, finite floats where loaded) before
+// the core sees it. Long work (init, train steps, loss, logits, hidden states) runs in a
+// PromiseWorker; while one runs the model is busy and any other call on it throws, so two
+// workers never share its buffers. Big allocations are reported to V8 as external memory.
+#include <napi.h>
+
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "addon/convert.h"
+#include "addon/promise_worker.h"
+#include "addon/registry.h"
+#include "core/error.h"
+#include "models/transformer.h"
+
+namespace tf::addon {
+namespace {
+
+struct BatchView {
+  const uint32_t* inputs = nullptr;
+  const uint32_t* targets = nullptr;
+  const uint8_t* mask = nullptr;
+  int64_t B = 0, T = 0;
+  int64_t supervised = 0;
+};
+
+class TransformerModel : public Napi::ObjectWrap<TransformerModel> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "TransformerModel",
+                       {
+                           InstanceMethod<&TransformerModel::Init>("init"),
+                           InstanceMethod<&TransformerModel::Tensors>("tensors"),
+                           InstanceMethod<&TransformerModel::ParamCount>("paramCount"),
+                           InstanceMethod<&TransformerModel::ActivationBytesFor>("activationBytesFor"),
+                           InstanceMethod<&TransformerModel::ReadParameters>("readParameters"),
+                           InstanceMethod<&TransformerModel::WriteParameters>("writeParameters"),
+                           InstanceMethod<&TransformerModel::ReadGradients>("readGradients"),
+                           InstanceMethod<&TransformerModel::ReadOptimizer>("readOptimizer"),
+                           InstanceMethod<&TransformerModel::WriteOptimizer>("writeOptimizer"),
+                           InstanceMethod<&TransformerModel::Step>("step"),
+                           InstanceMethod<&TransformerModel::Evaluate>("evaluate"),
+                           InstanceMethod<&TransformerModel::Logits>("logits"),
+                           InstanceMethod<&TransformerModel::HiddenStates>("hiddenStates"),
+                       });
+  }
+
+  explicit TransformerModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TransformerModel>(info) {
+    Napi::Env env = info.Env();
+    Napi::Object c = object(info[0], "config");
+    TransformerConfig config;
+    config.vocab = integer(c.Get("vocabSize"), "config.vocabSize", 1, int64_t(1) << 31);
+    config.dim = integer(c.Get("dModel"), "config.dModel", 1, 1 << 16);
+    config.layers = integer(c.Get("layers"), "config.layers", 1, 1024);
+    config.heads = integer(c.Get("heads"), "config.heads", 1, 1 << 16);
+    config.hidden = integer(c.Get("hidden"), "config.hidden", 1, 1 << 20);
+    config.context = integer(c.Get("context"), "config.context", 1, 1 << 20);
+    config.tie_embeddings = boolean(c.Get("tieEmbeddings"), "config.tieEmbeddings");
+    config.rope_base = static_cast<float>(number(c.Get("ropeBase"), "config.ropeBase"));
+    config.norm_eps = static_cast<float>(number(c.Get("normEps"), "config.normEps"));
+    try {
+      model_ = std::make_unique<Transformer>(config);
+    } catch (const tf::Error& e) {
+      throw Napi::RangeError::New(env, std::string("config: ") + e.what());
+    }
+    sync_external_memory(env);
+  }
+
+  ~TransformerModel() override {
+    if (reported_bytes_ != 0) Napi::MemoryManagement::AdjustExternalMemory(Env(), -reported_bytes_);
+  }
+
+  // Called on the JS thread when a worker finishes.
+  void release(Napi::Env env) {
+    busy_ = false;
+    sync_external_memory(env);
+  }
+
+ private:
+  class Worker : public PromiseWorker {
+   public:
+    Worker(Napi::Env env, const char* what, TransformerModel* model, std::function<void()> run,
+           std::function<Napi::Value(Napi::Env)> result)
+        : PromiseWorker(env, what), model_(model), run_(std::move(run)), result_(std::move(result)) {
+      model_->busy_ = true;
+      keep(model_->Value());
+    }
+    ~Worker() override { model_->release(Env()); }
+
+   protected:
+    void Run() override { run_(); }
+    Napi::Value Result(Napi::Env env) override { return result_ ? result_(env) : env.Undefined(); }
+
+   private:
+    TransformerModel* model_;
+    std::function<void()> run_;
+    std::function<Napi::Value(Napi::Env)> result_;
+  };
+
+  Napi::Promise queue(Napi::Env env, const char* what, std::function<void()> run,
+                      std::function<Napi::Value(Napi::Env)> result, const std::vector<Napi::Value>& keep_alive) {
+    auto* worker = new Worker(env, what, this, std::move(run), std::move(result));
+    for (const Napi::Value& v : keep_alive) worker->keep(v);
+    Napi::Promise promise = worker->promise();
+    worker->Queue();
+    return promise;
+  }
+
+  void ensure_idle(Napi::Env env, const char* what) {
+    if (busy_)
+      throw Napi::Error::New(env, std::string("TransformerModel.") + what +
+                                      ": the model is busy with another operation (await it before starting another)");
+  }
+
+  void sync_external_memory(Napi::Env env) {
+    int64_t bytes = static_cast<int64_t>(2 * model_->param_count() * sizeof(float) + model_->activation_bytes() +
+                                         (adam_.m.size() + adam_.v.size()) * sizeof(float));
+    if (bytes != reported_bytes_) {
+      Napi::MemoryManagement::AdjustExternalMemory(env, bytes - reported_bytes_);
+      reported_bytes_ = bytes;
+    }
+  }
+
+  BatchView batch_view(const Napi::Value& value, const std::string& name, std::vector<Napi::Value>& keep_alive) {
+    Napi::Env env = value.Env();
+    Napi::Object o = object(value, name);
+    BatchView view;
+    view.B = integer(o.Get("batch"), name + ".batch", 1, int64_t(1) << 24);
+    view.T = integer(o.Get("context"), name + ".context", 1, model_->config().context);
+    const size_t n = static_cast<size_t>(view.B * view.T);
+    Napi::Value inputs = o.Get("inputs"), targets = o.Get("targets"), mask = o.Get("lossMask");
+    View<uint32_t> in = typed_array<uint32_t>(inputs, name + ".inputs", n);
+    View<uint32_t> tg = typed_array<uint32_t>(targets, name + ".targets", n);
+    View<uint8_t> mk = typed_array<uint8_t>(mask, name + ".lossMask", n);
+    const uint32_t V = static_cast<uint32_t>(model_->config().vocab);
+    check_ids_below(env, in.data, n, V, name + ".inputs");
+    check_ids_below(env, tg.data, n, V, name + ".targets");
+    for (size_t i = 0; i < n; i++) {
+      if (mk.data[i] > 1)
+        throw_range_error(env, name + ".lossMask[" + std::to_string(i) + "] = " + std::to_string(mk.data[i]) +
+                                   " must be 0 or 1");
+      view.supervised += mk.data[i];
+    }
+    view.inputs = in.data;
+    view.targets = tg.data;
+    view.mask = mk.data;
+    keep_alive.push_back(inputs);
+    keep_alive.push_back(targets);
+    keep_alive.push_back(mask);
+    return view;
+  }
+
+  // Token ids [B, T] for inference calls: (tokens, batch, context).
+  const uint32_t* token_view(const Napi::CallbackInfo& info, int64_t& B, int64_t& T) {
+    B = integer(info[1], "batch", 1, int64_t(1) << 24);
+    T = integer(info[2], "context", 1, model_->config().context);
+    const size_t n = static_cast<size_t>(B * T);
+    View<uint32_t> tokens = typed_array<uint32_t>(info[0], "tokens", n);
+    check_ids_below(info.Env(), tokens.data, n, static_cast<uint32_t>(model_->config().vocab), "tokens");
+    return tokens.data;
+  }
+
+  Napi::Value Init(const Napi::CallbackInfo& info) {
+    ensure_idle(info.Env(), "init");
+    const int64_t seed = integer(info[0], "seed", 0, (int64_t(1) << 53) - 1);
+    Transformer* m = model_.get();
+    return queue(info.Env(), "tokenfilter:transformer.init", [m, seed] { m->init(static_cast<uint64_t>(seed)); },
+                 nullptr, {});
+  }
+
+  Napi::Value Tensors(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const auto& tensors = model_->tensors();
+    Napi::Array out = Napi::Array::New(env, tensors.size());
+    for (size_t i = 0; i < tensors.size(); i++) {
+      const TensorInfo& t = tensors[i];
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("name", t.name);
+      Napi::Array shape = Napi::Array::New(env, t.shape.size());
+      for (size_t d = 0; d < t.shape.size(); d++) shape.Set(static_cast<uint32_t>(d), static_cast<double>(t.shape[d]));
+      o.Set("shape", shape);
+      o.Set("offset", static_cast<double>(t.offset));
+      o.Set("size", static_cast<double>(t.size));
+      o.Set("decay", t.decay);
+      out.Set(static_cast<uint32_t>(i), o);
+    }
+    return out;
+  }
+
+  Napi::Value ParamCount(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(model_->param_count()));
+  }
+
+  Napi::Value ActivationBytesFor(const Napi::CallbackInfo& info) {
+    const int64_t B = integer(info[0], "batch", 1, int64_t(1) << 24);
+    const int64_t T = integer(info[1], "context", 1, model_->config().context);
+    return Napi::Number::New(info.Env(), static_cast<double>(model_->activation_bytes_for(B, T)));
+  }
+
+  Napi::Value ReadParameters(const Napi::CallbackInfo& info) {
+    ensure_idle(info.Env(), "readParameters");
+    View<float> out = typed_array<float>(info[0], "out", model_->param_count());
+    std::memcpy(out.data, model_->params(), out.length * sizeof(float));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value WriteParameters(const Napi::CallbackInfo& info) {
+    ensure_idle(info.Env(), "writeParameters");
+    View<float> in = typed_array<float>(info[0], "parameters", model_->param_count());
+    check_finite(info.Env(), in.data, in.length, "parameters");
+    std::memcpy(model_->params(), in.data, in.length * sizeof(float));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value ReadGradients(const Napi::CallbackInfo& info) {
+    ensure_idle(info.Env(), "readGradients");
+    View<float> out = typed_array<float>(info[0], "out", model_->param_count());
+    std::memcpy(out.data, model_->grads(), out.length * sizeof(float));
+    return info.Env().Undefined();
+  }
+
+  // readOptimizer(m, v) copies the AdamW moments (zeros before the first update) and returns
+  // the number of updates applied.
+  Napi::Value ReadOptimizer(const Napi::CallbackInfo& info) {
+    ensure_idle(info.Env(), "readOptimizer");
+    const size_t n = model_->param_count();
+    View<float> m = typed_array<float>(info[0], "m", n);
+    View<float> v = typed_array<float>(info[1], "v", n);
+    if (adam_.m.size() == n) {
+      std::memcpy(m.data, adam_.m.data(), n * sizeof(float));
+      std::memcpy(v.data, adam_.v.data(), n * sizeof(float));
+    } else {
+      std::memset(m.data, 0, n * sizeof(float));
+      std::memset(v.data, 0, n * sizeof(float));
+    }
+    return Napi::Number::New(info.Env(), static_cast<double>(adam_.step));
+  }
+
+  Napi::Value WriteOptimizer(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    ensure_idle(env, "writeOptimizer");
+    const size_t n = model_->param_count();
+    View<float> m = typed_array<float>(info[0], "m", n);
+    View<float> v = typed_array<float>(info[1], "v", n);
+    const int64_t step = integer(info[2], "step", 0, (int64_t(1) << 53) - 1);
+    check_finite(env, m.data, n, "m");
+    check_finite(env, v.data, n, "v");
+    for (size_t i = 0; i < n; i++)
+      if (v.data[i] < 0.0f) throw_range_error(env, "v[" + std::to_string(i) + "] is negative");
+    adam_.m.resize(n);
+    adam_.v.resize(n);
+    std::memcpy(adam_.m.data(), m.data, n * sizeof(float));
+    std::memcpy(adam_.v.data(), v.data, n * sizeof(float));
+    adam_.step = step;
+    sync_external_memory(env);
+    return env.Undefined();
+  }
+
+  // step(microBatches, options, cancel?) → Promise<{lossSum, supervised, tokens, gradNorm}>:
+  // optionally zeroes the gradients, runs forward + backward over every micro-batch (gradients
+  // accumulate, scaled so they are those of the mean loss over all unmasked targets of all
+  // micro-batches), then optionally applies one AdamW update. The cancel flag is checked
+  // before each micro-batch; a cancelled step leaves the parameters unchanged.
+  Napi::Value Step(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    ensure_idle(env, "step");
+    if (!info[0].IsArray()) throw_type_error(env, "microBatches must be an array");
+    Napi::Array list = info[0].As<Napi::Array>();
+    if (list.Length() < 1) throw_range_error(env, "microBatches must not be empty");
+    std::vector<Napi::Value> keep_alive;
+    std::vector<BatchView> batches;
+    int64_t supervised = 0, tokens = 0;
+    for (uint32_t i = 0; i < list.Length(); i++) {
+      batches.push_back(batch_view(list.Get(i), "microBatches[" + std::to_string(i) + "]", keep_alive));
+      supervised += batches.back().supervised;
+      tokens += batches.back().B * batches.back().T;
+    }
+    Napi::Object o = object(info[1], "options");
+    const bool zero = boolean(o.Get("zeroGradients"), "options.zeroGradients");
+    const bool update = boolean(o.Get("update"), "options.update");
+    AdamHyper h;
+    if (update) {
+      h.lr = static_cast<float>(number(o.Get("lr"), "options.lr"));
+      h.beta1 = static_cast<float>(number(o.Get("beta1"), "options.beta1"));
+      h.beta2 = static_cast<float>(number(o.Get("beta2"), "options.beta2"));
+      h.eps = static_cast<float>(number(o.Get("eps"), "options.eps"));
+      h.weight_decay = static_cast<float>(number(o.Get("weightDecay"), "options.weightDecay"));
+      h.clip = static_cast<float>(number(o.Get("clip"), "options.clip"));
+      if (!(h.lr >= 0) || !(h.beta1 >= 0 && h.beta1 < 1) || !(h.beta2 >= 0 && h.beta2 < 1) || !(h.eps > 0) ||
+          !(h.weight_decay >= 0))
+        throw_range_error(env, "options: need lr >= 0, beta1 and beta2 in [0, 1), eps > 0, weightDecay >= 0");
+    }
+    CancelFlag cancel = cancel_flag(info[2], "cancel");
+    if (!info[2].IsUndefined()) keep_alive.push_back(info[2]);
+
+    struct Out {
+      double loss_sum = 0, grad_norm = 0;
+    };
+    auto out = std::make_shared<Out>();
+    Transformer* m = model_.get();
+    AdamState* adam = &adam_;
+    const float scale = supervised > 0 ? 1.0f / static_cast<float>(supervised) : 0.0f;
+    auto run = [m, adam, batches, zero, update, h, cancel, scale, out] {
+      if (zero) m->zero_grads();
+      for (const BatchView& b : batches) {
+        if (cancel.cancelled()) throw tf::Cancelled();
+        out->loss_sum += m->forward(b.inputs, b.targets, b.mask, b.B, b.T, nullptr, true, scale);
+      }
+      if (cancel.cancelled()) throw tf::Cancelled();
+      out->grad_norm = update ? m->adamw_step(*adam, h) : m->grad_norm();
+    };
+    auto result = [out, supervised, tokens](Napi::Env e) -> Napi::Value {
+      Napi::Object r = Napi::Object::New(e);
+      r.Set("lossSum", out->loss_sum);
+      r.Set("supervised", static_cast<double>(supervised));
+      r.Set("tokens", static_cast<double>(tokens));
+      r.Set("gradNorm", out->grad_norm);
+      return r;
+    };
+    return queue(env, "tokenfilter:transformer.step", run, result, keep_alive);
+  }
+
+  // evaluate(batch, losses?) → Promise<{lossSum, supervised}>; losses (Float32Array [B·T])
+  // receives per-position losses, 0 at masked positions.
+  Napi::Value Evaluate(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    ensure_idle(env, "evaluate");
+    std::vector<Napi::Value> keep_alive;
+    BatchView b = batch_view(info[0], "batch", keep_alive);
+    float* losses = nullptr;
+    if (!info[1].IsUndefined() && !info[1].IsNull()) {
+      losses = typed_array<float>(info[1], "losses", static_cast<size_t>(b.B * b.T)).data;
+      keep_alive.push_back(info[1]);
+    }
+    auto sum = std::make_shared<double>(0.0);
+    Transformer* m = model_.get();
+    auto run = [m, b, losses, sum] { *sum = m->forward(b.inputs, b.targets, b.mask, b.B, b.T, losses, false, 0.0f); };
+    const int64_t supervised = b.supervised;
+    auto result = [sum, supervised](Napi::Env e) -> Napi::Value {
+      Napi::Object r = Napi::Object::New(e);
+      r.Set("lossSum", *sum);
+      r.Set("supervised", static_cast<double>(supervised));
+      return r;
+    };
+    return queue(env, "tokenfilter:transformer.evaluate", run, result, keep_alive);
+  }
+
+  // logits(tokens, batch, context, out Float32Array [B·T·V]) → Promise<void>
+  Napi::Value Logits(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    ensure_idle(env, "logits");
+    int64_t B, T;
+    const uint32_t* tokens = token_view(info, B, T);
+    float* out = typed_array<float>(info[3], "out", static_cast<size_t>(B * T * model_->config().vocab)).data;
+    Transformer* m = model_.get();
+    return queue(env, "tokenfilter:transformer.logits", [m, tokens, B, T, out] { m->logits(tokens, B, T, out); },
+                 nullptr, {info[0], info[3]});
+  }
+
+  // hiddenStates(tokens, batch, context, layer, out Float32Array [B·T·C]) → Promise<void>
+  Napi::Value HiddenStates(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    ensure_idle(env, "hiddenStates");
+    int64_t B, T;
+    const uint32_t* tokens = token_view(info, B, T);
+    const int64_t layer = integer(info[3], "layer", 0, model_->config().layers + 1);
+    float* out = typed_array<float>(info[4], "out", static_cast<size_t>(B * T * model_->config().dim)).data;
+    Transformer* m = model_.get();
+    return queue(env, "tokenfilter:transformer.hiddenStates",
+                 [m, tokens, B, T, layer, out] { m->hidden_states(tokens, B, T, layer, out); }, nullptr,
+                 {info[0], info[4]});
+  }
+
+  std::unique_ptr<Transformer> model_;
+  AdamState adam_;
+  bool busy_ = false;
+  int64_t reported_bytes_ = 0;
+};
+
+void Init(Napi::Env env, Napi::Object exports) { exports.Set("TransformerModel", TransformerModel::Define(env)); }
+
+Registrar registrar("transformer", Init);
+
+}  // namespace
+}  // namespace tf::addon

@@ -1,0 +1,328 @@
+#include "models/transformer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/error.h"
+#include "core/rng.h"
+#include "kernels/gemm.h"
+#include "kernels/ops.h"
+
+namespace tf {
+
+namespace {
+
+// Floats of logits materialised at once by the chunked LM head (48 MiB): rows per chunk =
+// this / V, so V = 50257 never needs a full [N, V] buffer.
+constexpr int64_t kLogitChunkFloats = int64_t(12) << 20;
+
+void copy_floats(float* dst, const float* src, int64_t n) {
+  std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
+}
+
+}  // namespace
+
+void validate(const TransformerConfig& c) {
+  check(c.vocab >= 1 && c.vocab <= (int64_t(1) << 31), "vocabSize must be in [1, 2^31], got " + std::to_string(c.vocab));
+  check(c.dim >= 1, "dModel must be positive, got " + std::to_string(c.dim));
+  check(c.layers >= 1, "layers must be positive, got " + std::to_string(c.layers));
+  check(c.heads >= 1, "heads must be positive, got " + std::to_string(c.heads));
+  check(c.dim % c.heads == 0,
+        "dModel (" + std::to_string(c.dim) + ") must be divisible by heads (" + std::to_string(c.heads) + ")");
+  check((c.dim / c.heads) % 2 == 0, "head size dModel / heads = " + std::to_string(c.dim / c.heads) +
+                                        " must be even (RoPE rotates pairs)");
+  check(c.hidden >= 1, "hidden (mlpRatio × dModel) must be positive, got " + std::to_string(c.hidden));
+  check(c.context >= 1, "context must be positive, got " + std::to_string(c.context));
+  check(std::isfinite(c.rope_base) && c.rope_base > 1.0f, "ropeBase must be a finite number > 1");
+  check(std::isfinite(c.norm_eps) && c.norm_eps > 0.0f, "normEps must be a finite number > 0");
+  const double params = double(c.vocab) * c.dim * (c.tie_embeddings ? 1 : 2) +
+                        double(c.layers) * (4.0 * c.dim * c.dim + 2.0 * c.dim * c.hidden + 2.0 * c.dim);
+  check(params < 4e9, "model too large: " + std::to_string(params) + " parameters (limit 4e9)");
+}
+
+Transformer::Transformer(const TransformerConfig& config) : config_(config) {
+  validate(config_);
+  const int64_t V = config_.vocab, C = config_.dim, H = config_.hidden, L = config_.layers;
+  size_t offset = 0;
+  auto place = [&](std::vector<int64_t> shape) {
+    size_t n = 1;
+    for (int64_t d : shape) n *= static_cast<size_t>(d);
+    size_t at = offset;
+    offset += n;
+    return std::make_pair(at, n);
+  };
+  // Decayed group first: every linear layer's matrix.
+  layer_offsets_.assign(static_cast<size_t>(L) * 6, 0);
+  std::vector<TensorInfo> blocks;
+  for (int64_t l = 0; l < L; l++) {
+    const std::string p = "blocks." + std::to_string(l) + ".";
+    auto qkv = place({3 * C, C});
+    auto proj = place({C, C});
+    auto fc = place({H, C});
+    auto mproj = place({C, H});
+    layer_offsets_[l * 6 + 1] = qkv.first;
+    layer_offsets_[l * 6 + 2] = proj.first;
+    layer_offsets_[l * 6 + 4] = fc.first;
+    layer_offsets_[l * 6 + 5] = mproj.first;
+  }
+  if (!config_.tie_embeddings) head_offset_ = place({V, C}).first;
+  decayed_count_ = offset;
+  wte_offset_ = place({V, C}).first;
+  if (config_.tie_embeddings) head_offset_ = wte_offset_;
+  for (int64_t l = 0; l < L; l++) {
+    layer_offsets_[l * 6 + 0] = place({C}).first;
+    layer_offsets_[l * 6 + 3] = place({C}).first;
+  }
+  final_norm_offset_ = place({C}).first;
+
+  // The table in logical (PyTorch module) order.
+  auto add = [&](std::string name, std::vector<int64_t> shape, size_t at, bool decay) {
+    size_t n = 1;
+    for (int64_t d : shape) n *= static_cast<size_t>(d);
+    tensors_.push_back(TensorInfo{std::move(name), std::move(shape), at, n, decay});
+  };
+  add("wte", {V, C}, wte_offset_, false);
+  for (int64_t l = 0; l < L; l++) {
+    const std::string p = "blocks." + std::to_string(l) + ".";
+    add(p + "attn_norm.weight", {C}, layer_offsets_[l * 6 + 0], false);
+    add(p + "attn.qkv.weight", {3 * C, C}, layer_offsets_[l * 6 + 1], true);
+    add(p + "attn.proj.weight", {C, C}, layer_offsets_[l * 6 + 2], true);
+    add(p + "mlp_norm.weight", {C}, layer_offsets_[l * 6 + 3], false);
+    add(p + "mlp.fc.weight", {H, C}, layer_offsets_[l * 6 + 4], true);
+    add(p + "mlp.proj.weight", {C, H}, layer_offsets_[l * 6 + 5], true);
+  }
+  add("final_norm.weight", {C}, final_norm_offset_, false);
+  if (!config_.tie_embeddings) add("lm_head.weight", {V, C}, head_offset_, true);
+
+  params_.resize(offset);
+  grads_.resize(offset);
+}
+
+void Transformer::init(uint64_t seed) {
+  Rng rng(seed);
+  const float std_base = 0.02f;
+  const float std_resid = std_base / std::sqrt(2.0f * static_cast<float>(config_.layers));
+  for (const TensorInfo& t : tensors_) {
+    float* p = params_.data() + t.offset;
+    if (t.shape.size() == 1) {
+      std::fill(p, p + t.size, 1.0f);
+      continue;
+    }
+    const bool residual = t.name.find("attn.proj") != std::string::npos || t.name.find("mlp.proj") != std::string::npos;
+    const float s = residual ? std_resid : std_base;
+    for (size_t i = 0; i < t.size; i++) p[i] = static_cast<float>(rng.normal()) * s;
+  }
+}
+
+Transformer::LayerParams Transformer::layer_params(float* base, int64_t l) const {
+  const size_t* o = layer_offsets_.data() + l * 6;
+  return LayerParams{base + o[0], base + o[1], base + o[2], base + o[3], base + o[4], base + o[5]};
+}
+
+size_t Transformer::activation_bytes_for(int64_t B, int64_t T) const {
+  const int64_t N = B * T, C = config_.dim, H = config_.hidden, NH = config_.heads, V = config_.vocab;
+  const int64_t per_layer = N * (6 * C + 2 + NH + H);
+  const int64_t acts = config_.layers * per_layer + N * (2 * C + 1);
+  const int64_t rows = std::min<int64_t>(N, std::max<int64_t>(1, kLogitChunkFloats / V));
+  const int64_t scratch = N * (5 * C + 2 * H) + rows * V;
+  return static_cast<size_t>(acts + scratch) * sizeof(float);
+}
+
+void Transformer::ensure_activations(int64_t B, int64_t T) {
+  check(B >= 1 && T >= 1, "batch and context must be positive");
+  check(T <= config_.context, "context " + std::to_string(T) + " exceeds the model's context " +
+                                  std::to_string(config_.context));
+  if (B == B_ && T == T_) return;
+  const int64_t N = B * T, C = config_.dim, H = config_.hidden, NH = config_.heads, V = config_.vocab;
+  const int64_t L = config_.layers;
+  const int64_t per_layer = N * (6 * C + 2 + NH + H);
+  B_ = T_ = 0;
+  acts_.resize(0);
+  scratch_.resize(0);
+  acts_.resize(static_cast<size_t>(L * per_layer + N * (2 * C + 1)));
+  float* a = acts_.data();
+  auto take = [&](int64_t n) { float* p = a; a += n; return p; };
+  layer_acts_.resize(static_cast<size_t>(L));
+  for (int64_t l = 0; l < L; l++) {
+    LayerActs& la = layer_acts_[l];
+    la.resid = take(N * C);
+    la.ln1 = take(N * C);
+    la.rstd1 = take(N);
+    la.qkv = take(N * 3 * C);
+    la.att = take(N * C);
+    la.lse = take(N * NH);
+    la.mid = take(N * C);
+    la.ln2 = take(N * C);
+    la.rstd2 = take(N);
+    la.pre = take(N * H);
+  }
+  final_resid_ = take(N * C);
+  xf_ = take(N * C);
+  rstdf_ = take(N);
+
+  chunk_rows_ = std::min<int64_t>(N, std::max<int64_t>(1, kLogitChunkFloats / V));
+  scratch_.resize(static_cast<size_t>(N * (5 * C + 2 * H) + chunk_rows_ * V));
+  a = scratch_.data();
+  dresid_ = take(N * C);
+  dln_ = take(N * C);
+  dqkv_ = take(N * 3 * C);
+  h1_ = take(N * H);
+  h2_ = take(N * H);
+  chunk_ = take(chunk_rows_ * V);
+  dxf_ = dln_;
+  B_ = B;
+  T_ = T;
+}
+
+float* Transformer::residual_after(int64_t l) {
+  return l < config_.layers ? layer_acts_[l].resid : final_resid_;
+}
+
+void Transformer::forward_blocks(const uint32_t* inputs, int64_t upto) {
+  const int64_t B = B_, T = T_, N = B * T, C = config_.dim, H = config_.hidden, NH = config_.heads;
+  const int64_t hs = C / NH;
+  const float eps = config_.norm_eps, base = config_.rope_base;
+  embedding_forward(residual_after(0), inputs, params_.data() + wte_offset_, N, C);
+  for (int64_t l = 0; l < upto; l++) {
+    LayerActs& a = layer_acts_[l];
+    LayerParams p = layer_params(params_.data(), l);
+    // attention branch: mid = resid + proj(attn(rope(qkv(rmsnorm(resid)))))
+    rmsnorm_forward(a.ln1, a.rstd1, a.resid, p.attn_norm, N, C, eps);
+    gemm(Trans::No, Trans::Yes, N, 3 * C, C, 1.0f, a.ln1, C, p.qkv, C, 0.0f, a.qkv, 3 * C);
+    rope_forward(a.qkv, B, T, NH, hs, 3 * C, base);
+    rope_forward(a.qkv + C, B, T, NH, hs, 3 * C, base);
+    attention_forward(a.att, a.lse, a.qkv, B, T, C, NH);
+    copy_floats(a.mid, a.resid, N * C);
+    gemm(Trans::No, Trans::Yes, N, C, C, 1.0f, a.att, C, p.attn_proj, C, 1.0f, a.mid, C);
+    // MLP branch: next = mid + proj(relu²(fc(rmsnorm(mid))))
+    rmsnorm_forward(a.ln2, a.rstd2, a.mid, p.mlp_norm, N, C, eps);
+    gemm(Trans::No, Trans::Yes, N, H, C, 1.0f, a.ln2, C, p.fc, C, 0.0f, a.pre, H);
+    relu2_forward(h1_, a.pre, N * H);
+    float* next = residual_after(l + 1);
+    copy_floats(next, a.mid, N * C);
+    gemm(Trans::No, Trans::Yes, N, C, H, 1.0f, h1_, H, p.mlp_proj, H, 1.0f, next, C);
+  }
+}
+
+void Transformer::final_norm_forward() {
+  rmsnorm_forward(xf_, rstdf_, final_resid_, params_.data() + final_norm_offset_, B_ * T_, config_.dim,
+                  config_.norm_eps);
+}
+
+double Transformer::head_loss(const uint32_t* targets, const uint8_t* mask, float* losses, bool backward,
+                              float dloss_scale) {
+  const int64_t N = B_ * T_, C = config_.dim, V = config_.vocab;
+  const float* W = params_.data() + head_offset_;
+  float* dW = grads_.data() + head_offset_;
+  const int64_t chunks = (N + chunk_rows_ - 1) / chunk_rows_;
+  const int64_t rows_per = (N + chunks - 1) / chunks;  // balanced chunks
+  double sum = 0.0;
+  for (int64_t r0 = 0; r0 < N; r0 += rows_per) {
+    const int64_t R = std::min(rows_per, N - r0);
+    const float* x = xf_ + r0 * C;
+    gemm(Trans::No, Trans::Yes, R, V, C, 1.0f, x, C, W, C, 0.0f, chunk_, V);
+    float* chunk_losses = losses ? losses + r0 : nullptr;
+    const uint8_t* chunk_mask = mask ? mask + r0 : nullptr;
+    if (!backward) {
+      sum += cross_entropy_forward(chunk_losses, chunk_, targets + r0, chunk_mask, R, V);
+      continue;
+    }
+    sum += cross_entropy_forward_backward(chunk_, chunk_losses, targets + r0, chunk_mask, R, V, dloss_scale);
+    gemm(Trans::No, Trans::No, R, C, V, 1.0f, chunk_, V, W, C, 0.0f, dxf_ + r0 * C, C);
+    gemm(Trans::Yes, Trans::No, V, C, R, 1.0f, chunk_, V, x, C, 1.0f, dW, C);
+  }
+  return sum;
+}
+
+void Transformer::backward_blocks(const uint32_t* inputs) {
+  const int64_t B = B_, T = T_, N = B * T, C = config_.dim, H = config_.hidden, NH = config_.heads;
+  const int64_t hs = C / NH;
+  const float base = config_.rope_base;
+  // final norm: dresid = d final_resid (accumulated into a zeroed buffer)
+  std::memset(dresid_, 0, static_cast<size_t>(N * C) * sizeof(float));
+  rmsnorm_backward(dresid_, grads_.data() + final_norm_offset_, dxf_, final_resid_,
+                   params_.data() + final_norm_offset_, rstdf_, N, C);
+  for (int64_t l = config_.layers - 1; l >= 0; l--) {
+    LayerActs& a = layer_acts_[l];
+    LayerParams p = layer_params(params_.data(), l);
+    LayerParams g = layer_params(grads_.data(), l);
+    // MLP branch; dresid is d(next) and becomes d(mid)
+    relu2_forward(h1_, a.pre, N * H);
+    gemm(Trans::Yes, Trans::No, C, H, N, 1.0f, dresid_, C, h1_, H, 1.0f, g.mlp_proj, H);
+    gemm(Trans::No, Trans::No, N, H, C, 1.0f, dresid_, C, p.mlp_proj, H, 0.0f, h2_, H);
+    relu2_backward(h1_, h2_, a.pre, N * H);
+    gemm(Trans::Yes, Trans::No, H, C, N, 1.0f, h1_, H, a.ln2, C, 1.0f, g.fc, C);
+    gemm(Trans::No, Trans::No, N, C, H, 1.0f, h1_, H, p.fc, C, 0.0f, dln_, C);
+    rmsnorm_backward(dresid_, g.mlp_norm, dln_, a.mid, p.mlp_norm, a.rstd2, N, C);
+    // attention branch; dresid is d(mid) and becomes d(resid)
+    gemm(Trans::Yes, Trans::No, C, C, N, 1.0f, dresid_, C, a.att, C, 1.0f, g.attn_proj, C);
+    gemm(Trans::No, Trans::No, N, C, C, 1.0f, dresid_, C, p.attn_proj, C, 0.0f, dln_, C);
+    attention_backward(dqkv_, dln_, a.qkv, a.att, a.lse, B, T, C, NH);
+    rope_backward(dqkv_, B, T, NH, hs, 3 * C, base);
+    rope_backward(dqkv_ + C, B, T, NH, hs, 3 * C, base);
+    gemm(Trans::Yes, Trans::No, 3 * C, C, N, 1.0f, dqkv_, 3 * C, a.ln1, C, 1.0f, g.qkv, C);
+    gemm(Trans::No, Trans::No, N, C, 3 * C, 1.0f, dqkv_, 3 * C, p.qkv, C, 0.0f, dln_, C);
+    rmsnorm_backward(dresid_, g.attn_norm, dln_, a.resid, p.attn_norm, a.rstd1, N, C);
+  }
+  embedding_backward(grads_.data() + wte_offset_, dresid_, inputs, N, C);
+}
+
+double Transformer::forward(const uint32_t* inputs, const uint32_t* targets, const uint8_t* mask, int64_t B,
+                            int64_t T, float* losses, bool backward, float dloss_scale) {
+  ensure_activations(B, T);
+  forward_blocks(inputs, config_.layers);
+  final_norm_forward();
+  const double sum = head_loss(targets, mask, losses, backward, dloss_scale);
+  if (backward) backward_blocks(inputs);
+  return sum;
+}
+
+void Transformer::logits(const uint32_t* inputs, int64_t B, int64_t T, float* out) {
+  ensure_activations(B, T);
+  forward_blocks(inputs, config_.layers);
+  final_norm_forward();
+  const int64_t N = B * T, C = config_.dim, V = config_.vocab;
+  gemm(Trans::No, Trans::Yes, N, V, C, 1.0f, xf_, C, params_.data() + head_offset_, C, 0.0f, out, V);
+}
+
+void Transformer::hidden_states(const uint32_t* inputs, int64_t B, int64_t T, int64_t layer, float* out) {
+  const int64_t L = config_.layers;
+  check(layer >= 0 && layer <= L + 1, "layer must be in [0, " + std::to_string(L + 1) + "], got " +
+                                          std::to_string(layer));
+  ensure_activations(B, T);
+  const int64_t n = B * T * config_.dim;
+  if (layer <= L) {
+    forward_blocks(inputs, layer);
+    copy_floats(out, residual_after(layer), n);
+    return;
+  }
+  forward_blocks(inputs, L);
+  final_norm_forward();
+  copy_floats(out, xf_, n);
+}
+
+double Transformer::grad_norm() const {
+  return std::sqrt(sum_of_squares(grads_.data(), static_cast<int64_t>(grads_.size())));
+}
+
+double Transformer::adamw_step(AdamState& state, const AdamHyper& h) {
+  const size_t n = params_.size();
+  if (state.m.size() != n) {
+    state.m.resize(n);
+    state.v.resize(n);
+  }
+  const double norm = grad_norm();
+  check(std::isfinite(norm), "the gradient is not finite (norm " + std::to_string(norm) +
+                                 "); parameters were left unchanged");
+  const float scale = (h.clip > 0.0f && norm > h.clip) ? static_cast<float>(h.clip / norm) : 1.0f;
+  state.step += 1;
+  const size_t d = decayed_count_;
+  adamw_update(params_.data(), grads_.data(), state.m.data(), state.v.data(), static_cast<int64_t>(d), h.lr,
+               h.beta1, h.beta2, h.eps, h.weight_decay, state.step, scale);
+  adamw_update(params_.data() + d, grads_.data() + d, state.m.data() + d, state.v.data() + d,
+               static_cast<int64_t>(n - d), h.lr, h.beta1, h.beta2, h.eps, 0.0f, state.step, scale);
+  return norm;
+}
+
+}  // namespace tf
