@@ -1,0 +1,93 @@
+/**
+ * The 256 × int32 little-endian header shared by token shards and side files, and the atomic
+ * file write both use (temporary file in the same folder, then rename).
+ * @module
+ */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { open, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+/** Header words. */
+export const HEADER_WORDS = 256;
+/** Header bytes (256 × 4). */
+export const HEADER_BYTES = HEADER_WORDS * 4;
+
+/** A header read from an open file, with the file's size. */
+export interface RawHeader {
+  words: Int32Array;
+  fileBytes: number;
+}
+
+/**
+ * Reads the header of an open file descriptor.
+ * @throws Error naming `file` when the file is shorter than a header.
+ */
+export function readRawHeader(fd: number, file: string): RawHeader {
+  const fileBytes = fstatSync(fd).size;
+  if (fileBytes < HEADER_BYTES)
+    throw new Error(`${file}: truncated header: the file has ${fileBytes} bytes, a header needs ${HEADER_BYTES}`);
+  const bytes = Buffer.alloc(HEADER_BYTES);
+  const got = readSync(fd, bytes, 0, HEADER_BYTES, 0);
+  if (got !== HEADER_BYTES) throw new Error(`${file}: could read only ${got} of ${HEADER_BYTES} header bytes`);
+  const words = new Int32Array(HEADER_WORDS);
+  for (let i = 0; i < HEADER_WORDS; i++) words[i] = bytes.readInt32LE(4 * i);
+  return { words, fileBytes };
+}
+
+/** Opens `file` read-only, runs `fn` on the descriptor, closes it. */
+export function withFile<T>(file: string, fn: (fd: number) => T): T {
+  const fd = openSync(file, 'r');
+  try {
+    return fn(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Serialises header words to bytes (little endian). */
+export function headerBytes(words: Int32Array): Buffer {
+  const bytes = Buffer.alloc(HEADER_BYTES);
+  for (let i = 0; i < HEADER_WORDS; i++) bytes.writeInt32LE(words[i], 4 * i);
+  return bytes;
+}
+
+/** Reads exactly `length` bytes at `position` into `target`, or throws naming `file`. */
+export function readExactly(fd: number, target: Uint8Array, position: number, file: string): void {
+  let done = 0;
+  while (done < target.length) {
+    const got = readSync(fd, target, done, target.length - done, position + done);
+    if (got === 0) throw new Error(`${file}: unexpected end of file at byte ${position + done}`);
+    done += got;
+  }
+}
+
+/** A temporary path next to `path` (same folder, so the final rename is atomic). */
+export function temporaryPath(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
+/**
+ * Writes `chunks` to `path` atomically: into a temporary file in the same folder, flushed, then
+ * renamed over `path`. A failure removes the temporary file and leaves `path` untouched.
+ */
+export async function writeFileAtomic(path: string, chunks: Iterable<Uint8Array>): Promise<void> {
+  const temp = temporaryPath(path);
+  const handle = await open(temp, 'w');
+  try {
+    for (const chunk of chunks) {
+      let done = 0;
+      while (done < chunk.length) {
+        const { bytesWritten } = await handle.write(chunk, done, chunk.length - done);
+        done += bytesWritten;
+      }
+    }
+    await handle.sync();
+    await handle.close();
+    await rename(temp, path);
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    await unlink(temp).catch(() => undefined);
+    throw error;
+  }
+}

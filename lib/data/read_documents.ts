@@ -1,0 +1,120 @@
+/**
+ * `readDocuments`: one streaming entry point over JSON Lines, gzipped JSON Lines, Parquet and
+ * plain-text files or folders, dispatched by file name.
+ * @module
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { resolveReadOptions, throwIfAborted, type Document, type ReadDocumentsOptions, type ResolvedReadOptions } from './document.js';
+import { readJsonl } from './read_jsonl.js';
+import { readParquet } from './read_parquet.js';
+
+/** The kinds of input file. */
+export type DocumentFormat = 'jsonl' | 'parquet' | 'text';
+
+/** Extensions of plain-text files picked up inside folders. */
+const TEXT_EXTENSIONS = ['.txt', '.text', '.md'];
+const JSONL_EXTENSIONS = ['.jsonl', '.ndjson', '.jsonl.gz', '.ndjson.gz', '.json.gz'];
+
+/** The format of a file by its name: JSON Lines, Parquet, text, or null (not a corpus file). */
+export function documentFormatOf(path: string): DocumentFormat | null {
+  const lower = path.toLowerCase();
+  if (JSONL_EXTENSIONS.some((e) => lower.endsWith(e))) return 'jsonl';
+  if (lower.endsWith('.parquet')) return 'parquet';
+  if (TEXT_EXTENSIONS.some((e) => lower.endsWith(e))) return 'text';
+  return null;
+}
+
+/**
+ * Expands files and folders into the list of corpus files, in a stable order: folders
+ * recursively, sorted by name, hidden entries skipped, keeping only files whose format is known.
+ * A file named explicitly is kept whatever its extension (read as plain text if unknown).
+ * @throws Error naming a path that does not exist.
+ */
+export async function listCorpusFiles(pathOrPaths: string | readonly string[]): Promise<string[]> {
+  const inputs = typeof pathOrPaths === 'string' ? [pathOrPaths] : [...pathOrPaths];
+  if (inputs.length === 0) throw new TypeError('no input paths given');
+  const files: string[] = [];
+  const walk = async (dir: string) => {
+    const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      if (entry.name.startsWith('.')) continue;
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else if (entry.isFile() && documentFormatOf(path)) files.push(path);
+    }
+  };
+  for (const input of inputs) {
+    if (typeof input !== 'string') throw new TypeError('input paths must be strings');
+    let info;
+    try {
+      info = await stat(input);
+    } catch {
+      throw new Error(`${input}: no such file or folder`);
+    }
+    if (info.isDirectory()) await walk(input);
+    else files.push(input);
+  }
+  return files;
+}
+
+/** Yields a text file as one document, or one per blank-line-separated paragraph. */
+async function* readTextFile(file: string, options: ResolvedReadOptions): AsyncGenerator<Document> {
+  const text = await readFile(file, 'utf8');
+  if (!options.paragraphs) {
+    yield { id: file, text, file };
+    return;
+  }
+  let paragraph = 0;
+  for (const part of text.split(/\r?\n[ \t]*\r?\n/)) {
+    const trimmed = part.trim();
+    if (trimmed === '') continue;
+    yield { id: `${file}#${paragraph}`, text: trimmed, file, paragraph };
+    paragraph++;
+  }
+}
+
+/**
+ * Documents from files and folders, streamed; iterate it once. `skipped` counts malformed
+ * records skipped so far (with `skipMalformed`), `files` the files opened.
+ */
+export class DocumentStream implements AsyncIterable<Document> {
+  skipped = 0;
+  files = 0;
+  private readonly paths: string | readonly string[];
+  private readonly options: ResolvedReadOptions;
+
+  constructor(paths: string | readonly string[], options: ReadDocumentsOptions = {}) {
+    const resolved = resolveReadOptions(options);
+    const onSkip = resolved.onSkip;
+    this.options = { ...resolved, onSkip: (s) => { this.skipped++; onSkip(s); } };
+    this.paths = paths;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Document> {
+    for (const file of await listCorpusFiles(this.paths)) {
+      throwIfAborted(this.options.signal);
+      this.files++;
+      const format = documentFormatOf(file) ?? 'text';
+      if (format === 'jsonl') yield* readJsonl(file, this.options);
+      else if (format === 'parquet') yield* readParquet(file, this.options);
+      else yield* readTextFile(file, this.options);
+    }
+  }
+}
+
+/**
+ * Streams documents `{id, text, ...fields}` from JSON Lines (`.jsonl`, `.ndjson`, `.jsonl.gz`),
+ * Parquet (`.parquet`, row group by row group) and plain text (`.txt`, `.md`, or any file named
+ * explicitly: one document per file, or per paragraph with `paragraphs: true`); folders are
+ * read recursively in name order.
+ *
+ * A malformed record throws {@link MalformedRecordError} naming file and line (`data.jsonl:17: …`),
+ * or with `skipMalformed` is skipped, counted in `stream.skipped` and passed to `onSkip`.
+ * @example
+ * for await (const doc of readDocuments(['a.jsonl.gz', 'more/'], { textField: 'content' })) use(doc.text);
+ */
+export function readDocuments(pathOrPaths: string | readonly string[], options: ReadDocumentsOptions = {}): DocumentStream {
+  return new DocumentStream(pathOrPaths, options);
+}
+

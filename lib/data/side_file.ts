@@ -1,0 +1,230 @@
+/**
+ * Per-token side files: one value per token of a matching shard (loss mask, labels, scores).
+ *
+ * Layout (little endian): a 256 × int32 header
+ * - `[0]` magic 20261122, `[1]` version 1, `[2]` token count
+ * - `[3]` kind: 1 loss mask (uint8, 0/1), 2 labels (uint8), 3 scores as uint8 = round(255·p),
+ *   4 scores as float16
+ * - `[8..14]` the tokenizer contract, at the same words as in token shards
+ *   (see {@link TokenizerContract})
+ * - all other words zero
+ *
+ * then `count` values of 1 byte (kinds 1–3) or 2 bytes (kind 4).
+ *
+ * Naming: the side file of kind K for shard `x.bin` is `x.<K name>.side`
+ * ({@link sideFilePathFor}), so a glob for `*.bin` never picks it up as a shard.
+ * @module
+ */
+import { existsSync } from 'node:fs';
+import { HEADER_BYTES, HEADER_WORDS, headerBytes, readExactly, readRawHeader, withFile, writeFileAtomic } from './binary_header.js';
+import { decodeFloat16, encodeFloat16 } from './float16.js';
+import {
+  checkContract,
+  readContract,
+  validateContract,
+  writeContract,
+  type RecordedContract,
+  type TokenizerContract,
+} from './tokenizer_contract.js';
+
+/** Magic number of a side file (word 0). */
+export const SIDE_FILE_MAGIC = 20261122;
+
+/** What a side file holds. */
+export enum SideFileKind {
+  /** uint8 per token: 1 = learn from this target, 0 = ignore it. */
+  LossMask = 1,
+  /** uint8 class label per token (e.g. 1 = forget domain). */
+  Labels = 2,
+  /** uint8 per token: round(255 · p) for a probability p. */
+  ScoresUint8 = 3,
+  /** float16 per token: a probability or any score. */
+  ScoresFloat16 = 4,
+}
+
+const KIND_NAMES: Record<SideFileKind, string> = {
+  [SideFileKind.LossMask]: 'mask',
+  [SideFileKind.Labels]: 'labels',
+  [SideFileKind.ScoresUint8]: 'scores8',
+  [SideFileKind.ScoresFloat16]: 'scores16',
+};
+
+/** The side file of `kind` for a shard path: `x.bin` → `x.mask.side` (or labels, scores8, scores16). */
+export function sideFilePathFor(shardPath: string, kind: SideFileKind): string {
+  const base = shardPath.endsWith('.bin') ? shardPath.slice(0, -4) : shardPath;
+  return `${base}.${KIND_NAMES[kind]}.side`;
+}
+
+/** The side file of `kind` for a shard when it exists, else null. */
+export function findSideFile(shardPath: string, kind: SideFileKind): string | null {
+  const path = sideFilePathFor(shardPath, kind);
+  return existsSync(path) ? path : null;
+}
+
+/** What a side file's header says. */
+export interface SideFileHeader {
+  version: 1;
+  tokenCount: number;
+  kind: SideFileKind;
+  /** Bytes per value (1, or 2 for float16). */
+  valueBytes: 1 | 2;
+  tokenizer: RecordedContract;
+}
+
+/** A side file read into memory. */
+export interface SideFile {
+  /** Raw values: Uint8Array for kinds 1–3, Uint16Array of float16 bit patterns for kind 4. */
+  values: Uint8Array | Uint16Array;
+  header: SideFileHeader;
+  path: string;
+}
+
+/** Options for reading a side file. */
+export interface ReadSideFileOptions {
+  /** Refuse a file of another kind. */
+  expectKind?: SideFileKind;
+  /** Refuse a file whose token count differs (the count of the matching shard). */
+  expectTokens?: number;
+  /** Refuse a file written with another tokenizer. */
+  expectTokenizer?: TokenizerContract;
+}
+
+function valueBytesOf(kind: number, file: string): 1 | 2 {
+  if (kind === 1 || kind === 2 || kind === 3) return 1;
+  if (kind === 4) return 2;
+  throw new Error(`${file}: unknown side-file kind ${kind} (expected 1 loss mask, 2 labels, 3 uint8 scores, 4 float16 scores)`);
+}
+
+/**
+ * Parses and validates a side-file header against the file's size.
+ * @throws Error naming `file` for a wrong magic, version or kind, a negative count, or a size
+ *   that does not match the count.
+ */
+export function parseSideFileHeader(words: Int32Array, fileBytes: number, file: string): SideFileHeader {
+  if (words[0] !== SIDE_FILE_MAGIC)
+    throw new Error(`${file}: not a side file: magic ${words[0]}, expected ${SIDE_FILE_MAGIC}`);
+  if (words[1] !== 1) throw new Error(`${file}: unsupported side-file version ${words[1]} (expected 1)`);
+  const tokenCount = words[2];
+  if (tokenCount < 0) throw new Error(`${file}: header records a negative token count (${tokenCount})`);
+  const valueBytes = valueBytesOf(words[3], file);
+  const expectedBytes = HEADER_BYTES + tokenCount * valueBytes;
+  if (fileBytes !== expectedBytes)
+    throw new Error(
+      `${file}: ${fileBytes < expectedBytes ? 'truncated' : 'oversized'} side file: the header records ${tokenCount} ` +
+        `tokens (${expectedBytes} bytes), the file has ${fileBytes} bytes`,
+    );
+  return { version: 1, tokenCount, kind: words[3] as SideFileKind, valueBytes, tokenizer: readContract(words, file) };
+}
+
+function checkExpectations(header: SideFileHeader, options: ReadSideFileOptions, file: string): void {
+  if (options.expectKind !== undefined && header.kind !== options.expectKind)
+    throw new Error(`${file}: side file holds ${KIND_NAMES[header.kind]} (kind ${header.kind}), expected ${KIND_NAMES[options.expectKind]} (kind ${options.expectKind})`);
+  if (options.expectTokens !== undefined && header.tokenCount !== options.expectTokens)
+    throw new Error(`${file}: side file covers ${header.tokenCount} tokens, its shard has ${options.expectTokens}`);
+  if (options.expectTokenizer) checkContract(header.tokenizer, options.expectTokenizer, file);
+}
+
+/** Reads and validates a side file's header only. */
+export function readSideFileHeader(path: string, options: ReadSideFileOptions = {}): SideFileHeader {
+  return withFile(path, (fd) => {
+    const { words, fileBytes } = readRawHeader(fd, path);
+    const header = parseSideFileHeader(words, fileBytes, path);
+    checkExpectations(header, options, path);
+    return header;
+  });
+}
+
+/**
+ * Reads a side file.
+ * @throws Error naming the file for any header or size problem, an unexpected kind or count, a
+ *   tokenizer mismatch, or a loss-mask value other than 0 and 1.
+ */
+export function readSideFile(path: string, options: ReadSideFileOptions = {}): SideFile {
+  return withFile(path, (fd) => {
+    const { words, fileBytes } = readRawHeader(fd, path);
+    const header = parseSideFileHeader(words, fileBytes, path);
+    checkExpectations(header, options, path);
+    const values = header.valueBytes === 1 ? new Uint8Array(header.tokenCount) : new Uint16Array(header.tokenCount);
+    readExactly(fd, new Uint8Array(values.buffer), HEADER_BYTES, path);
+    if (header.kind === SideFileKind.LossMask) {
+      const bad = (values as Uint8Array).findIndex((v) => v > 1);
+      if (bad >= 0) throw new Error(`${path}: loss mask value ${values[bad]} at token ${bad} (expected 0 or 1)`);
+    }
+    return { values, header, path };
+  });
+}
+
+/** Scores of a side file of kind 3 or 4 as probabilities (uint8 / 255, or the float16 values). */
+export function sideFileScores(file: SideFile): Float32Array {
+  if (file.header.kind === SideFileKind.ScoresFloat16) return decodeFloat16(file.values);
+  if (file.header.kind === SideFileKind.ScoresUint8) {
+    const out = new Float32Array(file.values.length);
+    for (let i = 0; i < out.length; i++) out[i] = file.values[i] / 255;
+    return out;
+  }
+  throw new Error(`${file.path}: side file holds ${KIND_NAMES[file.header.kind]}, not scores`);
+}
+
+/** round(255 · p) per value, for p in [0, 1]. @throws RangeError for a value outside [0, 1] or NaN. */
+export function quantizeScores(scores: ArrayLike<number>): Uint8Array {
+  const out = new Uint8Array(scores.length);
+  for (let i = 0; i < scores.length; i++) {
+    const p = scores[i];
+    if (!(p >= 0 && p <= 1)) throw new RangeError(`scores[${i}] = ${p} is not a probability in [0, 1]`);
+    out[i] = Math.round(255 * p);
+  }
+  return out;
+}
+
+/** Options of {@link writeSideFile}. */
+export interface WriteSideFileOptions {
+  kind: SideFileKind;
+  /** The tokenizer of the matching shard, recorded in the header. */
+  tokenizer: TokenizerContract;
+}
+
+/**
+ * Writes a side file atomically. Values by kind:
+ * - loss mask: Uint8Array of 0/1;
+ * - labels: Uint8Array;
+ * - uint8 scores: Uint8Array already quantised, or probabilities in [0, 1] (Float32Array,
+ *   Float64Array or number[]) quantised as round(255·p);
+ * - float16 scores: numbers (Float32Array, Float64Array, number[]; NaN refused), or a
+ *   Uint16Array of float16 bit patterns.
+ * @throws TypeError for the wrong value type, RangeError for a bad value (naming its index).
+ */
+export async function writeSideFile(
+  path: string,
+  values: ArrayLike<number>,
+  options: WriteSideFileOptions,
+): Promise<void> {
+  const { kind, tokenizer } = options;
+  valueBytesOf(kind, 'kind');
+  validateContract(tokenizer);
+  if (values.length > 0x7fffffff) throw new RangeError(`a side file holds at most 2^31 - 1 values, got ${values.length}`);
+  let body: Uint8Array | Uint16Array;
+  if (kind === SideFileKind.LossMask || kind === SideFileKind.Labels) {
+    if (!(values instanceof Uint8Array)) throw new TypeError(`${KIND_NAMES[kind]} values must be a Uint8Array`);
+    if (kind === SideFileKind.LossMask) {
+      const bad = values.findIndex((v) => v > 1);
+      if (bad >= 0) throw new RangeError(`loss mask values must be 0 or 1, got ${values[bad]} at index ${bad}`);
+    }
+    body = values;
+  } else if (kind === SideFileKind.ScoresUint8) {
+    body = values instanceof Uint8Array ? values : quantizeScores(values);
+  } else {
+    if (values instanceof Uint16Array) body = values;
+    else {
+      for (let i = 0; i < values.length; i++)
+        if (Number.isNaN(values[i])) throw new RangeError(`scores[${i}] is NaN`);
+      body = encodeFloat16(values);
+    }
+  }
+  const words = new Int32Array(HEADER_WORDS);
+  words[0] = SIDE_FILE_MAGIC;
+  words[1] = 1;
+  words[2] = values.length;
+  words[3] = kind;
+  writeContract(words, tokenizer);
+  await writeFileAtomic(path, [headerBytes(words), new Uint8Array(body.buffer, body.byteOffset, body.byteLength)]);
+}

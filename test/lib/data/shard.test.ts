@@ -1,0 +1,175 @@
+import { readFileSync, statSync, truncateSync, writeFileSync, appendFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SHARD_MAGIC, ShardFile, ShardWriter, readShard, readShardHeader, writeShard } from '../../../lib/data/shard.js';
+import { HEADER_BYTES } from '../../../lib/data/binary_header.js';
+import { fakeTokenizer, tempDir } from './helpers.js';
+
+const { dir, cleanup } = tempDir();
+afterAll(cleanup);
+
+function randomIds(n: number, vocab: number, seed: number): Uint32Array {
+  const out = new Uint32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s % vocab;
+  }
+  return out;
+}
+
+/** Rewrites int32 header word `index` of a file. */
+function patchWord(path: string, index: number, value: number): void {
+  const bytes = readFileSync(path);
+  bytes.writeInt32LE(value, 4 * index);
+  writeFileSync(path, bytes);
+}
+
+describe('token shards', () => {
+  it('round-trips uint16 (version 1) with the llm.c header and the tokenizer contract', async () => {
+    const tok = fakeTokenizer(50_000);
+    const ids = randomIds(10_001, 50_000, 1);
+    const path = join(dir, 'v1.bin');
+    await writeShard(path, ids, { tokenizer: tok });
+    expect(statSync(path).size).toBe(HEADER_BYTES + 2 * ids.length);
+    const raw = readFileSync(path);
+    expect([raw.readInt32LE(0), raw.readInt32LE(4), raw.readInt32LE(8)]).toEqual([SHARD_MAGIC, 1, ids.length]);
+    expect(raw.readUInt16LE(HEADER_BYTES + 2 * 7)).toBe(ids[7]);
+    const shard = readShard(path, { expectTokenizer: tok });
+    expect(shard.tokens).toBeInstanceOf(Uint16Array);
+    expect(Array.from(shard.tokens)).toEqual(Array.from(ids));
+    expect(shard.header.tokenizer).toMatchObject({ vocabSize: 50_000, eotId: 49_999, hiddenId: 49_998 });
+    expect(shard.header.tokenizer.hashPrefix).toBe(tok.hash.slice(0, 32));
+  });
+
+  it('round-trips uint32 (version 2) for vocabularies over 65,536', async () => {
+    const tok = fakeTokenizer(100_277);
+    const ids = randomIds(5000, 100_277, 2);
+    ids[3] = 100_276;
+    const path = join(dir, 'v2.bin');
+    await writeShard(path, ids, { tokenizer: tok });
+    const shard = readShard(path, { expectTokenizer: tok });
+    expect(shard.header.version).toBe(2);
+    expect(shard.tokens).toBeInstanceOf(Uint32Array);
+    expect(Array.from(shard.tokens)).toEqual(Array.from(ids));
+    await expect(writeShard(join(dir, 'bad.bin'), ids, { tokenizer: tok, version: 1 })).rejects.toThrow(/cannot hold/);
+  });
+
+  it('streams documents with <|endoftext|> before each and rolls over at shardTokens', async () => {
+    const tok = fakeTokenizer(1000);
+    const out = join(dir, 'stream');
+    const writer = new ShardWriter({ dir: out, prefix: 'train', shardTokens: 7, tokenizer: tok });
+    const docs = [[1, 2, 3], [4, 5, 6, 7, 8, 9, 10, 11], [12]];
+    for (const d of docs) await writer.writeDocument(Uint32Array.from(d));
+    const paths = await writer.close();
+    expect(paths.map((p) => p.slice(out.length + 1))).toEqual(['train_000000.bin', 'train_000001.bin', 'train_000002.bin']);
+    expect(readdirSync(out).sort()).toEqual(['train_000000.bin', 'train_000001.bin', 'train_000002.bin']);
+    const all = paths.flatMap((p) => Array.from(readShard(p, { expectTokenizer: tok }).tokens));
+    expect(all).toEqual([999, 1, 2, 3, 999, 4, 5, 6, 7, 8, 9, 10, 11, 999, 12]);
+    expect(paths.map((p) => readShardHeader(p).tokenCount)).toEqual([7, 7, 1]);
+    expect(writer.documents).toBe(3);
+    expect(writer.tokens).toBe(15);
+    await expect(writer.writeDocument([1])).rejects.toThrow(/closed/);
+  });
+
+  it('refuses ids outside the vocabulary when writing', async () => {
+    const tok = fakeTokenizer(100);
+    const writer = new ShardWriter({ dir: join(dir, 'w'), tokenizer: tok });
+    await expect(writer.writeDocument([1, 100])).rejects.toThrow(/token 1 has id 100, outside the vocabulary of 100/);
+    await expect(writer.writeDocument([1, -1])).rejects.toThrow(/id -1/);
+    await expect(writeShard(join(dir, 'x.bin'), [5, 1.5], { tokenizer: tok })).rejects.toThrow(/id 1.5/);
+    await writer.abort();
+  });
+
+  it('reads token ranges from a ShardFile', async () => {
+    const tok = fakeTokenizer(70_000);
+    const ids = randomIds(3000, 70_000, 3);
+    const path = join(dir, 'range.bin');
+    await writeShard(path, ids, { tokenizer: tok });
+    const file = new ShardFile(path, { expectTokenizer: tok });
+    expect(Array.from(file.read(1234, new Uint32Array(17)))).toEqual(Array.from(ids.subarray(1234, 1251)));
+    expect(() => file.read(2990, new Uint32Array(11))).toThrow(/outside the shard's 3000 tokens/);
+    file.close();
+  });
+
+  describe('rejects bad files with a message naming the file', () => {
+    const tok = fakeTokenizer(1000);
+    const make = async (name: string) => {
+      const path = join(dir, name);
+      await writeShard(path, randomIds(100, 1000, 4), { tokenizer: tok });
+      return path;
+    };
+
+    it('truncated', async () => {
+      const path = await make('trunc.bin');
+      truncateSync(path, HEADER_BYTES + 150);
+      expect(() => readShard(path)).toThrow(`${path}: truncated shard: the header records 100 tokens (1224 bytes), the file has 1174 bytes`);
+      truncateSync(path, 10);
+      expect(() => readShard(path)).toThrow(/truncated header: the file has 10 bytes/);
+    });
+
+    it('oversized', async () => {
+      const path = await make('over.bin');
+      appendFileSync(path, Buffer.alloc(3));
+      expect(() => readShard(path)).toThrow(/oversized shard: the header records 100 tokens \(1224 bytes\), the file has 1227 bytes/);
+    });
+
+    it('wrong magic and version', async () => {
+      const path = await make('magic.bin');
+      patchWord(path, 0, 12345);
+      expect(() => readShard(path)).toThrow(/not a token shard: magic 12345, expected 20240520/);
+      const path2 = await make('version.bin');
+      patchWord(path2, 1, 7);
+      expect(() => readShard(path2)).toThrow(/unsupported shard version 7/);
+    });
+
+    it('hostile counts and contract fields', async () => {
+      const path = await make('neg.bin');
+      patchWord(path, 2, -5);
+      expect(() => readShard(path)).toThrow(/negative token count \(-5\)/);
+      patchWord(path, 2, 0x7fffffff);
+      expect(() => readShard(path)).toThrow(/truncated shard: the header records 2147483647 tokens/);
+      const path2 = await make('vocab.bin');
+      patchWord(path2, 8, -1);
+      expect(() => readShard(path2)).toThrow(/negative vocabulary size/);
+      patchWord(path2, 8, 1000);
+      patchWord(path2, 9, 5000);
+      expect(() => readShard(path2)).toThrow(/end-of-text id 5000 outside the vocabulary of 1000/);
+      patchWord(path2, 9, 999);
+      patchWord(path2, 8, 100_000);
+      expect(() => readShard(path2)).toThrow(/version 1 \(uint16\) shard records a vocabulary of 100000/);
+    });
+
+    it('ids at or above the recorded vocabulary', async () => {
+      const path = await make('ids.bin');
+      const bytes = readFileSync(path);
+      bytes.writeUInt16LE(1000, HEADER_BYTES + 2 * 42);
+      writeFileSync(path, bytes);
+      expect(() => readShard(path)).toThrow(`${path}: token 42 has id 1000, outside the vocabulary of 1000`);
+      expect(readShard(path, { validateIds: false }).tokens[42]).toBe(1000);
+    });
+
+    it('a tokenizer mismatch, naming both', async () => {
+      const path = await make('mismatch.bin');
+      const other = fakeTokenizer(1000, 'b');
+      expect(() => readShard(path, { expectTokenizer: other })).toThrow(
+        new RegExp(`tokenizer mismatch: the file was written with vocab 1000, eot 999, hidden 998, hash a{32}, but the expected tokenizer is 'fake-1000-b' vocab 1000, eot 999, hidden 998, hash b{32}`),
+      );
+      expect(() => new ShardFile(path, { expectTokenizer: fakeTokenizer(2000) })).toThrow(/tokenizer mismatch/);
+    });
+  });
+
+  it('reads plain llm.c shards (no contract recorded) but refuses them when a tokenizer is expected', () => {
+    const path = join(dir, 'llmc.bin');
+    const bytes = Buffer.alloc(HEADER_BYTES + 2 * 3);
+    bytes.writeInt32LE(SHARD_MAGIC, 0);
+    bytes.writeInt32LE(1, 4);
+    bytes.writeInt32LE(3, 8);
+    [50256, 15496, 11].forEach((v, i) => bytes.writeUInt16LE(v, HEADER_BYTES + 2 * i));
+    writeFileSync(path, bytes);
+    const shard = readShard(path);
+    expect(Array.from(shard.tokens)).toEqual([50256, 15496, 11]);
+    expect(shard.header.tokenizer.vocabSize).toBe(0);
+    expect(() => readShard(path, { expectTokenizer: fakeTokenizer(50257) })).toThrow(/no tokenizer recorded/);
+  });
+});
