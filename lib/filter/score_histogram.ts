@@ -6,6 +6,7 @@
  * flagging slightly more.
  * @module
  */
+import { float16BitsToFloat32, float32ToFloat16Bits } from '../data/float16.js';
 
 const BINS = 65536;
 /** Largest key of a non-negative value (the sign bit is the top bit in both encodings). */
@@ -30,7 +31,7 @@ export class ScoreHistogram {
       // a uint8 level l is the probability l / 255: key it by that probability's float16 bits
       const perLevel = new Float64Array(256);
       for (let i = 0; i < scores.length; i++) perLevel[scores[i]]++;
-      for (let level = 0; level < 256; level++) if (perLevel[level]) this.counts[float16Key(level / 255)] += perLevel[level];
+      for (let level = 0; level < 256; level++) if (perLevel[level]) this.counts[float32ToFloat16Bits(level / 255)] += perLevel[level];
     } else if (scores instanceof Float32Array) {
       const bits = new Uint32Array(scores.buffer, scores.byteOffset, scores.length);
       for (let i = 0; i < scores.length; i++) {
@@ -71,7 +72,7 @@ export class ScoreHistogram {
 
   /** The lowest score a key stands for. */
   keyToScore(key: number): number {
-    return this.keyKind === 'bfloat16' ? bfloat16ToNumber(key) : float16ToNumber(key);
+    return this.keyKind === 'bfloat16' ? bfloat16ToNumber(key) : float16BitsToFloat32(key);
   }
 
   /**
@@ -102,36 +103,6 @@ export class ScoreHistogram {
     }
     return seen / this.total;
   }
-}
-
-/** float16 bit pattern of a number in [0, 1] (round to nearest even). */
-export function float16Key(value: number): number {
-  const f32 = new Float32Array([value]);
-  const bits = new Uint32Array(f32.buffer)[0];
-  const exponent = (bits >>> 23) & 0xff;
-  const mantissa = bits & 0x7fffff;
-  if (exponent === 0 && mantissa === 0) return 0;
-  const e = exponent - 127 + 15;
-  if (e >= 31) return 0x7c00;
-  if (e <= 0) {
-    // subnormal half: value = m · 2^-24
-    const m = Math.round(value / 2 ** -24);
-    return m;
-  }
-  let half = (e << 10) | (mantissa >>> 13);
-  const rest = mantissa & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && (half & 1))) half++;
-  return half;
-}
-
-/** The number a float16 bit pattern encodes. */
-export function float16ToNumber(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >>> 10) & 0x1f;
-  const mantissa = bits & 0x3ff;
-  if (exponent === 0) return sign * mantissa * 2 ** -24;
-  if (exponent === 31) return mantissa ? Number.NaN : sign * Number.POSITIVE_INFINITY;
-  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
 }
 
 function bfloat16ToNumber(key: number): number {
