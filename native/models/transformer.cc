@@ -122,7 +122,7 @@ Transformer::LayerParams Transformer::layer_params(float* base, int64_t l) const
 
 size_t Transformer::activation_bytes_for(int64_t B, int64_t T) const {
   const int64_t N = B * T, C = config_.dim, H = config_.hidden, NH = config_.heads, V = config_.vocab;
-  const int64_t per_layer = N * (6 * C + 2 + NH + H);
+  const int64_t per_layer = N * (8 * C + 2 + NH + H);
   const int64_t acts = config_.layers * per_layer + N * (2 * C + 1);
   const int64_t rows = std::min<int64_t>(N, std::max<int64_t>(1, kLogitChunkFloats / V));
   const int64_t scratch = N * (5 * C + 2 * H) + rows * V;
@@ -136,7 +136,7 @@ void Transformer::ensure_activations(int64_t B, int64_t T) {
   if (B == B_ && T == T_) return;
   const int64_t N = B * T, C = config_.dim, H = config_.hidden, NH = config_.heads, V = config_.vocab;
   const int64_t L = config_.layers;
-  const int64_t per_layer = N * (6 * C + 2 + NH + H);
+  const int64_t per_layer = N * (8 * C + 2 + NH + H);
   B_ = T_ = 0;
   acts_.resize(0);
   scratch_.resize(0);
