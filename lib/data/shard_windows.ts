@@ -1,0 +1,93 @@
+/**
+ * A token shard with its optional loss-mask side file, opened for reading (input, target, mask)
+ * windows with positional reads; shared by the random and the sequential batch samplers.
+ * @module
+ */
+import { closeSync, openSync } from 'node:fs';
+import { HEADER_BYTES, readExactly } from './binary_header.js';
+import { ShardFile } from './shard.js';
+import { SideFileKind, findSideFile, readSideFileHeader } from './side_file.js';
+import { describeContract, type TokenizerContract } from './tokenizer_contract.js';
+
+/**
+ * Where loss masks come from: `'auto'` (default) uses the `x.mask.side` file next to shard `x.bin`
+ * when it exists; `'none'` ignores side files (all ones); `'required'` refuses a shard without one.
+ */
+export type LossMaskMode = 'auto' | 'none' | 'required';
+
+/** One opened shard (and mask). */
+export class ShardWindows {
+  readonly shard: ShardFile;
+  readonly maskPath: string | null;
+  private maskFd = -1;
+  private tokens: Uint32Array;
+  private maskBytes: Uint8Array;
+
+  /**
+   * @throws as {@link ShardFile}, or when the mask side file does not match the shard (kind,
+   *   count, tokenizer) or is required and missing.
+   */
+  constructor(path: string, options: { expectTokenizer?: TokenizerContract; lossMask?: LossMaskMode; maskPath?: string | null }) {
+    this.shard = new ShardFile(path, { expectTokenizer: options.expectTokenizer });
+    const mode = options.lossMask ?? 'auto';
+    try {
+      this.maskPath = options.maskPath !== undefined ? options.maskPath : mode === 'none' ? null : findSideFile(path, SideFileKind.LossMask);
+      if (mode === 'required' && !this.maskPath) throw new Error(`${path}: no loss-mask side file (expected ${path.replace(/\.bin$/, '')}.mask.side)`);
+      if (this.maskPath) {
+        const maskHeader = readSideFileHeader(this.maskPath, {
+          expectKind: SideFileKind.LossMask,
+          expectTokens: this.shard.length,
+          expectTokenizer: options.expectTokenizer,
+        });
+        const a = maskHeader.tokenizer;
+        const b = this.shard.header.tokenizer;
+        if (a.vocabSize !== b.vocabSize || a.eotId !== b.eotId || a.hiddenId !== b.hiddenId || a.hashPrefix !== b.hashPrefix)
+          throw new Error(
+            `${this.maskPath}: tokenizer mismatch with its shard ${path}: the mask records ${describeContract(a)}, the shard ${describeContract(b)}`,
+          );
+        this.maskFd = openSync(this.maskPath, 'r');
+      }
+    } catch (error) {
+      this.shard.close();
+      throw error;
+    }
+    this.tokens = new Uint32Array(0);
+    this.maskBytes = new Uint8Array(0);
+  }
+
+  /** Tokens in the shard. */
+  get length(): number {
+    return this.shard.length;
+  }
+
+  /**
+   * Fills row `row` of a batch with the window starting at `start`: inputs = tokens[start,
+   * start+T), targets = tokens[start+1, start+T+1), lossMask = mask[start+1, start+T+1) (ones
+   * without a mask file). `count` ≤ T positions are read; the rest of the row is left as is.
+   */
+  fill(start: number, count: number, inputs: Uint32Array, targets: Uint32Array, lossMask: Uint8Array, rowOffset: number): void {
+    if (this.tokens.length < count + 1) this.tokens = new Uint32Array(count + 1);
+    const window = this.tokens.subarray(0, count + 1);
+    this.shard.read(start, window);
+    inputs.set(window.subarray(0, count), rowOffset);
+    targets.set(window.subarray(1, count + 1), rowOffset);
+    if (this.maskFd < 0) {
+      lossMask.fill(1, rowOffset, rowOffset + count);
+      return;
+    }
+    if (this.maskBytes.length < count) this.maskBytes = new Uint8Array(count);
+    const mask = this.maskBytes.subarray(0, count);
+    readExactly(this.maskFd, mask, HEADER_BYTES + start + 1, this.maskPath as string);
+    for (let i = 0; i < count; i++) {
+      if (mask[i] > 1) throw new Error(`${this.maskPath}: loss mask value ${mask[i]} at token ${start + 1 + i} (expected 0 or 1)`);
+    }
+    lossMask.set(mask, rowOffset);
+  }
+
+  /** Closes both files. */
+  close(): void {
+    this.shard.close();
+    if (this.maskFd >= 0) closeSync(this.maskFd);
+    this.maskFd = -1;
+  }
+}
