@@ -232,7 +232,7 @@ function resolveOptions(tokens: Uint32Array, scores: TokenScores, options: Filte
 }
 
 /** End offsets (exclusive) of each document: after each eot, plus the tail if not empty. */
-function documentEnds(tokens: Uint32Array, eotId: number): Uint32Array {
+export function documentEnds(tokens: Uint32Array, eotId: number): Uint32Array {
   const n = tokens.length;
   if (eotId < 0) return n === 0 ? new Uint32Array(0) : Uint32Array.of(n);
   let count = 0;
@@ -245,7 +245,8 @@ function documentEnds(tokens: Uint32Array, eotId: number): Uint32Array {
   return ends;
 }
 
-function meanDocumentScores(scores: TokenScores, docEnds: Uint32Array): Float32Array {
+/** Each document's mean token score (as a probability), documents given by {@link documentEnds}. */
+export function meanDocumentScores(scores: TokenScores, docEnds: Uint32Array): Float32Array {
   const out = new Float32Array(docEnds.length);
   const scale = scores instanceof Uint8Array ? 1 / 255 : 1;
   for (let d = 0, start = 0; d < docEnds.length; start = docEnds[d], d++) {

@@ -6,7 +6,7 @@
  * flagging slightly more.
  * @module
  */
-import { float16BitsToFloat32, float32ToFloat16Bits } from '../data/float16.js';
+import { float16BitsToFloat32 } from '../data/float16.js';
 
 const BINS = 65536;
 /** Largest key of a non-negative value (the sign bit is the top bit in both encodings). */
@@ -26,12 +26,9 @@ export class ScoreHistogram {
    * @throws RangeError for a float32 score outside [0, 1] or NaN.
    */
   add(scores: HistogramScores): this {
-    this.setKeyKind(scores instanceof Float32Array ? 'bfloat16' : 'float16');
+    this.setKeyKind(scores instanceof Float32Array ? 'bfloat16' : scores instanceof Uint8Array ? 'uint8' : 'float16');
     if (scores instanceof Uint8Array) {
-      // a uint8 level l is the probability l / 255: key it by that probability's float16 bits
-      const perLevel = new Float64Array(256);
-      for (let i = 0; i < scores.length; i++) perLevel[scores[i]]++;
-      for (let level = 0; level < 256; level++) if (perLevel[level]) this.counts[float32ToFloat16Bits(level / 255)] += perLevel[level];
+      for (let i = 0; i < scores.length; i++) this.counts[scores[i]]++;
     } else if (scores instanceof Float32Array) {
       const bits = new Uint32Array(scores.buffer, scores.byteOffset, scores.length);
       for (let i = 0; i < scores.length; i++) {
@@ -47,6 +44,21 @@ export class ScoreHistogram {
     return this;
   }
 
+  /**
+   * Adds one probability with a weight (e.g. a document's mean score weighted by its token
+   * count, for document-level fraction thresholds); keyed like float32 scores.
+   * @throws RangeError for a value outside [0, 1] or a negative weight.
+   */
+  addWeighted(value: number, weight: number): this {
+    if (!(value >= 0 && value <= 1)) throw new RangeError(`value ${value} is not a probability in [0, 1]`);
+    if (!(weight >= 0)) throw new RangeError(`weight must be >= 0, got ${weight}`);
+    this.setKeyKind('bfloat16');
+    scratch[0] = value;
+    this.counts[scratchBits[0] >>> 16] += weight;
+    this.total += weight;
+    return this;
+  }
+
   /** Adds another histogram's counts (workers or shards merged in any order). */
   merge(other: ScoreHistogram): this {
     if (other.keyKind) this.setKeyKind(other.keyKind);
@@ -56,27 +68,25 @@ export class ScoreHistogram {
   }
 
   /**
-   * How scores are keyed: float16 bit patterns (uint8 and float16 input) or the top 16 bits
-   * of float32 (bfloat16, float32 input); fixed by the first scores added.
+   * How scores are keyed: the uint8 level, the float16 bit pattern, or the top 16 bits of
+   * float32 (bfloat16); fixed by the first scores added.
    */
-  keyKind: 'float16' | 'bfloat16' | undefined;
+  keyKind: 'uint8' | 'float16' | 'bfloat16' | undefined;
 
-  private setKeyKind(kind: 'float16' | 'bfloat16'): void {
+  private setKeyKind(kind: 'uint8' | 'float16' | 'bfloat16'): void {
     if (this.keyKind && this.keyKind !== kind)
-      throw new TypeError(
-        `this histogram holds ${this.keyKind === 'bfloat16' ? 'float32' : 'uint8/float16'} scores; ` +
-          'add scores of one encoding per histogram',
-      );
+      throw new TypeError(`this histogram holds ${this.keyKind} scores, not ${kind}: add scores of one encoding per histogram`);
     this.keyKind = kind;
   }
 
   /** The lowest score a key stands for. */
   keyToScore(key: number): number {
+    if (this.keyKind === 'uint8') return key / 255;
     return this.keyKind === 'bfloat16' ? bfloat16ToNumber(key) : float16BitsToFloat32(key);
   }
 
   /**
-   * The threshold that flags at least `fraction` of all tokens added (score >= threshold),
+   * The threshold that flags at least `fraction` of all tokens (or weight) added (score >= threshold),
    * chosen as high as possible; Infinity for fraction 0.
    * @throws RangeError unless 0 <= fraction <= 1.
    */
@@ -104,6 +114,9 @@ export class ScoreHistogram {
     return seen / this.total;
   }
 }
+
+const scratch = new Float32Array(1);
+const scratchBits = new Uint32Array(scratch.buffer);
 
 function bfloat16ToNumber(key: number): number {
   return new Float32Array(new Uint32Array([key << 16 >>> 0]).buffer)[0];
