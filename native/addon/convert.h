@@ -39,9 +39,15 @@ View<T> typed_array(const Napi::Value& value, const std::string& name) {
   Napi::TypedArray array = value.As<Napi::TypedArray>();
   if (array.TypedArrayType() != TypedArrayTraits<T>::type)
     throw_type_error(env, name + " must be a " + TypedArrayTraits<T>::name);
+  // napi_get_typedarray_info's data pointer (already offset) works for arrays over an
+  // ArrayBuffer and over a SharedArrayBuffer alike; array.ArrayBuffer().Data() fails on the latter.
   View<T> view;
-  view.length = array.ElementLength();
-  view.data = reinterpret_cast<T*>(static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset());
+  void* data = nullptr;
+  size_t length = 0;
+  if (napi_get_typedarray_info(env, array, nullptr, &length, &data, nullptr, nullptr) != napi_ok)
+    throw_type_error(env, name + ": could not read the typed array");
+  view.length = length;
+  view.data = static_cast<T*>(data);
   return view;
 }
 
