@@ -1,14 +1,63 @@
 /**
- * tokenfilter: token-level data filtering for language-model pretraining.
+ * tokenfilter: token-level data filtering for language-model pretraining. Find the tokens of a
+ * domain in pretraining text and train a model that never learns from them.
+ *
+ * The two functions most users start from are {@link filterTokens} (per-token scores → what
+ * to train on) and {@link trainMasked} (training with a per-token loss mask).
  * @module
  */
+
+// backend
 export { backendInfo, setThreads, setSimdLevel } from './native.js';
 export type { BackendInfo, SimdLevel } from './native.js';
+
+// data
+export type { Batch } from './data/batch.js';
+export { validateBatch } from './data/batch.js';
+export { Tokenizer, EOT_TOKEN, HIDDEN_TOKEN } from './data/tokenizer.js';
+export type { TrainOptions as TokenizerTrainOptions, EncodeBatchOptions } from './data/tokenizer.js';
+export { readDocuments, listCorpusFiles, documentFormatOf, DocumentStream } from './data/read_documents.js';
+export type { DocumentFormat } from './data/read_documents.js';
+export type { Document, ReadDocumentsOptions, SkippedRecord } from './data/document.js';
+export { MalformedRecordError } from './data/document.js';
+export { spanLabelsToTokenLabels } from './data/span_labels.js';
+export type { CharSpan, OverlapRule, SpanLabelOptions } from './data/span_labels.js';
+export { readShard, readShardHeader, writeShard, ShardWriter, ShardFile } from './data/shard.js';
+export type { Shard, ShardHeader, ReadShardOptions, ShardWriterOptions } from './data/shard.js';
+export { SideFileKind, readSideFile, readSideFileHeader, writeSideFile, sideFilePathFor, findSideFile, sideFileScores, quantizeScores } from './data/side_file.js';
+export type { SideFile, SideFileHeader, ReadSideFileOptions, WriteSideFileOptions } from './data/side_file.js';
+export type { TokenizerContract, RecordedContract } from './data/tokenizer_contract.js';
+export { BatchSampler } from './data/sampler.js';
+export type { BatchSamplerOptions, SamplerSource, SamplerState } from './data/sampler.js';
+export { sequentialBatches } from './data/sequential_batches.js';
+export type { SequentialBatch, SequentialBatchOptions, RowOrigin } from './data/sequential_batches.js';
+export { encodeFloat16, decodeFloat16 } from './data/float16.js';
+
+// model
+export { Transformer } from './model/transformer.js';
+export type { ParameterCount, TensorInfo, TokenShape } from './model/transformer.js';
+export { resolveTransformerConfig, ladderConfig, TRANSFORMER_DEFAULTS } from './model/config.js';
+export type { TransformerConfig, TransformerOptions, LadderOptions } from './model/config.js';
+export { trainMasked, TRAIN_DEFAULTS } from './model/train.js';
+export type { TrainOptions, TrainProgress, TrainSummary } from './model/train.js';
+export { loadCheckpoint } from './model/checkpoint.js';
+export type { TrainingState } from './model/checkpoint.js';
+export { readSafetensors, writeSafetensors, parseSafetensors, SafetensorsError } from './model/safetensors.js';
+export type { SafetensorsContents, SafetensorsTensor, SafetensorsDtype, TensorToWrite } from './model/safetensors.js';
+export { cosineSchedule } from './model/schedule.js';
+export type { CosineScheduleOptions } from './model/schedule.js';
+
+// filter
 export { filterTokens } from './filter/filter_tokens.js';
 export type { FilterMode, FilterOptions, FilterResult, FilterStats, LabelStats } from './filter/filter_tokens.js';
 export { thresholdForFraction } from './filter/threshold.js';
 export type { TokenScores } from './filter/threshold.js';
-export type { Batch } from './data/batch.js';
-export { validateBatch } from './data/batch.js';
+export { ScoreHistogram } from './filter/score_histogram.js';
+export { filterShards } from './filter/filter_shards.js';
+export type { FilterShardsOptions, FilterShardsProgress, FilterShardsResult, ShardFilterRecord } from './filter/filter_shards.js';
+
+// evaluation
+export { domainLosses } from './eval/domain_loss.js';
+export type { DomainLoss, DomainLossOptions, LabelledTokens } from './eval/domain_loss.js';
 export { fitPowerLaw, predictLoss, computeForLoss, relativeComputeSlowdown } from './eval/scaling.js';
 export type { ComputeLossPoint, PowerLawFit, Slowdown, SlowdownOptions } from './eval/scaling.js';
