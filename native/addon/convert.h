@@ -39,9 +39,15 @@ View<T> typed_array(const Napi::Value& value, const std::string& name) {
   Napi::TypedArray array = value.As<Napi::TypedArray>();
   if (array.TypedArrayType() != TypedArrayTraits<T>::type)
     throw_type_error(env, name + " must be a " + TypedArrayTraits<T>::name);
+  // napi_get_typedarray_info's data pointer (already offset) also works for typed arrays over a
+  // SharedArrayBuffer, where Napi::ArrayBuffer::Data() fails with "Invalid argument".
+  void* data = nullptr;
+  size_t length = 0;
+  napi_status status = napi_get_typedarray_info(env, array, nullptr, &length, &data, nullptr, nullptr);
+  if (status != napi_ok) throw_type_error(env, name + " could not be read as a " + TypedArrayTraits<T>::name);
   View<T> view;
-  view.length = array.ElementLength();
-  view.data = reinterpret_cast<T*>(static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset());
+  view.length = length;
+  view.data = static_cast<T*>(data);
   return view;
 }
 
