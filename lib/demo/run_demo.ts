@@ -1,0 +1,291 @@
+/**
+ * The one-command demo: the whole method on the built-in WordNet corpus, small enough for two
+ * CPU cores in a few minutes. Every intermediate is a file under `out/` (tokenizer, token
+ * shards, label / score / loss-mask side files, models), and `report.json` holds every number.
+ *
+ * Stages: tokenizer → token shards with gold domain labels → per-token forget scores →
+ * filterTokens in all three modes at a matched flagged fraction → a baseline and three filtered
+ * models of one size, trained for the same steps → per-domain loss on held-out text → report.
+ *
+ * The scoring stage here reads the corpus's sentence-level gold labels (WordNet's own domain
+ * structure), so filtering precision is that of the labels; the SAE labeller and the biLM
+ * classifier replace it as they land.
+ * @module
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { loadDefaultCorpus } from '../data/default_corpus.js';
+import { writeShard } from '../data/shard.js';
+import { SideFileKind, sideFilePathFor, writeSideFile } from '../data/side_file.js';
+import { BatchSampler } from '../data/sampler.js';
+import { spanLabelsToTokenLabels, type CharSpan } from '../data/span_labels.js';
+import { Tokenizer } from '../data/tokenizer.js';
+import { domainLosses, type DomainLoss, type LabelledTokens } from '../eval/domain_loss.js';
+import { filterTokens, type FilterMode } from '../filter/filter_tokens.js';
+import { Transformer } from '../model/transformer.js';
+import { trainMasked } from '../model/train.js';
+import { backendInfo, type BackendInfo } from '../native.js';
+
+/** Domain label values used in label side files and reports. */
+export const DOMAINS = ['general', 'medical', 'biology'] as const;
+/** Label of tokens that belong to no domain (document separators): not scored. */
+const NO_LABEL = 255;
+const FORGET = 1;
+
+/** Options of {@link runDemo}; every default is in {@link DEMO_DEFAULTS}. */
+export interface DemoOptions {
+  /** Output folder. */
+  out?: string;
+  /** BPE vocabulary size. */
+  vocabSize?: number;
+  /** Model size (all four models share it). */
+  layers?: number;
+  dModel?: number;
+  heads?: number;
+  /** Context length T. */
+  context?: number;
+  /** Sequences per batch B. */
+  batch?: number;
+  /** Optimizer steps per model. */
+  steps?: number;
+  /** Peak learning rate. */
+  lr?: number;
+  /** Seed of the corpus split, model init and batch order. */
+  seed?: number;
+  /** At most this many held-out windows per evaluation. */
+  evalWindows?: number;
+  /** Receives one line per stage and progress update. */
+  onLog?: (line: string) => void;
+  /** Stops the demo at the next training step. */
+  signal?: AbortSignal;
+}
+
+/** Defaults of {@link DemoOptions}. */
+export const DEMO_DEFAULTS = Object.freeze({
+  out: './tokenfilter-demo',
+  vocabSize: 2048,
+  layers: 2,
+  dModel: 128,
+  heads: 2,
+  context: 128,
+  batch: 16,
+  steps: 400,
+  lr: 3e-3,
+  seed: 1,
+  evalWindows: 400,
+});
+
+/** One trained model in the report. */
+export interface DemoRun {
+  mode: 'baseline' | FilterMode;
+  /** Fraction of training tokens no longer learned from. */
+  flagged_fraction: number;
+  /** Mean held-out loss (nats per token) by domain. */
+  loss: Record<(typeof DOMAINS)[number], number>;
+  /** 95% bootstrap intervals of `loss`. */
+  ci95: Record<(typeof DOMAINS)[number], [number, number]>;
+  /** Training tokens left with loss mask 1, and per-domain flagged counts. */
+  supervised_tokens: number;
+  filtered_by_domain?: Record<string, { tokens: number; filtered: number }>;
+  documents_dropped: number;
+  train_flops: number;
+  final_train_loss: number;
+  seconds: number;
+  model_path: string;
+}
+
+/** Everything the demo measured; written to `report.json`. */
+export interface DemoReport {
+  created: string;
+  backend: BackendInfo;
+  options: Omit<Required<DemoOptions>, 'onLog' | 'signal'>;
+  labeler: string;
+  corpus: {
+    documents: { train: number; val: number };
+    train_tokens: number;
+    val_tokens: number;
+    domain_token_fraction: Record<string, number>;
+  };
+  tokenizer: { name: string; vocab_size: number; hash: string };
+  model: { params: number; non_embedding_params: number; layers: number; d_model: number; heads: number; context: number };
+  matched_fraction: number;
+  runs: DemoRun[];
+  seconds: number;
+}
+
+/** Runs the demo and returns its report (also written to `out/report.json` by the CLI). */
+export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
+  const opts = { ...DEMO_DEFAULTS, ...stripUndefined(options) };
+  const log = options.onLog ?? (() => {});
+  const started = Date.now();
+  const out = opts.out;
+  const dataDir = join(out, 'data');
+  await mkdir(dataDir, { recursive: true });
+  await mkdir(join(out, 'models'), { recursive: true });
+
+  log(`backend: ${describeBackend(backendInfo())}`);
+  const corpus = loadDefaultCorpus({ seed: opts.seed });
+  log(`corpus: WordNet glosses, ${corpus.train.length} train / ${corpus.val.length} val documents`);
+
+  const tokenizer = await Tokenizer.train(corpus.train.map((d) => d.text), { vocabSize: opts.vocabSize, signal: options.signal });
+  await tokenizer.save(join(out, 'tokenizer.json'));
+  log(`tokenizer: byte-level BPE, ${tokenizer.vocabSize} tokens`);
+
+  const train = encodeSplit(tokenizer, corpus.train);
+  const val = encodeSplit(tokenizer, corpus.val);
+  const trainShard = join(dataDir, 'train_000000.bin');
+  await writeShard(trainShard, train.tokens, { tokenizer });
+  await writeSideFile(sideFilePathFor(trainShard, SideFileKind.Labels), train.labels, { kind: SideFileKind.Labels, tokenizer });
+  const valShard = join(dataDir, 'val_000000.bin');
+  await writeShard(valShard, val.tokens, { tokenizer });
+  await writeSideFile(sideFilePathFor(valShard, SideFileKind.Labels), val.labels, { kind: SideFileKind.Labels, tokenizer });
+  const fractions = domainFractions(train.labels);
+  log(`shards: ${train.tokens.length} train / ${val.tokens.length} val tokens; medical ${(100 * fractions.medical).toFixed(1)}% of train tokens`);
+
+  // Forget scores: 1 on tokens inside medical gold spans (see the module comment).
+  const scores = Uint8Array.from(train.labels, (l) => (l === FORGET ? 255 : 0));
+  await writeSideFile(sideFilePathFor(trainShard, SideFileKind.ScoresUint8), scores, { kind: SideFileKind.ScoresUint8, tokenizer });
+  const matched = fractions.medical;
+
+  const config = { vocabSize: tokenizer.vocabSize, dModel: opts.dModel, layers: opts.layers, heads: opts.heads, context: opts.context, seed: opts.seed };
+  const runs: DemoRun[] = [];
+  let modelInfo: DemoReport['model'] | undefined;
+  for (const mode of ['baseline', 'document', 'mask', 'remove'] as const) {
+    const runStart = Date.now();
+    let shard = trainShard;
+    let flagged = 0;
+    let supervised = train.tokens.length;
+    let documentsDropped = 0;
+    let filteredByDomain: DemoRun['filtered_by_domain'];
+    if (mode !== 'baseline') {
+      const filtered = filterTokens(train.tokens, scores, {
+        mode,
+        ...(mode === 'document' ? { fraction: matched } : { threshold: 0.5 }),
+        eotId: tokenizer.eotId,
+        hiddenId: tokenizer.hiddenId,
+        labels: train.labels,
+        labelNames: [...DOMAINS],
+      });
+      const dir = join(out, 'filtered', mode);
+      await mkdir(dir, { recursive: true });
+      shard = join(dir, 'train_000000.bin');
+      await writeShard(shard, filtered.tokens, { tokenizer });
+      await writeSideFile(sideFilePathFor(shard, SideFileKind.LossMask), filtered.lossMask, { kind: SideFileKind.LossMask, tokenizer });
+      flagged = filtered.stats.flaggedFraction;
+      supervised = filtered.stats.supervisedTokens;
+      documentsDropped = filtered.stats.documentsDropped;
+      filteredByDomain = filtered.stats.perLabel;
+      log(`${mode}: ${(100 * flagged).toFixed(1)}% of tokens filtered, ${documentsDropped} documents dropped`);
+    }
+
+    const model = await Transformer.create(config);
+    const counts = model.parameterCount();
+    modelInfo ??= { params: counts.total, non_embedding_params: counts.nonEmbedding, layers: opts.layers, d_model: opts.dModel, heads: opts.heads, context: opts.context };
+    const sampler = new BatchSampler({ shards: [shard], batch: opts.batch, context: opts.context, seed: opts.seed, expectTokenizer: tokenizer });
+    let summary;
+    try {
+      summary = await trainMasked(model, sampler, {
+        steps: opts.steps,
+        lr: opts.lr,
+        signal: options.signal,
+        onProgress: (p) => {
+          if (p.step % 50 === 0 || p.step === opts.steps)
+            log(`  ${mode} step ${p.step}/${opts.steps} loss ${p.loss.toFixed(3)} (${Math.round(p.tokensPerSecond)} tokens/s)`);
+        },
+      });
+    } finally {
+      sampler.close();
+    }
+    const losses = await domainLosses(model, val, { labelNames: [...DOMAINS], context: opts.context, maxWindows: opts.evalWindows, bootstrap: 500, seed: opts.seed });
+    const modelPath = join(out, 'models', `${mode}.safetensors`);
+    await model.save(modelPath, { demo_mode: mode });
+    runs.push({
+      mode,
+      flagged_fraction: flagged,
+      loss: pick(losses, (l) => l.loss),
+      ci95: pick(losses, (l) => l.ci95),
+      supervised_tokens: supervised,
+      filtered_by_domain: filteredByDomain,
+      documents_dropped: documentsDropped,
+      train_flops: summary.flops,
+      final_train_loss: summary.finalLoss,
+      seconds: (Date.now() - runStart) / 1000,
+      model_path: modelPath,
+    });
+    log(`${mode}: held-out loss medical ${losses.medical.loss.toFixed(3)}, biology ${losses.biology.loss.toFixed(3)}, general ${losses.general.loss.toFixed(3)}`);
+  }
+
+  const { onLog: _onLog, signal: _signal, ...recorded } = opts as typeof opts & Pick<DemoOptions, 'onLog' | 'signal'>;
+  return {
+    created: new Date().toISOString(),
+    backend: backendInfo(),
+    options: recorded,
+    labeler: 'gold sentence spans of the WordNet corpus (score 1 inside medical spans, 0 elsewhere)',
+    corpus: {
+      documents: { train: corpus.train.length, val: corpus.val.length },
+      train_tokens: train.tokens.length,
+      val_tokens: val.tokens.length,
+      domain_token_fraction: fractions,
+    },
+    tokenizer: { name: tokenizer.name, vocab_size: tokenizer.vocabSize, hash: tokenizer.hash },
+    model: modelInfo!,
+    matched_fraction: matched,
+    runs,
+    seconds: (Date.now() - started) / 1000,
+  };
+}
+
+/** Token ids of a split's documents, each followed by `<|endoftext|>`, with gold domain labels. */
+function encodeSplit(tokenizer: Tokenizer, docs: readonly { text: string; spans: readonly CharSpan[] }[]): LabelledTokens {
+  const parts: Uint32Array[] = [];
+  const labelParts: Uint8Array[] = [];
+  let total = 0;
+  for (const doc of docs) {
+    const { ids, offsets } = tokenizer.encodeWithOffsets(doc.text);
+    const spans = doc.spans;
+    const medical = spanLabelsToTokenLabels(offsets, spans, { label: 'medical' });
+    const biology = spanLabelsToTokenLabels(offsets, spans, { label: 'biology' });
+    const labels = new Uint8Array(ids.length + 1);
+    for (let i = 0; i < ids.length; i++) labels[i] = medical[i] ? 1 : biology[i] ? 2 : 0;
+    labels[ids.length] = NO_LABEL;
+    const withEot = new Uint32Array(ids.length + 1);
+    withEot.set(ids);
+    withEot[ids.length] = tokenizer.eotId;
+    parts.push(withEot);
+    labelParts.push(labels);
+    total += withEot.length;
+  }
+  const tokens = new Uint32Array(total);
+  const labels = new Uint8Array(total);
+  let at = 0;
+  parts.forEach((p, i) => {
+    tokens.set(p, at);
+    labels.set(labelParts[i], at);
+    at += p.length;
+  });
+  return { tokens, labels };
+}
+
+function domainFractions(labels: Uint8Array): Record<(typeof DOMAINS)[number], number> {
+  const counts = [0, 0, 0];
+  let total = 0;
+  for (const l of labels)
+    if (l < 3) {
+      counts[l]++;
+      total++;
+    }
+  return { general: counts[0] / total, medical: counts[1] / total, biology: counts[2] / total };
+}
+
+function pick<T>(losses: Record<string, DomainLoss>, f: (l: DomainLoss) => T): Record<(typeof DOMAINS)[number], T> {
+  return { general: f(losses.general), medical: f(losses.medical), biology: f(losses.biology) };
+}
+
+function describeBackend(b: BackendInfo): string {
+  const warn = b.threads === 1 ? ' (one thread: set TOKENFILTER_THREADS to use more)' : b.simd === 'scalar' ? ' (scalar kernels: slow)' : '';
+  return `${b.threads} threads, ${b.simd}${b.cuda ? ', CUDA' : ''}${warn}`;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
