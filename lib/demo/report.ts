@@ -5,7 +5,10 @@
  */
 import { writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DOMAINS, type DemoReport } from './run_demo.js';
+import type { DemoReport } from './run_demo.js';
+
+/** Domains in display order: forget first, then retain. */
+const DOMAINS = ['medical', 'biology', 'general'] as const;
 
 /** Writes report.json, loss.svg and index.html into `dir` (each atomically); returns their paths. */
 export async function writeDemoReport(dir: string, report: DemoReport): Promise<string[]> {
