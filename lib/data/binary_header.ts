@@ -7,6 +7,16 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { endianness } from 'node:os';
+
+/**
+ * Token and value bodies are read and written through typed-array views, which use the host's
+ * byte order; the formats are little endian, so big-endian hosts are refused.
+ * @throws Error on a big-endian host.
+ */
+export function assertLittleEndianHost(): void {
+  if (endianness() !== 'LE') throw new Error('tokenfilter file formats need a little-endian host (x86-64, arm64)');
+}
 
 /** Header words. */
 export const HEADER_WORDS = 256;
@@ -24,6 +34,7 @@ export interface RawHeader {
  * @throws Error naming `file` when the file is shorter than a header.
  */
 export function readRawHeader(fd: number, file: string): RawHeader {
+  assertLittleEndianHost();
   const fileBytes = fstatSync(fd).size;
   if (fileBytes < HEADER_BYTES)
     throw new Error(`${file}: truncated header: the file has ${fileBytes} bytes, a header needs ${HEADER_BYTES}`);
@@ -72,6 +83,7 @@ export function temporaryPath(path: string): string {
  * renamed over `path`. A failure removes the temporary file and leaves `path` untouched.
  */
 export async function writeFileAtomic(path: string, chunks: Iterable<Uint8Array>): Promise<void> {
+  assertLittleEndianHost();
   const temp = temporaryPath(path);
   const handle = await open(temp, 'w');
   try {

@@ -22,7 +22,9 @@
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { native } from '../native.js';
 import {
+  assertLittleEndianHost,
   HEADER_BYTES,
   HEADER_WORDS,
   headerBytes,
@@ -117,11 +119,23 @@ export function readShardHeader(path: string, options: ReadShardOptions = {}): S
   });
 }
 
-/** Throws naming `file` and the position of the first id ≥ vocabSize. */
+/** Typed arrays shorter than this are scanned in JS (a native call costs more). */
+const NATIVE_SCAN_MIN = 256;
+
+/**
+ * Throws naming `file` and the position of the first id ≥ vocabSize. Long Uint16Array /
+ * Uint32Array inputs take a native max scan first (memory speed); other array-likes are checked
+ * element by element (integers ≥ 0 only).
+ */
 export function checkIdsBelow(ids: ArrayLike<number>, vocabSize: number, file: string, offset = 0): void {
+  if (ids instanceof Uint16Array || ids instanceof Uint32Array) {
+    if (ids instanceof Uint16Array && vocabSize > 0xffff) return;
+    if (ids.length >= NATIVE_SCAN_MIN && (native.maxTokenId(ids) as number) < vocabSize) return;
+  }
   for (let i = 0; i < ids.length; i++) {
-    if (ids[i] >= vocabSize)
-      throw new RangeError(`${file}: token ${offset + i} has id ${ids[i]}, outside the vocabulary of ${vocabSize}`);
+    const id = ids[i];
+    if (!(Number.isInteger(id) && id >= 0 && id < vocabSize))
+      throw new RangeError(`${file}: token ${offset + i} has id ${id}, outside the vocabulary of ${vocabSize}`);
   }
 }
 
@@ -135,8 +149,11 @@ export function readShard(path: string, options: ReadShardOptions = {}): Shard {
     const { words, fileBytes } = readRawHeader(fd, path);
     const header = parseShardHeader(words, fileBytes, path);
     if (options.expectTokenizer) checkContract(header.tokenizer, options.expectTokenizer, path);
-    const tokens = header.version === 1 ? new Uint16Array(header.tokenCount) : new Uint32Array(header.tokenCount);
-    readExactly(fd, new Uint8Array(tokens.buffer), HEADER_BYTES, path);
+    // allocUnsafeSlow: no zero fill, own ArrayBuffer at offset 0 (so the typed view is aligned)
+    const bytes = Buffer.allocUnsafeSlow(header.tokenCount * header.tokenBytes);
+    readExactly(fd, bytes, HEADER_BYTES, path);
+    const tokens =
+      header.version === 1 ? new Uint16Array(bytes.buffer, 0, header.tokenCount) : new Uint32Array(bytes.buffer, 0, header.tokenCount);
     if (header.tokenizer.vocabSize > 0 && options.validateIds !== false)
       checkIdsBelow(tokens, header.tokenizer.vocabSize, path);
     return { tokens, header, path };
@@ -151,7 +168,7 @@ export class ShardFile {
   readonly path: string;
   readonly header: ShardHeader;
   private fd: number;
-  private scratch = Buffer.alloc(0);
+  private scratch = new ArrayBuffer(0);
 
   /**
    * Opens and validates a shard.
@@ -184,11 +201,9 @@ export class ShardFile {
     if (!Number.isInteger(start) || start < 0 || start + n > this.header.tokenCount)
       throw new RangeError(`${this.path}: range [${start}, ${start + n}) outside the shard's ${this.header.tokenCount} tokens`);
     const width = this.header.tokenBytes;
-    if (this.scratch.length < n * width) this.scratch = Buffer.alloc(n * width);
-    const bytes = this.scratch.subarray(0, n * width);
-    readExactly(this.fd, bytes, HEADER_BYTES + start * width, this.path);
-    if (width === 2) for (let i = 0; i < n; i++) out[i] = bytes.readUInt16LE(2 * i);
-    else for (let i = 0; i < n; i++) out[i] = bytes.readUInt32LE(4 * i);
+    if (this.scratch.byteLength < n * width) this.scratch = new ArrayBuffer(n * width);
+    readExactly(this.fd, new Uint8Array(this.scratch, 0, n * width), HEADER_BYTES + start * width, this.path);
+    out.set(width === 2 ? new Uint16Array(this.scratch, 0, n) : new Uint32Array(this.scratch, 0, n));
     const vocab = this.header.tokenizer.vocabSize;
     if (vocab > 0) checkIdsBelow(out, vocab, this.path, start);
     return out;
@@ -250,6 +265,7 @@ export class ShardWriter {
     if (!Number.isInteger(shardTokens) || shardTokens < 1 || shardTokens > MAX_SHARD_TOKENS)
       throw new RangeError(`shardTokens must be an integer in [1, ${MAX_SHARD_TOKENS}], got ${shardTokens}`);
     validateContract(tokenizer);
+    assertLittleEndianHost();
     const version = options.version ?? (tokenizer.vocabSize <= 65536 ? 1 : 2);
     if (version !== 1 && version !== 2) throw new RangeError(`version must be 1 or 2, got ${version}`);
     if (version === 1 && tokenizer.vocabSize > 65536)
@@ -274,12 +290,7 @@ export class ShardWriter {
    */
   async writeDocument(ids: ArrayLike<number>): Promise<void> {
     if (this.closed) throw new Error('ShardWriter is closed');
-    const vocab = this.tokenizer.vocabSize;
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i];
-      if (!(Number.isInteger(id) && id >= 0 && id < vocab))
-        throw new RangeError(`document ${this.documents}: token ${i} has id ${id}, outside the vocabulary of ${vocab}`);
-    }
+    checkIdsBelow(ids, this.tokenizer.vocabSize, `document ${this.documents}`);
     await this.push(this.tokenizer.eotId);
     let i = 0;
     while (i < ids.length) {
@@ -381,11 +392,7 @@ export async function writeShard(
   const version = options.version ?? (tokenizer.vocabSize <= 65536 ? 1 : 2);
   if (version === 1 && tokenizer.vocabSize > 65536)
     throw new RangeError(`version 1 (uint16) cannot hold a vocabulary of ${tokenizer.vocabSize}`);
-  for (let i = 0; i < tokens.length; i++) {
-    const id = tokens[i];
-    if (!(Number.isInteger(id) && id >= 0 && id < tokenizer.vocabSize))
-      throw new RangeError(`${path}: token ${i} has id ${id}, outside the vocabulary of ${tokenizer.vocabSize}`);
-  }
+  checkIdsBelow(tokens, tokenizer.vocabSize, path);
   const words = new Int32Array(HEADER_WORDS);
   words[0] = SHARD_MAGIC;
   words[1] = version;

@@ -50,6 +50,8 @@ export interface TrainOptions {
   maxChars?: number;
   /** Aborts training (the Promise rejects with an AbortError). */
   signal?: AbortSignal;
+  /** Called now and then: texts counted (phase 'count'), then merges made (phase 'merge'). */
+  onProgress?: (p: { phase: 'count' | 'merge'; done: number; total: number }) => void;
 }
 
 /** Options of {@link Tokenizer.encodeBatch}. */
@@ -186,10 +188,14 @@ export class Tokenizer {
       chars += Math.min(room, text.length);
       if (chars >= maxChars) break;
     }
+    const { onProgress } = options;
+    if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('options.onProgress must be a function');
     const cancel = cancelFlag(options.signal);
     let trained: { tokenBytes: Uint8Array; tokenOffsets: Uint32Array; merges: Uint32Array };
     try {
-      trained = await native.bpeTrain(sample, vocabSize - minimum, 'cl100k', cancel.flag);
+      const progress =
+        onProgress && ((p: { phase: number; done: number; total: number }) => onProgress({ phase: p.phase === 0 ? 'count' : 'merge', done: p.done, total: p.total }));
+      trained = await native.bpeTrain(sample, vocabSize - minimum, 'cl100k', cancel.flag, progress);
     } finally {
       cancel.dispose();
     }

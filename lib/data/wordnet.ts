@@ -82,37 +82,65 @@ export function splitGloss(gloss: string): { definition: string; examples: strin
   return { definition, examples };
 }
 
+/** Whether the pointer symbol at `line[at]` (`length` characters) is one of {@link KEPT_POINTERS}. */
+function keptSymbol(line: string, at: number, length: number): boolean {
+  const c0 = line.charCodeAt(at);
+  if (length === 1) return c0 === 64 /* @ */ || c0 === 92 /* \ */;
+  if (length !== 2) return false;
+  const c1 = line.charCodeAt(at + 1);
+  return (c0 === 64 && c1 === 105) /* @i */ || ((c0 === 59 || c0 === 45) && c1 === 99) /* ;c -c */;
+}
+
 /**
- * Parses one data line.
+ * Parses one data line (scanning fields in place: no split of the pointer list, which is most
+ * of a line, into strings).
  * @throws Error naming `file` and `lineNumber` for a malformed line.
  */
 export function parseDataLine(line: string, pos: WordNetPos, file: string, lineNumber: number): Synset {
-  const bar = line.indexOf(' | ');
-  const head = (bar >= 0 ? line.slice(0, bar) : line).trim().split(' ');
-  const gloss = bar >= 0 ? line.slice(bar + 3).trim() : '';
   const fail = (why: string): never => {
     throw new Error(`${file}:${lineNumber}: malformed WordNet line (${why})`);
   };
-  if (head.length < 6) fail('too few fields');
-  const offset = head[0];
+  let at = 0;
+  /** The next space-separated field as [start, end), or fails at the gloss bar or line end. */
+  const field = (what: string): [number, number] => {
+    while (line.charCodeAt(at) === 32) at++;
+    const start = at;
+    if (start >= line.length || line.charCodeAt(start) === 124 /* | */) fail(`missing ${what}`);
+    const space = line.indexOf(' ', start);
+    at = space < 0 ? line.length : space;
+    return [start, at];
+  };
+  const [o0, o1] = field('offset');
+  const offset = line.slice(o0, o1);
   if (!/^\d{8}$/.test(offset)) fail(`offset '${offset}'`);
-  const wordCount = parseInt(head[3], 16);
-  if (!(wordCount > 0)) fail(`word count '${head[3]}'`);
+  const [l0, l1] = field('lexicographer file');
+  field('synset type');
+  const [w0, w1] = field('word count');
+  const wordCount = parseInt(line.slice(w0, w1), 16);
+  if (!(wordCount > 0)) fail(`word count '${line.slice(w0, w1)}'`);
   const words: string[] = [];
-  let i = 4;
-  for (let w = 0; w < wordCount; w++, i += 2) {
-    if (i + 1 >= head.length) fail('word list runs past the line');
-    words.push(head[i].replace(/\([a-z]+\)$/, '').replace(/_/g, ' '));
+  for (let w = 0; w < wordCount; w++) {
+    const [a, b] = field('word');
+    field('lex id');
+    let word = line.slice(a, b);
+    if (word.charCodeAt(word.length - 1) === 41 /* ) */) word = word.replace(/\([a-z]+\)$/, '');
+    words.push(word.includes('_') ? word.replace(/_/g, ' ') : word);
   }
-  const pointerCount = parseInt(head[i++], 10);
+  const [p0, p1] = field('pointer count');
+  const pointerCount = parseInt(line.slice(p0, p1), 10);
   if (!(pointerCount >= 0)) fail('pointer count');
   const pointers: WordNetPointer[] = [];
-  for (let p = 0; p < pointerCount; p++, i += 4) {
-    if (i + 3 >= head.length) fail('pointer list runs past the line');
-    if (KEPT_POINTERS.has(head[i])) pointers.push({ symbol: head[i], target: keyOf(head[i + 2], head[i + 1]) });
+  for (let p = 0; p < pointerCount; p++) {
+    const [s0, s1] = field('pointer symbol');
+    const [t0, t1] = field('pointer offset');
+    const [q0, q1] = field('pointer part of speech');
+    field('pointer source/target');
+    if (keptSymbol(line, s0, s1 - s0)) pointers.push({ symbol: line.slice(s0, s1), target: keyOf(line.slice(q0, q1), line.slice(t0, t1)) });
   }
+  const bar = line.indexOf(' | ', at - 1);
+  const gloss = bar >= 0 ? line.slice(bar + 3).trim() : '';
   const { definition, examples } = splitGloss(gloss);
-  return { key: keyOf(pos, offset), pos, offset: Number(offset), lexFile: Number(head[1]), words, pointers, definition, examples };
+  return { key: keyOf(pos, offset), pos, offset: Number(offset), lexFile: Number(line.slice(l0, l1)), words, pointers, definition, examples };
 }
 
 let cached: WordNet | null = null;
@@ -138,7 +166,7 @@ export function loadWordNet(dictPath?: string): WordNet {
     const lines = content.split('\n');
     for (let l = 0; l < lines.length; l++) {
       const line = lines[l];
-      if (line.startsWith('  ') || line.trim() === '') continue;
+      if (line.length === 0 || line.charCodeAt(0) === 32) continue;
       const synset = parseDataLine(line, pos, file, l + 1);
       synsets.set(synset.key, synset);
       for (const word of synset.words) {

@@ -271,11 +271,7 @@ void Bpe::decode(const uint32_t* ids, size_t n, std::string& out, const char* na
   }
 }
 
-Encoder::Encoder(size_t cache_slots) {
-  size_t capacity = 16;
-  while (capacity < cache_slots) capacity *= 2;
-  slots_.resize(capacity);
-}
+Encoder::Encoder(size_t max_entries) : slots_(1u << 12), max_entries_(max_entries) {}
 
 bool Encoder::lookup(const uint8_t* w, size_t n, uint64_t hash, std::vector<uint32_t>& ids) const {
   size_t mask = slots_.size() - 1;
@@ -290,7 +286,18 @@ bool Encoder::lookup(const uint8_t* w, size_t n, uint64_t hash, std::vector<uint
 }
 
 void Encoder::insert(const uint8_t* w, size_t n, uint64_t hash, const uint32_t* ids, size_t count) {
-  if (n == 0 || n > kMaxCachedBytes || count > 0xFFFF || 2 * (used_ + 1) > slots_.size()) return;
+  if (n == 0 || n > kMaxCachedBytes || count > 0xFFFF || used_ >= max_entries_) return;
+  if (2 * (used_ + 1) > slots_.size()) {  // grow: re-place the slots, the arenas stay
+    std::vector<Slot> bigger(slots_.size() * 2);
+    size_t mask = bigger.size() - 1;
+    for (const Slot& s : slots_) {
+      if (s.key_length == 0) continue;
+      size_t i = s.hash & mask;
+      while (bigger[i].key_length != 0) i = (i + 1) & mask;
+      bigger[i] = s;
+    }
+    slots_.swap(bigger);
+  }
   size_t mask = slots_.size() - 1;
   size_t i = hash & mask;
   while (slots_[i].key_length != 0) i = (i + 1) & mask;

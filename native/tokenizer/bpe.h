@@ -90,10 +90,12 @@ class Bpe {
 };
 
 // Per-thread scratch space and a cache of encoded pieces (most text is made of a few thousand
-// frequent words). Not thread-safe: one Encoder per thread; any number may share one Bpe.
+// frequent words). The cache grows (doubling, open addressing at most half full) up to
+// `max_entries` pieces of at most kMaxCachedBytes bytes, then stops taking new ones.
+// Not thread-safe: one Encoder per thread; any number may share one Bpe.
 class Encoder {
  public:
-  explicit Encoder(size_t cache_slots = 1u << 16);
+  explicit Encoder(size_t max_entries = 1u << 19);
 
   bool lookup(const uint8_t* w, size_t n, uint64_t hash, std::vector<uint32_t>& ids) const;
   void insert(const uint8_t* w, size_t n, uint64_t hash, const uint32_t* ids, size_t count);
@@ -116,6 +118,7 @@ class Encoder {
   std::vector<uint8_t> keys_;
   std::vector<uint32_t> ids_;
   size_t used_ = 0;
+  size_t max_entries_;
 };
 
 uint64_t hash_bytes(const uint8_t* p, size_t n);

@@ -69,14 +69,25 @@ CharClass char_class(uint32_t cp) {
 }
 
 void utf16_to_utf8(const char16_t* s, size_t n, std::string& out, std::vector<uint32_t>* u16_of_byte) {
-  out.clear();
-  out.reserve(n + n / 4 + 8);
+  out.resize(3 * n);  // at most 3 bytes per UTF-16 unit (a surrogate pair: 4 bytes for 2 units)
+  auto* o = reinterpret_cast<uint8_t*>(&out[0]);
+  uint32_t* map = nullptr;
   if (u16_of_byte) {
-    u16_of_byte->clear();
-    u16_of_byte->reserve(n + n / 4 + 9);
+    u16_of_byte->resize(3 * n + 1);
+    map = u16_of_byte->data();
   }
+  size_t w = 0;
   for (size_t i = 0; i < n;) {
     uint32_t cp = s[i];
+    if (cp < 0x80) {  // ASCII run
+      do {
+        if (map) map[w] = static_cast<uint32_t>(i);
+        o[w++] = static_cast<uint8_t>(cp);
+        if (++i == n) break;
+        cp = s[i];
+      } while (cp < 0x80);
+      continue;
+    }
     size_t units = 1;
     if (cp >= 0xD800 && cp <= 0xDBFF && i + 1 < n && s[i + 1] >= 0xDC00 && s[i + 1] <= 0xDFFF) {
       cp = 0x10000 + ((cp - 0xD800) << 10) + (s[i + 1] - 0xDC00);
@@ -84,27 +95,29 @@ void utf16_to_utf8(const char16_t* s, size_t n, std::string& out, std::vector<ui
     } else if (cp >= 0xD800 && cp <= 0xDFFF) {
       cp = 0xFFFD;  // lone surrogate
     }
-    size_t before = out.size();
-    if (cp < 0x80) {
-      out.push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    size_t before = w;
+    if (cp < 0x800) {
+      o[w++] = static_cast<uint8_t>(0xC0 | (cp >> 6));
+      o[w++] = static_cast<uint8_t>(0x80 | (cp & 0x3F));
     } else if (cp < 0x10000) {
-      out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+      o[w++] = static_cast<uint8_t>(0xE0 | (cp >> 12));
+      o[w++] = static_cast<uint8_t>(0x80 | ((cp >> 6) & 0x3F));
+      o[w++] = static_cast<uint8_t>(0x80 | (cp & 0x3F));
     } else {
-      out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+      o[w++] = static_cast<uint8_t>(0xF0 | (cp >> 18));
+      o[w++] = static_cast<uint8_t>(0x80 | ((cp >> 12) & 0x3F));
+      o[w++] = static_cast<uint8_t>(0x80 | ((cp >> 6) & 0x3F));
+      o[w++] = static_cast<uint8_t>(0x80 | (cp & 0x3F));
     }
-    if (u16_of_byte)
-      for (size_t b = before; b < out.size(); b++) u16_of_byte->push_back(static_cast<uint32_t>(i));
+    if (map)
+      for (size_t b = before; b < w; b++) map[b] = static_cast<uint32_t>(i);
     i += units;
   }
-  if (u16_of_byte) u16_of_byte->push_back(static_cast<uint32_t>(n));
+  out.resize(w);
+  if (u16_of_byte) {
+    (*u16_of_byte)[w] = static_cast<uint32_t>(n);
+    u16_of_byte->resize(w + 1);
+  }
 }
 
 }  // namespace tf::tokenizer

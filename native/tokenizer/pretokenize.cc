@@ -23,8 +23,7 @@ size_t contraction(const uint8_t* s, size_t n, size_t p, bool any_case) {
   return 0;
 }
 
-// End of the run of characters of class `want` (or, with `other_than`, of any class for which
-// pred is true) starting at p.
+// End of the run of characters starting at p for which pred(class, first byte) is true.
 template <typename Pred>
 size_t run_while(const uint8_t* s, size_t n, size_t p, Pred pred) {
   while (p < n) {

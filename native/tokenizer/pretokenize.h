@@ -12,7 +12,10 @@
 // Alternatives are tried in order at each position, with the regex's greedy/backtracking
 // semantics (e.g. \s+(?!\S) before a word leaves the last space to the word that follows).
 // Apostrophes are ASCII U+0027 only. Matching is on code points, so a piece never splits a
-// character.
+// character. \s is JavaScript's (what js-tiktoken sees), which differs from the Rust regex
+// behind Hugging Face `tokenizers` in two code points: U+FEFF is a space here and U+0085 is not;
+// Rust's case-insensitive (?i:'s) also accepts U+017F (long s). Text with those characters can
+// split differently from Hugging Face, never from js-tiktoken.
 #pragma once
 #include <cstddef>
 #include <cstdint>

@@ -149,6 +149,25 @@ describe('token shards', () => {
       expect(readShard(path, { validateIds: false }).tokens[42]).toBe(1000);
     });
 
+    it('ids out of range in long shards (native scan), uint16 and uint32', async () => {
+      for (const vocab of [1000, 70_000]) {
+        const path = join(dir, `long-${vocab}.bin`);
+        await writeShard(path, randomIds(10_000, vocab, 5), { tokenizer: fakeTokenizer(vocab) });
+        const width = vocab > 65536 ? 4 : 2;
+        const bytes = readFileSync(path);
+        if (width === 2) bytes.writeUInt16LE(vocab, HEADER_BYTES + 2 * 7777);
+        else bytes.writeUInt32LE(vocab + 5, HEADER_BYTES + 4 * 7777);
+        writeFileSync(path, bytes);
+        expect(() => readShard(path)).toThrow(`${path}: token 7777 has id ${width === 2 ? vocab : vocab + 5}, outside the vocabulary of ${vocab}`);
+        const ids = randomIds(5000, vocab, 6);
+        ids[4321] = vocab;
+        await expect(writeShard(join(dir, 'never.bin'), ids, { tokenizer: fakeTokenizer(vocab) })).rejects.toThrow(/token 4321 has id/);
+        const writer = new ShardWriter({ dir: join(dir, 'never'), tokenizer: fakeTokenizer(vocab) });
+        await expect(writer.writeDocument(ids)).rejects.toThrow(/document 0: token 4321 has id/);
+        await writer.abort();
+      }
+    });
+
     it('a tokenizer mismatch, naming both', async () => {
       const path = await make('mismatch.bin');
       const other = fakeTokenizer(1000, 'b');

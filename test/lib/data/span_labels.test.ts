@@ -1,5 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import { spanLabelsToTokenLabels, type CharSpan } from '../../../lib/data/span_labels.js';
+import { Tokenizer } from '../../../lib/data/tokenizer.js';
+
+/** Reference: label per code unit, then each token's share counted directly. */
+function reference(offsets: Uint32Array, spans: CharSpan[], label: string, rule: 'majority' | 'any', length: number): number[] {
+  const inside = new Uint8Array(length + 1);
+  for (const [s, e, l] of spans) if (l === label) inside.fill(1, s, e);
+  const out: number[] = [];
+  for (let t = 0; t < offsets.length / 2; t++) {
+    const [a, b] = [offsets[2 * t], offsets[2 * t + 1]];
+    if (a === b) {
+      out.push(inside[a]);
+      continue;
+    }
+    let covered = 0;
+    for (let i = a; i < b; i++) covered += inside[i];
+    out.push(rule === 'any' ? (covered > 0 ? 1 : 0) : 2 * covered > b - a ? 1 : 0);
+  }
+  return out;
+}
 
 // "Café 🩺 flu." in UTF-16 code units:
 //  C=0 a=1 f=2 é=3 ' '=4 🩺=5,6 (surrogate pair) ' '=7 f=8 l=9 u=10 .=11
@@ -47,6 +66,27 @@ describe('spanLabelsToTokenLabels', () => {
     const offs = Uint32Array.from([0, 4, 4, 5, 5, 8]); // "cafe" "◌́" " ok"
     expect(Array.from(spanLabelsToTokenLabels(offs, [[2, 5, 'x']], { label: 'x' }))).toEqual([0, 1, 0]);
     expect(Array.from(spanLabelsToTokenLabels(offs, [[2, 5, 'x']], { label: 'x', rule: 'any' }))).toEqual([1, 1, 0]);
+  });
+
+  it('agrees with a per-character reference on real tokenizer offsets over multi-byte text', async () => {
+    const corpus = ['Café 🩺 flu, naïve coöperation — 😀👍🏽 emoji; 東京 and Ünïcode.', 'Plain ASCII text about influenza and robins.'];
+    const tokenizer = await Tokenizer.train(corpus, { vocabSize: 300 });
+    let seed = 17;
+    const next = (n: number) => {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      return seed % n;
+    };
+    for (const text of corpus) {
+      const { offsets } = tokenizer.encodeWithOffsets(text);
+      for (let trial = 0; trial < 50; trial++) {
+        const spans: CharSpan[] = Array.from({ length: 1 + next(4) }, () => {
+          const a = next(text.length);
+          return [a, a + next(text.length - a + 1), next(3) === 0 ? 'b' : 'm'] as CharSpan;
+        });
+        for (const rule of ['majority', 'any'] as const)
+          expect(Array.from(spanLabelsToTokenLabels(offsets, spans, { label: 'm', rule }))).toEqual(reference(offsets, spans, 'm', rule, text.length));
+      }
+    }
   });
 
   it('rejects malformed input', () => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { getEncoding } from 'js-tiktoken';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Tokenizer } from '../../../lib/data/tokenizer.js';
+import { bytesToVocabString, CL100K_PATTERN_TIKTOKEN } from '../../../lib/data/tokenizer_json.js';
 import { Rng, randomText } from '../../helpers/random_text.js';
 
 const encoder = new TextEncoder();
@@ -51,7 +52,15 @@ describe('Tokenizer.train', () => {
     async function* gen() {
       for (const s of sample.slice(0, 2000)) yield s;
     }
-    const t = await Tokenizer.train(gen(), { vocabSize: 400, specials: ['<|pad|>', '<|endoftext|>'], maxChars: 50_000 });
+    const phases = new Set<string>();
+    const t = await Tokenizer.train(gen(), {
+      vocabSize: 400,
+      specials: ['<|pad|>', '<|endoftext|>'],
+      maxChars: 50_000,
+      onProgress: (p) => phases.add(p.phase),
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(phases.has('merge')).toBe(true);
     expect(t.vocabSize).toBe(400);
     expect([t.eotId, t.hiddenId, t.specialId('<|pad|>')]).toEqual([397, 398, 399]);
     const text = sample.slice(0, 50).join(' ');
@@ -179,6 +188,57 @@ function isLowSurrogate(c: number): boolean {
 function isHighSurrogate(c: number): boolean {
   return c >= 0xd800 && c <= 0xdbff;
 }
+
+/** Plain reference BPE over a tokenizer.json (merges mode): lowest rank first, leftmost on ties. */
+function referenceEncode(json: any, text: string): number[] {
+  const vocab: Record<string, number> = json.model.vocab;
+  const rank = new Map<string, number>((json.model.merges as string[]).map((m, i) => [m, i]));
+  const out: number[] = [];
+  for (const m of text.matchAll(new RegExp(CL100K_PATTERN_TIKTOKEN, 'gu'))) {
+    const parts = Array.from(encoder.encode(m[0]), (b) => bytesToVocabString(new Uint8Array([b])));
+    for (;;) {
+      let best = -1;
+      let bestRank = Infinity;
+      for (let i = 0; i + 1 < parts.length; i++) {
+        const r = rank.get(`${parts[i]} ${parts[i + 1]}`);
+        if (r !== undefined && r < bestRank) [best, bestRank] = [i, r];
+      }
+      if (best < 0) break;
+      parts.splice(best, 2, parts[best] + parts[best + 1]);
+    }
+    for (const p of parts) out.push(vocab[p]);
+  }
+  return out;
+}
+
+describe('BPE merging', () => {
+  it('equals a plain reference implementation, short and long pieces (> 64 bytes use a heap)', () => {
+    const json = trained.toJSON();
+    const rng = new Rng(5);
+    const words = sample.slice(0, 400).join(' ').split(/[^a-z]+/).filter((w) => w.length > 2);
+    const texts = [sample.slice(0, 200).join('\n')];
+    for (let i = 0; i < 60; i++) {
+      let long = '';
+      while (long.length < 40 + rng.below(400)) long += rng.pick(words);
+      texts.push(long, ' ' + long + ' x', '你好世界'.repeat(1 + rng.below(30)), 'é'.repeat(70) + long);
+    }
+    for (let i = 0; i < 100; i++) texts.push(randomText(rng, 1 + rng.below(60)));
+    for (const text of texts) expect(Array.from(trained.encode(text))).toEqual(referenceEncode(json, text));
+  });
+
+  it('matches js-tiktoken on long pieces', () => {
+    const cl = Tokenizer.cl100k();
+    const tiktoken = getEncoding('cl100k_base');
+    const rng = new Rng(9);
+    const words = sample.slice(0, 400).join(' ').split(/[^a-z]+/).filter((w) => w.length > 2);
+    for (let i = 0; i < 40; i++) {
+      let long = '';
+      while (long.length < 40 + rng.below(600)) long += rng.pick(words);
+      for (const text of [long, ' ' + long.toUpperCase(), '数据'.repeat(1 + rng.below(80)) + long, '!?'.repeat(50 + rng.below(50))])
+        expect(Array.from(cl.encode(text))).toEqual(tiktoken.encode(text, [], []));
+    }
+  });
+});
 
 describe('encodeBatch', () => {
   it('equals encode per text and reports progress', async () => {
