@@ -10,6 +10,8 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ExitCode, UsageError, parseIntegerOption, processIO, type CliIO } from './output.js';
+import { registerDemo } from './demo.js';
+import { registerFilter } from './filter.js';
 import { registerTokenize } from './tokenize.js';
 
 const require = createRequire(import.meta.url);
@@ -38,6 +40,8 @@ export function createProgram(io: CliIO): Command {
     }
   });
   registerTokenize(program, io);
+  registerFilter(program, io);
+  registerDemo(program, io);
   for (const command of program.commands) {
     command.exitOverride();
     command.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });

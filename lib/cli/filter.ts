@@ -1,0 +1,128 @@
+/**
+ * `tokenfilter filter SHARDS... --mode M (--threshold X | --fraction F) --out DIR [--shard I/N]`:
+ * the filter stage over token shards, resumable and splittable across array-job tasks.
+ * @module
+ */
+import type { Command } from 'commander';
+import { readShardHeader } from '../data/shard.js';
+import { readSideFileHeader } from '../data/side_file.js';
+import { filterShards, scoreFileFor, type FilterShardsResult } from '../filter/filter_shards.js';
+import type { FilterMode } from '../filter/filter_tokens.js';
+import { parseNumber } from './demo.js';
+import { ProgressLine, UsageError, formatCount, writeJson, type CliIO } from './output.js';
+
+/** Options of `tokenfilter filter`, as the CLI parses them. */
+export interface FilterCommandOptions {
+  out: string;
+  mode: string;
+  threshold?: number;
+  fraction?: number;
+  scores?: string;
+  shard: string;
+  json?: boolean;
+}
+
+/**
+ * Parses `--shard I/N`. `I` may be `auto`: the task index then comes from SLURM_ARRAY_TASK_ID
+ * (Slurm job arrays) or JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs).
+ * @throws UsageError for a malformed value or a missing environment variable.
+ */
+export function parseTask(value: string, env: NodeJS.ProcessEnv = process.env): { index: number; count: number } {
+  const match = /^(\d+|auto)\/(\d+)$/.exec(value.trim());
+  if (!match) throw new UsageError(`--shard must look like I/N (e.g. 0/8) or auto/N, got '${value}'`);
+  let indexText = match[1];
+  if (indexText === 'auto') {
+    const fromEnv = env.SLURM_ARRAY_TASK_ID ?? env.JOB_COMPLETION_INDEX;
+    if (fromEnv === undefined)
+      throw new UsageError('--shard auto/N needs SLURM_ARRAY_TASK_ID (Slurm) or JOB_COMPLETION_INDEX (Kubernetes) in the environment');
+    indexText = fromEnv;
+  }
+  const index = Number(indexText);
+  const count = Number(match[2]);
+  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(count) || count < 1 || index < 0 || index >= count)
+    throw new UsageError(`--shard ${value}: need 0 <= I < N, got I = ${indexText}, N = ${match[2]}`);
+  return { index, count };
+}
+
+/**
+ * Reads every input's shard header and score side-file header (cheap), so bad or missing files
+ * are reported as the user's to fix (exit code 2) before any work starts.
+ */
+function checkInputs(shards: string[], scoresDir: string | undefined): void {
+  for (const shard of shards) {
+    try {
+      const header = readShardHeader(shard);
+      readSideFileHeader(scoreFileFor(shard, scoresDir), { expectTokens: header.tokenCount });
+    } catch (error) {
+      throw new UsageError((error as Error).message, { cause: error });
+    }
+  }
+}
+
+/** Runs `filter` for one task and prints its summary. */
+export async function filterCommand(shards: string[], options: FilterCommandOptions, io: CliIO): Promise<FilterShardsResult> {
+  const mode = options.mode as FilterMode;
+  if (!['mask', 'remove', 'document'].includes(mode)) throw new UsageError(`--mode must be mask, remove or document, got '${options.mode}'`);
+  if ((options.threshold === undefined) === (options.fraction === undefined))
+    throw new UsageError('give exactly one of --threshold X and --fraction F');
+  const task = parseTask(options.shard);
+  checkInputs(shards, options.scores);
+  const progress = new ProgressLine(io, `filter ${task.index}/${task.count}`);
+  let result: FilterShardsResult;
+  try {
+    result = await filterShards({
+      shards,
+      out: options.out,
+      mode,
+      threshold: options.threshold,
+      fraction: options.fraction,
+      scoresDir: options.scores,
+      task,
+      onProgress: (p) => progress.update(p.done, p.total, 'shards', `${formatCount(p.tokens)} tokens${p.skipped ? ' (done before)' : ''}`, true),
+    });
+  } catch (error) {
+    progress.finish();
+    throw error;
+  }
+  progress.finish();
+  const summary = {
+    command: 'filter',
+    mode,
+    threshold: result.threshold,
+    task: result.task,
+    processed: result.processed.length,
+    skipped: result.skipped.length,
+    tokens: result.tokens,
+    flaggedTokens: result.flaggedTokens,
+    flaggedFraction: result.tokens ? result.flaggedTokens / result.tokens : 0,
+    supervisedTokens: result.supervisedTokens,
+    documentsDropped: result.documentsDropped,
+    manifest: result.manifest,
+  };
+  if (options.json) writeJson(io, summary);
+  else
+    io.stdout.write(
+      `filtered ${summary.processed} shard(s) (${summary.skipped} already done): ${formatCount(summary.tokens)} tokens, ` +
+        `${(100 * summary.flaggedFraction).toFixed(2)}% flagged at threshold ${summary.threshold.toPrecision(4)}, ` +
+        `${summary.documentsDropped} documents dropped; manifest ${summary.manifest}\n`,
+    );
+  return result;
+}
+
+/** Adds `filter` to the program. */
+export function registerFilter(program: Command, io: CliIO): void {
+  program
+    .command('filter')
+    .description('filter token shards by their per-token scores (loss mask, removal or document dropping)')
+    .argument('<shards...>', 'token shards (.bin) with score side files')
+    .requiredOption('--out <dir>', 'output folder: filtered shards, loss-mask side files, per-shard records, manifest')
+    .requiredOption('--mode <mode>', 'mask | remove | document')
+    .option('--threshold <x>', 'flag tokens (documents, by mean score) with score >= x', parseNumber('--threshold', 0, 1))
+    .option('--fraction <f>', 'flag this fraction of all tokens instead (global over all shards)', parseNumber('--fraction', 0, 1))
+    .option('--scores <dir>', 'folder of the score side files (default: beside each shard)')
+    .option('--shard <I/N>', 'process every N-th shard starting at I; I may be auto (Slurm / Kubernetes index)', '0/1')
+    .option('--json', 'print a JSON summary on stdout')
+    .action(async (shards: string[], options: FilterCommandOptions) => {
+      await filterCommand(shards, options, io);
+    });
+}
