@@ -145,7 +145,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   // Forget scores: 1 on tokens inside medical gold spans (see the module comment).
   const scores = Uint8Array.from(train.labels, (l) => (l === FORGET ? 255 : 0));
   await writeSideFile(sideFilePathFor(trainShard, SideFileKind.ScoresUint8), scores, { kind: SideFileKind.ScoresUint8, tokenizer });
-  const matched = fractions.medical;
+  // token modes at threshold 0.5 flag exactly the medical tokens: match their share of all tokens
+  let medicalTokens = 0;
+  for (const l of train.labels) medicalTokens += l === FORGET ? 1 : 0;
+  const matched = medicalTokens / train.tokens.length;
 
   const config = { vocabSize: tokenizer.vocabSize, dModel: opts.dModel, layers: opts.layers, heads: opts.heads, context: opts.context, seed: opts.seed };
   const runs: DemoRun[] = [];
