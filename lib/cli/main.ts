@@ -11,8 +11,10 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ExitCode, UsageError, parseIntegerOption, processIO, type CliIO } from './output.js';
 import { registerDemo } from './demo.js';
+import { registerEval } from './eval.js';
 import { registerFilter } from './filter.js';
 import { registerTokenize } from './tokenize.js';
+import { registerTrain } from './train.js';
 
 const require = createRequire(import.meta.url);
 /** The package version (from package.json; lib/cli and dist/cli are both two levels down). */
@@ -41,6 +43,8 @@ export function createProgram(io: CliIO): Command {
   });
   registerTokenize(program, io);
   registerFilter(program, io);
+  registerTrain(program, io);
+  registerEval(program, io);
   registerDemo(program, io);
   for (const command of program.commands) {
     command.exitOverride();

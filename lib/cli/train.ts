@@ -1,0 +1,137 @@
+/**
+ * `tokenfilter train SHARDS... --out MODEL`: train a transformer on token shards with their
+ * loss-mask side files (as `tokenfilter filter` writes them), resumable from a checkpoint.
+ * @module
+ */
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { readShardHeader } from '../data/shard.js';
+import { BatchSampler } from '../data/sampler.js';
+import { ladderConfig, resolveTransformerConfig, type TransformerConfig } from '../model/config.js';
+import { Transformer } from '../model/transformer.js';
+import { trainMasked, type TrainSummary } from '../model/train.js';
+import { backendInfo } from '../native.js';
+import { parseNumber } from './demo.js';
+import { ProgressLine, UsageError, formatCount, parseIntegerOption, writeJson, type CliIO } from './output.js';
+
+/** Options of `tokenfilter train`, as the CLI parses them. */
+export interface TrainCommandOptions {
+  out: string;
+  depth?: number;
+  layers?: number;
+  dim?: number;
+  heads?: number;
+  context: number;
+  batch: number;
+  steps: number;
+  lr: number;
+  warmup?: number;
+  accumulation: number;
+  seed: number;
+  checkpoint?: string;
+  checkpointEvery: number;
+  resume?: boolean;
+  json?: boolean;
+}
+
+function modelConfig(vocabSize: number, o: TrainCommandOptions): TransformerConfig {
+  try {
+    if (o.depth !== undefined) {
+      if (o.layers !== undefined || o.dim !== undefined || o.heads !== undefined)
+        throw new UsageError('give either --depth (the width = 64 × depth ladder) or --layers/--dim/--heads');
+      return ladderConfig(o.depth, { vocabSize, context: o.context, seed: o.seed });
+    }
+    return resolveTransformerConfig({ vocabSize, context: o.context, layers: o.layers ?? 4, dModel: o.dim ?? 256, heads: o.heads ?? 4, seed: o.seed });
+  } catch (error) {
+    throw error instanceof UsageError ? error : new UsageError((error as Error).message, { cause: error });
+  }
+}
+
+/** Runs `train` and returns the training summary. */
+export async function trainCommand(shards: string[], options: TrainCommandOptions, io: CliIO): Promise<TrainSummary> {
+  let vocabSize = 0;
+  for (const shard of shards) {
+    let recorded: number;
+    try {
+      recorded = readShardHeader(shard).tokenizer.vocabSize;
+    } catch (error) {
+      throw new UsageError((error as Error).message, { cause: error });
+    }
+    if (recorded === 0) throw new UsageError(`${shard}: the shard records no tokenizer, so the vocabulary size is unknown`);
+    if (vocabSize !== 0 && recorded !== vocabSize)
+      throw new UsageError(`${shard}: vocabulary of ${recorded} differs from ${vocabSize} in ${shards[0]}`);
+    vocabSize = recorded;
+  }
+  const config = modelConfig(vocabSize, options);
+  if (options.resume && !options.checkpoint) throw new UsageError('--resume needs --checkpoint PATH');
+  const resumeFrom = options.resume && options.checkpoint && existsSync(options.checkpoint) ? options.checkpoint : undefined;
+  const model = await Transformer.create(config);
+  const counts = model.parameterCount();
+  const backend = backendInfo();
+  io.stderr.write(
+    `model: ${config.layers} layers, width ${config.dModel}, ${config.heads} heads, ${formatCount(counts.total)} parameters ` +
+      `(${formatCount(counts.nonEmbedding)} non-embedding); backend ${backend.threads} threads, ${backend.simd}` +
+      `${resumeFrom ? `; resuming from ${resumeFrom}` : ''}\n`,
+  );
+  const sampler = new BatchSampler({ shards, batch: options.batch, context: options.context, seed: options.seed });
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once('SIGINT', onSignal);
+  const progress = new ProgressLine(io, 'train');
+  let summary: TrainSummary;
+  try {
+    summary = await trainMasked(model, sampler, {
+      steps: options.steps,
+      lr: options.lr,
+      warmupSteps: options.warmup,
+      accumulation: options.accumulation,
+      checkpointPath: options.checkpoint,
+      checkpointEvery: options.checkpoint ? options.checkpointEvery : 0,
+      resumeFrom,
+      signal: controller.signal,
+      onProgress: (p) => progress.update(p.step, options.steps, 'steps', `loss ${p.loss.toFixed(3)} · ${formatCount(p.tokensPerSecond)} tok/s`),
+    });
+  } finally {
+    progress.finish();
+    sampler.close();
+    process.removeListener('SIGINT', onSignal);
+  }
+  await model.save(options.out);
+  const { lossHistory, ...rest } = summary;
+  const result = { command: 'train', model: options.out, config, params: counts, ...rest, lossFirst: lossHistory[0], lossLast: summary.finalLoss };
+  if (options.json) writeJson(io, result);
+  else
+    io.stdout.write(
+      `trained ${summary.steps} steps on ${formatCount(summary.tokens)} tokens (${formatCount(summary.supervisedTokens)} supervised), ` +
+        `loss ${lossHistory[0]?.toFixed(3)} → ${summary.finalLoss.toFixed(3)}, ${(summary.flops / 1e12).toFixed(2)} TFLOPs; saved ${options.out}\n`,
+    );
+  return summary;
+}
+
+/** Adds `train` to the program. */
+export function registerTrain(program: Command, io: CliIO): void {
+  const int = (name: string, min: number, max?: number) => (v: string) => parseIntegerOption(name, v, min, max);
+  program
+    .command('train')
+    .description('train a transformer on token shards, learning only where their loss-mask side files say 1')
+    .argument('<shards...>', 'token shards (.bin), with .mask.side files where filtered')
+    .requiredOption('--out <path>', 'where to save the model (safetensors)')
+    .option('--depth <n>', 'size from the paper ladder: width 64 × depth, head size 64', int('--depth', 1, 256))
+    .option('--layers <n>', 'layers (default 4)', int('--layers', 1, 256))
+    .option('--dim <n>', 'width (default 256)', int('--dim', 8, 1 << 15))
+    .option('--heads <n>', 'attention heads (default 4)', int('--heads', 1, 1024))
+    .option('--context <n>', 'context length', int('--context', 2, 1 << 16), 256)
+    .option('--batch <n>', 'sequences per micro-batch', int('--batch', 1, 1 << 16), 8)
+    .option('--accumulation <n>', 'micro-batches per optimizer step', int('--accumulation', 1, 1 << 16), 1)
+    .requiredOption('--steps <n>', 'optimizer steps', int('--steps', 1))
+    .option('--lr <x>', 'peak learning rate (cosine decay to 0.1×)', parseNumber('--lr', 0, 10), 1e-3)
+    .option('--warmup <n>', 'warm-up steps (default 10% of --steps)', int('--warmup', 0))
+    .option('--seed <n>', 'seed of initialisation and batch order', int('--seed', 0), 0)
+    .option('--checkpoint <path>', 'checkpoint file (written atomically at the end and every --checkpoint-every steps)')
+    .option('--checkpoint-every <n>', 'steps between checkpoints', int('--checkpoint-every', 1), 100)
+    .option('--resume', 'continue from --checkpoint when it exists (same shards, seed and options)')
+    .option('--json', 'print a JSON summary on stdout')
+    .action(async (shards: string[], options: TrainCommandOptions) => {
+      await trainCommand(shards, options, io);
+    });
+}
