@@ -127,7 +127,7 @@ export class Tokenizer {
   private readonly bpe: any;
   private hashCache: string | undefined;
 
-  private constructor(spec: BpeSpec, specials: Map<string, number>, name: string) {
+  private constructor(spec: BpeSpec, specials: Map<string, number>, name?: string) {
     for (const required of [EOT_TOKEN, HIDDEN_TOKEN]) {
       if (specials.has(required)) continue;
       const id = spec.tokens.length;
@@ -153,7 +153,7 @@ export class Tokenizer {
     this.vocabSize = spec.tokens.length;
     this.eotId = specials.get(EOT_TOKEN)!;
     this.hiddenId = specials.get(HIDDEN_TOKEN)!;
-    this.name = name;
+    this.name = name ?? `bpe-${this.vocabSize}`;
   }
 
   /**
@@ -210,13 +210,14 @@ export class Tokenizer {
       tokens.push(new TextEncoder().encode(s));
     }
     const spec: BpeSpec = { pretokenizer: 'cl100k', mode: 'merges', tokens, kinds, merges: trained.merges, wholePieceFirst: false };
-    return new Tokenizer(spec, specialIds, `bpe-${tokens.length}`);
+    return new Tokenizer(spec, specialIds);
   }
 
   /**
    * Reads a Hugging Face `tokenizer.json` (byte-level BPE: model.type "BPE" with merges, a
    * ByteLevel pre-tokenizer (GPT-2 regex) or a Split with the cl100k regex followed by
    * ByteLevel). `<|endoftext|>` and `<|hidden|>` are appended at the next free ids when absent.
+   * Every entry of `added_tokens` is treated as a special token: decodable, never matched in text.
    * @throws Error starting "tokenizer JSON:" for malformed, truncated or unsupported input.
    */
   static fromJSON(json: string | object): Tokenizer {
@@ -231,7 +232,7 @@ export class Tokenizer {
       throw new TypeError('json must be a string or an object');
     }
     const { spec, specials } = specFromJSON(value);
-    return new Tokenizer(spec, specials, `bpe-${spec.tokens.length + [EOT_TOKEN, HIDDEN_TOKEN].filter((s) => !specials.has(s)).length}`);
+    return new Tokenizer(spec, specials);
   }
 
   /** Reads a `tokenizer.json` file (see {@link Tokenizer.fromJSON}). */
@@ -343,9 +344,11 @@ export class Tokenizer {
 
   /**
    * Encodes many texts on all native threads, off the JavaScript thread. Result i equals
-   * `encode(texts[i])`.
-   * @throws TypeError (synchronously) unless `texts` is an array of strings; rejects with an
-   *   AbortError when `options.signal` aborts.
+   * `encode(texts[i])`; the results are views into one ArrayBuffer (copy one with `slice()` to
+   * keep it alone).
+   * Rejects with a TypeError naming the element unless `texts` is an array of strings, and with
+   * an AbortError when `options.signal` aborts. Memory: the texts are copied (2 bytes per
+   * UTF-16 unit) and all ids are held until the end, so feed a large corpus in chunks.
    */
   async encodeBatch(texts: string[], options: EncodeBatchOptions = {}): Promise<Uint32Array[]> {
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
@@ -381,6 +384,14 @@ export class Tokenizer {
     } catch {
       return Array.from(bytes, (b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`).join('');
     }
+  }
+
+  /**
+   * Frees the caches of encoded words that the tokenizer keeps between calls (a few MB per
+   * thread; they make later calls faster). Encodings do not change.
+   */
+  clearCaches(): void {
+    this.bpe.clearCaches();
   }
 
   /** The id of a special token such as `<|endoftext|>`, or undefined. */

@@ -90,33 +90,37 @@ class Bpe {
 };
 
 // Per-thread scratch space and a cache of encoded pieces (most text is made of a few thousand
-// frequent words). The cache grows (doubling, open addressing at most half full) up to
-// `max_entries` pieces of at most kMaxCachedBytes bytes, then stops taking new ones.
+// frequent words). Each cache entry is one 64-byte line holding the piece (up to kMaxCachedBytes
+// bytes, zero-padded) and its ids (up to kMaxCachedIds), so a hit touches one cache line. The
+// table grows (doubling, open addressing at most half full) up to `max_entries` pieces, then
+// stops taking new ones: frequent pieces arrive early, so they are the ones kept.
 // Not thread-safe: one Encoder per thread; any number may share one Bpe.
 class Encoder {
  public:
-  explicit Encoder(size_t max_entries = 1u << 19);
+  explicit Encoder(size_t max_entries = 1u << 16);
 
+  static constexpr size_t kMaxCachedBytes = 24;
+  static constexpr size_t kMaxCachedIds = 7;
+
+  // Appends the cached ids of piece w[0, n) (n <= kMaxCachedBytes) and returns true on a hit.
   bool lookup(const uint8_t* w, size_t n, uint64_t hash, std::vector<uint32_t>& ids) const;
   void insert(const uint8_t* w, size_t n, uint64_t hash, const uint32_t* ids, size_t count);
-
-  static constexpr size_t kMaxCachedBytes = 48;
+  // Hints that the entry for `hash` will be looked up soon.
+  void prefetch(uint64_t hash) const { __builtin_prefetch(&slots_[hash & (slots_.size() - 1)]); }
 
   // Scratch for Bpe::encode_piece.
   std::vector<uint32_t> part_id, part_rank, part_result, part_prev, part_next;
-  std::vector<uint32_t> scratch_ids;
 
  private:
-  struct Slot {
+  struct alignas(64) Slot {
     uint64_t hash = 0;
-    uint32_t key_offset = 0;
-    uint32_t ids_offset = 0;
-    uint16_t key_length = 0;  // 0 = empty
-    uint16_t id_count = 0;
+    uint8_t key_length = 0;  // 0 = empty
+    uint8_t id_count = 0;
+    uint32_t ids[kMaxCachedIds] = {};
+    uint64_t key[kMaxCachedBytes / 8] = {};
   };
+  static_assert(sizeof(Slot) == 64, "one cache line per entry");
   std::vector<Slot> slots_;
-  std::vector<uint8_t> keys_;
-  std::vector<uint32_t> ids_;
   size_t used_ = 0;
   size_t max_entries_;
 };

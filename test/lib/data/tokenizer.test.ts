@@ -249,6 +249,14 @@ describe('encodeBatch', () => {
     for (let i = 0; i < texts.length; i++) expect(Array.from(out[i])).toEqual(Array.from(trained.encode(texts[i])));
     await new Promise((r) => setTimeout(r, 20));
     expect(last.total).toBe(texts.length);
+    // Warm caches from the first call, then cleared caches: the same ids.
+    const again = await trained.encodeBatch(texts);
+    trained.clearCaches();
+    const cleared = await trained.encodeBatch(texts);
+    for (let i = 0; i < texts.length; i++) {
+      expect(Array.from(again[i])).toEqual(Array.from(out[i]));
+      expect(Array.from(cleared[i])).toEqual(Array.from(out[i]));
+    }
   });
 
   it('aborts and validates', async () => {
