@@ -106,7 +106,13 @@ class Encoder {
   bool lookup(const uint8_t* w, size_t n, uint64_t hash, std::vector<uint32_t>& ids) const;
   void insert(const uint8_t* w, size_t n, uint64_t hash, const uint32_t* ids, size_t count);
   // Hints that the entry for `hash` will be looked up soon.
-  void prefetch(uint64_t hash) const { __builtin_prefetch(&slots_[hash & (slots_.size() - 1)]); }
+  void prefetch(uint64_t hash) const {
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_prefetch(&slots_[hash & (slots_.size() - 1)]);
+#else
+    (void)hash;
+#endif
+  }
 
   // Scratch for Bpe::encode_piece.
   std::vector<uint32_t> part_id, part_rank, part_result, part_prev, part_next;
