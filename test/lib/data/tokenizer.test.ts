@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { getEncoding } from 'js-tiktoken';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Tokenizer } from '../../../lib/data/tokenizer.js';
+import { backendInfo, setThreads } from '../../../lib/native.js';
 import { bytesToVocabString, CL100K_PATTERN_TIKTOKEN } from '../../../lib/data/tokenizer_json.js';
 import { Rng, randomText } from '../../helpers/random_text.js';
 
@@ -46,6 +47,24 @@ describe('Tokenizer.train', () => {
     const again = await Tokenizer.train(sample, { vocabSize: 2048 });
     expect(again.hash).toBe(trained.hash);
     expect(JSON.stringify(again.toJSON())).toBe(JSON.stringify(trained.toJSON()));
+  });
+
+  it('gives the same merges on one thread as on all', async () => {
+    const threads = backendInfo().threads;
+    setThreads(1);
+    try {
+      const single = await Tokenizer.train(sample, { vocabSize: 2048 });
+      expect(single.hash).toBe(trained.hash);
+    } finally {
+      setThreads(threads);
+    }
+  });
+
+  it('stops early on a sample with too few pairs', async () => {
+    const t = await Tokenizer.train(['abab abab'], { vocabSize: 1000 });
+    expect(t.vocabSize).toBeLessThan(1000);
+    expect(t.name).toBe(`bpe-${t.vocabSize}`);
+    expect(t.decode(t.encode('abab abab'))).toBe('abab abab');
   });
 
   it('accepts async iterables, extra specials and maxChars', async () => {
