@@ -61,12 +61,13 @@ void Bpe::init_tables(std::vector<std::string> tokens, std::vector<TokenKind> ki
     }
     check(!tokens_[id].empty(), "tokenizer: token " + std::to_string(id) + " is empty");
     if (kinds_[id] != TokenKind::kRegular) continue;
-    auto inserted = regular_ids_.emplace(tokens_[id], id);
+    auto inserted = regular_ids_.emplace(std::string_view(tokens_[id]), id);
     check(inserted.second, "tokenizer: tokens " + std::to_string(inserted.first->second) + " and " +
                                std::to_string(id) + " have the same bytes");
   }
   for (int b = 0; b < 256; b++) {
-    auto it = regular_ids_.find(std::string(1, static_cast<char>(b)));
+    char byte = static_cast<char>(b);
+    auto it = regular_ids_.find(std::string_view(&byte, 1));
     check(it != regular_ids_.end(), "tokenizer: byte " + hex_byte(static_cast<uint8_t>(b)) +
                                         " has no token (a byte-level BPE needs all 256 single bytes)");
     byte_id_[b] = it->second;
@@ -132,7 +133,7 @@ std::shared_ptr<const Bpe> Bpe::from_ranks(Pretokenizer pre, std::vector<std::st
   bpe->init_tables(std::move(tokens), std::move(kinds));
   for (uint32_t id = 0; id < bpe->tokens_.size(); id++) {
     if (bpe->kinds_[id] != TokenKind::kRegular) continue;
-    const std::string& t = bpe->tokens_[id];
+    std::string_view t(bpe->tokens_[id]);
     for (size_t k = 1; k < t.size(); k++) {
       auto left = bpe->regular_ids_.find(t.substr(0, k));
       if (left == bpe->regular_ids_.end()) continue;
@@ -168,7 +169,7 @@ void Bpe::encode_piece(const uint8_t* w, size_t n, Encoder& e, std::vector<uint3
     return;
   }
   if (whole_piece_first_) {
-    auto it = regular_ids_.find(std::string(reinterpret_cast<const char*>(w), n));
+    auto it = regular_ids_.find(std::string_view(reinterpret_cast<const char*>(w), n));
     if (it != regular_ids_.end()) {
       ids.push_back(it->second);
       return;

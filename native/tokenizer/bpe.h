@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -83,7 +84,8 @@ class Bpe {
   std::vector<std::string> tokens_;
   std::vector<TokenKind> kinds_;
   uint32_t byte_id_[256] = {};
-  std::unordered_map<std::string, uint32_t> regular_ids_;  // bytes -> id of regular tokens
+  // bytes -> id of regular tokens; the views point into tokens_, which never changes after init.
+  std::unordered_map<std::string_view, uint32_t> regular_ids_;
   std::vector<Merge> rules_;
   std::vector<PairSlot> pair_slots_;
   uint64_t pair_mask_ = 0;
