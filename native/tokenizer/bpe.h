@@ -46,12 +46,8 @@ class Bpe {
   static std::shared_ptr<const Bpe> from_ranks(Pretokenizer pre, std::vector<std::string> tokens,
                                                std::vector<TokenKind> kinds);
 
-  Pretokenizer pretokenizer() const { return pre_; }
-  bool whole_piece_first() const { return whole_piece_first_; }
   size_t vocab_size() const { return tokens_.size(); }
   const std::string& token(uint32_t id) const { return tokens_[id]; }
-  TokenKind kind(uint32_t id) const { return kinds_[id]; }
-  uint32_t byte_id(uint8_t b) const { return byte_id_[b]; }
   // All merge rules sorted by (rank, left, right).
   std::vector<Merge> merges() const;
 
@@ -61,13 +57,13 @@ class Bpe {
   // is out of range or unassigned.
   void decode(const uint32_t* ids, size_t n, std::string& out, const char* name = "ids") const;
 
+
+ private:
+  Bpe() = default;
   // Rank and result of the rule merging (left, right); false if there is none.
   bool find_pair(uint32_t left, uint32_t right, uint32_t* rank, uint32_t* result) const;
   // BPE of one piece (no cache), appended to `ids`.
   void encode_piece(const uint8_t* w, size_t n, Encoder& encoder, std::vector<uint32_t>& ids) const;
-
- private:
-  Bpe() = default;
   void init_tables(std::vector<std::string> tokens, std::vector<TokenKind> kinds);
   void add_rule(uint32_t left, uint32_t right, uint32_t rank, uint32_t result);
   void build_pair_table();
