@@ -356,6 +356,17 @@ describe('Hugging Face tokenizer.json', () => {
     expect(json.added_tokens.map((t: { content: string }) => t.content)).toEqual(['<|endoftext|>', '<|hidden|>']);
   });
 
+  it('exports cl100k to tokenizer.json and reads it back (also in the Removed + invert form)', () => {
+    const cl = Tokenizer.cl100k();
+    const json = cl.toJSON() as any;
+    expect(json.model.vocab['Ġthe']).toBe(279);
+    json.pre_tokenizer.pretokenizers[0] = { ...json.pre_tokenizer.pretokenizers[0], behavior: 'Removed', invert: true };
+    const back = Tokenizer.fromJSON(json);
+    expect([back.vocabSize, back.eotId, back.hiddenId]).toEqual([cl.vocabSize, cl.eotId, cl.hiddenId]);
+    const text = glosses(3000).join('\n') + " It's 2024: naïve café, 東京, 🤖!";
+    expect(Array.from(back.encode(text))).toEqual(Array.from(cl.encode(text)));
+  });
+
   it('loads a hand-made GPT-2-style tokenizer.json', () => {
     // Bytes in GPT-2 order: printable ones map to themselves, space is 'Ġ'.
     const vocab: Record<string, number> = {};
