@@ -176,21 +176,22 @@ export class Tokenizer {
     if (!Number.isInteger(maxChars) || maxChars < 1) throw new RangeError(`options.maxChars must be a positive integer, got ${maxChars}`);
     if (texts === null || typeof texts !== 'object' || !(Symbol.iterator in texts || Symbol.asyncIterator in texts))
       throw new TypeError('texts must be an iterable or async iterable of strings');
+    const { onProgress, signal } = options;
+    if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('options.onProgress must be a function');
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('options.signal must be an AbortSignal');
     const sample: string[] = [];
     let chars = 0;
     let index = 0;
     for await (const text of texts as AsyncIterable<string>) {
       if (typeof text !== 'string') throw new TypeError(`texts[${index}] must be a string, got ${typeof text}`);
       index++;
-      if (options.signal?.aborted) throw abortError();
+      if (signal?.aborted) throw abortError();
       const room = maxChars - chars;
       sample.push(text.length > room ? text.slice(0, room) : text);
       chars += Math.min(room, text.length);
       if (chars >= maxChars) break;
     }
-    const { onProgress } = options;
-    if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('options.onProgress must be a function');
-    const cancel = cancelFlag(options.signal);
+    const cancel = cancelFlag(signal);
     let trained: { tokenBytes: Uint8Array; tokenOffsets: Uint32Array; merges: Uint32Array };
     try {
       const progress =
@@ -235,10 +236,18 @@ export class Tokenizer {
     return new Tokenizer(spec, specials);
   }
 
-  /** Reads a `tokenizer.json` file (see {@link Tokenizer.fromJSON}). */
+  /**
+   * Reads a `tokenizer.json` file (see {@link Tokenizer.fromJSON}).
+   * @throws Error naming the file when it is unreadable or not a supported tokenizer.
+   */
   static async load(path: string): Promise<Tokenizer> {
     if (typeof path !== 'string') throw new TypeError('path must be a string');
-    return Tokenizer.fromJSON(await readFile(path, 'utf8'));
+    const text = await readFile(path, 'utf8');
+    try {
+      return Tokenizer.fromJSON(text);
+    } catch (e) {
+      throw new Error(`${path}: ${(e as Error).message}`);
+    }
   }
 
   /**

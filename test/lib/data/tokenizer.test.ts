@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getEncoding } from 'js-tiktoken';
@@ -401,10 +401,13 @@ describe('Hugging Face tokenizer.json', () => {
     expect(t.encode("it's 12345").length).toBe(2 + 2 + 6);
   });
 
-  it('rejects hostile or truncated JSON with clear errors', () => {
+  it('rejects hostile or truncated JSON with clear errors', async () => {
     const good = JSON.stringify(trained.toJSON());
     expect(() => Tokenizer.fromJSON(good.slice(0, good.length / 2))).toThrow(/tokenizer JSON: not valid JSON/);
     expect(() => Tokenizer.fromJSON('{}')).toThrow(/model is missing/);
+    const truncated = join(dir, 'truncated.json');
+    writeFileSync(truncated, good.slice(0, 1000));
+    await expect(Tokenizer.load(truncated)).rejects.toThrow(/truncated\.json: tokenizer JSON: not valid JSON/);
     expect(() => Tokenizer.fromJSON(42 as unknown as string)).toThrow(TypeError);
     const bad = (edit: (j: any) => void) => {
       const j = JSON.parse(good);
