@@ -154,6 +154,8 @@ describe('encode / decode', () => {
           expect(before).toBeLessThanOrEqual(byte);
           expect(before + span).toBeGreaterThanOrEqual(byte + own.length);
           expect(tokenBytes).toBeGreaterThan(0);
+          const shown = t.tokenToString(ids[i]);
+          if (!shown.startsWith('<0x')) expect(wellFormed(text.slice(s, e)).includes(shown)).toBe(true);
           byte += own.length;
           // A surrogate pair is never split.
           expect(isLowSurrogate(text.charCodeAt(s)) && isHighSurrogate(text.charCodeAt(s - 1))).toBe(false);
