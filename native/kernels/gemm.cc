@@ -74,18 +74,27 @@ struct Split {
   int64_t m_chunks;  // row chunks of the A block per column block (> 1 only when N is narrow)
 };
 
-// Column blocks come in multiples of the thread count (so a static 2-way split is even) unless
-// there are enough of them for dynamic scheduling to balance; narrow N is split by rows too.
+// Tasks are column blocks: they share the packed A block and each packs its own slice of B, so
+// finer blocks cost no extra packing. Aim for several tasks per thread (dynamic scheduling then
+// evens out threads slowed by other processes), but keep blocks at least kMinTaskPanels panels
+// wide so a task amortizes streaming the A block. Narrow N is split by rows too.
+constexpr int64_t kTasksPerThread = 4;
+constexpr int64_t kMinTaskPanels = 2;
+
 Split plan_split(const KernelConfig& cfg, int64_t N, int64_t a_panels, int threads) {
   const int64_t n_panels = ceil_div(N, cfg.nr);
   int64_t blocks = ceil_div(N, cfg.nb_max);
-  if (threads > 1 && blocks < 4 * threads) blocks = round_up(blocks, threads);
-  blocks = std::min(blocks, n_panels);
+  if (threads > 1) {
+    const int64_t wanted = std::max<int64_t>(blocks, kTasksPerThread * threads);
+    blocks = std::max<int64_t>(1, std::min(wanted, n_panels / kMinTaskPanels));
+    blocks = std::max(blocks, ceil_div(N, cfg.nb_max));
+  }
   Split s;
   s.nb = ceil_div(n_panels, blocks) * cfg.nr;
   s.n_blocks = ceil_div(N, s.nb);
   s.m_chunks = 1;
-  if (s.n_blocks < threads) s.m_chunks = std::min<int64_t>(ceil_div(threads, s.n_blocks), a_panels);
+  if (s.n_blocks < kTasksPerThread * threads && threads > 1)
+    s.m_chunks = std::min<int64_t>(ceil_div(kTasksPerThread * threads, s.n_blocks), std::max<int64_t>(1, a_panels / 4));
   return s;
 }
 
@@ -130,8 +139,8 @@ void gemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float a
       const int64_t klen = std::min(kc, K - k0);
       const float beta_k = k0 == 0 ? beta : 1.0f;
 
-      // Pack the A block, in `threads` contiguous runs of panels.
-      const int64_t pack_tasks = std::min<int64_t>(threads, a_panels);
+      // Pack the A block, in contiguous runs of panels.
+      const int64_t pack_tasks = std::min<int64_t>(kTasksPerThread * threads, a_panels);
       run_tasks(parallel, static_cast<size_t>(pack_tasks), [&](size_t t) {
         const int64_t p0 = a_panels * static_cast<int64_t>(t) / pack_tasks;
         const int64_t p1 = a_panels * static_cast<int64_t>(t + 1) / pack_tasks;
