@@ -2,10 +2,10 @@
 //
 //   for each block of mb rows of op(A)            (mb <= mb_max: kc x mb fits in L3)
 //     for each block of kc of the depth K         (one pass of packed panels per block)
-//       pack op(A)[mb, kc] into MR-row panels      -- shared by all threads, packed in parallel
 //       parallel over tasks = (column block of nb, optional row chunk):
-//         pack op(B)[kc, nb] into NR-column panels -- per thread, stays in L2
-//         for each A panel (MR x kc, stays in L1)
+//         pack op(B)[kc, nb] into NR-column panels -- per task, stays in L2
+//         for each group of A panels (MR x kc each, stays in L1 across the B panels)
+//           make sure the group is packed         -- shared: the first task to need it packs it
 //           for each B panel: micro-kernel on the MR x NR tile of C
 //
 // The first depth block applies beta (beta == 0 writes C without reading it), later ones add.
@@ -14,8 +14,10 @@
 #include "kernels/gemm.h"
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
 #include <memory>
+#include <thread>
 
 #include "core/aligned.h"
 #include "core/cpu_features.h"
@@ -98,6 +100,54 @@ Split plan_split(const KernelConfig& cfg, int64_t N, int64_t a_panels, int threa
   return s;
 }
 
+// The A block's panels, packed on first use in groups. A task claims an unpacked group, packs
+// it and publishes it; a task that needs a group another task is packing waits for it. Packing
+// never waits on anything, so this cannot deadlock, and it saves a separate packing pass (and
+// its barrier) per depth block.
+class SharedPanels {
+ public:
+  static constexpr int64_t kGroupPanels = 4;
+
+  explicit SharedPanels(int64_t max_panels)
+      : capacity_(ceil_div(max_panels, kGroupPanels)), state_(new std::atomic<uint8_t>[capacity_]) {}
+
+  // Marks every group of a block of `panels` panels as not packed yet.
+  void reset(int64_t panels) {
+    groups_ = ceil_div(panels, kGroupPanels);
+    for (int64_t g = 0; g < groups_; g++) state_[g].store(kUnpacked, std::memory_order_relaxed);
+  }
+
+  int64_t groups() const { return groups_; }
+
+  // Returns once group g is packed, calling pack(g) if no other task has claimed it.
+  template <typename PackGroup>
+  void ensure(int64_t g, const PackGroup& pack) {
+    std::atomic<uint8_t>& state = state_[g];
+    uint8_t seen = state.load(std::memory_order_acquire);
+    if (seen == kReady) return;
+    if (seen == kUnpacked && state.compare_exchange_strong(seen, kPacking, std::memory_order_acq_rel)) {
+      pack(g);
+      state.store(kReady, std::memory_order_release);
+      return;
+    }
+    for (int spins = 0; state.load(std::memory_order_acquire) != kReady; spins++) {
+      if (spins < 4096) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+      } else {
+        std::this_thread::yield();
+      }
+    }
+  }
+
+ private:
+  static constexpr uint8_t kUnpacked = 0, kPacking = 1, kReady = 2;
+  int64_t capacity_;
+  std::unique_ptr<std::atomic<uint8_t>[]> state_;
+  int64_t groups_ = 0;
+};
+
 // Runs fn(i) for i in [0, n): on the pool when `parallel`, else inline.
 void run_tasks(bool parallel, size_t n, const std::function<void(size_t)>& fn) {
   if (parallel && n > 1) {
@@ -131,6 +181,7 @@ void gemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float a
   const Split split = plan_split(cfg, N, mb / mr, threads);
   float* a_pack = reserve(workspace.a, static_cast<size_t>(mb * kc));
   const size_t b_pack_floats = static_cast<size_t>(round_up(split.nb, nr) * kc);
+  SharedPanels panels(mb / mr);
 
   for (int64_t m0 = 0; m0 < M; m0 += mb) {
     const int64_t mlen = std::min(mb, M - m0);
@@ -139,14 +190,12 @@ void gemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float a
       const int64_t klen = std::min(kc, K - k0);
       const float beta_k = k0 == 0 ? beta : 1.0f;
 
-      // Pack the A block, in contiguous runs of panels.
-      const int64_t pack_tasks = std::min<int64_t>(kTasksPerThread * threads, a_panels);
-      run_tasks(parallel, static_cast<size_t>(pack_tasks), [&](size_t t) {
-        const int64_t p0 = a_panels * static_cast<int64_t>(t) / pack_tasks;
-        const int64_t p1 = a_panels * static_cast<int64_t>(t + 1) / pack_tasks;
-        const int64_t rows = std::min(mlen, p1 * mr) - p0 * mr;
+      panels.reset(a_panels);
+      const auto pack_group = [&](int64_t g) {
+        const int64_t p0 = g * SharedPanels::kGroupPanels;
+        const int64_t rows = std::min(mlen, (p0 + SharedPanels::kGroupPanels) * mr) - p0 * mr;
         cfg.pack_a(A + (m0 + p0 * mr) * a_rs + k0 * a_ks, a_rs, a_ks, rows, klen, a_pack + p0 * mr * klen);
-      });
+      };
 
       const size_t tasks = static_cast<size_t>(split.n_blocks * split.m_chunks);
       run_tasks(parallel, tasks, [&](size_t t) {
@@ -159,14 +208,26 @@ void gemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float a
         const int64_t b_panels = ceil_div(nlen, nr);
         const int64_t p0 = a_panels * chunk / split.m_chunks;
         const int64_t p1 = a_panels * (chunk + 1) / split.m_chunks;
-        for (int64_t p = p0; p < p1; p++) {
-          const int64_t i0 = m0 + p * mr;
-          const int rows = static_cast<int>(std::min(mr, m0 + mlen - i0));
-          const float* ap = a_pack + p * mr * klen;
-          for (int64_t q = 0; q < b_panels; q++) {
-            const int64_t j0 = n0 + q * nr;
-            const int cols = static_cast<int>(std::min(nr, n0 + nlen - j0));
-            cfg.kernel(klen, ap, b_pack + q * nr * klen, C + i0 * ldc + j0, ldc, alpha, beta_k, rows, cols);
+        if (p0 == p1) return;
+        // Walk this chunk's groups starting at a different one on each thread, so the first
+        // tasks pack disjoint groups side by side instead of waiting on each other.
+        const int64_t g_first = p0 / SharedPanels::kGroupPanels;
+        const int64_t g_count = (p1 - 1) / SharedPanels::kGroupPanels - g_first + 1;
+        const int64_t g_start = g_count * static_cast<int64_t>(t % threads) / threads;
+        for (int64_t gi = 0; gi < g_count; gi++) {
+          const int64_t g = g_first + (g_start + gi) % g_count;
+          panels.ensure(g, pack_group);
+          const int64_t q0 = std::max(p0, g * SharedPanels::kGroupPanels);
+          const int64_t q1 = std::min(p1, (g + 1) * SharedPanels::kGroupPanels);
+          for (int64_t p = q0; p < q1; p++) {
+            const int64_t i0 = m0 + p * mr;
+            const int rows = static_cast<int>(std::min(mr, m0 + mlen - i0));
+            const float* ap = a_pack + p * mr * klen;
+            for (int64_t q = 0; q < b_panels; q++) {
+              const int64_t j0 = n0 + q * nr;
+              const int cols = static_cast<int>(std::min(nr, n0 + nlen - j0));
+              cfg.kernel(klen, ap, b_pack + q * nr * klen, C + i0 * ldc + j0, ldc, alpha, beta_k, rows, cols);
+            }
           }
         }
       });
