@@ -1,13 +1,16 @@
 // Packed, cache-blocked GEMM (the GotoBLAS / BLIS loop structure), row-major.
 //
-//   for each block of mb rows of op(A)            (mb <= mb_max: kc x mb fits in L3)
-//     for each block of kc of the depth K         (one pass of packed panels per block)
+//   for each block of mb rows of op(A)            (mb <= mb_max)
+//     for each span of the depth K                 (all of K unless mb x K is too big to pack)
 //       parallel over tasks = (column block of nb, optional row chunk):
-//         pack op(B)[kc, nb] into NR-column panels -- per task, stays in L2
-//         for each group of A panels (MR x kc each, stays in L1 across the B panels)
-//           make sure the group is packed         -- shared: the first task to need it packs it
-//           for each B panel: micro-kernel on the MR x NR tile of C
+//         for each block of kc in the span          (one pass of packed panels per block)
+//           pack op(B)[kc, nb] into NR-column panels -- per task, stays in L2
+//           for each group of A panels (MR x kc each, stays in L1 across the B panels)
+//             make sure the group is packed       -- shared: the first task to need it packs it
+//             for each B panel: micro-kernel on the MR x NR tile of C
 //
+// So a typical GEMM (the model's: K up to a few thousand) is one parallel_for; tasks share the
+// packed A and never wait for one another except on a group of A another task is packing.
 // The first depth block applies beta (beta == 0 writes C without reading it), later ones add.
 // Every element of C gets the same arithmetic whatever the thread count or task split (the
 // depth blocking depends only on K and the SIMD level), so results are deterministic.
@@ -33,6 +36,8 @@ namespace {
 // Below this many flops (2 M N K) a GEMM runs on the calling thread only: waking the pool
 // would cost more than it saves.
 constexpr double kParallelFlops = 4.0e6;
+// Most floats of packed A one call keeps (mb rows x a span of K): 16 MB.
+constexpr int64_t kMaxPackedA = int64_t{1} << 22;
 
 const KernelConfig& config_for(SimdLevel level) {
   switch (level) {
@@ -108,25 +113,21 @@ class SharedPanels {
  public:
   static constexpr int64_t kGroupPanels = 4;
 
-  explicit SharedPanels(int64_t max_panels)
-      : capacity_(ceil_div(max_panels, kGroupPanels)), state_(new std::atomic<uint8_t>[capacity_]) {}
+  explicit SharedPanels(int64_t max_groups) : state_(new std::atomic<uint8_t>[max_groups]) {}
 
-  // Marks every group of a block of `panels` panels as not packed yet.
-  void reset(int64_t panels) {
-    groups_ = ceil_div(panels, kGroupPanels);
-    for (int64_t g = 0; g < groups_; g++) state_[g].store(kUnpacked, std::memory_order_relaxed);
+  // Marks the first `groups` groups as not packed yet.
+  void reset(int64_t groups) {
+    for (int64_t g = 0; g < groups; g++) state_[g].store(kUnpacked, std::memory_order_relaxed);
   }
 
-  int64_t groups() const { return groups_; }
-
-  // Returns once group g is packed, calling pack(g) if no other task has claimed it.
+  // Returns once group g is packed, calling pack() if no other task has claimed it.
   template <typename PackGroup>
   void ensure(int64_t g, const PackGroup& pack) {
     std::atomic<uint8_t>& state = state_[g];
     uint8_t seen = state.load(std::memory_order_acquire);
     if (seen == kReady) return;
     if (seen == kUnpacked && state.compare_exchange_strong(seen, kPacking, std::memory_order_acq_rel)) {
-      pack(g);
+      pack();
       state.store(kReady, std::memory_order_release);
       return;
     }
@@ -143,9 +144,7 @@ class SharedPanels {
 
  private:
   static constexpr uint8_t kUnpacked = 0, kPacking = 1, kReady = 2;
-  int64_t capacity_;
   std::unique_ptr<std::atomic<uint8_t>[]> state_;
-  int64_t groups_ = 0;
 };
 
 // Runs fn(i) for i in [0, n): on the pool when `parallel`, else inline.
@@ -177,25 +176,22 @@ void gemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float a
   const bool parallel = threads > 1;
 
   const int64_t kc = ceil_div(K, ceil_div(K, cfg.kc));
+  const int64_t k_blocks = ceil_div(K, kc);
   const int64_t mb = round_up(ceil_div(M, ceil_div(M, cfg.mb_max)), mr);
+  const int64_t span_blocks = std::clamp<int64_t>(kMaxPackedA / (mb * kc), 1, k_blocks);
+  const int64_t groups_per_block = ceil_div(mb / mr, SharedPanels::kGroupPanels);
   const Split split = plan_split(cfg, N, mb / mr, threads);
-  float* a_pack = reserve(workspace.a, static_cast<size_t>(mb * kc));
+  // Packed A for a span: k-block b of the span starts at b * mb * kc, its panels at p * mr * klen.
+  float* a_pack = reserve(workspace.a, static_cast<size_t>(mb * kc * span_blocks));
   const size_t b_pack_floats = static_cast<size_t>(round_up(split.nb, nr) * kc);
-  SharedPanels panels(mb / mr);
+  SharedPanels shared(groups_per_block * span_blocks);
 
   for (int64_t m0 = 0; m0 < M; m0 += mb) {
     const int64_t mlen = std::min(mb, M - m0);
     const int64_t a_panels = ceil_div(mlen, mr);
-    for (int64_t k0 = 0; k0 < K; k0 += kc) {
-      const int64_t klen = std::min(kc, K - k0);
-      const float beta_k = k0 == 0 ? beta : 1.0f;
-
-      panels.reset(a_panels);
-      const auto pack_group = [&](int64_t g) {
-        const int64_t p0 = g * SharedPanels::kGroupPanels;
-        const int64_t rows = std::min(mlen, (p0 + SharedPanels::kGroupPanels) * mr) - p0 * mr;
-        cfg.pack_a(A + (m0 + p0 * mr) * a_rs + k0 * a_ks, a_rs, a_ks, rows, klen, a_pack + p0 * mr * klen);
-      };
+    for (int64_t span0 = 0; span0 < k_blocks; span0 += span_blocks) {
+      const int64_t span_end = std::min(k_blocks, span0 + span_blocks);
+      shared.reset(groups_per_block * (span_end - span0));
 
       const size_t tasks = static_cast<size_t>(split.n_blocks * split.m_chunks);
       run_tasks(parallel, tasks, [&](size_t t) {
@@ -203,30 +199,41 @@ void gemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float a
         const int64_t chunk = static_cast<int64_t>(t) % split.m_chunks;
         const int64_t n0 = block * split.nb;
         const int64_t nlen = std::min(split.nb, N - n0);
-        float* b_pack = reserve(workspace.b, b_pack_floats);
-        cfg.pack_b(B + n0 * b_rs + k0 * b_ks, b_rs, b_ks, nlen, klen, b_pack);
         const int64_t b_panels = ceil_div(nlen, nr);
         const int64_t p0 = a_panels * chunk / split.m_chunks;
         const int64_t p1 = a_panels * (chunk + 1) / split.m_chunks;
         if (p0 == p1) return;
+        float* b_pack = reserve(workspace.b, b_pack_floats);
         // Walk this chunk's groups starting at a different one on each thread, so the first
         // tasks pack disjoint groups side by side instead of waiting on each other.
         const int64_t g_first = p0 / SharedPanels::kGroupPanels;
         const int64_t g_count = (p1 - 1) / SharedPanels::kGroupPanels - g_first + 1;
         const int64_t g_start = g_count * static_cast<int64_t>(t % threads) / threads;
-        for (int64_t gi = 0; gi < g_count; gi++) {
-          const int64_t g = g_first + (g_start + gi) % g_count;
-          panels.ensure(g, pack_group);
-          const int64_t q0 = std::max(p0, g * SharedPanels::kGroupPanels);
-          const int64_t q1 = std::min(p1, (g + 1) * SharedPanels::kGroupPanels);
-          for (int64_t p = q0; p < q1; p++) {
-            const int64_t i0 = m0 + p * mr;
-            const int rows = static_cast<int>(std::min(mr, m0 + mlen - i0));
-            const float* ap = a_pack + p * mr * klen;
-            for (int64_t q = 0; q < b_panels; q++) {
-              const int64_t j0 = n0 + q * nr;
-              const int cols = static_cast<int>(std::min(nr, n0 + nlen - j0));
-              cfg.kernel(klen, ap, b_pack + q * nr * klen, C + i0 * ldc + j0, ldc, alpha, beta_k, rows, cols);
+        for (int64_t kb = span0; kb < span_end; kb++) {
+          const int64_t k0 = kb * kc;
+          const int64_t klen = std::min(kc, K - k0);
+          const float beta_k = kb == 0 ? beta : 1.0f;
+          float* a_block = a_pack + (kb - span0) * mb * kc;
+          cfg.pack_b(B + n0 * b_rs + k0 * b_ks, b_rs, b_ks, nlen, klen, b_pack);
+          for (int64_t gi = 0; gi < g_count; gi++) {
+            const int64_t g = g_first + (g_start + gi) % g_count;
+            const int64_t q0 = std::max(p0, g * SharedPanels::kGroupPanels);
+            const int64_t q1 = std::min(p1, (g + 1) * SharedPanels::kGroupPanels);
+            shared.ensure((kb - span0) * groups_per_block + g, [&] {
+              const int64_t first = g * SharedPanels::kGroupPanels;
+              const int64_t rows = std::min(mlen, (first + SharedPanels::kGroupPanels) * mr) - first * mr;
+              cfg.pack_a(A + (m0 + first * mr) * a_rs + k0 * a_ks, a_rs, a_ks, rows, klen,
+                         a_block + first * mr * klen);
+            });
+            for (int64_t p = q0; p < q1; p++) {
+              const int64_t i0 = m0 + p * mr;
+              const int rows = static_cast<int>(std::min(mr, m0 + mlen - i0));
+              const float* ap = a_block + p * mr * klen;
+              for (int64_t q = 0; q < b_panels; q++) {
+                const int64_t j0 = n0 + q * nr;
+                const int cols = static_cast<int>(std::min(nr, n0 + nlen - j0));
+                cfg.kernel(klen, ap, b_pack + q * nr * klen, C + i0 * ldc + j0, ldc, alpha, beta_k, rows, cols);
+              }
             }
           }
         }
