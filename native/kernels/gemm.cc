@@ -74,15 +74,15 @@ void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
   }
 }
 
-// How one depth block's work is split into tasks.
+// How the work of one span is split into tasks.
 struct Split {
   int64_t nb;        // columns of op(B) per task (a multiple of NR, except at the right edge)
   int64_t n_blocks;  // ceil(N / nb)
   int64_t m_chunks;  // row chunks of the A block per column block (> 1 only when N is narrow)
 };
 
-// Tasks are column blocks as wide as the L2 allows (nb_max): each task streams the whole A
-// block from L3 once per depth block, so wide blocks keep that traffic low. Their count is
+// Tasks are column blocks as wide as the L2 allows (nb_max): each task streams its rows of the
+// packed A from L3 once per depth block, so wide blocks keep that traffic low. Their count is
 // rounded up to a multiple of the thread count so every thread gets the same share; when N is
 // too narrow for one block per thread, the rows are split instead (each chunk then packs the
 // same B block, which costs less than streaming A more often).
