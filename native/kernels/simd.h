@@ -9,6 +9,7 @@
 #pragma once
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 #include "core/cpu_features.h"
 
@@ -62,24 +63,40 @@ template <int W>
 TF_SIMD_INLINE vf<W> vmin(vf<W> a, vf<W> b) {
   return a < b ? a : b;
 }
-// Horizontal reductions (lane order fixed, so results are reproducible).
+// Halves of a vector (lanes [0, W/2) and [W/2, W)).
+template <int W, int... I>
+TF_SIMD_INLINE vf<W / 2> low_half(vf<W> v, std::integer_sequence<int, I...>) {
+  return __builtin_shufflevector(v, v, I...);
+}
+template <int W, int... I>
+TF_SIMD_INLINE vf<W / 2> high_half(vf<W> v, std::integer_sequence<int, I...>) {
+  return __builtin_shufflevector(v, v, (I + W / 2)...);
+}
+
+// Horizontal reductions as a tree of halves (a fixed order, so results are reproducible).
 template <int W>
 TF_SIMD_INLINE float hsum(vf<W> v) {
-  float s = v[0];
-  for (int i = 1; i < W; i++) s += v[i];
-  return s;
+  if constexpr (W == 1) {
+    return v[0];
+  } else {
+    constexpr auto half = std::make_integer_sequence<int, W / 2>{};
+    return hsum<W / 2>(low_half<W>(v, half) + high_half<W>(v, half));
+  }
+}
+template <int W>
+TF_SIMD_INLINE float hmax(vf<W> v) {
+  if constexpr (W == 1) {
+    return v[0];
+  } else {
+    constexpr auto half = std::make_integer_sequence<int, W / 2>{};
+    return hmax<W / 2>(vmax<W / 2>(low_half<W>(v, half), high_half<W>(v, half)));
+  }
 }
 template <int W>
 TF_SIMD_INLINE double hsum_double(vf<W> v) {
   double s = v[0];
   for (int i = 1; i < W; i++) s += v[i];
   return s;
-}
-template <int W>
-TF_SIMD_INLINE float hmax(vf<W> v) {
-  float m = v[0];
-  for (int i = 1; i < W; i++) m = v[i] > m ? v[i] : m;
-  return m;
 }
 
 // exp(x) for float lanes: x = n ln2 + r with |r| <= ln2/2 (ln2 split in two for an exact
