@@ -161,20 +161,23 @@ struct AttentionForwardTask {
   }
 };
 
-// ---- backward: one task = (b, h) ------------------------------------------------------------
+// ---- backward: one task = (b, h, group of key blocks) ---------------------------------------
 // With p[i, j] = exp(s[i, j] - lse_i), s = scale q_i . k_j, and D_i = dout_i . out_i:
 //   dv_j = sum_i p[i, j] dout_i;   ds[i, j] = p[i, j] (dout_i . v_j - D_i)
 //   dq_i = scale sum_j ds[i, j] k_j;   dk_j = scale sum_i ds[i, j] q_i
 // Keys go in blocks (outer loop), queries in blocks from the diagonal on (inner); each pair
-// forms P and dS [nq, nk] in scratch and adds three products into dQ, dK, dV.
+// forms P and dS [nq, nk] in scratch and adds three products into dQ, dK, dV. A task owns the
+// key blocks g, g + groups, g + 2 groups, ... of its head: it writes their dk, dv rows, and its
+// dq contribution goes straight to dqkv (groups == 1) or to dq_partial [B, NH, groups, T, hs]
+// for attention_backward to add up in group order.
 struct AttentionBackwardTask {
   template <int W>
-  TF_SIMD_INLINE static void run(float* dqkv, const float* dout, const float* qkv, const float* out, const float* lse,
-                                 const Shape* shape, int64_t task) {
+  TF_SIMD_INLINE static void run(float* dqkv, float* dq_partial, const float* dout, const float* qkv, const float* out,
+                                 const float* lse, const Shape* shape, int64_t groups, int64_t task) {
     const Shape& S = *shape;
     const int64_t T = S.T, C = S.C, hs = S.hs, hsp = round_up(hs, W), C3 = 3 * C;
     const int64_t Tp = round_up(T, kKeyBlock);
-    const int64_t h = task % S.NH, b = task / S.NH;
+    const int64_t g = task % groups, h = task / groups % S.NH, b = task / groups / S.NH;
     const float* base = qkv + b * T * C3 + h * hs;
 
     float* Q = scratch(static_cast<size_t>(6 * Tp * hsp + 2 * hs * Tp + 2 * Tp + 2 * kQueryBlock * kKeyBlock));
@@ -207,7 +210,7 @@ struct AttentionBackwardTask {
     transpose_rows(VT, Tp, dV, hsp, hs, T);
     std::memset(dQ, 0, sizeof(float) * 3 * Tp * hsp);  // dQ, dK, dV
 
-    for (int64_t j0 = 0; j0 < T; j0 += kKeyBlock) {
+    for (int64_t j0 = g * kKeyBlock; j0 < T; j0 += groups * kKeyBlock) {
       const int64_t nk = std::min(kKeyBlock, T - j0);
       for (int64_t i0 = j0; i0 < T; i0 += kQueryBlock) {
         const int64_t nq = std::min(kQueryBlock, T - i0);
@@ -231,14 +234,26 @@ struct AttentionBackwardTask {
     for (int64_t t = 0; t < T; t++) {
       float* dq = dqkv + (b * T + t) * C3 + h * hs;
       const float* gq = dQ + t * hsp;
-      const float* gk = dK + t * hsp;
-      const float* gv = dV + t * hsp;
-      for (int64_t d = 0; d < hs; d++) dq[d] = gq[d] * scale;
-      std::memcpy(dq + C, gk, sizeof(float) * hs);
-      std::memcpy(dq + 2 * C, gv, sizeof(float) * hs);
+      if (groups == 1) {
+        for (int64_t d = 0; d < hs; d++) dq[d] = gq[d] * scale;
+      } else {
+        std::memcpy(dq_partial + (task * T + t) * hs, gq, sizeof(float) * hs);
+      }
+      if (t / kKeyBlock % groups == g) {
+        std::memcpy(dq + C, dK + t * hsp, sizeof(float) * hs);
+        std::memcpy(dq + 2 * C, dV + t * hsp, sizeof(float) * hs);
+      }
     }
   }
 };
+
+// Splits each head's 64-row blocks into groups (one task each) so that there are at least
+// 4 tasks per thread when heads alone are too few: 1 when B * NH >= 4 * threads.
+int64_t task_groups(int64_t heads, int64_t T) {
+  const int64_t blocks = (T + kQueryBlock - 1) / kQueryBlock;
+  const int64_t wanted = 4 * static_cast<int64_t>(num_threads());
+  return std::min(blocks, std::max<int64_t>(1, (wanted + heads - 1) / heads));
+}
 
 Shape make_shape(int64_t B, int64_t T, int64_t C, int64_t NH) {
   Shape s{B, T, C, NH, C / NH, 0.0f};
@@ -254,21 +269,38 @@ Shape make_shape(int64_t B, int64_t T, int64_t C, int64_t NH) {
 // thread the query blocks are split into more groups so that every thread has work.
 void attention_forward(float* out, float* lse, const float* qkv, int64_t B, int64_t T, int64_t C, int64_t NH) {
   const Shape shape = make_shape(B, T, C, NH);
-  const int64_t blocks = (T + kQueryBlock - 1) / kQueryBlock;
-  const int64_t wanted = 4 * static_cast<int64_t>(num_threads());
-  const int64_t groups = std::min(blocks, std::max<int64_t>(1, (wanted + B * NH - 1) / (B * NH)));
+  const int64_t groups = task_groups(B * NH, T);
   pool()->parallel_for(static_cast<size_t>(B * NH * groups), [&](size_t task) {
     dispatch<AttentionForwardTask>(out, lse, qkv, &shape, groups, static_cast<int64_t>(task));
   });
 }
 
 // dqkv [B, T, 3C] (written), dout [B, T, C], qkv [B, T, 3C], out [B, T, C], lse [B, NH, T]
-// Tasks are (b, h): each owns its head's slice of dqkv, so no reduction crosses tasks.
+// Tasks are (b, h, group of key blocks), groups as in the forward. With one group a task owns
+// its head's slice of dqkv; with more, dk and dv rows still have one owner each and dq is the
+// in-order sum of the groups' partials.
 void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* out, const float* lse,
                         int64_t B, int64_t T, int64_t C, int64_t NH) {
   const Shape shape = make_shape(B, T, C, NH);
-  pool()->parallel_for(static_cast<size_t>(B * NH), [&](size_t task) {
-    dispatch<AttentionBackwardTask>(dqkv, dout, qkv, out, lse, &shape, static_cast<int64_t>(task));
+  const int64_t groups = task_groups(B * NH, T);
+  std::vector<float> dq_partial(groups > 1 ? static_cast<size_t>(B * NH * groups * T * shape.hs) : 0);
+  float* partial = dq_partial.data();
+  pool()->parallel_for(static_cast<size_t>(B * NH * groups), [&](size_t task) {
+    dispatch<AttentionBackwardTask>(dqkv, partial, dout, qkv, out, lse, &shape, groups, static_cast<int64_t>(task));
+  });
+  if (groups == 1) return;
+  // dq[b, t, h] = scale * sum over groups in order of the partials
+  const int64_t hs = shape.hs;
+  parallel_range(static_cast<size_t>(B * NH * T), 64, [&](size_t begin, size_t end) {
+    for (size_t row = begin; row < end; row++) {
+      const int64_t t = static_cast<int64_t>(row) % T, bh = static_cast<int64_t>(row) / T;
+      float* dq = dqkv + ((bh / NH) * T + t) * 3 * C + (bh % NH) * hs;
+      for (int64_t d = 0; d < hs; d++) {
+        float sum = 0.0f;
+        for (int64_t g = 0; g < groups; g++) sum += partial[((bh * groups + g) * T + t) * hs + d];
+        dq[d] = sum * shape.scale;
+      }
+    }
   });
 }
 
