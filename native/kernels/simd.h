@@ -1,7 +1,8 @@
 // Width-generic SIMD for the CPU kernels. A kernel is written once as a template over the
 // vector width W (floats per vector) using GCC/Clang vector extensions, and instantiated three
 // times: W = 16 inside an AVX-512 target function, W = 8 inside an AVX2+FMA target function and
-// W = 1 (plain scalar code) for the baseline. The helpers below are always_inline and carry no
+// W = 4 (SSE2 / NEON, part of every x86-64 and aarch64 CPU) for the baseline level that
+// tf::simd_level() calls "scalar" (W = 1, plain scalar code, on other architectures). The helpers below are always_inline and carry no
 // target attribute, so they take the instruction set of the function they are inlined into;
 // dispatch<Kernel>(args...) picks the instantiation from tf::simd_level() at run time.
 //
@@ -191,9 +192,16 @@ TF_TARGET_AVX2 void run_avx2(Args... args) {
   Kernel::template run<8>(args...);
 }
 #endif
+// The baseline variant (SimdLevel::Scalar) uses the 128-bit vectors every x86-64 (SSE2) and
+// aarch64 (NEON) CPU has; other targets get W = 1, plain scalar code.
+#if defined(__x86_64__) || defined(__aarch64__)
+constexpr int kBaselineWidth = 4;
+#else
+constexpr int kBaselineWidth = 1;
+#endif
 template <class Kernel, class... Args>
-void run_scalar(Args... args) {
-  Kernel::template run<1>(args...);
+void run_baseline(Args... args) {
+  Kernel::template run<kBaselineWidth>(args...);
 }
 
 template <class Kernel, class... Args>
@@ -205,7 +213,7 @@ void dispatch(Args... args) {
     default: break;
   }
 #endif
-  run_scalar<Kernel>(args...);
+  run_baseline<Kernel>(args...);
 }
 
 }  // namespace tf::simd
