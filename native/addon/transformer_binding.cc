@@ -36,6 +36,10 @@ class TransformerModel : public Napi::ObjectWrap<TransformerModel> {
                            InstanceMethod<&TransformerModel::Tensors>("tensors"),
                            InstanceMethod<&TransformerModel::ParamCount>("paramCount"),
                            InstanceMethod<&TransformerModel::ActivationBytesFor>("activationBytesFor"),
+                           InstanceMethod<&TransformerModel::SavedActivationBytesFor>("savedActivationBytesFor"),
+                           InstanceMethod<&TransformerModel::SetProfiling>("setProfiling"),
+                           InstanceMethod<&TransformerModel::ResetProfile>("resetProfile"),
+                           InstanceMethod<&TransformerModel::Profile>("profile"),
                            InstanceMethod<&TransformerModel::ReadParameters>("readParameters"),
                            InstanceMethod<&TransformerModel::WriteParameters>("writeParameters"),
                            InstanceMethod<&TransformerModel::ReadGradients>("readGradients"),
@@ -198,6 +202,35 @@ class TransformerModel : public Napi::ObjectWrap<TransformerModel> {
     const int64_t B = integer(info[0], "batch", 1, int64_t(1) << 24);
     const int64_t T = integer(info[1], "context", 1, model_->config().context);
     return Napi::Number::New(info.Env(), static_cast<double>(model_->activation_bytes_for(B, T)));
+  }
+
+  Napi::Value SavedActivationBytesFor(const Napi::CallbackInfo& info) {
+    const int64_t B = integer(info[0], "batch", 1, int64_t(1) << 24);
+    const int64_t T = integer(info[1], "context", 1, model_->config().context);
+    return Napi::Number::New(info.Env(), static_cast<double>(model_->saved_activation_bytes_for(B, T)));
+  }
+
+  // Profiler (for benchmarks): setProfiling(on), resetProfile(), profile(steps) → milliseconds
+  // per step by op kind (totals divided by `steps`).
+  Napi::Value SetProfiling(const Napi::CallbackInfo& info) {
+    ensure_idle(info.Env(), "setProfiling");
+    model_->set_profiling(boolean(info[0], "enabled"));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value ResetProfile(const Napi::CallbackInfo& info) {
+    ensure_idle(info.Env(), "resetProfile");
+    model_->reset_profile();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Profile(const Napi::CallbackInfo& info) {
+    ensure_idle(info.Env(), "profile");
+    const double steps = static_cast<double>(integer(info[0], "steps", 1, int64_t(1) << 40));
+    Napi::Object out = Napi::Object::New(info.Env());
+    for (int k = 0; k < static_cast<int>(OpKind::Count); k++)
+      out.Set(op_kind_name(static_cast<OpKind>(k)), 1000.0 * model_->profile_seconds(static_cast<OpKind>(k)) / steps);
+    return out;
   }
 
   Napi::Value ReadParameters(const Napi::CallbackInfo& info) {
