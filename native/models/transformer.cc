@@ -133,7 +133,7 @@ Transformer::LayerParams Transformer::layer_params(float* base, int64_t l) const
 
 size_t Transformer::saved_activation_bytes_for(int64_t B, int64_t T) const {
   const int64_t N = B * T, C = config_.dim, H = config_.hidden, NH = config_.heads;
-  const int64_t per_layer = N * (8 * C + 2 + NH + H);
+  const int64_t per_layer = N * (6 * C + 2 + NH + H);
   return static_cast<size_t>(config_.layers * per_layer + N * (2 * C + 1)) * sizeof(float);
 }
 
@@ -151,7 +151,7 @@ void Transformer::ensure_activations(int64_t B, int64_t T) {
   if (B == B_ && T == T_) return;
   const int64_t N = B * T, C = config_.dim, H = config_.hidden, NH = config_.heads, V = config_.vocab;
   const int64_t L = config_.layers;
-  const int64_t per_layer = N * (8 * C + 2 + NH + H);
+  const int64_t per_layer = N * (6 * C + 2 + NH + H);
   B_ = T_ = 0;
   acts_.resize(0);
   scratch_.resize(0);
@@ -162,13 +162,11 @@ void Transformer::ensure_activations(int64_t B, int64_t T) {
   for (int64_t l = 0; l < L; l++) {
     LayerActs& la = layer_acts_[l];
     la.resid = take(N * C);
-    la.ln1 = take(N * C);
     la.rstd1 = take(N);
     la.qkv = take(N * 3 * C);
     la.att = take(N * C);
     la.lse = take(N * NH);
     la.mid = take(N * C);
-    la.ln2 = take(N * C);
     la.rstd2 = take(N);
     la.pre = take(N * H);
   }
@@ -203,16 +201,16 @@ void Transformer::forward_blocks(const uint32_t* inputs, int64_t upto) {
     LayerActs& a = layer_acts_[l];
     LayerParams p = layer_params(params_.data(), l);
     // attention branch: mid = resid + proj(attn(rope(qkv(rmsnorm(resid)))))
-    timed(OpKind::RmsNorm, [&] { rmsnorm_forward(a.ln1, a.rstd1, a.resid, p.attn_norm, N, C, eps); });
-    timed(OpKind::Matmul, [&] { gemm(Trans::No, Trans::Yes, N, 3 * C, C, 1.0f, a.ln1, C, p.qkv, C, 0.0f, a.qkv, 3 * C); });
+    timed(OpKind::RmsNorm, [&] { rmsnorm_forward(dln_, a.rstd1, a.resid, p.attn_norm, N, C, eps); });
+    timed(OpKind::Matmul, [&] { gemm(Trans::No, Trans::Yes, N, 3 * C, C, 1.0f, dln_, C, p.qkv, C, 0.0f, a.qkv, 3 * C); });
     timed(OpKind::Rope, [&] { rope_forward(a.qkv, B, T, NH, hs, 3 * C, base); });
     timed(OpKind::Rope, [&] { rope_forward(a.qkv + C, B, T, NH, hs, 3 * C, base); });
     timed(OpKind::Attention, [&] { attention_forward(a.att, a.lse, a.qkv, B, T, C, NH); });
     timed(OpKind::Copy, [&] { copy_floats(a.mid, a.resid, N * C); });
     timed(OpKind::Matmul, [&] { gemm(Trans::No, Trans::Yes, N, C, C, 1.0f, a.att, C, p.attn_proj, C, 1.0f, a.mid, C); });
     // MLP branch: next = mid + proj(relu²(fc(rmsnorm(mid))))
-    timed(OpKind::RmsNorm, [&] { rmsnorm_forward(a.ln2, a.rstd2, a.mid, p.mlp_norm, N, C, eps); });
-    timed(OpKind::Matmul, [&] { gemm(Trans::No, Trans::Yes, N, H, C, 1.0f, a.ln2, C, p.fc, C, 0.0f, a.pre, H); });
+    timed(OpKind::RmsNorm, [&] { rmsnorm_forward(dln_, a.rstd2, a.mid, p.mlp_norm, N, C, eps); });
+    timed(OpKind::Matmul, [&] { gemm(Trans::No, Trans::Yes, N, H, C, 1.0f, dln_, C, p.fc, C, 0.0f, a.pre, H); });
     timed(OpKind::Relu2, [&] { relu2_forward(h1_, a.pre, N * H); });
     float* next = residual_after(l + 1);
     timed(OpKind::Copy, [&] { copy_floats(next, a.mid, N * C); });
@@ -253,7 +251,7 @@ double Transformer::head_loss(const uint32_t* targets, const uint8_t* mask, floa
 void Transformer::backward_blocks(const uint32_t* inputs) {
   const int64_t B = B_, T = T_, N = B * T, C = config_.dim, H = config_.hidden, NH = config_.heads;
   const int64_t hs = C / NH;
-  const float base = config_.rope_base;
+  const float base = config_.rope_base, eps = config_.norm_eps;
   // final norm: dresid = d final_resid (accumulated into a zeroed buffer)
   std::memset(dresid_, 0, static_cast<size_t>(N * C) * sizeof(float));
   timed(OpKind::RmsNorm, [&] { rmsnorm_backward(dresid_, grads_.data() + final_norm_offset_, dxf_, final_resid_,
@@ -267,7 +265,9 @@ void Transformer::backward_blocks(const uint32_t* inputs) {
     timed(OpKind::Matmul, [&] { gemm(Trans::Yes, Trans::No, C, H, N, 1.0f, dresid_, C, h1_, H, 1.0f, g.mlp_proj, H); });
     timed(OpKind::Matmul, [&] { gemm(Trans::No, Trans::No, N, H, C, 1.0f, dresid_, C, p.mlp_proj, H, 0.0f, h2_, H); });
     timed(OpKind::Relu2, [&] { relu2_backward(h1_, h2_, a.pre, N * H); });
-    timed(OpKind::Matmul, [&] { gemm(Trans::Yes, Trans::No, H, C, N, 1.0f, h1_, H, a.ln2, C, 1.0f, g.fc, C); });
+    // ln2 is recomputed (same kernel, same values as forward) into dln_ rather than saved
+    timed(OpKind::RmsNorm, [&] { rmsnorm_forward(dln_, a.rstd2, a.mid, p.mlp_norm, N, C, eps); });
+    timed(OpKind::Matmul, [&] { gemm(Trans::Yes, Trans::No, H, C, N, 1.0f, h1_, H, dln_, C, 1.0f, g.fc, C); });
     timed(OpKind::Matmul, [&] { gemm(Trans::No, Trans::No, N, C, H, 1.0f, h1_, H, p.fc, C, 0.0f, dln_, C); });
     timed(OpKind::RmsNorm, [&] { rmsnorm_backward(dresid_, g.mlp_norm, dln_, a.mid, p.mlp_norm, a.rstd2, N, C); });
     // attention branch; dresid is d(mid) and becomes d(resid)
@@ -276,7 +276,8 @@ void Transformer::backward_blocks(const uint32_t* inputs) {
     timed(OpKind::Attention, [&] { attention_backward(dqkv_, dln_, a.qkv, a.att, a.lse, B, T, C, NH); });
     timed(OpKind::Rope, [&] { rope_backward(dqkv_, B, T, NH, hs, 3 * C, base); });
     timed(OpKind::Rope, [&] { rope_backward(dqkv_ + C, B, T, NH, hs, 3 * C, base); });
-    timed(OpKind::Matmul, [&] { gemm(Trans::Yes, Trans::No, 3 * C, C, N, 1.0f, dqkv_, 3 * C, a.ln1, C, 1.0f, g.qkv, C); });
+    timed(OpKind::RmsNorm, [&] { rmsnorm_forward(dln_, a.rstd1, a.resid, p.attn_norm, N, C, eps); });
+    timed(OpKind::Matmul, [&] { gemm(Trans::Yes, Trans::No, 3 * C, C, N, 1.0f, dqkv_, 3 * C, dln_, C, 1.0f, g.qkv, C); });
     timed(OpKind::Matmul, [&] { gemm(Trans::No, Trans::No, N, C, 3 * C, 1.0f, dqkv_, 3 * C, p.qkv, C, 0.0f, dln_, C); });
     timed(OpKind::RmsNorm, [&] { rmsnorm_backward(dresid_, g.attn_norm, dln_, a.resid, p.attn_norm, a.rstd1, N, C); });
   }

@@ -126,15 +126,15 @@ class Transformer {
   double adamw_step(AdamState& state, const AdamHyper& hyper);
 
  private:
+  // What backward reads, per block. The normalised inputs of the two linear layers (ln1, ln2)
+  // are not kept: backward recomputes them from resid / mid (cheap, bit-identical).
   struct LayerActs {
     float* resid;  // [N, C] input of the block
-    float* ln1;    // [N, C]
     float* rstd1;  // [N]
     float* qkv;    // [N, 3C] after RoPE on q and k
     float* att;    // [N, C] attention output before the projection
     float* lse;    // [B, NH, T]
     float* mid;    // [N, C] residual after attention
-    float* ln2;    // [N, C]
     float* rstd2;  // [N]
     float* pre;    // [N, H] MLP pre-activation (relu² is recomputed in backward)
   };
