@@ -57,6 +57,7 @@ console.log(JSON.stringify({
   flops_per_token: model.flopsPerToken(o.context),
   peak_rss_bytes: rssBytes('VmHWM'),
   baseline_rss_bytes: baseline,
+  js_heap_total_bytes: process.memoryUsage().heapTotal,
   // weights + gradients + two AdamW moments + the activations backward reads
   theoretical_min_bytes: 4 * bytes + model.native.savedActivationBytesFor(o.batch, o.context),
   threads: backendInfo().threads,

@@ -70,6 +70,7 @@ export async function run(options = {}) {
       non_embedding_params: r.non_embedding_params,
       peak_rss_bytes: r.peak_rss_bytes,
       baseline_rss_bytes: r.baseline_rss_bytes,
+      js_heap_total_bytes: r.js_heap_total_bytes,
       theoretical_min_bytes: r.theoretical_min_bytes,
       rss_ratio: r.peak_rss_bytes / r.theoretical_min_bytes,
       rss_ratio_above_baseline: (r.peak_rss_bytes - r.baseline_rss_bytes) / r.theoretical_min_bytes,
