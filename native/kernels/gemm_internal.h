@@ -38,5 +38,11 @@ const KernelConfig& avx512_config();
 // Portable packing for panel width R (instantiated in gemm_pack.cc for the widths above).
 template <int R>
 void pack_panels(const float* x, int64_t rs, int64_t ks, int64_t rows, int64_t kc, float* dst);
+// The same with AVX2 transposes (R = 6 or 16; gemm_pack_avx2.cc).
+template <int R>
+void pack_panels_avx2(const float* x, int64_t rs, int64_t ks, int64_t rows, int64_t kc, float* dst);
+// The same with AVX-512 transposes (R = 14 or 32; gemm_pack_avx512.cc).
+template <int R>
+void pack_panels_avx512(const float* x, int64_t rs, int64_t ks, int64_t rows, int64_t kc, float* dst);
 
 }  // namespace tf::gemm_internal

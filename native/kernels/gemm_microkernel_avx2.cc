@@ -65,7 +65,8 @@ __attribute__((target("avx2,fma"))) void kernel_avx2(int64_t kc, const float* a,
 }  // namespace
 
 const KernelConfig& avx2_config() {
-  static const KernelConfig config{kMR, kNR, 256, 512, 4096, kernel_avx2, pack_panels<kMR>, pack_panels<kNR>};
+  static const KernelConfig config{kMR, kNR, 256, 512, 4096, kernel_avx2, pack_panels_avx2<kMR>,
+                                   pack_panels_avx2<kNR>};
   return config;
 }
 

@@ -60,7 +60,8 @@ TF_AVX512 void kernel_avx512(int64_t kc, const float* a, const float* b, float* 
 }  // namespace
 
 const KernelConfig& avx512_config() {
-  static const KernelConfig config{kMR, kNR, 384, 512, 4096, kernel_avx512, pack_panels<kMR>, pack_panels<kNR>};
+  static const KernelConfig config{kMR, kNR, 384, 512, 4096, kernel_avx512, pack_panels_avx512<kMR>,
+                                   pack_panels_avx512<kNR>};
   return config;
 }
 
