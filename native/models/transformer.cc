@@ -15,10 +15,10 @@ namespace {
 
 // Rows of logits materialised at once by the chunked LM head, so V = 50257 never needs a full
 // [N, V] buffer: the chunk holds about 1/4 of the parameter count in floats (a few percent of
-// the training footprint), clamped to [256K, 16M] floats and to at least 32 rows (fewer rows
+// the training footprint), clamped to [256K, 32M] floats and to at least 32 rows (fewer rows
 // would make the head's GEMMs re-read the [V, C] weight too often).
 int64_t logit_chunk_rows(int64_t N, int64_t V, int64_t params) {
-  const int64_t floats = std::clamp<int64_t>(params / 4, int64_t(1) << 18, int64_t(1) << 24);
+  const int64_t floats = std::clamp<int64_t>(params / 4, int64_t(1) << 18, int64_t(1) << 25);
   return std::min<int64_t>(N, std::max<int64_t>(32, floats / V));
 }
 
