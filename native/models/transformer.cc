@@ -140,7 +140,7 @@ size_t Transformer::saved_activation_bytes_for(int64_t B, int64_t T) const {
 size_t Transformer::activation_bytes_for(int64_t B, int64_t T) const {
   const int64_t N = B * T, C = config_.dim, H = config_.hidden, V = config_.vocab;
   const int64_t rows = logit_chunk_rows(N, V, static_cast<int64_t>(params_.size()));
-  const int64_t scratch = N * (5 * C + 2 * H) + rows * V;
+  const int64_t scratch = N * (2 * C + H + std::max(3 * C, H)) + rows * V;
   return saved_activation_bytes_for(B, T) + static_cast<size_t>(scratch) * sizeof(float);
 }
 
@@ -175,13 +175,13 @@ void Transformer::ensure_activations(int64_t B, int64_t T) {
   rstdf_ = take(N);
 
   chunk_rows_ = logit_chunk_rows(N, V, static_cast<int64_t>(params_.size()));
-  scratch_.resize(static_cast<size_t>(N * (5 * C + 2 * H) + chunk_rows_ * V));
+  scratch_.resize(static_cast<size_t>(N * (2 * C + H + std::max(3 * C, H)) + chunk_rows_ * V));
   a = scratch_.data();
   dresid_ = take(N * C);
   dln_ = take(N * C);
-  dqkv_ = take(N * 3 * C);
   h1_ = take(N * H);
-  h2_ = take(N * H);
+  // dqkv (attention half of a block's backward) and h2 (MLP half) are never live together
+  dqkv_ = h2_ = take(N * std::max(3 * C, H));
   chunk_ = take(chunk_rows_ * V);
   dxf_ = dln_;
   B_ = B;
