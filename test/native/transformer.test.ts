@@ -244,5 +244,9 @@ describe('Transformer inference', () => {
     expect(() => model.getParameters()).toThrow(/busy/);
     await first;
     await expect(model.loss(batch)).resolves.toBeGreaterThan(0);
+    // ids are copied once validated: changing them while the worker runs cannot reach the core
+    const pending = model.loss(batch);
+    batch.inputs.fill(4_000_000_000);
+    expect(Number.isFinite(await pending)).toBe(true);
   });
 });
