@@ -74,34 +74,30 @@ void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
   }
 }
 
-// How one depth block's work is split into tasks.
+// How the work of one span is split into tasks.
 struct Split {
   int64_t nb;        // columns of op(B) per task (a multiple of NR, except at the right edge)
   int64_t n_blocks;  // ceil(N / nb)
   int64_t m_chunks;  // row chunks of the A block per column block (> 1 only when N is narrow)
 };
 
-// Tasks are column blocks: they share the packed A block and each packs its own slice of B, so
-// finer blocks cost no extra packing. Aim for several tasks per thread (dynamic scheduling then
-// evens out threads slowed by other processes), but keep blocks at least kMinTaskPanels panels
-// wide so a task amortizes streaming the A block. Narrow N is split by rows too.
-constexpr int64_t kTasksPerThread = 4;
-constexpr int64_t kMinTaskPanels = 2;
-
+// Tasks are column blocks as wide as the L2 allows (nb_max): each task streams its rows of the
+// packed A from L3 once per depth block, so wide blocks keep that traffic low. Their count is
+// rounded up to a multiple of the thread count so every thread gets the same share; when N is
+// too narrow for one block per thread, the rows are split instead (each chunk then packs the
+// same B block, which costs less than streaming A more often).
 Split plan_split(const KernelConfig& cfg, int64_t N, int64_t a_panels, int threads) {
   const int64_t n_panels = ceil_div(N, cfg.nr);
   int64_t blocks = ceil_div(N, cfg.nb_max);
-  if (threads > 1) {
-    const int64_t wanted = std::max<int64_t>(blocks, kTasksPerThread * threads);
-    blocks = std::max<int64_t>(1, std::min(wanted, n_panels / kMinTaskPanels));
-    blocks = std::max(blocks, ceil_div(N, cfg.nb_max));
-  }
   Split s;
+  s.m_chunks = 1;
+  if (blocks >= threads) {
+    blocks = std::min(round_up(blocks, threads), n_panels);
+  } else {
+    s.m_chunks = std::min<int64_t>(round_up(threads, blocks) / blocks, std::max<int64_t>(1, a_panels));
+  }
   s.nb = ceil_div(n_panels, blocks) * cfg.nr;
   s.n_blocks = ceil_div(N, s.nb);
-  s.m_chunks = 1;
-  if (s.n_blocks < kTasksPerThread * threads && threads > 1)
-    s.m_chunks = std::min<int64_t>(ceil_div(kTasksPerThread * threads, s.n_blocks), std::max<int64_t>(1, a_panels / 4));
   return s;
 }
 
