@@ -6,7 +6,7 @@ import { mkdir, readdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { Tokenizer } from '../data/tokenizer.js';
-import { ShardWriter } from '../data/shard.js';
+import { ShardWriter } from '../data/shard_writer.js';
 import { listCorpusFiles, readDocuments } from '../data/read_documents.js';
 import { MalformedRecordError } from '../data/document.js';
 import { ProgressLine, UsageError, formatCount, parseIntegerOption, writeJson, type CliIO } from './output.js';

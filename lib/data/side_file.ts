@@ -220,11 +220,16 @@ export async function writeSideFile(
       body = encodeFloat16(values);
     }
   }
+  await writeFileAtomic(path, [sideFileHeaderBytes(kind, values.length, tokenizer), new Uint8Array(body.buffer, body.byteOffset, body.byteLength)]);
+}
+
+/** The 256-word header of a side file. */
+export function sideFileHeaderBytes(kind: SideFileKind, tokenCount: number, tokenizer: TokenizerContract): Buffer {
   const words = new Int32Array(HEADER_WORDS);
   words[0] = SIDE_FILE_MAGIC;
   words[1] = 1;
-  words[2] = values.length;
+  words[2] = tokenCount;
   words[3] = kind;
   writeContract(words, tokenizer);
-  await writeFileAtomic(path, [headerBytes(words), new Uint8Array(body.buffer, body.byteOffset, body.byteLength)]);
+  return headerBytes(words);
 }
