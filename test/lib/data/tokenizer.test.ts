@@ -1,9 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getEncoding } from 'js-tiktoken';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Tokenizer } from '../../../lib/data/tokenizer.js';
+import { backendInfo, setThreads } from '../../../lib/native.js';
 import { bytesToVocabString, CL100K_PATTERN_TIKTOKEN } from '../../../lib/data/tokenizer_json.js';
 import { Rng, randomText } from '../../helpers/random_text.js';
 
@@ -46,6 +47,24 @@ describe('Tokenizer.train', () => {
     const again = await Tokenizer.train(sample, { vocabSize: 2048 });
     expect(again.hash).toBe(trained.hash);
     expect(JSON.stringify(again.toJSON())).toBe(JSON.stringify(trained.toJSON()));
+  });
+
+  it('gives the same merges on one thread as on all', async () => {
+    const threads = backendInfo().threads;
+    setThreads(1);
+    try {
+      const single = await Tokenizer.train(sample, { vocabSize: 2048 });
+      expect(single.hash).toBe(trained.hash);
+    } finally {
+      setThreads(threads);
+    }
+  });
+
+  it('stops early on a sample with too few pairs', async () => {
+    const t = await Tokenizer.train(['abab abab'], { vocabSize: 1000 });
+    expect(t.vocabSize).toBeLessThan(1000);
+    expect(t.name).toBe(`bpe-${t.vocabSize}`);
+    expect(t.decode(t.encode('abab abab'))).toBe('abab abab');
   });
 
   it('accepts async iterables, extra specials and maxChars', async () => {
@@ -231,7 +250,7 @@ describe('BPE merging', () => {
     const tiktoken = getEncoding('cl100k_base');
     const rng = new Rng(9);
     const words = sample.slice(0, 400).join(' ').split(/[^a-z]+/).filter((w) => w.length > 2);
-    for (let i = 0; i < 40; i++) {
+    for (let i = 0; i < 20; i++) {
       let long = '';
       while (long.length < 40 + rng.below(600)) long += rng.pick(words);
       for (const text of [long, ' ' + long.toUpperCase(), '数据'.repeat(1 + rng.below(80)) + long, '!?'.repeat(50 + rng.below(50))])
@@ -249,6 +268,14 @@ describe('encodeBatch', () => {
     for (let i = 0; i < texts.length; i++) expect(Array.from(out[i])).toEqual(Array.from(trained.encode(texts[i])));
     await new Promise((r) => setTimeout(r, 20));
     expect(last.total).toBe(texts.length);
+    // Warm caches from the first call, then cleared caches: the same ids.
+    const again = await trained.encodeBatch(texts);
+    trained.clearCaches();
+    const cleared = await trained.encodeBatch(texts);
+    for (let i = 0; i < texts.length; i++) {
+      expect(Array.from(again[i])).toEqual(Array.from(out[i]));
+      expect(Array.from(cleared[i])).toEqual(Array.from(out[i]));
+    }
   });
 
   it('aborts and validates', async () => {
@@ -329,6 +356,17 @@ describe('Hugging Face tokenizer.json', () => {
     expect(json.added_tokens.map((t: { content: string }) => t.content)).toEqual(['<|endoftext|>', '<|hidden|>']);
   });
 
+  it('exports cl100k to tokenizer.json and reads it back (also in the Removed + invert form)', () => {
+    const cl = Tokenizer.cl100k();
+    const json = cl.toJSON() as any;
+    expect(json.model.vocab['Ġthe']).toBe(279);
+    json.pre_tokenizer.pretokenizers[0] = { ...json.pre_tokenizer.pretokenizers[0], behavior: 'Removed', invert: true };
+    const back = Tokenizer.fromJSON(json);
+    expect([back.vocabSize, back.eotId, back.hiddenId]).toEqual([cl.vocabSize, cl.eotId, cl.hiddenId]);
+    const text = glosses(3000).join('\n') + " It's 2024: naïve café, 東京, 🤖!";
+    expect(Array.from(back.encode(text))).toEqual(Array.from(cl.encode(text)));
+  });
+
   it('loads a hand-made GPT-2-style tokenizer.json', () => {
     // Bytes in GPT-2 order: printable ones map to themselves, space is 'Ġ'.
     const vocab: Record<string, number> = {};
@@ -363,10 +401,13 @@ describe('Hugging Face tokenizer.json', () => {
     expect(t.encode("it's 12345").length).toBe(2 + 2 + 6);
   });
 
-  it('rejects hostile or truncated JSON with clear errors', () => {
+  it('rejects hostile or truncated JSON with clear errors', async () => {
     const good = JSON.stringify(trained.toJSON());
     expect(() => Tokenizer.fromJSON(good.slice(0, good.length / 2))).toThrow(/tokenizer JSON: not valid JSON/);
     expect(() => Tokenizer.fromJSON('{}')).toThrow(/model is missing/);
+    const truncated = join(dir, 'truncated.json');
+    writeFileSync(truncated, good.slice(0, 1000));
+    await expect(Tokenizer.load(truncated)).rejects.toThrow(/truncated\.json: tokenizer JSON: not valid JSON/);
     expect(() => Tokenizer.fromJSON(42 as unknown as string)).toThrow(TypeError);
     const bad = (edit: (j: any) => void) => {
       const j = JSON.parse(good);
