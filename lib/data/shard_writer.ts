@@ -7,7 +7,7 @@ import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assertLittleEndianHost, HEADER_BYTES, temporaryPath } from './binary_header.js';
 import { checkIdsBelow, MAX_SHARD_TOKENS, shardHeaderBytes } from './shard.js';
-import { SideFileKind, sideFileHeaderBytes, sideFilePathFor } from './side_file.js';
+import { SideFileKind, firstAbove, sideFileHeaderBytes, sideFilePathFor } from './side_file.js';
 import { validateContract, type TokenizerContract } from './tokenizer_contract.js';
 
 /** Options of a {@link ShardWriter}. */
@@ -155,7 +155,7 @@ export class ShardWriter {
       if (!(values instanceof Uint8Array) || values.length !== ids.length)
         throw new RangeError(`document ${this.documents}: side values must be a Uint8Array of ${ids.length} values (one per id)`);
       if (this.sideKind === SideFileKind.LossMask) {
-        const bad = values.findIndex((v) => v > 1);
+        const bad = firstAbove(values, 1);
         if (bad >= 0) throw new RangeError(`document ${this.documents}: loss mask value ${values[bad]} at ${bad} (expected 0 or 1)`);
       }
     } else if (values !== undefined) {
