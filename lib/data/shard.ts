@@ -25,6 +25,7 @@ import {
   HEADER_BYTES,
   HEADER_WORDS,
   headerBytes,
+  namingFile,
   readExactly,
   readRawHeader,
   withFile,
@@ -172,14 +173,18 @@ export class ShardFile {
    */
   constructor(path: string, options: ReadShardOptions = {}) {
     this.path = path;
-    this.fd = openSync(path, 'r');
+    try {
+      this.fd = openSync(path, 'r');
+    } catch (error) {
+      throw namingFile(error, path);
+    }
     try {
       const { words, fileBytes } = readRawHeader(this.fd, path);
       this.header = parseShardHeader(words, fileBytes, path);
       if (options.expectTokenizer) checkContract(this.header.tokenizer, options.expectTokenizer, path);
     } catch (error) {
       closeSync(this.fd);
-      throw error;
+      throw namingFile(error, path);
     }
   }
 

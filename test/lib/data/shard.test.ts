@@ -136,6 +136,12 @@ describe('token shards', () => {
       expect(() => readShard(path)).toThrow(/truncated header: the file has 10 bytes/);
     });
 
+    it('a folder or a missing file', () => {
+      expect(() => readShard(dir)).toThrow(new RegExp(`${dir}.*EISDIR|EISDIR.*${dir}|${dir}: truncated`));
+      expect(() => readShard(join(dir, 'absent.bin'))).toThrow(/absent.bin/);
+      expect(() => new ShardFile(join(dir, 'absent.bin'))).toThrow(/absent.bin/);
+    });
+
     it('oversized', async () => {
       const path = await make('over.bin');
       appendFileSync(path, Buffer.alloc(3));
