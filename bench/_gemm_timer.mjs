@@ -29,3 +29,24 @@ export function timeGemm(shape, operands, reps) {
   }
   return best;
 }
+
+/**
+ * Checks 64 random entries of C (after a timed run) against a float64 dot product, so a
+ * benchmark never reports the speed of a wrong result. Throws on a mismatch.
+ */
+export function checkGemm({ m, n, k, transA, transB }, { A, lda, B, ldb, C }) {
+  for (let s = 0; s < 64; s++) {
+    const i = Math.floor(Math.random() * m);
+    const j = Math.floor(Math.random() * n);
+    let sum = 0;
+    let mag = 0;
+    for (let p = 0; p < k; p++) {
+      const ab = (transA ? A[p * lda + i] : A[i * lda + p]) * (transB ? B[j * ldb + p] : B[p * ldb + j]);
+      sum += ab;
+      mag += Math.abs(ab);
+    }
+    if (!(Math.abs(C[i * n + j] - sum) <= (k + 2) * 2 ** -24 * mag)) {
+      throw new Error(`gemm ${m}x${n}x${k}: C[${i}, ${j}] = ${C[i * n + j]}, expected ${sum}`);
+    }
+  }
+}

@@ -1,12 +1,13 @@
 // GEMM throughput against numpy (OpenBLAS sgemm) on the same thread count, timed interleaved
 // in one run (other processes on the machine slow both sides alike); best of several rounds.
 //   npm run bench -- gemm [--m M --n N --k K] [--transA] [--transB] [--threads T] [--reps R]
+// (--threads defaults to 2, --reps, the number of interleaved rounds, to 10.)
 // With no shape: square 256..2048 and the GPT model's shapes (N = 1024 rows, d = 256 and 768).
 // Prints one JSON line per shape: {bench:'gemm', m, n, k, transA, transB, threads, gflops,
 // numpy_gflops, ratio, simd} (numpy_gflops and ratio are null without python3 + numpy).
 import { backendInfo, setThreads } from '../dist/native.js';
 import { startNumpy } from './_numpy.mjs';
-import { gemmOperands, timeGemm } from './_gemm_timer.mjs';
+import { checkGemm, gemmOperands, timeGemm } from './_gemm_timer.mjs';
 
 /** The model's GEMMs for width C (linear layers on N = 1024 rows of a [B, T] batch). */
 function modelShapes(C, N = 1024) {
@@ -38,7 +39,7 @@ function positiveInteger(value, name) {
 
 export async function run(options = {}) {
   const threads = positiveInteger(options.threads ?? 2, 'threads');
-  const rounds = positiveInteger(options.reps ?? 5, 'reps');
+  const rounds = positiveInteger(options.reps ?? 10, 'reps');
   let shapes;
   if (options.m !== undefined || options.n !== undefined || options.k !== undefined) {
     const [m, n, k] = ['m', 'n', 'k'].map((d) => positiveInteger(options[d], d));
@@ -53,8 +54,10 @@ export async function run(options = {}) {
       const flops = 2 * shape.m * shape.n * shape.k;
       const operands = gemmOperands(shape);
       const warm = timeGemm(shape, operands, 1);
-      // About 50 ms of work per side per round.
-      const inner = Math.max(1, Math.min(50, Math.round(0.05 / warm)));
+      checkGemm(shape, operands);
+      // About 20 ms of work per side per round: short rounds, so the best of them is likely to
+      // fall in a quiet moment of a shared machine.
+      const inner = Math.max(1, Math.min(50, Math.round(0.02 / warm)));
       let ours = Infinity;
       let theirs = Infinity;
       if (numpy) await numpy.time(shape, 1);

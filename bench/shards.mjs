@@ -6,7 +6,8 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ShardWriter, readShard, ShardFile } from '../dist/data/shard.js';
+import { readShard, ShardFile } from '../dist/data/shard.js';
+import { ShardWriter } from '../dist/data/shard_writer.js';
 
 function emit(metric, value, unit, extra = {}) {
   console.log(JSON.stringify({ bench: 'shards', metric, value: Number(value.toFixed(3)), unit, ...extra }));

@@ -6,7 +6,7 @@ import { mkdir, readdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { Tokenizer } from '../data/tokenizer.js';
-import { ShardWriter } from '../data/shard.js';
+import { ShardWriter } from '../data/shard_writer.js';
 import { listCorpusFiles, readDocuments } from '../data/read_documents.js';
 import { MalformedRecordError } from '../data/document.js';
 import { ProgressLine, UsageError, formatCount, parseIntegerOption, writeJson, type CliIO } from './output.js';
@@ -44,7 +44,10 @@ export interface TokenizeSummary {
   seconds: number;
   tokensPerSecond: number;
   documentsPerSecond: number;
-  megabytesPerSecond: number;
+  /** Characters (UTF-16 code units) of text per second. */
+  charactersPerSecond: number;
+  /** Input file bytes per second (compressed bytes for gzipped input). */
+  inputMegabytesPerSecond: number;
 }
 
 /** Documents encoded per native batch call. */
@@ -65,7 +68,10 @@ async function chooseTokenizer(inputs: string[], options: TokenizeOptions, io: C
         yield doc.text;
       }
     };
-    const tokenizer = await Tokenizer.train(texts(), { vocabSize: options.vocab });
+    const tokenizer = await Tokenizer.train(texts(), {
+      vocabSize: options.vocab,
+      onProgress: (p) => progress.update(p.done, p.total, p.phase === 'count' ? 'texts counted' : 'merges'),
+    });
     progress.finish();
     return { tokenizer, trained: true };
   }
@@ -165,7 +171,8 @@ export async function tokenizeCommand(inputs: string[], options: TokenizeOptions
     seconds,
     tokensPerSecond: seconds > 0 ? writer.tokens / seconds : 0,
     documentsPerSecond: seconds > 0 ? writer.documents / seconds : 0,
-    megabytesPerSecond: seconds > 0 ? totalBytes / 1e6 / seconds : 0,
+    charactersPerSecond: seconds > 0 ? characters / seconds : 0,
+    inputMegabytesPerSecond: seconds > 0 ? totalBytes / 1e6 / seconds : 0,
   };
   await writeFile(join(options.out, 'tokenize.json'), `${JSON.stringify(summary, null, 2)}\n`);
   if (options.json) writeJson(io, summary);

@@ -46,11 +46,25 @@ export function readRawHeader(fd: number, file: string): RawHeader {
   return { words, fileBytes };
 }
 
-/** Opens `file` read-only, runs `fn` on the descriptor, closes it. */
+/** Adds the file name to a system error (EISDIR, EIO, … whose messages may lack it). */
+export function namingFile(error: unknown, file: string): unknown {
+  if (error instanceof Error && 'code' in error && !error.message.includes(file))
+    return Object.assign(new Error(`${file}: ${error.message}`, { cause: error }), { code: (error as NodeJS.ErrnoException).code });
+  return error;
+}
+
+/** Opens `file` read-only, runs `fn` on the descriptor, closes it; system errors name the file. */
 export function withFile<T>(file: string, fn: (fd: number) => T): T {
-  const fd = openSync(file, 'r');
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (error) {
+    throw namingFile(error, file);
+  }
   try {
     return fn(fd);
+  } catch (error) {
+    throw namingFile(error, file);
   } finally {
     closeSync(fd);
   }

@@ -15,22 +15,19 @@
  * - then `count` tokens of 2 (version 1) or 4 (version 2) bytes.
  *
  * Documents follow llm.c's convention: every document is preceded by `<|endoftext|>`, so a shard
- * starts with it and the token before each document is the separator. A {@link ShardWriter} fills
- * each shard to exactly `shardTokens` and continues the current document in the next shard.
+ * starts with it and the token before each document is the separator. `ShardWriter`
+ * (shard_writer.ts) streams documents into a series of shards.
  * @module
  */
 import { closeSync, openSync } from 'node:fs';
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
 import { native } from '../native.js';
 import {
-  assertLittleEndianHost,
   HEADER_BYTES,
   HEADER_WORDS,
   headerBytes,
+  namingFile,
   readExactly,
   readRawHeader,
-  temporaryPath,
   withFile,
   writeFileAtomic,
 } from './binary_header.js';
@@ -176,14 +173,18 @@ export class ShardFile {
    */
   constructor(path: string, options: ReadShardOptions = {}) {
     this.path = path;
-    this.fd = openSync(path, 'r');
+    try {
+      this.fd = openSync(path, 'r');
+    } catch (error) {
+      throw namingFile(error, path);
+    }
     try {
       const { words, fileBytes } = readRawHeader(this.fd, path);
       this.header = parseShardHeader(words, fileBytes, path);
       if (options.expectTokenizer) checkContract(this.header.tokenizer, options.expectTokenizer, path);
     } catch (error) {
       closeSync(this.fd);
-      throw error;
+      throw namingFile(error, path);
     }
   }
 
@@ -216,165 +217,14 @@ export class ShardFile {
   }
 }
 
-/** Options of a {@link ShardWriter}. */
-export interface ShardWriterOptions {
-  /** Folder for the shards (created if missing). */
-  dir: string;
-  /** Shard names are `${prefix}_000000.bin`, `${prefix}_000001.bin`, ... (default 'shard'). */
-  prefix?: string;
-  /** Tokens per shard before rolling over, in [1, 2^31 − 1] (default 100,000,000). */
-  shardTokens?: number;
-  /** The tokenizer the ids come from; recorded in every header and used to check ids. */
-  tokenizer: TokenizerContract;
-  /** Force a version (default: 1 when vocabSize ≤ 65,536, else 2). */
-  version?: 1 | 2;
-}
-
-/** Tokens buffered before each write. */
-const CHUNK_TOKENS = 1 << 20;
-
-/**
- * Streams documents into shards of at most `shardTokens` tokens. Each shard is written to a
- * temporary file and renamed into place when full or at {@link ShardWriter.close}, so a reader
- * never sees a partial shard. Not safe for concurrent `writeDocument` calls: await each.
- */
-export class ShardWriter {
-  /** Paths of the shards completed so far. */
-  readonly paths: string[] = [];
-  private readonly dir: string;
-  private readonly prefix: string;
-  private readonly shardTokens: number;
-  private readonly tokenizer: TokenizerContract;
-  private readonly version: 1 | 2;
-  private readonly chunk: Uint16Array | Uint32Array;
-  private chunkFill = 0;
-  private shardFill = 0;
-  private handle: import('node:fs/promises').FileHandle | null = null;
-  private tempPath = '';
-  private writePosition = 0;
-  private closed = false;
-  /** Documents written. */
-  documents = 0;
-  /** Tokens written, separators included. */
-  tokens = 0;
-
-  constructor(options: ShardWriterOptions) {
-    const { dir, prefix = 'shard', shardTokens = 100_000_000, tokenizer } = options;
-    if (typeof dir !== 'string' || dir === '') throw new TypeError('dir must be a non-empty string');
-    if (!/^[\w.-]+$/.test(prefix)) throw new TypeError(`prefix must be letters, digits, '_', '.' or '-', got '${prefix}'`);
-    if (!Number.isInteger(shardTokens) || shardTokens < 1 || shardTokens > MAX_SHARD_TOKENS)
-      throw new RangeError(`shardTokens must be an integer in [1, ${MAX_SHARD_TOKENS}], got ${shardTokens}`);
-    validateContract(tokenizer);
-    assertLittleEndianHost();
-    const version = options.version ?? (tokenizer.vocabSize <= 65536 ? 1 : 2);
-    if (version !== 1 && version !== 2) throw new RangeError(`version must be 1 or 2, got ${version}`);
-    if (version === 1 && tokenizer.vocabSize > 65536)
-      throw new RangeError(`version 1 (uint16) cannot hold a vocabulary of ${tokenizer.vocabSize}`);
-    this.dir = dir;
-    this.prefix = prefix;
-    this.shardTokens = shardTokens;
-    this.tokenizer = tokenizer;
-    this.version = version;
-    this.chunk = version === 1 ? new Uint16Array(CHUNK_TOKENS) : new Uint32Array(CHUNK_TOKENS);
-  }
-
-  /** Path of shard number `index`. */
-  shardPath(index: number): string {
-    return join(this.dir, `${this.prefix}_${String(index).padStart(6, '0')}.bin`);
-  }
-
-  /**
-   * Appends `<|endoftext|>` then the document's ids.
-   * @throws RangeError naming the position of an id outside the vocabulary (nothing of the
-   *   document is written then).
-   */
-  async writeDocument(ids: ArrayLike<number>): Promise<void> {
-    if (this.closed) throw new Error('ShardWriter is closed');
-    checkIdsBelow(ids, this.tokenizer.vocabSize, `document ${this.documents}`);
-    await this.push(this.tokenizer.eotId);
-    let i = 0;
-    while (i < ids.length) {
-      const room = Math.min(this.chunk.length - this.chunkFill, this.shardTokens - this.shardFill);
-      const take = Math.min(room, ids.length - i);
-      if (ArrayBuffer.isView(ids) && !(ids instanceof DataView)) {
-        this.chunk.set((ids as unknown as Uint32Array).subarray(i, i + take), this.chunkFill);
-      } else {
-        for (let k = 0; k < take; k++) this.chunk[this.chunkFill + k] = ids[i + k];
-      }
-      this.chunkFill += take;
-      this.shardFill += take;
-      i += take;
-      await this.flushIfFull();
-    }
-    this.documents++;
-    this.tokens += ids.length + 1;
-  }
-
-  private async push(id: number): Promise<void> {
-    this.chunk[this.chunkFill++] = id;
-    this.shardFill++;
-    await this.flushIfFull();
-  }
-
-  private async flushIfFull(): Promise<void> {
-    if (this.chunkFill === this.chunk.length || this.shardFill === this.shardTokens) await this.flushChunk();
-    if (this.shardFill === this.shardTokens) await this.finishShard();
-  }
-
-  private async flushChunk(): Promise<void> {
-    if (this.chunkFill === 0) return;
-    if (!this.handle) {
-      await mkdir(this.dir, { recursive: true });
-      this.tempPath = temporaryPath(this.shardPath(this.paths.length));
-      this.handle = await open(this.tempPath, 'w');
-      await this.handle.write(Buffer.alloc(HEADER_BYTES), 0, HEADER_BYTES, 0);
-      this.writePosition = HEADER_BYTES;
-    }
-    const bytes = new Uint8Array(this.chunk.buffer, 0, this.chunkFill * this.chunk.BYTES_PER_ELEMENT);
-    let done = 0;
-    while (done < bytes.length) {
-      const { bytesWritten } = await this.handle.write(bytes, done, bytes.length - done, this.writePosition);
-      done += bytesWritten;
-      this.writePosition += bytesWritten;
-    }
-    this.chunkFill = 0;
-  }
-
-  private async finishShard(): Promise<void> {
-    if (!this.handle) return;
-    const words = new Int32Array(HEADER_WORDS);
-    words[0] = SHARD_MAGIC;
-    words[1] = this.version;
-    words[2] = this.shardFill;
-    writeContract(words, this.tokenizer);
-    await this.handle.write(headerBytes(words), 0, HEADER_BYTES, 0);
-    await this.handle.sync();
-    await this.handle.close();
-    this.handle = null;
-    const path = this.shardPath(this.paths.length);
-    await rename(this.tempPath, path);
-    this.paths.push(path);
-    this.shardFill = 0;
-  }
-
-  /** Writes the last (partial) shard and returns all shard paths. Idempotent. */
-  async close(): Promise<string[]> {
-    if (this.closed) return this.paths;
-    this.closed = true;
-    await this.flushChunk();
-    await this.finishShard();
-    return this.paths;
-  }
-
-  /** Drops the shard in progress (its temporary file); completed shards stay. */
-  async abort(): Promise<void> {
-    this.closed = true;
-    if (this.handle) {
-      await this.handle.close().catch(() => undefined);
-      await unlink(this.tempPath).catch(() => undefined);
-      this.handle = null;
-    }
-  }
+/** The 256-word header of a shard. */
+export function shardHeaderBytes(version: 1 | 2, tokenCount: number, tokenizer: TokenizerContract): Buffer {
+  const words = new Int32Array(HEADER_WORDS);
+  words[0] = SHARD_MAGIC;
+  words[1] = version;
+  words[2] = tokenCount;
+  writeContract(words, tokenizer);
+  return headerBytes(words);
 }
 
 /**
@@ -393,12 +243,7 @@ export async function writeShard(
   if (version === 1 && tokenizer.vocabSize > 65536)
     throw new RangeError(`version 1 (uint16) cannot hold a vocabulary of ${tokenizer.vocabSize}`);
   checkIdsBelow(tokens, tokenizer.vocabSize, path);
-  const words = new Int32Array(HEADER_WORDS);
-  words[0] = SHARD_MAGIC;
-  words[1] = version;
-  words[2] = tokens.length;
-  writeContract(words, tokenizer);
   const Typed = version === 1 ? Uint16Array : Uint32Array;
   const body = tokens instanceof Typed ? tokens : Typed.from(tokens);
-  await writeFileAtomic(path, [headerBytes(words), new Uint8Array(body.buffer, body.byteOffset, body.byteLength)]);
+  await writeFileAtomic(path, [shardHeaderBytes(version, tokens.length, tokenizer), new Uint8Array(body.buffer, body.byteOffset, body.byteLength)]);
 }

@@ -27,11 +27,11 @@ export class ShardWindows {
    * @throws as {@link ShardFile}, or when the mask side file does not match the shard (kind,
    *   count, tokenizer) or is required and missing.
    */
-  constructor(path: string, options: { expectTokenizer?: TokenizerContract; lossMask?: LossMaskMode; maskPath?: string | null }) {
+  constructor(path: string, options: { expectTokenizer?: TokenizerContract; lossMask?: LossMaskMode }) {
     this.shard = new ShardFile(path, { expectTokenizer: options.expectTokenizer });
     const mode = options.lossMask ?? 'auto';
     try {
-      this.maskPath = options.maskPath !== undefined ? options.maskPath : mode === 'none' ? null : findSideFile(path, SideFileKind.LossMask);
+      this.maskPath = mode === 'none' ? null : findSideFile(path, SideFileKind.LossMask);
       if (mode === 'required' && !this.maskPath) throw new Error(`${path}: no loss-mask side file (expected ${path.replace(/\.bin$/, '')}.mask.side)`);
       if (this.maskPath) {
         const maskHeader = readSideFileHeader(this.maskPath, {

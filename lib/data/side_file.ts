@@ -30,6 +30,12 @@ import {
 /** Magic number of a side file (word 0). */
 export const SIDE_FILE_MAGIC = 20261122;
 
+/** Index of the first value above `max`, or -1 (a plain loop: fast on 100M-value masks). */
+export function firstAbove(values: Uint8Array, max: number): number {
+  for (let i = 0; i < values.length; i++) if (values[i] > max) return i;
+  return -1;
+}
+
 /** What a side file holds. */
 export enum SideFileKind {
   /** uint8 per token: 1 = learn from this target, 0 = ignore it. */
@@ -147,7 +153,7 @@ export function readSideFile(path: string, options: ReadSideFileOptions = {}): S
     const values = header.valueBytes === 1 ? new Uint8Array(header.tokenCount) : new Uint16Array(header.tokenCount);
     readExactly(fd, new Uint8Array(values.buffer), HEADER_BYTES, path);
     if (header.kind === SideFileKind.LossMask) {
-      const bad = (values as Uint8Array).findIndex((v) => v > 1);
+      const bad = firstAbove(values as Uint8Array, 1);
       if (bad >= 0) throw new Error(`${path}: loss mask value ${values[bad]} at token ${bad} (expected 0 or 1)`);
     }
     return { values, header, path };
@@ -206,7 +212,7 @@ export async function writeSideFile(
   if (kind === SideFileKind.LossMask || kind === SideFileKind.Labels) {
     if (!(values instanceof Uint8Array)) throw new TypeError(`${KIND_NAMES[kind]} values must be a Uint8Array`);
     if (kind === SideFileKind.LossMask) {
-      const bad = values.findIndex((v) => v > 1);
+      const bad = firstAbove(values, 1);
       if (bad >= 0) throw new RangeError(`loss mask values must be 0 or 1, got ${values[bad]} at index ${bad}`);
     }
     body = values;
@@ -220,11 +226,16 @@ export async function writeSideFile(
       body = encodeFloat16(values);
     }
   }
+  await writeFileAtomic(path, [sideFileHeaderBytes(kind, values.length, tokenizer), new Uint8Array(body.buffer, body.byteOffset, body.byteLength)]);
+}
+
+/** The 256-word header of a side file. */
+export function sideFileHeaderBytes(kind: SideFileKind, tokenCount: number, tokenizer: TokenizerContract): Buffer {
   const words = new Int32Array(HEADER_WORDS);
   words[0] = SIDE_FILE_MAGIC;
   words[1] = 1;
-  words[2] = values.length;
+  words[2] = tokenCount;
   words[3] = kind;
   writeContract(words, tokenizer);
-  await writeFileAtomic(path, [headerBytes(words), new Uint8Array(body.buffer, body.byteOffset, body.byteLength)]);
+  return headerBytes(words);
 }

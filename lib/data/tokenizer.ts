@@ -127,7 +127,7 @@ export class Tokenizer {
   private readonly bpe: any;
   private hashCache: string | undefined;
 
-  private constructor(spec: BpeSpec, specials: Map<string, number>, name: string) {
+  private constructor(spec: BpeSpec, specials: Map<string, number>, name?: string) {
     for (const required of [EOT_TOKEN, HIDDEN_TOKEN]) {
       if (specials.has(required)) continue;
       const id = spec.tokens.length;
@@ -153,7 +153,7 @@ export class Tokenizer {
     this.vocabSize = spec.tokens.length;
     this.eotId = specials.get(EOT_TOKEN)!;
     this.hiddenId = specials.get(HIDDEN_TOKEN)!;
-    this.name = name;
+    this.name = name ?? `bpe-${this.vocabSize}`;
   }
 
   /**
@@ -176,21 +176,22 @@ export class Tokenizer {
     if (!Number.isInteger(maxChars) || maxChars < 1) throw new RangeError(`options.maxChars must be a positive integer, got ${maxChars}`);
     if (texts === null || typeof texts !== 'object' || !(Symbol.iterator in texts || Symbol.asyncIterator in texts))
       throw new TypeError('texts must be an iterable or async iterable of strings');
+    const { onProgress, signal } = options;
+    if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('options.onProgress must be a function');
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('options.signal must be an AbortSignal');
     const sample: string[] = [];
     let chars = 0;
     let index = 0;
     for await (const text of texts as AsyncIterable<string>) {
       if (typeof text !== 'string') throw new TypeError(`texts[${index}] must be a string, got ${typeof text}`);
       index++;
-      if (options.signal?.aborted) throw abortError();
+      if (signal?.aborted) throw abortError();
       const room = maxChars - chars;
       sample.push(text.length > room ? text.slice(0, room) : text);
       chars += Math.min(room, text.length);
       if (chars >= maxChars) break;
     }
-    const { onProgress } = options;
-    if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('options.onProgress must be a function');
-    const cancel = cancelFlag(options.signal);
+    const cancel = cancelFlag(signal);
     let trained: { tokenBytes: Uint8Array; tokenOffsets: Uint32Array; merges: Uint32Array };
     try {
       const progress =
@@ -210,13 +211,14 @@ export class Tokenizer {
       tokens.push(new TextEncoder().encode(s));
     }
     const spec: BpeSpec = { pretokenizer: 'cl100k', mode: 'merges', tokens, kinds, merges: trained.merges, wholePieceFirst: false };
-    return new Tokenizer(spec, specialIds, `bpe-${tokens.length}`);
+    return new Tokenizer(spec, specialIds);
   }
 
   /**
    * Reads a Hugging Face `tokenizer.json` (byte-level BPE: model.type "BPE" with merges, a
    * ByteLevel pre-tokenizer (GPT-2 regex) or a Split with the cl100k regex followed by
    * ByteLevel). `<|endoftext|>` and `<|hidden|>` are appended at the next free ids when absent.
+   * Every entry of `added_tokens` is treated as a special token: decodable, never matched in text.
    * @throws Error starting "tokenizer JSON:" for malformed, truncated or unsupported input.
    */
   static fromJSON(json: string | object): Tokenizer {
@@ -231,13 +233,21 @@ export class Tokenizer {
       throw new TypeError('json must be a string or an object');
     }
     const { spec, specials } = specFromJSON(value);
-    return new Tokenizer(spec, specials, `bpe-${spec.tokens.length + [EOT_TOKEN, HIDDEN_TOKEN].filter((s) => !specials.has(s)).length}`);
+    return new Tokenizer(spec, specials);
   }
 
-  /** Reads a `tokenizer.json` file (see {@link Tokenizer.fromJSON}). */
+  /**
+   * Reads a `tokenizer.json` file (see {@link Tokenizer.fromJSON}).
+   * @throws Error naming the file when it is unreadable or not a supported tokenizer.
+   */
   static async load(path: string): Promise<Tokenizer> {
     if (typeof path !== 'string') throw new TypeError('path must be a string');
-    return Tokenizer.fromJSON(await readFile(path, 'utf8'));
+    const text = await readFile(path, 'utf8');
+    try {
+      return Tokenizer.fromJSON(text);
+    } catch (e) {
+      throw new Error(`${path}: ${(e as Error).message}`);
+    }
   }
 
   /**
@@ -343,9 +353,11 @@ export class Tokenizer {
 
   /**
    * Encodes many texts on all native threads, off the JavaScript thread. Result i equals
-   * `encode(texts[i])`.
-   * @throws TypeError (synchronously) unless `texts` is an array of strings; rejects with an
-   *   AbortError when `options.signal` aborts.
+   * `encode(texts[i])`; the results are views into one ArrayBuffer (copy one with `slice()` to
+   * keep it alone).
+   * Rejects with a TypeError naming the element unless `texts` is an array of strings, and with
+   * an AbortError when `options.signal` aborts. Memory: the texts are copied (2 bytes per
+   * UTF-16 unit) and all ids are held until the end, so feed a large corpus in chunks.
    */
   async encodeBatch(texts: string[], options: EncodeBatchOptions = {}): Promise<Uint32Array[]> {
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
@@ -381,6 +393,14 @@ export class Tokenizer {
     } catch {
       return Array.from(bytes, (b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`).join('');
     }
+  }
+
+  /**
+   * Frees the caches of encoded words that the tokenizer keeps between calls (a few MB per
+   * thread; they make later calls faster). Encodings do not change.
+   */
+  clearCaches(): void {
+    this.bpe.clearCaches();
   }
 
   /** The id of a special token such as `<|endoftext|>`, or undefined. */

@@ -96,8 +96,11 @@ function readPretokenizer(p: unknown): PretokenizerName {
     if (isObject(split) && isObject(level) && split.type === 'Split' && level.type === 'ByteLevel') {
       byteLevel(level);
       const pattern = isObject(split.pattern) ? split.pattern.Regex : undefined;
-      if (split.invert === true || (split.behavior !== undefined && split.behavior !== 'Isolated'))
-        fail("the Split pre-tokenizer must have behavior 'Isolated' and invert false");
+      // These regexes match every character, so keeping the matches (Isolated) and removing the
+      // gaps between them (Removed + invert) split alike.
+      const keepsMatches =
+        ((split.behavior ?? 'Isolated') === 'Isolated' && split.invert !== true) || (split.behavior === 'Removed' && split.invert === true);
+      if (!keepsMatches) fail("the Split pre-tokenizer must be behavior 'Isolated' (or 'Removed' with invert true)");
       if (pattern === CL100K_PATTERN || pattern === CL100K_PATTERN_TIKTOKEN) return 'cl100k';
       if (pattern === GPT2_PATTERN) return 'gpt2';
       fail(`unsupported Split regex ${JSON.stringify(pattern)} (supported: the GPT-2 and cl100k patterns)`);

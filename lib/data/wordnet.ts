@@ -51,8 +51,6 @@ export interface Synset {
 export interface WordNet {
   /** Synsets by key, in file order (nouns, verbs, adjectives, adverbs). */
   synsets: Map<string, Synset>;
-  /** Keys of the synsets containing a lemma (lowercase, spaces), any part of speech. */
-  byLemma: Map<string, string[]>;
 }
 
 const FILES: [WordNetPos, string][] = [['n', 'data.noun'], ['v', 'data.verb'], ['a', 'data.adj'], ['r', 'data.adv']];
@@ -154,7 +152,6 @@ export function loadWordNet(dictPath?: string): WordNet {
   if (cached && dictPath === undefined) return cached;
   const dir = dictPath ?? wordnetDictPath();
   const synsets = new Map<string, Synset>();
-  const byLemma = new Map<string, string[]>();
   for (const [pos, name] of FILES) {
     const file = join(dir, name);
     let content: string;
@@ -169,17 +166,33 @@ export function loadWordNet(dictPath?: string): WordNet {
       if (line.length === 0 || line.charCodeAt(0) === 32) continue;
       const synset = parseDataLine(line, pos, file, l + 1);
       synsets.set(synset.key, synset);
-      for (const word of synset.words) {
-        const lemma = word.toLowerCase();
-        const list = byLemma.get(lemma);
-        if (list) list.push(synset.key);
-        else byLemma.set(lemma, [synset.key]);
-      }
     }
   }
-  const wordnet = { synsets, byLemma };
+  const wordnet = { synsets };
   if (dictPath === undefined) cached = wordnet;
   return wordnet;
+}
+
+const lemmaIndexes = new WeakMap<WordNet, Map<string, string[]>>();
+
+/**
+ * Keys of the synsets containing each lemma (lowercase, spaces for underscores), any part of
+ * speech; built on first use and cached per database.
+ */
+export function lemmaIndex(wordnet: WordNet): Map<string, string[]> {
+  let index = lemmaIndexes.get(wordnet);
+  if (index) return index;
+  index = new Map();
+  for (const synset of wordnet.synsets.values()) {
+    for (const word of synset.words) {
+      const lemma = word.toLowerCase();
+      const list = index.get(lemma);
+      if (list) list.push(synset.key);
+      else index.set(lemma, [synset.key]);
+    }
+  }
+  lemmaIndexes.set(wordnet, index);
+  return index;
 }
 
 /**
@@ -188,10 +201,11 @@ export function loadWordNet(dictPath?: string): WordNet {
  * @throws Error when none or several match, naming the lemma (so a changed WordNet fails loudly).
  */
 export function findSynset(wordnet: WordNet, lemma: string, glossContains: string, pos: WordNetPos = 'n'): Synset {
-  const keys = wordnet.byLemma.get(lemma.toLowerCase()) ?? [];
-  const matches = keys
-    .map((k) => wordnet.synsets.get(k) as Synset)
-    .filter((s) => s.pos === pos && s.definition.includes(glossContains));
+  const wanted = lemma.toLowerCase();
+  const matches = lemmaIndex(wordnet)
+    .get(wanted)
+    ?.map((k) => wordnet.synsets.get(k) as Synset)
+    .filter((s) => s.pos === pos && s.definition.includes(glossContains)) ?? [];
   if (matches.length !== 1)
     throw new Error(`WordNet: expected one ${pos} synset of '${lemma}' whose definition contains '${glossContains}', found ${matches.length}`);
   return matches[0];

@@ -8,7 +8,7 @@
  * is complete.
  * @module
  */
-import { readSafetensors, SafetensorsError, writeSafetensors } from './safetensors.js';
+import { readSafetensors, SafetensorsError, writeSafetensors, type SafetensorsContents } from './safetensors.js';
 import { configFromMetadata, MODEL_FORMAT_VERSION, parametersFromFile, Transformer } from './transformer.js';
 import type { TransformerConfig } from './config.js';
 
@@ -77,7 +77,10 @@ function sameArchitecture(a: TransformerConfig, b: TransformerConfig): boolean {
  *   or metadata field; `model` is unchanged when it throws.
  */
 export async function restoreCheckpoint(path: string, model: Transformer): Promise<TrainingState> {
-  const file = await readSafetensors(path);
+  return restoreFromContents(await readSafetensors(path), path, model);
+}
+
+function restoreFromContents(file: SafetensorsContents, path: string, model: Transformer): TrainingState {
   if (file.metadata.format !== CHECKPOINT_FORMAT)
     throw new SafetensorsError(`${path}: not a training checkpoint (metadata format = ${JSON.stringify(file.metadata.format)})`);
   const config = configFromMetadata(file, path);
@@ -115,6 +118,6 @@ export async function restoreCheckpoint(path: string, model: Transformer): Promi
 export async function loadCheckpoint(path: string): Promise<{ model: Transformer; state: TrainingState }> {
   const file = await readSafetensors(path);
   const model = Transformer.uninitialized(configFromMetadata(file, path));
-  const state = await restoreCheckpoint(path, model);
+  const state = restoreFromContents(file, path, model);
   return { model, state };
 }

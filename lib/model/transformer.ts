@@ -54,6 +54,20 @@ export interface TokenShape {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type NativeTransformer = any;
 
+/**
+ * A GPT-style decoder with its AdamW state, held in native memory. Create with
+ * {@link Transformer.create} (random init) or {@link Transformer.load}; train with
+ * `trainMasked`. One operation at a time: a call made while another is running on the same
+ * model throws (or rejects) with a "busy" Error.
+ *
+ * @example
+ * ```ts
+ * const model = await Transformer.create({ vocabSize: 256, dModel: 128, layers: 2, heads: 2, context: 128 });
+ * const loss = await model.loss(batch);            // mean over unmasked targets
+ * const h = await model.hiddenStates(tokens, 1);   // residual stream after block 1
+ * await model.save('model.safetensors');
+ * ```
+ */
 export class Transformer {
   /** The resolved configuration. */
   readonly config: TransformerConfig;

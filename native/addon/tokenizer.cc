@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,31 @@ std::string utf8_of(const std::u16string& s) {
   return out;
 }
 
+// Encoders (with their piece caches) kept between encodeBatch calls, so a corpus fed in chunks
+// is encoded with warm caches. take() hands out a free one or a new one; give() returns it.
+class EncoderPool {
+ public:
+  std::unique_ptr<Encoder> take() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (free_.empty()) return std::make_unique<Encoder>();
+    std::unique_ptr<Encoder> e = std::move(free_.back());
+    free_.pop_back();
+    return e;
+  }
+  void give(std::unique_ptr<Encoder> e) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    free_.push_back(std::move(e));
+  }
+  void clear() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    free_.clear();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<Encoder>> free_;
+};
+
 class BpeWrap : public Napi::ObjectWrap<BpeWrap> {
  public:
   static void Init(Napi::Env env, Napi::Object exports) {
@@ -61,6 +87,7 @@ class BpeWrap : public Napi::ObjectWrap<BpeWrap> {
                                        InstanceMethod("encodeBatch", &BpeWrap::EncodeBatch),
                                        InstanceMethod("decode", &BpeWrap::Decode),
                                        InstanceMethod("merges", &BpeWrap::Merges),
+                                       InstanceMethod("clearCaches", &BpeWrap::ClearCaches),
                                        InstanceMethod("vocabSize", &BpeWrap::VocabSize)});
     exports.Set("Bpe", ctor);
   }
@@ -144,8 +171,13 @@ class BpeWrap : public Napi::ObjectWrap<BpeWrap> {
 
   class BatchWorker : public PromiseWorker {
    public:
-    BatchWorker(Napi::Env env, std::shared_ptr<const Bpe> bpe, std::vector<std::u16string> texts, CancelFlag cancel)
-        : PromiseWorker(env, "tokenfilter:encodeBatch"), bpe_(std::move(bpe)), texts_(std::move(texts)), cancel_(cancel) {}
+    BatchWorker(Napi::Env env, std::shared_ptr<const Bpe> bpe, std::shared_ptr<EncoderPool> encoders,
+                std::vector<std::u16string> texts, CancelFlag cancel)
+        : PromiseWorker(env, "tokenfilter:encodeBatch"),
+          bpe_(std::move(bpe)),
+          encoders_(std::move(encoders)),
+          texts_(std::move(texts)),
+          cancel_(cancel) {}
 
    protected:
     void Run() override {
@@ -154,7 +186,8 @@ class BpeWrap : public Napi::ObjectWrap<BpeWrap> {
       std::atomic<size_t> next{0}, done{0};
       std::atomic<bool> stop{false};
       p->parallel_for(static_cast<size_t>(p->threads()), [&](size_t) {
-        Encoder encoder;
+        std::unique_ptr<Encoder> owned = encoders_->take();
+        Encoder& encoder = *owned;
         std::string utf8;
         for (size_t i; !stop.load(std::memory_order_relaxed) && (i = next.fetch_add(1)) < texts_.size();) {
           tokenizer::utf16_to_utf8(texts_[i].data(), texts_[i].size(), utf8, nullptr);
@@ -164,6 +197,7 @@ class BpeWrap : public Napi::ObjectWrap<BpeWrap> {
           if (cancel_.cancelled()) stop = true;
           if (d % 64 == 0 || d == texts_.size()) report({{{"done", static_cast<double>(d)}, {"total", static_cast<double>(texts_.size())}}});
         }
+        encoders_->give(std::move(owned));
       });
       if (stop || cancel_.cancelled()) throw Cancelled();
     }
@@ -186,6 +220,7 @@ class BpeWrap : public Napi::ObjectWrap<BpeWrap> {
 
    private:
     std::shared_ptr<const Bpe> bpe_;
+    std::shared_ptr<EncoderPool> encoders_;
     std::vector<std::u16string> texts_;
     std::vector<std::vector<uint32_t>> ids_;
     CancelFlag cancel_;
@@ -195,7 +230,7 @@ class BpeWrap : public Napi::ObjectWrap<BpeWrap> {
   Napi::Value EncodeBatch(const Napi::CallbackInfo& info) {
     std::vector<std::u16string> texts = js_strings(info[0], "texts");
     CancelFlag cancel = cancel_flag(info[1], "cancel");
-    auto* worker = new BatchWorker(info.Env(), bpe_, std::move(texts), cancel);
+    auto* worker = new BatchWorker(info.Env(), bpe_, encoders_, std::move(texts), cancel);
     try {
       worker->keep(info[1]);
       worker->set_progress_callback(info[2], "onProgress");
@@ -228,12 +263,20 @@ class BpeWrap : public Napi::ObjectWrap<BpeWrap> {
     return to_uint32_array(info.Env(), flat);
   }
 
+  // Drops the piece caches (the JS-thread one and the idle encodeBatch ones).
+  Napi::Value ClearCaches(const Napi::CallbackInfo& info) {
+    encoder_ = std::make_unique<Encoder>();
+    encoders_->clear();
+    return info.Env().Undefined();
+  }
+
   Napi::Value VocabSize(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(bpe_->vocab_size()));
   }
 
   std::shared_ptr<const Bpe> bpe_;
   std::unique_ptr<Encoder> encoder_;  // JS-thread cache for the synchronous methods
+  std::shared_ptr<EncoderPool> encoders_ = std::make_shared<EncoderPool>();  // for encodeBatch
 };
 
 class TrainWorker : public PromiseWorker {

@@ -1,6 +1,7 @@
 // JS class `TransformerModel`: owns a tf::Transformer and its AdamW state. Every argument is
 // checked here (types, lengths against B × T, ids < vocab, finite floats where loaded) before
-// the core sees it. Long work (init, train steps, loss, logits, hidden states) runs in a
+// the core sees it; token ids, targets and masks are copied once checked, so JS code changing
+// its arrays while a worker runs cannot put an out-of-range id in front of the core. Long work (init, train steps, loss, logits, hidden states) runs in a
 // PromiseWorker; while one runs the model is busy and any other call on it throws, so two
 // workers never share its buffers. Big allocations are reported to V8 as external memory.
 #include <napi.h>
@@ -19,10 +20,12 @@
 namespace tf::addon {
 namespace {
 
-struct BatchView {
-  const uint32_t* inputs = nullptr;
-  const uint32_t* targets = nullptr;
-  const uint8_t* mask = nullptr;
+// A validated batch, copied out of the JS arrays: the ids were checked against the vocabulary
+// and JS cannot change them afterwards while a worker reads them.
+struct OwnedBatch {
+  std::vector<uint32_t> inputs;
+  std::vector<uint32_t> targets;
+  std::vector<uint8_t> mask;
   int64_t B = 0, T = 0;
   int64_t supervised = 0;
 };
@@ -36,6 +39,10 @@ class TransformerModel : public Napi::ObjectWrap<TransformerModel> {
                            InstanceMethod<&TransformerModel::Tensors>("tensors"),
                            InstanceMethod<&TransformerModel::ParamCount>("paramCount"),
                            InstanceMethod<&TransformerModel::ActivationBytesFor>("activationBytesFor"),
+                           InstanceMethod<&TransformerModel::SavedActivationBytesFor>("savedActivationBytesFor"),
+                           InstanceMethod<&TransformerModel::SetProfiling>("setProfiling"),
+                           InstanceMethod<&TransformerModel::ResetProfile>("resetProfile"),
+                           InstanceMethod<&TransformerModel::Profile>("profile"),
                            InstanceMethod<&TransformerModel::ReadParameters>("readParameters"),
                            InstanceMethod<&TransformerModel::WriteParameters>("writeParameters"),
                            InstanceMethod<&TransformerModel::ReadGradients>("readGradients"),
@@ -124,10 +131,10 @@ class TransformerModel : public Napi::ObjectWrap<TransformerModel> {
     }
   }
 
-  BatchView batch_view(const Napi::Value& value, const std::string& name, std::vector<Napi::Value>& keep_alive) {
+  OwnedBatch batch_view(const Napi::Value& value, const std::string& name) {
     Napi::Env env = value.Env();
     Napi::Object o = object(value, name);
-    BatchView view;
+    OwnedBatch view;
     view.B = integer(o.Get("batch"), name + ".batch", 1, int64_t(1) << 24);
     view.T = integer(o.Get("context"), name + ".context", 1, model_->config().context);
     const size_t n = static_cast<size_t>(view.B * view.T);
@@ -144,23 +151,20 @@ class TransformerModel : public Napi::ObjectWrap<TransformerModel> {
                                    " must be 0 or 1");
       view.supervised += mk.data[i];
     }
-    view.inputs = in.data;
-    view.targets = tg.data;
-    view.mask = mk.data;
-    keep_alive.push_back(inputs);
-    keep_alive.push_back(targets);
-    keep_alive.push_back(mask);
+    view.inputs.assign(in.data, in.data + n);
+    view.targets.assign(tg.data, tg.data + n);
+    view.mask.assign(mk.data, mk.data + n);
     return view;
   }
 
-  // Token ids [B, T] for inference calls: (tokens, batch, context).
-  const uint32_t* token_view(const Napi::CallbackInfo& info, int64_t& B, int64_t& T) {
+  // Token ids [B, T] for inference calls: (tokens, batch, context), validated and copied.
+  std::shared_ptr<std::vector<uint32_t>> token_view(const Napi::CallbackInfo& info, int64_t& B, int64_t& T) {
     B = integer(info[1], "batch", 1, int64_t(1) << 24);
     T = integer(info[2], "context", 1, model_->config().context);
     const size_t n = static_cast<size_t>(B * T);
     View<uint32_t> tokens = typed_array<uint32_t>(info[0], "tokens", n);
     check_ids_below(info.Env(), tokens.data, n, static_cast<uint32_t>(model_->config().vocab), "tokens");
-    return tokens.data;
+    return std::make_shared<std::vector<uint32_t>>(tokens.data, tokens.data + n);
   }
 
   Napi::Value Init(const Napi::CallbackInfo& info) {
@@ -198,6 +202,35 @@ class TransformerModel : public Napi::ObjectWrap<TransformerModel> {
     const int64_t B = integer(info[0], "batch", 1, int64_t(1) << 24);
     const int64_t T = integer(info[1], "context", 1, model_->config().context);
     return Napi::Number::New(info.Env(), static_cast<double>(model_->activation_bytes_for(B, T)));
+  }
+
+  Napi::Value SavedActivationBytesFor(const Napi::CallbackInfo& info) {
+    const int64_t B = integer(info[0], "batch", 1, int64_t(1) << 24);
+    const int64_t T = integer(info[1], "context", 1, model_->config().context);
+    return Napi::Number::New(info.Env(), static_cast<double>(model_->saved_activation_bytes_for(B, T)));
+  }
+
+  // Profiler (for benchmarks): setProfiling(on), resetProfile(), profile(steps) → milliseconds
+  // per step by op kind (totals divided by `steps`).
+  Napi::Value SetProfiling(const Napi::CallbackInfo& info) {
+    ensure_idle(info.Env(), "setProfiling");
+    model_->set_profiling(boolean(info[0], "enabled"));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value ResetProfile(const Napi::CallbackInfo& info) {
+    ensure_idle(info.Env(), "resetProfile");
+    model_->reset_profile();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Profile(const Napi::CallbackInfo& info) {
+    ensure_idle(info.Env(), "profile");
+    const double steps = static_cast<double>(integer(info[0], "steps", 1, int64_t(1) << 40));
+    Napi::Object out = Napi::Object::New(info.Env());
+    for (int k = 0; k < static_cast<int>(OpKind::Count); k++)
+      out.Set(op_kind_name(static_cast<OpKind>(k)), 1000.0 * model_->profile_seconds(static_cast<OpKind>(k)) / steps);
+    return out;
   }
 
   Napi::Value ReadParameters(const Napi::CallbackInfo& info) {
@@ -271,12 +304,12 @@ class TransformerModel : public Napi::ObjectWrap<TransformerModel> {
     Napi::Array list = info[0].As<Napi::Array>();
     if (list.Length() < 1) throw_range_error(env, "microBatches must not be empty");
     std::vector<Napi::Value> keep_alive;
-    std::vector<BatchView> batches;
+    auto batches = std::make_shared<std::vector<OwnedBatch>>();
     int64_t supervised = 0, tokens = 0;
     for (uint32_t i = 0; i < list.Length(); i++) {
-      batches.push_back(batch_view(list.Get(i), "microBatches[" + std::to_string(i) + "]", keep_alive));
-      supervised += batches.back().supervised;
-      tokens += batches.back().B * batches.back().T;
+      batches->push_back(batch_view(list.Get(i), "microBatches[" + std::to_string(i) + "]"));
+      supervised += batches->back().supervised;
+      tokens += batches->back().B * batches->back().T;
     }
     Napi::Object o = object(info[1], "options");
     const bool zero = boolean(o.Get("zeroGradients"), "options.zeroGradients");
@@ -305,9 +338,9 @@ class TransformerModel : public Napi::ObjectWrap<TransformerModel> {
     const float scale = supervised > 0 ? 1.0f / static_cast<float>(supervised) : 0.0f;
     auto run = [m, adam, batches, zero, update, h, cancel, scale, out] {
       if (zero) m->zero_grads();
-      for (const BatchView& b : batches) {
+      for (const OwnedBatch& b : *batches) {
         if (cancel.cancelled()) throw tf::Cancelled();
-        out->loss_sum += m->forward(b.inputs, b.targets, b.mask, b.B, b.T, nullptr, true, scale);
+        out->loss_sum += m->forward(b.inputs.data(), b.targets.data(), b.mask.data(), b.B, b.T, nullptr, true, scale);
       }
       if (cancel.cancelled()) throw tf::Cancelled();
       out->grad_norm = update ? m->adamw_step(*adam, h) : m->grad_norm();
@@ -329,16 +362,18 @@ class TransformerModel : public Napi::ObjectWrap<TransformerModel> {
     Napi::Env env = info.Env();
     ensure_idle(env, "evaluate");
     std::vector<Napi::Value> keep_alive;
-    BatchView b = batch_view(info[0], "batch", keep_alive);
+    auto b = std::make_shared<OwnedBatch>(batch_view(info[0], "batch"));
     float* losses = nullptr;
     if (!info[1].IsUndefined() && !info[1].IsNull()) {
-      losses = typed_array<float>(info[1], "losses", static_cast<size_t>(b.B * b.T)).data;
+      losses = typed_array<float>(info[1], "losses", static_cast<size_t>(b->B * b->T)).data;
       keep_alive.push_back(info[1]);
     }
     auto sum = std::make_shared<double>(0.0);
     Transformer* m = model_.get();
-    auto run = [m, b, losses, sum] { *sum = m->forward(b.inputs, b.targets, b.mask, b.B, b.T, losses, false, 0.0f); };
-    const int64_t supervised = b.supervised;
+    auto run = [m, b, losses, sum] {
+      *sum = m->forward(b->inputs.data(), b->targets.data(), b->mask.data(), b->B, b->T, losses, false, 0.0f);
+    };
+    const int64_t supervised = b->supervised;
     auto result = [sum, supervised](Napi::Env e) -> Napi::Value {
       Napi::Object r = Napi::Object::New(e);
       r.Set("lossSum", *sum);
@@ -353,11 +388,11 @@ class TransformerModel : public Napi::ObjectWrap<TransformerModel> {
     Napi::Env env = info.Env();
     ensure_idle(env, "logits");
     int64_t B, T;
-    const uint32_t* tokens = token_view(info, B, T);
+    auto tokens = token_view(info, B, T);
     float* out = typed_array<float>(info[3], "out", static_cast<size_t>(B * T * model_->config().vocab)).data;
     Transformer* m = model_.get();
-    return queue(env, "tokenfilter:transformer.logits", [m, tokens, B, T, out] { m->logits(tokens, B, T, out); },
-                 nullptr, {info[0], info[3]});
+    return queue(env, "tokenfilter:transformer.logits", [m, tokens, B, T, out] { m->logits(tokens->data(), B, T, out); },
+                 nullptr, {info[3]});
   }
 
   // hiddenStates(tokens, batch, context, layer, out Float32Array [B·T·C]) → Promise<void>
@@ -365,13 +400,13 @@ class TransformerModel : public Napi::ObjectWrap<TransformerModel> {
     Napi::Env env = info.Env();
     ensure_idle(env, "hiddenStates");
     int64_t B, T;
-    const uint32_t* tokens = token_view(info, B, T);
+    auto tokens = token_view(info, B, T);
     const int64_t layer = integer(info[3], "layer", 0, model_->config().layers + 1);
     float* out = typed_array<float>(info[4], "out", static_cast<size_t>(B * T * model_->config().dim)).data;
     Transformer* m = model_.get();
     return queue(env, "tokenfilter:transformer.hiddenStates",
-                 [m, tokens, B, T, layer, out] { m->hidden_states(tokens, B, T, layer, out); }, nullptr,
-                 {info[0], info[4]});
+                 [m, tokens, B, T, layer, out] { m->hidden_states(tokens->data(), B, T, layer, out); }, nullptr,
+                 {info[4]});
   }
 
   std::unique_ptr<Transformer> model_;

@@ -1,6 +1,7 @@
 #include "core/thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <memory>
 
@@ -10,7 +11,19 @@ namespace tf {
 
 namespace {
 thread_local bool inside_task = false;
+
+// An idle worker watches for new work this long before sleeping on the condition variable:
+// kernels are launched back to back (a training step is hundreds of them), and a worker that
+// is still awake starts at once instead of paying a futex wake-up (tens of microseconds on a
+// VM), which would eat much of a small kernel's parallel speed-up.
+constexpr auto kSpinBeforeSleep = std::chrono::microseconds(100);
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
 }
+}  // namespace
 
 ThreadPool::ThreadPool(int threads) {
   if (threads < 1) threads = 1;
@@ -45,6 +58,11 @@ void ThreadPool::run_tasks() {
 void ThreadPool::worker_loop() {
   size_t seen = 0;
   for (;;) {
+    const auto spin_until = std::chrono::steady_clock::now() + kSpinBeforeSleep;
+    for (int i = 0; generation_.load(std::memory_order_acquire) == seen; i++) {
+      cpu_relax();
+      if ((i & 63) == 63 && std::chrono::steady_clock::now() >= spin_until) break;
+    }
     {
       std::unique_lock<std::mutex> lock(mutex_);
       wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
@@ -79,6 +97,13 @@ void ThreadPool::parallel_for(size_t n, const std::function<void(size_t)>& fn) {
   }
   wake_.notify_all();
   run_tasks();
+  // The workers usually finish within moments of the caller: watch for that before sleeping.
+  const auto spin_until = std::chrono::steady_clock::now() + kSpinBeforeSleep;
+  for (int i = 0; finished_.load(std::memory_order_acquire) != n || active_workers_.load(std::memory_order_acquire) != 0;
+       i++) {
+    cpu_relax();
+    if ((i & 63) == 63 && std::chrono::steady_clock::now() >= spin_until) break;
+  }
   {
     std::unique_lock<std::mutex> lock(mutex_);
     done_.wait(lock, [&] { return finished_.load(std::memory_order_acquire) == n_ && active_workers_ == 0; });

@@ -40,8 +40,10 @@ class ThreadPool {
   size_t n_ = 0;
   std::atomic<size_t> next_{0};
   std::atomic<size_t> finished_{0};
-  size_t generation_ = 0;
-  int active_workers_ = 0;
+  // Bumped (under mutex_) each time a parallel_for publishes work; atomic so that idle workers
+  // can watch it for a moment before going to sleep.
+  std::atomic<size_t> generation_{0};
+  std::atomic<int> active_workers_{0};  // changed under mutex_, watched by a waiting caller
   bool stop_ = false;
   std::exception_ptr error_;
   std::mutex error_mutex_;

@@ -13,15 +13,26 @@ namespace tf {
 
 namespace {
 
-// Floats of logits materialised at once by the chunked LM head (48 MiB): rows per chunk =
-// this / V, so V = 50257 never needs a full [N, V] buffer.
-constexpr int64_t kLogitChunkFloats = int64_t(12) << 20;
+// Rows of logits materialised at once by the chunked LM head, so V = 50257 never needs a full
+// [N, V] buffer: the chunk holds about 1/4 of the parameter count in floats (a few percent of
+// the training footprint), clamped to [256K, 32M] floats and to at least 32 rows (fewer rows
+// would make the head's GEMMs re-read the [V, C] weight too often).
+int64_t logit_chunk_rows(int64_t N, int64_t V, int64_t params) {
+  const int64_t floats = std::clamp<int64_t>(params / 4, int64_t(1) << 18, int64_t(1) << 25);
+  return std::min<int64_t>(N, std::max<int64_t>(32, floats / V));
+}
 
 void copy_floats(float* dst, const float* src, int64_t n) {
   std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
 }
 
 }  // namespace
+
+const char* op_kind_name(OpKind kind) {
+  static const char* const names[] = {"embedding", "rmsnorm", "matmul", "lm_head", "rope", "attention", "relu2",
+                                      "cross_entropy", "adamw", "copy"};
+  return names[static_cast<int>(kind)];
+}
 
 void validate(const TransformerConfig& c) {
   check(c.vocab >= 1 && c.vocab <= (int64_t(1) << 31), "vocabSize must be in [1, 2^31], got " + std::to_string(c.vocab));
@@ -120,13 +131,17 @@ Transformer::LayerParams Transformer::layer_params(float* base, int64_t l) const
   return LayerParams{base + o[0], base + o[1], base + o[2], base + o[3], base + o[4], base + o[5]};
 }
 
+size_t Transformer::saved_activation_bytes_for(int64_t B, int64_t T) const {
+  const int64_t N = B * T, C = config_.dim, H = config_.hidden, NH = config_.heads;
+  const int64_t per_layer = N * (6 * C + 2 + NH + H);
+  return static_cast<size_t>(config_.layers * per_layer + N * (2 * C + 1)) * sizeof(float);
+}
+
 size_t Transformer::activation_bytes_for(int64_t B, int64_t T) const {
-  const int64_t N = B * T, C = config_.dim, H = config_.hidden, NH = config_.heads, V = config_.vocab;
-  const int64_t per_layer = N * (8 * C + 2 + NH + H);
-  const int64_t acts = config_.layers * per_layer + N * (2 * C + 1);
-  const int64_t rows = std::min<int64_t>(N, std::max<int64_t>(1, kLogitChunkFloats / V));
-  const int64_t scratch = N * (5 * C + 2 * H) + rows * V;
-  return static_cast<size_t>(acts + scratch) * sizeof(float);
+  const int64_t N = B * T, C = config_.dim, H = config_.hidden, V = config_.vocab;
+  const int64_t rows = logit_chunk_rows(N, V, static_cast<int64_t>(params_.size()));
+  const int64_t scratch = N * (2 * C + H + std::max(3 * C, H)) + rows * V;
+  return saved_activation_bytes_for(B, T) + static_cast<size_t>(scratch) * sizeof(float);
 }
 
 void Transformer::ensure_activations(int64_t B, int64_t T) {
@@ -136,7 +151,7 @@ void Transformer::ensure_activations(int64_t B, int64_t T) {
   if (B == B_ && T == T_) return;
   const int64_t N = B * T, C = config_.dim, H = config_.hidden, NH = config_.heads, V = config_.vocab;
   const int64_t L = config_.layers;
-  const int64_t per_layer = N * (8 * C + 2 + NH + H);
+  const int64_t per_layer = N * (6 * C + 2 + NH + H);
   B_ = T_ = 0;
   acts_.resize(0);
   scratch_.resize(0);
@@ -147,13 +162,11 @@ void Transformer::ensure_activations(int64_t B, int64_t T) {
   for (int64_t l = 0; l < L; l++) {
     LayerActs& la = layer_acts_[l];
     la.resid = take(N * C);
-    la.ln1 = take(N * C);
     la.rstd1 = take(N);
     la.qkv = take(N * 3 * C);
     la.att = take(N * C);
     la.lse = take(N * NH);
     la.mid = take(N * C);
-    la.ln2 = take(N * C);
     la.rstd2 = take(N);
     la.pre = take(N * H);
   }
@@ -161,14 +174,14 @@ void Transformer::ensure_activations(int64_t B, int64_t T) {
   xf_ = take(N * C);
   rstdf_ = take(N);
 
-  chunk_rows_ = std::min<int64_t>(N, std::max<int64_t>(1, kLogitChunkFloats / V));
-  scratch_.resize(static_cast<size_t>(N * (5 * C + 2 * H) + chunk_rows_ * V));
+  chunk_rows_ = logit_chunk_rows(N, V, static_cast<int64_t>(params_.size()));
+  scratch_.resize(static_cast<size_t>(N * (2 * C + H + std::max(3 * C, H)) + chunk_rows_ * V));
   a = scratch_.data();
   dresid_ = take(N * C);
   dln_ = take(N * C);
-  dqkv_ = take(N * 3 * C);
   h1_ = take(N * H);
-  h2_ = take(N * H);
+  // dqkv (attention half of a block's backward) and h2 (MLP half) are never live together
+  dqkv_ = h2_ = take(N * std::max(3 * C, H));
   chunk_ = take(chunk_rows_ * V);
   dxf_ = dln_;
   B_ = B;
@@ -183,31 +196,31 @@ void Transformer::forward_blocks(const uint32_t* inputs, int64_t upto) {
   const int64_t B = B_, T = T_, N = B * T, C = config_.dim, H = config_.hidden, NH = config_.heads;
   const int64_t hs = C / NH;
   const float eps = config_.norm_eps, base = config_.rope_base;
-  embedding_forward(residual_after(0), inputs, params_.data() + wte_offset_, N, C);
+  timed(OpKind::Embedding, [&] { embedding_forward(residual_after(0), inputs, params_.data() + wte_offset_, N, C); });
   for (int64_t l = 0; l < upto; l++) {
     LayerActs& a = layer_acts_[l];
     LayerParams p = layer_params(params_.data(), l);
     // attention branch: mid = resid + proj(attn(rope(qkv(rmsnorm(resid)))))
-    rmsnorm_forward(a.ln1, a.rstd1, a.resid, p.attn_norm, N, C, eps);
-    gemm(Trans::No, Trans::Yes, N, 3 * C, C, 1.0f, a.ln1, C, p.qkv, C, 0.0f, a.qkv, 3 * C);
-    rope_forward(a.qkv, B, T, NH, hs, 3 * C, base);
-    rope_forward(a.qkv + C, B, T, NH, hs, 3 * C, base);
-    attention_forward(a.att, a.lse, a.qkv, B, T, C, NH);
-    copy_floats(a.mid, a.resid, N * C);
-    gemm(Trans::No, Trans::Yes, N, C, C, 1.0f, a.att, C, p.attn_proj, C, 1.0f, a.mid, C);
+    timed(OpKind::RmsNorm, [&] { rmsnorm_forward(dln_, a.rstd1, a.resid, p.attn_norm, N, C, eps); });
+    timed(OpKind::Matmul, [&] { gemm(Trans::No, Trans::Yes, N, 3 * C, C, 1.0f, dln_, C, p.qkv, C, 0.0f, a.qkv, 3 * C); });
+    timed(OpKind::Rope, [&] { rope_forward(a.qkv, B, T, NH, hs, 3 * C, base); });
+    timed(OpKind::Rope, [&] { rope_forward(a.qkv + C, B, T, NH, hs, 3 * C, base); });
+    timed(OpKind::Attention, [&] { attention_forward(a.att, a.lse, a.qkv, B, T, C, NH); });
+    timed(OpKind::Copy, [&] { copy_floats(a.mid, a.resid, N * C); });
+    timed(OpKind::Matmul, [&] { gemm(Trans::No, Trans::Yes, N, C, C, 1.0f, a.att, C, p.attn_proj, C, 1.0f, a.mid, C); });
     // MLP branch: next = mid + proj(relu²(fc(rmsnorm(mid))))
-    rmsnorm_forward(a.ln2, a.rstd2, a.mid, p.mlp_norm, N, C, eps);
-    gemm(Trans::No, Trans::Yes, N, H, C, 1.0f, a.ln2, C, p.fc, C, 0.0f, a.pre, H);
-    relu2_forward(h1_, a.pre, N * H);
+    timed(OpKind::RmsNorm, [&] { rmsnorm_forward(dln_, a.rstd2, a.mid, p.mlp_norm, N, C, eps); });
+    timed(OpKind::Matmul, [&] { gemm(Trans::No, Trans::Yes, N, H, C, 1.0f, dln_, C, p.fc, C, 0.0f, a.pre, H); });
+    timed(OpKind::Relu2, [&] { relu2_forward(h1_, a.pre, N * H); });
     float* next = residual_after(l + 1);
-    copy_floats(next, a.mid, N * C);
-    gemm(Trans::No, Trans::Yes, N, C, H, 1.0f, h1_, H, p.mlp_proj, H, 1.0f, next, C);
+    timed(OpKind::Copy, [&] { copy_floats(next, a.mid, N * C); });
+    timed(OpKind::Matmul, [&] { gemm(Trans::No, Trans::Yes, N, C, H, 1.0f, h1_, H, p.mlp_proj, H, 1.0f, next, C); });
   }
 }
 
 void Transformer::final_norm_forward() {
-  rmsnorm_forward(xf_, rstdf_, final_resid_, params_.data() + final_norm_offset_, B_ * T_, config_.dim,
-                  config_.norm_eps);
+  timed(OpKind::RmsNorm, [&] { rmsnorm_forward(xf_, rstdf_, final_resid_, params_.data() + final_norm_offset_, B_ * T_, config_.dim,
+                  config_.norm_eps); });
 }
 
 double Transformer::head_loss(const uint32_t* targets, const uint8_t* mask, float* losses, bool backward,
@@ -221,16 +234,16 @@ double Transformer::head_loss(const uint32_t* targets, const uint8_t* mask, floa
   for (int64_t r0 = 0; r0 < N; r0 += rows_per) {
     const int64_t R = std::min(rows_per, N - r0);
     const float* x = xf_ + r0 * C;
-    gemm(Trans::No, Trans::Yes, R, V, C, 1.0f, x, C, W, C, 0.0f, chunk_, V);
+    timed(OpKind::LmHead, [&] { gemm(Trans::No, Trans::Yes, R, V, C, 1.0f, x, C, W, C, 0.0f, chunk_, V); });
     float* chunk_losses = losses ? losses + r0 : nullptr;
     const uint8_t* chunk_mask = mask ? mask + r0 : nullptr;
     if (!backward) {
-      sum += cross_entropy_forward(chunk_losses, chunk_, targets + r0, chunk_mask, R, V);
+      timed(OpKind::CrossEntropy, [&] { sum += cross_entropy_forward(chunk_losses, chunk_, targets + r0, chunk_mask, R, V); });
       continue;
     }
-    sum += cross_entropy_forward_backward(chunk_, chunk_losses, targets + r0, chunk_mask, R, V, dloss_scale);
-    gemm(Trans::No, Trans::No, R, C, V, 1.0f, chunk_, V, W, C, 0.0f, dxf_ + r0 * C, C);
-    gemm(Trans::Yes, Trans::No, V, C, R, 1.0f, chunk_, V, x, C, 1.0f, dW, C);
+    timed(OpKind::CrossEntropy, [&] { sum += cross_entropy_forward_backward(chunk_, chunk_losses, targets + r0, chunk_mask, R, V, dloss_scale); });
+    timed(OpKind::LmHead, [&] { gemm(Trans::No, Trans::No, R, C, V, 1.0f, chunk_, V, W, C, 0.0f, dxf_ + r0 * C, C); });
+    timed(OpKind::LmHead, [&] { gemm(Trans::Yes, Trans::No, V, C, R, 1.0f, chunk_, V, x, C, 1.0f, dW, C); });
   }
   return sum;
 }
@@ -238,34 +251,37 @@ double Transformer::head_loss(const uint32_t* targets, const uint8_t* mask, floa
 void Transformer::backward_blocks(const uint32_t* inputs) {
   const int64_t B = B_, T = T_, N = B * T, C = config_.dim, H = config_.hidden, NH = config_.heads;
   const int64_t hs = C / NH;
-  const float base = config_.rope_base;
+  const float base = config_.rope_base, eps = config_.norm_eps;
   // final norm: dresid = d final_resid (accumulated into a zeroed buffer)
   std::memset(dresid_, 0, static_cast<size_t>(N * C) * sizeof(float));
-  rmsnorm_backward(dresid_, grads_.data() + final_norm_offset_, dxf_, final_resid_,
-                   params_.data() + final_norm_offset_, rstdf_, N, C);
+  timed(OpKind::RmsNorm, [&] { rmsnorm_backward(dresid_, grads_.data() + final_norm_offset_, dxf_, final_resid_,
+                   params_.data() + final_norm_offset_, rstdf_, N, C); });
   for (int64_t l = config_.layers - 1; l >= 0; l--) {
     LayerActs& a = layer_acts_[l];
     LayerParams p = layer_params(params_.data(), l);
     LayerParams g = layer_params(grads_.data(), l);
     // MLP branch; dresid is d(next) and becomes d(mid)
-    relu2_forward(h1_, a.pre, N * H);
-    gemm(Trans::Yes, Trans::No, C, H, N, 1.0f, dresid_, C, h1_, H, 1.0f, g.mlp_proj, H);
-    gemm(Trans::No, Trans::No, N, H, C, 1.0f, dresid_, C, p.mlp_proj, H, 0.0f, h2_, H);
-    relu2_backward(h1_, h2_, a.pre, N * H);
-    gemm(Trans::Yes, Trans::No, H, C, N, 1.0f, h1_, H, a.ln2, C, 1.0f, g.fc, C);
-    gemm(Trans::No, Trans::No, N, C, H, 1.0f, h1_, H, p.fc, C, 0.0f, dln_, C);
-    rmsnorm_backward(dresid_, g.mlp_norm, dln_, a.mid, p.mlp_norm, a.rstd2, N, C);
+    timed(OpKind::Relu2, [&] { relu2_forward(h1_, a.pre, N * H); });
+    timed(OpKind::Matmul, [&] { gemm(Trans::Yes, Trans::No, C, H, N, 1.0f, dresid_, C, h1_, H, 1.0f, g.mlp_proj, H); });
+    timed(OpKind::Matmul, [&] { gemm(Trans::No, Trans::No, N, H, C, 1.0f, dresid_, C, p.mlp_proj, H, 0.0f, h2_, H); });
+    timed(OpKind::Relu2, [&] { relu2_backward(h1_, h2_, a.pre, N * H); });
+    // ln2 is recomputed (same kernel, same values as forward) into dln_ rather than saved
+    timed(OpKind::RmsNorm, [&] { rmsnorm_forward(dln_, a.rstd2, a.mid, p.mlp_norm, N, C, eps); });
+    timed(OpKind::Matmul, [&] { gemm(Trans::Yes, Trans::No, H, C, N, 1.0f, h1_, H, dln_, C, 1.0f, g.fc, C); });
+    timed(OpKind::Matmul, [&] { gemm(Trans::No, Trans::No, N, C, H, 1.0f, h1_, H, p.fc, C, 0.0f, dln_, C); });
+    timed(OpKind::RmsNorm, [&] { rmsnorm_backward(dresid_, g.mlp_norm, dln_, a.mid, p.mlp_norm, a.rstd2, N, C); });
     // attention branch; dresid is d(mid) and becomes d(resid)
-    gemm(Trans::Yes, Trans::No, C, C, N, 1.0f, dresid_, C, a.att, C, 1.0f, g.attn_proj, C);
-    gemm(Trans::No, Trans::No, N, C, C, 1.0f, dresid_, C, p.attn_proj, C, 0.0f, dln_, C);
-    attention_backward(dqkv_, dln_, a.qkv, a.att, a.lse, B, T, C, NH);
-    rope_backward(dqkv_, B, T, NH, hs, 3 * C, base);
-    rope_backward(dqkv_ + C, B, T, NH, hs, 3 * C, base);
-    gemm(Trans::Yes, Trans::No, 3 * C, C, N, 1.0f, dqkv_, 3 * C, a.ln1, C, 1.0f, g.qkv, C);
-    gemm(Trans::No, Trans::No, N, C, 3 * C, 1.0f, dqkv_, 3 * C, p.qkv, C, 0.0f, dln_, C);
-    rmsnorm_backward(dresid_, g.attn_norm, dln_, a.resid, p.attn_norm, a.rstd1, N, C);
+    timed(OpKind::Matmul, [&] { gemm(Trans::Yes, Trans::No, C, C, N, 1.0f, dresid_, C, a.att, C, 1.0f, g.attn_proj, C); });
+    timed(OpKind::Matmul, [&] { gemm(Trans::No, Trans::No, N, C, C, 1.0f, dresid_, C, p.attn_proj, C, 0.0f, dln_, C); });
+    timed(OpKind::Attention, [&] { attention_backward(dqkv_, dln_, a.qkv, a.att, a.lse, B, T, C, NH); });
+    timed(OpKind::Rope, [&] { rope_backward(dqkv_, B, T, NH, hs, 3 * C, base); });
+    timed(OpKind::Rope, [&] { rope_backward(dqkv_ + C, B, T, NH, hs, 3 * C, base); });
+    timed(OpKind::RmsNorm, [&] { rmsnorm_forward(dln_, a.rstd1, a.resid, p.attn_norm, N, C, eps); });
+    timed(OpKind::Matmul, [&] { gemm(Trans::Yes, Trans::No, 3 * C, C, N, 1.0f, dqkv_, 3 * C, dln_, C, 1.0f, g.qkv, C); });
+    timed(OpKind::Matmul, [&] { gemm(Trans::No, Trans::No, N, C, 3 * C, 1.0f, dqkv_, 3 * C, p.qkv, C, 0.0f, dln_, C); });
+    timed(OpKind::RmsNorm, [&] { rmsnorm_backward(dresid_, g.attn_norm, dln_, a.resid, p.attn_norm, a.rstd1, N, C); });
   }
-  embedding_backward(grads_.data() + wte_offset_, dresid_, inputs, N, C);
+  timed(OpKind::Embedding, [&] { embedding_backward(grads_.data() + wte_offset_, dresid_, inputs, N, C); });
 }
 
 double Transformer::forward(const uint32_t* inputs, const uint32_t* targets, const uint8_t* mask, int64_t B,
@@ -283,7 +299,7 @@ void Transformer::logits(const uint32_t* inputs, int64_t B, int64_t T, float* ou
   forward_blocks(inputs, config_.layers);
   final_norm_forward();
   const int64_t N = B * T, C = config_.dim, V = config_.vocab;
-  gemm(Trans::No, Trans::Yes, N, V, C, 1.0f, xf_, C, params_.data() + head_offset_, C, 0.0f, out, V);
+  timed(OpKind::LmHead, [&] { gemm(Trans::No, Trans::Yes, N, V, C, 1.0f, xf_, C, params_.data() + head_offset_, C, 0.0f, out, V); });
 }
 
 void Transformer::hidden_states(const uint32_t* inputs, int64_t B, int64_t T, int64_t layer, float* out) {
@@ -294,16 +310,18 @@ void Transformer::hidden_states(const uint32_t* inputs, int64_t B, int64_t T, in
   const int64_t n = B * T * config_.dim;
   if (layer <= L) {
     forward_blocks(inputs, layer);
-    copy_floats(out, residual_after(layer), n);
+    timed(OpKind::Copy, [&] { copy_floats(out, residual_after(layer), n); });
     return;
   }
   forward_blocks(inputs, L);
   final_norm_forward();
-  copy_floats(out, xf_, n);
+  timed(OpKind::Copy, [&] { copy_floats(out, xf_, n); });
 }
 
-double Transformer::grad_norm() const {
-  return std::sqrt(sum_of_squares(grads_.data(), static_cast<int64_t>(grads_.size())));
+double Transformer::grad_norm() {
+  double sum = 0.0;
+  timed(OpKind::AdamW, [&] { sum = sum_of_squares(grads_.data(), static_cast<int64_t>(grads_.size())); });
+  return std::sqrt(sum);
 }
 
 double Transformer::adamw_step(AdamState& state, const AdamHyper& h) {
@@ -318,10 +336,10 @@ double Transformer::adamw_step(AdamState& state, const AdamHyper& h) {
   const float scale = (h.clip > 0.0f && norm > h.clip) ? static_cast<float>(h.clip / norm) : 1.0f;
   state.step += 1;
   const size_t d = decayed_count_;
-  adamw_update(params_.data(), grads_.data(), state.m.data(), state.v.data(), static_cast<int64_t>(d), h.lr,
-               h.beta1, h.beta2, h.eps, h.weight_decay, state.step, scale);
-  adamw_update(params_.data() + d, grads_.data() + d, state.m.data() + d, state.v.data() + d,
-               static_cast<int64_t>(n - d), h.lr, h.beta1, h.beta2, h.eps, 0.0f, state.step, scale);
+  timed(OpKind::AdamW, [&] { adamw_update(params_.data(), grads_.data(), state.m.data(), state.v.data(), static_cast<int64_t>(d), h.lr,
+               h.beta1, h.beta2, h.eps, h.weight_decay, state.step, scale); });
+  timed(OpKind::AdamW, [&] { adamw_update(params_.data() + d, grads_.data() + d, state.m.data() + d, state.v.data() + d,
+               static_cast<int64_t>(n - d), h.lr, h.beta1, h.beta2, h.eps, 0.0f, state.step, scale); });
   return norm;
 }
 

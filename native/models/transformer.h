@@ -24,6 +24,7 @@
 // 0); layer l in 1..L = the residual stream after block l; layer L + 1 = the output of the final
 // RMSNorm (what the LM head reads).
 #pragma once
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -43,6 +44,11 @@ struct TransformerConfig {
   float rope_base = 10000.0f;
   float norm_eps = 1e-5f;
 };
+
+// Op kinds timed by the optional profiler (wall time per kind; Matmul = the blocks' linear
+// layers, LmHead = the output projection and its gradients, AdamW includes the gradient norm).
+enum class OpKind { Embedding, RmsNorm, Matmul, LmHead, Rope, Attention, Relu2, CrossEntropy, AdamW, Copy, Count };
+const char* op_kind_name(OpKind kind);
 
 // Throws tf::Error naming the field unless the config is usable.
 void validate(const TransformerConfig& config);
@@ -87,6 +93,13 @@ class Transformer {
   size_t activation_bytes() const { return acts_.size() * sizeof(float) + scratch_.size() * sizeof(float); }
   // Bytes the activation buffers need for a (B, T) batch (without allocating).
   size_t activation_bytes_for(int64_t B, int64_t T) const;
+  // Of those, the bytes of the activations backward reads (the rest is reusable scratch).
+  size_t saved_activation_bytes_for(int64_t B, int64_t T) const;
+
+  // Profiler: when enabled, every op call adds its wall time to its kind's total.
+  void set_profiling(bool enabled) { profiling_ = enabled; }
+  void reset_profile() { for (double& s : profile_seconds_) s = 0.0; }
+  double profile_seconds(OpKind kind) const { return profile_seconds_[static_cast<int>(kind)]; }
 
   // GPT-2-style init from a seed: matrices and embedding N(0, 0.02), residual projections
   // (attn.proj, mlp.proj) N(0, 0.02 / sqrt(2L)), norm gains 1.
@@ -107,27 +120,38 @@ class Transformer {
   void hidden_states(const uint32_t* inputs, int64_t B, int64_t T, int64_t layer, float* out);
 
   // Global L2 norm of the gradient block (double accumulation, deterministic per thread count).
-  double grad_norm() const;
+  double grad_norm();
   // One AdamW update with global-norm clipping; increments state.step first. Returns the
   // gradient norm before clipping.
   double adamw_step(AdamState& state, const AdamHyper& hyper);
 
  private:
+  // What backward reads, per block. The normalised inputs of the two linear layers (ln1, ln2)
+  // are not kept: backward recomputes them from resid / mid (cheap, bit-identical).
   struct LayerActs {
     float* resid;  // [N, C] input of the block
-    float* ln1;    // [N, C]
     float* rstd1;  // [N]
     float* qkv;    // [N, 3C] after RoPE on q and k
     float* att;    // [N, C] attention output before the projection
     float* lse;    // [B, NH, T]
     float* mid;    // [N, C] residual after attention
-    float* ln2;    // [N, C]
     float* rstd2;  // [N]
     float* pre;    // [N, H] MLP pre-activation (relu² is recomputed in backward)
   };
   struct LayerParams {
     float *attn_norm, *qkv, *attn_proj, *mlp_norm, *fc, *mlp_proj;
   };
+
+  template <typename F>
+  void timed(OpKind kind, F&& f) {
+    if (!profiling_) {
+      f();
+      return;
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    profile_seconds_[static_cast<int>(kind)] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
 
   void ensure_activations(int64_t B, int64_t T);
   LayerParams layer_params(float* base, int64_t l) const;
@@ -157,6 +181,9 @@ class Transformer {
   float *dresid_ = nullptr, *dln_ = nullptr, *dqkv_ = nullptr, *h1_ = nullptr, *h2_ = nullptr, *chunk_ = nullptr,
         *dxf_ = nullptr;
   int64_t chunk_rows_ = 0;
+
+  bool profiling_ = false;
+  double profile_seconds_[static_cast<int>(OpKind::Count)] = {};
 };
 
 }  // namespace tf

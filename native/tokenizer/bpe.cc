@@ -61,12 +61,13 @@ void Bpe::init_tables(std::vector<std::string> tokens, std::vector<TokenKind> ki
     }
     check(!tokens_[id].empty(), "tokenizer: token " + std::to_string(id) + " is empty");
     if (kinds_[id] != TokenKind::kRegular) continue;
-    auto inserted = regular_ids_.emplace(tokens_[id], id);
+    auto inserted = regular_ids_.emplace(std::string_view(tokens_[id]), id);
     check(inserted.second, "tokenizer: tokens " + std::to_string(inserted.first->second) + " and " +
                                std::to_string(id) + " have the same bytes");
   }
   for (int b = 0; b < 256; b++) {
-    auto it = regular_ids_.find(std::string(1, static_cast<char>(b)));
+    char byte = static_cast<char>(b);
+    auto it = regular_ids_.find(std::string_view(&byte, 1));
     check(it != regular_ids_.end(), "tokenizer: byte " + hex_byte(static_cast<uint8_t>(b)) +
                                         " has no token (a byte-level BPE needs all 256 single bytes)");
     byte_id_[b] = it->second;
@@ -132,7 +133,7 @@ std::shared_ptr<const Bpe> Bpe::from_ranks(Pretokenizer pre, std::vector<std::st
   bpe->init_tables(std::move(tokens), std::move(kinds));
   for (uint32_t id = 0; id < bpe->tokens_.size(); id++) {
     if (bpe->kinds_[id] != TokenKind::kRegular) continue;
-    const std::string& t = bpe->tokens_[id];
+    std::string_view t(bpe->tokens_[id]);
     for (size_t k = 1; k < t.size(); k++) {
       auto left = bpe->regular_ids_.find(t.substr(0, k));
       if (left == bpe->regular_ids_.end()) continue;
@@ -168,7 +169,7 @@ void Bpe::encode_piece(const uint8_t* w, size_t n, Encoder& e, std::vector<uint3
     return;
   }
   if (whole_piece_first_) {
-    auto it = regular_ids_.find(std::string(reinterpret_cast<const char*>(w), n));
+    auto it = regular_ids_.find(std::string_view(reinterpret_cast<const char*>(w), n));
     if (it != regular_ids_.end()) {
       ids.push_back(it->second);
       return;
@@ -241,23 +242,43 @@ void Bpe::encode_piece(const uint8_t* w, size_t n, Encoder& e, std::vector<uint3
 }
 
 void Bpe::encode(const uint8_t* s, size_t n, Encoder& e, std::vector<uint32_t>& ids) const {
+  // Pieces are found and hashed a batch ahead of their encoding, and their cache lines are
+  // prefetched, so the cache lookups' memory latency overlaps.
+  constexpr size_t kBatch = 16;
+  struct Piece {
+    size_t start, end;
+    uint64_t hash;
+  };
+  Piece batch[kBatch];
   size_t p = 0;
   while (p < n) {
-    size_t end = next_piece(pre_, s, n, p);
-    size_t len = end - p;
-    if (len == 1) {
-      ids.push_back(byte_id_[s[p]]);
-    } else if (len <= Encoder::kMaxCachedBytes) {
-      uint64_t h = hash_bytes(s + p, len);
-      if (!e.lookup(s + p, len, h, ids)) {
-        size_t before = ids.size();
-        encode_piece(s + p, len, e, ids);
-        e.insert(s + p, len, h, ids.data() + before, ids.size() - before);
+    size_t count = 0;
+    while (count < kBatch && p < n) {
+      size_t end = next_piece(pre_, s, n, p);
+      uint64_t h = 0;
+      if (end - p > 1 && end - p <= Encoder::kMaxCachedBytes) {
+        h = hash_bytes(s + p, end - p);
+        e.prefetch(h);
       }
-    } else {
-      encode_piece(s + p, len, e, ids);
+      batch[count++] = {p, end, h};
+      p = end;
     }
-    p = end;
+    for (size_t k = 0; k < count; k++) {
+      const Piece& piece = batch[k];
+      size_t len = piece.end - piece.start;
+      const uint8_t* w = s + piece.start;
+      if (len == 1) {
+        ids.push_back(byte_id_[w[0]]);
+      } else if (len <= Encoder::kMaxCachedBytes) {
+        if (!e.lookup(w, len, piece.hash, ids)) {
+          size_t before = ids.size();
+          encode_piece(w, len, e, ids);
+          e.insert(w, len, piece.hash, ids.data() + before, ids.size() - before);
+        }
+      } else {
+        encode_piece(w, len, e, ids);
+      }
+    }
   }
 }
 
@@ -271,23 +292,34 @@ void Bpe::decode(const uint32_t* ids, size_t n, std::string& out, const char* na
   }
 }
 
-Encoder::Encoder(size_t max_entries) : slots_(1u << 12), max_entries_(max_entries) {}
+Encoder::Encoder(size_t max_entries) : slots_(1u << 10), max_entries_(max_entries) {}
+
+namespace {
+// The piece zero-padded to the cache's key width.
+void padded_key(const uint8_t* w, size_t n, uint64_t key[Encoder::kMaxCachedBytes / 8]) {
+  uint8_t bytes[Encoder::kMaxCachedBytes] = {};
+  std::memcpy(bytes, w, n);
+  std::memcpy(key, bytes, sizeof(bytes));
+}
+}  // namespace
 
 bool Encoder::lookup(const uint8_t* w, size_t n, uint64_t hash, std::vector<uint32_t>& ids) const {
+  uint64_t key[kMaxCachedBytes / 8];
+  padded_key(w, n, key);
   size_t mask = slots_.size() - 1;
   for (size_t i = hash & mask;; i = (i + 1) & mask) {
     const Slot& s = slots_[i];
     if (s.key_length == 0) return false;
-    if (s.hash == hash && s.key_length == n && std::memcmp(&keys_[s.key_offset], w, n) == 0) {
-      ids.insert(ids.end(), ids_.begin() + s.ids_offset, ids_.begin() + s.ids_offset + s.id_count);
+    if (s.hash == hash && s.key_length == n && s.key[0] == key[0] && s.key[1] == key[1] && s.key[2] == key[2]) {
+      ids.insert(ids.end(), s.ids, s.ids + s.id_count);
       return true;
     }
   }
 }
 
 void Encoder::insert(const uint8_t* w, size_t n, uint64_t hash, const uint32_t* ids, size_t count) {
-  if (n == 0 || n > kMaxCachedBytes || count > 0xFFFF || used_ >= max_entries_) return;
-  if (2 * (used_ + 1) > slots_.size()) {  // grow: re-place the slots, the arenas stay
+  if (n == 0 || n > kMaxCachedBytes || count > kMaxCachedIds || used_ >= max_entries_) return;
+  if (2 * (used_ + 1) > slots_.size()) {  // grow and re-place
     std::vector<Slot> bigger(slots_.size() * 2);
     size_t mask = bigger.size() - 1;
     for (const Slot& s : slots_) {
@@ -303,12 +335,10 @@ void Encoder::insert(const uint8_t* w, size_t n, uint64_t hash, const uint32_t* 
   while (slots_[i].key_length != 0) i = (i + 1) & mask;
   Slot& s = slots_[i];
   s.hash = hash;
-  s.key_offset = static_cast<uint32_t>(keys_.size());
-  s.ids_offset = static_cast<uint32_t>(ids_.size());
-  s.key_length = static_cast<uint16_t>(n);
-  s.id_count = static_cast<uint16_t>(count);
-  keys_.insert(keys_.end(), w, w + n);
-  ids_.insert(ids_.end(), ids, ids + count);
+  s.key_length = static_cast<uint8_t>(n);
+  s.id_count = static_cast<uint8_t>(count);
+  std::memcpy(s.ids, ids, count * sizeof(uint32_t));
+  padded_key(w, n, s.key);
   used_++;
 }
 

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -45,12 +46,8 @@ class Bpe {
   static std::shared_ptr<const Bpe> from_ranks(Pretokenizer pre, std::vector<std::string> tokens,
                                                std::vector<TokenKind> kinds);
 
-  Pretokenizer pretokenizer() const { return pre_; }
-  bool whole_piece_first() const { return whole_piece_first_; }
   size_t vocab_size() const { return tokens_.size(); }
   const std::string& token(uint32_t id) const { return tokens_[id]; }
-  TokenKind kind(uint32_t id) const { return kinds_[id]; }
-  uint32_t byte_id(uint8_t b) const { return byte_id_[b]; }
   // All merge rules sorted by (rank, left, right).
   std::vector<Merge> merges() const;
 
@@ -60,13 +57,13 @@ class Bpe {
   // is out of range or unassigned.
   void decode(const uint32_t* ids, size_t n, std::string& out, const char* name = "ids") const;
 
+
+ private:
+  Bpe() = default;
   // Rank and result of the rule merging (left, right); false if there is none.
   bool find_pair(uint32_t left, uint32_t right, uint32_t* rank, uint32_t* result) const;
   // BPE of one piece (no cache), appended to `ids`.
   void encode_piece(const uint8_t* w, size_t n, Encoder& encoder, std::vector<uint32_t>& ids) const;
-
- private:
-  Bpe() = default;
   void init_tables(std::vector<std::string> tokens, std::vector<TokenKind> kinds);
   void add_rule(uint32_t left, uint32_t right, uint32_t rank, uint32_t result);
   void build_pair_table();
@@ -83,40 +80,51 @@ class Bpe {
   std::vector<std::string> tokens_;
   std::vector<TokenKind> kinds_;
   uint32_t byte_id_[256] = {};
-  std::unordered_map<std::string, uint32_t> regular_ids_;  // bytes -> id of regular tokens
+  // bytes -> id of regular tokens; the views point into tokens_, which never changes after init.
+  std::unordered_map<std::string_view, uint32_t> regular_ids_;
   std::vector<Merge> rules_;
   std::vector<PairSlot> pair_slots_;
   uint64_t pair_mask_ = 0;
 };
 
 // Per-thread scratch space and a cache of encoded pieces (most text is made of a few thousand
-// frequent words). The cache grows (doubling, open addressing at most half full) up to
-// `max_entries` pieces of at most kMaxCachedBytes bytes, then stops taking new ones.
+// frequent words). Each cache entry is one 64-byte line holding the piece (up to kMaxCachedBytes
+// bytes, zero-padded) and its ids (up to kMaxCachedIds), so a hit touches one cache line. The
+// table grows (doubling, open addressing at most half full) up to `max_entries` pieces, then
+// stops taking new ones: frequent pieces arrive early, so they are the ones kept.
 // Not thread-safe: one Encoder per thread; any number may share one Bpe.
 class Encoder {
  public:
-  explicit Encoder(size_t max_entries = 1u << 19);
+  explicit Encoder(size_t max_entries = 1u << 16);
 
+  static constexpr size_t kMaxCachedBytes = 24;
+  static constexpr size_t kMaxCachedIds = 7;
+
+  // Appends the cached ids of piece w[0, n) (n <= kMaxCachedBytes) and returns true on a hit.
   bool lookup(const uint8_t* w, size_t n, uint64_t hash, std::vector<uint32_t>& ids) const;
   void insert(const uint8_t* w, size_t n, uint64_t hash, const uint32_t* ids, size_t count);
-
-  static constexpr size_t kMaxCachedBytes = 48;
+  // Hints that the entry for `hash` will be looked up soon.
+  void prefetch(uint64_t hash) const {
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_prefetch(&slots_[hash & (slots_.size() - 1)]);
+#else
+    (void)hash;
+#endif
+  }
 
   // Scratch for Bpe::encode_piece.
   std::vector<uint32_t> part_id, part_rank, part_result, part_prev, part_next;
-  std::vector<uint32_t> scratch_ids;
 
  private:
-  struct Slot {
+  struct alignas(64) Slot {
     uint64_t hash = 0;
-    uint32_t key_offset = 0;
-    uint32_t ids_offset = 0;
-    uint16_t key_length = 0;  // 0 = empty
-    uint16_t id_count = 0;
+    uint8_t key_length = 0;  // 0 = empty
+    uint8_t id_count = 0;
+    uint32_t ids[kMaxCachedIds] = {};
+    uint64_t key[kMaxCachedBytes / 8] = {};
   };
+  static_assert(sizeof(Slot) == 64, "one cache line per entry");
   std::vector<Slot> slots_;
-  std::vector<uint8_t> keys_;
-  std::vector<uint32_t> ids_;
   size_t used_ = 0;
   size_t max_entries_;
 };

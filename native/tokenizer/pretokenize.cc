@@ -127,8 +127,6 @@ Pretokenizer parse_pretokenizer(const std::string& name) {
   throw Error("unknown pre-tokenizer '" + name + "' (expected 'cl100k' or 'gpt2')");
 }
 
-const char* pretokenizer_name(Pretokenizer p) { return p == Pretokenizer::kGpt2 ? "gpt2" : "cl100k"; }
-
 size_t next_piece(Pretokenizer kind, const uint8_t* s, size_t n, size_t p) {
   return kind == Pretokenizer::kGpt2 ? next_gpt2(s, n, p) : next_cl100k(s, n, p);
 }

@@ -27,7 +27,6 @@ enum class Pretokenizer : uint8_t { kCl100k = 0, kGpt2 = 1 };
 
 // Parses "cl100k" or "gpt2"; throws tf::Error otherwise.
 Pretokenizer parse_pretokenizer(const std::string& name);
-const char* pretokenizer_name(Pretokenizer p);
 
 // End (exclusive byte offset) of the piece that starts at byte p of s[0, n); requires p < n.
 size_t next_piece(Pretokenizer kind, const uint8_t* s, size_t n, size_t p);

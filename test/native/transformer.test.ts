@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Batch } from '../../lib/data/batch.js';
 import { Transformer } from '../../lib/model/transformer.js';
-import type { TransformerOptions } from '../../lib/model/config.js';
+import { ladderConfig, type TransformerOptions } from '../../lib/model/config.js';
 
 const TINY: TransformerOptions = { vocabSize: 32, dModel: 16, layers: 2, heads: 2, context: 8, seed: 1 };
 
@@ -175,6 +175,24 @@ describe('Transformer loss masking', () => {
   });
 });
 
+describe('Transformer layout', () => {
+  it('counts parameters and FLOPs per token for a ladder rung', async () => {
+    const config = ladderConfig(2, { vocabSize: 100, context: 32 });
+    const model = await Transformer.create(config);
+    const { dModel: C, layers: L, hidden: H } = config;
+    expect(model.parameterCount()).toEqual({ total: 12 * L * C * C + 100 * C + (2 * L + 1) * C, nonEmbedding: 12 * L * C * C + (2 * L + 1) * C });
+    expect(model.flopsPerToken()).toBe(6 * (L * (4 * C * C + 2 * C * H) + 100 * C) + 6 * L * 32 * C);
+    const names = model.tensorInfo().map((t) => t.name);
+    expect(names.slice(0, 7)).toEqual(['wte', 'blocks.0.attn_norm.weight', 'blocks.0.attn.qkv.weight', 'blocks.0.attn.proj.weight',
+      'blocks.0.mlp_norm.weight', 'blocks.0.mlp.fc.weight', 'blocks.0.mlp.proj.weight']);
+    // decayed tensors (linear layers' matrices) form one contiguous range at the start of the block
+    const decayed = model.tensorInfo().filter((t) => t.decay).sort((a, b) => a.offset - b.offset);
+    let end = 0;
+    for (const t of decayed) { expect(t.offset).toBe(end); end += t.size; }
+    expect(decayed.every((t) => t.shape.length === 2 && t.name !== 'wte')).toBe(true);
+  });
+});
+
 describe('Transformer inference', () => {
   it('defines hidden states: 0 = embeddings, L + 1 = final norm output, and re-sizes for new shapes', async () => {
     const model = await Transformer.create(TINY);
@@ -226,5 +244,9 @@ describe('Transformer inference', () => {
     expect(() => model.getParameters()).toThrow(/busy/);
     await first;
     await expect(model.loss(batch)).resolves.toBeGreaterThan(0);
+    // ids are copied once validated: changing them while the worker runs cannot reach the core
+    const pending = model.loss(batch);
+    batch.inputs.fill(4_000_000_000);
+    expect(Number.isFinite(await pending)).toBe(true);
   });
 });

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -120,6 +120,27 @@ describe('readDocuments', () => {
     const docs = await collect(stream);
     expect(docs.length).toBe(3 + 5 + 1);
     expect(stream.files).toBe(3);
+  });
+
+  it('reads the real spliced benchmark set when ../shared/data is present', async (context) => {
+    const path = join(process.cwd(), '..', 'shared', 'data', 'spliced', 'spliced.val.jsonl.gz');
+    if (!existsSync(path)) {
+      console.log(`skipped: ${path} is absent (benchmark data lives outside the package)`);
+      context.skip();
+      return;
+    }
+    let n = 0;
+    for await (const doc of readDocuments(path)) {
+      expect(typeof doc.text).toBe('string');
+      const spans = doc.spans as [number, number, string][];
+      expect(spans.length).toBeGreaterThan(0);
+      for (const [s, e, d] of spans) {
+        expect(0 <= s && s < e && e <= doc.text.length).toBe(true);
+        expect(['medical', 'biology', 'general']).toContain(d);
+      }
+      if (++n === 50) break;
+    }
+    expect(n).toBe(50);
   });
 
   it('stops on abort', async () => {

@@ -1,8 +1,10 @@
 import { readFileSync, statSync, truncateSync, writeFileSync, appendFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SHARD_MAGIC, ShardFile, ShardWriter, readShard, readShardHeader, writeShard } from '../../../lib/data/shard.js';
+import { SHARD_MAGIC, ShardFile, readShard, readShardHeader, writeShard } from '../../../lib/data/shard.js';
+import { ShardWriter } from '../../../lib/data/shard_writer.js';
 import { HEADER_BYTES } from '../../../lib/data/binary_header.js';
+import { SideFileKind, readSideFile, sideFilePathFor } from '../../../lib/data/side_file.js';
 import { fakeTokenizer, tempDir } from './helpers.js';
 
 const { dir, cleanup } = tempDir();
@@ -72,6 +74,32 @@ describe('token shards', () => {
     await expect(writer.writeDocument([1])).rejects.toThrow(/closed/);
   });
 
+  it('writes a side file per shard in step with the tokens, across rollovers', async () => {
+    const tok = fakeTokenizer(1000);
+    const out = join(dir, 'with-labels');
+    const writer = new ShardWriter({ dir: out, prefix: 'lab', shardTokens: 4, tokenizer: tok, sideKind: SideFileKind.Labels });
+    await writer.writeDocument(Uint32Array.from([1, 2, 3]), Uint8Array.from([0, 1, 1]));
+    await writer.writeDocument([4, 5, 6, 7, 8], Uint8Array.from([1, 0, 0, 1, 0]));
+    await expect(writer.writeDocument([9], Uint8Array.from([1, 1]))).rejects.toThrow(/one per id/);
+    await expect(writer.writeDocument([9])).rejects.toThrow(/one per id/);
+    const paths = await writer.close();
+    expect(paths.length).toBe(3); // 10 tokens in shards of 4
+    const tokens = paths.flatMap((p) => Array.from(readShard(p).tokens));
+    const labels = paths.flatMap((p) =>
+      Array.from(readSideFile(sideFilePathFor(p, SideFileKind.Labels), { expectKind: SideFileKind.Labels, expectTokens: readShardHeader(p).tokenCount, expectTokenizer: tok }).values),
+    );
+    expect(tokens).toEqual([999, 1, 2, 3, 999, 4, 5, 6, 7, 8]);
+    expect(labels).toEqual([0, 0, 1, 1, 0, 1, 0, 0, 1, 0]);
+    const masks = new ShardWriter({ dir: join(dir, 'with-mask'), tokenizer: tok, sideKind: SideFileKind.LossMask });
+    await expect(masks.writeDocument([1, 2], Uint8Array.from([1, 2]))).rejects.toThrow(/loss mask value 2/);
+    await masks.writeDocument([1, 2], Uint8Array.from([0, 1]));
+    const [maskShard] = await masks.close();
+    expect(Array.from(readSideFile(sideFilePathFor(maskShard, SideFileKind.LossMask)).values)).toEqual([1, 0, 1]); // separator learned
+    const plain = new ShardWriter({ dir: join(dir, 'plain'), tokenizer: tok });
+    await expect(plain.writeDocument([1], Uint8Array.from([1]))).rejects.toThrow(/no sideKind/);
+    await plain.abort();
+  });
+
   it('refuses ids outside the vocabulary when writing', async () => {
     const tok = fakeTokenizer(100);
     const writer = new ShardWriter({ dir: join(dir, 'w'), tokenizer: tok });
@@ -106,6 +134,12 @@ describe('token shards', () => {
       expect(() => readShard(path)).toThrow(`${path}: truncated shard: the header records 100 tokens (1224 bytes), the file has 1174 bytes`);
       truncateSync(path, 10);
       expect(() => readShard(path)).toThrow(/truncated header: the file has 10 bytes/);
+    });
+
+    it('a folder or a missing file', () => {
+      expect(() => readShard(dir)).toThrow(new RegExp(`${dir}.*EISDIR|EISDIR.*${dir}|${dir}: truncated`));
+      expect(() => readShard(join(dir, 'absent.bin'))).toThrow(/absent.bin/);
+      expect(() => new ShardFile(join(dir, 'absent.bin'))).toThrow(/absent.bin/);
     });
 
     it('oversized', async () => {

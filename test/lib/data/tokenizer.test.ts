@@ -1,9 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getEncoding } from 'js-tiktoken';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Tokenizer } from '../../../lib/data/tokenizer.js';
+import { backendInfo, setThreads } from '../../../lib/native.js';
 import { bytesToVocabString, CL100K_PATTERN_TIKTOKEN } from '../../../lib/data/tokenizer_json.js';
 import { Rng, randomText } from '../../helpers/random_text.js';
 
@@ -21,8 +22,9 @@ function glosses(limit: number): string[] {
 }
 
 /** Lone surrogates become U+FFFD, as TextEncoder does. */
+const bomKeepingDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
 function wellFormed(s: string): string {
-  return new TextDecoder('utf-8', { ignoreBOM: true }).decode(encoder.encode(s));
+  return bomKeepingDecoder.decode(encoder.encode(s));
 }
 
 let trained: Tokenizer;
@@ -46,6 +48,24 @@ describe('Tokenizer.train', () => {
     const again = await Tokenizer.train(sample, { vocabSize: 2048 });
     expect(again.hash).toBe(trained.hash);
     expect(JSON.stringify(again.toJSON())).toBe(JSON.stringify(trained.toJSON()));
+  });
+
+  it('gives the same merges on one thread as on all', async () => {
+    const threads = backendInfo().threads;
+    setThreads(1);
+    try {
+      const single = await Tokenizer.train(sample, { vocabSize: 2048 });
+      expect(single.hash).toBe(trained.hash);
+    } finally {
+      setThreads(threads);
+    }
+  });
+
+  it('stops early on a sample with too few pairs', async () => {
+    const t = await Tokenizer.train(['abab abab'], { vocabSize: 1000 });
+    expect(t.vocabSize).toBeLessThan(1000);
+    expect(t.name).toBe(`bpe-${t.vocabSize}`);
+    expect(t.decode(t.encode('abab abab'))).toBe('abab abab');
   });
 
   it('accepts async iterables, extra specials and maxChars', async () => {
@@ -117,31 +137,34 @@ describe('encode / decode', () => {
         const { ids, offsets } = t.encodeWithOffsets(text);
         expect(Array.from(ids)).toEqual(Array.from(t.encode(text)));
         expect(offsets.length).toBe(2 * ids.length);
-        const bytes = encoder.encode(text);
+        // UTF-8 offset of every UTF-16 index (lone surrogates count as U+FFFD's 3 bytes).
+        const byteAt = new Uint32Array(text.length + 1);
+        for (let i = 0; i < text.length; i++) {
+          const c = text.codePointAt(i)!;
+          const width = c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+          byteAt[i + 1] = byteAt[i] + (c >= 0x10000 ? 0 : width);
+          if (c >= 0x10000) byteAt[i + 2] = byteAt[i] + 4, i++;
+        }
+        const problems: string[] = [];
         let byte = 0;
         let prevStart = 0;
         let prevEnd = 0;
         for (let i = 0; i < ids.length; i++) {
           const [s, e] = [offsets[2 * i], offsets[2 * i + 1]];
-          expect(s).toBeLessThan(e);
-          expect(s).toBeGreaterThanOrEqual(prevStart);
-          expect(s).toBeLessThanOrEqual(prevEnd); // no gap
-          if (i === 0) expect(s).toBe(0);
-          // The token's bytes lie inside the UTF-8 of its span, at the right place.
-          const tokenBytes = encoder.encode(t.decode([ids[i]])).length;
-          const before = encoder.encode(text.slice(0, s)).length;
-          const span = encoder.encode(text.slice(s, e)).length;
-          const own = Buffer.from(bytes.subarray(byte, byte + (tokenBytesOf(t, ids[i]))));
-          expect(before).toBeLessThanOrEqual(byte);
-          expect(before + span).toBeGreaterThanOrEqual(byte + own.length);
-          expect(tokenBytes).toBeGreaterThan(0);
-          byte += own.length;
+          const shown = t.tokenToString(ids[i]);
+          const size = shown.startsWith('<0x') ? shown.length / 6 : encoder.encode(shown).length;
+          // Monotone, no gap, starting at 0; the token's bytes lie inside its span's bytes.
+          if (!(s < e && s >= prevStart && s <= prevEnd && (i > 0 || s === 0))) problems.push(`token ${i}: span [${s}, ${e})`);
+          if (!(byteAt[s] <= byte && byteAt[e] >= byte + size)) problems.push(`token ${i}: bytes outside its span`);
           // A surrogate pair is never split.
-          expect(isLowSurrogate(text.charCodeAt(s)) && isHighSurrogate(text.charCodeAt(s - 1))).toBe(false);
+          if (isLowSurrogate(text.charCodeAt(s)) && isHighSurrogate(text.charCodeAt(s - 1))) problems.push(`token ${i} splits a pair`);
+          if (!shown.startsWith('<0x') && !wellFormed(text.slice(s, e)).includes(shown)) problems.push(`token ${i} not in its span`);
+          byte += size;
           prevStart = s;
           prevEnd = e;
         }
-        expect(byte).toBe(bytes.length);
+        expect(problems, JSON.stringify(text)).toEqual([]);
+        expect(byte).toBe(byteAt[text.length]);
         if (ids.length) expect(prevEnd).toBe(text.length);
       }
     }
@@ -178,10 +201,6 @@ describe('encode / decode', () => {
   });
 });
 
-function tokenBytesOf(t: Tokenizer, id: number): number {
-  const s = t.tokenToString(id);
-  return s.startsWith('<0x') ? s.length / 6 : encoder.encode(s).length;
-}
 function isLowSurrogate(c: number): boolean {
   return c >= 0xdc00 && c <= 0xdfff;
 }
@@ -231,7 +250,7 @@ describe('BPE merging', () => {
     const tiktoken = getEncoding('cl100k_base');
     const rng = new Rng(9);
     const words = sample.slice(0, 400).join(' ').split(/[^a-z]+/).filter((w) => w.length > 2);
-    for (let i = 0; i < 40; i++) {
+    for (let i = 0; i < 20; i++) {
       let long = '';
       while (long.length < 40 + rng.below(600)) long += rng.pick(words);
       for (const text of [long, ' ' + long.toUpperCase(), '数据'.repeat(1 + rng.below(80)) + long, '!?'.repeat(50 + rng.below(50))])
@@ -249,6 +268,14 @@ describe('encodeBatch', () => {
     for (let i = 0; i < texts.length; i++) expect(Array.from(out[i])).toEqual(Array.from(trained.encode(texts[i])));
     await new Promise((r) => setTimeout(r, 20));
     expect(last.total).toBe(texts.length);
+    // Warm caches from the first call, then cleared caches: the same ids.
+    const again = await trained.encodeBatch(texts);
+    trained.clearCaches();
+    const cleared = await trained.encodeBatch(texts);
+    for (let i = 0; i < texts.length; i++) {
+      expect(Array.from(again[i])).toEqual(Array.from(out[i]));
+      expect(Array.from(cleared[i])).toEqual(Array.from(out[i]));
+    }
   });
 
   it('aborts and validates', async () => {
@@ -329,6 +356,17 @@ describe('Hugging Face tokenizer.json', () => {
     expect(json.added_tokens.map((t: { content: string }) => t.content)).toEqual(['<|endoftext|>', '<|hidden|>']);
   });
 
+  it('exports cl100k to tokenizer.json and reads it back (also in the Removed + invert form)', () => {
+    const cl = Tokenizer.cl100k();
+    const json = cl.toJSON() as any;
+    expect(json.model.vocab['Ġthe']).toBe(279);
+    json.pre_tokenizer.pretokenizers[0] = { ...json.pre_tokenizer.pretokenizers[0], behavior: 'Removed', invert: true };
+    const back = Tokenizer.fromJSON(json);
+    expect([back.vocabSize, back.eotId, back.hiddenId]).toEqual([cl.vocabSize, cl.eotId, cl.hiddenId]);
+    const text = glosses(3000).join('\n') + " It's 2024: naïve café, 東京, 🤖!";
+    expect(Array.from(back.encode(text))).toEqual(Array.from(cl.encode(text)));
+  });
+
   it('loads a hand-made GPT-2-style tokenizer.json', () => {
     // Bytes in GPT-2 order: printable ones map to themselves, space is 'Ġ'.
     const vocab: Record<string, number> = {};
@@ -363,10 +401,13 @@ describe('Hugging Face tokenizer.json', () => {
     expect(t.encode("it's 12345").length).toBe(2 + 2 + 6);
   });
 
-  it('rejects hostile or truncated JSON with clear errors', () => {
+  it('rejects hostile or truncated JSON with clear errors', async () => {
     const good = JSON.stringify(trained.toJSON());
     expect(() => Tokenizer.fromJSON(good.slice(0, good.length / 2))).toThrow(/tokenizer JSON: not valid JSON/);
     expect(() => Tokenizer.fromJSON('{}')).toThrow(/model is missing/);
+    const truncated = join(dir, 'truncated.json');
+    writeFileSync(truncated, good.slice(0, 1000));
+    await expect(Tokenizer.load(truncated)).rejects.toThrow(/truncated\.json: tokenizer JSON: not valid JSON/);
     expect(() => Tokenizer.fromJSON(42 as unknown as string)).toThrow(TypeError);
     const bad = (edit: (j: any) => void) => {
       const j = JSON.parse(good);

@@ -25,7 +25,7 @@ describe('rope', () => {
   it('forward matches float64 on the q part of a fused qkv buffer, leaving k and v untouched (atol 2e-5, rtol 1e-5)', () => {
     const seed = freshSeed();
     const rng = makeRng(seed);
-    for (const [B, T, NH, hs] of [[2, 5, 2, 4], [2, 300, 3, 64], [1, 17, 2, 34]]) {
+    for (const [B, T, NH, hs] of [[2, 5, 2, 4], [2, 300, 3, 64], [1, 17, 2, 34], [1, 4096, 1, 64]]) {
       const C = NH * hs;
       const qkv = randn(rng, B * T * 3 * C);
       const ref = ropeRef(toF64(qkv), B, T, NH, hs, 3 * C);
