@@ -22,8 +22,10 @@ export type { Document, ReadDocumentsOptions, SkippedRecord } from './data/docum
 export { MalformedRecordError } from './data/document.js';
 export { spanLabelsToTokenLabels } from './data/span_labels.js';
 export type { CharSpan, OverlapRule, SpanLabelOptions } from './data/span_labels.js';
-export { readShard, readShardHeader, writeShard, ShardWriter, ShardFile } from './data/shard.js';
-export type { Shard, ShardHeader, ReadShardOptions, ShardWriterOptions } from './data/shard.js';
+export { readShard, readShardHeader, writeShard, ShardFile } from './data/shard.js';
+export type { Shard, ShardHeader, ReadShardOptions } from './data/shard.js';
+export { ShardWriter } from './data/shard_writer.js';
+export type { ShardWriterOptions } from './data/shard_writer.js';
 export { SideFileKind, readSideFile, readSideFileHeader, writeSideFile, sideFilePathFor, findSideFile, sideFileScores, quantizeScores } from './data/side_file.js';
 export type { SideFile, SideFileHeader, ReadSideFileOptions, WriteSideFileOptions } from './data/side_file.js';
 export type { TokenizerContract, RecordedContract } from './data/tokenizer_contract.js';
