@@ -14,12 +14,17 @@
  * - Each row picks its source with probability weight / Σ weights, from a hash of (seed, row
  *   number), so resuming needs only counters: {rows drawn, per source: epoch and position}.
  * - The loss mask is the mask side file's value at the *target* position (all ones without one).
+ * - At most 64 shards keep files open at once (least recently used are closed and reopened on
+ *   demand), so thousands of shards do not exhaust file descriptors.
  * @module
  */
 import { permutation, hashUnit, seedWords, Sfc32 } from './random.js';
 import { ShardWindows, type LossMaskMode } from './shard_windows.js';
 import type { Batch } from './batch.js';
 import type { TokenizerContract } from './tokenizer_contract.js';
+
+/** Shards kept open at once (each holds one or two file descriptors); others are reopened on use. */
+const MAX_OPEN_SHARDS = 64;
 
 /** A group of shards sampled together, e.g. the forget set or the general set. */
 export interface SamplerSource {
@@ -91,6 +96,8 @@ export class BatchSampler implements Iterable<Batch> {
   private readonly sources: OpenSource[];
   private readonly cumulativeWeights: number[];
   private rows = 0;
+  /** Shards with open files, least recently used first (at most {@link MAX_OPEN_SHARDS}). */
+  private readonly openShards = new Set<ShardWindows>();
 
   /**
    * Opens every shard and mask file and validates them.
@@ -196,7 +203,15 @@ export class BatchSampler implements Iterable<Batch> {
       if (source.offsets[mid] <= w) lo = mid;
       else hi = mid - 1;
     }
-    return [source.shards[lo], (w - source.offsets[lo]) * this.context];
+    const shard = source.shards[lo];
+    this.openShards.delete(shard);
+    this.openShards.add(shard);
+    if (this.openShards.size > MAX_OPEN_SHARDS) {
+      const oldest = this.openShards.values().next().value as ShardWindows;
+      oldest.close();
+      this.openShards.delete(oldest);
+    }
+    return [shard, (w - source.offsets[lo]) * this.context];
   }
 
   /** The source row `row` draws from. */
@@ -227,8 +242,9 @@ export class BatchSampler implements Iterable<Batch> {
     for (;;) yield this.next();
   }
 
-  /** Closes every file. */
+  /** Closes every file (a later `next` reopens what it needs). */
   close(): void {
     for (const source of this.sources) for (const shard of source.shards) shard.close();
+    this.openShards.clear();
   }
 }

@@ -65,7 +65,7 @@ export function* sequentialBatches(options: SequentialBatchOptions): Generator<S
     const shard = new ShardWindows(path, { expectTokenizer, lossMask });
     try {
       const n = shard.length;
-      const pad = shard.shard.header.tokenizer.vocabSize > 0 ? shard.shard.header.tokenizer.eotId : 0;
+      const pad = shard.header.tokenizer.vocabSize > 0 ? shard.header.tokenizer.eotId : 0;
       if (n < 2) continue; // no target
       let covered = 0; // targets 1..covered are done
       while (covered < n - 1) {

@@ -4,8 +4,8 @@
  * @module
  */
 import { closeSync, openSync } from 'node:fs';
-import { HEADER_BYTES, readExactly } from './binary_header.js';
-import { ShardFile } from './shard.js';
+import { HEADER_BYTES, namingFile, readExactly } from './binary_header.js';
+import { ShardFile, readShardHeader, type ShardHeader } from './shard.js';
 import { SideFileKind, findSideFile, readSideFileHeader } from './side_file.js';
 import { describeContract, type TokenizerContract } from './tokenizer_contract.js';
 
@@ -15,49 +15,73 @@ import { describeContract, type TokenizerContract } from './tokenizer_contract.j
  */
 export type LossMaskMode = 'auto' | 'none' | 'required';
 
-/** One opened shard (and mask). */
+/**
+ * One shard (and its mask), validated when constructed; its files are opened on first use and
+ * can be closed and reopened, so a sampler over thousands of shards keeps only a few open.
+ */
 export class ShardWindows {
-  readonly shard: ShardFile;
+  readonly path: string;
+  readonly header: ShardHeader;
   readonly maskPath: string | null;
+  private readonly expectTokenizer: TokenizerContract | undefined;
+  private shard: ShardFile | null = null;
   private maskFd = -1;
-  private tokens: Uint32Array;
-  private maskBytes: Uint8Array;
+  private tokens = new Uint32Array(0);
+  private maskBytes = new Uint8Array(0);
 
   /**
-   * @throws as {@link ShardFile}, or when the mask side file does not match the shard (kind,
-   *   count, tokenizer) or is required and missing.
+   * @throws as {@link readShardHeader}, or when the mask side file does not match the shard
+   *   (kind, count, tokenizer) or is required and missing.
    */
   constructor(path: string, options: { expectTokenizer?: TokenizerContract; lossMask?: LossMaskMode }) {
-    this.shard = new ShardFile(path, { expectTokenizer: options.expectTokenizer });
+    this.path = path;
+    this.expectTokenizer = options.expectTokenizer;
+    this.header = readShardHeader(path, { expectTokenizer: options.expectTokenizer });
     const mode = options.lossMask ?? 'auto';
-    try {
-      this.maskPath = mode === 'none' ? null : findSideFile(path, SideFileKind.LossMask);
-      if (mode === 'required' && !this.maskPath) throw new Error(`${path}: no loss-mask side file (expected ${path.replace(/\.bin$/, '')}.mask.side)`);
-      if (this.maskPath) {
-        const maskHeader = readSideFileHeader(this.maskPath, {
-          expectKind: SideFileKind.LossMask,
-          expectTokens: this.shard.length,
-          expectTokenizer: options.expectTokenizer,
-        });
-        const a = maskHeader.tokenizer;
-        const b = this.shard.header.tokenizer;
-        if (a.vocabSize !== b.vocabSize || a.eotId !== b.eotId || a.hiddenId !== b.hiddenId || a.hashPrefix !== b.hashPrefix)
-          throw new Error(
-            `${this.maskPath}: tokenizer mismatch with its shard ${path}: the mask records ${describeContract(a)}, the shard ${describeContract(b)}`,
-          );
-        this.maskFd = openSync(this.maskPath, 'r');
-      }
-    } catch (error) {
-      this.shard.close();
-      throw error;
+    this.maskPath = mode === 'none' ? null : findSideFile(path, SideFileKind.LossMask);
+    if (mode === 'required' && !this.maskPath) throw new Error(`${path}: no loss-mask side file (expected ${path.replace(/\.bin$/, '')}.mask.side)`);
+    if (this.maskPath) {
+      const maskHeader = readSideFileHeader(this.maskPath, {
+        expectKind: SideFileKind.LossMask,
+        expectTokens: this.header.tokenCount,
+        expectTokenizer: options.expectTokenizer,
+      });
+      const a = maskHeader.tokenizer;
+      const b = this.header.tokenizer;
+      if (a.vocabSize !== b.vocabSize || a.eotId !== b.eotId || a.hiddenId !== b.hiddenId || a.hashPrefix !== b.hashPrefix)
+        throw new Error(
+          `${this.maskPath}: tokenizer mismatch with its shard ${path}: the mask records ${describeContract(a)}, the shard ${describeContract(b)}`,
+        );
     }
-    this.tokens = new Uint32Array(0);
-    this.maskBytes = new Uint8Array(0);
   }
 
   /** Tokens in the shard. */
   get length(): number {
-    return this.shard.length;
+    return this.header.tokenCount;
+  }
+
+  /** Whether the files are open now. */
+  get isOpen(): boolean {
+    return this.shard !== null;
+  }
+
+  private open(): ShardFile {
+    if (this.shard) return this.shard;
+    const shard = new ShardFile(this.path, { expectTokenizer: this.expectTokenizer });
+    if (shard.length !== this.header.tokenCount) {
+      shard.close();
+      throw new Error(`${this.path}: the shard changed while in use (${this.header.tokenCount} tokens, now ${shard.length})`);
+    }
+    if (this.maskPath) {
+      try {
+        this.maskFd = openSync(this.maskPath, 'r');
+      } catch (error) {
+        shard.close();
+        throw namingFile(error, this.maskPath);
+      }
+    }
+    this.shard = shard;
+    return shard;
   }
 
   /**
@@ -68,7 +92,7 @@ export class ShardWindows {
   fill(start: number, count: number, inputs: Uint32Array, targets: Uint32Array, lossMask: Uint8Array, rowOffset: number): void {
     if (this.tokens.length < count + 1) this.tokens = new Uint32Array(count + 1);
     const window = this.tokens.subarray(0, count + 1);
-    this.shard.read(start, window);
+    this.open().read(start, window);
     inputs.set(window.subarray(0, count), rowOffset);
     targets.set(window.subarray(1, count + 1), rowOffset);
     if (this.maskFd < 0) {
@@ -84,9 +108,10 @@ export class ShardWindows {
     lossMask.set(mask, rowOffset);
   }
 
-  /** Closes both files. */
+  /** Closes both files (a later fill reopens them). */
   close(): void {
-    this.shard.close();
+    this.shard?.close();
+    this.shard = null;
     if (this.maskFd >= 0) closeSync(this.maskFd);
     this.maskFd = -1;
   }

@@ -1,3 +1,4 @@
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchSampler } from '../../../lib/data/sampler.js';
@@ -102,6 +103,26 @@ describe('BatchSampler', () => {
     expect(() => new BatchSampler({ ...options, seed: 12, state: saved })).toThrow(/seed 11.*seed 12/);
     expect(() => new BatchSampler({ ...options, context: 13, state: saved })).toThrow(/batch × context 5 × 12/);
     expect(() => new BatchSampler({ ...options, sources: [options.sources[1], options.sources[0]], state: saved })).toThrow(/windows when saved/);
+  });
+
+  it('keeps at most 64 shards open over many shards, reopening on demand', async () => {
+    const many: string[] = [];
+    for (let k = 0; k < 80; k++) {
+      const path = join(dir, `many_${k}.bin`);
+      await writeShard(path, Uint32Array.from({ length: 41 }, (_, i) => 1000 * k + i), { tokenizer: tok });
+      many.push(path);
+    }
+    const fds = () => (existsSync('/proc/self/fd') ? readdirSync('/proc/self/fd').length : 0);
+    const before = fds();
+    const sampler = new BatchSampler({ shards: many, batch: 16, context: 8, seed: 2 });
+    const seen = new Set<number>();
+    for (const b of draw(sampler, 60)) for (let r = 0; r < 16; r++) seen.add(Math.floor(b.inputs[r * 8] / 1000));
+    expect(seen.size).toBe(80);
+    expect(fds() - before).toBeLessThanOrEqual(64);
+    sampler.close();
+    expect(fds()).toBeLessThanOrEqual(before);
+    expect(sampler.next().batch).toBe(16); // reopens after close
+    sampler.close();
   });
 
   it('rejects bad options and shards too short for a window', () => {
