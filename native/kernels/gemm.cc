@@ -152,6 +152,34 @@ void run_tasks(bool parallel, size_t n, const std::function<void(size_t)>& fn) {
   }
 }
 
+// A GEMM whose C is one column (N == 1) or one row (M == 1), where register tiles would be
+// mostly padding: y[L] (stride inc_y) = alpha * X v + beta * y, with v[K] (stride inc_v) the
+// column of op(B) (or row of op(A)) and X the other operand. In dot form X holds L rows of K
+// contiguous values (row stride ldx); in axpy form K rows of L contiguous values.
+void gemv(const KernelConfig& cfg, int threads, bool dot_form, int64_t L, int64_t K, float alpha, const float* X,
+          int64_t ldx, const float* v, int64_t inc_v, float beta, float* y, int64_t inc_y) {
+  float* vec = reserve(workspace.a, static_cast<size_t>(K));
+  for (int64_t k = 0; k < K; k++) vec[k] = v[k * inc_v];
+  const auto store = [&](int64_t i, float sum) {
+    float& out = y[i * inc_y];
+    out = beta == 0.0f ? alpha * sum : alpha * sum + beta * out;
+  };
+  // Axpy chunks stay at least 64 floats wide so each row segment fills whole vectors.
+  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(4 * threads, dot_form ? L : L / 64));
+  run_tasks(threads > 1, static_cast<size_t>(chunks), [&](size_t c) {
+    const int64_t i0 = L * static_cast<int64_t>(c) / chunks;
+    const int64_t i1 = L * static_cast<int64_t>(c + 1) / chunks;
+    if (dot_form) {
+      for (int64_t i = i0; i < i1; i++) store(i, cfg.dot(X + i * ldx, vec, K));
+      return;
+    }
+    float* acc = reserve(workspace.b, static_cast<size_t>(i1 - i0));
+    std::fill(acc, acc + (i1 - i0), 0.0f);
+    for (int64_t k = 0; k < K; k++) cfg.axpy(vec[k], X + k * ldx + i0, acc, i1 - i0);
+    for (int64_t i = i0; i < i1; i++) store(i, acc[i - i0]);
+  });
+}
+
 }  // namespace
 
 void gemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
@@ -170,6 +198,17 @@ void gemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float a
   const double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
   const int threads = flops < kParallelFlops ? 1 : num_threads();
   const bool parallel = threads > 1;
+
+  if (N == 1) {  // C[M, 1] = op(A) · op(B)[:, 0]
+    const bool a_rows = trans_a == Trans::No;
+    gemv(cfg, threads, a_rows, M, K, alpha, A, lda, B, trans_b == Trans::No ? ldb : 1, beta, C, ldc);
+    return;
+  }
+  if (M == 1) {  // C[1, N] = op(A)[0, :] · op(B)
+    const bool b_rows = trans_b == Trans::Yes;
+    gemv(cfg, threads, b_rows, N, K, alpha, B, ldb, A, trans_a == Trans::No ? 1 : lda, beta, C, 1);
+    return;
+  }
 
   const int64_t kc = ceil_div(K, ceil_div(K, cfg.kc));
   const int64_t k_blocks = ceil_div(K, kc);

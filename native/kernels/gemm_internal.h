@@ -20,6 +20,11 @@ using MicroKernel = void (*)(int64_t kc, const float* a, const float* b, float* 
 // into ceil(rows / R) panels [kc][R] at dst (zero-padded to a whole panel).
 using PackFn = void (*)(const float* x, int64_t rs, int64_t ks, int64_t rows, int64_t kc, float* dst);
 
+// Vector kernels for a GEMM whose C is a single row or column (gemv): dot(x, y, n) = sum x[i] y[i];
+// axpy(a, x, y, n): y[i] += a * x[i].
+using DotFn = float (*)(const float* x, const float* y, int64_t n);
+using AxpyFn = void (*)(float a, const float* x, float* y, int64_t n);
+
 struct KernelConfig {
   int mr;  // rows of the register tile (A panel height)
   int nr;  // columns of the register tile (B panel width)
@@ -29,6 +34,8 @@ struct KernelConfig {
   MicroKernel kernel;
   PackFn pack_a;  // R = mr
   PackFn pack_b;  // R = nr
+  DotFn dot;
+  AxpyFn axpy;
 };
 
 const KernelConfig& scalar_config();

@@ -145,6 +145,7 @@ describe('gemm', () => {
       [7, 1100, 40], // several column blocks on a narrow A
       [600, 20, 400], // one column block: 2 threads split the rows
       [20, 3, 250_000], // K too deep to pack in one span
+      [5000, 1, 500], [1, 3000, 800], // one column / one row of C, large enough to use 2 threads
       [randomIn(1, 300), randomIn(1, 300), randomIn(1, 300)],
     ];
     for (const [M, N, K] of sizes) {
