@@ -173,16 +173,21 @@ struct CrossEntropyArgs {
   const uint8_t* mask = nullptr;
 };
 
-// losses (Float32Array[N] or null), targets (Uint32Array[N], ids < V), mask (Uint8Array[N] or null)
+// losses (Float32Array[N] or null), targets (Uint32Array[N], ids < V on unmasked rows),
+// mask (Uint8Array[N] or null)
 CrossEntropyArgs cross_entropy_args(const Napi::CallbackInfo& info, size_t losses_at, size_t targets_at,
                                     size_t mask_at, int64_t N, int64_t V) {
   Napi::Env env = info.Env();
   CrossEntropyArgs a;
   if (!absent(info[losses_at])) a.losses = typed_array<float>(info[losses_at], "losses", static_cast<size_t>(N)).data;
   auto targets = typed_array<uint32_t>(info[targets_at], "targets", static_cast<size_t>(N));
-  check_ids_below(env, targets.data, targets.length, static_cast<uint32_t>(V), "targets");
   a.targets = targets.data;
   if (!absent(info[mask_at])) a.mask = typed_array<uint8_t>(info[mask_at], "mask", static_cast<size_t>(N)).data;
+  // the kernel never reads the target of a masked row, so only counted rows need a valid id
+  for (int64_t i = 0; i < N; i++)
+    if ((a.mask == nullptr || a.mask[i] != 0) && a.targets[i] >= static_cast<uint32_t>(V))
+      throw_range_error(env, "targets[" + std::to_string(i) + "] = " + std::to_string(a.targets[i]) +
+                                 " is out of range for a vocabulary of " + std::to_string(V));
   return a;
 }
 

@@ -47,6 +47,7 @@ void relu2_backward(float* dinp, const float* dout, const float* inp, int64_t n)
 
 // ---- fused softmax + cross-entropy with a per-position loss mask -----------------------------
 // logits [N, V]; targets [N]; mask [N] (1 = counts, 0 = ignored; nullptr = all count).
+// The target of a masked row is never read (it may hold any value, e.g. a padding sentinel).
 // forward: losses[i] = -log softmax(logits[i])[targets[i]] for unmasked rows, 0 for masked rows
 // (losses may be nullptr). Returns the sum of unmasked losses (double).
 // forward_backward additionally overwrites logits in place with

@@ -53,11 +53,12 @@ const forwardTol = { atol: 2e-5, rtol: 1e-4 };
 const lseTol = { atol: 2e-5, rtol: 1e-5 };
 
 describe('attention', () => {
-  // Shapes exercise hs = 16, 32, 64, T below, at and across block sizes, and B, NH > 1.
+  // Shapes exercise hs = 16, 32, 64, 128, T below, at and across block sizes (64), and B, NH > 1.
   const shapes = [
     { B: 2, T: 5, C: 32, NH: 2 },
     { B: 1, T: 67, C: 96, NH: 3 },
     { B: 2, T: 130, C: 128, NH: 2 },
+    { B: 1, T: 193, C: 256, NH: 2 },
   ];
 
   it('forward matches the float64 oracle at every SIMD level and thread count (atol 2e-5, rtol 1e-4)', () => {

@@ -86,6 +86,13 @@ describe('cross-entropy', () => {
     const total2 = ops.crossEntropyForwardBackward(d2, losses2, other, mask, N, V, 0.25);
     expect(total2).toBe(total1);
     expect(bitsEqual(d1, d2) && bitsEqual(losses1, losses2)).toBe(true);
+    // a masked row may carry any id, even one outside the vocabulary (e.g. a padding sentinel)
+    const sentinel = targets.slice();
+    sentinel[1] = 0xffffffff;
+    const d3 = logits.slice();
+    expect(ops.crossEntropyForwardBackward(d3, null, sentinel, mask, N, V, 0.25)).toBe(total1);
+    expect(bitsEqual(d1, d3)).toBe(true);
+    expect(() => ops.crossEntropyForward(null, logits, sentinel, null, N, V)).toThrow(/targets\[1\] = 4294967295 is out of range/);
     // no mask = every row counts
     const all = ops.crossEntropyForward(null, logits, targets, null, N, V);
     const ref = crossEntropyRef(logits, targets, null, N, V, 1);
