@@ -12,8 +12,11 @@
 // So a typical GEMM (the model's: K up to a few thousand) is one parallel_for; tasks share the
 // packed A and never wait for one another except on a group of A another task is packing.
 // The first depth block applies beta (beta == 0 writes C without reading it), later ones add.
+// Two shapes skip packing: a small GEMM with op(B) = B (at most 64^3) runs the level's unpacked
+// kernel, and a C of one row or one column runs dot / axpy vector kernels.
 // Every element of C gets the same arithmetic whatever the thread count or task split (the
-// depth blocking depends only on K and the SIMD level), so results are deterministic.
+// path and the depth blocking depend only on the shape and the SIMD level), so results are
+// deterministic.
 #include "kernels/gemm.h"
 
 #include <algorithm>
