@@ -5,8 +5,9 @@
 // --clock cpu times both sides in process CPU time instead of wall time, which other processes
 // on a shared machine barely disturb.
 // With no shape: square 256..2048 and the GPT model's shapes (N = 1024 rows, d = 256 and 768).
-// Prints one JSON line per shape: {bench:'gemm', m, n, k, transA, transB, threads, gflops,
-// numpy_gflops, ratio, simd} (numpy_gflops and ratio are null without python3 + numpy).
+// Prints one JSON line per shape: {bench:'gemm', metric:'gflops', value, unit, shape, m, n, k,
+// transA, transB, threads, clock, gflops, numpy_gflops, ratio, simd} (numpy_gflops and ratio
+// are null without python3 + numpy; ratio = gflops / numpy_gflops).
 import { backendInfo, setThreads } from '../dist/native.js';
 import { startNumpy } from './_numpy.mjs';
 import { checkGemm, gemmOperands, timeGemm } from './_gemm_timer.mjs';
@@ -75,6 +76,9 @@ export async function run(options = {}) {
       console.log(
         JSON.stringify({
           bench: 'gemm',
+          metric: 'gflops',
+          value: round(gflops),
+          unit: 'GFLOP/s',
           shape: shape.name,
           m: shape.m,
           n: shape.n,
