@@ -86,6 +86,8 @@ export async function run(options = {}) {
     const peak = before.gflops >= after.gflops ? before : after;
     const tokensPerSecond = clock === 'cpu' ? r.tokens_per_cpu_s : r.tokens_per_s;
     const achieved = (r.flops_per_token * tokensPerSecond) / 1e9;
+    const spread = Math.max(before.gflops, after.gflops) / Math.min(before.gflops, after.gflops) - 1;
+    const unreliable = achieved / peak.gflops > 0.95 || spread > 0.2;
     console.log(JSON.stringify({
       bench: 'train',
       metric: 'mfu',
@@ -114,6 +116,9 @@ export async function run(options = {}) {
       threads: r.threads,
       simd: r.simd,
       ...(r.profile_ms_per_step ? { profile_ms_per_step: r.profile_ms_per_step } : {}),
+      ...(unreliable
+        ? { note: 'GEMM peak unstable or MFU near 1: the machine is busy; rerun with --threads 1 --clock cpu' }
+        : {}),
     }));
   }
 }
