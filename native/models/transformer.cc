@@ -17,10 +17,10 @@ namespace {
 // [N, V] buffer: the chunk holds about 1/4 of the parameter count in floats (a few percent of
 // the training footprint), clamped to [256K, 32M] floats and to at least 32 rows (fewer rows
 // would make the head's GEMMs re-read the [V, C] weight too often).
-// The chunk shares memory with the blocks' [N, H]-sized scratch, so it is never smaller than
-// that region (which costs nothing extra).
-int64_t logit_chunk_rows(int64_t N, int64_t V, int64_t params, int64_t shared_floats) {
-  const int64_t floats = std::max(shared_floats, std::clamp<int64_t>(params / 4, int64_t(1) << 18, int64_t(1) << 25));
+// (Taller chunks would be free when they fit the blocks' scratch they share memory with, but
+// the GEMM's per-thread pack buffers grow with them, so the rule stays tied to the model size.)
+int64_t logit_chunk_rows(int64_t N, int64_t V, int64_t params) {
+  const int64_t floats = std::clamp<int64_t>(params / 4, int64_t(1) << 18, int64_t(1) << 25);
   return std::min<int64_t>(N, std::max<int64_t>(32, floats / V));
 }
 
@@ -141,7 +141,7 @@ size_t Transformer::saved_activation_bytes_for(int64_t B, int64_t T) const {
 
 size_t Transformer::activation_bytes_for(int64_t B, int64_t T) const {
   const int64_t N = B * T, C = config_.dim, H = config_.hidden, V = config_.vocab;
-  const int64_t rows = logit_chunk_rows(N, V, static_cast<int64_t>(params_.size()), N * (H + std::max(3 * C, H)));
+  const int64_t rows = logit_chunk_rows(N, V, static_cast<int64_t>(params_.size()));
   const int64_t scratch = N * 2 * C + std::max(N * (H + std::max(3 * C, H)), rows * V);
   return saved_activation_bytes_for(B, T) + static_cast<size_t>(scratch) * sizeof(float);
 }
@@ -176,7 +176,7 @@ void Transformer::ensure_activations(int64_t B, int64_t T) {
   xf_ = take(N * C);
   rstdf_ = take(N);
 
-  chunk_rows_ = logit_chunk_rows(N, V, static_cast<int64_t>(params_.size()), N * (H + std::max(3 * C, H)));
+  chunk_rows_ = logit_chunk_rows(N, V, static_cast<int64_t>(params_.size()));
   scratch_.resize(static_cast<size_t>(N * 2 * C + std::max(N * (H + std::max(3 * C, H)), chunk_rows_ * V)));
   a = scratch_.data();
   dresid_ = take(N * C);
