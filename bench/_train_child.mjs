@@ -33,6 +33,7 @@ function* batches(count) {
 const total = o.warmup + o.steps;
 const times = [];
 let last = performance.now();
+let cpuStart = process.cpuUsage();
 if (o.profile) model.native.setProfiling(true);
 await trainMasked(model, batches(total), {
   steps: total,
@@ -41,9 +42,13 @@ await trainMasked(model, batches(total), {
     const now = performance.now();
     times.push(now - last);
     last = now;
-    if (p.step === o.warmup && o.profile) model.native.resetProfile();
+    if (p.step === o.warmup) {
+      cpuStart = process.cpuUsage();
+      if (o.profile) model.native.resetProfile();
+    }
   },
 });
+const cpu = process.cpuUsage(cpuStart);
 const timed = times.slice(o.warmup);
 const seconds = timed.reduce((a, b) => a + b, 0) / 1000;
 const tokens = o.steps * o.batch * o.context;
@@ -51,6 +56,9 @@ const params = model.parameterCount();
 const bytes = 4 * params.total;
 console.log(JSON.stringify({
   tokens_per_s: tokens / seconds,
+  // process CPU time of the timed steps: with one thread, the compute time without the time
+  // other processes held the core
+  tokens_per_cpu_s: tokens / ((cpu.user + cpu.system) / 1e6),
   step_ms_median: [...timed].sort((a, b) => a - b)[Math.floor(timed.length / 2)],
   params: params.total,
   non_embedding_params: params.nonEmbedding,

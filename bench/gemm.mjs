@@ -1,10 +1,13 @@
 // GEMM throughput against numpy (OpenBLAS sgemm) on the same thread count, timed interleaved
 // in one run (other processes on the machine slow both sides alike); best of several rounds.
 //   npm run bench -- gemm [--m M --n N --k K] [--transA] [--transB] [--threads T] [--reps R]
-// (--threads defaults to 2, --reps, the number of interleaved rounds, to 10.)
+// (--threads defaults to 2, --reps, the number of interleaved rounds, to 10.) With --threads 1,
+// --clock cpu times both sides in process CPU time instead of wall time, which other processes
+// on a shared machine barely disturb.
 // With no shape: square 256..2048 and the GPT model's shapes (N = 1024 rows, d = 256 and 768).
-// Prints one JSON line per shape: {bench:'gemm', m, n, k, transA, transB, threads, gflops,
-// numpy_gflops, ratio, simd} (numpy_gflops and ratio are null without python3 + numpy).
+// Prints one JSON line per shape: {bench:'gemm', metric:'gflops', value, unit, shape, m, n, k,
+// transA, transB, threads, clock, gflops, numpy_gflops, ratio, simd} (numpy_gflops and ratio
+// are null without python3 + numpy; ratio = gflops / numpy_gflops).
 import { backendInfo, setThreads } from '../dist/native.js';
 import { startNumpy } from './_numpy.mjs';
 import { checkGemm, gemmOperands, timeGemm } from './_gemm_timer.mjs';
@@ -40,6 +43,9 @@ function positiveInteger(value, name) {
 export async function run(options = {}) {
   const threads = positiveInteger(options.threads ?? 2, 'threads');
   const rounds = positiveInteger(options.reps ?? 10, 'reps');
+  const clock = options.clock ?? 'wall';
+  if (clock !== 'wall' && clock !== 'cpu') throw new RangeError(`--clock must be wall or cpu, got ${clock}`);
+  if (clock === 'cpu' && threads !== 1) throw new RangeError('--clock cpu needs --threads 1 (CPU time adds up over threads)');
   let shapes;
   if (options.m !== undefined || options.n !== undefined || options.k !== undefined) {
     const [m, n, k] = ['m', 'n', 'k'].map((d) => positiveInteger(options[d], d));
@@ -62,14 +68,17 @@ export async function run(options = {}) {
       let theirs = Infinity;
       if (numpy) await numpy.time(shape, 1);
       for (let r = 0; r < rounds; r++) {
-        if (numpy) theirs = Math.min(theirs, await numpy.time(shape, inner));
-        ours = Math.min(ours, timeGemm(shape, operands, inner));
+        if (numpy) theirs = Math.min(theirs, await numpy.time(shape, inner, clock));
+        ours = Math.min(ours, timeGemm(shape, operands, inner, clock));
       }
       const gflops = flops / ours / 1e9;
       const numpyGflops = numpy ? flops / theirs / 1e9 : null;
       console.log(
         JSON.stringify({
           bench: 'gemm',
+          metric: 'gflops',
+          value: round(gflops),
+          unit: 'GFLOP/s',
           shape: shape.name,
           m: shape.m,
           n: shape.n,
@@ -77,6 +86,7 @@ export async function run(options = {}) {
           transA: shape.transA,
           transB: shape.transB,
           threads,
+          clock,
           gflops: round(gflops),
           numpy_gflops: numpyGflops === null ? null : round(numpyGflops),
           ratio: numpyGflops === null ? null : round(gflops / numpyGflops, 3),

@@ -12,8 +12,11 @@
 // So a typical GEMM (the model's: K up to a few thousand) is one parallel_for; tasks share the
 // packed A and never wait for one another except on a group of A another task is packing.
 // The first depth block applies beta (beta == 0 writes C without reading it), later ones add.
+// Two shapes skip packing: a small GEMM with op(B) = B (at most 64^3) runs the level's unpacked
+// kernel, and a C of one row or one column runs dot / axpy vector kernels.
 // Every element of C gets the same arithmetic whatever the thread count or task split (the
-// depth blocking depends only on K and the SIMD level), so results are deterministic.
+// path and the depth blocking depend only on the shape and the SIMD level), so results are
+// deterministic.
 #include "kernels/gemm.h"
 
 #include <algorithm>
@@ -36,6 +39,9 @@ namespace {
 // Below this many flops (2 M N K) a GEMM runs on the calling thread only: waking the pool
 // would cost more than it saves.
 constexpr double kParallelFlops = 4.0e6;
+// At most this many flops, a GEMM with op(B) = B runs the level's unpacked small kernel if it
+// has one (packing would cost about as much as the arithmetic).
+constexpr double kSmallFlops = 2.0 * 64 * 64 * 64;
 // Most floats of packed A one call keeps (mb rows x a span of K): 16 MB.
 constexpr int64_t kMaxPackedA = int64_t{1} << 22;
 
@@ -199,6 +205,10 @@ void gemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float a
   const int threads = flops < kParallelFlops ? 1 : num_threads();
   const bool parallel = threads > 1;
 
+  if (cfg.small && trans_b == Trans::No && flops <= kSmallFlops) {
+    cfg.small(trans_a == Trans::Yes, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
   if (N == 1) {  // C[M, 1] = op(A) · op(B)[:, 0]
     const bool a_rows = trans_a == Trans::No;
     gemv(cfg, threads, a_rows, M, K, alpha, A, lda, B, trans_b == Trans::No ? ldb : 1, beta, C, ldc);

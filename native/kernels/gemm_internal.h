@@ -25,6 +25,11 @@ using PackFn = void (*)(const float* x, int64_t rs, int64_t ks, int64_t rows, in
 using DotFn = float (*)(const float* x, const float* y, int64_t n);
 using AxpyFn = void (*)(float a, const float* x, float* y, int64_t n);
 
+// A whole small GEMM with op(B) = B (row-major [K, N], read in place) and no packing:
+// C = alpha op(A) B + beta C. Optional per SIMD level.
+using SmallGemmFn = void (*)(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                             const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+
 struct KernelConfig {
   int mr;  // rows of the register tile (A panel height)
   int nr;  // columns of the register tile (B panel width)
@@ -36,6 +41,7 @@ struct KernelConfig {
   PackFn pack_b;  // R = nr
   DotFn dot;
   AxpyFn axpy;
+  SmallGemmFn small;  // nullptr where the level has none
 };
 
 const KernelConfig& scalar_config();

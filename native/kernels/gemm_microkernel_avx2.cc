@@ -90,7 +90,7 @@ __attribute__((target("avx2,fma"))) void axpy_avx2(float a, const float* x, floa
 
 const KernelConfig& avx2_config() {
   static const KernelConfig config{kMR, kNR, 256, 512, 4096, kernel_avx2, pack_panels_avx2<kMR>,
-                                   pack_panels_avx2<kNR>, dot_avx2, axpy_avx2};
+                                   pack_panels_avx2<kNR>, dot_avx2, axpy_avx2, nullptr};
   return config;
 }
 

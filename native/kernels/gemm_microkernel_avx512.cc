@@ -4,6 +4,8 @@
 // and skip rows past mr, so they need no scratch tile.
 #include <immintrin.h>
 
+#include <algorithm>
+
 #include "kernels/gemm_internal.h"
 
 namespace tf::gemm_internal {
@@ -89,11 +91,65 @@ TF_AVX512 void axpy_avx512(float a, const float* x, float* y, int64_t n) {
   }
 }
 
+// Small GEMMs without packing: a 4 x 32 tile (8 accumulators) reads op(A) and B where they lie.
+// Packing would cost as much as the arithmetic at these sizes, and the 14 x 32 tile would be
+// mostly padding. Column edges use masked loads, so nothing past B's or C's rows is touched.
+constexpr int kSmallMR = 4;
+
+TF_AVX512 void small_tile(int64_t K, const float* a, int64_t a_rs, int64_t a_ks, const float* b, int64_t ldb, float* c,
+                          int64_t ldc, float alpha, float beta, int mr, __mmask16 m0, __mmask16 m1) {
+  __m512 acc0[kSmallMR], acc1[kSmallMR];
+#pragma GCC unroll 4
+  for (int i = 0; i < kSmallMR; i++) acc0[i] = acc1[i] = _mm512_setzero_ps();
+  for (int64_t k = 0; k < K; k++, a += a_ks, b += ldb) {
+    const __m512 b0 = _mm512_maskz_loadu_ps(m0, b);
+    const __m512 b1 = _mm512_maskz_loadu_ps(m1, b + 16);
+#pragma GCC unroll 4
+    for (int i = 0; i < kSmallMR; i++) {
+      if (i < mr) {
+        const __m512 ai = _mm512_set1_ps(a[i * a_rs]);
+        acc0[i] = _mm512_fmadd_ps(ai, b0, acc0[i]);
+        acc1[i] = _mm512_fmadd_ps(ai, b1, acc1[i]);
+      }
+    }
+  }
+  const __m512 va = _mm512_set1_ps(alpha);
+  const __m512 vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 4
+  for (int i = 0; i < kSmallMR; i++) {
+    if (i < mr) {
+      float* ci = c + i * ldc;
+      __m512 r0 = _mm512_mul_ps(va, acc0[i]), r1 = _mm512_mul_ps(va, acc1[i]);
+      if (beta != 0.0f) {
+        r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, ci), r0);
+        r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, ci + 16), r1);
+      }
+      _mm512_mask_storeu_ps(ci, m0, r0);
+      _mm512_mask_storeu_ps(ci + 16, m1, r1);
+    }
+  }
+}
+
+TF_AVX512 void small_avx512(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                            const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  // op(A) element (i, k) is A[i * a_rs + k * a_ks].
+  const int64_t a_rs = trans_a ? 1 : lda, a_ks = trans_a ? lda : 1;
+  for (int64_t j0 = 0; j0 < N; j0 += 32) {
+    const int64_t cols = std::min<int64_t>(32, N - j0);
+    const __mmask16 m0 = cols >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << cols) - 1);
+    const __mmask16 m1 = cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : static_cast<__mmask16>((1u << (cols - 16)) - 1);
+    for (int64_t i0 = 0; i0 < M; i0 += kSmallMR) {
+      const int rows = static_cast<int>(std::min<int64_t>(kSmallMR, M - i0));
+      small_tile(K, A + i0 * a_rs, a_rs, a_ks, B + j0, ldb, C + i0 * ldc + j0, ldc, alpha, beta, rows, m0, m1);
+    }
+  }
+}
+
 }  // namespace
 
 const KernelConfig& avx512_config() {
   static const KernelConfig config{kMR, kNR, 384, 512, 4096, kernel_avx512, pack_panels_avx512<kMR>,
-                                   pack_panels_avx512<kNR>, dot_avx512, axpy_avx512};
+                                   pack_panels_avx512<kNR>, dot_avx512, axpy_avx512, small_avx512};
   return config;
 }
 

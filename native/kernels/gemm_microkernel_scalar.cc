@@ -41,7 +41,7 @@ void axpy_scalar(float a, const float* x, float* y, int64_t n) {
 
 const KernelConfig& scalar_config() {
   static const KernelConfig config{kMR, kNR, 256, 256, 2048, kernel_scalar, pack_panels<kMR>, pack_panels<kNR>,
-                                   dot_scalar, axpy_scalar};
+                                   dot_scalar, axpy_scalar, nullptr};
   return config;
 }
 

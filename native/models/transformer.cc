@@ -17,6 +17,8 @@ namespace {
 // [N, V] buffer: the chunk holds about 1/4 of the parameter count in floats (a few percent of
 // the training footprint), clamped to [256K, 32M] floats and to at least 32 rows (fewer rows
 // would make the head's GEMMs re-read the [V, C] weight too often).
+// (Taller chunks would be free when they fit the blocks' scratch they share memory with, but
+// the GEMM's per-thread pack buffers grow with them, so the rule stays tied to the model size.)
 int64_t logit_chunk_rows(int64_t N, int64_t V, int64_t params) {
   const int64_t floats = std::clamp<int64_t>(params / 4, int64_t(1) << 18, int64_t(1) << 25);
   return std::min<int64_t>(N, std::max<int64_t>(32, floats / V));
@@ -140,7 +142,7 @@ size_t Transformer::saved_activation_bytes_for(int64_t B, int64_t T) const {
 size_t Transformer::activation_bytes_for(int64_t B, int64_t T) const {
   const int64_t N = B * T, C = config_.dim, H = config_.hidden, V = config_.vocab;
   const int64_t rows = logit_chunk_rows(N, V, static_cast<int64_t>(params_.size()));
-  const int64_t scratch = N * (2 * C + H + std::max(3 * C, H)) + rows * V;
+  const int64_t scratch = N * 2 * C + std::max(N * (H + std::max(3 * C, H)), rows * V);
   return saved_activation_bytes_for(B, T) + static_cast<size_t>(scratch) * sizeof(float);
 }
 
@@ -175,14 +177,16 @@ void Transformer::ensure_activations(int64_t B, int64_t T) {
   rstdf_ = take(N);
 
   chunk_rows_ = logit_chunk_rows(N, V, static_cast<int64_t>(params_.size()));
-  scratch_.resize(static_cast<size_t>(N * (2 * C + H + std::max(3 * C, H)) + chunk_rows_ * V));
+  scratch_.resize(static_cast<size_t>(N * 2 * C + std::max(N * (H + std::max(3 * C, H)), chunk_rows_ * V)));
   a = scratch_.data();
   dresid_ = take(N * C);
   dln_ = take(N * C);
-  h1_ = take(N * H);
-  // dqkv (attention half of a block's backward) and h2 (MLP half) are never live together
-  dqkv_ = h2_ = take(N * std::max(3 * C, H));
-  chunk_ = take(chunk_rows_ * V);
+  // The logits chunk (LM head, between the blocks' forward and backward) shares memory with
+  // h1, h2 and dqkv (used inside blocks only); dqkv (attention half of a block's backward) and
+  // h2 (MLP half) are never live together either.
+  chunk_ = a;
+  h1_ = a;
+  dqkv_ = h2_ = a + N * H;
   dxf_ = dln_;
   B_ = B;
   T_ = T;

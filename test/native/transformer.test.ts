@@ -236,6 +236,19 @@ describe('Transformer inference', () => {
     expect(() => new (model.native.constructor)({ vocabSize: 4, dModel: 6, layers: 1, heads: 4, hidden: 8, context: 4, tieEmbeddings: true, ropeBase: 1e4, normEps: 1e-5 })).toThrow(/divisible/);
   });
 
+  it('stops a step at its cancel flag with an AbortError and leaves the parameters unchanged', async () => {
+    const model = await Transformer.create(TINY);
+    const before = model.getParameters();
+    const cancel = new Int32Array(new SharedArrayBuffer(4));
+    Atomics.store(cancel, 0, 1);
+    const options = { zeroGradients: true, update: true, lr: 0.1, beta1: 0.9, beta2: 0.95, eps: 1e-7, weightDecay: 0.1, clip: 1 };
+    await expect(model.native.step([randomBatch(1, 2, 8, 32), randomBatch(2, 2, 8, 32)], options, cancel)).rejects.toMatchObject({ name: 'AbortError' });
+    expect(model.getParameters()).toEqual(before);
+    Atomics.store(cancel, 0, 0);
+    await model.native.step([randomBatch(1, 2, 8, 32)], options, cancel);
+    expect(model.getParameters()).not.toEqual(before);
+  });
+
   it('refuses a second operation while one is running', async () => {
     const model = await Transformer.create(TINY);
     const batch = randomBatch(2, 2, 8, TINY.vocabSize);

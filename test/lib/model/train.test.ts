@@ -124,10 +124,24 @@ describe('trainMasked', () => {
     const already = new AbortController();
     already.abort();
     await expect(trainMasked(model, tinyBatches(2), { signal: already.signal })).rejects.toMatchObject({ name: 'AbortError' });
+    // abort while the second step's micro-batches are being gathered: the native step sees the
+    // flag before its first micro-batch and the parameters stay as the first step left them
     const controller = new AbortController();
-    const run = trainMasked(model, tinyBatches(50), { signal: controller.signal, accumulation: 5 });
-    setTimeout(() => controller.abort(), 5);
+    const source = tinyBatches(50);
+    function* aborting() {
+      for (let i = 0; i < source.length; i++) {
+        if (i === 7) controller.abort();
+        yield source[i];
+      }
+    }
+    let afterFirst: Float32Array | undefined;
+    const run = trainMasked(model, aborting(), {
+      signal: controller.signal,
+      accumulation: 5,
+      onProgress: () => { afterFirst = model.getParameters(); },
+    });
     await expect(run).rejects.toMatchObject({ name: 'AbortError' });
+    expect(model.getParameters()).toEqual(afterFirst);
     expect(Number.isFinite(await model.loss(tinyBatches(1)[0]))).toBe(true);
   });
 
