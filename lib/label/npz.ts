@@ -66,7 +66,7 @@ export function parseNpy(bytes: Uint8Array, source = 'npy'): NpyArray {
   const dataStart = start + headerLength;
   if (bytes.length - dataStart !== count * size)
     fail(source, `shape (${shape.join(', ')}) of ${descr} needs ${count * size} data bytes, the file has ${bytes.length - dataStart}`);
-  const body = bytes.slice(dataStart); // aligned copy
+  const body = new Uint8Array(bytes.subarray(dataStart)); // an aligned copy (Buffer.slice would be a view)
   let data: NpyArray['data'];
   if (dtype === 'f4') data = new Float32Array(body.buffer, 0, count);
   else if (dtype === 'f2') data = decodeFloat16(new Uint16Array(body.buffer, 0, count));
