@@ -9,7 +9,7 @@
 //   nice node scripts/sae_quality.mjs --corpus wordnet   # the default WordNet corpus (train split / val split)
 //
 // Options: --out DIR (cache; default /tmp/tokenfilter-sae-quality-<corpus>), --steps N (LM steps),
-// --layer L, --latents D_SAE, --k K, --sae-steps N, --eval-docs N. Phases whose outputs exist in
+// --layers N, --d-model C, --context T (LM shape), --layer L (residual stream the SAE reads), --latents D_SAE, --k K, --sae-steps N, --eval-docs N. Phases whose outputs exist in
 // DIR are reused. Prints JSON lines: one per sweep point, then the best point.
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -28,12 +28,15 @@ const { values: args } = parseArgs({
   options: {
     corpus: { type: 'string', default: 'spliced' },
     out: { type: 'string' },
-    steps: { type: 'string', default: '1200' },
-    layer: { type: 'string', default: '2' },
+    steps: { type: 'string', default: '800' },
+    layers: { type: 'string', default: '2' },
+    'd-model': { type: 'string', default: '128' },
+    context: { type: 'string', default: '64' },
+    layer: { type: 'string', default: '1' },
     latents: { type: 'string', default: '1024' },
-    k: { type: 'string', default: '16' },
+    k: { type: 'string', default: '8' },
     'sae-steps': { type: 'string', default: '1500' },
-    'sae-tokens': { type: 'string', default: '200000' },
+    'sae-tokens': { type: 'string', default: '150000' },
     'eval-docs': { type: 'string', default: '600' },
     'train-chars': { type: 'string', default: '6000000' },
   },
@@ -113,14 +116,14 @@ log(`${docs.train.length} training docs (${train.tokens.length} tokens), ${docs.
 
 // ---- labeler LM
 const modelPath = join(out, 'lm.safetensors');
-const lmConfig = { vocabSize: tokenizer.vocabSize, dModel: 128, layers: 4, heads: 4, context: 128, seed: 1 };
+const lmConfig = { vocabSize: tokenizer.vocabSize, dModel: Number(args['d-model']), layers: Number(args.layers), heads: 4, context: Number(args.context), seed: 1 };
 let model;
 if (existsSync(modelPath)) model = await Transformer.load(modelPath);
 else {
   const shard = join(out, 'train.bin');
   await writeShard(shard, train.tokens, { tokenizer });
   model = await Transformer.create(lmConfig);
-  const sampler = new BatchSampler({ shards: [shard], batch: 16, context: 128, seed: 1 });
+  const sampler = new BatchSampler({ shards: [shard], batch: 16, context: lmConfig.context, seed: 1 });
   const steps = Number(args.steps);
   const summary = await trainMasked(model, sampler, {
     steps, lr: 3e-3,
@@ -177,7 +180,7 @@ for (let start = 0; start < nTrain; start += 8192) {
   selector.add(f, train.labels.subarray(start, end), start);
 }
 const ranked = selector.rank().filter((s) => s.forgetFires >= 20);
-const maxK = 64;
+const maxK = 32;
 const chosen = ranked.slice(0, maxK).map((s) => s.latent);
 const audit = ranked.slice(0, 8).map((s) => ({
   latent: s.latent, score: +s.score.toFixed(2), precision: +s.precision.toFixed(3),
@@ -201,7 +204,7 @@ const std = moments.std();
 let gold = 0;
 for (const l of evaluation.labels) gold += l === 1 ? 1 : 0;
 const points = [];
-for (const K of [8, 16, 32, 64].filter((k) => k <= chosen.length)) {
+for (const K of [4, 8, 16, 32].filter((k) => k <= chosen.length)) {
   const sub = new Float32Array(T * K);
   for (let t = 0; t < T; t++) sub.set(codes.subarray(t * maxK, t * maxK + K), t * K);
   for (const z of [0.5, 1, 2, 3, 4])
