@@ -9,7 +9,8 @@
 //   nice node scripts/sae_quality.mjs --corpus wordnet   # the default WordNet corpus (train split / val split)
 //
 // Options: --out DIR (cache; default /tmp/tokenfilter-sae-quality-<corpus>), --steps N (LM steps),
-// --layers N, --d-model C, --context T (LM shape), --layer L (residual stream the SAE reads), --latents D_SAE, --k K, --sae-steps N, --eval-docs N. Phases whose outputs exist in
+// --layers N, --d-model C, --context T (LM shape), --layer L (residual stream the SAE reads),
+// --rank ratio|auroc (latent ranking), --max-k K (most latents swept), --latents D_SAE, --k K, --sae-steps N, --eval-docs N. Phases whose outputs exist in
 // DIR are reused. Prints JSON lines: one per sweep point, then the best point.
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -39,6 +40,8 @@ const { values: args } = parseArgs({
     'sae-tokens': { type: 'string', default: '150000' },
     'eval-docs': { type: 'string', default: '600' },
     'train-chars': { type: 'string', default: '6000000' },
+    rank: { type: 'string', default: 'ratio' },
+    'max-k': { type: 'string', default: '64' },
   },
 });
 const corpus = args.corpus;
@@ -47,7 +50,7 @@ const out = args.out ?? `/tmp/tokenfilter-sae-quality-${corpus}`;
 await mkdir(out, { recursive: true });
 const started = Date.now();
 const log = (m) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0)}s] ${m}\n`);
-const emit = (o) => process.stdout.write(`${JSON.stringify({ bench: 'sae_quality', corpus, ...o })}\n`);
+const emit = (o) => process.stdout.write(`${JSON.stringify({ bench: 'sae_quality', corpus, layer: Number(args.layer), sae_k: Number(args.k), d_sae: Number(args.latents), rank: args.rank, ...o })}\n`);
 log(`backend ${JSON.stringify(backendInfo())}`);
 
 // ---- documents: training text with per-character domain spans, evaluation text with gold spans
@@ -179,14 +182,14 @@ for (let start = 0; start < nTrain; start += 8192) {
   const f = await sae.encode(trainActs.subarray(start * D, end * D));
   selector.add(f, train.labels.subarray(start, end), start);
 }
-const ranked = selector.rank().filter((s) => s.forgetFires >= 20);
-const maxK = 32;
+const ranked = selector.rank(args.rank).filter((s) => s.forgetFires >= 20 && s.score >= 1);
+const maxK = Math.min(Number(args['max-k']), ranked.length);
 const chosen = ranked.slice(0, maxK).map((s) => s.latent);
 const audit = ranked.slice(0, 8).map((s) => ({
-  latent: s.latent, score: +s.score.toFixed(2), precision: +s.precision.toFixed(3),
+  latent: s.latent, score: +s.score.toFixed(2), auroc: +s.auroc.toFixed(3), precision: +s.precision.toFixed(3),
   contexts: selector.topContexts(s.latent).map((c) => tokenizer.decode(train.tokens.subarray(Math.max(0, c.position - 8), c.position + 3))),
 }));
-await writeFile(join(out, 'latents.json'), JSON.stringify({ ranked: ranked.slice(0, maxK), audit }, null, 1));
+await writeFile(join(out, `latents-${args.rank}.json`), JSON.stringify({ ranked: ranked.slice(0, maxK), audit }, null, 1));
 log(`top latents: ${JSON.stringify(audit.slice(0, 4))}`);
 
 // ---- labelling the evaluation text, swept
@@ -204,7 +207,7 @@ const std = moments.std();
 let gold = 0;
 for (const l of evaluation.labels) gold += l === 1 ? 1 : 0;
 const points = [];
-for (const K of [4, 8, 16, 32].filter((k) => k <= chosen.length)) {
+for (const K of [4, 8, 16, 32, 64, 128, 256].filter((k) => k <= chosen.length)) {
   const sub = new Float32Array(T * K);
   for (let t = 0; t < T; t++) sub.set(codes.subarray(t * maxK, t * maxK + K), t * K);
   for (const z of [0.5, 1, 2, 3, 4])

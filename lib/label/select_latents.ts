@@ -9,6 +9,9 @@
  * of firing rates on forget vs retain tokens, each smoothed by one pseudo-count:
  *   score = log2(((fF + 1) / (nF + 1)) / ((fR + 1) / (nR + 1)))
  * with fF, fR the firings on forget/retain tokens and nF, nR the token counts. Support = fF.
+ * Alternatively rank by `auroc`: the AUROC of the latent's firing as a forget detector,
+ * (1 + fF/nF − fR/nR) / 2, which also rewards coverage (a latent firing on most forget tokens
+ * beats a rare but perfectly specific one).
  * @module
  */
 
@@ -25,7 +28,12 @@ export interface LatentScore {
   retainRate: number;
   /** P(forget | fires) over the labelled tokens. */
   precision: number;
+  /** AUROC of "fires" as a forget detector: (1 + forgetRate − retainRate) / 2. */
+  auroc: number;
 }
+
+/** How {@link LatentSelector.rank} orders latents. */
+export type LatentRanking = 'ratio' | 'auroc';
 
 /** A top-activating position of a latent. */
 export interface LatentContext {
@@ -42,10 +50,12 @@ export interface SelectLatentsOptions {
   minScore?: number;
   /** Keep only latents firing on at least this many forget tokens (default 20). */
   minSupport?: number;
+  /** Order by firing-rate ratio (default) or by AUROC; minScore applies to the ratio score either way. */
+  by?: LatentRanking;
 }
 
 /** Defaults of {@link SelectLatentsOptions}. */
-export const SELECT_DEFAULTS = { top: 32, minScore: 1, minSupport: 20 } as const;
+export const SELECT_DEFAULTS = { top: 32, minScore: 1, minSupport: 20, by: 'ratio' } as const;
 
 /** Accumulates per-latent firing statistics over labelled tokens. */
 export class LatentSelector {
@@ -108,8 +118,8 @@ export class LatentSelector {
     return this;
   }
 
-  /** Every latent's statistics, best score first. */
-  rank(): LatentScore[] {
+  /** Every latent's statistics, best first by `by` (default 'ratio'). */
+  rank(by: LatentRanking = 'ratio'): LatentScore[] {
     const nF = this.forgetTokens;
     const nR = this.retainTokens;
     const out: LatentScore[] = [];
@@ -124,9 +134,11 @@ export class LatentSelector {
         forgetRate: nF ? fF / nF : 0,
         retainRate: nR ? fR / nR : 0,
         precision: fF + fR > 0 ? fF / (fF + fR) : 0,
+        auroc: (1 + (nF ? fF / nF : 0) - (nR ? fR / nR : 0)) / 2,
       });
     }
-    return out.sort((a, b) => b.score - a.score || a.latent - b.latent);
+    const key = by === 'auroc' ? (s: LatentScore) => s.auroc : (s: LatentScore) => s.score;
+    return out.sort((a, b) => key(b) - key(a) || a.latent - b.latent);
   }
 
   /**
@@ -135,10 +147,10 @@ export class LatentSelector {
    * @throws RangeError for a negative or non-integer top / minSupport.
    */
   select(options: SelectLatentsOptions = {}): LatentScore[] {
-    const { top, minScore, minSupport } = { ...SELECT_DEFAULTS, ...options };
+    const { top, minScore, minSupport, by } = { ...SELECT_DEFAULTS, ...options };
     if (!Number.isInteger(top) || top < 0) throw new RangeError(`top must be a non-negative integer, got ${top}`);
     if (!Number.isInteger(minSupport) || minSupport < 0) throw new RangeError(`minSupport must be a non-negative integer, got ${minSupport}`);
-    return this.rank()
+    return this.rank(by)
       .filter((s) => s.score >= minScore && s.forgetFires >= minSupport)
       .slice(0, top);
   }
