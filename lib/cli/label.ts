@@ -1,6 +1,7 @@
 /**
- * `tokenfilter label SHARDS... --model LM --layer L --sae SAE (--latents IDS | --select K) --out DIR`:
- * weak token labels from SAE latents. Writes `<out>/<stem>.labels.side` per shard (1 = forget)
+ * `tokenfilter label SHARDS... (--model LM --layer L | --activations DIR) --sae SAE (--latents IDS | --select K) --out DIR`:
+ * weak token labels from SAE latents, on a labeler LM run here or on activations computed
+ * elsewhere (a big model's residual stream saved as .npy / safetensors, one file per shard). Writes `<out>/<stem>.labels.side` per shard (1 = forget)
  * and prints a summary, with the fraction of tokens labelled per gold domain when the shards
  * have gold label side files beside them. `--select K` picks the K latents that fire most
  * specifically on gold label 1 of those side files and prints their top contexts for audit.
@@ -22,8 +23,9 @@ import { ProgressLine, UsageError, formatCount, parseIntegerOption, writeJson, t
 
 /** Options of `tokenfilter label`, as the CLI parses them. */
 export interface LabelCommandOptions {
-  model: string;
-  layer: number;
+  model?: string;
+  layer?: number;
+  activations?: string;
   sae: string;
   out: string;
   latents?: string;
@@ -54,7 +56,7 @@ async function parseLatents(value: string): Promise<number[]> {
 }
 
 /** Ranks latents on the shards' gold labels (1 = forget) and returns the best `k` with contexts. */
-async function selectLatents(shards: string[], model: Transformer, sae: SparseAutoencoder, options: LabelCommandOptions, progress: ProgressLine) {
+async function selectLatents(shards: string[], model: Transformer, sae: SparseAutoencoder, options: LabelCommandOptions & { layer: number }, progress: ProgressLine) {
   const selector = new LatentSelector(sae.config.dSae, { contexts: 3 });
   const sources: { shard: string; tokens: Uint32Array; origin: number }[] = [];
   let origin = 0;
@@ -89,16 +91,20 @@ async function selectLatents(shards: string[], model: Transformer, sae: SparseAu
 /** Runs `label` and prints its summary. */
 export async function labelCommand(shards: string[], options: LabelCommandOptions, io: CliIO): Promise<LabelShardsResult> {
   if ((options.latents === undefined) === (options.select === undefined)) throw new UsageError('give exactly one of --latents IDS and --select K');
-  let model: Transformer;
+  if ((options.model === undefined) === (options.activations === undefined))
+    throw new UsageError('give either --model LM (with --layer) or --activations DIR (activations computed elsewhere)');
+  if (options.model !== undefined && options.layer === undefined) throw new UsageError('--model needs --layer');
+  if (options.select !== undefined && options.model === undefined) throw new UsageError('--select runs the labeler LM: give --model and --layer');
+  let model: Transformer | undefined;
   let sae: SparseAutoencoder;
   try {
-    model = await Transformer.load(options.model);
+    if (options.model) model = await Transformer.load(options.model);
     sae = await SparseAutoencoder.load(options.sae);
     for (const shard of shards) readShard(shard, { validateIds: false });
   } catch (error) {
     throw new UsageError((error as Error).message, { cause: error });
   }
-  if (options.layer > model.config.layers + 1) throw new UsageError(`--layer must be in [0, ${model.config.layers + 1}] for this model`);
+  if (model && options.layer! > model.config.layers + 1) throw new UsageError(`--layer must be in [0, ${model.config.layers + 1}] for this model`);
   const progress = new ProgressLine(io, 'label');
   let result: LabelShardsResult;
   let audit: unknown;
@@ -106,13 +112,13 @@ export async function labelCommand(shards: string[], options: LabelCommandOption
     let latents: number[];
     if (options.latents !== undefined) latents = await parseLatents(options.latents);
     else {
-      const chosen = await selectLatents(shards, model, sae, options, progress);
+      const chosen = await selectLatents(shards, model!, sae, { ...options, layer: options.layer! }, progress);
       latents = chosen.map((c) => c.latent);
       audit = chosen;
     }
     for (const id of latents) if (id >= sae.config.dSae) throw new UsageError(`latent ${id} is outside the SAE's ${sae.config.dSae} latents`);
     result = await labelShards({
-      shards, out: options.out, model, layer: options.layer, sae, latents, z: options.z, minLatents: options.minLatents, context: options.context, batch: options.batch,
+      shards, out: options.out, model, layer: options.layer, activations: options.activations, sae, latents, z: options.z, minLatents: options.minLatents, context: options.context, batch: options.batch,
       onProgress: (p) => progress.update(p.shard, p.shards, 'shards', `${p.pass}: ${formatCount(p.tokens)} tokens`),
     });
     await writeFile(join(options.out, 'latents.json'), JSON.stringify({ latents, mean: [...result.mean], std: [...result.std], z: options.z, minLatents: options.minLatents, audit }, null, 1));
@@ -138,8 +144,9 @@ export function registerLabel(program: Command, io: CliIO): void {
     .command('label')
     .description('weak token labels from SAE latents on a labeler LM (writes label side files)')
     .argument('<shards...>', 'token shards (.bin)')
-    .requiredOption('--model <path>', 'labeler LM (safetensors from `tokenfilter train`)')
-    .requiredOption('--layer <n>', 'residual stream the SAE reads (0 = embeddings, l = after block l)', (v) => parseIntegerOption('--layer', v, 0, 1024))
+    .option('--model <path>', 'labeler LM (safetensors from `tokenfilter train`)')
+    .option('--activations <dir>', 'instead of --model: <stem>.npy or <stem>.safetensors per shard, [tokens, d_model], computed elsewhere')
+    .option('--layer <n>', 'residual stream the SAE reads (0 = embeddings, l = after block l)', (v) => parseIntegerOption('--layer', v, 0, 1024))
     .requiredOption('--sae <path>', 'SAE: safetensors saved by tokenfilter, or the Gemma Scope layout (.npz / safetensors)')
     .requiredOption('--out <dir>', 'output folder for <stem>.labels.side and latents.json')
     .option('--latents <ids|file>', 'selected latents: comma-separated ids, or a JSON file with {latents: [...]}')

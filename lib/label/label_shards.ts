@@ -13,7 +13,8 @@ import { readShard } from '../data/shard.js';
 import { findSideFile, readSideFile, sideFilePathFor, SideFileKind, writeSideFile } from '../data/side_file.js';
 import type { TokenizerContract } from '../data/tokenizer_contract.js';
 import type { Transformer } from '../model/transformer.js';
-import { tokenActivations } from './activations.js';
+import { existsSync } from 'node:fs';
+import { readActivations, tokenActivations, type ActivationBlock } from './activations.js';
 import { labelTokensWithEot, LABEL_DEFAULTS } from './label_tokens.js';
 import { LatentMoments } from './latent_moments.js';
 import type { SparseAutoencoder } from './sae.js';
@@ -23,9 +24,14 @@ export interface LabelShardsOptions {
   shards: readonly string[];
   /** Output folder for the label side files (created). */
   out: string;
-  /** The labeler LM and the layer whose residual stream the SAE reads. */
-  model: Transformer;
-  layer: number;
+  /**
+   * The labeler LM and the layer whose residual stream the SAE reads; or, instead of a model,
+   * `activations`: a folder holding `<stem>.npy` or `<stem>.safetensors` per shard with
+   * activations computed elsewhere ([tokens, dModel], see {@link readActivations}).
+   */
+  model?: Transformer;
+  layer?: number;
+  activations?: string;
   sae: SparseAutoencoder;
   /** Selected latent ids. */
   latents: readonly number[];
@@ -85,11 +91,26 @@ function contractOf(path: string): { tokens: Uint32Array; contract: TokenizerCon
  */
 export async function labelShards(options: LabelShardsOptions): Promise<LabelShardsResult> {
   const { shards, out, model, layer, sae, latents, onProgress, signal } = options;
-  if (model.config.dModel !== sae.config.dModel)
+  if ((model === undefined) === (options.activations === undefined)) throw new RangeError('give either model (with layer) or activations');
+  if (model && model.config.dModel !== sae.config.dModel)
     throw new RangeError(`the SAE reads ${sae.config.dModel}-wide activations, the model's layer ${layer} is ${model.config.dModel} wide`);
   const encoder = sae.encoderFor(latents);
   const S = encoder.latents.length;
-  const windows = { layer, context: options.context, batch: options.batch };
+  const blocks = async function* (path: string, tokens: Uint32Array): AsyncGenerator<ActivationBlock> {
+    if (model) {
+      yield* tokenActivations(model, tokens, { layer: layer ?? -1, context: options.context, batch: options.batch });
+      return;
+    }
+    const stem = basename(path).replace(/\.bin$/, '');
+    const npy = join(options.activations!, `${stem}.npy`);
+    const file = existsSync(npy) ? npy : join(options.activations!, `${stem}.safetensors`);
+    const data = await readActivations(file, tokens.length, sae.config.dModel);
+    const rows = 8192;
+    for (let start = 0; start < tokens.length; start += rows) {
+      const count = Math.min(rows, tokens.length - start);
+      yield { start, count, activations: data.subarray(start * sae.config.dModel, (start + count) * sae.config.dModel) };
+    }
+  };
   const abort = () => {
     if (signal?.aborted) throw Object.assign(new Error('labelling was aborted'), { name: 'AbortError' });
   };
@@ -103,7 +124,7 @@ export async function labelShards(options: LabelShardsOptions): Promise<LabelSha
     const moments = new LatentMoments(S);
     for (const [i, path] of shards.entries()) {
       const { tokens } = contractOf(path);
-      for await (const block of tokenActivations(model, tokens, windows)) {
+      for await (const block of blocks(path, tokens)) {
         abort();
         moments.update(await sae.encode(block.activations, encoder));
         onProgress?.({ pass: 'stats', shard: i, shards: shards.length, tokens: block.start + block.count });
@@ -119,7 +140,7 @@ export async function labelShards(options: LabelShardsOptions): Promise<LabelSha
   for (const [i, path] of shards.entries()) {
     const { tokens, contract } = contractOf(path);
     const acts = new Float32Array(tokens.length * S);
-    for await (const block of tokenActivations(model, tokens, windows)) {
+    for await (const block of blocks(path, tokens)) {
       abort();
       acts.set(await sae.encode(block.activations, encoder), block.start * S);
       onProgress?.({ pass: 'label', shard: i, shards: shards.length, tokens: block.start + block.count });

@@ -129,6 +129,27 @@ describe('tokenfilter label', () => {
     else expect(b.stdout).toMatch(/gold label 1: [\d.]+% of/);
   });
 
+  it('labels from activations computed elsewhere (.npy per shard) exactly as from the model', async () => {
+    const acts = join(dir, 'external');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(acts, { recursive: true });
+    for (const path of shards) {
+      const tokens = Uint32Array.from(readShard(path).tokens);
+      const stem = path.split('/').pop()!.replace(/\.bin$/, '');
+      await writeActivationsNpy(join(acts, `${stem}.npy`), tokenActivations(model, tokens, { layer: 1, context: 32 }), 16);
+    }
+    const common = ['--sae', join(dir, 'sae.safetensors'), '--latents', '3,7,11,19', '--z', '1'];
+    const viaModel = await run(['label', ...shards, '--model', join(dir, 'lm.safetensors'), '--layer', '1', '--context', '32', ...common, '--out', join(dir, 'm')]);
+    const viaFiles = await run(['label', ...shards, '--activations', acts, ...common, '--out', join(dir, 'f')]);
+    expect(viaModel.code, viaModel.stderr).toBe(0);
+    expect(viaFiles.code, viaFiles.stderr).toBe(0);
+    for (const s of ['part_0', 'part_1'])
+      expect(Array.from(readSideFile(join(dir, 'f', `${s}.labels.side`)).values)).toEqual(Array.from(readSideFile(join(dir, 'm', `${s}.labels.side`)).values));
+    const bad = await run(['label', shards[1], '--activations', join(dir, 'nowhere'), ...common, '--out', join(dir, 'w')]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/nowhere/);
+  });
+
   it('exits 2 on bad arguments and files', async () => {
     const base = ['label', ...shards, '--model', join(dir, 'lm.safetensors'), '--layer', '1', '--out', join(dir, 'x')];
     expect((await run([...base, '--sae', join(dir, 'sae.safetensors')])).code).toBe(2); // neither --latents nor --select
