@@ -210,8 +210,8 @@ const points = [];
 for (const K of [4, 8, 16, 32, 64, 128, 256].filter((k) => k <= chosen.length)) {
   const sub = new Float32Array(T * K);
   for (let t = 0; t < T; t++) sub.set(codes.subarray(t * maxK, t * maxK + K), t * K);
-  for (const z of [0.5, 1, 2, 3, 4])
-    for (const minLatents of [1, 2, 3]) {
+  for (const z of [1, 2, 3, 4, 6, 8])
+    for (const minLatents of [1, 2, 3, 4, 6]) {
       const labels = labelTokensWithEot(sub, evaluation.tokens, tokenizer.eotId, { tokens: T, latents: K, mean: mean.subarray(0, K), std: std.subarray(0, K), z, minLatents });
       let tp = 0;
       let fp = 0;
