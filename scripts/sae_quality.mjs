@@ -33,15 +33,15 @@ const { values: args } = parseArgs({
     layers: { type: 'string', default: '2' },
     'd-model': { type: 'string', default: '128' },
     context: { type: 'string', default: '64' },
-    layer: { type: 'string', default: '1' },
+    layer: { type: 'string', default: '2' },
     latents: { type: 'string', default: '1024' },
-    k: { type: 'string', default: '8' },
+    k: { type: 'string', default: '32' },
     'sae-steps': { type: 'string', default: '1500' },
     'sae-tokens': { type: 'string', default: '150000' },
     'eval-docs': { type: 'string', default: '600' },
     'train-chars': { type: 'string', default: '6000000' },
-    rank: { type: 'string', default: 'ratio' },
-    'max-k': { type: 'string', default: '64' },
+    rank: { type: 'string', default: 'auroc' },
+    'max-k': { type: 'string', default: '256' },
   },
 });
 const corpus = args.corpus;
@@ -210,8 +210,8 @@ const points = [];
 for (const K of [4, 8, 16, 32, 64, 128, 256].filter((k) => k <= chosen.length)) {
   const sub = new Float32Array(T * K);
   for (let t = 0; t < T; t++) sub.set(codes.subarray(t * maxK, t * maxK + K), t * K);
-  for (const z of [1, 2, 3, 4, 6, 8])
-    for (const minLatents of [1, 2, 3, 4, 6]) {
+  for (const z of [1, 2, 3, 4, 6])
+    for (const minLatents of [1, 2, 3, 4, 6, 8, 12, 16]) {
       const labels = labelTokensWithEot(sub, evaluation.tokens, tokenizer.eotId, { tokens: T, latents: K, mean: mean.subarray(0, K), std: std.subarray(0, K), z, minLatents });
       let tp = 0;
       let fp = 0;

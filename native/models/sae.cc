@@ -79,12 +79,15 @@ void sae_forward(const SaeConfig& c, const float* params, const float* x, int64_
 
 void sae_encode_selected(const float* x, int64_t N, int64_t D, float scale, const float* w, const float* b,
                          const float* threshold, int64_t S, float* out) {
-  for (int64_t n = 0; n < N; n++) std::copy(b, b + S, out + n * S);
-  gemm(Trans::No, Trans::No, N, S, D, scale, x, D, w, S, 1.0f, out, S);
+  gemm(Trans::No, Trans::No, N, S, D, scale, x, D, w, S, 0.0f, out, S);
+  // bias and threshold fused in one pass over the output
   parallel_range(static_cast<size_t>(N), 64, [&](size_t begin, size_t end) {
     for (size_t n = begin; n < end; n++) {
       float* row = out + n * S;
-      for (int64_t s = 0; s < S; s++) row[s] = row[s] > threshold[s] ? row[s] : 0.0f;
+      for (int64_t s = 0; s < S; s++) {
+        const float v = row[s] + b[s];
+        row[s] = v > threshold[s] ? v : 0.0f;
+      }
     }
   });
 }

@@ -67,8 +67,8 @@ struct SaeStepStats {
 void sae_forward(const SaeConfig& c, const float* params, const float* x, int64_t N, float* pre, float* f);
 
 // Encodes x [N, D] (multiplied by `scale` on the fly) with a dense gathered encoder
-// W [D, S], b [S], threshold [S] (JumpReLU form; threshold 0 with relu=true gives ReLU) into
-// out [N, S] (written). One tf::gemm plus a fused activation pass.
+// W [D, S], b [S], threshold [S] (JumpReLU form; threshold 0 gives ReLU, -inf the pre-activation) into
+// out [N, S] (written). One tf::gemm plus one fused bias + threshold pass.
 void sae_encode_selected(const float* x, int64_t N, int64_t D, float scale, const float* w, const float* b,
                          const float* threshold, int64_t S, float* out);
 
