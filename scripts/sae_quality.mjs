@@ -228,4 +228,4 @@ for (const K of [4, 8, 16, 32, 64, 128, 256].filter((k) => k <= chosen.length)) 
     }
 }
 const best = points.reduce((a, b) => (b.f1 > a.f1 ? b : a));
-emit({ metric: 'best', ...best, metric_name: 'medical_f1', gold_fraction: +(gold / (T - docs.evaluation.length)).toFixed(4), seconds: (Date.now() - started) / 1000 });
+emit({ ...best, metric: 'best_medical_f1', gold_fraction: +(gold / (T - docs.evaluation.length)).toFixed(4), seconds: (Date.now() - started) / 1000 });
