@@ -112,7 +112,13 @@ export class SparseAutoencoder {
     const wEnc = get('W_enc', 2);
     const [D, L] = wEnc.shape;
     let saved: Partial<SaeConfig> = {};
-    if (metadata.format === SAE_FORMAT && metadata.config) saved = JSON.parse(metadata.config) as Partial<SaeConfig>;
+    if (metadata.format === SAE_FORMAT && metadata.config) {
+      try {
+        saved = JSON.parse(metadata.config) as Partial<SaeConfig>;
+      } catch (error) {
+        throw new Error(`${path}: metadata config is not valid JSON (${(error as Error).message})`);
+      }
+    }
     const config = resolveSaeConfig({ ...saved, dModel: D, dSae: L, kind: saved.kind ?? 'jumprelu', k: Math.min(saved.k ?? SAE_DEFAULTS.k, L) });
     const scale = metadata.input_scale === undefined ? 1 : Number(metadata.input_scale);
     if (!(scale > 0 && Number.isFinite(scale))) throw new Error(`${path}: metadata input_scale must be a positive number, got '${metadata.input_scale}'`);

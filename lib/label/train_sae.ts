@@ -17,6 +17,11 @@ export interface TrainSaeOptions {
   eps?: number;
   /** Stop after this many steps (default: when the source ends). */
   steps?: number;
+  /**
+   * Fit the input scale and the decoder bias to the first batch (default true). Set false to
+   * continue training an SAE that was already trained (its scale and biases are kept).
+   */
+  fitInputScale?: boolean;
   /** Called after every step. */
   onProgress?: (p: TrainSaeProgress) => void;
   /** Stops training at the next step (the promise rejects with an AbortError). */
@@ -55,7 +60,7 @@ export async function trainSae(
   batches: AsyncIterable<Float32Array> | Iterable<Float32Array>,
   options: TrainSaeOptions = {},
 ): Promise<TrainSaeSummary> {
-  const { lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, steps, onProgress, signal } = options;
+  const { lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, steps, onProgress, signal, fitInputScale = true } = options;
   if (!(lr > 0)) throw new RangeError(`lr must be > 0, got ${lr}`);
   if (steps !== undefined && (!Number.isInteger(steps) || steps < 1)) throw new RangeError(`steps must be a positive integer, got ${steps}`);
   const D = sae.config.dModel;
@@ -69,7 +74,7 @@ export async function trainSae(
     if (!(raw instanceof Float32Array) || raw.length === 0 || raw.length % D !== 0)
       throw new RangeError(`each batch must be a Float32Array of N × dModel (${D}) values`);
     const N = raw.length / D;
-    if (step === 0) {
+    if (step === 0 && fitInputScale) {
       let ss = 0;
       for (let i = 0; i < raw.length; i++) ss += raw[i] * raw[i];
       if (!Number.isFinite(ss)) throw new RangeError('the first batch holds non-finite values');
@@ -77,7 +82,7 @@ export async function trainSae(
     }
     const x = new Float32Array(raw.length);
     for (let i = 0; i < raw.length; i++) x[i] = raw[i] * sae.inputScale;
-    if (step === 0) model.initDecoderBias(x);
+    if (step === 0 && fitInputScale) model.initDecoderBias(x);
     const rate = steps !== undefined && step >= 0.8 * steps ? (lr * (steps - step)) / (0.2 * steps) : lr;
     const s = await model.step(x, rate, beta1, beta2, eps);
     step++;

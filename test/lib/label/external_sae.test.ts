@@ -1,6 +1,6 @@
 // Gemma-Scope-layout SAEs written by the test as a stored .npz (zip of .npy), a deflated .npz
 // and safetensors, loaded back, and encoded against a float64 reference; hostile files refused.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
@@ -163,6 +163,13 @@ describe('external SAEs in the Gemma Scope layout', () => {
     expect(() => parseNpy(big, 'x.npy')).toThrow(NpyError);
     const fortran = new TextDecoder('latin1').decode(npy).replace('False', 'True ');
     expect(() => parseNpy(Uint8Array.from(fortran, (c) => c.charCodeAt(0)), 'f.npy')).toThrow(/Fortran-order/);
+    const full = readFileSync(join(dir, 'sae.safetensors'));
+    writeFileSync(join(dir, 'cut.safetensors'), full.subarray(0, full.length - 7));
+    await expect(SparseAutoencoder.load(join(dir, 'cut.safetensors'))).rejects.toThrow(/cut\.safetensors: .*(belong to no tensor|out of range)/);
+    const huge = Buffer.from(full);
+    huge.writeBigUInt64LE(1n << 40n, 0);
+    writeFileSync(join(dir, 'huge.safetensors'), huge);
+    await expect(SparseAutoencoder.load(join(dir, 'huge.safetensors'))).rejects.toThrow(/header length .* exceeds/);
     const path = join(dir, 'hostile.npz');
     writeFileSync(path, lying);
     await expect(SparseAutoencoder.load(path)).rejects.toThrow(/hostile\.npz: central directory out of range/);
