@@ -13,6 +13,7 @@ import { ExitCode, UsageError, parseIntegerOption, processIO, type CliIO } from 
 import { registerDemo } from './demo.js';
 import { registerEval } from './eval.js';
 import { registerFilter } from './filter.js';
+import { registerLabel } from './label.js';
 import { registerTokenize } from './tokenize.js';
 import { registerTrain } from './train.js';
 
@@ -43,6 +44,7 @@ export function createProgram(io: CliIO): Command {
   });
   registerTokenize(program, io);
   registerFilter(program, io);
+  registerLabel(program, io);
   registerTrain(program, io);
   registerEval(program, io);
   registerDemo(program, io);

@@ -1,0 +1,231 @@
+#!/usr/bin/env node
+// Quality of SAE weak labels for the medical (forget) class, end to end on one machine:
+// tokenizer → small labeler LM → residual activations at a middle layer → TopK SAE → latents
+// chosen from domain labels of the training text → labelling rule on held-out text with gold
+// spans → token precision / recall / F1, swept over K (latents kept), z and minLatents.
+//
+//   npx tsc -p tsconfig.json
+//   nice node scripts/sae_quality.mjs --corpus spliced   # ../shared/data (corpus/ for training, spliced val for eval)
+//   nice node scripts/sae_quality.mjs --corpus wordnet   # the default WordNet corpus (train split / val split)
+//
+// Options: --out DIR (cache; default /tmp/tokenfilter-sae-quality-<corpus>), --steps N (LM steps),
+// --layers N, --d-model C, --context T (LM shape), --layer L (residual stream the SAE reads),
+// --rank ratio|auroc (latent ranking), --max-k K (most latents swept), --latents D_SAE, --k K, --sae-steps N, --eval-docs N. Phases whose outputs exist in
+// DIR are reused. Prints JSON lines: one per sweep point, then the best point.
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { BatchSampler, Tokenizer, Transformer, backendInfo, readDocuments, spanLabelsToTokenLabels, trainMasked, writeShard } from '../dist/index.js';
+import { loadDefaultCorpus } from '../dist/data/default_corpus.js';
+import { tokenActivations } from '../dist/label/activations.js';
+import { labelTokensWithEot } from '../dist/label/label_tokens.js';
+import { LatentMoments } from '../dist/label/latent_moments.js';
+import { SparseAutoencoder } from '../dist/label/sae.js';
+import { LatentSelector } from '../dist/label/select_latents.js';
+import { trainSae } from '../dist/label/train_sae.js';
+
+const { values: args } = parseArgs({
+  options: {
+    corpus: { type: 'string', default: 'spliced' },
+    out: { type: 'string' },
+    steps: { type: 'string', default: '800' },
+    layers: { type: 'string', default: '2' },
+    'd-model': { type: 'string', default: '128' },
+    context: { type: 'string', default: '64' },
+    layer: { type: 'string', default: '2' },
+    latents: { type: 'string', default: '1024' },
+    k: { type: 'string', default: '32' },
+    'sae-steps': { type: 'string', default: '1500' },
+    'sae-tokens': { type: 'string', default: '150000' },
+    'eval-docs': { type: 'string', default: '600' },
+    'train-chars': { type: 'string', default: '6000000' },
+    rank: { type: 'string', default: 'auroc' },
+    'max-k': { type: 'string', default: '256' },
+  },
+});
+const corpus = args.corpus;
+if (corpus !== 'spliced' && corpus !== 'wordnet') throw new Error('--corpus must be spliced or wordnet');
+const out = args.out ?? `/tmp/tokenfilter-sae-quality-${corpus}`;
+await mkdir(out, { recursive: true });
+const started = Date.now();
+const log = (m) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0)}s] ${m}\n`);
+const emit = (o) => process.stdout.write(`${JSON.stringify({ bench: 'sae_quality', corpus, layer: Number(args.layer), sae_k: Number(args.k), d_sae: Number(args.latents), rank: args.rank, ...o })}\n`);
+log(`backend ${JSON.stringify(backendInfo())}`);
+
+// ---- documents: training text with per-character domain spans, evaluation text with gold spans
+async function loadDocs() {
+  if (corpus === 'wordnet') {
+    const c = loadDefaultCorpus({ seed: 1 });
+    return { train: c.train, evaluation: c.val.slice(0, Number(args['eval-docs'])) };
+  }
+  const data = '../shared/data';
+  if (!existsSync(data)) {
+    log(`skipping: ${data} is absent`);
+    process.exit(0);
+  }
+  const perDomain = { medical: 0.4, biology: 0.2, general: 0.4 };
+  const budget = Number(args['train-chars']);
+  const train = [];
+  for (const [domain, share] of Object.entries(perDomain)) {
+    let chars = 0;
+    for await (const doc of readDocuments(join(data, 'corpus', `${domain}.train.jsonl.gz`))) {
+      const text = doc.text.slice(0, 4000);
+      train.push({ text, spans: [[0, text.length, domain]] });
+      chars += text.length;
+      if (chars >= share * budget) break;
+    }
+  }
+  const evaluation = [];
+  for await (const doc of readDocuments(join(data, 'spliced', 'spliced.val.jsonl.gz'))) {
+    evaluation.push({ text: doc.text, spans: doc.spans });
+    if (evaluation.length >= Number(args['eval-docs'])) break;
+  }
+  return { train, evaluation };
+}
+
+/** Tokens with <|endoftext|> after each document; labels 1 medical, 0 other, 255 on eot. */
+function encode(tokenizer, docs) {
+  const ids = [];
+  const labels = [];
+  for (const doc of docs) {
+    const enc = tokenizer.encodeWithOffsets(doc.text);
+    const medical = spanLabelsToTokenLabels(enc.offsets, doc.spans, { label: 'medical' });
+    for (let i = 0; i < enc.ids.length; i++) {
+      ids.push(enc.ids[i]);
+      labels.push(medical[i] ? 1 : 0);
+    }
+    ids.push(tokenizer.eotId);
+    labels.push(255);
+  }
+  return { tokens: Uint32Array.from(ids), labels: Uint8Array.from(labels) };
+}
+
+const docs = await loadDocs();
+// deterministic shuffle of the training documents (domains interleave in the shard)
+let rs = 12345;
+const rand = () => ((rs = (Math.imul(rs, 1103515245) + 12345) >>> 0) / 2 ** 32);
+for (let i = docs.train.length - 1; i > 0; i--) {
+  const j = Math.floor(rand() * (i + 1));
+  [docs.train[i], docs.train[j]] = [docs.train[j], docs.train[i]];
+}
+const vocabSize = corpus === 'wordnet' ? 2048 : 4096;
+const tokPath = join(out, 'tokenizer.json');
+const tokenizer = existsSync(tokPath) ? await Tokenizer.load(tokPath) : await Tokenizer.train(docs.train.map((d) => d.text), { vocabSize, maxChars: 4_000_000 });
+if (!existsSync(tokPath)) await tokenizer.save(tokPath);
+const train = encode(tokenizer, docs.train);
+const evaluation = encode(tokenizer, docs.evaluation);
+log(`${docs.train.length} training docs (${train.tokens.length} tokens), ${docs.evaluation.length} eval docs (${evaluation.tokens.length} tokens)`);
+
+// ---- labeler LM
+const modelPath = join(out, 'lm.safetensors');
+const lmConfig = { vocabSize: tokenizer.vocabSize, dModel: Number(args['d-model']), layers: Number(args.layers), heads: 4, context: Number(args.context), seed: 1 };
+let model;
+if (existsSync(modelPath)) model = await Transformer.load(modelPath);
+else {
+  const shard = join(out, 'train.bin');
+  await writeShard(shard, train.tokens, { tokenizer });
+  model = await Transformer.create(lmConfig);
+  const sampler = new BatchSampler({ shards: [shard], batch: 16, context: lmConfig.context, seed: 1 });
+  const steps = Number(args.steps);
+  const summary = await trainMasked(model, sampler, {
+    steps, lr: 3e-3,
+    onProgress: (p) => { if (p.step % 100 === 0) log(`LM step ${p.step}/${steps} loss ${p.loss.toFixed(3)} ${Math.round(p.tokensPerSecond)} tok/s`); },
+  });
+  sampler.close();
+  await model.save(modelPath);
+  emit({ metric: 'lm_train', params: model.parameterCount().total, steps, final_loss: summary.finalLoss, seconds: summary.elapsedMs / 1000, tokens: summary.tokens });
+}
+const layer = Number(args.layer);
+const D = model.config.dModel;
+
+async function activations(tokens, limit = tokens.length) {
+  const n = Math.min(limit, tokens.length);
+  const outActs = new Float32Array(n * D);
+  for await (const block of tokenActivations(model, tokens.subarray(0, n), { layer, batch: 16 })) outActs.set(block.activations, block.start * D);
+  return outActs;
+}
+
+// ---- SAE on training activations
+const saePath = join(out, `sae-l${layer}-${args.latents}-k${args.k}.safetensors`);
+const trainActs = await activations(train.tokens, Number(args['sae-tokens']));
+const nTrain = trainActs.length / D;
+log(`activations: ${nTrain} training rows at layer ${layer}`);
+let sae;
+if (existsSync(saePath)) sae = await SparseAutoencoder.load(saePath);
+else {
+  sae = SparseAutoencoder.create({ dModel: D, dSae: Number(args.latents), kind: 'topk', k: Number(args.k), seed: 2, deadAfter: 100_000 });
+  const saeSteps = Number(args['sae-steps']);
+  function* batches() {
+    for (let s = 0; s < saeSteps; s++) {
+      const x = new Float32Array(1024 * D);
+      for (let r = 0; r < 1024; r++) {
+        const row = Math.floor(rand() * nTrain);
+        x.set(trainActs.subarray(row * D, (row + 1) * D), r * D);
+      }
+      yield x;
+    }
+  }
+  const s = await trainSae(sae, batches(), {
+    lr: 1e-3, steps: saeSteps,
+    onProgress: (p) => { if (p.step % 250 === 0) log(`SAE step ${p.step} mse ${p.mse.toFixed(3)} EV ${p.explainedVariance.toFixed(3)} L0 ${p.l0.toFixed(1)} dead ${p.dead}`); },
+  });
+  await sae.save(saePath, { layer: String(layer) });
+  emit({ metric: 'sae_train', explained_variance: s.explainedVariance, l0: s.l0, dead_fraction: s.deadFraction, tokens_per_s: s.tokensPerSecond });
+}
+
+// ---- latent selection from the training text's domain labels
+const L = sae.config.dSae;
+const selector = new LatentSelector(L, { contexts: 3 });
+for (let start = 0; start < nTrain; start += 8192) {
+  const end = Math.min(nTrain, start + 8192);
+  const f = await sae.encode(trainActs.subarray(start * D, end * D));
+  selector.add(f, train.labels.subarray(start, end), start);
+}
+const ranked = selector.rank(args.rank).filter((s) => s.forgetFires >= 20 && s.score >= 1);
+const maxK = Math.min(Number(args['max-k']), ranked.length);
+const chosen = ranked.slice(0, maxK).map((s) => s.latent);
+const audit = ranked.slice(0, 8).map((s) => ({
+  latent: s.latent, score: +s.score.toFixed(2), auroc: +s.auroc.toFixed(3), precision: +s.precision.toFixed(3),
+  contexts: selector.topContexts(s.latent).map((c) => tokenizer.decode(train.tokens.subarray(Math.max(0, c.position - 8), c.position + 3))),
+}));
+await writeFile(join(out, `latents-${args.rank}.json`), JSON.stringify({ ranked: ranked.slice(0, maxK), audit }, null, 1));
+log(`top latents: ${JSON.stringify(audit.slice(0, 4))}`);
+
+// ---- labelling the evaluation text, swept
+const evalActs = await activations(evaluation.tokens);
+const T = evaluation.tokens.length;
+const codes = new Float32Array(T * maxK);
+for (let start = 0; start < T; start += 8192) {
+  const end = Math.min(T, start + 8192);
+  const f = await sae.encode(evalActs.subarray(start * D, end * D));
+  for (let t = start; t < end; t++) for (let s = 0; s < chosen.length; s++) codes[t * maxK + s] = f[(t - start) * L + chosen[s]];
+}
+const moments = new LatentMoments(maxK).update(codes);
+const mean = moments.meanF32();
+const std = moments.std();
+let gold = 0;
+for (const l of evaluation.labels) gold += l === 1 ? 1 : 0;
+const points = [];
+for (const K of [4, 8, 16, 32, 64, 128, 256].filter((k) => k <= chosen.length)) {
+  const sub = new Float32Array(T * K);
+  for (let t = 0; t < T; t++) sub.set(codes.subarray(t * maxK, t * maxK + K), t * K);
+  for (const z of [1, 2, 3, 4, 6])
+    for (const minLatents of [1, 2, 3, 4, 6, 8, 12, 16]) {
+      const labels = labelTokensWithEot(sub, evaluation.tokens, tokenizer.eotId, { tokens: T, latents: K, mean: mean.subarray(0, K), std: std.subarray(0, K), z, minLatents });
+      let tp = 0;
+      let fp = 0;
+      for (let t = 0; t < T; t++) {
+        if (evaluation.labels[t] === 255) continue;
+        if (labels[t]) evaluation.labels[t] === 1 ? tp++ : fp++;
+      }
+      const precision = tp + fp ? tp / (tp + fp) : 0;
+      const recall = gold ? tp / gold : 0;
+      const f1 = precision + recall ? (2 * precision * recall) / (precision + recall) : 0;
+      const point = { metric: 'medical_f1', K, z, minLatents, precision: +precision.toFixed(4), recall: +recall.toFixed(4), f1: +f1.toFixed(4), labelled_fraction: +((tp + fp) / (T - docs.evaluation.length)).toFixed(4) };
+      points.push(point);
+      emit(point);
+    }
+}
+const best = points.reduce((a, b) => (b.f1 > a.f1 ? b : a));
+emit({ ...best, metric: 'best_medical_f1', gold_fraction: +(gold / (T - docs.evaluation.length)).toFixed(4), seconds: (Date.now() - started) / 1000 });
