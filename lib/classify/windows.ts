@@ -33,9 +33,10 @@ export function planWindows(n: number, T: number): WindowPiece[] {
   starts.push(n - T);
   const pieces: WindowPiece[] = [];
   for (let k = 0; k < starts.length; k++) {
-    // boundaries halfway between consecutive window centres (centre = start + T/2)
-    const keepFrom = k === 0 ? 0 : Math.floor((starts[k - 1] + starts[k]) / 2) + Math.floor(T / 2);
-    const keepTo = k === starts.length - 1 ? n : Math.floor((starts[k] + starts[k + 1]) / 2) + Math.floor(T / 2);
+    // boundaries halfway between consecutive window centres (centre = start + T/2); consecutive
+    // starts differ by at most T, so each kept range lies inside its window
+    const keepFrom = k === 0 ? 0 : Math.ceil((starts[k - 1] + starts[k] + T) / 2);
+    const keepTo = k === starts.length - 1 ? n : Math.ceil((starts[k] + starts[k + 1] + T) / 2);
     if (keepTo > keepFrom) pieces.push({ document: 0, start: starts[k], length: T, keepFrom, keepTo });
   }
   return pieces;
