@@ -23,8 +23,13 @@ export const BILM_FORMAT = 'tokenfilter.bilm';
 /** Options of {@link BiLM.create}: one Transformer config for both directions (vocabSize from the tokenizer). */
 export type BiLMOptions = Omit<TransformerOptions, 'vocabSize'>;
 
+/** Which models' states make the features: both (default), or one direction alone (for comparisons). */
+export type FeatureDirection = 'both' | 'forward' | 'backward';
+
 /** Options of {@link BiLM.features}. */
 export interface FeatureOptions {
+  /** Default 'both': [forward state, backward state]; one direction gives only its C features. */
+  direction?: FeatureDirection;
   /** Rows per native call (default 16). */
   batch?: number;
   /** Stops between native calls with an AbortError. */
@@ -117,9 +122,14 @@ export class BiLM {
     return this.forward.config.layers + 2;
   }
 
-  /** Feature width: 2 × dModel. */
+  /** Feature width: 2 × dModel for both directions, dModel for one. */
+  dimensionOf(direction: FeatureDirection = 'both'): number {
+    return (direction === 'both' ? 2 : 1) * this.forward.config.dModel;
+  }
+
+  /** Feature width of both directions: 2 × dModel. */
   get dimension(): number {
-    return 2 * this.forward.config.dModel;
+    return this.dimensionOf('both');
   }
 
   /** Parameters of both directions together. */
@@ -174,8 +184,12 @@ export class BiLM {
       for (let i = 0; i < doc.length; i++)
         if (doc[i] >= V) throw new RangeError(`documents[${k}][${i}] = ${doc[i]} is out of range for a vocabulary of ${V}`);
     });
+    const direction = options.direction ?? 'both';
+    if (!['both', 'forward', 'backward'].includes(direction)) throw new RangeError(`direction must be 'both', 'forward' or 'backward', got '${direction}'`);
+    const useForward = direction !== 'backward';
+    const useBackward = direction !== 'forward';
     const C = this.forward.config.dModel;
-    const D = 2 * C;
+    const D = this.dimensionOf(direction);
     const outputs = documents.map((doc) => new Float32Array(doc.length * D));
     const pieces: WindowPiece[] = [];
     documents.forEach((doc, k) => {
@@ -198,17 +212,17 @@ export class BiLM {
         }
       });
       const [hf, hb] = await Promise.all([
-        this.forward.hiddenStates(forwardIn, layer, { batch: rows, context: T }),
-        this.backward.hiddenStates(backwardIn, layer, { batch: rows, context: T }),
+        useForward ? this.forward.hiddenStates(forwardIn, layer, { batch: rows, context: T }) : null,
+        useBackward ? this.backward.hiddenStates(backwardIn, layer, { batch: rows, context: T }) : null,
       ]);
       group.forEach((p, r) => {
         const out = outputs[p.document];
         for (let t = p.keepFrom; t < p.keepTo; t++) {
           const local = t - p.start;
           const at = t * D;
-          out.set(hf.subarray((r * T + local) * C, (r * T + local + 1) * C), at);
+          if (hf) out.set(hf.subarray((r * T + local) * C, (r * T + local + 1) * C), at);
           const reversed = p.length - 1 - local;
-          out.set(hb.subarray((r * T + reversed) * C, (r * T + reversed + 1) * C), at + C);
+          if (hb) out.set(hb.subarray((r * T + reversed) * C, (r * T + reversed + 1) * C), hf ? at + C : at);
         }
       });
     }

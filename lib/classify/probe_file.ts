@@ -2,7 +2,7 @@
  * The file of a trained classifier (token or document): the probe's tensors and a reference to
  * its biLM. Safetensors, tensors `probe.mean`, `probe.inv_std`, `probe.weights` (F64, [d]);
  * `__metadata__`: `format` = `tokenfilter.classifier`, `kind` (`token` | `document`), `layer`,
- * `bias`, `threshold`, `bilm` (the biLM file's path relative to the classifier's folder) and
+ * `direction` (`both` | `forward` | `backward`), `bias`, `threshold`, `bilm` (the biLM file's path relative to the classifier's folder) and
  * `bilm_sha256` (checked on load, so a classifier never runs on another biLM), plus a JSON
  * `report` of how it was trained.
  * @module
@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { readSafetensors, writeSafetensors, SafetensorsError } from '../model/safetensors.js';
-import { BiLM } from './bilm.js';
+import { BiLM, type FeatureDirection } from './bilm.js';
 import { LogisticModel } from './logistic.js';
 
 /** Format identifier of classifier files. */
@@ -28,6 +28,8 @@ export interface ProbeFile {
   bilmPath: string;
   /** Free-form training report (sweep, metrics). */
   report: unknown;
+  /** Which directions' states the probe reads (default 'both'). */
+  direction?: FeatureDirection;
 }
 
 /** SHA-256 of a file, hex. */
@@ -53,6 +55,7 @@ export async function writeProbeFile(path: string, p: ProbeFile): Promise<void> 
       format_version: '1',
       kind: p.kind,
       layer: String(p.layer),
+      direction: p.direction ?? 'both',
       bias: String(p.probe.bias),
       threshold: String(p.threshold),
       bilm: reference,
@@ -95,8 +98,11 @@ export async function readProbeFile(path: string, kind: 'token' | 'document'): P
   } catch (error) {
     throw new SafetensorsError(`${path}: bad probe: ${(error as Error).message}`);
   }
-  if (probe.dimension !== bilm.dimension) throw new SafetensorsError(`${path}: probe has ${probe.dimension} features, its biLM gives ${bilm.dimension}`);
+  const direction = (m.direction ?? 'both') as FeatureDirection;
+  if (!['both', 'forward', 'backward'].includes(direction)) throw new SafetensorsError(`${path}: unknown direction ${JSON.stringify(m.direction)}`);
+  if (probe.dimension !== bilm.dimensionOf(direction))
+    throw new SafetensorsError(`${path}: probe has ${probe.dimension} features, its biLM gives ${bilm.dimensionOf(direction)} (${direction})`);
   const threshold = Number(m.threshold);
   if (!(threshold >= 0 && threshold <= 1)) throw new SafetensorsError(`${path}: threshold ${m.threshold} is not in [0, 1]`);
-  return { file: { kind, layer, probe, threshold, bilmPath, report: JSON.parse(m.report ?? 'null') }, bilm };
+  return { file: { kind, layer, probe, threshold, bilmPath, report: JSON.parse(m.report ?? 'null'), direction }, bilm };
 }

@@ -4,7 +4,7 @@
  * @module
  */
 import { Random } from './sampling.js';
-import type { BiLM } from './bilm.js';
+import type { BiLM, FeatureDirection } from './bilm.js';
 import { UNLABELLED, type LabelledSequence } from './labels.js';
 import { fitLogistic, type LogisticModel, type LogisticOptions } from './logistic.js';
 import { binaryMetrics, precisionRecallCurve, type BinaryMetrics } from './metrics.js';
@@ -31,6 +31,8 @@ export interface TrainTokenClassifierOptions {
   val: readonly LabelledSequence[];
   /** Layers to sweep (default every layer 0 … L + 1). */
   layers?: readonly number[];
+  /** Features of both directions (default) or one alone (a unidirectional baseline). */
+  direction?: FeatureDirection;
   /** Fit on at most this many labelled training tokens, drawn uniformly (default 200 000). */
   maxTrainTokens?: number;
   /** Seed of that draw (default 0). */
@@ -43,9 +45,10 @@ export interface TrainTokenClassifierOptions {
 
 /** Features and labels of the labelled tokens of `sequences`, optionally subsampled. */
 export async function labelledFeatures(
-  bilm: BiLM, sequences: readonly LabelledSequence[], layer: number, limit: number, seed: number, signal?: AbortSignal,
+  bilm: BiLM, sequences: readonly LabelledSequence[], layer: number, limit: number, seed: number,
+  options: { signal?: AbortSignal; direction?: FeatureDirection } = {},
 ): Promise<{ features: Float32Array; labels: Uint8Array }> {
-  const D = bilm.dimension;
+  const D = bilm.dimensionOf(options.direction);
   let labelled = 0;
   for (const s of sequences) for (let t = 0; t < s.labels.length; t++) if (s.labels[t] !== UNLABELLED) labelled++;
   const keep = labelled <= limit ? null : new Random(seed).choose(labelled, limit);
@@ -57,7 +60,7 @@ export async function labelledFeatures(
   const chunk = 64;
   for (let first = 0; first < sequences.length; first += chunk) {
     const part = sequences.slice(first, first + chunk);
-    const feats = await bilm.featuresOfDocuments(part.map((s) => s.tokens), layer, { signal });
+    const feats = await bilm.featuresOfDocuments(part.map((s) => s.tokens), layer, options);
     part.forEach((s, k) => {
       for (let t = 0; t < s.labels.length; t++) {
         if (s.labels[t] === UNLABELLED) continue;
@@ -81,9 +84,13 @@ export class TokenClassifier {
   readonly threshold: number;
   /** How it was trained (sweep results), as saved. */
   readonly report: unknown;
+  /** Which directions' states the probe reads. */
+  readonly direction: FeatureDirection;
 
-  constructor(bilm: BiLM, bilmPath: string, layer: number, probe: LogisticModel, threshold: number, report: unknown = null) {
-    if (probe.dimension !== bilm.dimension) throw new RangeError(`probe has ${probe.dimension} features, the biLM gives ${bilm.dimension}`);
+  constructor(bilm: BiLM, bilmPath: string, layer: number, probe: LogisticModel, threshold: number, report: unknown = null, direction: FeatureDirection = 'both') {
+    if (probe.dimension !== bilm.dimensionOf(direction))
+      throw new RangeError(`probe has ${probe.dimension} features, the biLM gives ${bilm.dimensionOf(direction)} (${direction})`);
+    this.direction = direction;
     this.bilm = bilm;
     this.bilmPath = bilmPath;
     this.layer = layer;
@@ -102,13 +109,15 @@ export class TokenClassifier {
     const layers = options.layers ?? Array.from({ length: bilm.layerCount }, (_, l) => l);
     if (layers.length === 0) throw new RangeError('layers must not be empty');
     const limit = options.maxTrainTokens ?? 200_000;
+    const direction = options.direction ?? 'both';
+    const featureOptions = { signal: options.signal, direction };
     const sweep: LayerResult[] = [];
     let best: { layer: number; probe: LogisticModel; threshold: number; f1: number } | null = null;
     for (const layer of layers) {
       const started = performance.now();
-      const train = await labelledFeatures(bilm, options.train, layer, limit, options.seed ?? 0, options.signal);
-      const probe = await fitLogistic(train.features, train.labels, bilm.dimension, { ...options.logistic, signal: options.signal });
-      const val = await labelledFeatures(bilm, options.val, layer, Number.MAX_SAFE_INTEGER, 0, options.signal);
+      const train = await labelledFeatures(bilm, options.train, layer, limit, options.seed ?? 0, featureOptions);
+      const probe = await fitLogistic(train.features, train.labels, bilm.dimensionOf(direction), { ...options.logistic, signal: options.signal });
+      const val = await labelledFeatures(bilm, options.val, layer, Number.MAX_SAFE_INTEGER, 0, featureOptions);
       const scores = probe.predict(val.features);
       const { maxF1 } = precisionRecallCurve(scores, val.labels);
       const result: LayerResult = {
@@ -119,24 +128,26 @@ export class TokenClassifier {
       options.onLayer?.(result);
       if (!best || maxF1.f1 > best.f1) best = { layer, probe, threshold: maxF1.threshold, f1: maxF1.f1 };
     }
-    const classifier = new TokenClassifier(bilm, options.bilmPath, best!.layer, best!.probe, best!.threshold, { sweep });
+    const classifier = new TokenClassifier(bilm, options.bilmPath, best!.layer, best!.probe, best!.threshold, { sweep }, direction);
     return { classifier, sweep };
   }
 
   /** Loads a file written by {@link TokenClassifier.save} and its biLM. @throws SafetensorsError. */
   static async load(path: string): Promise<TokenClassifier> {
     const { file, bilm } = await readProbeFile(path, 'token');
-    return new TokenClassifier(bilm, file.bilmPath, file.layer, file.probe, file.threshold, file.report);
+    return new TokenClassifier(bilm, file.bilmPath, file.layer, file.probe, file.threshold, file.report, file.direction);
   }
 
   /** Saves the probe with a reference to (and checksum of) the biLM file. */
   async save(path: string): Promise<void> {
-    await writeProbeFile(path, { kind: 'token', layer: this.layer, probe: this.probe, threshold: this.threshold, bilmPath: this.bilmPath, report: this.report });
+    await writeProbeFile(path, {
+      kind: 'token', layer: this.layer, probe: this.probe, threshold: this.threshold, bilmPath: this.bilmPath, report: this.report, direction: this.direction,
+    });
   }
 
   /** Per-token probabilities for each document (any length; see {@link BiLM.featuresOfDocuments}). */
   async scoreDocuments(documents: readonly Uint32Array[], options: { batch?: number; signal?: AbortSignal } = {}): Promise<Float32Array[]> {
-    const features = await this.bilm.featuresOfDocuments(documents, this.layer, options);
+    const features = await this.bilm.featuresOfDocuments(documents, this.layer, { ...options, direction: this.direction });
     return features.map((f) => this.probe.predict(f));
   }
 }

@@ -59,19 +59,21 @@ export interface CorpusClassifierOptions {
   sweepLayers?: number[];
   /** Train a document classifier too (at the token classifier's layer). */
   documentClassifier: boolean;
+  /** Also sweep a forward-only probe on the same data (the unidirectional baseline), recorded in the report. */
+  compareUnidirectional?: boolean;
   l2: number;
   seed: number;
   onLog?: (line: string) => void;
   signal?: AbortSignal;
 }
 
-const SHARED = { forget: 'medical', lr: 3e-3, forgetWeight: 0.5, l2: 1e-3, seed: 1, documentClassifier: true };
+const SHARED = { forget: 'medical', lr: 3e-3, forgetWeight: 0.5, l2: 1e-3, seed: 1, documentClassifier: true, compareUnidirectional: false };
 
 /** Named presets: `default` for ../shared/data (≈ 10–15 min on 2 cores), `wordnet` for the built-in corpus (≈ 2–3 min). */
 export const CLASSIFIER_PRESETS: Record<'default' | 'wordnet', Omit<CorpusClassifierOptions, 'out' | 'data' | 'onLog' | 'signal'>> = {
   default: {
-    ...SHARED, corpus: 'domains', charsPerDomain: 3_000_000, vocabSize: 4096, dModel: 128, layers: 2, heads: 2, context: 128,
-    batch: 8, steps: 250, probeDocuments: 150, probeTokensPerDocument: 128, valDocuments: 60, maxTrainTokens: 60_000,
+    ...SHARED, corpus: 'domains', charsPerDomain: 3_000_000, vocabSize: 2048, dModel: 128, layers: 2, heads: 2, context: 128,
+    batch: 8, steps: 400, lr: 5e-3, probeDocuments: 150, probeTokensPerDocument: 128, valDocuments: 60, maxTrainTokens: 60_000,
   },
   wordnet: {
     ...SHARED, corpus: 'wordnet', charsPerDomain: 0, vocabSize: 2048, dModel: 64, layers: 2, heads: 2, context: 64,
@@ -86,6 +88,8 @@ export interface CorpusClassifierReport {
   tokenizer: { vocabSize: number; hash: string };
   bilm: { parametersPerDirection: number; nonEmbeddingPerDirection: number; trainTokensPerDirection: number; finalLoss: { forward: number; backward: number }; seconds: number };
   tokenSweep: LayerResult[];
+  /** The forward-only probe's sweep on the same data, when asked for. */
+  unidirectionalSweep: LayerResult[] | null;
   tokenLayer: number;
   tokenThreshold: number;
   documentSweep: DocumentLayerResult[] | null;
@@ -208,6 +212,15 @@ export async function trainClassifierFromCorpus(options: CorpusClassifierOptions
   await classifier.save(o.out);
   log(`token classifier: layer ${classifier.layer}, threshold ${classifier.threshold.toFixed(3)} → ${o.out}`);
 
+  let unidirectionalSweep: LayerResult[] | null = null;
+  if (o.compareUnidirectional) {
+    ({ sweep: unidirectionalSweep } = await TokenClassifier.train({
+      bilm, bilmPath, train: probeTrain, val: probeVal, layers: o.sweepLayers, maxTrainTokens: o.maxTrainTokens, seed: o.seed,
+      logistic: { l2: o.l2 }, signal: o.signal, direction: 'forward',
+      onLayer: (r) => log(`forward-only probe layer ${r.layer}: val F1 ${r.maxF1.f1.toFixed(4)} at ${r.maxF1.threshold.toFixed(3)}`),
+    }));
+  }
+
   let documentSweep: DocumentLayerResult[] | null = null;
   let documentPath: string | null = null;
   if (o.documentClassifier) {
@@ -236,6 +249,7 @@ export async function trainClassifierFromCorpus(options: CorpusClassifierOptions
       seconds: bilmSeconds,
     },
     tokenSweep: sweep,
+    unidirectionalSweep,
     tokenLayer: classifier.layer,
     tokenThreshold: classifier.threshold,
     documentSweep,

@@ -39,6 +39,7 @@ export interface TrainClassifierCommandOptions {
   sweep?: number[];
   l2?: number;
   document: boolean;
+  compareUnidirectional?: boolean;
   seed?: number;
   json?: boolean;
 }
@@ -79,7 +80,7 @@ export async function trainClassifierCommand(options: TrainClassifierCommandOpti
     steps: options.steps, dModel: options.dim, layers: options.layers, heads: options.heads, context: options.context, batch: options.batch,
     vocabSize: options.vocabSize, lr: options.lr, forgetWeight: options.forgetWeight, probeDocuments: options.probeDocuments,
     maxTrainTokens: options.maxTrainTokens, sweepLayers: options.sweep, l2: options.l2, seed: options.seed,
-    documentClassifier: options.document,
+    documentClassifier: options.document, compareUnidirectional: options.compareUnidirectional,
   };
   const settings = { ...preset, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) } as CorpusClassifierOptions;
   const report = await trainClassifierFromCorpus({ ...settings, data: options.data, out: options.out, onLog: log });
@@ -118,6 +119,7 @@ export function registerTrainClassifier(program: Command, io: CliIO): void {
     .option('--sweep <layers>', 'layers to sweep, comma-separated (default all)', intList('--sweep'))
     .option('--l2 <x>', 'L2 penalty of the probes', parseNumber('--l2', 0, 1e6))
     .option('--no-document', 'skip the document classifier')
+    .option('--compare-unidirectional', 'also sweep a forward-only probe on the same data (reported, not saved)')
     .option('--seed <n>', 'seed', (v) => parseIntegerOption('--seed', v, 0))
     .option('--json', 'print a JSON report on stdout')
     .action(async (options: TrainClassifierCommandOptions) => {

@@ -62,6 +62,19 @@ describe('BiLM features', () => {
     for (let k = 0; k < docs.length; k++) expect(together[k]).toEqual(await bilm.features(docs[k], 2));
   });
 
+  it('gives one direction alone as the matching half of both', async () => {
+    const bilm = await tinyBiLM();
+    const C = bilm.forward.config.dModel;
+    const tokens = randomIds(40, 256, 6);
+    const both = await bilm.features(tokens, 2);
+    const forward = await bilm.features(tokens, 2, { direction: 'forward' });
+    const backward = await bilm.features(tokens, 2, { direction: 'backward' });
+    for (let t = 0; t < tokens.length; t++) {
+      expect(forward.subarray(t * C, (t + 1) * C)).toEqual(both.subarray(2 * t * C, (2 * t + 1) * C));
+      expect(backward.subarray(t * C, (t + 1) * C)).toEqual(both.subarray((2 * t + 1) * C, (2 * t + 2) * C));
+    }
+  });
+
   it('saves and loads to identical features', async () => {
     const bilm = await tinyBiLM();
     const path = join(mkdtempSync(join(tmpdir(), 'tf-bilm-')), 'bilm.safetensors');
