@@ -77,7 +77,7 @@ export const CLASSIFIER_PRESETS: Record<'default' | 'wordnet', Omit<CorpusClassi
   },
   wordnet: {
     ...SHARED, corpus: 'wordnet', charsPerDomain: 0, vocabSize: 2048, dModel: 64, layers: 2, heads: 2, context: 64,
-    batch: 8, steps: 150, probeDocuments: 400, probeTokensPerDocument: 64, valDocuments: 150, maxTrainTokens: 30_000,
+    batch: 8, steps: 600, lr: 5e-3, probeDocuments: 400, probeTokensPerDocument: 64, valDocuments: 150, maxTrainTokens: 30_000,
   },
 };
 
