@@ -2,7 +2,7 @@
 // machine's threads), and the cost of scoring one token as a fraction of the pretraining FLOPs
 // per token of the ladder models (target ≤ 5%).
 // npm run bench -- score [--dim 128] [--layers 2] [--heads 2] [--context 128] [--layer 3]
-//   [--vocab 4096] [--tokens 200000] [--doc 600] [--ladder-vocab 50257] [--ladder-context 1024]
+//   [--vocab 2048] [--tokens 200000] [--doc 600] [--ladder-vocab 50257] [--ladder-context 1024]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +30,7 @@ export async function run(options = {}) {
   const heads = options.heads ?? 2;
   const context = options.context ?? 128;
   const layer = options.layer ?? L + 1;
-  const vocab = options.vocab ?? 4096;
+  const vocab = options.vocab ?? 2048;
   const total = options.tokens ?? 200_000;
   const docLength = options.doc ?? 600;
   const dir = mkdtempSync(join(tmpdir(), 'tf-bench-score-'));
