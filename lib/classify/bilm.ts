@@ -54,6 +54,11 @@ export function reverseBatch(batch: Batch): Batch {
   return { inputs, targets, lossMask, batch: B, context: T };
 }
 
+/**
+ * A bidirectional LM: a left-to-right and a right-to-left Transformer sharing one tokenizer.
+ * Create with {@link BiLM.create}, train with {@link BiLM.train}, read features with
+ * {@link BiLM.featuresOfDocuments}; save / load as one safetensors file.
+ */
 export class BiLM {
   /** Left-to-right and right-to-left models (same config). */
   readonly forward: Transformer;

@@ -55,12 +55,21 @@ export async function pooledFeatures(bilm: BiLM, documents: readonly Uint32Array
   return out;
 }
 
+/**
+ * Scores whole documents: a logistic probe on the biLM's features mean-pooled over each
+ * document. Train with {@link DocumentClassifier.train}; save / load like the token classifier.
+ */
 export class DocumentClassifier {
+  /** The biLM and the path of its file. */
   readonly bilm: BiLM;
   readonly bilmPath: string;
+  /** The layer the probe reads (0 … L + 1). */
   readonly layer: number;
+  /** The fitted probe on pooled features. */
   readonly probe: LogisticModel;
+  /** Decision threshold: the max-F1 threshold on validation documents. */
   readonly threshold: number;
+  /** How it was trained (sweep results), as saved. */
   readonly report: unknown;
 
   constructor(bilm: BiLM, bilmPath: string, layer: number, probe: LogisticModel, threshold: number, report: unknown = null) {

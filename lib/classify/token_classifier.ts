@@ -75,10 +75,18 @@ export async function labelledFeatures(
   return { features, labels };
 }
 
+/**
+ * Scores every token: a logistic probe on the biLM's features at one layer. Train with
+ * {@link TokenClassifier.train} (layer sweep), score with {@link TokenClassifier.scoreDocuments},
+ * save / load with a checksummed reference to the biLM file.
+ */
 export class TokenClassifier {
+  /** The biLM and the path of its file. */
   readonly bilm: BiLM;
   readonly bilmPath: string;
+  /** The layer the probe reads (0 … L + 1). */
   readonly layer: number;
+  /** The fitted probe. */
   readonly probe: LogisticModel;
   /** Decision threshold: the max-F1 threshold on validation data. */
   readonly threshold: number;
