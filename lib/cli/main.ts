@@ -12,10 +12,13 @@ import { Command, CommanderError } from 'commander';
 import { ExitCode, UsageError, parseIntegerOption, processIO, type CliIO } from './output.js';
 import { registerDemo } from './demo.js';
 import { registerEval } from './eval.js';
+import { registerEvalClassifier } from './eval_classifier.js';
 import { registerFilter } from './filter.js';
 import { registerLabel } from './label.js';
+import { registerScore } from './score.js';
 import { registerTokenize } from './tokenize.js';
 import { registerTrain } from './train.js';
+import { registerTrainClassifier } from './train_classifier.js';
 
 const require = createRequire(import.meta.url);
 /** The package version (from package.json; lib/cli and dist/cli are both two levels down). */
@@ -48,6 +51,9 @@ export function createProgram(io: CliIO): Command {
   registerTrain(program, io);
   registerEval(program, io);
   registerDemo(program, io);
+  registerTrainClassifier(program, io);
+  registerScore(program, io);
+  registerEvalClassifier(program, io);
   for (const command of program.commands) {
     command.exitOverride();
     command.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });

@@ -1,0 +1,236 @@
+/**
+ * The bidirectional LM behind the classifiers: two causal Transformers, one trained on text
+ * left to right and one on the same windows reversed. The features at position t are the
+ * forward model's state at t (it has read tokens ≤ t) concatenated with the backward model's
+ * state at t (it has read tokens ≥ t).
+ *
+ * File layout: one safetensors file, tensors `forward.<name>` and `backward.<name>` (names as in
+ * {@link Transformer}); `__metadata__` holds `format` = `tokenfilter.bilm`, both configs and the
+ * whole tokenizer (JSON), so a biLM file alone can encode and score text.
+ * @module
+ */
+import type { Batch } from '../data/batch.js';
+import { Tokenizer } from '../data/tokenizer.js';
+import { readSafetensors, writeSafetensors, SafetensorsError } from '../model/safetensors.js';
+import { trainMasked, type TrainOptions, type TrainSummary } from '../model/train.js';
+import { Transformer, parametersFromFile } from '../model/transformer.js';
+import type { TransformerOptions } from '../model/config.js';
+import { planWindows, type WindowPiece } from './windows.js';
+
+/** Format identifier of biLM files. */
+export const BILM_FORMAT = 'tokenfilter.bilm';
+
+/** Options of {@link BiLM.create}: one Transformer config for both directions (vocabSize from the tokenizer). */
+export type BiLMOptions = Omit<TransformerOptions, 'vocabSize'>;
+
+/** Which models' states make the features: both (default), or one direction alone (for comparisons). */
+export type FeatureDirection = 'both' | 'forward' | 'backward';
+
+/** Options of {@link BiLM.features}. */
+export interface FeatureOptions {
+  /** Default 'both': [forward state, backward state]; one direction gives only its C features. */
+  direction?: FeatureDirection;
+  /** Rows per native call (default 16). */
+  batch?: number;
+  /** Stops between native calls with an AbortError. */
+  signal?: AbortSignal;
+}
+
+/** A batch with each row reversed: the backward model's training batch for the same windows. */
+export function reverseBatch(batch: Batch): Batch {
+  const { batch: B, context: T } = batch;
+  const inputs = new Uint32Array(B * T);
+  const targets = new Uint32Array(B * T);
+  const lossMask = new Uint8Array(B * T);
+  for (let b = 0; b < B; b++) {
+    const o = b * T;
+    // window w[0..T]: inputs w[0..T), targets w[1..T]; reversed, inputs are the targets read backwards
+    for (let t = 0; t < T; t++) {
+      inputs[o + t] = batch.targets[o + T - 1 - t];
+      targets[o + t] = batch.inputs[o + T - 1 - t];
+      lossMask[o + t] = batch.lossMask[o + T - 1 - t];
+    }
+  }
+  return { inputs, targets, lossMask, batch: B, context: T };
+}
+
+/**
+ * A bidirectional LM: a left-to-right and a right-to-left Transformer sharing one tokenizer.
+ * Create with {@link BiLM.create}, train with {@link BiLM.train}, read features with
+ * {@link BiLM.featuresOfDocuments}; save / load as one safetensors file.
+ */
+export class BiLM {
+  /** Left-to-right and right-to-left models (same config). */
+  readonly forward: Transformer;
+  readonly backward: Transformer;
+  readonly tokenizer: Tokenizer;
+
+  private constructor(forward: Transformer, backward: Transformer, tokenizer: Tokenizer) {
+    this.forward = forward;
+    this.backward = backward;
+    this.tokenizer = tokenizer;
+  }
+
+  /**
+   * Two freshly initialised models (the backward one seeded with seed + 1).
+   * @throws TypeError / RangeError for an invalid config.
+   */
+  static async create(tokenizer: Tokenizer, options: BiLMOptions): Promise<BiLM> {
+    if (!(tokenizer instanceof Tokenizer)) throw new TypeError('tokenizer must be a Tokenizer');
+    const seed = options.seed ?? 0;
+    const forward = await Transformer.create({ ...options, vocabSize: tokenizer.vocabSize, seed });
+    const backward = await Transformer.create({ ...options, vocabSize: tokenizer.vocabSize, seed: seed + 1 });
+    return new BiLM(forward, backward, tokenizer);
+  }
+
+  /**
+   * Loads a file written by {@link BiLM.save}.
+   * @throws SafetensorsError for a malformed file, a wrong format or a missing / misshapen tensor.
+   */
+  static async load(path: string): Promise<BiLM> {
+    const file = await readSafetensors(path);
+    const m = file.metadata;
+    if (m.format !== BILM_FORMAT) throw new SafetensorsError(`${path}: not a tokenfilter biLM (metadata format = ${JSON.stringify(m.format)})`);
+    let tokenizer: Tokenizer;
+    let configs: [TransformerOptions, TransformerOptions];
+    try {
+      tokenizer = Tokenizer.fromJSON(m.tokenizer ?? '');
+      configs = [JSON.parse(m.forward_config ?? ''), JSON.parse(m.backward_config ?? '')];
+    } catch (error) {
+      throw new SafetensorsError(`${path}: bad biLM metadata: ${(error as Error).message}`);
+    }
+    const models = configs.map((c) => Transformer.uninitialized(c as never));
+    models.forEach((model, k) => model.setParameters(parametersFromFile(model, file, path, k === 0 ? 'forward.' : 'backward.')));
+    if (models[0].config.vocabSize !== tokenizer.vocabSize)
+      throw new SafetensorsError(`${path}: model vocabulary ${models[0].config.vocabSize} differs from the tokenizer's ${tokenizer.vocabSize}`);
+    return new BiLM(models[0], models[1], tokenizer);
+  }
+
+  /** Saves both models and the tokenizer in one safetensors file (atomic write). */
+  async save(path: string): Promise<void> {
+    const tensors = [
+      ...this.forward.namedTensors(this.forward.getParameters(), 'forward.'),
+      ...this.backward.namedTensors(this.backward.getParameters(), 'backward.'),
+    ];
+    await writeSafetensors(path, tensors, {
+      format: BILM_FORMAT,
+      format_version: '1',
+      forward_config: JSON.stringify(this.forward.config),
+      backward_config: JSON.stringify(this.backward.config),
+      tokenizer: JSON.stringify(this.tokenizer.toJSON()),
+      tokenizer_hash: this.tokenizer.hash,
+    });
+  }
+
+  /** Layers a feature can be read at: 0 (embeddings) … L + 1 (after the final norm). */
+  get layerCount(): number {
+    return this.forward.config.layers + 2;
+  }
+
+  /** Feature width: 2 × dModel for both directions, dModel for one. */
+  dimensionOf(direction: FeatureDirection = 'both'): number {
+    return (direction === 'both' ? 2 : 1) * this.forward.config.dModel;
+  }
+
+  /** Feature width of both directions: 2 × dModel. */
+  get dimension(): number {
+    return this.dimensionOf('both');
+  }
+
+  /** Parameters of both directions together. */
+  parameterCount(): number {
+    return this.forward.parameterCount().total + this.backward.parameterCount().total;
+  }
+
+  /**
+   * Trains both directions with {@link trainMasked}: the forward model on `batches()`, then the
+   * backward model on the same batches with every row reversed ({@link reverseBatch}).
+   * `batches` is called once per direction and must give the same sequence both times (e.g. a
+   * BatchSampler with a fixed seed). `onProgress` gets the direction with each step.
+   */
+  async train(
+    batches: () => Iterable<Batch> | AsyncIterable<Batch>,
+    options: Omit<TrainOptions, 'onProgress' | 'checkpointPath' | 'resumeFrom'> & {
+      onProgress?: (direction: 'forward' | 'backward', progress: Parameters<NonNullable<TrainOptions['onProgress']>>[0]) => void;
+    } = {},
+  ): Promise<{ forward: TrainSummary; backward: TrainSummary }> {
+    const { onProgress, ...rest } = options;
+    const forward = await trainMasked(this.forward, batches(), { ...rest, onProgress: (p) => onProgress?.('forward', p) });
+    const reversed = async function* (source: Iterable<Batch> | AsyncIterable<Batch>) {
+      for await (const b of source) yield reverseBatch(b);
+    };
+    const backward = await trainMasked(this.backward, reversed(batches()), { ...rest, onProgress: (p) => onProgress?.('backward', p) });
+    return { forward, backward };
+  }
+
+  /**
+   * Features [n, 2C] of one token sequence of any length n at `layer`; see
+   * {@link BiLM.featuresOfDocuments}.
+   */
+  async features(tokens: Uint32Array, layer: number, options: FeatureOptions = {}): Promise<Float32Array> {
+    return (await this.featuresOfDocuments([tokens], layer, options))[0];
+  }
+
+  /**
+   * Features of many documents at `layer`: for each, a Float32Array [n, 2C] whose row t is the
+   * forward state at t then the backward state at t. A document longer than the context is read
+   * in windows overlapping by half (see {@link planWindows}); each position takes its features
+   * from the window where it is most central, so nothing is cut. Documents never share a window.
+   * @throws RangeError for a layer outside [0, L + 1] or ids ≥ vocabSize; AbortError.
+   */
+  async featuresOfDocuments(documents: readonly Uint32Array[], layer: number, options: FeatureOptions = {}): Promise<Float32Array[]> {
+    const L = this.forward.config.layers;
+    if (!Number.isInteger(layer) || layer < 0 || layer > L + 1) throw new RangeError(`layer must be an integer in [0, ${L + 1}], got ${layer}`);
+    const B = options.batch ?? 16;
+    if (!Number.isInteger(B) || B < 1) throw new RangeError(`batch must be a positive integer, got ${B}`);
+    const V = this.forward.config.vocabSize;
+    documents.forEach((doc, k) => {
+      if (!(doc instanceof Uint32Array)) throw new TypeError(`documents[${k}] must be a Uint32Array`);
+      for (let i = 0; i < doc.length; i++)
+        if (doc[i] >= V) throw new RangeError(`documents[${k}][${i}] = ${doc[i]} is out of range for a vocabulary of ${V}`);
+    });
+    const direction = options.direction ?? 'both';
+    if (!['both', 'forward', 'backward'].includes(direction)) throw new RangeError(`direction must be 'both', 'forward' or 'backward', got '${direction}'`);
+    const useForward = direction !== 'backward';
+    const useBackward = direction !== 'forward';
+    const C = this.forward.config.dModel;
+    const D = this.dimensionOf(direction);
+    const outputs = documents.map((doc) => new Float32Array(doc.length * D));
+    const pieces: WindowPiece[] = [];
+    documents.forEach((doc, k) => {
+      for (const p of planWindows(doc.length, this.forward.config.context)) pieces.push({ ...p, document: k });
+    });
+    pieces.sort((a, b) => b.length - a.length || a.document - b.document || a.start - b.start);
+    for (let first = 0; first < pieces.length; first += B) {
+      if (options.signal?.aborted) throw new DOMException('feature extraction was aborted', 'AbortError');
+      const group = pieces.slice(first, first + B);
+      const T = group[0].length;
+      const rows = group.length;
+      const forwardIn = new Uint32Array(rows * T);
+      const backwardIn = new Uint32Array(rows * T);
+      group.forEach((p, r) => {
+        const doc = documents[p.document];
+        // padding (id 0) sits after the piece in both directions, so causal models never read it
+        for (let t = 0; t < p.length; t++) {
+          forwardIn[r * T + t] = doc[p.start + t];
+          backwardIn[r * T + t] = doc[p.start + p.length - 1 - t];
+        }
+      });
+      const [hf, hb] = await Promise.all([
+        useForward ? this.forward.hiddenStates(forwardIn, layer, { batch: rows, context: T }) : null,
+        useBackward ? this.backward.hiddenStates(backwardIn, layer, { batch: rows, context: T }) : null,
+      ]);
+      group.forEach((p, r) => {
+        const out = outputs[p.document];
+        for (let t = p.keepFrom; t < p.keepTo; t++) {
+          const local = t - p.start;
+          const at = t * D;
+          if (hf) out.set(hf.subarray((r * T + local) * C, (r * T + local + 1) * C), at);
+          const reversed = p.length - 1 - local;
+          if (hb) out.set(hb.subarray((r * T + reversed) * C, (r * T + reversed + 1) * C), hf ? at + C : at);
+        }
+      });
+    }
+    return outputs;
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * The file of a trained classifier (token or document): the probe's tensors and a reference to
+ * its biLM. Safetensors, tensors `probe.mean`, `probe.inv_std`, `probe.weights` (F64, [d]);
+ * `__metadata__`: `format` = `tokenfilter.classifier`, `kind` (`token` | `document`), `layer`,
+ * `direction` (`both` | `forward` | `backward`), `bias`, `threshold`, `bilm` (the biLM file's path relative to the classifier's folder) and
+ * `bilm_sha256` (checked on load, so a classifier never runs on another biLM), plus a JSON
+ * `report` of how it was trained.
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { readSafetensors, writeSafetensors, SafetensorsError } from '../model/safetensors.js';
+import { BiLM, type FeatureDirection } from './bilm.js';
+import { LogisticModel } from './logistic.js';
+
+/** Format identifier of classifier files. */
+export const CLASSIFIER_FORMAT = 'tokenfilter.classifier';
+
+/** What a classifier file holds besides its biLM. */
+export interface ProbeFile {
+  kind: 'token' | 'document';
+  layer: number;
+  probe: LogisticModel;
+  /** Decision threshold (the max-F1 threshold on validation data when trained here). */
+  threshold: number;
+  /** Absolute path of the biLM file. */
+  bilmPath: string;
+  /** Free-form training report (sweep, metrics). */
+  report: unknown;
+  /** Which directions' states the probe reads (default 'both'). */
+  direction?: FeatureDirection;
+}
+
+/** SHA-256 of a file, hex. */
+export async function fileSha256(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Writes a classifier file (atomic). */
+export async function writeProbeFile(path: string, p: ProbeFile): Promise<void> {
+  const bilm = resolve(p.bilmPath);
+  const reference = relative(dirname(resolve(path)), bilm) || bilm;
+  await writeSafetensors(
+    path,
+    [
+      ['probe.mean', { dtype: 'F64', shape: [p.probe.dimension], data: p.probe.mean }],
+      ['probe.inv_std', { dtype: 'F64', shape: [p.probe.dimension], data: p.probe.invStd }],
+      ['probe.weights', { dtype: 'F64', shape: [p.probe.dimension], data: p.probe.weights }],
+    ],
+    {
+      format: CLASSIFIER_FORMAT,
+      format_version: '1',
+      kind: p.kind,
+      layer: String(p.layer),
+      direction: p.direction ?? 'both',
+      bias: String(p.probe.bias),
+      threshold: String(p.threshold),
+      bilm: reference,
+      bilm_sha256: await fileSha256(bilm),
+      fit: JSON.stringify(p.probe.fit),
+      report: JSON.stringify(p.report ?? null),
+    },
+  );
+}
+
+/**
+ * Reads a classifier file and loads its biLM.
+ * @throws SafetensorsError for a malformed file, another format or kind, a missing biLM, a biLM
+ *   whose checksum differs from the recorded one, or a probe that does not fit the biLM.
+ */
+export async function readProbeFile(path: string, kind: 'token' | 'document'): Promise<{ file: ProbeFile; bilm: BiLM }> {
+  const contents = await readSafetensors(path);
+  const m = contents.metadata;
+  if (m.format !== CLASSIFIER_FORMAT) throw new SafetensorsError(`${path}: not a tokenfilter classifier (metadata format = ${JSON.stringify(m.format)})`);
+  if (m.kind !== kind) throw new SafetensorsError(`${path}: holds a ${m.kind} classifier, expected a ${kind} classifier`);
+  const tensor = (name: string) => {
+    const t = contents.tensors.get(name);
+    if (!t || t.dtype !== 'F64' || t.shape.length !== 1) throw new SafetensorsError(`${path}: tensor '${name}' is missing or not a F64 vector`);
+    return t.data as Float64Array;
+  };
+  const bilmPath = isAbsolute(m.bilm ?? '') ? m.bilm! : resolve(dirname(path), m.bilm ?? '');
+  let sha: string;
+  try {
+    sha = await fileSha256(bilmPath);
+  } catch {
+    throw new SafetensorsError(`${path}: its biLM ${bilmPath} cannot be read`);
+  }
+  if (sha !== m.bilm_sha256) throw new SafetensorsError(`${path}: the biLM at ${bilmPath} is not the one this classifier was trained on (SHA-256 differs)`);
+  const bilm = await BiLM.load(bilmPath);
+  const layer = Number(m.layer);
+  if (!Number.isInteger(layer) || layer < 0 || layer >= bilm.layerCount) throw new SafetensorsError(`${path}: layer ${m.layer} is not a layer of its biLM`);
+  let probe: LogisticModel;
+  try {
+    probe = new LogisticModel(tensor('probe.mean'), tensor('probe.inv_std'), tensor('probe.weights'), Number(m.bias), JSON.parse(m.fit ?? 'null'));
+  } catch (error) {
+    throw new SafetensorsError(`${path}: bad probe: ${(error as Error).message}`);
+  }
+  const direction = (m.direction ?? 'both') as FeatureDirection;
+  if (!['both', 'forward', 'backward'].includes(direction)) throw new SafetensorsError(`${path}: unknown direction ${JSON.stringify(m.direction)}`);
+  if (probe.dimension !== bilm.dimensionOf(direction))
+    throw new SafetensorsError(`${path}: probe has ${probe.dimension} features, its biLM gives ${bilm.dimensionOf(direction)} (${direction})`);
+  const threshold = Number(m.threshold);
+  if (!(threshold >= 0 && threshold <= 1)) throw new SafetensorsError(`${path}: threshold ${m.threshold} is not in [0, 1]`);
+  return { file: { kind, layer, probe, threshold, bilmPath, report: JSON.parse(m.report ?? 'null'), direction }, bilm };
+}

@@ -1,0 +1,260 @@
+/**
+ * End-to-end classifier training from a labelled corpus: tokenizer → token shards per class →
+ * domain-upsampled biLM pretraining (BatchSampler with weighted sources) → token probe with a
+ * layer sweep → document probe. Two corpus kinds:
+ * - `domains`: a folder `corpus/` of `<domain>.train.jsonl.gz` / `<domain>.val.jsonl.gz` files
+ *   (as in ../shared/data); every token of a document of the forget domain is labelled 1, every
+ *   other token 0 (document labels broadcast to tokens);
+ * - `wordnet`: the built-in default corpus, token labels from its gold sentence spans.
+ *
+ * Outputs, from the classifier path `P.safetensors`: `P.safetensors` (token classifier),
+ * `P.bilm.safetensors`, `P.document.safetensors` (document classifier), `P.report.json`, and a
+ * work folder `P.work/` (tokenizer, shards).
+ * @module
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { loadDefaultCorpus } from '../data/default_corpus.js';
+import { readDocuments } from '../data/read_documents.js';
+import { BatchSampler } from '../data/sampler.js';
+import { writeShard } from '../data/shard.js';
+import { Tokenizer } from '../data/tokenizer.js';
+import { BiLM } from './bilm.js';
+import { DocumentClassifier, type DocumentLayerResult, type LabelledDocument } from './document_classifier.js';
+import { broadcastLabel, labelsFromSpans, type LabelledSequence } from './labels.js';
+import { Random } from './sampling.js';
+import { TokenClassifier, type LayerResult } from './token_classifier.js';
+
+/** Options of {@link trainClassifierFromCorpus}; presets in {@link CLASSIFIER_PRESETS}. */
+export interface CorpusClassifierOptions {
+  /** `domains` (a data folder with corpus/*.jsonl.gz) or `wordnet` (the built-in corpus). */
+  corpus: 'domains' | 'wordnet';
+  /** Data folder for `domains` (holding `corpus/`). */
+  data?: string;
+  /** The forget domain (default 'medical'). */
+  forget?: string;
+  /** Output path of the token classifier (`.safetensors`). */
+  out: string;
+  /** Characters per domain read for biLM pretraining (`domains` only). */
+  charsPerDomain: number;
+  vocabSize: number;
+  dModel: number;
+  layers: number;
+  heads: number;
+  context: number;
+  batch: number;
+  /** Optimizer steps per direction. */
+  steps: number;
+  lr: number;
+  /** Share of pretraining windows drawn from the forget domain (the rest from the others, equally). */
+  forgetWeight: number;
+  /** Documents per domain (train) for the probes, and tokens read per document (a random window). */
+  probeDocuments: number;
+  probeTokensPerDocument: number;
+  /** Validation documents per domain for the layer sweep. */
+  valDocuments: number;
+  /** Fit the token probe on at most this many tokens. */
+  maxTrainTokens: number;
+  /** Layers to sweep (default all). */
+  sweepLayers?: number[];
+  /** Train a document classifier too (at the token classifier's layer). */
+  documentClassifier: boolean;
+  /** Also sweep a forward-only probe on the same data (the unidirectional baseline), recorded in the report. */
+  compareUnidirectional?: boolean;
+  l2: number;
+  seed: number;
+  onLog?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+const SHARED = { forget: 'medical', lr: 3e-3, forgetWeight: 0.5, l2: 1e-3, seed: 1, documentClassifier: true, compareUnidirectional: false };
+
+/** Named presets: `default` for ../shared/data (≈ 10–15 min on 2 cores), `wordnet` for the built-in corpus (≈ 2–3 min). */
+export const CLASSIFIER_PRESETS: Record<'default' | 'wordnet', Omit<CorpusClassifierOptions, 'out' | 'data' | 'onLog' | 'signal'>> = {
+  default: {
+    ...SHARED, corpus: 'domains', charsPerDomain: 3_000_000, vocabSize: 2048, dModel: 128, layers: 2, heads: 2, context: 128,
+    batch: 8, steps: 400, lr: 5e-3, probeDocuments: 150, probeTokensPerDocument: 128, valDocuments: 60, maxTrainTokens: 60_000,
+  },
+  wordnet: {
+    ...SHARED, corpus: 'wordnet', charsPerDomain: 0, vocabSize: 2048, dModel: 64, layers: 2, heads: 2, context: 64,
+    batch: 8, steps: 600, lr: 5e-3, probeDocuments: 400, probeTokensPerDocument: 64, valDocuments: 150, maxTrainTokens: 30_000,
+  },
+};
+
+/** What {@link trainClassifierFromCorpus} produced. */
+export interface CorpusClassifierReport {
+  options: Omit<CorpusClassifierOptions, 'onLog' | 'signal'>;
+  files: { tokenClassifier: string; bilm: string; documentClassifier: string | null; report: string };
+  tokenizer: { vocabSize: number; hash: string };
+  bilm: { parametersPerDirection: number; nonEmbeddingPerDirection: number; trainTokensPerDirection: number; finalLoss: { forward: number; backward: number }; seconds: number };
+  tokenSweep: LayerResult[];
+  /** The forward-only probe's sweep on the same data, when asked for. */
+  unidirectionalSweep: LayerResult[] | null;
+  tokenLayer: number;
+  tokenThreshold: number;
+  documentSweep: DocumentLayerResult[] | null;
+  seconds: number;
+}
+
+interface Doc { text: string; domain: string; spans?: [number, number, string][] }
+
+/** Reads up to `chars` characters of random documents of each domain file of a split. */
+async function readDomainSplit(data: string, split: 'train' | 'val', chars: number, random: Random): Promise<Doc[]> {
+  const out: Doc[] = [];
+  for (const domain of ['medical', 'biology', 'general']) {
+    const docs: Doc[] = [];
+    for await (const d of readDocuments(join(data, 'corpus', `${domain}.${split}.jsonl.gz`))) docs.push({ text: d.text, domain });
+    let total = 0;
+    for (const d of random.shuffle(docs)) {
+      if (total >= chars) break;
+      out.push(d);
+      total += d.text.length;
+    }
+  }
+  return out;
+}
+
+/** A random window of at most `n` tokens of a sequence. */
+function windowOf<S extends LabelledSequence>(s: S, n: number, random: Random): S {
+  if (s.tokens.length <= n) return s;
+  const start = Math.floor(random.next() * (s.tokens.length - n + 1));
+  return { ...s, tokens: s.tokens.slice(start, start + n), labels: s.labels.slice(start, start + n) };
+}
+
+/** Up to `n` sequences of each domain. */
+function perDomain<T extends { domain: string }>(items: readonly T[], n: number, random: Random): T[] {
+  const out: T[] = [];
+  for (const domain of new Set(items.map((i) => i.domain))) out.push(...random.shuffle(items.filter((i) => i.domain === domain)).slice(0, n));
+  return out;
+}
+
+/** Trains a biLM, a token classifier and a document classifier; see the module comment. */
+export async function trainClassifierFromCorpus(options: CorpusClassifierOptions): Promise<CorpusClassifierReport> {
+  const o = options;
+  const log = o.onLog ?? (() => {});
+  const started = performance.now();
+  const forget = o.forget ?? 'medical';
+  const stemPath = o.out.endsWith('.safetensors') ? o.out.slice(0, -'.safetensors'.length) : o.out;
+  const work = `${stemPath}.work`;
+  await mkdir(work, { recursive: true });
+  const random = new Random(o.seed);
+
+  let train: Doc[];
+  let val: Doc[];
+  if (o.corpus === 'domains') {
+    if (!o.data) throw new TypeError('the domains corpus needs a data folder');
+    train = await readDomainSplit(o.data, 'train', o.charsPerDomain, random);
+    val = await readDomainSplit(o.data, 'val', Number.POSITIVE_INFINITY, random);
+  } else {
+    const corpus = loadDefaultCorpus({ seed: o.seed });
+    train = corpus.train.map((d) => ({ text: d.text, domain: d.domain, spans: d.spans }));
+    val = corpus.val.map((d) => ({ text: d.text, domain: d.domain, spans: d.spans }));
+  }
+  log(`corpus: ${train.length} train / ${val.length} val documents`);
+  const tokenizer = await Tokenizer.train(train.map((d) => d.text), { vocabSize: o.vocabSize, maxChars: 4_000_000, signal: o.signal });
+  await tokenizer.save(join(work, 'tokenizer.json'));
+  log(`tokenizer: ${tokenizer.vocabSize} tokens`);
+
+  const label = (d: Doc): LabelledSequence =>
+    d.spans ? labelsFromSpans(tokenizer, d.text, d.spans, forget) : broadcastLabel(tokenizer.encode(d.text), d.domain === forget ? 1 : 0);
+  const trainSeqs = train.map((d) => ({ ...label(d), domain: d.domain }));
+  const valSeqs = val.map((d) => ({ ...label(d), domain: d.domain }));
+
+  // pretraining shards: forget-domain documents and the rest, joined by end-of-text
+  const shardOf = async (name: string, seqs: { tokens: Uint32Array }[]) => {
+    const total = seqs.reduce((n, s) => n + s.tokens.length + 1, 0);
+    const tokens = new Uint32Array(total);
+    let at = 0;
+    for (const s of seqs) {
+      tokens[at++] = tokenizer.eotId;
+      tokens.set(s.tokens, at);
+      at += s.tokens.length;
+    }
+    const path = join(work, `${name}.bin`);
+    await writeShard(path, tokens, { tokenizer });
+    return path;
+  };
+  const forgetShard = await shardOf('forget', trainSeqs.filter((s) => s.domain === forget));
+  const otherShard = await shardOf('other', trainSeqs.filter((s) => s.domain !== forget));
+  const bilm = await BiLM.create(tokenizer, { dModel: o.dModel, layers: o.layers, heads: o.heads, context: o.context, seed: o.seed });
+  const sampler = () =>
+    new BatchSampler({
+      sources: [{ shards: [forgetShard], weight: o.forgetWeight, name: forget }, { shards: [otherShard], weight: 1 - o.forgetWeight, name: 'other' }],
+      batch: o.batch, context: o.context, seed: o.seed, lossMask: 'none',
+    });
+  const bilmStarted = performance.now();
+  const summaries = await bilm.train(() => {
+    const s = sampler();
+    return (function* () {
+      try {
+        for (;;) yield s.next();
+      } finally {
+        s.close();
+      }
+    })();
+  }, {
+    steps: o.steps, lr: o.lr, signal: o.signal,
+    onProgress: (direction, p) => {
+      if (p.step % 25 === 0 || p.step === p.totalSteps) log(`biLM ${direction}: step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} (${p.tokensPerSecond.toFixed(0)} tokens/s)`);
+    },
+  });
+  const bilmPath = `${stemPath}.bilm.safetensors`;
+  await bilm.save(bilmPath);
+  const bilmSeconds = (performance.now() - bilmStarted) / 1000;
+
+  const probeTrain = perDomain(trainSeqs, o.probeDocuments, random).map((s) => windowOf(s, o.probeTokensPerDocument, random));
+  const probeVal = perDomain(valSeqs, o.valDocuments, random).map((s) => windowOf(s, o.probeTokensPerDocument, random));
+  const { classifier, sweep } = await TokenClassifier.train({
+    bilm, bilmPath, train: probeTrain, val: probeVal, layers: o.sweepLayers, maxTrainTokens: o.maxTrainTokens, seed: o.seed,
+    logistic: { l2: o.l2 }, signal: o.signal,
+    onLayer: (r) => log(`token probe layer ${r.layer}: val F1 ${r.maxF1.f1.toFixed(4)} at ${r.maxF1.threshold.toFixed(3)} (F1 ${r.atHalf.f1.toFixed(4)} at 0.5), ${r.trainTokens} tokens, ${r.seconds.toFixed(1)} s`),
+  });
+  await classifier.save(o.out);
+  log(`token classifier: layer ${classifier.layer}, threshold ${classifier.threshold.toFixed(3)} → ${o.out}`);
+
+  let unidirectionalSweep: LayerResult[] | null = null;
+  if (o.compareUnidirectional) {
+    ({ sweep: unidirectionalSweep } = await TokenClassifier.train({
+      bilm, bilmPath, train: probeTrain, val: probeVal, layers: o.sweepLayers, maxTrainTokens: o.maxTrainTokens, seed: o.seed,
+      logistic: { l2: o.l2 }, signal: o.signal, direction: 'forward',
+      onLayer: (r) => log(`forward-only probe layer ${r.layer}: val F1 ${r.maxF1.f1.toFixed(4)} at ${r.maxF1.threshold.toFixed(3)}`),
+    }));
+  }
+
+  let documentSweep: DocumentLayerResult[] | null = null;
+  let documentPath: string | null = null;
+  if (o.documentClassifier) {
+    const asDocument = (s: { tokens: Uint32Array; domain: string }): LabelledDocument => ({ tokens: s.tokens, label: s.domain === forget ? 1 : 0 });
+    const docTrain = probeTrain.map(asDocument);
+    const docVal = probeVal.map(asDocument);
+    const trained = await DocumentClassifier.train({
+      bilm, bilmPath, train: docTrain, val: docVal, layers: [classifier.layer], logistic: { l2: o.l2 }, signal: o.signal,
+      onLayer: (r) => log(`document probe layer ${r.layer}: val F1 ${r.maxF1.f1.toFixed(4)} (F1 ${r.atHalf.f1.toFixed(4)} at 0.5)`),
+    });
+    documentSweep = trained.sweep;
+    documentPath = `${stemPath}.document.safetensors`;
+    await trained.classifier.save(documentPath);
+  }
+  const reportPath = `${stemPath}.report.json`;
+  const { onLog: _l, signal: _s, ...recorded } = o;
+  const report: CorpusClassifierReport = {
+    options: recorded,
+    files: { tokenClassifier: o.out, bilm: bilmPath, documentClassifier: documentPath, report: reportPath },
+    tokenizer: { vocabSize: tokenizer.vocabSize, hash: tokenizer.hash },
+    bilm: {
+      parametersPerDirection: bilm.forward.parameterCount().total,
+      nonEmbeddingPerDirection: bilm.forward.parameterCount().nonEmbedding,
+      trainTokensPerDirection: summaries.forward.tokens,
+      finalLoss: { forward: summaries.forward.finalLoss, backward: summaries.backward.finalLoss },
+      seconds: bilmSeconds,
+    },
+    tokenSweep: sweep,
+    unidirectionalSweep,
+    tokenLayer: classifier.layer,
+    tokenThreshold: classifier.threshold,
+    documentSweep,
+    seconds: (performance.now() - started) / 1000,
+  };
+  await writeFile(reportPath, JSON.stringify(report, null, 2) + '\n');
+  return report;
+}

@@ -1,0 +1,128 @@
+/**
+ * `tokenfilter train-classifier`: trains the biLM token and document classifiers.
+ * - `--preset default --data DIR --out P`: biLM + probes from DIR/corpus (document labels
+ *   broadcast to tokens); `--preset wordnet --out P`: from the built-in corpus's gold sentence
+ *   spans. Every preset field can be overridden by its option.
+ * - `--bilm B --train-labels SHARDS... --val-labels SHARDS... --out P`: a token probe on an
+ *   existing biLM from token-label side files (e.g. the SAE labeller's).
+ * Validation metrics print as each layer of the sweep finishes.
+ * @module
+ */
+import type { Command } from 'commander';
+import { BiLM } from '../classify/bilm.js';
+import { labelsFromSideFile } from '../classify/labels.js';
+import { TokenClassifier } from '../classify/token_classifier.js';
+import { CLASSIFIER_PRESETS, trainClassifierFromCorpus, type CorpusClassifierOptions } from '../classify/train_from_corpus.js';
+import { parseNumber } from './demo.js';
+import { UsageError, parseIntegerOption, writeJson, type CliIO } from './output.js';
+
+/** Options of `tokenfilter train-classifier`, as the CLI parses them. */
+export interface TrainClassifierCommandOptions {
+  out: string;
+  preset?: string;
+  data?: string;
+  bilm?: string;
+  trainLabels?: string[];
+  valLabels?: string[];
+  positive: number[];
+  steps?: number;
+  dim?: number;
+  layers?: number;
+  heads?: number;
+  context?: number;
+  batch?: number;
+  vocabSize?: number;
+  lr?: number;
+  forgetWeight?: number;
+  probeDocuments?: number;
+  maxTrainTokens?: number;
+  sweep?: number[];
+  l2?: number;
+  document: boolean;
+  compareUnidirectional?: boolean;
+  seed?: number;
+  json?: boolean;
+}
+
+const intList = (name: string) => (value: string) =>
+  value.split(',').map((v) => parseIntegerOption(name, v.trim(), 0));
+
+/** Runs `train-classifier` and returns its report. */
+export async function trainClassifierCommand(options: TrainClassifierCommandOptions, io: CliIO): Promise<unknown> {
+  const log = (line: string) => io.stderr.write(`${line}\n`);
+  if (options.bilm !== undefined) {
+    if (!options.trainLabels?.length || !options.valLabels?.length)
+      throw new UsageError('--bilm needs --train-labels SHARDS... and --val-labels SHARDS... (token shards with .labels.side files)');
+    const read = (shards: string[]) => {
+      try {
+        return shards.flatMap((s) => labelsFromSideFile(s, { positive: options.positive }));
+      } catch (error) {
+        throw new UsageError((error as Error).message, { cause: error });
+      }
+    };
+    const bilm = await BiLM.load(options.bilm);
+    const { classifier, sweep } = await TokenClassifier.train({
+      bilm, bilmPath: options.bilm, train: read(options.trainLabels), val: read(options.valLabels), layers: options.sweep,
+      maxTrainTokens: options.maxTrainTokens, seed: options.seed, logistic: { l2: options.l2 },
+      onLayer: (r) => log(`layer ${r.layer}: val F1 ${r.maxF1.f1.toFixed(4)} at ${r.maxF1.threshold.toFixed(3)} (P ${r.maxF1.precision.toFixed(3)}, R ${r.maxF1.recall.toFixed(3)}), ${r.trainTokens} training tokens`),
+    });
+    await classifier.save(options.out);
+    const summary = { command: 'train-classifier', out: options.out, layer: classifier.layer, threshold: classifier.threshold, sweep };
+    if (options.json) writeJson(io, summary);
+    else io.stdout.write(`token classifier at layer ${classifier.layer} (threshold ${classifier.threshold.toFixed(3)}) → ${options.out}\n`);
+    return summary;
+  }
+  const presetName = options.preset ?? 'default';
+  if (!(presetName in CLASSIFIER_PRESETS)) throw new UsageError(`--preset must be ${Object.keys(CLASSIFIER_PRESETS).join(' or ')}, got '${presetName}'`);
+  const preset = CLASSIFIER_PRESETS[presetName as keyof typeof CLASSIFIER_PRESETS];
+  if (preset.corpus === 'domains' && !options.data) throw new UsageError(`--preset ${presetName} needs --data DIR (a folder holding corpus/*.jsonl.gz)`);
+  const overrides: Partial<CorpusClassifierOptions> = {
+    steps: options.steps, dModel: options.dim, layers: options.layers, heads: options.heads, context: options.context, batch: options.batch,
+    vocabSize: options.vocabSize, lr: options.lr, forgetWeight: options.forgetWeight, probeDocuments: options.probeDocuments,
+    maxTrainTokens: options.maxTrainTokens, sweepLayers: options.sweep, l2: options.l2, seed: options.seed,
+    documentClassifier: options.document, compareUnidirectional: options.compareUnidirectional,
+  };
+  const settings = { ...preset, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) } as CorpusClassifierOptions;
+  const report = await trainClassifierFromCorpus({ ...settings, data: options.data, out: options.out, onLog: log });
+  if (options.json) writeJson(io, { command: 'train-classifier', ...report });
+  else
+    io.stdout.write(
+      `token classifier (layer ${report.tokenLayer}, val F1 ${Math.max(...report.tokenSweep.map((s) => s.maxF1.f1)).toFixed(4)}) → ${report.files.tokenClassifier}; ` +
+        `report ${report.files.report} (${report.seconds.toFixed(0)} s)\n`,
+    );
+  return report;
+}
+
+/** Adds `train-classifier` to the program. */
+export function registerTrainClassifier(program: Command, io: CliIO): void {
+  program
+    .command('train-classifier')
+    .description('train the biLM token / document classifiers (from a preset corpus, or a probe from token-label side files)')
+    .requiredOption('--out <path>', 'token classifier file (.safetensors); the biLM, document classifier and report go beside it')
+    .option('--preset <name>', 'default (needs --data) or wordnet (the built-in corpus)')
+    .option('--data <dir>', 'data folder holding corpus/<domain>.{train,val}.jsonl.gz')
+    .option('--bilm <path>', 'train only a token probe on this biLM, from --train-labels / --val-labels')
+    .option('--train-labels <shards...>', 'token shards with .labels.side files (training)')
+    .option('--val-labels <shards...>', 'token shards with .labels.side files (layer sweep)')
+    .option('--positive <ids>', 'label values that count as the forget class (comma-separated)', intList('--positive'), [1])
+    .option('--steps <n>', 'biLM optimizer steps per direction', (v) => parseIntegerOption('--steps', v, 1))
+    .option('--dim <n>', 'biLM width', (v) => parseIntegerOption('--dim', v, 2))
+    .option('--layers <n>', 'biLM blocks', (v) => parseIntegerOption('--layers', v, 1))
+    .option('--heads <n>', 'biLM attention heads', (v) => parseIntegerOption('--heads', v, 1))
+    .option('--context <n>', 'biLM context', (v) => parseIntegerOption('--context', v, 2))
+    .option('--batch <n>', 'biLM batch rows', (v) => parseIntegerOption('--batch', v, 1))
+    .option('--vocab-size <n>', 'BPE vocabulary size', (v) => parseIntegerOption('--vocab-size', v, 260))
+    .option('--lr <x>', 'biLM peak learning rate', parseNumber('--lr', 0, 10))
+    .option('--forget-weight <x>', 'share of biLM pretraining windows from the forget domain', parseNumber('--forget-weight', 0.01, 0.99))
+    .option('--probe-documents <n>', 'training documents per domain for the probes', (v) => parseIntegerOption('--probe-documents', v, 1))
+    .option('--max-train-tokens <n>', 'fit the token probe on at most this many tokens', (v) => parseIntegerOption('--max-train-tokens', v, 2))
+    .option('--sweep <layers>', 'layers to sweep, comma-separated (default all)', intList('--sweep'))
+    .option('--l2 <x>', 'L2 penalty of the probes', parseNumber('--l2', 0, 1e6))
+    .option('--no-document', 'skip the document classifier')
+    .option('--compare-unidirectional', 'also sweep a forward-only probe on the same data (reported, not saved)')
+    .option('--seed <n>', 'seed', (v) => parseIntegerOption('--seed', v, 0))
+    .option('--json', 'print a JSON report on stdout')
+    .action(async (options: TrainClassifierCommandOptions) => {
+      await trainClassifierCommand(options, io);
+    });
+}

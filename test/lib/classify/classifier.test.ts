@@ -1,0 +1,173 @@
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DocumentClassifier } from '../../../lib/classify/document_classifier.js';
+import { broadcastLabel, labelsFromScores, labelsFromSideFile, labelsFromSpans, UNLABELLED } from '../../../lib/classify/labels.js';
+import { binaryMetrics, precisionRecallCurve } from '../../../lib/classify/metrics.js';
+import { scoreShards } from '../../../lib/classify/score_shards.js';
+import { TokenClassifier } from '../../../lib/classify/token_classifier.js';
+import { writeShard } from '../../../lib/data/shard.js';
+import { SideFileKind, readSideFile, sideFilePathFor, writeSideFile } from '../../../lib/data/side_file.js';
+import { thresholdForFraction } from '../../../lib/filter/threshold.js';
+import { GENERAL, MEDICAL, tinyBiLM, tinyTokenizer } from './fixtures.js';
+
+async function trainedClassifier(dir: string) {
+  const bilm = await tinyBiLM();
+  const tokenizer = bilm.tokenizer;
+  const bilmPath = join(dir, 'bilm.safetensors');
+  await bilm.save(bilmPath);
+  const docs = (k: number) => [
+    broadcastLabel(tokenizer.encode(MEDICAL.repeat(1 + (k % 2))), 1),
+    broadcastLabel(tokenizer.encode(GENERAL.repeat(1 + (k % 3))), 0),
+  ];
+  const train = [0, 1, 2].flatMap(docs);
+  const val = [3, 4].flatMap(docs);
+  return TokenClassifier.train({ bilm, bilmPath, train, val, layers: [0, 2] });
+}
+
+describe('TokenClassifier', () => {
+  it('separates two domains, sweeps layers, and round-trips through save/load to identical scores', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tf-clf-'));
+    const { classifier, sweep } = await trainedClassifier(dir);
+    expect(sweep.map((s) => s.layer)).toEqual([0, 2]);
+    // an untrained biLM: words shared by both texts ('the', '.') cap the token F1 well below 1
+    expect(Math.max(...sweep.map((s) => s.maxF1.f1))).toBeGreaterThan(0.75);
+    const path = join(dir, 'clf.safetensors');
+    await classifier.save(path);
+    const loaded = await TokenClassifier.load(path);
+    expect(loaded.layer).toBe(classifier.layer);
+    const text = classifier.bilm.tokenizer.encode(MEDICAL + GENERAL + MEDICAL);
+    expect((await loaded.scoreDocuments([text]))[0]).toEqual((await classifier.scoreDocuments([text]))[0]);
+  });
+
+  it('refuses a classifier whose biLM changed, or a file of another kind', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tf-clf-'));
+    const { classifier } = await trainedClassifier(dir);
+    const path = join(dir, 'clf.safetensors');
+    await classifier.save(path);
+    await expect(DocumentClassifier.load(path)).rejects.toThrow(/holds a token classifier, expected a document classifier/);
+    const other = await tinyBiLM(99);
+    await other.save(join(dir, 'bilm.safetensors'));
+    await expect(TokenClassifier.load(path)).rejects.toThrow(/not the one this classifier was trained on/);
+    rmSync(join(dir, 'bilm.safetensors'));
+    await expect(TokenClassifier.load(path)).rejects.toThrow(/cannot be read/);
+  });
+});
+
+describe('DocumentClassifier', () => {
+  it('classifies pooled documents and round-trips', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tf-doc-'));
+    const bilm = await tinyBiLM();
+    const bilmPath = join(dir, 'bilm.safetensors');
+    await bilm.save(bilmPath);
+    const doc = (text: string, label: 0 | 1) => ({ tokens: bilm.tokenizer.encode(text), label });
+    const words = (s: string, a: number, b: number) => s.split(' ').slice(a, b).join(' ');
+    const train = [0, 2, 4, 6].flatMap((a) => [doc(words(MEDICAL, a, a + 8), 1), doc(words(GENERAL, a, a + 8), 0)]);
+    const val = [1, 3].flatMap((a) => [doc(words(MEDICAL, a, a + 9), 1), doc(words(GENERAL, a, a + 9), 0)]);
+    const { classifier, sweep } = await DocumentClassifier.train({ bilm, bilmPath, train, val, layers: [1] });
+    expect(sweep[0].maxF1.f1).toBe(1);
+    const path = join(dir, 'doc.safetensors');
+    await classifier.save(path);
+    const loaded = await DocumentClassifier.load(path);
+    expect(await loaded.scoreDocuments(val.map((d) => d.tokens))).toEqual(await classifier.scoreDocuments(val.map((d) => d.tokens)));
+  });
+});
+
+describe('labels from anywhere', () => {
+  it('labels tokens from spans, side files and thresholded scores', async () => {
+    const tokenizer = await tinyTokenizer();
+    const text = MEDICAL + GENERAL;
+    const fromSpans = labelsFromSpans(tokenizer, text, [[0, MEDICAL.length, 'medical']], 'medical');
+    const firstGeneral = fromSpans.labels.indexOf(0);
+    expect(firstGeneral).toBeGreaterThan(5);
+    expect(fromSpans.labels.subarray(firstGeneral).every((v) => v === 0)).toBe(true);
+
+    const dir = mkdtempSync(join(tmpdir(), 'tf-labels-'));
+    const shard = join(dir, 'x.bin');
+    const tokens = Uint32Array.from([...fromSpans.tokens, tokenizer.eotId, ...fromSpans.tokens]);
+    await writeShard(shard, tokens, { tokenizer });
+    const side = Uint8Array.from([...fromSpans.labels.map((v) => v * 2), 0, ...fromSpans.labels.map(() => UNLABELLED)]);
+    await writeSideFile(sideFilePathFor(shard, SideFileKind.Labels), side, { kind: SideFileKind.Labels, tokenizer });
+    const docs = labelsFromSideFile(shard, { positive: [2] });
+    expect(docs).toHaveLength(2);
+    expect(docs[0].labels).toEqual(fromSpans.labels);
+    expect(docs[1].labels.every((v) => v === UNLABELLED)).toBe(true);
+
+    const relabelled = labelsFromScores([docs[0]], [Float32Array.from(docs[0].labels, (v, i) => (i % 2 ? 0.9 : 0.1))], 0.5);
+    expect(Array.from(relabelled[0].labels.subarray(0, 4))).toEqual([0, 1, 0, 1]);
+  });
+});
+
+describe('metrics', () => {
+  it('has a PR curve whose points match binaryMetrics, and a max-F1 no other threshold beats', () => {
+    let s = 5;
+    const r = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const labels = Uint8Array.from({ length: 400 }, () => (r() < 0.3 ? 1 : r() < 0.05 ? UNLABELLED : 0));
+    const scores = Float32Array.from(labels, (y) => Math.round((0.5 * r() + (y === 1 ? 0.4 : 0)) * 50) / 50);
+    const { points, maxF1 } = precisionRecallCurve(scores, labels);
+    for (const p of points) {
+      const m = binaryMetrics(scores, labels, p.threshold);
+      expect(m.precision).toBeCloseTo(p.precision, 12);
+      expect(m.recall).toBeCloseTo(p.recall, 12);
+      expect(m.f1).toBeLessThanOrEqual(maxF1.f1 + 1e-12);
+    }
+  });
+
+  it('flags the requested fraction with thresholdForFraction on classifier scores', () => {
+    const scores = Float32Array.from({ length: 1000 }, (_, i) => ((i * 7919) % 1000) / 1000);
+    for (const fraction of [0.01, 0.1, 0.37]) {
+      const t = thresholdForFraction(scores, fraction);
+      const flagged = scores.filter((v) => v >= t).length;
+      expect(flagged).toBe(Math.round(fraction * 1000));
+    }
+  });
+});
+
+describe('scoreShards', () => {
+  it('scores identically twice, skips finished shards, redoes an interrupted one, and counts windowed documents', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tf-score-'));
+    const { classifier } = await trainedClassifier(dir);
+    const clf = join(dir, 'clf.safetensors');
+    await classifier.save(clf);
+    const tokenizer = classifier.bilm.tokenizer;
+    const shards = [join(dir, 'a.bin'), join(dir, 'b.bin')];
+    const long = tokenizer.encode(MEDICAL.repeat(3));
+    await writeShard(shards[0], Uint32Array.from([tokenizer.eotId, ...long, tokenizer.eotId, ...tokenizer.encode(GENERAL)]), { tokenizer });
+    await writeShard(shards[1], Uint32Array.from([tokenizer.eotId, ...tokenizer.encode('the king')]), { tokenizer });
+    const out = join(dir, 'scores');
+    const first = await scoreShards({ shards, classifier: clf, out });
+    expect(first.processed).toHaveLength(2);
+    const context = classifier.bilm.forward.config.context;
+    expect(first.windowedDocuments).toBe([long, tokenizer.encode(GENERAL), tokenizer.encode('the king')].filter((d) => d.length > context).length);
+    expect(long.length).toBeGreaterThan(2 * context);
+    expect(first.cutTokens).toBe(0);
+    const scoreFile = sideFilePathFor(join(out, 'a.bin'), SideFileKind.ScoresUint8);
+    const bytes = readFileSync(scoreFile);
+    const scores = readSideFile(scoreFile, { expectKind: SideFileKind.ScoresUint8 }).values;
+    expect(scores[0]).toBe(0);
+    expect(scores[1 + long.length]).toBe(0);
+    const medicalMean = scores.subarray(1, 1 + long.length).reduce((a, b) => a + b, 0) / long.length;
+    const generalMean = scores.subarray(2 + long.length).reduce((a, b) => a + b, 0) / (scores.length - 2 - long.length);
+    expect(medicalMean).toBeGreaterThan(generalMean);
+
+    const again = await scoreShards({ shards, classifier: clf, out });
+    expect(again.processed).toHaveLength(0);
+    expect(again.skipped).toEqual(shards);
+
+    // an interrupted run leaves no record for the shard it was on: only that shard is redone
+    rmSync(join(out, 'a.score.json'));
+    writeFileSync(scoreFile, 'partial');
+    const resumed = await scoreShards({ shards, classifier: clf, out });
+    expect(resumed.processed.map((r) => r.input)).toEqual([shards[0]]);
+    expect(readFileSync(scoreFile)).toEqual(bytes);
+
+    // a second output folder scored from scratch is byte-identical
+    const out2 = join(dir, 'scores2');
+    await scoreShards({ shards, classifier: clf, out: out2, task: { index: 0, count: 2 } });
+    expect(readFileSync(sideFilePathFor(join(out2, 'a.bin'), SideFileKind.ScoresUint8))).toEqual(bytes);
+    await expect(scoreShards({ shards, classifier: clf, out, task: { index: 2, count: 2 } })).rejects.toThrow(/0 <= index < count/);
+    copyFileSync(shards[0], join(dir, 'copy.bin'));
+    await expect(scoreShards({ shards: [join(dir, 'missing.bin')], classifier: clf, out })).rejects.toThrow(/missing\.bin/);
+  });
+});

@@ -1,0 +1,63 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../../../lib/cli/main.js';
+import { broadcastLabel } from '../../../lib/classify/labels.js';
+import { TokenClassifier } from '../../../lib/classify/token_classifier.js';
+import { writeShard } from '../../../lib/data/shard.js';
+import { SideFileKind, sideFilePathFor } from '../../../lib/data/side_file.js';
+import { GENERAL, MEDICAL, tinyBiLM } from '../classify/fixtures.js';
+
+async function run(argv: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(argv, { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } });
+  return { code, stdout, stderr };
+}
+
+describe('classifier subcommands', () => {
+  it('score and eval-classifier run end to end on a tiny classifier; bad inputs exit 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tf-cli-clf-'));
+    const bilm = await tinyBiLM();
+    const bilmPath = join(dir, 'bilm.safetensors');
+    await bilm.save(bilmPath);
+    const enc = (s: string) => bilm.tokenizer.encode(s);
+    const { classifier } = await TokenClassifier.train({
+      bilm, bilmPath, layers: [1],
+      train: [broadcastLabel(enc(MEDICAL), 1), broadcastLabel(enc(GENERAL), 0)],
+      val: [broadcastLabel(enc(MEDICAL + MEDICAL), 1), broadcastLabel(enc(GENERAL + GENERAL), 0)],
+    });
+    const clf = join(dir, 'clf.safetensors');
+    await classifier.save(clf);
+
+    const shard = join(dir, 'a.bin');
+    await writeShard(shard, Uint32Array.from([bilm.tokenizer.eotId, ...enc(MEDICAL.repeat(2) + GENERAL)]), { tokenizer: bilm.tokenizer });
+    const scored = await run(['score', shard, '--classifier', clf, '--out', join(dir, 'scores'), '--json']);
+    expect(scored.code).toBe(0);
+    const summary = JSON.parse(scored.stdout);
+    expect(summary).toMatchObject({ command: 'score', processed: 1, cutTokens: 0 });
+    expect(readFileSync(sideFilePathFor(join(dir, 'scores', 'a.bin'), SideFileKind.ScoresUint8)).length).toBeGreaterThan(1024);
+    const filtered = await run(['filter', shard, '--scores', join(dir, 'scores'), '--mode', 'mask', '--fraction', '0.3', '--out', join(dir, 'filtered'), '--json']);
+    expect(filtered.code).toBe(0);
+
+    const spans = join(dir, 'spliced.jsonl.gz');
+    const text = `${MEDICAL}\n\n${GENERAL}`;
+    writeFileSync(spans, gzipSync(JSON.stringify({ id: 'x', text, spans: [[0, MEDICAL.length, 'medical'], [MEDICAL.length + 2, text.length, 'general']] }) + '\n'));
+    const evaluated = await run(['eval-classifier', '--classifier', clf, '--spans', spans, '--json']);
+    expect(evaluated.code).toBe(0);
+    const report = JSON.parse(evaluated.stdout);
+    expect(report.kind).toBe('token');
+    expect(report.items).toBe(enc(text).length);
+    expect(report.maxF1.f1).toBeGreaterThan(0.6);
+
+    expect((await run(['eval-classifier', '--classifier', join(dir, 'missing.safetensors'), '--spans', spans])).code).toBe(2);
+    expect((await run(['eval-classifier', '--classifier', clf, '--documents', spans])).code).toBe(2);
+    expect((await run(['score', shard, '--classifier', join(dir, 'missing.safetensors'), '--out', join(dir, 's2')])).code).toBe(2);
+    expect((await run(['score', join(dir, 'nope.bin'), '--classifier', clf, '--out', join(dir, 's2')])).code).toBe(2);
+    expect((await run(['train-classifier', '--preset', 'default', '--out', join(dir, 'c.safetensors')])).code).toBe(2);
+    expect((await run(['train-classifier', '--preset', 'bogus', '--out', join(dir, 'c.safetensors')])).code).toBe(2);
+    expect((await run(['train-classifier', '--bilm', bilmPath, '--out', join(dir, 'c.safetensors')])).code).toBe(2);
+  });
+});
