@@ -34,6 +34,10 @@ export type { BatchSamplerOptions, SamplerSource, SamplerState } from './data/sa
 export { sequentialBatches } from './data/sequential_batches.js';
 export type { SequentialBatch, SequentialBatchOptions, RowOrigin } from './data/sequential_batches.js';
 export { encodeFloat16, decodeFloat16 } from './data/float16.js';
+export { loadDefaultCorpus, buildDefaultCorpus } from './data/default_corpus.js';
+export type { CorpusDocument, DefaultCorpus, CorpusStats, DefaultCorpusOptions } from './data/default_corpus.js';
+export { writeLabelledShards } from './data/labelled_shards.js';
+export type { LabelledShardOptions, LabelledShardSummary } from './data/labelled_shards.js';
 
 // model
 export { Transformer } from './model/transformer.js';
@@ -42,7 +46,7 @@ export { resolveTransformerConfig, ladderConfig, TRANSFORMER_DEFAULTS } from './
 export type { TransformerConfig, TransformerOptions, LadderOptions } from './model/config.js';
 export { trainMasked, TRAIN_DEFAULTS } from './model/train.js';
 export type { TrainOptions, TrainProgress, TrainSummary } from './model/train.js';
-export { loadCheckpoint } from './model/checkpoint.js';
+export { loadCheckpoint, saveCheckpoint, restoreCheckpoint } from './model/checkpoint.js';
 export type { TrainingState } from './model/checkpoint.js';
 export { readSafetensors, writeSafetensors, parseSafetensors, SafetensorsError } from './model/safetensors.js';
 export type { SafetensorsContents, SafetensorsTensor, SafetensorsDtype, TensorToWrite } from './model/safetensors.js';
@@ -63,3 +67,44 @@ export { domainLosses } from './eval/domain_loss.js';
 export type { DomainLoss, DomainLossOptions, LabelledTokens } from './eval/domain_loss.js';
 export { fitPowerLaw, predictLoss, computeForLoss, relativeComputeSlowdown } from './eval/scaling.js';
 export type { ComputeLossPoint, PowerLawFit, Slowdown, SlowdownOptions } from './eval/scaling.js';
+
+// labelling with sparse autoencoders
+export { SparseAutoencoder, SAE_DEFAULTS, SAE_FORMAT, resolveSaeConfig } from './label/sae.js';
+export type { SaeConfig, SaeKind, SaeOptions, SaeLayout, SelectedEncoder } from './label/sae.js';
+export { trainSae } from './label/train_sae.js';
+export type { TrainSaeOptions, TrainSaeProgress, TrainSaeSummary } from './label/train_sae.js';
+export { LatentMoments } from './label/latent_moments.js';
+export { LatentSelector, SELECT_DEFAULTS } from './label/select_latents.js';
+export type { LatentScore, LatentContext, LatentRanking, SelectLatentsOptions } from './label/select_latents.js';
+export { labelTokens, labelTokensWithEot, LABEL_DEFAULTS } from './label/label_tokens.js';
+export type { LabelTokensOptions } from './label/label_tokens.js';
+export { labelShards } from './label/label_shards.js';
+export type { LabelShardsOptions, LabelShardsProgress, LabelShardsResult, ShardLabelRecord } from './label/label_shards.js';
+export { tokenActivations, shardActivations, writeActivationsNpy, readActivations } from './label/activations.js';
+export type { ActivationOptions, ActivationBlock } from './label/activations.js';
+export { readNpy, readNpz, parseNpy, parseNpz, encodeNpy, encodeNpz, NpyError } from './label/npz.js';
+export type { NpyArray } from './label/npz.js';
+
+// classifiers
+export { BiLM, reverseBatch, BILM_FORMAT } from './classify/bilm.js';
+export type { BiLMOptions, FeatureOptions, FeatureDirection } from './classify/bilm.js';
+export { fitLogistic, LogisticModel, LOGISTIC_DEFAULTS } from './classify/logistic.js';
+export type { LogisticOptions, ClassWeighting } from './classify/logistic.js';
+export { TokenClassifier } from './classify/token_classifier.js';
+export type { TrainTokenClassifierOptions, LayerResult } from './classify/token_classifier.js';
+export { DocumentClassifier } from './classify/document_classifier.js';
+export type { LabelledDocument, TrainDocumentClassifierOptions, DocumentLayerResult } from './classify/document_classifier.js';
+export { UNLABELLED, broadcastLabel, labelsFromSpans, labelsFromSideFile, labelsFromScores } from './classify/labels.js';
+export type { LabelledSequence } from './classify/labels.js';
+export { binaryMetrics, precisionRecallCurve } from './classify/metrics.js';
+export type { BinaryMetrics, PrPoint } from './classify/metrics.js';
+export { scoreShards } from './classify/score_shards.js';
+export type { ScoreShardsOptions, ScoreShardsProgress, ScoreShardsResult, ShardScoreRecord, ShardScoreStats } from './classify/score_shards.js';
+export { trainClassifierFromCorpus, CLASSIFIER_PRESETS } from './classify/train_from_corpus.js';
+export type { CorpusClassifierOptions, CorpusClassifierReport } from './classify/train_from_corpus.js';
+export { evaluateTokenClassifier, evaluateDocumentClassifier } from './classify/evaluate.js';
+export type { Evaluation, EvaluateOptions } from './classify/evaluate.js';
+
+// the demo
+export { runDemo, DEMO_DEFAULTS } from './demo/run_demo.js';
+export type { DemoOptions, DemoReport, DemoRun } from './demo/run_demo.js';
