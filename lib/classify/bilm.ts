@@ -9,6 +9,7 @@
  * whole tokenizer (JSON), so a biLM file alone can encode and score text.
  * @module
  */
+import { throwIfAborted } from '../abort.js';
 import type { Batch } from '../data/batch.js';
 import { Tokenizer } from '../data/tokenizer.js';
 import { readSafetensors, writeSafetensors, SafetensorsError } from '../model/safetensors.js';
@@ -202,7 +203,7 @@ export class BiLM {
     });
     pieces.sort((a, b) => b.length - a.length || a.document - b.document || a.start - b.start);
     for (let first = 0; first < pieces.length; first += B) {
-      if (options.signal?.aborted) throw new DOMException('feature extraction was aborted', 'AbortError');
+      throwIfAborted(options.signal, 'feature extraction');
       const group = pieces.slice(first, first + B);
       const T = group[0].length;
       const rows = group.length;

@@ -3,6 +3,7 @@
  * the native core, off the JS thread, on standardised features with optional class weighting.
  * @module
  */
+import { nativeCancelFlag } from '../abort.js';
 import { native } from '../native.js';
 
 /** How samples of each class are weighted in the loss. */
@@ -116,10 +117,7 @@ export async function fitLogistic(features: Float32Array, labels: Uint8Array, di
   if (labels.length === 0) throw new RangeError('no samples to fit');
   if (!(typeof o.l2 === 'number' && o.l2 >= 0)) throw new RangeError(`l2 must be a number ≥ 0, got ${o.l2}`);
   const weight = sampleWeights(labels, o.classWeight);
-  const cancel = new Int32Array(new SharedArrayBuffer(4));
-  const onAbort = () => Atomics.store(cancel, 0, 1);
-  if (o.signal?.aborted) throw new DOMException('fit was aborted', 'AbortError');
-  o.signal?.addEventListener('abort', onAbort);
+  const { flag: cancel, dispose } = nativeCancelFlag(o.signal, 'fit');
   try {
     const r = await native.logistic.fit(
       features, labels, weight, labels.length, dimension,
@@ -129,7 +127,7 @@ export async function fitLogistic(features: Float32Array, labels: Uint8Array, di
     );
     return new LogisticModel(r.mean, r.invStd, r.w, r.b, { loss: r.loss, gradientNorm: r.gradientNorm, iterations: r.iterations, converged: r.converged });
   } finally {
-    o.signal?.removeEventListener('abort', onAbort);
+    dispose();
   }
 }
 

@@ -11,6 +11,7 @@
  * `manifest.score.task-I-of-N.json`.
  * @module
  */
+import { throwIfAborted } from '../abort.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -148,7 +149,7 @@ async function scoreOneShard(
   let scored = 0;
   let sum = 0;
   for (let first = 0; first < documents.length; first += perCall) {
-    if (options.signal?.aborted) throw new DOMException('scoring was aborted', 'AbortError');
+    throwIfAborted(options.signal, 'scoring');
     const part = documents.slice(first, first + perCall);
     const probabilities = await classifier.scoreDocuments(part.map((d) => d.tokens), { signal: options.signal });
     part.forEach((d, j) => {

@@ -88,11 +88,3 @@ export function toDocument(record: unknown, options: ResolvedReadOptions, fallba
   return { ...fields, id, text };
 }
 
-/** Throws an AbortError when the signal has fired. */
-export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) {
-    const error = new Error('reading documents was aborted');
-    error.name = 'AbortError';
-    throw error;
-  }
-}

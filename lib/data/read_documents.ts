@@ -3,9 +3,10 @@
  * plain-text files or folders, dispatched by file name.
  * @module
  */
+import { throwIfAborted } from '../abort.js';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { resolveReadOptions, throwIfAborted, type Document, type ReadDocumentsOptions, type ResolvedReadOptions } from './document.js';
+import { resolveReadOptions, type Document, type ReadDocumentsOptions, type ResolvedReadOptions } from './document.js';
 import { readJsonl } from './read_jsonl.js';
 import { readParquet } from './read_parquet.js';
 
@@ -93,7 +94,7 @@ export class DocumentStream implements AsyncIterable<Document> {
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Document> {
     for (const file of await listCorpusFiles(this.paths)) {
-      throwIfAborted(this.options.signal);
+      throwIfAborted(this.options.signal, 'reading documents');
       this.files++;
       const format = documentFormatOf(file) ?? 'text';
       if (format === 'jsonl') yield* readJsonl(file, this.options);

@@ -3,10 +3,11 @@
  * line: the file is never held in memory.
  * @module
  */
+import { throwIfAborted } from '../abort.js';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
-import { MalformedRecordError, throwIfAborted, toDocument, type Document, type ResolvedReadOptions } from './document.js';
+import { MalformedRecordError, toDocument, type Document, type ResolvedReadOptions } from './document.js';
 import { basename } from 'node:path';
 
 /** Whether a path names a gzip file (by extension). */
@@ -36,7 +37,7 @@ export async function* readJsonl(file: string, options: ResolvedReadOptions): As
   try {
     for await (const line of lines) {
       lineNumber++;
-      throwIfAborted(options.signal);
+      throwIfAborted(options.signal, 'reading documents');
       if (line.trim() === '') continue;
       let record: unknown;
       let problem: string | null = null;

@@ -3,9 +3,10 @@
  * rows, never the file.
  * @module
  */
+import { throwIfAborted } from '../abort.js';
 import { basename } from 'node:path';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
-import { MalformedRecordError, throwIfAborted, toDocument, type Document, type ResolvedReadOptions } from './document.js';
+import { MalformedRecordError, toDocument, type Document, type ResolvedReadOptions } from './document.js';
 
 /**
  * Yields one document per row. A row whose text column is missing or not a string is malformed
@@ -26,7 +27,7 @@ export async function* readParquet(file: string, options: ResolvedReadOptions): 
   const name = basename(file);
   let rowStart = 0;
   for (const group of metadata.row_groups) {
-    throwIfAborted(options.signal);
+    throwIfAborted(options.signal, 'reading documents');
     const rowEnd = rowStart + Number(group.num_rows);
     let rows: Record<string, unknown>[];
     try {

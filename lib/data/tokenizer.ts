@@ -18,6 +18,7 @@
  *   non-decreasing, start at 0, end at text.length, and leave no gap.
  * @module
  */
+import { nativeCancelFlag, throwIfAborted } from '../abort.js';
 import { createHash } from 'node:crypto';
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -64,23 +65,6 @@ export interface EncodeBatchOptions {
 
 const DEFAULT_MAX_CHARS = 20_000_000;
 const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-function abortError(): Error {
-  const e = new Error('operation was aborted');
-  e.name = 'AbortError';
-  return e;
-}
-
-/** A shared cancel word for the native worker, set when `signal` aborts; call dispose after. */
-function cancelFlag(signal: AbortSignal | undefined): { flag: Int32Array; dispose: () => void } {
-  const flag = new Int32Array(new SharedArrayBuffer(4));
-  if (!signal) return { flag, dispose: () => {} };
-  if (!(signal instanceof AbortSignal)) throw new TypeError('options.signal must be an AbortSignal');
-  if (signal.aborted) throw abortError();
-  const onAbort = () => Atomics.store(flag, 0, 1);
-  signal.addEventListener('abort', onAbort, { once: true });
-  return { flag, dispose: () => signal.removeEventListener('abort', onAbort) };
-}
 
 function flatten(tokens: Uint8Array[]): { bytes: Uint8Array; offsets: Uint32Array } {
   const offsets = new Uint32Array(tokens.length + 1);
@@ -185,13 +169,13 @@ export class Tokenizer {
     for await (const text of texts as AsyncIterable<string>) {
       if (typeof text !== 'string') throw new TypeError(`texts[${index}] must be a string, got ${typeof text}`);
       index++;
-      if (signal?.aborted) throw abortError();
+      throwIfAborted(signal, 'tokenizer training');
       const room = maxChars - chars;
       sample.push(text.length > room ? text.slice(0, room) : text);
       chars += Math.min(room, text.length);
       if (chars >= maxChars) break;
     }
-    const cancel = cancelFlag(signal);
+    const cancel = nativeCancelFlag(signal, 'tokenizer training');
     let trained: { tokenBytes: Uint8Array; tokenOffsets: Uint32Array; merges: Uint32Array };
     try {
       const progress =
@@ -363,7 +347,7 @@ export class Tokenizer {
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
     const { onProgress } = options;
     if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('options.onProgress must be a function');
-    const cancel = cancelFlag(options.signal);
+    const cancel = nativeCancelFlag(options.signal, 'encoding');
     try {
       return await this.bpe.encodeBatch(texts, cancel.flag, onProgress && ((p: { done: number; total: number }) => onProgress({ done: p.done, total: p.total })));
     } finally {

@@ -15,6 +15,7 @@
  * coordination is needed.
  * @module
  */
+import { throwIfAborted } from '../abort.js';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
@@ -113,11 +114,7 @@ export async function filterShards(options: FilterShardsOptions): Promise<Filter
     manifest: join(out, `manifest.task-${task.index}-of-${task.count}.json`),
   };
   for (const [k, input] of mine.entries()) {
-    if (options.signal?.aborted) {
-      const error = new Error('filterShards was aborted');
-      error.name = 'AbortError';
-      throw error;
-    }
+    throwIfAborted(options.signal, 'filtering');
     const recordPath = join(out, `${stem(input)}.filter.json`);
     const previous = await finishedRecord(recordPath, input, settings);
     let record: ShardFilterRecord;

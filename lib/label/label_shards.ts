@@ -7,6 +7,7 @@
  * the fraction of tokens labelled per gold domain.
  * @module
  */
+import { throwIfAborted } from '../abort.js';
 import { mkdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { readShard } from '../data/shard.js';
@@ -112,7 +113,7 @@ export async function labelShards(options: LabelShardsOptions): Promise<LabelSha
     }
   };
   const abort = () => {
-    if (signal?.aborted) throw Object.assign(new Error('labelling was aborted'), { name: 'AbortError' });
+    throwIfAborted(signal, 'labelling');
   };
   let mean: Float32Array;
   let std: Float32Array;

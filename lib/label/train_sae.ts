@@ -5,6 +5,7 @@
  * scale (so that E‖x·scale‖² = dModel) is fixed from the first batch and stored with the SAE.
  * @module
  */
+import { throwIfAborted } from '../abort.js';
 import type { SparseAutoencoder } from './sae.js';
 
 /** Options of {@link trainSae}. */
@@ -70,7 +71,7 @@ export async function trainSae(
   let tokens = 0;
   let last: TrainSaeProgress | undefined;
   for await (const raw of batches as AsyncIterable<Float32Array>) {
-    if (signal?.aborted) throw Object.assign(new Error('SAE training was aborted'), { name: 'AbortError' });
+    throwIfAborted(signal, 'SAE training');
     if (!(raw instanceof Float32Array) || raw.length === 0 || raw.length % D !== 0)
       throw new RangeError(`each batch must be a Float32Array of N × dModel (${D}) values`);
     const N = raw.length / D;

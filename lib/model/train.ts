@@ -2,6 +2,7 @@
  * `trainMasked`: AdamW training with a per-token loss mask, off the JS thread.
  * @module
  */
+import { abortError, nativeCancelFlag } from '../abort.js';
 import { validateBatch, type Batch } from '../data/batch.js';
 import { restoreCheckpoint, saveCheckpoint, type TrainingState } from './checkpoint.js';
 import { cosineSchedule } from './schedule.js';
@@ -167,10 +168,6 @@ export function resolveTrainOptions(options: TrainOptions, batchCount: number | 
   };
 }
 
-function abortError(): DOMException {
-  return new DOMException('training was aborted', 'AbortError');
-}
-
 /**
  * Trains `model` on `batches` (an iterable or async iterable of {@link Batch}) with AdamW,
  * cosine schedule with warm-up, global-norm clipping and gradient accumulation. The loss of a
@@ -191,11 +188,9 @@ export async function trainMasked(
   const state: TrainingState = o.resumeFrom
     ? await restoreCheckpoint(o.resumeFrom, model)
     : { step: 0, batchesConsumed: 0, tokens: 0, supervisedTokens: 0, flops: 0, lossHistory: [] };
-  if (o.signal?.aborted) throw abortError();
+  if (o.signal?.aborted) throw abortError('training');
 
-  const cancel = new Int32Array(new SharedArrayBuffer(4));
-  const onAbort = () => Atomics.store(cancel, 0, 1);
-  o.signal?.addEventListener('abort', onAbort);
+  const { flag: cancel, dispose } = nativeCancelFlag(o.signal, 'training');
 
   const source = batches as Partial<AsyncIterable<Batch> & Iterable<Batch>>;
   const iterator: AsyncIterator<Batch> | Iterator<Batch> =
@@ -218,7 +213,7 @@ export async function trainMasked(
     }
     let exhausted = false;
     while (!exhausted && (o.steps === undefined || state.step < o.steps)) {
-      if (o.signal?.aborted) throw abortError();
+      if (o.signal?.aborted) throw abortError('training');
       const group: Batch[] = [];
       while (group.length < o.accumulation) {
         const b = await next();
@@ -237,7 +232,7 @@ export async function trainMasked(
           cancel,
         );
       } catch (error) {
-        if ((error as Error)?.name === 'AbortError') throw abortError();
+        if ((error as Error)?.name === 'AbortError') throw abortError('training');
         throw error;
       }
       const seconds = (performance.now() - t0) / 1000;
@@ -265,7 +260,7 @@ export async function trainMasked(
     if (o.checkpointPath !== undefined && !(o.checkpointEvery > 0 && state.step % o.checkpointEvery === 0))
       await saveCheckpoint(o.checkpointPath, model, state);
   } finally {
-    o.signal?.removeEventListener('abort', onAbort);
+    dispose();
     await iterator.return?.();
   }
   return {
