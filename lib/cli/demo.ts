@@ -11,6 +11,7 @@ import { UsageError, parseIntegerOption, writeJson, type CliIO } from './output.
 export interface DemoCommandOptions {
   out: string;
   steps: number;
+  match: string;
   vocab: number;
   layers: number;
   dim: number;
@@ -31,6 +32,7 @@ export async function demoCommand(options: DemoCommandOptions, io: CliIO): Promi
   const demoOptions: DemoOptions = {
     out: options.out,
     steps: options.steps,
+    match: options.match as DemoOptions['match'],
     vocabSize: options.vocab,
     layers: options.layers,
     dModel: options.dim,
@@ -77,6 +79,10 @@ export function registerDemo(program: Command, io: CliIO): void {
     )
     .option('--out <dir>', 'report and work folder', d.out)
     .option('--steps <n>', 'training steps per model', (v) => parseIntegerOption('--steps', v, 1), d.steps)
+    .option('--match <what>', "compare at matched 'supervised' tokens or matched 'steps' (compute)", (v) => {
+      if (v !== 'supervised' && v !== 'steps') throw new UsageError(`--match must be 'supervised' or 'steps', got '${v}'`);
+      return v;
+    }, d.match)
     .option('--vocab <n>', 'BPE vocabulary size', (v) => parseIntegerOption('--vocab', v, 300, 1 << 20), d.vocabSize)
     .option('--layers <n>', 'transformer layers', (v) => parseIntegerOption('--layers', v, 1, 256), d.layers)
     .option('--dim <n>', 'model width', (v) => parseIntegerOption('--dim', v, 8, 1 << 15), d.dModel)

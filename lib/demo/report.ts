@@ -29,11 +29,12 @@ export async function writeDemoReport(dir: string, report: DemoReport): Promise<
 
 /** The summary table printed at the end of the demo (plain text, aligned columns). */
 export function formatDemoTable(report: DemoReport): string {
-  const header = ['mode', 'filtered', ...DOMAINS.map((d) => `${d} loss`), ...DOMAINS.map((d) => `Δ ${d}`)];
+  const header = ['mode', 'filtered', 'steps', ...DOMAINS.map((d) => `${d} loss`), ...DOMAINS.map((d) => `Δ ${d}`)];
   const base = report.runs.find((r) => r.mode === 'baseline');
   const rows = report.runs.map((r) => [
     r.mode,
     `${(100 * r.flagged_fraction).toFixed(1)}%`,
+    String(r.steps),
     ...DOMAINS.map((d) => r.loss[d].toFixed(3)),
     ...DOMAINS.map((d) => (base ? signed(r.loss[d] - base.loss[d]) : '')),
   ]);
@@ -108,7 +109,7 @@ function reportHtml(report: DemoReport): string {
 (${report.corpus.train_tokens.toLocaleString('en')} training tokens, ${(100 * report.corpus.domain_token_fraction.medical).toFixed(1)}% medical).
 Labeller: ${escapeHtml(report.labeler)}.</p>
 <p>Four models of ${m.params.toLocaleString('en')} parameters (${m.layers} layers, width ${m.d_model}, context ${m.context}),
-${report.options.steps} steps of ${report.options.batch}×${report.options.context} tokens each; filtered runs flag a matched
+${report.options.steps} baseline steps of ${report.options.batch}×${report.options.context} tokens, runs matched on ${report.options.match === 'steps' ? 'steps (compute)' : 'supervised tokens'}; filtered runs flag a matched
 ${(100 * report.matched_fraction).toFixed(1)}% of tokens (documents: at least that). Loss in nats per token on held-out documents.</p>
 ${lossChartSvg(report)}
 <pre>${escapeHtml(formatDemoTable(report))}</pre>

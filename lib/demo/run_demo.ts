@@ -5,7 +5,10 @@
  *
  * Stages: tokenizer → token shards with gold domain labels → per-token forget scores →
  * filterTokens in all three modes at a matched flagged fraction → a baseline and three filtered
- * models of one size, trained for the same steps → per-domain loss on held-out text → report.
+ * models of one size → per-domain loss on held-out text → report. Token masking and removal
+ * leave part of every batch unsupervised, so by default each run trains until it has learned
+ * from the same number of supervised tokens as the baseline (`match: 'supervised'`); `match:
+ * 'steps'` gives every run the same steps (the same compute) instead.
  *
  * The scoring stage here reads the corpus's sentence-level gold labels (WordNet's own domain
  * structure), so filtering precision is that of the labels; the SAE labeller and the biLM
@@ -46,8 +49,14 @@ export interface DemoOptions {
   context?: number;
   /** Sequences per batch B. */
   batch?: number;
-  /** Optimizer steps per model. */
+  /** Optimizer steps of the baseline (and of every run with `match: 'steps'`). */
   steps?: number;
+  /**
+   * What the filtered runs are matched on: `'supervised'` (default) trains each until it has
+   * seen the baseline's number of supervised tokens, i.e. steps / (1 − masked fraction);
+   * `'steps'` gives every run the same steps.
+   */
+  match?: 'supervised' | 'steps';
   /** Peak learning rate. */
   lr?: number;
   /** Seed of the corpus split, model init and batch order. */
@@ -70,6 +79,7 @@ export const DEMO_DEFAULTS = Object.freeze({
   context: 128,
   batch: 16,
   steps: 400,
+  match: 'supervised' as 'supervised' | 'steps',
   lr: 3e-3,
   seed: 1,
   evalWindows: 400,
@@ -88,6 +98,9 @@ export interface DemoRun {
   supervised_tokens: number;
   filtered_by_domain?: Record<string, { tokens: number; filtered: number }>;
   documents_dropped: number;
+  /** Optimizer steps trained, and the target tokens actually learned from. */
+  steps: number;
+  train_supervised_tokens: number;
   train_flops: number;
   final_train_loss: number;
   seconds: number;
@@ -181,6 +194,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
       log(`${mode}: ${(100 * flagged).toFixed(1)}% of tokens filtered, ${documentsDropped} documents dropped`);
     }
 
+    // token modes learn from (1 - masked fraction) of each batch: match supervised tokens
+    const steps = opts.match === 'supervised' && mode !== 'baseline' && mode !== 'document' ? Math.ceil(opts.steps / (1 - flagged)) : opts.steps;
     const model = await Transformer.create(config);
     const counts = model.parameterCount();
     modelInfo ??= { params: counts.total, non_embedding_params: counts.nonEmbedding, layers: opts.layers, d_model: opts.dModel, heads: opts.heads, context: opts.context };
@@ -188,12 +203,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     let summary;
     try {
       summary = await trainMasked(model, sampler, {
-        steps: opts.steps,
+        steps,
         lr: opts.lr,
         signal: options.signal,
         onProgress: (p) => {
-          if (p.step % 50 === 0 || p.step === opts.steps)
-            log(`  ${mode} step ${p.step}/${opts.steps} loss ${p.loss.toFixed(3)} (${Math.round(p.tokensPerSecond)} tokens/s)`);
+          if (p.step % 50 === 0 || p.step === steps)
+            log(`  ${mode} step ${p.step}/${steps} loss ${p.loss.toFixed(3)} (${Math.round(p.tokensPerSecond)} tokens/s)`);
         },
       });
     } finally {
@@ -210,6 +225,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
       supervised_tokens: supervised,
       filtered_by_domain: filteredByDomain,
       documents_dropped: documentsDropped,
+      steps,
+      train_supervised_tokens: summary.supervisedTokens,
       train_flops: summary.flops,
       final_train_loss: summary.finalLoss,
       seconds: (Date.now() - runStart) / 1000,
