@@ -42,6 +42,9 @@ export async function startNumpy({ threads }) {
   // These two (set on some machines) make OpenBLAS pick a slower kernel / blocking.
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
+  // OpenBLAS's idle workers busy-wait for 2^28 cycles (~0.1 s) after each call, which takes a
+  // core away from our GEMM timed right after it in the interleaved rounds; 2^4 lets them sleep.
+  env.OPENBLAS_THREAD_TIMEOUT = '4';
   let child;
   try {
     child = spawn('python3', ['-c', SERVER], { env, stdio: ['pipe', 'pipe', 'inherit'] });
