@@ -115,8 +115,7 @@ export async function tokenizeCommand(inputs: string[], options: TokenizeOptions
   await prepareOutput(options.out, options.prefix, Boolean(options.overwrite));
   const setupStarted = Date.now();
   const { tokenizer, trained } = await chooseTokenizer(inputs, options, io);
-  // cl100k is named, not saved: its tokenizer.json would load as a merges-mode tokenizer with
-  // another hash, and readers compare hashes
+  // cl100k is named, not saved: `Tokenizer.cl100k()` rebuilds it (same hash) without a 100k-merge file
   const builtIn = !trained && (options.tokenizer ?? 'cl100k') === 'cl100k';
   const tokenizerPath = builtIn ? 'cl100k' : join(options.out, 'tokenizer.json');
   if (!builtIn) await tokenizer.save(tokenizerPath);

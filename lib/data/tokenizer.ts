@@ -277,9 +277,11 @@ export class Tokenizer {
   }
 
   /**
-   * Hex SHA-256 of a canonical description (pre-tokenizer, every token's kind and bytes, every
-   * merge rule's rank and pair): the tokenizer contract recorded on every artifact. Equal hashes
-   * mean identical encodings.
+   * Hex SHA-256 of a canonical description (pre-tokenizer, every token's kind and bytes, the
+   * merge rules' pairs in priority order): the tokenizer contract recorded on every artifact.
+   * Equal hashes mean identical encodings. Rules are numbered by their position, not their
+   * stored rank, so a tiktoken-ranks tokenizer (cl100k) and the same tokenizer saved as
+   * tokenizer.json and loaded back (an ordered merge list) have the same hash.
    */
   get hash(): string {
     if (this.hashCache) return this.hashCache;
@@ -292,7 +294,7 @@ export class Tokenizer {
     const rules: Uint32Array = this.bpe.merges();
     const lines: string[] = [];
     for (let i = 0; i < rules.length; i += 4) {
-      lines.push(`m ${rules[i + 3]} ${rules[i]} ${rules[i + 1]}\n`);
+      lines.push(`m ${i / 4} ${rules[i]} ${rules[i + 1]}\n`);
       if (lines.length === 4096) h.update(lines.splice(0).join(''));
     }
     h.update(lines.join(''));

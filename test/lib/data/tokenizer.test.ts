@@ -316,6 +316,14 @@ describe('cl100k', () => {
     }
   });
 
+  it('keeps its hash when saved as tokenizer.json and loaded back', () => {
+    const cl = Tokenizer.cl100k();
+    const reloaded = Tokenizer.fromJSON(JSON.stringify(cl.toJSON()));
+    expect(reloaded.hash).toBe(cl.hash);
+    const text = glosses(300).join('\n');
+    expect(Array.from(reloaded.encode(text))).toEqual(Array.from(cl.encode(text)));
+  });
+
   const shared = join('..', 'shared', 'data');
   it.skipIf(!existsSync(shared))('matches js-tiktoken on ../shared/data text', async () => {
     const { readdirSync } = await import('node:fs');
