@@ -7,7 +7,7 @@
  * @module
  */
 import { readFile } from 'node:fs/promises';
-import { inflateRawSync } from 'node:zlib';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { decodeFloat16 } from '../data/float16.js';
 
 /** A malformed, truncated, hostile or unsupported `.npy` / `.npz` file. */
@@ -169,10 +169,12 @@ export async function readNpy(path: string): Promise<NpyArray> {
 }
 
 /**
- * Builds a stored (uncompressed) zip of `.npy` entries, as `numpy.savez` writes. Used to write
- * activations and SAEs for NumPy users.
+ * Builds a zip of `.npy` entries: stored, as `numpy.savez` writes, or deflated with
+ * `{ compress: true }`, as `numpy.savez_compressed` writes. Used to write activations and SAEs
+ * for NumPy users.
  */
-export function encodeNpz(arrays: ReadonlyMap<string, Uint8Array>): Uint8Array {
+export function encodeNpz(arrays: ReadonlyMap<string, Uint8Array>, options: { compress?: boolean } = {}): Uint8Array {
+  const method = options.compress ? 8 : 0;
   const parts: Uint8Array[] = [];
   const central: Uint8Array[] = [];
   let offset = 0;
@@ -189,12 +191,14 @@ export function encodeNpz(arrays: ReadonlyMap<string, Uint8Array>): Uint8Array {
   for (const [key, content] of arrays) {
     const name = new TextEncoder().encode(`${key}.npy`);
     const crc = crc32(content);
+    const packed = options.compress ? deflateRawSync(content) : content;
     const local = new Uint8Array(30 + name.length);
     const lv = new DataView(local.buffer);
     lv.setUint32(0, 0x04034b50, true);
     lv.setUint16(4, 20, true);
+    lv.setUint16(8, method, true);
     lv.setUint32(14, crc, true);
-    lv.setUint32(18, content.length, true);
+    lv.setUint32(18, packed.length, true);
     lv.setUint32(22, content.length, true);
     lv.setUint16(26, name.length, true);
     local.set(name, 30);
@@ -203,15 +207,16 @@ export function encodeNpz(arrays: ReadonlyMap<string, Uint8Array>): Uint8Array {
     cv.setUint32(0, 0x02014b50, true);
     cv.setUint16(4, 20, true);
     cv.setUint16(6, 20, true);
+    cv.setUint16(10, method, true);
     cv.setUint32(16, crc, true);
-    cv.setUint32(20, content.length, true);
+    cv.setUint32(20, packed.length, true);
     cv.setUint32(24, content.length, true);
     cv.setUint16(28, name.length, true);
     cv.setUint32(42, offset, true);
     cd.set(name, 46);
-    parts.push(local, content);
+    parts.push(local, packed);
     central.push(cd);
-    offset += local.length + content.length;
+    offset += local.length + packed.length;
   }
   const cdSize = central.reduce((a, b) => a + b.length, 0);
   const end = new Uint8Array(22);
