@@ -101,15 +101,7 @@ Napi::Value Fit(const Napi::CallbackInfo& info) {
   worker->keep(info[1]);
   worker->keep(info[2]);
   if (info.Length() > 7) worker->keep(info[7]);
-  try {
-    worker->set_progress_callback(info[6], "onProgress");
-  } catch (...) {
-    delete worker;
-    throw;
-  }
-  Napi::Promise promise = worker->promise();
-  worker->Queue();
-  return promise;
+  return PromiseWorker::queue(worker, info[6], "onProgress");
 }
 
 // objective(x, y, weight | undefined, n, d, mean, invStd, w, b, l2) → {loss, gradient: Float64Array(d + 1)}

@@ -30,6 +30,20 @@ class PromiseWorker : public Napi::AsyncWorker {
 
   Napi::Promise promise() { return deferred_.Promise(); }
 
+  // Installs the progress callback (undefined or null = none), queues `worker` and returns its
+  // promise. If the callback is not a function the worker is deleted and the TypeError rethrown.
+  static Napi::Promise queue(PromiseWorker* worker, const Napi::Value& progress, const std::string& name) {
+    try {
+      worker->set_progress_callback(progress, name);
+    } catch (...) {
+      delete worker;
+      throw;
+    }
+    Napi::Promise promise = worker->promise();
+    worker->Queue();
+    return promise;
+  }
+
   // Keeps a JS value (typically a typed array the worker reads or writes) alive.
   void keep(const Napi::Value& value) {
     if (value.IsObject()) kept_.push_back(Napi::Persistent(value.As<Napi::Object>()));

@@ -231,16 +231,8 @@ class BpeWrap : public Napi::ObjectWrap<BpeWrap> {
     std::vector<std::u16string> texts = js_strings(info[0], "texts");
     CancelFlag cancel = cancel_flag(info[1], "cancel");
     auto* worker = new BatchWorker(info.Env(), bpe_, encoders_, std::move(texts), cancel);
-    try {
-      worker->keep(info[1]);
-      worker->set_progress_callback(info[2], "onProgress");
-    } catch (...) {
-      delete worker;
-      throw;
-    }
-    Napi::Promise promise = worker->promise();
-    worker->Queue();
-    return promise;
+    worker->keep(info[1]);
+    return PromiseWorker::queue(worker, info[2], "onProgress");
   }
 
   Napi::Value Decode(const Napi::CallbackInfo& info) {
@@ -341,16 +333,8 @@ Napi::Value BpeTrain(const Napi::CallbackInfo& info) {
   }
   CancelFlag cancel = cancel_flag(info[3], "cancel");
   auto* worker = new TrainWorker(env, pre, std::move(texts), merges, cancel);
-  try {
-    worker->keep(info[3]);
-    worker->set_progress_callback(info[4], "onProgress");
-  } catch (...) {
-    delete worker;
-    throw;
-  }
-  Napi::Promise promise = worker->promise();
-  worker->Queue();
-  return promise;
+  worker->keep(info[3]);
+  return PromiseWorker::queue(worker, info[4], "onProgress");
 }
 
 // Test hook: the pre-tokenizer's pieces of `text` as UTF-16 [start, end) pairs.
