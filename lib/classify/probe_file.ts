@@ -2,7 +2,8 @@
  * The file of a trained classifier (token or document): the probe's tensors and a reference to
  * its biLM. Safetensors, tensors `probe.mean`, `probe.inv_std`, `probe.weights` (F64, [d]);
  * `__metadata__`: `format` = `tokenfilter.classifier`, `kind` (`token` | `document`), `layer`,
- * `direction` (`both` | `forward` | `backward`), `bias`, `threshold`, `bilm` (the biLM file's path relative to the classifier's folder) and
+ * `direction` (`both` | `forward` | `backward`), `bias`, `threshold`, `smoothing` (token
+ * classifiers: radius of the score smoothing, see smoothing.ts; absent = 0), `bilm` (the biLM file's path relative to the classifier's folder) and
  * `bilm_sha256` (checked on load, so a classifier never runs on another biLM), plus a JSON
  * `report` of how it was trained.
  * @module
@@ -30,6 +31,8 @@ export interface ProbeFile {
   report: unknown;
   /** Which directions' states the probe reads (default 'both'). */
   direction?: FeatureDirection;
+  /** Token classifiers: radius of the score smoothing (default 0, none; files written before it existed have none). */
+  smoothing?: number;
 }
 
 /** SHA-256 of a file, hex. */
@@ -56,6 +59,7 @@ export async function writeProbeFile(path: string, p: ProbeFile): Promise<void> 
       kind: p.kind,
       layer: String(p.layer),
       direction: p.direction ?? 'both',
+      smoothing: String(p.smoothing ?? 0),
       bias: String(p.probe.bias),
       threshold: String(p.threshold),
       bilm: reference,
@@ -104,5 +108,7 @@ export async function readProbeFile(path: string, kind: 'token' | 'document'): P
     throw new SafetensorsError(`${path}: probe has ${probe.dimension} features, its biLM gives ${bilm.dimensionOf(direction)} (${direction})`);
   const threshold = Number(m.threshold);
   if (!(threshold >= 0 && threshold <= 1)) throw new SafetensorsError(`${path}: threshold ${m.threshold} is not in [0, 1]`);
-  return { file: { kind, layer, probe, threshold, bilmPath, report: JSON.parse(m.report ?? 'null'), direction }, bilm };
+  const smoothing = Number(m.smoothing ?? '0');
+  if (!Number.isInteger(smoothing) || smoothing < 0) throw new SafetensorsError(`${path}: smoothing ${m.smoothing} is not a non-negative integer`);
+  return { file: { kind, layer, probe, threshold, bilmPath, report: JSON.parse(m.report ?? 'null'), direction, smoothing }, bilm };
 }

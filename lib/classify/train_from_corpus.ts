@@ -3,8 +3,12 @@
  * domain-upsampled biLM pretraining (BatchSampler with weighted sources) → token probe with a
  * layer sweep → document probe. Two corpus kinds:
  * - `domains`: a folder `corpus/` of `<domain>.train.jsonl.gz` / `<domain>.val.jsonl.gz` files
- *   (as in ../shared/data); every token of a document of the forget domain is labelled 1, every
- *   other token 0 (document labels broadcast to tokens);
+ *   (as in ../shared/data); every token of a paragraph (or document) of the forget domain is
+ *   labelled 1, every other token 0. With `probeData: 'spliced'` (the default) the token probe
+ *   trains on documents spliced from paragraphs of all domains (see spliced_documents.ts), so it
+ *   learns where one domain ends and another starts; its layer sweep reads spliced documents made
+ *   from training documents held out of biLM pretraining and probe training. With `'windows'` it
+ *   trains on one random window of single-domain documents (document labels broadcast to tokens);
  * - `wordnet`: the built-in default corpus, token labels from its gold sentence spans.
  *
  * Outputs, from the classifier path `P.safetensors`: `P.safetensors` (token classifier),
@@ -23,6 +27,7 @@ import { BiLM } from './bilm.js';
 import { DocumentClassifier, type DocumentLayerResult, type LabelledDocument } from './document_classifier.js';
 import { broadcastLabel, labelsFromSpans, type LabelledSequence } from './labels.js';
 import { Random } from './sampling.js';
+import { paragraphsOf, spliceDocuments } from './spliced_documents.js';
 import { TokenClassifier, type LayerResult } from './token_classifier.js';
 
 /** Options of {@link trainClassifierFromCorpus}; presets in {@link CLASSIFIER_PRESETS}. */
@@ -53,6 +58,13 @@ export interface CorpusClassifierOptions {
   probeTokensPerDocument: number;
   /** Validation documents per domain for the layer sweep. */
   valDocuments: number;
+  /**
+   * `domains` only: what the token probe trains on: `spliced` documents of paragraphs from all
+   * domains (default) or single-domain `windows`.
+   */
+  probeData?: 'spliced' | 'windows';
+  /** Smoothing radii tried with the token probe (see TokenClassifier.train; default its own). */
+  smoothing?: number[];
   /** Fit the token probe on at most this many tokens. */
   maxTrainTokens: number;
   /** Layers to sweep (default all). */
@@ -92,6 +104,8 @@ export interface CorpusClassifierReport {
   unidirectionalSweep: LayerResult[] | null;
   tokenLayer: number;
   tokenThreshold: number;
+  /** Smoothing radius the token classifier keeps (0 = none). */
+  tokenSmoothing: number;
   documentSweep: DocumentLayerResult[] | null;
   seconds: number;
 }
@@ -141,10 +155,18 @@ export async function trainClassifierFromCorpus(options: CorpusClassifierOptions
 
   let train: Doc[];
   let val: Doc[];
+  const probeData = o.corpus === 'domains' ? o.probeData ?? 'spliced' : 'windows';
+  // spliced probe data: the layer sweep reads training documents held out of everything else
+  let heldOut: Doc[] = [];
   if (o.corpus === 'domains') {
     if (!o.data) throw new TypeError('the domains corpus needs a data folder');
     train = await readDomainSplit(o.data, 'train', o.charsPerDomain, random);
     val = await readDomainSplit(o.data, 'val', Number.POSITIVE_INFINITY, random);
+    if (probeData === 'spliced') {
+      heldOut = perDomain(train, o.valDocuments, random);
+      const held = new Set(heldOut);
+      train = train.filter((d) => !held.has(d));
+    }
   } else {
     const corpus = loadDefaultCorpus({ seed: o.seed });
     train = corpus.train.map((d) => ({ text: d.text, domain: d.domain, spans: d.spans }));
@@ -204,19 +226,38 @@ export async function trainClassifierFromCorpus(options: CorpusClassifierOptions
 
   const probeTrain = perDomain(trainSeqs, o.probeDocuments, random).map((s) => windowOf(s, o.probeTokensPerDocument, random));
   const probeVal = perDomain(valSeqs, o.valDocuments, random).map((s) => windowOf(s, o.probeTokensPerDocument, random));
+  let tokenTrain: LabelledSequence[] = probeTrain;
+  let tokenVal: LabelledSequence[] = probeVal;
+  if (probeData === 'spliced') {
+    const splice = (docs: Doc[], count: number) => {
+      const pools: Record<string, string[]> = {};
+      for (const d of docs) (pools[d.domain] ??= []).push(...paragraphsOf(d.text));
+      for (const domain of Object.keys(pools)) pools[domain] = random.shuffle(pools[domain]);
+      const weights = Object.fromEntries(Object.keys(pools).map((domain) => [domain, 1]));
+      return spliceDocuments(pools, { count, weights, random }).map((d) => labelsFromSpans(tokenizer, d.text, d.spans, forget));
+    };
+    const domains = new Set(train.map((d) => d.domain)).size;
+    tokenTrain = splice(train, o.probeDocuments * domains);
+    tokenVal = splice(heldOut, o.valDocuments * domains);
+    log(`probe data: ${tokenTrain.length} spliced training documents, ${tokenVal.length} spliced held-out documents`);
+  }
   const { classifier, sweep } = await TokenClassifier.train({
-    bilm, bilmPath, train: probeTrain, val: probeVal, layers: o.sweepLayers, maxTrainTokens: o.maxTrainTokens, seed: o.seed,
-    logistic: { l2: o.l2 }, signal: o.signal,
-    onLayer: (r) => log(`token probe layer ${r.layer}: val F1 ${r.maxF1.f1.toFixed(4)} at ${r.maxF1.threshold.toFixed(3)} (F1 ${r.atHalf.f1.toFixed(4)} at 0.5), ${r.trainTokens} tokens, ${r.seconds.toFixed(1)} s`),
+    bilm, bilmPath, train: tokenTrain, val: tokenVal, layers: o.sweepLayers, maxTrainTokens: o.maxTrainTokens, seed: o.seed,
+    logistic: { l2: o.l2 }, smoothing: o.smoothing, signal: o.signal,
+    onLayer: (r) =>
+      log(
+        `token probe layer ${r.layer}: val F1 ${r.maxF1.f1.toFixed(4)} at ${r.maxF1.threshold.toFixed(3)} with smoothing ${r.smoothing} ` +
+          `(raw ${r.maxF1Unsmoothed.f1.toFixed(4)}; F1 ${r.atHalf.f1.toFixed(4)} at 0.5), ${r.trainTokens} tokens, ${r.seconds.toFixed(1)} s`,
+      ),
   });
   await classifier.save(o.out);
-  log(`token classifier: layer ${classifier.layer}, threshold ${classifier.threshold.toFixed(3)} → ${o.out}`);
+  log(`token classifier: layer ${classifier.layer}, threshold ${classifier.threshold.toFixed(3)}, smoothing ${classifier.smoothing} → ${o.out}`);
 
   let unidirectionalSweep: LayerResult[] | null = null;
   if (o.compareUnidirectional) {
     ({ sweep: unidirectionalSweep } = await TokenClassifier.train({
-      bilm, bilmPath, train: probeTrain, val: probeVal, layers: o.sweepLayers, maxTrainTokens: o.maxTrainTokens, seed: o.seed,
-      logistic: { l2: o.l2 }, signal: o.signal, direction: 'forward',
+      bilm, bilmPath, train: tokenTrain, val: tokenVal, layers: o.sweepLayers, maxTrainTokens: o.maxTrainTokens, seed: o.seed,
+      logistic: { l2: o.l2 }, smoothing: o.smoothing, signal: o.signal, direction: 'forward',
       onLayer: (r) => log(`forward-only probe layer ${r.layer}: val F1 ${r.maxF1.f1.toFixed(4)} at ${r.maxF1.threshold.toFixed(3)}`),
     }));
   }
@@ -252,6 +293,7 @@ export async function trainClassifierFromCorpus(options: CorpusClassifierOptions
     unidirectionalSweep,
     tokenLayer: classifier.layer,
     tokenThreshold: classifier.threshold,
+    tokenSmoothing: classifier.smoothing,
     documentSweep,
     seconds: (performance.now() - started) / 1000,
   };

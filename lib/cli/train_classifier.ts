@@ -35,6 +35,9 @@ export interface TrainClassifierCommandOptions {
   lr?: number;
   forgetWeight?: number;
   probeDocuments?: number;
+  probeData?: string;
+  charsPerDomain?: number;
+  smoothing?: number[];
   maxTrainTokens?: number;
   sweep?: number[];
   l2?: number;
@@ -63,11 +66,11 @@ export async function trainClassifierCommand(options: TrainClassifierCommandOpti
     const bilm = await BiLM.load(options.bilm);
     const { classifier, sweep } = await TokenClassifier.train({
       bilm, bilmPath: options.bilm, train: read(options.trainLabels), val: read(options.valLabels), layers: options.sweep,
-      maxTrainTokens: options.maxTrainTokens, seed: options.seed, logistic: { l2: options.l2 },
+      maxTrainTokens: options.maxTrainTokens, seed: options.seed, logistic: { l2: options.l2 }, smoothing: options.smoothing,
       onLayer: (r) => log(`layer ${r.layer}: val F1 ${r.maxF1.f1.toFixed(4)} at ${r.maxF1.threshold.toFixed(3)} (P ${r.maxF1.precision.toFixed(3)}, R ${r.maxF1.recall.toFixed(3)}), ${r.trainTokens} training tokens`),
     });
     await classifier.save(options.out);
-    const summary = { command: 'train-classifier', out: options.out, layer: classifier.layer, threshold: classifier.threshold, sweep };
+    const summary = { command: 'train-classifier', out: options.out, layer: classifier.layer, threshold: classifier.threshold, smoothing: classifier.smoothing, sweep };
     if (options.json) writeJson(io, summary);
     else io.stdout.write(`token classifier at layer ${classifier.layer} (threshold ${classifier.threshold.toFixed(3)}) → ${options.out}\n`);
     return summary;
@@ -76,11 +79,14 @@ export async function trainClassifierCommand(options: TrainClassifierCommandOpti
   if (!(presetName in CLASSIFIER_PRESETS)) throw new UsageError(`--preset must be ${Object.keys(CLASSIFIER_PRESETS).join(' or ')}, got '${presetName}'`);
   const preset = CLASSIFIER_PRESETS[presetName as keyof typeof CLASSIFIER_PRESETS];
   if (preset.corpus === 'domains' && !options.data) throw new UsageError(`--preset ${presetName} needs --data DIR (a folder holding corpus/*.jsonl.gz)`);
+  if (options.probeData !== undefined && options.probeData !== 'spliced' && options.probeData !== 'windows')
+    throw new UsageError(`--probe-data must be spliced or windows, got '${options.probeData}'`);
   const overrides: Partial<CorpusClassifierOptions> = {
     steps: options.steps, dModel: options.dim, layers: options.layers, heads: options.heads, context: options.context, batch: options.batch,
     vocabSize: options.vocabSize, lr: options.lr, forgetWeight: options.forgetWeight, probeDocuments: options.probeDocuments,
     maxTrainTokens: options.maxTrainTokens, sweepLayers: options.sweep, l2: options.l2, seed: options.seed,
     documentClassifier: options.document, compareUnidirectional: options.compareUnidirectional,
+    probeData: options.probeData as CorpusClassifierOptions['probeData'], charsPerDomain: options.charsPerDomain, smoothing: options.smoothing,
   };
   const settings = { ...preset, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) } as CorpusClassifierOptions;
   const report = await trainClassifierFromCorpus({ ...settings, data: options.data, out: options.out, onLog: log });
@@ -115,6 +121,9 @@ export function registerTrainClassifier(program: Command, io: CliIO): void {
     .option('--lr <x>', 'biLM peak learning rate', parseNumber('--lr', 0, 10))
     .option('--forget-weight <x>', 'share of biLM pretraining windows from the forget domain', parseNumber('--forget-weight', 0.01, 0.99))
     .option('--probe-documents <n>', 'training documents per domain for the probes', (v) => parseIntegerOption('--probe-documents', v, 1))
+    .option('--probe-data <kind>', "what the token probe trains on (--preset default): 'spliced' paragraphs of all domains or single-domain 'windows'")
+    .option('--chars-per-domain <n>', 'characters read per domain for biLM pretraining (--preset default)', (v) => parseIntegerOption('--chars-per-domain', v, 1000))
+    .option('--smoothing <radii>', 'score smoothing radii tried on validation data, comma-separated (0 = none; default 0,2,4,8,16,32)', intList('--smoothing'))
     .option('--max-train-tokens <n>', 'fit the token probe on at most this many tokens', (v) => parseIntegerOption('--max-train-tokens', v, 2))
     .option('--sweep <layers>', 'layers to sweep, comma-separated (default all)', intList('--sweep'))
     .option('--l2 <x>', 'L2 penalty of the probes', parseNumber('--l2', 0, 1e6))

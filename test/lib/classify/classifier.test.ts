@@ -6,6 +6,7 @@ import { DocumentClassifier } from '../../../lib/classify/document_classifier.js
 import { broadcastLabel, labelsFromScores, labelsFromSideFile, labelsFromSpans, UNLABELLED } from '../../../lib/classify/labels.js';
 import { binaryMetrics, precisionRecallCurve } from '../../../lib/classify/metrics.js';
 import { scoreShards } from '../../../lib/classify/score_shards.js';
+import { smoothScores } from '../../../lib/classify/smoothing.js';
 import { TokenClassifier } from '../../../lib/classify/token_classifier.js';
 import { writeShard } from '../../../lib/data/shard.js';
 import { SideFileKind, readSideFile, sideFilePathFor, writeSideFile } from '../../../lib/data/side_file.js';
@@ -39,6 +40,42 @@ describe('TokenClassifier', () => {
     expect(loaded.layer).toBe(classifier.layer);
     const text = classifier.bilm.tokenizer.encode(MEDICAL + GENERAL + MEDICAL);
     expect((await loaded.scoreDocuments([text]))[0]).toEqual((await classifier.scoreDocuments([text]))[0]);
+  });
+
+  it('keeps the smoothing radius that wins on validation, applies it when scoring, and saves it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tf-clf-'));
+    const bilm = await tinyBiLM();
+    const tokenizer = bilm.tokenizer;
+    const bilmPath = join(dir, 'bilm.safetensors');
+    await bilm.save(bilmPath);
+    // mixed documents: runs of medical and general text, labelled per run
+    const mixed = (k: number) => {
+      const parts = [MEDICAL, GENERAL, MEDICAL, GENERAL].map((t, i) => ({ tokens: tokenizer.encode(t.repeat(1 + ((k + i) % 2))), label: (i % 2 === 0 ? 1 : 0) as 0 | 1 }));
+      const tokens = Uint32Array.from(parts.flatMap((p) => [...p.tokens]));
+      const labels = Uint8Array.from(parts.flatMap((p) => Array(p.tokens.length).fill(p.label)));
+      return { tokens, labels };
+    };
+    const train = [0, 1, 2].map(mixed);
+    const val = [3, 4].map(mixed);
+    const raw = await TokenClassifier.train({ bilm, bilmPath, train, val, layers: [0], smoothing: [0] });
+    expect(raw.classifier.smoothing).toBe(0);
+    const { classifier, sweep } = await TokenClassifier.train({ bilm, bilmPath, train, val, layers: [0], smoothing: [0, 3, 6] });
+    expect([0, 3, 6]).toContain(sweep[0].smoothing);
+    expect(classifier.smoothing).toBe(sweep[0].smoothing);
+    expect(sweep[0].maxF1.f1).toBeGreaterThanOrEqual(sweep[0].maxF1Unsmoothed.f1);
+    expect(sweep[0].maxF1Unsmoothed.f1).toBeCloseTo(raw.sweep[0].maxF1.f1, 10);
+    // scores are the raw probe's, smoothed within each document
+    const doc = val[0].tokens;
+    const features = await bilm.features(doc, classifier.layer);
+    const expected = smoothScores(classifier.probe.predict(features), classifier.smoothing);
+    expect((await classifier.scoreDocuments([doc]))[0]).toEqual(expected);
+    const path = join(dir, 'smooth.safetensors');
+    await classifier.save(path);
+    const loaded = await TokenClassifier.load(path);
+    expect(loaded.smoothing).toBe(classifier.smoothing);
+    expect((await loaded.scoreDocuments([doc]))[0]).toEqual(expected);
+    await expect(TokenClassifier.train({ bilm, bilmPath, train, val, layers: [0], smoothing: [] })).rejects.toThrow(/at least one radius/);
+    await expect(TokenClassifier.train({ bilm, bilmPath, train, val, layers: [0], smoothing: [-2] })).rejects.toThrow(/non-negative integers/);
   });
 
   it('refuses a classifier whose biLM changed, or a file of another kind', async () => {
