@@ -9,7 +9,7 @@ import { UNLABELLED, type LabelledSequence } from './labels.js';
 import { fitLogistic, type LogisticModel, type LogisticOptions } from './logistic.js';
 import { binaryMetrics, precisionRecallCurve, type BinaryMetrics } from './metrics.js';
 import { readProbeFile, writeProbeFile } from './probe_file.js';
-import { smoothScores } from './smoothing.js';
+import { breaksOf, lineBreakIds, smoothScores } from './smoothing.js';
 
 /** Validation result of one layer of a sweep. */
 export interface LayerResult {
@@ -54,7 +54,7 @@ export interface TrainTokenClassifierOptions {
 }
 
 /** Smoothing radii tried by default when a token probe is trained. */
-export const DEFAULT_SMOOTHING_RADII: readonly number[] = [0, 2, 4, 8, 16, 32];
+export const DEFAULT_SMOOTHING_RADII: readonly number[] = [0, 2, 4, 8, 16, 32, 64, 128];
 
 /** Features and labels of the labelled tokens of `sequences`, optionally subsampled. */
 export async function labelledFeatures(
@@ -139,6 +139,8 @@ export class TokenClassifier {
   readonly direction: FeatureDirection;
   /** Scores are smoothed over this many tokens each side ({@link smoothScores}); 0 = raw probe scores. */
   readonly smoothing: number;
+  /** Ids whose text holds a line break: smoothing windows stop there. */
+  private readonly lineBreaks: Uint8Array;
 
   constructor(
     bilm: BiLM, bilmPath: string, layer: number, probe: LogisticModel, threshold: number, report: unknown = null, direction: FeatureDirection = 'both', smoothing = 0,
@@ -147,6 +149,7 @@ export class TokenClassifier {
       throw new RangeError(`probe has ${probe.dimension} features, the biLM gives ${bilm.dimensionOf(direction)} (${direction})`);
     if (!Number.isInteger(smoothing) || smoothing < 0) throw new RangeError(`smoothing must be a non-negative integer, got ${smoothing}`);
     this.smoothing = smoothing;
+    this.lineBreaks = lineBreakIds(bilm.tokenizer);
     this.direction = direction;
     this.bilm = bilm;
     this.bilmPath = bilmPath;
@@ -171,6 +174,7 @@ export class TokenClassifier {
     const radii = options.smoothing ?? DEFAULT_SMOOTHING_RADII;
     if (radii.length === 0) throw new RangeError('smoothing must list at least one radius (0 for none)');
     for (const r of radii) if (!Number.isInteger(r) || r < 0) throw new RangeError(`smoothing radii must be non-negative integers, got ${r}`);
+    const table = lineBreakIds(bilm.tokenizer);
     const sweep: LayerResult[] = [];
     let best: { layer: number; probe: LogisticModel; threshold: number; f1: number; smoothing: number } | null = null;
     for (const layer of layers) {
@@ -181,7 +185,7 @@ export class TokenClassifier {
       let chosen: { smoothing: number; maxF1: BinaryMetrics; scores: Float32Array; labels: Uint8Array } | null = null;
       let unsmoothed: BinaryMetrics | null = null;
       for (const radius of radii) {
-        const { scores, labels } = labelledScores(options.val, raw.map((p) => smoothScores(p, radius)));
+        const { scores, labels } = labelledScores(options.val, raw.map((p, k) => smoothScores(p, radius, breaksOf(options.val[k].tokens, table))));
         const { maxF1 } = precisionRecallCurve(scores, labels);
         if (radius === 0) unsmoothed = maxF1;
         if (!chosen || maxF1.f1 > chosen.maxF1.f1) chosen = { smoothing: radius, maxF1, scores, labels };
@@ -219,10 +223,10 @@ export class TokenClassifier {
 
   /**
    * Per-token probabilities for each document (any length; see {@link BiLM.featuresOfDocuments}),
-   * smoothed within each document by {@link TokenClassifier.smoothing}.
+   * smoothed within each line of each document by {@link TokenClassifier.smoothing} (see {@link smoothScores}).
    */
   async scoreDocuments(documents: readonly Uint32Array[], options: { batch?: number; signal?: AbortSignal } = {}): Promise<Float32Array[]> {
     const features = await this.bilm.featuresOfDocuments(documents, this.layer, { ...options, direction: this.direction });
-    return features.map((f) => smoothScores(this.probe.predict(f), this.smoothing));
+    return features.map((f, k) => smoothScores(this.probe.predict(f), this.smoothing, breaksOf(documents[k], this.lineBreaks)));
   }
 }

@@ -6,7 +6,7 @@ import { DocumentClassifier } from '../../../lib/classify/document_classifier.js
 import { broadcastLabel, labelsFromScores, labelsFromSideFile, labelsFromSpans, UNLABELLED } from '../../../lib/classify/labels.js';
 import { binaryMetrics, precisionRecallCurve } from '../../../lib/classify/metrics.js';
 import { scoreShards } from '../../../lib/classify/score_shards.js';
-import { smoothScores } from '../../../lib/classify/smoothing.js';
+import { breaksOf, lineBreakIds, smoothScores } from '../../../lib/classify/smoothing.js';
 import { TokenClassifier } from '../../../lib/classify/token_classifier.js';
 import { writeShard } from '../../../lib/data/shard.js';
 import { SideFileKind, readSideFile, sideFilePathFor, writeSideFile } from '../../../lib/data/side_file.js';
@@ -48,9 +48,9 @@ describe('TokenClassifier', () => {
     const tokenizer = bilm.tokenizer;
     const bilmPath = join(dir, 'bilm.safetensors');
     await bilm.save(bilmPath);
-    // mixed documents: runs of medical and general text, labelled per run
+    // mixed documents: lines of medical and general text, labelled per line
     const mixed = (k: number) => {
-      const parts = [MEDICAL, GENERAL, MEDICAL, GENERAL].map((t, i) => ({ tokens: tokenizer.encode(t.repeat(1 + ((k + i) % 2))), label: (i % 2 === 0 ? 1 : 0) as 0 | 1 }));
+      const parts = [MEDICAL, GENERAL, MEDICAL, GENERAL].map((t, i) => ({ tokens: tokenizer.encode(t.repeat(1 + ((k + i) % 2)) + '\n'), label: (i % 2 === 0 ? 1 : 0) as 0 | 1 }));
       const tokens = Uint32Array.from(parts.flatMap((p) => [...p.tokens]));
       const labels = Uint8Array.from(parts.flatMap((p) => Array(p.tokens.length).fill(p.label)));
       return { tokens, labels };
@@ -64,10 +64,12 @@ describe('TokenClassifier', () => {
     expect(classifier.smoothing).toBe(sweep[0].smoothing);
     expect(sweep[0].maxF1.f1).toBeGreaterThanOrEqual(sweep[0].maxF1Unsmoothed.f1);
     expect(sweep[0].maxF1Unsmoothed.f1).toBeCloseTo(raw.sweep[0].maxF1.f1, 10);
-    // scores are the raw probe's, smoothed within each document
+    // scores are the raw probe's, smoothed within each line of each document
     const doc = val[0].tokens;
     const features = await bilm.features(doc, classifier.layer);
-    const expected = smoothScores(classifier.probe.predict(features), classifier.smoothing);
+    const breaks = breaksOf(doc, lineBreakIds(tokenizer));
+    expect(breaks.reduce((a, b) => a + b, 0)).toBe(4);
+    const expected = smoothScores(classifier.probe.predict(features), classifier.smoothing, breaks);
     expect((await classifier.scoreDocuments([doc]))[0]).toEqual(expected);
     const path = join(dir, 'smooth.safetensors');
     await classifier.save(path);
