@@ -81,11 +81,11 @@ export interface CorpusClassifierOptions {
 
 const SHARED = { forget: 'medical', lr: 3e-3, forgetWeight: 0.5, l2: 1e-3, seed: 1, documentClassifier: true, compareUnidirectional: false };
 
-/** Named presets: `default` for ../shared/data (≈ 10–15 min on 2 cores), `wordnet` for the built-in corpus (≈ 2–3 min). */
+/** Named presets: `default` for ../shared/data (≈ 8 min on 2 idle cores), `wordnet` for the built-in corpus (≈ 2–3 min). */
 export const CLASSIFIER_PRESETS: Record<'default' | 'wordnet', Omit<CorpusClassifierOptions, 'out' | 'data' | 'onLog' | 'signal'>> = {
   default: {
-    ...SHARED, corpus: 'domains', charsPerDomain: 3_000_000, vocabSize: 2048, dModel: 128, layers: 2, heads: 2, context: 128,
-    batch: 8, steps: 400, lr: 5e-3, probeDocuments: 150, probeTokensPerDocument: 128, valDocuments: 60, maxTrainTokens: 60_000,
+    ...SHARED, corpus: 'domains', charsPerDomain: 12_000_000, vocabSize: 2048, dModel: 128, layers: 2, heads: 2, context: 128,
+    batch: 8, steps: 8000, lr: 5e-3, probeDocuments: 150, probeTokensPerDocument: 128, valDocuments: 60, maxTrainTokens: 100_000,
   },
   wordnet: {
     ...SHARED, corpus: 'wordnet', charsPerDomain: 0, vocabSize: 2048, dModel: 64, layers: 2, heads: 2, context: 64,

@@ -1,7 +1,7 @@
 /**
  * `tokenfilter train-classifier`: trains the biLM token and document classifiers.
- * - `--preset default --data DIR --out P`: biLM + probes from DIR/corpus (document labels
- *   broadcast to tokens); `--preset wordnet --out P`: from the built-in corpus's gold sentence
+ * - `--preset default --data DIR --out P`: biLM + probes from DIR/corpus (the token probe on
+ *   documents spliced from paragraphs of every domain, labelled by each paragraph's domain); `--preset wordnet --out P`: from the built-in corpus's gold sentence
  *   spans. Every preset field can be overridden by its option.
  * - `--bilm B --train-labels SHARDS... --val-labels SHARDS... --out P`: a token probe on an
  *   existing biLM from token-label side files (e.g. the SAE labeller's).
