@@ -38,7 +38,7 @@ export interface DemoCommandOptions {
   bilmDim: number;
   bilmContext: number;
   bilmSteps: number;
-  probeDocs: number;
+  labelDocs: number;
   trainDocs: number;
   json?: boolean;
   quiet?: boolean;
@@ -79,7 +79,7 @@ export async function demoCommand(options: DemoCommandOptions, io: CliIO): Promi
     bilmDim: options.bilmDim,
     bilmContext: options.bilmContext,
     bilmSteps: options.bilmSteps,
-    probeDocuments: options.probeDocs,
+    labelDocuments: options.labelDocs,
     trainDocuments: options.trainDocs,
     signal: controller.signal,
     onLog: options.quiet ? undefined : (line) => io.stderr.write(`${line}\n`),
@@ -161,7 +161,7 @@ export function registerDemo(program: Command, io: CliIO): void {
     .option('--bilm-dim <n>', 'classifier biLM width', (v) => parseIntegerOption('--bilm-dim', v, 8, 1 << 14), d.bilmDim)
     .option('--bilm-context <n>', 'classifier biLM context', (v) => parseIntegerOption('--bilm-context', v, 2, 1 << 16), d.bilmContext)
     .option('--bilm-steps <n>', 'classifier biLM steps per direction', (v) => parseIntegerOption('--bilm-steps', v, 1), d.bilmSteps)
-    .option('--probe-docs <n>', 'training documents the token probe learns from', (v) => parseIntegerOption('--probe-docs', v, 1), d.probeDocuments)
+    .option('--label-docs <n>', 'training documents SAE-labelled for the token probe (300 of them validate it)', (v) => parseIntegerOption('--label-docs', v, 2), d.labelDocuments)
     .option('--json', 'print the whole report as JSON on stdout instead of the table')
     .option('--quiet', 'no progress lines on stderr')
     .action(async (options: DemoCommandOptions) => {

@@ -116,7 +116,7 @@ export const DEMO_DEFAULTS: Readonly<Omit<ResolvedDemoOptions, 'threshold' | 'fr
   labelerBatch: 16,
   saeLatents: 1024,
   saeK: 32,
-  saeSteps: 1500,
+  saeSteps: 800,
   saeSampleTokens: 150_000,
   saeTop: 32,
   z: 1,
@@ -126,7 +126,7 @@ export const DEMO_DEFAULTS: Readonly<Omit<ResolvedDemoOptions, 'threshold' | 'fr
   bilmContext: 64,
   bilmSteps: 600,
   bilmBatch: 8,
-  probeDocuments: 1500,
+  labelDocuments: 1500,
   probeValDocuments: 300,
   probeTokens: 64,
 });

@@ -4,18 +4,18 @@
  *
  * 1. labeler LM: a small Transformer trained on the training shard;
  * 2. SAE labeller ({@link fitSaeLabeller}): an SAE on the LM's residual stream over a sample of
- *    the training tokens, medical latents ranked on that sample's gold sentence labels (the
+ *    training documents (seeded random ones: the corpus is laid out topic by topic), medical latents ranked on that sample's gold sentence labels (the
  *    demo's stand-in for the paper's LLM judge of latent explanations), their mean and std;
- * 3. weak labels ({@link labelShards}): the paper's rule over the whole training shard (≥
- *    minLatents chosen latents above mean + z·std, then spans grown to neighbours with a
- *    positive activation);
- * 4. classifier ({@link trainBiLMProbe}): a biLM pretrained on the training shard and a
- *    logistic token probe trained on the SAE labels of training documents (layer and max-F1
- *    threshold chosen on other training documents' SAE labels);
+ * 3. weak labels ({@link labelShards}): the paper's rule (≥ minLatents chosen latents above
+ *    mean + z·std, then spans grown to neighbours with a positive activation) on a labelled
+ *    subset, `labelDocuments` other random training documents (written as their own shard), as the paper labels a subset of its corpus for classifier training;
+ * 4. classifier ({@link trainBiLMProbe}): a biLM pretrained on the whole training shard and a
+ *    logistic token probe trained on the subset's SAE labels (layer and max-F1 threshold chosen
+ *    on `probeValDocuments` other subset documents);
  * 5. scores ({@link scoreShards}): every training token scored by the classifier.
  *
- * Gold labels grade each stage (SAE labels on the training tokens outside the selection sample,
- * the classifier on held-out documents) and never feed stages 3–5.
+ * Gold labels grade each stage (the SAE labels on the subset, the classifier on held-out
+ * documents) and never feed stages 3–5.
  * @module
  */
 import { join } from 'node:path';
@@ -26,7 +26,8 @@ import { scoreShards } from '../classify/score_shards.js';
 import type { TokenClassifier } from '../classify/token_classifier.js';
 import { trainBiLMProbe } from '../classify/train_bilm_probe.js';
 import { BatchSampler } from '../data/sampler.js';
-import { readSideFile, SideFileKind, sideFilePathFor } from '../data/side_file.js';
+import { writeShard } from '../data/shard.js';
+import { readSideFile, SideFileKind, sideFilePathFor, writeSideFile } from '../data/side_file.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import type { LabelledTokens } from '../eval/domain_loss.js';
 import { labelShards } from '../label/label_shards.js';
@@ -61,8 +62,11 @@ export interface SaeChainSettings {
   bilmContext: number;
   bilmSteps: number;
   bilmBatch: number;
-  /** Probe: training and validation documents (a random window of `probeTokens` each). */
-  probeDocuments: number;
+  /**
+   * Documents SAE-labelled for the probe, of which `probeValDocuments` (at most a quarter)
+   * validate it; the probe reads a random window of `probeTokens` of each.
+   */
+  labelDocuments: number;
   probeValDocuments: number;
   probeTokens: number;
   lr: number;
@@ -106,15 +110,19 @@ export interface SaeChainReport {
     steps: number;
     explained_variance: number | null;
     dead_fraction: number | null;
+    /** Training tokens the SAE trained on and latents were selected on (whole documents). */
     sample_tokens: number;
     /** Chosen latents, best first, with their top contexts on the sample. */
     selected: { latent: number; auroc: number; ratio_score: number; precision_on_sample: number; contexts: string[] }[];
   };
   sae_labels: {
     rule: { z: number; min_latents: number };
+    /** The labelled subset (a shard) and its label side file. */
+    shard: string;
     path: string;
+    documents: number;
     labelled_fraction: number;
-    /** Against gold sentence labels on the training tokens after the selection sample. */
+    /** Against gold sentence labels on the subset (disjoint from the selection sample). */
     vs_gold: GoldAgreement;
   };
   classifier: {
@@ -124,7 +132,7 @@ export interface SaeChainReport {
     layer: number;
     /** Max-F1 threshold on validation documents' SAE labels: the token threshold of the filters. */
     threshold: number;
-    /** On validation training documents, against their SAE labels. */
+    /** On the validation documents of the subset, against their SAE labels. */
     vs_sae_labels: GoldAgreement;
     /** On held-out documents, against gold sentence labels, at `threshold`. */
     vs_gold: GoldAgreement;
@@ -181,13 +189,28 @@ export async function runSaeChain(inputs: SaeChainInputs): Promise<SaeChainResul
   await labeler.save(labelerPath, { demo_role: 'labeler' });
   log(`labeler LM: final loss ${lmSummary.finalLoss.toFixed(3)} (${lap('labeler_lm')} s)`);
 
-  // 2. SAE on a sample, latent selection on its gold labels
+  // 2. SAE on a sample (whole documents), latent selection on its gold labels
   const layer = s.labelerLayers;
-  const n = Math.min(s.saeSampleTokens, train.tokens.length);
-  const sampleLabels = Uint8Array.from(train.labels.subarray(0, n), (l) => (l === MEDICAL ? 1 : l === UNLABELLED ? UNLABELLED : 0));
-  log(`SAE: ${s.saeLatents} latents, k ${s.saeK}, ${s.saeSteps} steps on ${n} tokens at layer ${layer}`);
+  // documents in a seeded random order: the corpus is laid out topic by topic, so a prefix would be narrow
+  const docs = shardDocuments(train.tokens, tokenizer.eotId);
+  const order = new Random(s.seed + 7).shuffle(docs.map((_, i) => i));
+  let sampleDocs = 0;
+  let sampleTokens = 0;
+  while (sampleDocs < order.length && sampleTokens < s.saeSampleTokens) sampleTokens += docs[order[sampleDocs++]].tokens.length + 1;
+  const subsetDocs = Math.min(s.labelDocuments, docs.length - sampleDocs);
+  const valDocs = Math.min(s.probeValDocuments, Math.floor(subsetDocs / 4));
+  if (valDocs < 1)
+    throw new RangeError(
+      `${docs.length} training documents leave ${Math.max(0, subsetDocs)} after the SAE sample of ${sampleDocs}: too few to train and validate a probe on ` +
+        `(at least 4 are needed: lower saeSampleTokens or use more documents)`,
+    );
+  const sample = gather(train, docs, order.slice(0, sampleDocs), tokenizer.eotId);
+  const subset = gather(train, docs, order.slice(sampleDocs, sampleDocs + subsetDocs), tokenizer.eotId);
+  const n = sample.tokens.length;
+  const sampleLabels = Uint8Array.from(sample.labels, (l) => (l === MEDICAL ? 1 : l === UNLABELLED ? UNLABELLED : 0));
+  log(`SAE: ${s.saeLatents} latents, k ${s.saeK}, ${s.saeSteps} steps on ${n} tokens (${sampleDocs} documents) at layer ${layer}`);
   const fit = await fitSaeLabeller({
-    model: labeler, layer, tokens: train.tokens.subarray(0, n), labels: sampleLabels,
+    model: labeler, layer, tokens: sample.tokens, labels: sampleLabels,
     dSae: s.saeLatents, k: s.saeK, steps: s.saeSteps, seed: s.seed, select: { top: s.saeTop, by: 'auroc' }, signal,
     onProgress: (p) => {
       if (p.step % 250 === 0 || p.step === s.saeSteps)
@@ -201,33 +224,38 @@ export async function runSaeChain(inputs: SaeChainInputs): Promise<SaeChainResul
     auroc: l.auroc,
     ratio_score: l.score,
     precision_on_sample: l.precision,
-    contexts: fit.selector.topContexts(l.latent).map((c) => tokenizer.decode(train.tokens.subarray(Math.max(0, c.position - 8), c.position + 3))),
+    contexts: fit.selector.topContexts(l.latent).map((c) => tokenizer.decode(sample.tokens.subarray(Math.max(0, c.position - 8), c.position + 3))),
   }));
   await writeFile(join(out, 'sae', 'latents.json'), JSON.stringify({ layer, latents: selected, mean: [...fit.mean], std: [...fit.std], z: s.z, minLatents: s.minLatents }, null, 1) + '\n');
   log(`SAE: explained variance ${fit.training!.explainedVariance.toFixed(3)}; ${fit.latents.length} latents chosen (best AUROC ${fit.latents[0].auroc.toFixed(3)}) (${lap('sae')} s)`);
 
-  // 3. weak labels over the whole training shard
+  // 3. weak labels on the subset of documents after the sample
+  const subsetTokens = subset.tokens;
+  const subsetShard = join(out, 'data', 'labelled_000000.bin');
+  await writeShard(subsetShard, subsetTokens, { tokenizer });
+  await writeSideFile(sideFilePathFor(subsetShard, SideFileKind.Labels), subset.labels, { kind: SideFileKind.Labels, tokenizer });
   const labelled = await labelShards({
-    shards: [trainShard], out: join(out, 'sae-labels'), model: labeler, layer, sae: fit.sae, latents: fit.latents.map((l) => l.latent),
+    shards: [subsetShard], out: join(out, 'sae-labels'), model: labeler, layer, sae: fit.sae, latents: fit.latents.map((l) => l.latent),
     mean: fit.mean, std: fit.std, z: s.z, minLatents: s.minLatents, context: s.labelerContext, batch: 16, signal,
   });
-  const saeLabelsPath = labelled.shards[0].output;
-  const saeLabels = readSideFile(saeLabelsPath, { expectKind: SideFileKind.Labels, expectTokens: train.tokens.length }).values as Uint8Array;
-  if (labelled.labelled === 0 || labelled.labelled >= labelled.tokens - documentsIn(train.tokens, tokenizer.eotId))
+  if (labelled.labelled === 0 || labelled.labelled >= labelled.tokens - subsetDocs)
     throw new RangeError(
-      `the SAE labels flag ${labelled.labelled} of ${labelled.tokens} training tokens: the probe needs both classes (adjust z, minLatents, or train the labeler LM and SAE longer)`,
+      `the SAE labels flag ${labelled.labelled} of ${labelled.tokens} tokens: the probe needs both classes (adjust z, minLatents, or train the labeler LM and SAE longer)`,
     );
-  const goldBinary = Uint8Array.from(train.labels, (l) => (l === MEDICAL ? 1 : l === UNLABELLED ? UNLABELLED : 0));
-  const saeVsGold = agreement(binaryMetrics(saeLabels.subarray(n), goldBinary.subarray(n), 0.5));
-  log(`SAE labels: ${(100 * labelled.labelled / labelled.tokens).toFixed(1)}% of training tokens; against gold medical P ${saeVsGold.precision.toFixed(3)} R ${saeVsGold.recall.toFixed(3)} F1 ${saeVsGold.f1.toFixed(3)} (${lap('sae_labels')} s)`);
+  const saeLabelsPath = labelled.shards[0].output;
+  const saeLabels = readSideFile(saeLabelsPath, { expectKind: SideFileKind.Labels, expectTokens: subsetTokens.length }).values as Uint8Array;
+  const goldBinary = Uint8Array.from(subset.labels, (l) => (l === MEDICAL ? 1 : l === UNLABELLED ? UNLABELLED : 0));
+  const saeVsGold = agreement(binaryMetrics(saeLabels, goldBinary, 0.5));
+  log(
+    `SAE labels: ${subsetDocs} documents, ${(100 * labelled.labelled / labelled.tokens).toFixed(1)}% of ${labelled.tokens} tokens labelled; ` +
+      `against gold medical P ${saeVsGold.precision.toFixed(3)} R ${saeVsGold.recall.toFixed(3)} F1 ${saeVsGold.f1.toFixed(3)} (${lap('sae_labels')} s)`,
+  );
 
-  // 4. biLM + token probe on the SAE labels
+  // 4. biLM on the whole training shard + token probe on the subset's SAE labels
   const random = new Random(s.seed);
-  const documents = random.shuffle(labelsFromSideFile(trainShard, { labelsPath: saeLabelsPath }));
-  if (documents.length < 2) throw new RangeError('the training shard holds fewer than two documents: nothing to train and validate a probe on');
-  const trainDocs = Math.min(s.probeDocuments, Math.ceil(documents.length / 2));
-  const probeTrain = documents.slice(0, trainDocs).map((d) => windowOf(d, s.probeTokens, random));
-  const probeVal = documents.slice(trainDocs, trainDocs + s.probeValDocuments).map((d) => windowOf(d, s.probeTokens, random));
+  const documents = random.shuffle(labelsFromSideFile(subsetShard, { labelsPath: saeLabelsPath }));
+  const probeVal = documents.slice(0, valDocs).map((d) => windowOf(d, s.probeTokens, random));
+  const probeTrain = documents.slice(valDocs).map((d) => windowOf(d, s.probeTokens, random));
   const bilmPath = join(out, 'classifier', 'bilm.safetensors');
   const classifierPath = join(out, 'classifier', 'token.safetensors');
   log(`classifier: biLM ${s.bilmLayers} layers, width ${s.bilmDim}, ${s.bilmSteps} steps per direction; probe on ${probeTrain.length} documents' SAE labels`);
@@ -268,7 +296,10 @@ export async function runSaeChain(inputs: SaeChainInputs): Promise<SaeChainResul
         explained_variance: fit.training?.explainedVariance ?? null, dead_fraction: fit.training?.deadFraction ?? null,
         sample_tokens: n, selected,
       },
-      sae_labels: { rule: { z: s.z, min_latents: s.minLatents }, path: saeLabelsPath, labelled_fraction: labelled.labelled / labelled.tokens, vs_gold: saeVsGold },
+      sae_labels: {
+        rule: { z: s.z, min_latents: s.minLatents }, shard: subsetShard, path: saeLabelsPath, documents: subsetDocs,
+        labelled_fraction: labelled.labelled / labelled.tokens, vs_gold: saeVsGold,
+      },
       classifier: {
         path: classifierPath,
         bilm_path: bilmPath,
@@ -285,6 +316,23 @@ export async function runSaeChain(inputs: SaeChainInputs): Promise<SaeChainResul
       scores_path: scoresPath,
     },
   };
+}
+
+/** The documents `pick` (indices into `docs`) of a token stream, each followed by end-of-text, with their labels. */
+function gather(stream: LabelledTokens, docs: { start: number; tokens: Uint32Array }[], pick: readonly number[], eotId: number): LabelledTokens {
+  const total = pick.reduce((a, i) => a + docs[i].tokens.length + 1, 0);
+  const tokens = new Uint32Array(total);
+  const labels = new Uint8Array(total);
+  let at = 0;
+  for (const i of pick) {
+    const { start, tokens: doc } = docs[i];
+    tokens.set(doc, at);
+    labels.set(stream.labels.subarray(start, start + doc.length), at);
+    at += doc.length;
+    tokens[at] = eotId;
+    labels[at++] = UNLABELLED;
+  }
+  return { tokens, labels };
 }
 
 /** Classifier scores of every held-out document token and the gold medical label of each. */
@@ -306,12 +354,6 @@ async function scoreHeldOut(
     });
   }
   return { scores, labels };
-}
-
-function documentsIn(tokens: Uint32Array, eotId: number): number {
-  let n = 0;
-  for (const t of tokens) n += t === eotId ? 1 : 0;
-  return n;
 }
 
 /** Attention heads for a width: one per 32 channels, at most 4, and always a divisor of the width. */

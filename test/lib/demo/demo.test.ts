@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../lib/cli/main.js';
-import { readSideFile } from '../../../lib/data/side_file.js';
+import { readSideFile, SideFileKind, sideFilePathFor } from '../../../lib/data/side_file.js';
 
 const root = mkdtempSync(join(tmpdir(), 'tf-demo-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -15,7 +15,7 @@ const TINY = [
   '--train-docs', '300', '--steps', '6', '--vocab', '400', '--layers', '1', '--dim', '32', '--heads', '2', '--context', '32', '--batch', '4',
   '--labeler-layers', '1', '--labeler-dim', '32', '--labeler-context', '32', '--labeler-steps', '60',
   '--sae-latents', '64', '--sae-k', '8', '--sae-steps', '60', '--sae-sample', '20000', '--sae-top', '8', '--min-latents', '1', '--z', '1',
-  '--bilm-layers', '1', '--bilm-dim', '16', '--bilm-context', '32', '--bilm-steps', '20', '--probe-docs', '100',
+  '--bilm-layers', '1', '--bilm-dim', '16', '--bilm-context', '32', '--bilm-steps', '20', '--label-docs', '150',
 ];
 
 async function demo(args: string[]) {
@@ -62,9 +62,10 @@ describe('tokenfilter demo', () => {
     expect(chain.sae.selected.length).toBeLessThanOrEqual(8);
     for (const a of [chain.sae_labels.vs_gold, chain.classifier.vs_gold, chain.classifier.vs_sae_labels])
       for (const k of ['precision', 'recall', 'f1']) expect(a[k]).toBeGreaterThanOrEqual(0), expect(a[k]).toBeLessThanOrEqual(1);
-    // the SAE labels are a real labelling: some tokens, not all, and not the gold labels
+    // the SAE labels are a real labelling of the labelled subset: some tokens, not all, and not the gold labels
     const sae = readSideFile(chain.sae_labels.path).values as Uint8Array;
-    const gold = readSideFile(join(out, 'data', 'train_000000.labels.side')).values as Uint8Array;
+    const gold = readSideFile(sideFilePathFor(chain.sae_labels.shard, SideFileKind.Labels)).values as Uint8Array;
+    expect(gold.length).toBe(sae.length);
     let flagged = 0;
     let agree = 0;
     sae.forEach((v, t) => {
@@ -78,7 +79,8 @@ describe('tokenfilter demo', () => {
     // the token modes flag at the classifier's threshold, and the scores are the classifier's
     expect(report.threshold).toBe(chain.classifier.threshold);
     const scores = readSideFile(chain.scores_path).values as Uint8Array;
-    expect(scores.length).toBe(sae.length);
+    expect(scores.length).toBe(report.corpus.train_tokens);
+    expect(sae.length).toBeLessThan(scores.length);
     const atThreshold = scores.filter((s) => s >= Math.round(255 * report.threshold)).length / scores.length;
     expect(report.matched_fraction).toBeCloseTo(atThreshold, 2);
     for (const stage of ['tokenizer', 'labeler_lm', 'sae', 'sae_labels', 'classifier', 'scoring', 'train_baseline', 'train_remove'])
