@@ -1,6 +1,7 @@
 /**
  * The classifier's two training stages in one call: pretrain a {@link BiLM} on token shards
- * (one or several weighted sources, e.g. the forget domain upsampled), save it, then fit a
+ * (one or several weighted sources, e.g. the forget domain upsampled; or only its backward
+ * half, given a trained forward LM), save it, then fit a
  * {@link TokenClassifier} probe on labelled token sequences with a layer sweep on validation
  * sequences. The labels can come from anywhere (gold spans, document labels, SAE weak labels;
  * see labels.ts), which is why this takes sequences rather than a corpus.
@@ -8,6 +9,7 @@
  */
 import { BatchSampler, type SamplerSource } from '../data/sampler.js';
 import type { Tokenizer } from '../data/tokenizer.js';
+import type { Transformer } from '../model/transformer.js';
 import { BiLM } from './bilm.js';
 import type { LabelledSequence } from './labels.js';
 import { TokenClassifier, type LayerResult } from './token_classifier.js';
@@ -19,6 +21,12 @@ export interface BiLMProbeOptions {
   sources: readonly SamplerSource[];
   /** Where the biLM is saved (the classifier file refers to it). */
   bilmPath: string;
+  /**
+   * A causal LM already trained on this text with this tokenizer: it becomes the forward
+   * direction and only the backward one is trained, with its shape (`dModel`, `layers`,
+   * `heads`, `context` are then ignored). See {@link BiLM.withForward}.
+   */
+  forward?: Transformer;
   /** Shape of each direction's Transformer. */
   dModel: number;
   layers: number;
@@ -52,7 +60,8 @@ export interface BiLMProbeResult {
     parametersPerDirection: number;
     nonEmbeddingPerDirection: number;
     trainTokensPerDirection: number;
-    finalLoss: { forward: number; backward: number };
+    /** The forward loss is that of the given `forward` model's own training when one was given: null. */
+    finalLoss: { forward: number | null; backward: number };
     seconds: number;
   };
 }
@@ -64,29 +73,29 @@ export interface BiLMProbeResult {
  */
 export async function trainBiLMProbe(o: BiLMProbeOptions): Promise<BiLMProbeResult> {
   const log = o.onLog ?? (() => {});
-  const bilm = await BiLM.create(o.tokenizer, { dModel: o.dModel, layers: o.layers, heads: o.heads, context: o.context, seed: o.seed });
-  const sampler = () => new BatchSampler({ sources: o.sources, batch: o.batch, context: o.context, seed: o.seed, lossMask: 'none', expectTokenizer: o.tokenizer });
+  const bilm = o.forward
+    ? await BiLM.withForward(o.forward, o.tokenizer)
+    : await BiLM.create(o.tokenizer, { dModel: o.dModel, layers: o.layers, heads: o.heads, context: o.context, seed: o.seed });
+  const context = bilm.forward.config.context;
+  const batches = function* () {
+    const s = new BatchSampler({ sources: o.sources, batch: o.batch, context, seed: o.seed, lossMask: 'none', expectTokenizer: o.tokenizer });
+    try {
+      for (;;) yield s.next();
+    } finally {
+      s.close();
+    }
+  };
+  const trainOptions = {
+    steps: o.steps,
+    lr: o.lr,
+    signal: o.signal,
+    onProgress: (direction: string, p: { step: number; totalSteps?: number; loss: number; tokensPerSecond: number }) => {
+      if (p.step % 50 === 0 || p.step === p.totalSteps) log(`biLM ${direction}: step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} (${p.tokensPerSecond.toFixed(0)} tokens/s)`);
+    },
+  };
   const started = performance.now();
-  const summaries = await bilm.train(
-    () => {
-      const s = sampler();
-      return (function* () {
-        try {
-          for (;;) yield s.next();
-        } finally {
-          s.close();
-        }
-      })();
-    },
-    {
-      steps: o.steps,
-      lr: o.lr,
-      signal: o.signal,
-      onProgress: (direction, p) => {
-        if (p.step % 50 === 0 || p.step === p.totalSteps) log(`biLM ${direction}: step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} (${p.tokensPerSecond.toFixed(0)} tokens/s)`);
-      },
-    },
-  );
+  const forward = o.forward ? null : await bilm.trainDirection('forward', batches(), trainOptions);
+  const backward = await bilm.trainDirection('backward', batches(), trainOptions);
   await bilm.save(o.bilmPath);
   const seconds = (performance.now() - started) / 1000;
   const { classifier, sweep } = await TokenClassifier.train({
@@ -102,8 +111,8 @@ export async function trainBiLMProbe(o: BiLMProbeOptions): Promise<BiLMProbeResu
     bilmSummary: {
       parametersPerDirection: counts.total,
       nonEmbeddingPerDirection: counts.nonEmbedding,
-      trainTokensPerDirection: summaries.forward.tokens,
-      finalLoss: { forward: summaries.forward.finalLoss, backward: summaries.backward.finalLoss },
+      trainTokensPerDirection: backward.tokens,
+      finalLoss: { forward: forward?.finalLoss ?? null, backward: backward.finalLoss },
       seconds,
     },
   };

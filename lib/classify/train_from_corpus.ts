@@ -85,7 +85,7 @@ export interface CorpusClassifierReport {
   options: Omit<CorpusClassifierOptions, 'onLog' | 'signal'>;
   files: { tokenClassifier: string; bilm: string; documentClassifier: string | null; report: string };
   tokenizer: { vocabSize: number; hash: string };
-  bilm: { parametersPerDirection: number; nonEmbeddingPerDirection: number; trainTokensPerDirection: number; finalLoss: { forward: number; backward: number }; seconds: number };
+  bilm: { parametersPerDirection: number; nonEmbeddingPerDirection: number; trainTokensPerDirection: number; finalLoss: { forward: number | null; backward: number }; seconds: number };
   tokenSweep: LayerResult[];
   /** The forward-only probe's sweep on the same data, when asked for. */
   unidirectionalSweep: LayerResult[] | null;

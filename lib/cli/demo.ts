@@ -34,6 +34,7 @@ export interface DemoCommandOptions {
   saeTop: number;
   z: number;
   minLatents: number;
+  separateBilm?: boolean;
   bilmLayers: number;
   bilmDim: number;
   bilmContext: number;
@@ -75,6 +76,7 @@ export async function demoCommand(options: DemoCommandOptions, io: CliIO): Promi
     saeTop: options.saeTop,
     z: options.z,
     minLatents: options.minLatents,
+    separateBilm: options.separateBilm ?? false,
     bilmLayers: options.bilmLayers,
     bilmDim: options.bilmDim,
     bilmContext: options.bilmContext,
@@ -157,10 +159,11 @@ export function registerDemo(program: Command, io: CliIO): void {
     .option('--sae-top <n>', 'medical latents kept (best AUROC on the sample)', (v) => parseIntegerOption('--sae-top', v, 1, 1 << 20), d.saeTop)
     .option('--z <x>', 'labelling rule: standard deviations above the mean', parseNumber('--z', -100, 100), d.z)
     .option('--min-latents <n>', 'labelling rule: latents that must pass for a seed token', (v) => parseIntegerOption('--min-latents', v, 1, 1 << 20), d.minLatents)
-    .option('--bilm-layers <n>', 'classifier biLM layers', (v) => parseIntegerOption('--bilm-layers', v, 1, 64), d.bilmLayers)
-    .option('--bilm-dim <n>', 'classifier biLM width', (v) => parseIntegerOption('--bilm-dim', v, 8, 1 << 14), d.bilmDim)
-    .option('--bilm-context <n>', 'classifier biLM context', (v) => parseIntegerOption('--bilm-context', v, 2, 1 << 16), d.bilmContext)
-    .option('--bilm-steps <n>', 'classifier biLM steps per direction', (v) => parseIntegerOption('--bilm-steps', v, 1), d.bilmSteps)
+    .option('--separate-bilm', "train both directions of a new classifier biLM (--bilm-*) instead of reusing the labeler LM as its forward half")
+    .option('--bilm-layers <n>', 'classifier biLM layers (with --separate-bilm)', (v) => parseIntegerOption('--bilm-layers', v, 1, 64), d.bilmLayers)
+    .option('--bilm-dim <n>', 'classifier biLM width (with --separate-bilm)', (v) => parseIntegerOption('--bilm-dim', v, 8, 1 << 14), d.bilmDim)
+    .option('--bilm-context <n>', 'classifier biLM context (with --separate-bilm)', (v) => parseIntegerOption('--bilm-context', v, 2, 1 << 16), d.bilmContext)
+    .option('--bilm-steps <n>', 'classifier biLM training steps per trained direction', (v) => parseIntegerOption('--bilm-steps', v, 1), d.bilmSteps)
     .option('--label-docs <n>', 'training documents SAE-labelled for the token probe (300 of them validate it)', (v) => parseIntegerOption('--label-docs', v, 2), d.labelDocuments)
     .option('--json', 'print the whole report as JSON on stdout instead of the table')
     .option('--quiet', 'no progress lines on stderr')

@@ -9,7 +9,8 @@
  * 3. weak labels ({@link labelShards}): the paper's rule (≥ minLatents chosen latents above
  *    mean + z·std, then spans grown to neighbours with a positive activation) on a labelled
  *    subset, `labelDocuments` other random training documents (written as their own shard), as the paper labels a subset of its corpus for classifier training;
- * 4. classifier ({@link trainBiLMProbe}): a biLM pretrained on the whole training shard and a
+ * 4. classifier ({@link trainBiLMProbe}): a biLM on the whole training shard (the labeler LM
+ *    as its forward half and a backward model trained here, unless `separateBilm`) and a
  *    logistic token probe trained on the subset's SAE labels (layer and max-F1 threshold chosen
  *    on `probeValDocuments` other subset documents);
  * 5. scores ({@link scoreShards}): every training token scored by the classifier.
@@ -56,7 +57,14 @@ export interface SaeChainSettings {
   saeTop: number;
   z: number;
   minLatents: number;
-  /** biLM shape and training, per direction. */
+  /**
+   * The classifier's biLM: by default (`separateBilm` false) the labeler LM is its forward
+   * direction and a backward model of the same shape is trained for `bilmSteps` steps of
+   * `bilmBatch` windows (the labeler is a causal LM of this very text, so training another
+   * forward model would only cost time); with `separateBilm`, both directions are new models of
+   * `bilmLayers` × `bilmDim`, context `bilmContext`.
+   */
+  separateBilm: boolean;
   bilmLayers: number;
   bilmDim: number;
   bilmContext: number;
@@ -128,7 +136,7 @@ export interface SaeChainReport {
   classifier: {
     path: string;
     bilm_path: string;
-    bilm: { params_per_direction: number; layers: number; d_model: number; context: number; steps: number; final_loss: { forward: number; backward: number } };
+    bilm: { forward_is_labeler: boolean; params_per_direction: number; layers: number; d_model: number; context: number; steps: number; final_loss: { forward: number | null; backward: number } };
     layer: number;
     /** Max-F1 threshold on validation documents' SAE labels: the token threshold of the filters. */
     threshold: number;
@@ -258,9 +266,13 @@ export async function runSaeChain(inputs: SaeChainInputs): Promise<SaeChainResul
   const probeTrain = documents.slice(valDocs).map((d) => windowOf(d, s.probeTokens, random));
   const bilmPath = join(out, 'classifier', 'bilm.safetensors');
   const classifierPath = join(out, 'classifier', 'token.safetensors');
-  log(`classifier: biLM ${s.bilmLayers} layers, width ${s.bilmDim}, ${s.bilmSteps} steps per direction; probe on ${probeTrain.length} documents' SAE labels`);
+  log(
+    s.separateBilm
+      ? `classifier: biLM ${s.bilmLayers} layers, width ${s.bilmDim}, ${s.bilmSteps} steps per direction; probe on ${probeTrain.length} documents' SAE labels`
+      : `classifier: biLM = labeler LM + a backward model of its shape, ${s.bilmSteps} steps; probe on ${probeTrain.length} documents' SAE labels`,
+  );
   const trained = await trainBiLMProbe({
-    tokenizer, sources: [{ shards: [trainShard], weight: 1, name: 'train' }], bilmPath,
+    tokenizer, sources: [{ shards: [trainShard], weight: 1, name: 'train' }], bilmPath, forward: s.separateBilm ? undefined : labeler,
     dModel: s.bilmDim, layers: s.bilmLayers, heads: headsForWidth(s.bilmDim), context: s.bilmContext, batch: s.bilmBatch, steps: s.bilmSteps, lr: s.lr,
     probeTrain, probeVal, maxTrainTokens: 60_000, l2: 1e-3, seed: s.seed, onLog: (line) => log(`  ${line}`), signal,
   });
@@ -304,8 +316,13 @@ export async function runSaeChain(inputs: SaeChainInputs): Promise<SaeChainResul
         path: classifierPath,
         bilm_path: bilmPath,
         bilm: {
-          params_per_direction: trained.bilmSummary.parametersPerDirection, layers: s.bilmLayers, d_model: s.bilmDim, context: s.bilmContext,
-          steps: s.bilmSteps, final_loss: trained.bilmSummary.finalLoss,
+          forward_is_labeler: !s.separateBilm,
+          params_per_direction: trained.bilmSummary.parametersPerDirection,
+          layers: trained.bilm.forward.config.layers,
+          d_model: trained.bilm.forward.config.dModel,
+          context: trained.bilm.forward.config.context,
+          steps: s.bilmSteps,
+          final_loss: trained.bilmSummary.finalLoss,
         },
         layer: classifier.layer,
         threshold: classifier.threshold,
