@@ -77,6 +77,8 @@ export interface SaeChainSettings {
   labelDocuments: number;
   probeValDocuments: number;
   probeTokens: number;
+  /** The probe is fitted on at most this many labelled tokens (drawn uniformly). */
+  probeMaxTokens: number;
   lr: number;
   seed: number;
 }
@@ -274,7 +276,9 @@ export async function runSaeChain(inputs: SaeChainInputs): Promise<SaeChainResul
   const trained = await trainBiLMProbe({
     tokenizer, sources: [{ shards: [trainShard], weight: 1, name: 'train' }], bilmPath, forward: s.separateBilm ? undefined : labeler,
     dModel: s.bilmDim, layers: s.bilmLayers, heads: headsForWidth(s.bilmDim), context: s.bilmContext, batch: s.bilmBatch, steps: s.bilmSteps, lr: s.lr,
-    probeTrain, probeVal, maxTrainTokens: 60_000, l2: 1e-3, seed: s.seed, onLog: (line) => log(`  ${line}`), signal,
+    probeTrain, probeVal, maxTrainTokens: s.probeMaxTokens, l2: 1e-3, seed: s.seed,
+    // layer 0 (the embeddings) reads one token alone: sweep the blocks' outputs and the final norm
+    sweepLayers: Array.from({ length: (s.separateBilm ? s.bilmLayers : s.labelerLayers) + 1 }, (_, i) => i + 1), onLog: (line) => log(`  ${line}`), signal,
   });
   const { classifier } = trained;
   await classifier.save(classifierPath);
