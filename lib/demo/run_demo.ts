@@ -129,8 +129,8 @@ export const DEMO_DEFAULTS: Readonly<Omit<ResolvedDemoOptions, 'threshold' | 'fr
   bilmBatch: 16,
   labelDocuments: 1000,
   probeValDocuments: 300,
-  probeTokens: 256,
-  probeMaxTokens: 200_000,
+  probeTokens: 128,
+  probeMaxTokens: 80_000,
 });
 
 /** One trained model in the report. */
