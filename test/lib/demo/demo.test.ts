@@ -15,7 +15,7 @@ const TINY = [
   '--train-docs', '300', '--steps', '6', '--vocab', '400', '--layers', '1', '--dim', '32', '--heads', '2', '--context', '32', '--batch', '4',
   '--labeler-layers', '1', '--labeler-dim', '32', '--labeler-context', '32', '--labeler-steps', '60',
   '--sae-latents', '64', '--sae-k', '8', '--sae-steps', '60', '--sae-sample', '20000', '--sae-top', '8', '--min-latents', '1', '--z', '1',
-  '--bilm-layers', '1', '--bilm-dim', '16', '--bilm-context', '32', '--bilm-steps', '20', '--label-docs', '150',
+  '--bilm-steps', '20', '--label-docs', '150',
 ];
 
 async function demo(args: string[]) {
@@ -58,6 +58,9 @@ describe('tokenfilter demo', () => {
     expect(report.labels).toBe('sae');
     checkRuns(report);
     const chain = report.chain;
+    // the classifier's biLM reads the labeler LM as its forward half
+    expect(chain.classifier.bilm.forward_is_labeler).toBe(true);
+    expect(chain.classifier.bilm.d_model).toBe(32);
     expect(chain.sae.selected.length).toBeGreaterThan(0);
     expect(chain.sae.selected.length).toBeLessThanOrEqual(8);
     for (const a of [chain.sae_labels.vs_gold, chain.classifier.vs_gold, chain.classifier.vs_sae_labels])
