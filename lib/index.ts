@@ -100,6 +100,8 @@ export type { LatentScore, LatentContext, LatentRanking, SelectLatentsOptions } 
 export { labelTokens, labelTokensWithEot, LABEL_DEFAULTS } from './label/label_tokens.js';
 export type { LabelTokensOptions } from './label/label_tokens.js';
 export { labelShards } from './label/label_shards.js';
+export { fitSaeLabeller, SAE_LABELLER_DEFAULTS } from './label/sae_labeller.js';
+export type { FitSaeLabellerOptions, SaeLabeller } from './label/sae_labeller.js';
 export type { LabelShardsOptions, LabelShardsProgress, LabelShardsResult, ShardLabelRecord } from './label/label_shards.js';
 export { tokenActivations, shardActivations, writeActivationsNpy, readActivations } from './label/activations.js';
 export type { ActivationOptions, ActivationBlock } from './label/activations.js';
@@ -121,11 +123,15 @@ export { binaryMetrics, precisionRecallCurve } from './classify/metrics.js';
 export type { BinaryMetrics, PrPoint } from './classify/metrics.js';
 export { scoreShards } from './classify/score_shards.js';
 export type { ScoreShardsOptions, ScoreShardsProgress, ScoreShardsResult, ShardScoreRecord, ShardScoreStats } from './classify/score_shards.js';
+export { trainBiLMProbe } from './classify/train_bilm_probe.js';
+export type { BiLMProbeOptions, BiLMProbeResult } from './classify/train_bilm_probe.js';
 export { trainClassifierFromCorpus, CLASSIFIER_PRESETS } from './classify/train_from_corpus.js';
 export type { CorpusClassifierOptions, CorpusClassifierReport } from './classify/train_from_corpus.js';
 export { evaluateTokenClassifier, evaluateDocumentClassifier } from './classify/evaluate.js';
 export type { Evaluation, EvaluateOptions } from './classify/evaluate.js';
 
 // the demo
-export { runDemo, DEMO_DEFAULTS } from './demo/run_demo.js';
-export type { DemoOptions, DemoReport, DemoRun } from './demo/run_demo.js';
+export { runDemo, DEMO_DEFAULTS, validateDemoOptions } from './demo/run_demo.js';
+export type { DemoOptions, DemoReport, DemoRun, DemoLabels, ResolvedDemoOptions } from './demo/run_demo.js';
+export { runSaeChain } from './demo/sae_chain.js';
+export type { SaeChainSettings, SaeChainInputs, SaeChainReport, SaeChainResult, GoldAgreement } from './demo/sae_chain.js';

@@ -22,8 +22,7 @@ import { tokenActivations } from '../dist/label/activations.js';
 import { labelTokensWithEot } from '../dist/label/label_tokens.js';
 import { LatentMoments } from '../dist/label/latent_moments.js';
 import { SparseAutoencoder } from '../dist/label/sae.js';
-import { LatentSelector } from '../dist/label/select_latents.js';
-import { trainSae } from '../dist/label/train_sae.js';
+import { fitSaeLabeller } from '../dist/label/sae_labeller.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -146,50 +145,29 @@ async function activations(tokens, limit = tokens.length) {
   return outActs;
 }
 
-// ---- SAE on training activations
+// ---- SAE on training activations, latents chosen from the training text's domain labels
 const saePath = join(out, `sae-l${layer}-${args.latents}-k${args.k}.safetensors`);
-const trainActs = await activations(train.tokens, Number(args['sae-tokens']));
-const nTrain = trainActs.length / D;
-log(`activations: ${nTrain} training rows at layer ${layer}`);
-let sae;
-if (existsSync(saePath)) sae = await SparseAutoencoder.load(saePath);
-else {
-  sae = SparseAutoencoder.create({ dModel: D, dSae: Number(args.latents), kind: 'topk', k: Number(args.k), seed: 2, deadAfter: 100_000 });
-  const saeSteps = Number(args['sae-steps']);
-  function* batches() {
-    for (let s = 0; s < saeSteps; s++) {
-      const x = new Float32Array(1024 * D);
-      for (let r = 0; r < 1024; r++) {
-        const row = Math.floor(rand() * nTrain);
-        x.set(trainActs.subarray(row * D, (row + 1) * D), r * D);
-      }
-      yield x;
-    }
-  }
-  const s = await trainSae(sae, batches(), {
-    lr: 1e-3, steps: saeSteps,
-    onProgress: (p) => { if (p.step % 250 === 0) log(`SAE step ${p.step} mse ${p.mse.toFixed(3)} EV ${p.explainedVariance.toFixed(3)} L0 ${p.l0.toFixed(1)} dead ${p.dead}`); },
-  });
+const saeTokens = Math.min(Number(args['sae-tokens']), train.tokens.length);
+const fit = await fitSaeLabeller({
+  model, layer, tokens: train.tokens.subarray(0, saeTokens), labels: train.labels.subarray(0, saeTokens),
+  ...(existsSync(saePath) ? { sae: await SparseAutoencoder.load(saePath), steps: 0 } : { dSae: Number(args.latents), k: Number(args.k), steps: Number(args['sae-steps']) }),
+  seed: 1, select: { by: args.rank, top: Number(args['max-k']), minScore: 1, minSupport: 20 },
+  onProgress: (p) => { if (p.step % 250 === 0) log(`SAE step ${p.step} mse ${p.mse.toFixed(3)} EV ${p.explainedVariance.toFixed(3)} L0 ${p.l0.toFixed(1)} dead ${p.dead}`); },
+});
+const sae = fit.sae;
+if (fit.training) {
   await sae.save(saePath, { layer: String(layer) });
-  emit({ metric: 'sae_train', explained_variance: s.explainedVariance, l0: s.l0, dead_fraction: s.deadFraction, tokens_per_s: s.tokensPerSecond });
+  emit({ metric: 'sae_train', explained_variance: fit.training.explainedVariance, l0: fit.training.l0, dead_fraction: fit.training.deadFraction, tokens_per_s: fit.training.tokensPerSecond });
 }
-
-// ---- latent selection from the training text's domain labels
 const L = sae.config.dSae;
-const selector = new LatentSelector(L, { contexts: 3 });
-for (let start = 0; start < nTrain; start += 8192) {
-  const end = Math.min(nTrain, start + 8192);
-  const f = await sae.encode(trainActs.subarray(start * D, end * D));
-  selector.add(f, train.labels.subarray(start, end), start);
-}
-const ranked = selector.rank(args.rank).filter((s) => s.forgetFires >= 20 && s.score >= 1);
-const maxK = Math.min(Number(args['max-k']), ranked.length);
-const chosen = ranked.slice(0, maxK).map((s) => s.latent);
+const ranked = fit.latents;
+const maxK = ranked.length;
+const chosen = ranked.map((s) => s.latent);
 const audit = ranked.slice(0, 8).map((s) => ({
   latent: s.latent, score: +s.score.toFixed(2), auroc: +s.auroc.toFixed(3), precision: +s.precision.toFixed(3),
-  contexts: selector.topContexts(s.latent).map((c) => tokenizer.decode(train.tokens.subarray(Math.max(0, c.position - 8), c.position + 3))),
+  contexts: fit.selector.topContexts(s.latent).map((c) => tokenizer.decode(train.tokens.subarray(Math.max(0, c.position - 8), c.position + 3))),
 }));
-await writeFile(join(out, `latents-${args.rank}.json`), JSON.stringify({ ranked: ranked.slice(0, maxK), audit }, null, 1));
+await writeFile(join(out, `latents-${args.rank}.json`), JSON.stringify({ ranked, audit }, null, 1));
 log(`top latents: ${JSON.stringify(audit.slice(0, 4))}`);
 
 // ---- labelling the evaluation text, swept

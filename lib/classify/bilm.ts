@@ -85,6 +85,21 @@ export class BiLM {
   }
 
   /**
+   * A biLM whose forward direction is `forward`, a causal LM already trained on the same text
+   * with the same tokenizer, and whose backward direction is a fresh model of the same config
+   * (seeded with the forward config's seed + 1); train it with {@link BiLM.trainDirection}
+   * ('backward'). Spares half of the pretraining when such an LM exists (the demo's labeler LM).
+   * @throws TypeError / RangeError when the model's vocabulary is not the tokenizer's.
+   */
+  static async withForward(forward: Transformer, tokenizer: Tokenizer): Promise<BiLM> {
+    if (!(tokenizer instanceof Tokenizer)) throw new TypeError('tokenizer must be a Tokenizer');
+    if (forward.config.vocabSize !== tokenizer.vocabSize)
+      throw new RangeError(`the forward model's vocabulary (${forward.config.vocabSize}) is not the tokenizer's (${tokenizer.vocabSize})`);
+    const backward = await Transformer.create({ ...forward.config, seed: (forward.config.seed ?? 0) + 1 });
+    return new BiLM(forward, backward, tokenizer);
+  }
+
+  /**
    * Loads a file written by {@link BiLM.save}.
    * @throws SafetensorsError for a malformed file, a wrong format or a missing / misshapen tensor.
    */
@@ -155,13 +170,28 @@ export class BiLM {
       onProgress?: (direction: 'forward' | 'backward', progress: Parameters<NonNullable<TrainOptions['onProgress']>>[0]) => void;
     } = {},
   ): Promise<{ forward: TrainSummary; backward: TrainSummary }> {
+    const forward = await this.trainDirection('forward', batches(), options);
+    const backward = await this.trainDirection('backward', batches(), options);
+    return { forward, backward };
+  }
+
+  /**
+   * Trains one direction with {@link trainMasked}: the forward model on `batches`, or the
+   * backward model on them with every row reversed ({@link reverseBatch}).
+   */
+  async trainDirection(
+    direction: 'forward' | 'backward',
+    batches: Iterable<Batch> | AsyncIterable<Batch>,
+    options: Omit<TrainOptions, 'onProgress' | 'checkpointPath' | 'resumeFrom'> & {
+      onProgress?: (direction: 'forward' | 'backward', progress: Parameters<NonNullable<TrainOptions['onProgress']>>[0]) => void;
+    } = {},
+  ): Promise<TrainSummary> {
     const { onProgress, ...rest } = options;
-    const forward = await trainMasked(this.forward, batches(), { ...rest, onProgress: (p) => onProgress?.('forward', p) });
     const reversed = async function* (source: Iterable<Batch> | AsyncIterable<Batch>) {
       for await (const b of source) yield reverseBatch(b);
     };
-    const backward = await trainMasked(this.backward, reversed(batches()), { ...rest, onProgress: (p) => onProgress?.('backward', p) });
-    return { forward, backward };
+    const model = direction === 'forward' ? this.forward : this.backward;
+    return trainMasked(model, direction === 'forward' ? batches : reversed(batches), { ...rest, onProgress: (p) => onProgress?.(direction, p) });
   }
 
   /**

@@ -20,15 +20,14 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadDefaultCorpus } from '../data/default_corpus.js';
 import { readDocuments } from '../data/read_documents.js';
-import { BatchSampler } from '../data/sampler.js';
 import { writeShard } from '../data/shard.js';
 import { Tokenizer } from '../data/tokenizer.js';
-import { BiLM } from './bilm.js';
 import { DocumentClassifier, type DocumentLayerResult, type LabelledDocument } from './document_classifier.js';
 import { broadcastLabel, labelsFromSpans, type LabelledSequence } from './labels.js';
-import { Random } from './sampling.js';
+import { Random, windowOf } from './sampling.js';
 import { paragraphsOf, spliceDocuments } from './spliced_documents.js';
 import { TokenClassifier, type LayerResult } from './token_classifier.js';
+import { trainBiLMProbe } from './train_bilm_probe.js';
 
 /** Options of {@link trainClassifierFromCorpus}; presets in {@link CLASSIFIER_PRESETS}. */
 export interface CorpusClassifierOptions {
@@ -98,7 +97,7 @@ export interface CorpusClassifierReport {
   options: Omit<CorpusClassifierOptions, 'onLog' | 'signal'>;
   files: { tokenClassifier: string; bilm: string; documentClassifier: string | null; report: string };
   tokenizer: { vocabSize: number; hash: string };
-  bilm: { parametersPerDirection: number; nonEmbeddingPerDirection: number; trainTokensPerDirection: number; finalLoss: { forward: number; backward: number }; seconds: number };
+  bilm: { parametersPerDirection: number; nonEmbeddingPerDirection: number; trainTokensPerDirection: number; finalLoss: { forward: number | null; backward: number }; seconds: number };
   tokenSweep: LayerResult[];
   /** The forward-only probe's sweep on the same data, when asked for. */
   unidirectionalSweep: LayerResult[] | null;
@@ -126,13 +125,6 @@ async function readDomainSplit(data: string, split: 'train' | 'val', chars: numb
     }
   }
   return out;
-}
-
-/** A random window of at most `n` tokens of a sequence. */
-function windowOf<S extends LabelledSequence>(s: S, n: number, random: Random): S {
-  if (s.tokens.length <= n) return s;
-  const start = Math.floor(random.next() * (s.tokens.length - n + 1));
-  return { ...s, tokens: s.tokens.slice(start, start + n), labels: s.labels.slice(start, start + n) };
 }
 
 /** Up to `n` sequences of each domain. */
@@ -198,32 +190,7 @@ export async function trainClassifierFromCorpus(options: CorpusClassifierOptions
   };
   const forgetShard = await shardOf('forget', trainSeqs.filter((s) => s.domain === forget));
   const otherShard = await shardOf('other', trainSeqs.filter((s) => s.domain !== forget));
-  const bilm = await BiLM.create(tokenizer, { dModel: o.dModel, layers: o.layers, heads: o.heads, context: o.context, seed: o.seed });
-  const sampler = () =>
-    new BatchSampler({
-      sources: [{ shards: [forgetShard], weight: o.forgetWeight, name: forget }, { shards: [otherShard], weight: 1 - o.forgetWeight, name: 'other' }],
-      batch: o.batch, context: o.context, seed: o.seed, lossMask: 'none',
-    });
-  const bilmStarted = performance.now();
-  const summaries = await bilm.train(() => {
-    const s = sampler();
-    return (function* () {
-      try {
-        for (;;) yield s.next();
-      } finally {
-        s.close();
-      }
-    })();
-  }, {
-    steps: o.steps, lr: o.lr, signal: o.signal,
-    onProgress: (direction, p) => {
-      if (p.step % 25 === 0 || p.step === p.totalSteps) log(`biLM ${direction}: step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} (${p.tokensPerSecond.toFixed(0)} tokens/s)`);
-    },
-  });
   const bilmPath = `${stemPath}.bilm.safetensors`;
-  await bilm.save(bilmPath);
-  const bilmSeconds = (performance.now() - bilmStarted) / 1000;
-
   const probeTrain = perDomain(trainSeqs, o.probeDocuments, random).map((s) => windowOf(s, o.probeTokensPerDocument, random));
   const probeVal = perDomain(valSeqs, o.valDocuments, random).map((s) => windowOf(s, o.probeTokensPerDocument, random));
   let tokenTrain: LabelledSequence[] = probeTrain;
@@ -241,14 +208,12 @@ export async function trainClassifierFromCorpus(options: CorpusClassifierOptions
     tokenVal = splice(heldOut, o.valDocuments * domains);
     log(`probe data: ${tokenTrain.length} spliced training documents, ${tokenVal.length} spliced held-out documents`);
   }
-  const { classifier, sweep } = await TokenClassifier.train({
-    bilm, bilmPath, train: tokenTrain, val: tokenVal, layers: o.sweepLayers, maxTrainTokens: o.maxTrainTokens, seed: o.seed,
-    logistic: { l2: o.l2 }, smoothing: o.smoothing, signal: o.signal,
-    onLayer: (r) =>
-      log(
-        `token probe layer ${r.layer}: val F1 ${r.maxF1.f1.toFixed(4)} at ${r.maxF1.threshold.toFixed(3)} with smoothing ${r.smoothing} ` +
-          `(raw ${r.maxF1Unsmoothed.f1.toFixed(4)}; F1 ${r.atHalf.f1.toFixed(4)} at 0.5), ${r.trainTokens} tokens, ${r.seconds.toFixed(1)} s`,
-      ),
+  const { bilm, classifier, sweep, bilmSummary } = await trainBiLMProbe({
+    tokenizer,
+    sources: [{ shards: [forgetShard], weight: o.forgetWeight, name: forget }, { shards: [otherShard], weight: 1 - o.forgetWeight, name: 'other' }],
+    bilmPath, dModel: o.dModel, layers: o.layers, heads: o.heads, context: o.context, batch: o.batch, steps: o.steps, lr: o.lr,
+    probeTrain: tokenTrain, probeVal: tokenVal, sweepLayers: o.sweepLayers, maxTrainTokens: o.maxTrainTokens, l2: o.l2, smoothing: o.smoothing,
+    seed: o.seed, onLog: log, signal: o.signal,
   });
   await classifier.save(o.out);
   log(`token classifier: layer ${classifier.layer}, threshold ${classifier.threshold.toFixed(3)}, smoothing ${classifier.smoothing} → ${o.out}`);
@@ -282,13 +247,7 @@ export async function trainClassifierFromCorpus(options: CorpusClassifierOptions
     options: recorded,
     files: { tokenClassifier: o.out, bilm: bilmPath, documentClassifier: documentPath, report: reportPath },
     tokenizer: { vocabSize: tokenizer.vocabSize, hash: tokenizer.hash },
-    bilm: {
-      parametersPerDirection: bilm.forward.parameterCount().total,
-      nonEmbeddingPerDirection: bilm.forward.parameterCount().nonEmbedding,
-      trainTokensPerDirection: summaries.forward.tokens,
-      finalLoss: { forward: summaries.forward.finalLoss, backward: summaries.backward.finalLoss },
-      seconds: bilmSeconds,
-    },
+    bilm: bilmSummary,
     tokenSweep: sweep,
     unidirectionalSweep,
     tokenLayer: classifier.layer,

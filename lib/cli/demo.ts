@@ -3,8 +3,8 @@
  * @module
  */
 import type { Command } from 'commander';
-import { formatDemoTable, writeDemoReport } from '../demo/report.js';
-import { DEMO_DEFAULTS, runDemo, type DemoOptions, type DemoReport } from '../demo/run_demo.js';
+import { formatDemoSummary, formatDemoTable, writeDemoReport } from '../demo/report.js';
+import { DEMO_DEFAULTS, runDemo, validateDemoOptions, type DemoOptions, type DemoReport } from '../demo/run_demo.js';
 import { UsageError, parseIntegerOption, writeJson, type CliIO } from './output.js';
 
 /** Options of `tokenfilter demo`, as the CLI parses them. */
@@ -20,6 +20,27 @@ export interface DemoCommandOptions {
   batch: number;
   lr: number;
   seed: number;
+  labels: string;
+  threshold?: number;
+  fraction?: number;
+  labelerLayers: number;
+  labelerDim: number;
+  labelerContext: number;
+  labelerSteps: number;
+  saeLatents: number;
+  saeK: number;
+  saeSteps: number;
+  saeSample: number;
+  saeTop: number;
+  z: number;
+  minLatents: number;
+  separateBilm?: boolean;
+  bilmLayers: number;
+  bilmDim: number;
+  bilmContext: number;
+  bilmSteps: number;
+  labelDocs: number;
+  trainDocs: number;
   json?: boolean;
   quiet?: boolean;
 }
@@ -41,21 +62,50 @@ export async function demoCommand(options: DemoCommandOptions, io: CliIO): Promi
     batch: options.batch,
     lr: options.lr,
     seed: options.seed,
+    labels: options.labels as DemoOptions['labels'],
+    threshold: options.threshold,
+    fraction: options.fraction,
+    labelerLayers: options.labelerLayers,
+    labelerDim: options.labelerDim,
+    labelerContext: options.labelerContext,
+    labelerSteps: options.labelerSteps,
+    saeLatents: options.saeLatents,
+    saeK: options.saeK,
+    saeSteps: options.saeSteps,
+    saeSampleTokens: options.saeSample,
+    saeTop: options.saeTop,
+    z: options.z,
+    minLatents: options.minLatents,
+    separateBilm: options.separateBilm ?? false,
+    bilmLayers: options.bilmLayers,
+    bilmDim: options.bilmDim,
+    bilmContext: options.bilmContext,
+    bilmSteps: options.bilmSteps,
+    labelDocuments: options.labelDocs,
+    trainDocuments: options.trainDocs,
     signal: controller.signal,
     onLog: options.quiet ? undefined : (line) => io.stderr.write(`${line}\n`),
   };
   try {
-    const report = await runDemo(demoOptions);
+    validateDemoOptions({ ...DEMO_DEFAULTS, ...demoOptions });
+  } catch (error) {
+    throw new UsageError((error as Error).message, { cause: error });
+  }
+  let report: DemoReport;
+  try {
+    report = await runDemo(demoOptions);
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+  }
+  {
     const files = await writeDemoReport(options.out, report);
     if (options.json) writeJson(io, report);
     else {
-      io.stdout.write(`\n${formatDemoTable(report)}\n\n`);
+      io.stdout.write(`\n${formatDemoSummary(report)}\n\n${formatDemoTable(report)}\n\n`);
       io.stdout.write(`Loss in nats per token on held-out WordNet documents; Δ = change against the unfiltered baseline.\n`);
       io.stdout.write(`Report: ${files.join(', ')} (${report.seconds.toFixed(0)} s)\n`);
     }
     return report;
-  } finally {
-    process.removeListener('SIGINT', onSignal);
   }
 }
 
@@ -74,8 +124,8 @@ export function registerDemo(program: Command, io: CliIO): void {
   program
     .command('demo')
     .description(
-      'run the whole method on the built-in WordNet corpus: tokenizer, labels, filtering in three modes, ' +
-        'a baseline and three filtered models, per-domain loss, and a report folder',
+      'run the whole method on the built-in WordNet corpus: tokenizer, labeler LM, SAE labels, biLM token classifier, ' +
+        'scores, filtering in three modes, a baseline and three filtered models, per-domain loss, and a report folder',
     )
     .option('--out <dir>', 'report and work folder', d.out)
     .option('--steps <n>', 'training steps per model', (v) => parseIntegerOption('--steps', v, 1), d.steps)
@@ -91,6 +141,30 @@ export function registerDemo(program: Command, io: CliIO): void {
     .option('--batch <n>', 'sequences per batch', (v) => parseIntegerOption('--batch', v, 1, 1 << 16), d.batch)
     .option('--lr <x>', 'peak learning rate', parseNumber('--lr', 0, 10), d.lr)
     .option('--seed <n>', 'seed of the corpus layout, initialisation and batch order', (v) => parseIntegerOption('--seed', v, 0), d.seed)
+    .option('--train-docs <n>', 'use only the first n training documents (0 = all), to scale the demo down', (v) => parseIntegerOption('--train-docs', v, 0), d.trainDocuments)
+    .option('--labels <source>', "forget scores from the 'sae' chain (labeler LM → SAE labels → biLM probe) or the corpus's 'gold' sentence labels", (v) => {
+      if (v !== 'sae' && v !== 'gold') throw new UsageError(`--labels must be 'sae' or 'gold', got '${v}'`);
+      return v;
+    }, d.labels)
+    .option('--threshold <p>', "token threshold of the filters (default: the classifier's max-F1 threshold; 0.5 with gold labels)", parseNumber('--threshold', 0, 1))
+    .option('--fraction <f>', 'flag this fraction of training tokens in every mode instead of thresholding', parseNumber('--fraction', 1e-6, 1 - 1e-6))
+    .option('--labeler-layers <n>', 'labeler LM layers (the SAE reads the last)', (v) => parseIntegerOption('--labeler-layers', v, 1, 64), d.labelerLayers)
+    .option('--labeler-dim <n>', 'labeler LM width', (v) => parseIntegerOption('--labeler-dim', v, 8, 1 << 14), d.labelerDim)
+    .option('--labeler-context <n>', 'labeler LM context', (v) => parseIntegerOption('--labeler-context', v, 2, 1 << 16), d.labelerContext)
+    .option('--labeler-steps <n>', 'labeler LM training steps', (v) => parseIntegerOption('--labeler-steps', v, 1), d.labelerSteps)
+    .option('--sae-latents <n>', 'SAE latents', (v) => parseIntegerOption('--sae-latents', v, 2, 1 << 20), d.saeLatents)
+    .option('--sae-k <n>', 'active latents per token (TopK)', (v) => parseIntegerOption('--sae-k', v, 1, 1 << 20), d.saeK)
+    .option('--sae-steps <n>', 'SAE training steps', (v) => parseIntegerOption('--sae-steps', v, 1), d.saeSteps)
+    .option('--sae-sample <n>', 'training tokens the SAE trains on and latents are selected on', (v) => parseIntegerOption('--sae-sample', v, 1), d.saeSampleTokens)
+    .option('--sae-top <n>', 'medical latents kept (best AUROC on the sample)', (v) => parseIntegerOption('--sae-top', v, 1, 1 << 20), d.saeTop)
+    .option('--z <x>', 'labelling rule: standard deviations above the mean', parseNumber('--z', -100, 100), d.z)
+    .option('--min-latents <n>', 'labelling rule: latents that must pass for a seed token', (v) => parseIntegerOption('--min-latents', v, 1, 1 << 20), d.minLatents)
+    .option('--separate-bilm', "train both directions of a new classifier biLM (--bilm-*) instead of reusing the labeler LM as its forward half")
+    .option('--bilm-layers <n>', 'classifier biLM layers (with --separate-bilm)', (v) => parseIntegerOption('--bilm-layers', v, 1, 64), d.bilmLayers)
+    .option('--bilm-dim <n>', 'classifier biLM width (with --separate-bilm)', (v) => parseIntegerOption('--bilm-dim', v, 8, 1 << 14), d.bilmDim)
+    .option('--bilm-context <n>', 'classifier biLM context (with --separate-bilm)', (v) => parseIntegerOption('--bilm-context', v, 2, 1 << 16), d.bilmContext)
+    .option('--bilm-steps <n>', 'classifier biLM training steps per trained direction', (v) => parseIntegerOption('--bilm-steps', v, 1), d.bilmSteps)
+    .option('--label-docs <n>', 'training documents SAE-labelled for the token probe (300 of them validate it)', (v) => parseIntegerOption('--label-docs', v, 2), d.labelDocuments)
     .option('--json', 'print the whole report as JSON on stdout instead of the table')
     .option('--quiet', 'no progress lines on stderr')
     .action(async (options: DemoCommandOptions) => {

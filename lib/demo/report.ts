@@ -43,6 +43,38 @@ export function formatDemoTable(report: DemoReport): string {
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
+/**
+ * The lines printed above the table: where the labels came from, how the SAE labels and the
+ * classifier agree with the gold medical labels, the threshold, and the time of each stage.
+ */
+export function formatDemoSummary(report: DemoReport): string {
+  const lines: string[] = [];
+  const prf = (a: { precision: number; recall: number; f1: number }) =>
+    `P ${a.precision.toFixed(3)}  R ${a.recall.toFixed(3)}  F1 ${a.f1.toFixed(3)}`;
+  const c = report.chain;
+  if (c) {
+    lines.push('labels: SAE chain (labeler LM → SAE weak labels → biLM token probe → scores)');
+    lines.push(
+      `  SAE labels vs gold medical (training tokens):  ${prf(c.sae_labels.vs_gold)}  ` +
+        `(${pct(c.sae_labels.vs_gold.flagged_fraction)} labelled, ${pct(c.sae_labels.vs_gold.gold_fraction)} gold)`,
+    );
+    lines.push(
+      `  classifier vs gold medical (held-out tokens):  ${prf(c.classifier.vs_gold)}  at threshold ${c.classifier.threshold.toFixed(3)} ` +
+        `(best F1 ${c.classifier.vs_gold_best_threshold.f1.toFixed(3)} at ${c.classifier.vs_gold_best_threshold.threshold.toFixed(3)})`,
+    );
+  } else lines.push('labels: gold sentence labels of the corpus (no labeller, no classifier)');
+  lines.push(
+    `filters: ${pct(report.matched_fraction)} of training tokens flagged in every mode` +
+      (report.threshold === null ? ` (fraction ${report.options.fraction})` : ` (token threshold ${report.threshold.toFixed(3)})`),
+  );
+  lines.push(`stages (s): ${Object.entries(report.stages).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}; total ${report.seconds.toFixed(0)}`);
+  return lines.join('\n');
+}
+
+function pct(x: number): string {
+  return `${(100 * x).toFixed(1)}%`;
+}
+
 function signed(x: number): string {
   return `${x >= 0 ? '+' : ''}${x.toFixed(3)}`;
 }
@@ -108,6 +140,7 @@ function reportHtml(report: DemoReport): string {
 <p>Forget domain: <b>medical</b>; retain: <b>biology</b> and <b>general</b>. Corpus: WordNet glosses grouped into mixed documents
 (${report.corpus.train_tokens.toLocaleString('en')} training tokens, ${(100 * report.corpus.domain_token_fraction.medical).toFixed(1)}% medical).
 Labeller: ${escapeHtml(report.labeler)}.</p>
+<pre>${escapeHtml(formatDemoSummary(report))}</pre>
 <p>Four models of ${m.params.toLocaleString('en')} parameters (${m.layers} layers, width ${m.d_model}, context ${m.context}),
 ${report.options.steps} baseline steps of ${report.options.batch}×${report.options.context} tokens, runs matched on ${report.options.match === 'steps' ? 'steps (compute)' : 'supervised tokens'}; filtered runs flag a matched
 ${(100 * report.matched_fraction).toFixed(1)}% of tokens (documents: at least that). Loss in nats per token on held-out documents.</p>

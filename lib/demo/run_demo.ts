@@ -3,16 +3,19 @@
  * CPU cores in a few minutes. Every intermediate is a file under `out/` (tokenizer, token
  * shards, label / score / loss-mask side files, models), and `report.json` holds every number.
  *
- * Stages: tokenizer → token shards with gold domain labels → per-token forget scores →
- * filterTokens in all three modes at a matched flagged fraction → a baseline and three filtered
- * models of one size → per-domain loss on held-out text → report. Token masking and removal
- * leave part of every batch unsupervised, so by default each run trains until it has learned
- * from the same number of supervised tokens as the baseline (`match: 'supervised'`); `match:
- * 'steps'` gives every run the same steps (the same compute) instead.
+ * Stages: tokenizer → token shards (with gold domain labels for grading) → per-token forget
+ * scores → filterTokens in all three modes at a matched flagged fraction → a baseline and three
+ * filtered models of one size → per-domain loss on held-out text → report. Token masking and
+ * removal leave part of every batch unsupervised, so by default each run trains until it has
+ * learned from the same number of supervised tokens as the baseline (`match: 'supervised'`);
+ * `match: 'steps'` gives every run the same steps (the same compute) instead.
  *
- * The scoring stage here reads the corpus's sentence-level gold labels (WordNet's own domain
- * structure), so filtering precision is that of the labels; the SAE labeller and the biLM
- * classifier replace it as they land.
+ * Scores come from the whole weak-labelling chain by default (`labels: 'sae'`, see
+ * {@link runSaeChain}): labeler LM → SAE labels → biLM + token probe trained on them → every
+ * training token scored; token modes flag tokens at the probe's max-F1 threshold and document
+ * filtering drops the documents with the highest mean score until it flags as many tokens.
+ * `labels: 'gold'` scores 1 inside the corpus's medical sentences and 0 elsewhere instead, for
+ * comparison (filtering as precise as the labels).
  * @module
  */
 import { mkdir } from 'node:fs/promises';
@@ -25,6 +28,7 @@ import { spanLabelsToTokenLabels, type CharSpan } from '../data/span_labels.js';
 import { Tokenizer } from '../data/tokenizer.js';
 import { domainLosses, type DomainLoss, type LabelledTokens } from '../eval/domain_loss.js';
 import { filterTokens, type FilterMode } from '../filter/filter_tokens.js';
+import { runSaeChain, type SaeChainReport, type SaeChainSettings } from './sae_chain.js';
 import { Transformer } from '../model/transformer.js';
 import { trainMasked } from '../model/train.js';
 import { backendInfo, type BackendInfo } from '../native.js';
@@ -35,8 +39,25 @@ export const DOMAINS = ['general', 'medical', 'biology'] as const;
 const NO_LABEL = 255;
 const FORGET = 1;
 
-/** Options of {@link runDemo}; every default is in {@link DEMO_DEFAULTS}. */
-export interface DemoOptions {
+/** Where the demo's forget scores come from. */
+export type DemoLabels = 'sae' | 'gold';
+
+/**
+ * Options of {@link runDemo}; every default is in {@link DEMO_DEFAULTS}. The settings of the
+ * SAE chain ({@link SaeChainSettings}: labeler LM, SAE, rule, biLM, probe) are options too.
+ */
+export interface DemoOptions extends Partial<SaeChainSettings> {
+  /** `'sae'` (default): scores from the SAE → classifier chain; `'gold'`: the corpus's gold sentence labels. */
+  labels?: DemoLabels;
+  /**
+   * Token threshold of the filters, in [0, 1] (default: the classifier's max-F1 threshold on
+   * validation SAE labels; 0.5 with gold labels). Ignored when `fraction` is given.
+   */
+  threshold?: number;
+  /** Flag this fraction of training tokens in every mode instead of using a threshold, in (0, 1). */
+  fraction?: number;
+  /** Use only the first this many training documents (default 0 = all), to scale the demo down. */
+  trainDocuments?: number;
   /** Output folder. */
   out?: string;
   /** BPE vocabulary size. */
@@ -69,8 +90,11 @@ export interface DemoOptions {
   signal?: AbortSignal;
 }
 
+/** Options after defaults: every field set except the optional `threshold` and `fraction`. */
+export type ResolvedDemoOptions = Required<Omit<DemoOptions, 'onLog' | 'signal' | 'threshold' | 'fraction'>> & Pick<DemoOptions, 'threshold' | 'fraction'>;
+
 /** Defaults of {@link DemoOptions}. */
-export const DEMO_DEFAULTS = Object.freeze({
+export const DEMO_DEFAULTS: Readonly<Omit<ResolvedDemoOptions, 'threshold' | 'fraction'>> = Object.freeze({
   out: './tokenfilter-demo',
   vocabSize: 2048,
   layers: 2,
@@ -79,10 +103,34 @@ export const DEMO_DEFAULTS = Object.freeze({
   context: 128,
   batch: 16,
   steps: 400,
-  match: 'supervised' as 'supervised' | 'steps',
+  match: 'supervised',
   lr: 3e-3,
   seed: 1,
   evalWindows: 400,
+  trainDocuments: 0,
+  labels: 'sae',
+  labelerLayers: 2,
+  labelerDim: 128,
+  labelerContext: 64,
+  labelerSteps: 800,
+  labelerBatch: 16,
+  saeLatents: 1024,
+  saeK: 32,
+  saeSteps: 800,
+  saeSampleTokens: 150_000,
+  saeTop: 32,
+  z: 1,
+  minLatents: 3,
+  separateBilm: false,
+  bilmLayers: 2,
+  bilmDim: 64,
+  bilmContext: 64,
+  bilmSteps: 800,
+  bilmBatch: 16,
+  labelDocuments: 1000,
+  probeValDocuments: 300,
+  probeTokens: 128,
+  probeMaxTokens: 80_000,
 });
 
 /** One trained model in the report. */
@@ -97,6 +145,8 @@ export interface DemoRun {
   /** Training tokens left with loss mask 1, and per-domain flagged counts. */
   supervised_tokens: number;
   filtered_by_domain?: Record<string, { tokens: number; filtered: number }>;
+  /** The run's flags as a detector of gold medical tokens (filtered runs). */
+  filter_vs_gold?: { precision: number; recall: number; f1: number };
   documents_dropped: number;
   /** Optimizer steps trained, and the target tokens actually learned from. */
   steps: number;
@@ -111,8 +161,16 @@ export interface DemoRun {
 export interface DemoReport {
   created: string;
   backend: BackendInfo;
-  options: Omit<Required<DemoOptions>, 'onLog' | 'signal'>;
+  options: ResolvedDemoOptions;
+  /** Where the scores came from, and in words. */
+  labels: DemoLabels;
   labeler: string;
+  /** Token threshold of the token modes (probability), or null when `fraction` set the flags. */
+  threshold: number | null;
+  /** The SAE → classifier chain's record (`labels: 'sae'`), else null. */
+  chain: SaeChainReport | null;
+  /** Wall seconds per stage, in order (each training run also records its own). */
+  stages: Record<string, number>;
   corpus: {
     documents: { train: number; val: number };
     train_tokens: number;
@@ -128,9 +186,18 @@ export interface DemoReport {
 
 /** Runs the demo and returns its report (also written to `out/report.json` by the CLI). */
 export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
-  const opts = { ...DEMO_DEFAULTS, ...stripUndefined(options) };
+  const opts: ResolvedDemoOptions & Pick<DemoOptions, 'onLog' | 'signal'> = { ...DEMO_DEFAULTS, ...stripUndefined(options) };
+  validateDemoOptions(opts);
   const log = options.onLog ?? (() => {});
   const started = Date.now();
+  const stages: Record<string, number> = {};
+  let clock = performance.now();
+  const lap = (name: string) => {
+    const now = performance.now();
+    stages[name] = (now - clock) / 1000;
+    clock = now;
+    return `${stages[name].toFixed(1)} s`;
+  };
   const out = opts.out;
   const dataDir = join(out, 'data');
   await mkdir(dataDir, { recursive: true });
@@ -138,11 +205,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
 
   log(`backend: ${describeBackend(backendInfo())}`);
   const corpus = loadDefaultCorpus({ seed: opts.seed });
+  if (opts.trainDocuments > 0) corpus.train = corpus.train.slice(0, opts.trainDocuments);
   log(`corpus: WordNet glosses, ${corpus.train.length} train / ${corpus.val.length} val documents`);
 
   const tokenizer = await Tokenizer.train(corpus.train.map((d) => d.text), { vocabSize: opts.vocabSize, signal: options.signal });
   await tokenizer.save(join(out, 'tokenizer.json'));
-  log(`tokenizer: byte-level BPE, ${tokenizer.vocabSize} tokens`);
+  log(`tokenizer: byte-level BPE, ${tokenizer.vocabSize} tokens (${lap('tokenizer')})`);
 
   const train = encodeSplit(tokenizer, corpus.train);
   const val = encodeSplit(tokenizer, corpus.val);
@@ -153,15 +221,29 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   await writeShard(valShard, val.tokens, { tokenizer });
   await writeSideFile(sideFilePathFor(valShard, SideFileKind.Labels), val.labels, { kind: SideFileKind.Labels, tokenizer });
   const fractions = domainFractions(train.labels);
-  log(`shards: ${train.tokens.length} train / ${val.tokens.length} val tokens; medical ${(100 * fractions.medical).toFixed(1)}% of train tokens`);
+  log(`shards: ${train.tokens.length} train / ${val.tokens.length} val tokens; medical ${(100 * fractions.medical).toFixed(1)}% of train tokens (${lap('shards')})`);
 
-  // Forget scores: 1 on tokens inside medical gold spans (see the module comment).
-  const scores = Uint8Array.from(train.labels, (l) => (l === FORGET ? 255 : 0));
-  await writeSideFile(sideFilePathFor(trainShard, SideFileKind.ScoresUint8), scores, { kind: SideFileKind.ScoresUint8, tokenizer });
-  // token modes at threshold 0.5 flag exactly the medical tokens: match their share of all tokens
-  let medicalTokens = 0;
-  for (const l of train.labels) medicalTokens += l === FORGET ? 1 : 0;
-  const matched = medicalTokens / train.tokens.length;
+  let scores: Uint8Array;
+  let chain: SaeChainReport | null = null;
+  let threshold: number;
+  if (opts.labels === 'sae') {
+    const result = await runSaeChain({ settings: opts, out, tokenizer, trainShard, train, val, onLog: log, signal: options.signal });
+    scores = result.scores;
+    chain = result.report;
+    threshold = opts.threshold ?? result.threshold;
+    Object.assign(stages, result.stages);
+    clock = performance.now();
+  } else {
+    // 1 inside medical gold spans, 0 elsewhere (see the module comment)
+    scores = Uint8Array.from(train.labels, (l) => (l === FORGET ? 255 : 0));
+    await writeSideFile(sideFilePathFor(trainShard, SideFileKind.ScoresUint8), scores, { kind: SideFileKind.ScoresUint8, tokenizer });
+    threshold = opts.threshold ?? 0.5;
+  }
+  // the token modes' flags decide the fraction every mode is matched on
+  const tokenFlags = opts.fraction !== undefined ? { fraction: opts.fraction } : { threshold };
+  const matched = filterTokens(train.tokens, scores, { mode: 'mask', ...tokenFlags, eotId: tokenizer.eotId }).stats.flaggedFraction;
+  if (matched === 0) throw new RangeError(`no training token scores at or above the threshold ${threshold.toFixed(3)}: nothing to filter`);
+  log(`filters: ${(100 * matched).toFixed(1)}% of training tokens flagged ${opts.fraction !== undefined ? `(fraction ${opts.fraction})` : `at threshold ${threshold.toFixed(3)}`}`);
 
   const config = { vocabSize: tokenizer.vocabSize, dModel: opts.dModel, layers: opts.layers, heads: opts.heads, context: opts.context, seed: opts.seed };
   const runs: DemoRun[] = [];
@@ -173,14 +255,16 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     let supervised = train.tokens.length;
     let documentsDropped = 0;
     let filteredByDomain: DemoRun['filtered_by_domain'];
+    let filterVsGold: DemoRun['filter_vs_gold'];
     if (mode !== 'baseline') {
       const filtered = filterTokens(train.tokens, scores, {
         mode,
-        ...(mode === 'document' ? { fraction: matched } : { threshold: 0.5 }),
+        ...(mode === 'document' ? { fraction: matched } : tokenFlags),
         eotId: tokenizer.eotId,
         hiddenId: tokenizer.hiddenId,
         labels: train.labels,
         labelNames: [...DOMAINS],
+        forgetLabel: FORGET,
       });
       const dir = join(out, 'filtered', mode);
       await mkdir(dir, { recursive: true });
@@ -191,7 +275,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
       supervised = filtered.stats.supervisedTokens;
       documentsDropped = filtered.stats.documentsDropped;
       filteredByDomain = filtered.stats.perLabel;
-      log(`${mode}: ${(100 * flagged).toFixed(1)}% of tokens filtered, ${documentsDropped} documents dropped`);
+      filterVsGold = filtered.stats.forget;
+      log(`${mode}: ${(100 * flagged).toFixed(1)}% of tokens filtered, ${documentsDropped} documents dropped; flags against gold medical F1 ${filterVsGold!.f1.toFixed(3)}`);
     }
 
     // token modes learn from (1 - masked fraction) of each batch: match supervised tokens
@@ -224,6 +309,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
       ci95: pick(losses, (l) => l.ci95),
       supervised_tokens: supervised,
       filtered_by_domain: filteredByDomain,
+      filter_vs_gold: filterVsGold,
       documents_dropped: documentsDropped,
       steps,
       train_supervised_tokens: summary.supervisedTokens,
@@ -232,15 +318,22 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
       seconds: (Date.now() - runStart) / 1000,
       model_path: modelPath,
     });
-    log(`${mode}: held-out loss medical ${losses.medical.loss.toFixed(3)}, biology ${losses.biology.loss.toFixed(3)}, general ${losses.general.loss.toFixed(3)}`);
+    log(`${mode}: held-out loss medical ${losses.medical.loss.toFixed(3)}, biology ${losses.biology.loss.toFixed(3)}, general ${losses.general.loss.toFixed(3)} (${lap(`train_${mode}`)})`);
   }
 
-  const { onLog: _onLog, signal: _signal, ...recorded } = opts as typeof opts & Pick<DemoOptions, 'onLog' | 'signal'>;
+  const { onLog: _onLog, signal: _signal, ...recorded } = opts;
   return {
     created: new Date().toISOString(),
     backend: backendInfo(),
     options: recorded,
-    labeler: 'gold sentence spans of the WordNet corpus (score 1 inside medical spans, 0 elsewhere)',
+    labels: opts.labels,
+    labeler:
+      opts.labels === 'sae'
+        ? `SAE weak labels (labeler LM → SAE → latents above mean + ${opts.z}·std on ≥ ${opts.minLatents} of ${chain!.sae.selected.length} latents, spans grown) → biLM token probe → scores`
+        : 'gold sentence spans of the WordNet corpus (score 1 inside medical spans, 0 elsewhere)',
+    threshold: opts.fraction !== undefined ? null : threshold,
+    chain,
+    stages,
     corpus: {
       documents: { train: corpus.train.length, val: corpus.val.length },
       train_tokens: train.tokens.length,
@@ -295,6 +388,20 @@ function domainFractions(labels: Uint8Array): Record<(typeof DOMAINS)[number], n
       total++;
     }
   return { general: counts[0] / total, medical: counts[1] / total, biology: counts[2] / total };
+}
+
+/**
+ * Checks options after defaults, naming the bad one.
+ * @throws RangeError for an unknown label source, a threshold or fraction out of range, or
+ *   chain settings that contradict each other.
+ */
+export function validateDemoOptions(o: ResolvedDemoOptions): void {
+  if (o.labels !== 'sae' && o.labels !== 'gold') throw new RangeError(`labels must be 'sae' or 'gold', got '${String(o.labels)}'`);
+  if (o.threshold !== undefined && !(o.threshold >= 0 && o.threshold <= 1)) throw new RangeError(`threshold must be in [0, 1], got ${o.threshold}`);
+  if (o.fraction !== undefined && !(o.fraction > 0 && o.fraction < 1)) throw new RangeError(`fraction must be in (0, 1), got ${o.fraction}`);
+  if (!Number.isInteger(o.trainDocuments) || o.trainDocuments < 0) throw new RangeError(`trainDocuments must be a non-negative integer, got ${o.trainDocuments}`);
+  if (o.labels === 'sae' && o.saeK > o.saeLatents) throw new RangeError(`saeK (${o.saeK}) must be at most saeLatents (${o.saeLatents})`);
+  if (o.labels === 'sae' && o.minLatents > o.saeTop) throw new RangeError(`minLatents (${o.minLatents}) must be at most saeTop (${o.saeTop})`);
 }
 
 function pick<T>(losses: Record<string, DomainLoss>, f: (l: DomainLoss) => T): Record<(typeof DOMAINS)[number], T> {

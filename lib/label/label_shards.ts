@@ -1,6 +1,6 @@
 /**
  * The labelling stage over token shards: labeler LM → residual activations at one layer →
- * selected SAE latents → {@link labelTokensWithEot} → a Labels side file per shard
+ * exact codes of the selected SAE latents ({@link SparseAutoencoder.selectedCodes}) → {@link labelTokensWithEot} → a Labels side file per shard
  * (`<out>/<stem>.labels.side`, 1 = forget). Per-latent mean and std come from the caller or
  * from a first streaming pass over the same shards. When a shard has a gold label side file
  * beside it (`x.labels.side`, as `tokenfilter tokenize` and the demo write), the summary gives
@@ -127,7 +127,7 @@ export async function labelShards(options: LabelShardsOptions): Promise<LabelSha
       const { tokens } = contractOf(path);
       for await (const block of blocks(path, tokens)) {
         abort();
-        moments.update(await sae.encode(block.activations, encoder));
+        moments.update(await sae.selectedCodes(block.activations, encoder));
         onProgress?.({ pass: 'stats', shard: i, shards: shards.length, tokens: block.start + block.count });
       }
     }
@@ -143,7 +143,7 @@ export async function labelShards(options: LabelShardsOptions): Promise<LabelSha
     const acts = new Float32Array(tokens.length * S);
     for await (const block of blocks(path, tokens)) {
       abort();
-      acts.set(await sae.encode(block.activations, encoder), block.start * S);
+      acts.set(await sae.selectedCodes(block.activations, encoder), block.start * S);
       onProgress?.({ pass: 'label', shard: i, shards: shards.length, tokens: block.start + block.count });
     }
     const labels = labelTokensWithEot(acts, tokens, contract.eotId, {

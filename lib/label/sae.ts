@@ -203,6 +203,27 @@ export class SparseAutoencoder {
   }
 
   /**
+   * Exact codes [T, S] of the `encoder`'s latents (from {@link encoderFor}) for activations
+   * x [T, dModel]: what the labelling rule reads. JumpReLU takes the one-GEMM subset path; TopK
+   * encodes every latent (the top-k competition needs them all) and keeps the selected columns,
+   * so a selected latent is 0 wherever it lost the competition.
+   * @throws as {@link encode}.
+   */
+  async selectedCodes(x: Float32Array, encoder: SelectedEncoder): Promise<Float32Array> {
+    if (this.config.kind !== 'topk') return this.encode(x, encoder);
+    const full = await this.encode(x);
+    const L = this.config.dSae;
+    const S = encoder.latents.length;
+    const T = full.length / L;
+    const out = new Float32Array(T * S);
+    for (let t = 0; t < T; t++) {
+      const row = t * L;
+      for (let s = 0; s < S; s++) out[t * S + s] = full[row + encoder.latents[s]];
+    }
+    return out;
+  }
+
+  /**
    * Latent activations [T, S] of activations x [T, dModel] (raw, unscaled: the input scale is
    * applied here). With `encoder` (from {@link encoderFor}) only those latents are computed,
    * as one GEMM: exact for JumpReLU; for TopK the subset path gives relu(pre) of the selected

@@ -84,6 +84,26 @@ describe('SAE encode', () => {
       latents.forEach((l, s) => expect(sub[t * latents.length + s]).toBeCloseTo(full[t * L + l], 4));
   });
 
+  it('selectedCodes is the full encoding restricted to the selected latents, for TopK and JumpReLU', async () => {
+    const D = 24;
+    const L = 64;
+    const x = randomRows(31 * D);
+    const latents = [9, 0, 63, 9, 40];
+    for (const kind of ['topk', 'jumprelu'] as const) {
+      const sae = SparseAutoencoder.create({ dModel: D, dSae: L, kind, k: 4, seed: 5, initialThreshold: 0.2 });
+      const full = await sae.encode(x);
+      const picked = await sae.selectedCodes(x, sae.encoderFor(latents));
+      expect(picked.length).toBe(31 * latents.length);
+      for (let t = 0; t < 31; t++) latents.forEach((l, s) => expect(picked[t * latents.length + s]).toBeCloseTo(full[t * L + l], 4));
+      if (kind === 'topk') {
+        // a TopK latent that lost the competition is 0 here, unlike on the subset path
+        let zeros = 0;
+        for (const v of picked) zeros += v === 0 ? 1 : 0;
+        expect(zeros).toBeGreaterThan(picked.length / 2);
+      }
+    }
+  });
+
   it('TopK encoding keeps exactly the k largest pre-activations', async () => {
     const sae = SparseAutoencoder.create({ dModel: 16, dSae: 64, kind: 'topk', k: 7, seed: 1 });
     const x = randomRows(50 * 16);

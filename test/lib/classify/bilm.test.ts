@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BiLM, reverseBatch } from '../../../lib/classify/bilm.js';
 import { planWindows } from '../../../lib/classify/windows.js';
-import { randomIds, tinyBiLM } from './fixtures.js';
+import { Transformer } from '../../../lib/model/transformer.js';
+import { randomIds, tinyBiLM, tinyTokenizer } from './fixtures.js';
 
 /** Positions whose forward / backward halves changed between two feature arrays. */
 function changed(a: Float32Array, b: Float32Array, C: number): { forward: number[]; backward: number[] } {
@@ -119,5 +120,29 @@ describe('planWindows', () => {
         expect(next).toBe(n);
       }
     }
+  });
+});
+
+describe('BiLM.withForward', () => {
+  it('keeps a trained forward model as is and trains only the backward one', async () => {
+    const tokenizer = await tinyTokenizer();
+    const forward = await Transformer.create({ vocabSize: tokenizer.vocabSize, dModel: 16, layers: 1, heads: 2, context: 16, seed: 9 });
+    const before = Float32Array.from(forward.getParameters());
+    const bilm = await BiLM.withForward(forward, tokenizer);
+    expect(bilm.forward).toBe(forward);
+    expect(bilm.backward.config).toEqual({ ...forward.config, seed: forward.config.seed + 1 });
+    const backwardBefore = Float32Array.from(bilm.backward.getParameters());
+    const ids = randomIds(17 * 4, tokenizer.vocabSize, 5);
+    const batch = { inputs: ids.slice(0, 64), targets: ids.slice(1, 65), lossMask: new Uint8Array(64).fill(1), batch: 4, context: 16 };
+    const summary = await bilm.trainDirection('backward', [batch, batch, batch], { steps: 3, lr: 1e-2 });
+    expect(summary.steps).toBe(3);
+    expect(Array.from(forward.getParameters())).toEqual(Array.from(before));
+    expect(Array.from(bilm.backward.getParameters())).not.toEqual(Array.from(backwardBefore));
+  });
+
+  it('refuses a model of another vocabulary', async () => {
+    const tokenizer = await tinyTokenizer();
+    const other = await Transformer.create({ vocabSize: tokenizer.vocabSize + 1, dModel: 16, layers: 1, heads: 2, context: 16, seed: 9 });
+    await expect(BiLM.withForward(other, tokenizer)).rejects.toThrow(/vocabulary \(301\) is not the tokenizer's \(300\)/);
   });
 });

@@ -1,44 +1,119 @@
+// `tokenfilter demo` at a tiny size (300 training documents, models a few steps long): the whole
+// chain runs, with scores from the SAE → classifier chain by default and from gold labels on
+// request, and the report has the shape the README and the issue promise.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../lib/cli/main.js';
+import { readSideFile, SideFileKind, sideFilePathFor } from '../../../lib/data/side_file.js';
 
-const out = mkdtempSync(join(tmpdir(), 'tf-demo-'));
-afterAll(() => rmSync(out, { recursive: true, force: true }));
+const root = mkdtempSync(join(tmpdir(), 'tf-demo-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const TINY = [
+  '--train-docs', '300', '--steps', '6', '--vocab', '400', '--layers', '1', '--dim', '32', '--heads', '2', '--context', '32', '--batch', '4',
+  '--labeler-layers', '1', '--labeler-dim', '32', '--labeler-context', '32', '--labeler-steps', '60',
+  '--sae-latents', '64', '--sae-k', '8', '--sae-steps', '60', '--sae-sample', '20000', '--sae-top', '8', '--min-latents', '1', '--z', '1',
+  '--bilm-steps', '20', '--label-docs', '150',
+];
+
+async function demo(args: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(['demo', ...args], { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } });
+  return { code, stdout, stderr };
+}
+
+type Run = { mode: string; flagged_fraction: number; steps: number; loss: Record<string, number>; model_path: string; filtered_by_domain: Record<string, { tokens: number; filtered: number }> };
+
+function checkRuns(report: { runs: Run[]; matched_fraction: number }) {
+  expect(report.runs.map((r) => r.mode)).toEqual(['baseline', 'document', 'mask', 'remove']);
+  const matched = report.matched_fraction;
+  for (const run of report.runs) {
+    for (const domain of ['medical', 'biology', 'general']) {
+      expect(Number.isFinite(run.loss[domain])).toBe(true);
+      expect(run.loss[domain]).toBeGreaterThan(0);
+    }
+    if (run.mode === 'baseline') expect(run.flagged_fraction).toBe(0);
+    else if (run.mode === 'document') expect(run.flagged_fraction).toBeGreaterThanOrEqual(matched - 1e-9);
+    else expect(run.flagged_fraction).toBeCloseTo(matched, 12);
+    expect(existsSync(run.model_path)).toBe(true);
+    // token modes train longer so that every run learns from as many targets as the baseline
+    if (run.mode === 'mask' || run.mode === 'remove') expect(run.steps).toBe(Math.ceil(6 / (1 - run.flagged_fraction)));
+    else expect(run.steps).toBe(6);
+  }
+}
 
 describe('tokenfilter demo', () => {
-  it('runs the whole chain at a tiny size and writes report.json, loss.svg and index.html', async () => {
-    let stdout = '';
-    let stderr = '';
-    const code = await runCli(
-      ['demo', '--out', out, '--steps', '6', '--vocab', '400', '--layers', '1', '--dim', '32', '--heads', '2', '--context', '32', '--batch', '4'],
-      { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } },
-    );
+  it('runs the SAE → classifier chain by default and reports labels, classifier, threshold and stage times', async () => {
+    const out = join(root, 'sae');
+    const { code, stdout, stderr } = await demo(['--out', out, ...TINY]);
     expect(code, stderr).toBe(0);
+    for (const stage of ['labeler LM', 'SAE:', 'SAE labels:', 'classifier:', 'scores:', 'filters:']) expect(stderr).toContain(stage);
+    expect(stdout).toMatch(/SAE labels vs gold medical \(training tokens\): +P [\d.]+ +R [\d.]+ +F1 [\d.]+/);
+    expect(stdout).toMatch(/classifier vs gold medical \(held-out tokens\): +P [\d.]+ +R [\d.]+ +F1 [\d.]+ +at threshold [\d.]+/);
     expect(stdout).toMatch(/mode\s+filtered\s+steps\s+medical loss/);
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
-    expect(report.runs.map((r: { mode: string }) => r.mode)).toEqual(['baseline', 'document', 'mask', 'remove']);
-    const matched = report.matched_fraction;
-    expect(matched).toBeGreaterThan(0.1);
-    expect(matched).toBeLessThan(0.3);
-    for (const run of report.runs) {
-      for (const domain of ['medical', 'biology', 'general']) {
-        expect(Number.isFinite(run.loss[domain])).toBe(true);
-        expect(run.loss[domain]).toBeGreaterThan(0);
-      }
-      if (run.mode === 'baseline') expect(run.flagged_fraction).toBe(0);
-      else expect(run.flagged_fraction).toBeGreaterThanOrEqual(matched - 1e-9);
-      expect(existsSync(run.model_path)).toBe(true);
-      // token modes train longer so that every run learns from as many targets as the baseline
-      if (run.mode === 'mask' || run.mode === 'remove') expect(run.steps).toBe(Math.ceil(6 / (1 - run.flagged_fraction)));
-      else expect(run.steps).toBe(6);
-    }
-    // token modes at threshold 0.5 on gold labels flag exactly the medical tokens
-    const mask = report.runs.find((r: { mode: string }) => r.mode === 'mask');
+    expect(report.labels).toBe('sae');
+    checkRuns(report);
+    const chain = report.chain;
+    // the classifier's biLM reads the labeler LM as its forward half
+    expect(chain.classifier.bilm.forward_is_labeler).toBe(true);
+    expect(chain.classifier.bilm.d_model).toBe(32);
+    expect(chain.sae.selected.length).toBeGreaterThan(0);
+    expect(chain.sae.selected.length).toBeLessThanOrEqual(8);
+    for (const a of [chain.sae_labels.vs_gold, chain.classifier.vs_gold, chain.classifier.vs_sae_labels])
+      for (const k of ['precision', 'recall', 'f1']) expect(a[k]).toBeGreaterThanOrEqual(0), expect(a[k]).toBeLessThanOrEqual(1);
+    // the SAE labels are a real labelling of the labelled subset: some tokens, not all, and not the gold labels
+    const sae = readSideFile(chain.sae_labels.path).values as Uint8Array;
+    const gold = readSideFile(sideFilePathFor(chain.sae_labels.shard, SideFileKind.Labels)).values as Uint8Array;
+    expect(gold.length).toBe(sae.length);
+    let flagged = 0;
+    let agree = 0;
+    sae.forEach((v, t) => {
+      flagged += v;
+      agree += (v === 1) === (gold[t] === 1) ? 1 : 0;
+    });
+    expect(flagged).toBeGreaterThan(0);
+    expect(flagged).toBeLessThan(sae.length);
+    expect(agree).toBeLessThan(sae.length);
+    expect(chain.sae_labels.labelled_fraction).toBeCloseTo(flagged / sae.length, 12);
+    // the token modes flag at the classifier's threshold, and the scores are the classifier's
+    expect(report.threshold).toBe(chain.classifier.threshold);
+    const scores = readSideFile(chain.scores_path).values as Uint8Array;
+    expect(scores.length).toBe(report.corpus.train_tokens);
+    expect(sae.length).toBeLessThan(scores.length);
+    const atThreshold = scores.filter((s) => s >= Math.round(255 * report.threshold)).length / scores.length;
+    expect(report.matched_fraction).toBeCloseTo(atThreshold, 2);
+    for (const stage of ['tokenizer', 'labeler_lm', 'sae', 'sae_labels', 'classifier', 'scoring', 'train_baseline', 'train_remove'])
+      expect(report.stages[stage]).toBeGreaterThanOrEqual(0);
+    expect(readFileSync(join(out, 'loss.svg'), 'utf8')).toMatch(/^<svg/);
+    expect(readFileSync(join(out, 'index.html'), 'utf8')).toMatch(/tokenfilter demo[\s\S]*SAE labels vs gold/);
+  }, 300_000);
+
+  it('with --labels gold, the token modes flag exactly the medical tokens', async () => {
+    const out = join(root, 'gold');
+    const { code, stderr, stdout } = await demo(['--out', out, '--labels', 'gold', ...TINY]);
+    expect(code, stderr).toBe(0);
+    expect(stdout).toContain('labels: gold sentence labels');
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    expect(report.labels).toBe('gold');
+    expect(report.chain).toBeNull();
+    checkRuns(report);
+    expect(report.matched_fraction).toBeGreaterThan(0.1);
+    expect(report.matched_fraction).toBeLessThan(0.3);
+    const mask = report.runs.find((r: Run) => r.mode === 'mask');
     expect(mask.filtered_by_domain.medical.filtered).toBe(mask.filtered_by_domain.medical.tokens);
     expect(mask.filtered_by_domain.biology.filtered).toBe(0);
-    expect(readFileSync(join(out, 'loss.svg'), 'utf8')).toMatch(/^<svg/);
-    expect(readFileSync(join(out, 'index.html'), 'utf8')).toMatch(/tokenfilter demo/);
   }, 300_000);
+
+  it('exits 2 with a clear message for bad options', async () => {
+    const bad = await demo(['--out', join(root, 'bad'), '--labels', 'oracle']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--labels must be 'sae' or 'gold', got 'oracle'/);
+    const k = await demo(['--out', join(root, 'bad'), '--sae-latents', '16', '--sae-k', '32']);
+    expect(k.code).toBe(2);
+    expect(k.stderr).toMatch(/saeK \(32\) must be at most saeLatents \(16\)/);
+  });
 });

@@ -1,0 +1,125 @@
+/**
+ * The classifier's two training stages in one call: pretrain a {@link BiLM} on token shards
+ * (one or several weighted sources, e.g. the forget domain upsampled; or only its backward
+ * half, given a trained forward LM), save it, then fit a
+ * {@link TokenClassifier} probe on labelled token sequences with a layer sweep on validation
+ * sequences. The labels can come from anywhere (gold spans, document labels, SAE weak labels;
+ * see labels.ts), which is why this takes sequences rather than a corpus.
+ * @module
+ */
+import { BatchSampler, type SamplerSource } from '../data/sampler.js';
+import type { Tokenizer } from '../data/tokenizer.js';
+import type { Transformer } from '../model/transformer.js';
+import { BiLM } from './bilm.js';
+import type { LabelledSequence } from './labels.js';
+import { TokenClassifier, type LayerResult } from './token_classifier.js';
+
+/** Options of {@link trainBiLMProbe}. */
+export interface BiLMProbeOptions {
+  tokenizer: Tokenizer;
+  /** Pretraining text: token shards, mixed by weight. */
+  sources: readonly SamplerSource[];
+  /** Where the biLM is saved (the classifier file refers to it). */
+  bilmPath: string;
+  /**
+   * A causal LM already trained on this text with this tokenizer: it becomes the forward
+   * direction and only the backward one is trained, with its shape (`dModel`, `layers`,
+   * `heads`, `context` are then ignored). See {@link BiLM.withForward}.
+   */
+  forward?: Transformer;
+  /** Shape of each direction's Transformer. */
+  dModel: number;
+  layers: number;
+  heads: number;
+  context: number;
+  /** Windows per step and optimizer steps per direction. */
+  batch: number;
+  steps: number;
+  lr: number;
+  /** Probe training and validation sequences (labels 0, 1 or UNLABELLED). */
+  probeTrain: readonly LabelledSequence[];
+  probeVal: readonly LabelledSequence[];
+  /** Layers to sweep (default all). */
+  sweepLayers?: number[];
+  /** Fit the probe on at most this many labelled tokens. */
+  maxTrainTokens: number;
+  /** L2 strength of the logistic probe. */
+  l2: number;
+  /** Score smoothing radii tried on validation (default TokenClassifier.train's). */
+  smoothing?: readonly number[];
+  seed: number;
+  onLog?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+/** What {@link trainBiLMProbe} returns. */
+export interface BiLMProbeResult {
+  bilm: BiLM;
+  classifier: TokenClassifier;
+  sweep: LayerResult[];
+  /** Pretraining: parameters and tokens per direction, final losses, seconds (both directions). */
+  bilmSummary: {
+    parametersPerDirection: number;
+    nonEmbeddingPerDirection: number;
+    trainTokensPerDirection: number;
+    /** The forward loss is that of the given `forward` model's own training when one was given: null. */
+    finalLoss: { forward: number | null; backward: number };
+    seconds: number;
+  };
+}
+
+/**
+ * Pretrains and saves a biLM, then trains a token probe on it; see the module comment.
+ * @throws as {@link BatchSampler}, {@link BiLM.train} and {@link TokenClassifier.train} (bad
+ *   shards or shapes, a class absent from the probe data); AbortError when `signal` fires.
+ */
+export async function trainBiLMProbe(o: BiLMProbeOptions): Promise<BiLMProbeResult> {
+  const log = o.onLog ?? (() => {});
+  const bilm = o.forward
+    ? await BiLM.withForward(o.forward, o.tokenizer)
+    : await BiLM.create(o.tokenizer, { dModel: o.dModel, layers: o.layers, heads: o.heads, context: o.context, seed: o.seed });
+  const context = bilm.forward.config.context;
+  const batches = function* () {
+    const s = new BatchSampler({ sources: o.sources, batch: o.batch, context, seed: o.seed, lossMask: 'none', expectTokenizer: o.tokenizer });
+    try {
+      for (;;) yield s.next();
+    } finally {
+      s.close();
+    }
+  };
+  const trainOptions = {
+    steps: o.steps,
+    lr: o.lr,
+    signal: o.signal,
+    onProgress: (direction: string, p: { step: number; totalSteps?: number; loss: number; tokensPerSecond: number }) => {
+      if (p.step % 50 === 0 || p.step === p.totalSteps) log(`biLM ${direction}: step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} (${p.tokensPerSecond.toFixed(0)} tokens/s)`);
+    },
+  };
+  const started = performance.now();
+  const forward = o.forward ? null : await bilm.trainDirection('forward', batches(), trainOptions);
+  const backward = await bilm.trainDirection('backward', batches(), trainOptions);
+  await bilm.save(o.bilmPath);
+  const seconds = (performance.now() - started) / 1000;
+  const { classifier, sweep } = await TokenClassifier.train({
+    bilm, bilmPath: o.bilmPath, train: o.probeTrain, val: o.probeVal, layers: o.sweepLayers, maxTrainTokens: o.maxTrainTokens, seed: o.seed,
+    logistic: { l2: o.l2 }, smoothing: o.smoothing, signal: o.signal,
+    onLayer: (r) =>
+      log(
+        `token probe layer ${r.layer}: val F1 ${r.maxF1.f1.toFixed(4)} at ${r.maxF1.threshold.toFixed(3)} with smoothing ${r.smoothing} ` +
+          `(raw ${r.maxF1Unsmoothed.f1.toFixed(4)}; F1 ${r.atHalf.f1.toFixed(4)} at 0.5), ${r.trainTokens} tokens, ${r.seconds.toFixed(1)} s`,
+      ),
+  });
+  const counts = bilm.forward.parameterCount();
+  return {
+    bilm,
+    classifier,
+    sweep,
+    bilmSummary: {
+      parametersPerDirection: counts.total,
+      nonEmbeddingPerDirection: counts.nonEmbedding,
+      trainTokensPerDirection: backward.tokens,
+      finalLoss: { forward: forward?.finalLoss ?? null, backward: backward.finalLoss },
+      seconds,
+    },
+  };
+}

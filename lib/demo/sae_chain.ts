@@ -1,0 +1,396 @@
+/**
+ * The demo's scoring chain, from raw token shards to per-token forget scores with no gold label
+ * in the loop except a small sample for latent selection:
+ *
+ * 1. labeler LM: a small Transformer trained on the training shard;
+ * 2. SAE labeller ({@link fitSaeLabeller}): an SAE on the LM's residual stream over a sample of
+ *    training documents (seeded random ones: the corpus is laid out topic by topic), medical latents ranked on that sample's gold sentence labels (the
+ *    demo's stand-in for the paper's LLM judge of latent explanations), their mean and std;
+ * 3. weak labels ({@link labelShards}): the paper's rule (≥ minLatents chosen latents above
+ *    mean + z·std, then spans grown to neighbours with a positive activation) on a labelled
+ *    subset, `labelDocuments` other random training documents (written as their own shard), as the paper labels a subset of its corpus for classifier training;
+ * 4. classifier ({@link trainBiLMProbe}): a biLM on the whole training shard (the labeler LM
+ *    as its forward half and a backward model trained here, unless `separateBilm`) and a
+ *    logistic token probe trained on the subset's SAE labels (layer and max-F1 threshold chosen
+ *    on `probeValDocuments` other subset documents);
+ * 5. scores ({@link scoreShards}): every training token scored by the classifier.
+ *
+ * Gold labels grade each stage (the SAE labels on the subset, the classifier on held-out
+ * documents) and never feed stages 3–5.
+ * @module
+ */
+import { join } from 'node:path';
+import { shardDocuments, labelsFromSideFile, UNLABELLED } from '../classify/labels.js';
+import { binaryMetrics, precisionRecallCurve, type BinaryMetrics } from '../classify/metrics.js';
+import { Random, windowOf } from '../classify/sampling.js';
+import { scoreShards } from '../classify/score_shards.js';
+import type { TokenClassifier } from '../classify/token_classifier.js';
+import { trainBiLMProbe } from '../classify/train_bilm_probe.js';
+import { BatchSampler } from '../data/sampler.js';
+import { writeShard } from '../data/shard.js';
+import { readSideFile, SideFileKind, sideFilePathFor, writeSideFile } from '../data/side_file.js';
+import type { Tokenizer } from '../data/tokenizer.js';
+import type { LabelledTokens } from '../eval/domain_loss.js';
+import { labelShards } from '../label/label_shards.js';
+import { fitSaeLabeller } from '../label/sae_labeller.js';
+import { trainMasked } from '../model/train.js';
+import { Transformer } from '../model/transformer.js';
+import { mkdir, writeFile } from 'node:fs/promises';
+
+/** Gold label value of the forget domain in the demo's label side files. */
+const MEDICAL = 1;
+
+/** Settings of the chain (the demo's options of the same names). */
+export interface SaeChainSettings {
+  /** Labeler LM shape and training (batch: windows per step; heads from the width, see {@link headsForWidth}). */
+  labelerLayers: number;
+  labelerDim: number;
+  labelerContext: number;
+  labelerSteps: number;
+  labelerBatch: number;
+  /** SAE: latents, TopK k, optimizer steps, training-sample tokens (also the selection sample). */
+  saeLatents: number;
+  saeK: number;
+  saeSteps: number;
+  saeSampleTokens: number;
+  /** Latents kept (best AUROC on the sample), and the labelling rule. */
+  saeTop: number;
+  z: number;
+  minLatents: number;
+  /**
+   * The classifier's biLM: by default (`separateBilm` false) the labeler LM is its forward
+   * direction and a backward model of the same shape is trained for `bilmSteps` steps of
+   * `bilmBatch` windows (the labeler is a causal LM of this very text, so training another
+   * forward model would only cost time); with `separateBilm`, both directions are new models of
+   * `bilmLayers` × `bilmDim`, context `bilmContext`.
+   */
+  separateBilm: boolean;
+  bilmLayers: number;
+  bilmDim: number;
+  bilmContext: number;
+  bilmSteps: number;
+  bilmBatch: number;
+  /**
+   * Documents SAE-labelled for the probe, of which `probeValDocuments` (at most a quarter)
+   * validate it; the probe reads a random window of `probeTokens` of each.
+   */
+  labelDocuments: number;
+  probeValDocuments: number;
+  probeTokens: number;
+  /** The probe is fitted on at most this many labelled tokens (drawn uniformly). */
+  probeMaxTokens: number;
+  lr: number;
+  seed: number;
+}
+
+/** Inputs of {@link runSaeChain}. */
+export interface SaeChainInputs {
+  settings: SaeChainSettings;
+  /** Work folder (created): models, SAE, labels, classifier, scores. */
+  out: string;
+  tokenizer: Tokenizer;
+  /** The training shard (with its gold label side file beside it) and its tokens and gold labels. */
+  trainShard: string;
+  train: LabelledTokens;
+  /** Held-out tokens and gold labels, for grading the classifier. */
+  val: LabelledTokens;
+  onLog?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+/** Precision, recall and F1 of a labelling or classifier against reference labels (gold medical, or SAE labels). */
+export interface GoldAgreement {
+  precision: number;
+  recall: number;
+  f1: number;
+  /** Share of graded tokens flagged, and share positive in the reference. */
+  flagged_fraction: number;
+  gold_fraction: number;
+  tokens: number;
+}
+
+/** What the chain did, recorded in the demo report under `chain`. */
+export interface SaeChainReport {
+  labeler_lm: { params: number; layers: number; d_model: number; context: number; steps: number; train_tokens: number; final_loss: number; path: string };
+  sae: {
+    path: string;
+    latents: number;
+    k: number;
+    layer: number;
+    steps: number;
+    explained_variance: number | null;
+    dead_fraction: number | null;
+    /** Training tokens the SAE trained on and latents were selected on (whole documents). */
+    sample_tokens: number;
+    /** Chosen latents, best first, with their top contexts on the sample. */
+    selected: { latent: number; auroc: number; ratio_score: number; precision_on_sample: number; contexts: string[] }[];
+  };
+  sae_labels: {
+    rule: { z: number; min_latents: number };
+    /** The labelled subset (a shard) and its label side file. */
+    shard: string;
+    path: string;
+    documents: number;
+    labelled_fraction: number;
+    /** Against gold sentence labels on the subset (disjoint from the selection sample). */
+    vs_gold: GoldAgreement;
+  };
+  classifier: {
+    path: string;
+    bilm_path: string;
+    bilm: { forward_is_labeler: boolean; params_per_direction: number; layers: number; d_model: number; context: number; steps: number; final_loss: { forward: number | null; backward: number } };
+    layer: number;
+    /** Max-F1 threshold on validation documents' SAE labels: the token threshold of the filters. */
+    threshold: number;
+    /** On the validation documents of the subset, against their SAE labels. */
+    vs_sae_labels: GoldAgreement;
+    /** On held-out documents, against gold sentence labels, at `threshold`. */
+    vs_gold: GoldAgreement;
+    /** The same, at the threshold that maximises F1 against gold (an optimistic reference). */
+    vs_gold_best_threshold: GoldAgreement & { threshold: number };
+  };
+  scores_path: string;
+}
+
+/** What {@link runSaeChain} returns. */
+export interface SaeChainResult {
+  /** One score per training token, round(255·p) as in the score side file. */
+  scores: Uint8Array;
+  threshold: number;
+  report: SaeChainReport;
+  /** Seconds per stage, in order. */
+  stages: Record<string, number>;
+}
+
+/** Runs the chain; see the module comment. */
+export async function runSaeChain(inputs: SaeChainInputs): Promise<SaeChainResult> {
+  const { settings: s, out, tokenizer, trainShard, train, val, signal } = inputs;
+  const log = inputs.onLog ?? (() => {});
+  const stages: Record<string, number> = {};
+  let clock = performance.now();
+  const lap = (name: string) => {
+    const now = performance.now();
+    stages[name] = (now - clock) / 1000;
+    clock = now;
+    return stages[name].toFixed(1);
+  };
+  await mkdir(join(out, 'models'), { recursive: true });
+  await mkdir(join(out, 'sae'), { recursive: true });
+  await mkdir(join(out, 'classifier'), { recursive: true });
+
+  // 1. labeler LM
+  log(`labeler LM: ${s.labelerLayers} layers, width ${s.labelerDim}, context ${s.labelerContext}, ${s.labelerSteps} steps`);
+  const labeler = await Transformer.create({
+    vocabSize: tokenizer.vocabSize, dModel: s.labelerDim, layers: s.labelerLayers, heads: headsForWidth(s.labelerDim), context: s.labelerContext, seed: s.seed + 100,
+  });
+  const sampler = new BatchSampler({ shards: [trainShard], batch: s.labelerBatch, context: s.labelerContext, seed: s.seed + 100, lossMask: 'none', expectTokenizer: tokenizer });
+  let lmSummary;
+  try {
+    lmSummary = await trainMasked(labeler, sampler, {
+      steps: s.labelerSteps, lr: s.lr, signal,
+      onProgress: (p) => {
+        if (p.step % 100 === 0 || p.step === s.labelerSteps) log(`  labeler step ${p.step}/${s.labelerSteps} loss ${p.loss.toFixed(3)} (${Math.round(p.tokensPerSecond)} tokens/s)`);
+      },
+    });
+  } finally {
+    sampler.close();
+  }
+  const labelerPath = join(out, 'models', 'labeler.safetensors');
+  await labeler.save(labelerPath, { demo_role: 'labeler' });
+  log(`labeler LM: final loss ${lmSummary.finalLoss.toFixed(3)} (${lap('labeler_lm')} s)`);
+
+  // 2. SAE on a sample (whole documents), latent selection on its gold labels
+  const layer = s.labelerLayers;
+  // documents in a seeded random order: the corpus is laid out topic by topic, so a prefix would be narrow
+  const docs = shardDocuments(train.tokens, tokenizer.eotId);
+  const order = new Random(s.seed + 7).shuffle(docs.map((_, i) => i));
+  let sampleDocs = 0;
+  let sampleTokens = 0;
+  while (sampleDocs < order.length && sampleTokens < s.saeSampleTokens) sampleTokens += docs[order[sampleDocs++]].tokens.length + 1;
+  const subsetDocs = Math.min(s.labelDocuments, docs.length - sampleDocs);
+  const valDocs = Math.min(s.probeValDocuments, Math.floor(subsetDocs / 4));
+  if (valDocs < 1)
+    throw new RangeError(
+      `${docs.length} training documents leave ${Math.max(0, subsetDocs)} after the SAE sample of ${sampleDocs}: too few to train and validate a probe on ` +
+        `(at least 4 are needed: lower saeSampleTokens or use more documents)`,
+    );
+  const sample = gather(train, docs, order.slice(0, sampleDocs), tokenizer.eotId);
+  const subset = gather(train, docs, order.slice(sampleDocs, sampleDocs + subsetDocs), tokenizer.eotId);
+  const n = sample.tokens.length;
+  const sampleLabels = Uint8Array.from(sample.labels, (l) => (l === MEDICAL ? 1 : l === UNLABELLED ? UNLABELLED : 0));
+  log(`SAE: ${s.saeLatents} latents, k ${s.saeK}, ${s.saeSteps} steps on ${n} tokens (${sampleDocs} documents) at layer ${layer}`);
+  const fit = await fitSaeLabeller({
+    model: labeler, layer, tokens: sample.tokens, labels: sampleLabels,
+    dSae: s.saeLatents, k: s.saeK, steps: s.saeSteps, seed: s.seed, select: { top: s.saeTop, by: 'auroc' }, signal,
+    onProgress: (p) => {
+      if (p.step % 250 === 0 || p.step === s.saeSteps)
+        log(`  SAE step ${p.step}/${s.saeSteps} explained variance ${p.explainedVariance.toFixed(3)}, L0 ${p.l0.toFixed(1)}, dead ${p.dead}`);
+    },
+  });
+  const saePath = join(out, 'sae', 'sae.safetensors');
+  await fit.sae.save(saePath, { layer: String(layer), model: labelerPath });
+  const selected = fit.latents.map((l) => ({
+    latent: l.latent,
+    auroc: l.auroc,
+    ratio_score: l.score,
+    precision_on_sample: l.precision,
+    contexts: fit.selector.topContexts(l.latent).map((c) => tokenizer.decode(sample.tokens.subarray(Math.max(0, c.position - 8), c.position + 3))),
+  }));
+  await writeFile(join(out, 'sae', 'latents.json'), JSON.stringify({ layer, latents: selected, mean: [...fit.mean], std: [...fit.std], z: s.z, minLatents: s.minLatents }, null, 1) + '\n');
+  log(`SAE: explained variance ${fit.training!.explainedVariance.toFixed(3)}; ${fit.latents.length} latents chosen (best AUROC ${fit.latents[0].auroc.toFixed(3)}) (${lap('sae')} s)`);
+
+  // 3. weak labels on the subset of documents after the sample
+  const subsetTokens = subset.tokens;
+  const subsetShard = join(out, 'data', 'labelled_000000.bin');
+  await writeShard(subsetShard, subsetTokens, { tokenizer });
+  await writeSideFile(sideFilePathFor(subsetShard, SideFileKind.Labels), subset.labels, { kind: SideFileKind.Labels, tokenizer });
+  const labelled = await labelShards({
+    shards: [subsetShard], out: join(out, 'sae-labels'), model: labeler, layer, sae: fit.sae, latents: fit.latents.map((l) => l.latent),
+    mean: fit.mean, std: fit.std, z: s.z, minLatents: s.minLatents, context: s.labelerContext, batch: 16, signal,
+  });
+  if (labelled.labelled === 0 || labelled.labelled >= labelled.tokens - subsetDocs)
+    throw new RangeError(
+      `the SAE labels flag ${labelled.labelled} of ${labelled.tokens} tokens: the probe needs both classes (adjust z, minLatents, or train the labeler LM and SAE longer)`,
+    );
+  const saeLabelsPath = labelled.shards[0].output;
+  const saeLabels = readSideFile(saeLabelsPath, { expectKind: SideFileKind.Labels, expectTokens: subsetTokens.length }).values as Uint8Array;
+  const goldBinary = Uint8Array.from(subset.labels, (l) => (l === MEDICAL ? 1 : l === UNLABELLED ? UNLABELLED : 0));
+  const saeVsGold = agreement(binaryMetrics(saeLabels, goldBinary, 0.5));
+  log(
+    `SAE labels: ${subsetDocs} documents, ${(100 * labelled.labelled / labelled.tokens).toFixed(1)}% of ${labelled.tokens} tokens labelled; ` +
+      `against gold medical P ${saeVsGold.precision.toFixed(3)} R ${saeVsGold.recall.toFixed(3)} F1 ${saeVsGold.f1.toFixed(3)} (${lap('sae_labels')} s)`,
+  );
+
+  // 4. biLM on the whole training shard + token probe on the subset's SAE labels
+  const random = new Random(s.seed);
+  const documents = random.shuffle(labelsFromSideFile(subsetShard, { labelsPath: saeLabelsPath }));
+  const probeVal = documents.slice(0, valDocs).map((d) => windowOf(d, s.probeTokens, random));
+  const probeTrain = documents.slice(valDocs).map((d) => windowOf(d, s.probeTokens, random));
+  const bilmPath = join(out, 'classifier', 'bilm.safetensors');
+  const classifierPath = join(out, 'classifier', 'token.safetensors');
+  log(
+    s.separateBilm
+      ? `classifier: biLM ${s.bilmLayers} layers, width ${s.bilmDim}, ${s.bilmSteps} steps per direction; probe on ${probeTrain.length} documents' SAE labels`
+      : `classifier: biLM = labeler LM + a backward model of its shape, ${s.bilmSteps} steps; probe on ${probeTrain.length} documents' SAE labels`,
+  );
+  const trained = await trainBiLMProbe({
+    tokenizer, sources: [{ shards: [trainShard], weight: 1, name: 'train' }], bilmPath, forward: s.separateBilm ? undefined : labeler,
+    dModel: s.bilmDim, layers: s.bilmLayers, heads: headsForWidth(s.bilmDim), context: s.bilmContext, batch: s.bilmBatch, steps: s.bilmSteps, lr: s.lr,
+    probeTrain, probeVal, maxTrainTokens: s.probeMaxTokens, l2: 1e-3, seed: s.seed,
+    // the last block's output and the final norm: the shallower layers never won on WordNet and each costs a probe fit
+    sweepLayers: [(s.separateBilm ? s.bilmLayers : s.labelerLayers), (s.separateBilm ? s.bilmLayers : s.labelerLayers) + 1], onLog: (line) => log(`  ${line}`), signal,
+  });
+  const { classifier } = trained;
+  await classifier.save(classifierPath);
+  const best = trained.sweep.find((r) => r.layer === classifier.layer)!;
+  const heldOut = await scoreHeldOut(classifier, val, tokenizer.eotId, signal);
+  const vsGold = agreement(binaryMetrics(heldOut.scores, heldOut.labels, classifier.threshold));
+  const bestGold = precisionRecallCurve(heldOut.scores, heldOut.labels).maxF1;
+  log(
+    `classifier: layer ${classifier.layer}, threshold ${classifier.threshold.toFixed(3)}; held-out against gold medical ` +
+      `P ${vsGold.precision.toFixed(3)} R ${vsGold.recall.toFixed(3)} F1 ${vsGold.f1.toFixed(3)} (${lap('classifier')} s)`,
+  );
+
+  // 5. score every training token
+  const scoresDir = join(out, 'scores');
+  await scoreShards({ shards: [trainShard], classifier: classifierPath, out: scoresDir, signal });
+  const scoresPath = sideFilePathFor(join(scoresDir, 'train_000000.bin'), SideFileKind.ScoresUint8);
+  const scores = readSideFile(scoresPath, { expectKind: SideFileKind.ScoresUint8, expectTokens: train.tokens.length }).values as Uint8Array;
+  log(`scores: ${train.tokens.length} training tokens scored → ${scoresPath} (${lap('scoring')} s)`);
+
+  return {
+    scores,
+    threshold: classifier.threshold,
+    stages,
+    report: {
+      labeler_lm: {
+        params: labeler.parameterCount().total, layers: s.labelerLayers, d_model: s.labelerDim, context: s.labelerContext,
+        steps: lmSummary.steps, train_tokens: lmSummary.tokens, final_loss: lmSummary.finalLoss, path: labelerPath,
+      },
+      sae: {
+        path: saePath, latents: s.saeLatents, k: s.saeK, layer, steps: s.saeSteps,
+        explained_variance: fit.training?.explainedVariance ?? null, dead_fraction: fit.training?.deadFraction ?? null,
+        sample_tokens: n, selected,
+      },
+      sae_labels: {
+        rule: { z: s.z, min_latents: s.minLatents }, shard: subsetShard, path: saeLabelsPath, documents: subsetDocs,
+        labelled_fraction: labelled.labelled / labelled.tokens, vs_gold: saeVsGold,
+      },
+      classifier: {
+        path: classifierPath,
+        bilm_path: bilmPath,
+        bilm: {
+          forward_is_labeler: !s.separateBilm,
+          params_per_direction: trained.bilmSummary.parametersPerDirection,
+          layers: trained.bilm.forward.config.layers,
+          d_model: trained.bilm.forward.config.dModel,
+          context: trained.bilm.forward.config.context,
+          steps: s.bilmSteps,
+          final_loss: trained.bilmSummary.finalLoss,
+        },
+        layer: classifier.layer,
+        threshold: classifier.threshold,
+        vs_sae_labels: agreement(best.maxF1),
+        vs_gold: vsGold,
+        vs_gold_best_threshold: { ...agreement(bestGold), threshold: bestGold.threshold },
+      },
+      scores_path: scoresPath,
+    },
+  };
+}
+
+/** The documents `pick` (indices into `docs`) of a token stream, each followed by end-of-text, with their labels. */
+function gather(stream: LabelledTokens, docs: { start: number; tokens: Uint32Array }[], pick: readonly number[], eotId: number): LabelledTokens {
+  const total = pick.reduce((a, i) => a + docs[i].tokens.length + 1, 0);
+  const tokens = new Uint32Array(total);
+  const labels = new Uint8Array(total);
+  let at = 0;
+  for (const i of pick) {
+    const { start, tokens: doc } = docs[i];
+    tokens.set(doc, at);
+    labels.set(stream.labels.subarray(start, start + doc.length), at);
+    at += doc.length;
+    tokens[at] = eotId;
+    labels[at++] = UNLABELLED;
+  }
+  return { tokens, labels };
+}
+
+/** Classifier scores of every held-out document token and the gold medical label of each. */
+async function scoreHeldOut(
+  classifier: TokenClassifier, val: LabelledTokens, eotId: number, signal?: AbortSignal,
+): Promise<{ scores: Float32Array; labels: Uint8Array }> {
+  const docs = shardDocuments(val.tokens, eotId);
+  const total = docs.reduce((a, d) => a + d.tokens.length, 0);
+  const scores = new Float32Array(total);
+  const labels = new Uint8Array(total);
+  let at = 0;
+  for (let first = 0; first < docs.length; first += 64) {
+    const part = docs.slice(first, first + 64);
+    const probabilities = await classifier.scoreDocuments(part.map((d) => d.tokens), { signal });
+    part.forEach((d, k) => {
+      scores.set(probabilities[k], at);
+      for (let t = 0; t < d.tokens.length; t++) labels[at + t] = val.labels[d.start + t] === MEDICAL ? 1 : 0;
+      at += d.tokens.length;
+    });
+  }
+  return { scores, labels };
+}
+
+/** Attention heads for a width: one per 32 channels, at most 4, and always a divisor of the width. */
+export function headsForWidth(width: number): number {
+  const heads = Math.min(4, Math.max(1, Math.floor(width / 32)));
+  return width % heads === 0 ? heads : 1;
+}
+
+function agreement(m: BinaryMetrics): GoldAgreement {
+  const tokens = m.truePositives + m.falsePositives + m.falseNegatives + m.trueNegatives;
+  return {
+    precision: m.precision,
+    recall: m.recall,
+    f1: m.f1,
+    flagged_fraction: m.flaggedFraction,
+    gold_fraction: tokens ? (m.truePositives + m.falseNegatives) / tokens : 0,
+    tokens,
+  };
+}

@@ -1,0 +1,149 @@
+/**
+ * Fitting an SAE labeller on a labeler LM: residual activations of a sample of the corpus at
+ * one layer → a TopK (or JumpReLU) SAE trained on them → latents ranked by how specifically
+ * they fire on the forget domain of the sample ({@link LatentSelector}) → per-latent mean and
+ * standard deviation of the chosen latents over the sample. The result is everything the
+ * labelling rule needs ({@link labelShards} or {@link labelTokensWithEot}) to label a whole
+ * corpus.
+ *
+ * The paper picks medical latents by reading their explanations with an LLM; here a sample of
+ * labelled tokens (gold sentence spans, source labels, a hand-labelled set) stands in for that
+ * judge. Selection, mean and std all read exact codes ({@link SparseAutoencoder.selectedCodes}:
+ * for TopK a selected latent is 0 where it lost the top-k competition), the codes the labelling
+ * stage reads, so the rule's mean + z·std compares like with like.
+ * @module
+ */
+import { throwIfAborted } from '../abort.js';
+import { Random } from '../classify/sampling.js';
+import type { Transformer } from '../model/transformer.js';
+import { tokenActivations } from './activations.js';
+import { LatentMoments } from './latent_moments.js';
+import { SparseAutoencoder, type SaeKind } from './sae.js';
+import { LatentSelector, type LatentScore, type SelectLatentsOptions } from './select_latents.js';
+import { trainSae, type TrainSaeProgress, type TrainSaeSummary } from './train_sae.js';
+
+/** Options of {@link fitSaeLabeller}. */
+export interface FitSaeLabellerOptions {
+  /** The labeler LM and the residual stream the SAE reads (0 = embeddings, l = after block l). */
+  model: Transformer;
+  layer: number;
+  /** The sample: token ids (documents separated by end-of-text) … */
+  tokens: Uint32Array;
+  /** … and one label per token for latent selection: 1 forget, 0 retain, anything else ignored. */
+  labels: Uint8Array;
+  /** Continue from this SAE instead of training a new one (its dModel must match the model's). */
+  sae?: SparseAutoencoder;
+  /** Latents of a new SAE (default 1024). */
+  dSae?: number;
+  /** 'topk' (default) or 'jumprelu'. */
+  kind?: SaeKind;
+  /** TopK: active latents per token (default 32). */
+  k?: number;
+  /** SAE optimizer steps (default 1500; 0 with `sae` given skips training). */
+  steps?: number;
+  /** Activation rows per SAE step, drawn at random from the sample (default 1024). */
+  batchRows?: number;
+  /** SAE learning rate (default 1e-3). */
+  lr?: number;
+  /** Seed of the SAE's initialisation and of the row draws (default 1). */
+  seed?: number;
+  /** Which latents to keep (defaults of {@link LatentSelector.select}, ranked by AUROC unless `by` says otherwise). */
+  select?: SelectLatentsOptions;
+  /** Top-activating positions kept per latent for the audit (default 3). */
+  contexts?: number;
+  /** Window length and windows per forward pass of the LM (defaults: the model's context, 16). */
+  context?: number;
+  batch?: number;
+  /** Called after every SAE step. */
+  onProgress?: (p: TrainSaeProgress) => void;
+  signal?: AbortSignal;
+}
+
+/** Defaults of {@link FitSaeLabellerOptions}. */
+export const SAE_LABELLER_DEFAULTS = Object.freeze({ dSae: 1024, kind: 'topk' as SaeKind, k: 32, steps: 1500, batchRows: 1024, lr: 1e-3, seed: 1, contexts: 3, batch: 16 });
+
+/** What {@link fitSaeLabeller} returns. */
+export interface SaeLabeller {
+  sae: SparseAutoencoder;
+  layer: number;
+  /** The chosen latents with their statistics, best first. */
+  latents: LatentScore[];
+  /** Mean and population std of each chosen latent over the sample (labelling-path codes). */
+  mean: Float32Array;
+  std: Float32Array;
+  /** The selector, for ranking under other settings and top-context audits (positions index the sample). */
+  selector: LatentSelector;
+  /** The last SAE step's statistics (null when an SAE was given and not trained). */
+  training: TrainSaeSummary | null;
+  /** Sample rows read. */
+  sampleTokens: number;
+}
+
+/**
+ * Trains (or continues) an SAE on the sample's activations and picks forget-domain latents;
+ * see the module comment.
+ * @throws RangeError for mismatched lengths, an empty sample, a layer outside the model, an SAE
+ *   of another width, or no latent passing the selection; AbortError when `signal` fires.
+ */
+export async function fitSaeLabeller(options: FitSaeLabellerOptions): Promise<SaeLabeller> {
+  const o = { ...SAE_LABELLER_DEFAULTS, ...stripUndefined(options) };
+  const { model, layer, tokens, labels, signal } = options;
+  const D = model.config.dModel;
+  if (!(tokens instanceof Uint32Array)) throw new TypeError('tokens must be a Uint32Array');
+  if (!(labels instanceof Uint8Array)) throw new TypeError('labels must be a Uint8Array');
+  if (labels.length !== tokens.length) throw new RangeError(`labels has length ${labels.length}, tokens ${tokens.length}`);
+  if (tokens.length === 0) throw new RangeError('the sample holds no tokens');
+  if (options.sae && options.sae.config.dModel !== D)
+    throw new RangeError(`the SAE reads ${options.sae.config.dModel}-wide activations, the model is ${D} wide`);
+  if (!Number.isInteger(o.steps) || o.steps < 0 || (o.steps === 0 && !options.sae)) throw new RangeError(`steps must be a positive integer, got ${o.steps}`);
+  if (!Number.isInteger(o.batchRows) || o.batchRows < 1) throw new RangeError(`batchRows must be a positive integer, got ${o.batchRows}`);
+
+  const n = tokens.length;
+  const acts = new Float32Array(n * D);
+  for await (const block of tokenActivations(model, tokens, { layer, context: o.context, batch: o.batch })) {
+    throwIfAborted(signal, 'SAE labeller');
+    acts.set(block.activations, block.start * D);
+  }
+
+  const sae = options.sae ?? SparseAutoencoder.create({ dModel: D, dSae: o.dSae, kind: o.kind, k: o.k, seed: o.seed + 1 });
+  let training: TrainSaeSummary | null = null;
+  if (o.steps > 0) {
+    const random = new Random(o.seed);
+    const rows = o.batchRows;
+    const batches = function* () {
+      for (;;) {
+        const x = new Float32Array(rows * D);
+        for (let r = 0; r < rows; r++) {
+          const row = Math.floor(random.next() * n);
+          x.set(acts.subarray(row * D, (row + 1) * D), r * D);
+        }
+        yield x;
+      }
+    };
+    training = await trainSae(sae, batches(), { lr: o.lr, steps: o.steps, onProgress: options.onProgress, signal, fitInputScale: !options.sae });
+  }
+
+  const L = sae.config.dSae;
+  const selector = new LatentSelector(L, { contexts: o.contexts });
+  const block = 8192;
+  for (let start = 0; start < n; start += block) {
+    throwIfAborted(signal, 'SAE labeller');
+    const end = Math.min(n, start + block);
+    selector.add(await sae.encode(acts.subarray(start * D, end * D)), labels.subarray(start, end), start);
+  }
+  const latents = selector.select({ by: 'auroc', ...options.select });
+  if (latents.length === 0)
+    throw new RangeError('no SAE latent fires specifically on the forget label of the sample (see SelectLatentsOptions): a larger sample, more SAE steps or another layer?');
+
+  const encoder = sae.encoderFor(latents.map((s) => s.latent));
+  const moments = new LatentMoments(latents.length);
+  for (let start = 0; start < n; start += block) {
+    const end = Math.min(n, start + block);
+    moments.update(await sae.selectedCodes(acts.subarray(start * D, end * D), encoder));
+  }
+  return { sae, layer, latents, mean: moments.meanF32(), std: moments.std(), selector, training, sampleTokens: n };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
