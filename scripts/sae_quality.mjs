@@ -13,7 +13,7 @@
 // --rank ratio|auroc (latent ranking), --max-k K (most latents swept), --latents D_SAE, --k K, --sae-steps N, --eval-docs N. Phases whose outputs exist in
 // DIR are reused. Prints JSON lines: one per sweep point, then the best point.
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BatchSampler, Tokenizer, Transformer, backendInfo, readDocuments, spanLabelsToTokenLabels, trainMasked, writeShard } from '../dist/index.js';
@@ -33,15 +33,19 @@ const { values: args } = parseArgs({
     layers: { type: 'string', default: '2' },
     'd-model': { type: 'string', default: '128' },
     context: { type: 'string', default: '64' },
+    heads: { type: 'string', default: '4' },
+    batch: { type: 'string', default: '16' },
+    lr: { type: 'string', default: '3e-3' },
     layer: { type: 'string', default: '2' },
     latents: { type: 'string', default: '1024' },
     k: { type: 'string', default: '32' },
     'sae-steps': { type: 'string', default: '1500' },
     'sae-tokens': { type: 'string', default: '150000' },
     'eval-docs': { type: 'string', default: '600' },
+    'dev-docs': { type: 'string', default: '300' },
     'train-chars': { type: 'string', default: '6000000' },
     rank: { type: 'string', default: 'auroc' },
-    'max-k': { type: 'string', default: '256' },
+    'max-k': { type: 'string', default: '512' },
   },
 });
 const corpus = args.corpus;
@@ -54,10 +58,12 @@ const emit = (o) => process.stdout.write(`${JSON.stringify({ bench: 'sae_quality
 log(`backend ${JSON.stringify(backendInfo())}`);
 
 // ---- documents: training text with per-character domain spans, evaluation text with gold spans
+const devPerDomain = { general: 0.6 * 6 * Number(args['dev-docs']), medical: 0.2 * 6 * Number(args['dev-docs']), biology: 0.2 * 6 * Number(args['dev-docs']) };
 async function loadDocs() {
   if (corpus === 'wordnet') {
     const c = loadDefaultCorpus({ seed: 1 });
-    return { train: c.train, evaluation: c.val.slice(0, Number(args['eval-docs'])) };
+    // dev: set after the shuffle below (training documents the latent selection never reads)
+    return { train: c.train, dev: null, evaluation: c.val.slice(0, Number(args['eval-docs'])) };
   }
   const data = '../shared/data';
   if (!existsSync(data)) {
@@ -67,21 +73,51 @@ async function loadDocs() {
   const perDomain = { medical: 0.4, biology: 0.2, general: 0.4 };
   const budget = Number(args['train-chars']);
   const train = [];
+  const pools = {};
   for (const [domain, share] of Object.entries(perDomain)) {
     let chars = 0;
+    const pool = (pools[domain] = []);
     for await (const doc of readDocuments(join(data, 'corpus', `${domain}.train.jsonl.gz`))) {
-      const text = doc.text.slice(0, 4000);
-      train.push({ text, spans: [[0, text.length, domain]] });
-      chars += text.length;
-      if (chars >= share * budget) break;
+      if (chars < share * budget) {
+        const text = doc.text.slice(0, 4000);
+        train.push({ text, spans: [[0, text.length, domain]] });
+        chars += text.length;
+      } else {
+        // documents past the budget (never seen by the LM or the SAE): paragraphs for the dev set
+        const paragraphs = doc.text.split(/\n+/).map((p) => p.trim()).filter((p) => p.length >= 100 && p.length <= 3000);
+        pool.push(...paragraphs.slice(0, 3));
+        if (pool.length >= devPerDomain[domain]) break;
+      }
     }
+  }
+  // dev set: 3–8 paragraphs per document, 60% general / 20% medical / 20% biology, joined by blank
+  // lines with paragraph spans — the shape of spliced.val, built from training files only
+  let ds = 777;
+  const devRand = () => ((ds = (Math.imul(ds, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const dev = [];
+  const taken = { medical: 0, biology: 0, general: 0 };
+  for (let d = 0; d < Number(args['dev-docs']); d++) {
+    const n = 3 + Math.floor(devRand() * 6);
+    let text = '';
+    const spans = [];
+    for (let i = 0; i < n; i++) {
+      const u = devRand();
+      const domain = u < 0.6 ? 'general' : u < 0.8 ? 'medical' : 'biology';
+      const pool = pools[domain];
+      if (taken[domain] >= pool.length) continue;
+      const paragraph = pool[taken[domain]++];
+      if (text) text += '\n\n';
+      spans.push([text.length, text.length + paragraph.length, domain]);
+      text += paragraph;
+    }
+    if (text) dev.push({ text, spans });
   }
   const evaluation = [];
   for await (const doc of readDocuments(join(data, 'spliced', 'spliced.val.jsonl.gz'))) {
     evaluation.push({ text: doc.text, spans: doc.spans });
     if (evaluation.length >= Number(args['eval-docs'])) break;
   }
-  return { train, evaluation };
+  return { train, dev, evaluation };
 }
 
 /** Tokens with <|endoftext|> after each document; labels 1 medical, 0 other, 255 on eot. */
@@ -109,27 +145,31 @@ for (let i = docs.train.length - 1; i > 0; i--) {
   const j = Math.floor(rand() * (i + 1));
   [docs.train[i], docs.train[j]] = [docs.train[j], docs.train[i]];
 }
+// WordNet dev text: the last shuffled training documents (sentence-level gold, as the selection
+// uses; the selection reads only the first --sae-tokens tokens), never the val split
+if (!docs.dev) docs.dev = docs.train.slice(-Number(args['dev-docs']));
 const vocabSize = corpus === 'wordnet' ? 2048 : 4096;
 const tokPath = join(out, 'tokenizer.json');
 const tokenizer = existsSync(tokPath) ? await Tokenizer.load(tokPath) : await Tokenizer.train(docs.train.map((d) => d.text), { vocabSize, maxChars: 4_000_000 });
 if (!existsSync(tokPath)) await tokenizer.save(tokPath);
 const train = encode(tokenizer, docs.train);
 const evaluation = encode(tokenizer, docs.evaluation);
-log(`${docs.train.length} training docs (${train.tokens.length} tokens), ${docs.evaluation.length} eval docs (${evaluation.tokens.length} tokens)`);
+const dev = encode(tokenizer, docs.dev);
+log(`${docs.train.length} training docs (${train.tokens.length} tokens), ${docs.dev.length} dev docs (${dev.tokens.length} tokens), ${docs.evaluation.length} eval docs (${evaluation.tokens.length} tokens)`);
 
 // ---- labeler LM
 const modelPath = join(out, 'lm.safetensors');
-const lmConfig = { vocabSize: tokenizer.vocabSize, dModel: Number(args['d-model']), layers: Number(args.layers), heads: 4, context: Number(args.context), seed: 1 };
+const lmConfig = { vocabSize: tokenizer.vocabSize, dModel: Number(args['d-model']), layers: Number(args.layers), heads: Number(args.heads), context: Number(args.context), seed: 1 };
 let model;
 if (existsSync(modelPath)) model = await Transformer.load(modelPath);
 else {
   const shard = join(out, 'train.bin');
   await writeShard(shard, train.tokens, { tokenizer });
   model = await Transformer.create(lmConfig);
-  const sampler = new BatchSampler({ shards: [shard], batch: 16, context: lmConfig.context, seed: 1 });
+  const sampler = new BatchSampler({ shards: [shard], batch: Number(args.batch), context: lmConfig.context, seed: 1 });
   const steps = Number(args.steps);
   const summary = await trainMasked(model, sampler, {
-    steps, lr: 3e-3,
+    steps, lr: Number(args.lr),
     onProgress: (p) => { if (p.step % 100 === 0) log(`LM step ${p.step}/${steps} loss ${p.loss.toFixed(3)} ${Math.round(p.tokensPerSecond)} tok/s`); },
   });
   sampler.close();
@@ -139,16 +179,23 @@ else {
 const layer = Number(args.layer);
 const D = model.config.dModel;
 
-async function activations(tokens, limit = tokens.length) {
+/** Residual activations [n, D] at `layer`, cached in DIR as raw float32 (keyed by layer, name and row count). */
+async function activations(name, tokens, limit = tokens.length) {
   const n = Math.min(limit, tokens.length);
+  const cache = join(out, `acts-l${layer}-${name}-${n}.f32`);
+  if (existsSync(cache)) {
+    const bytes = await readFile(cache);
+    if (bytes.byteLength === n * D * 4) return new Float32Array(bytes.buffer, bytes.byteOffset, n * D);
+  }
   const outActs = new Float32Array(n * D);
   for await (const block of tokenActivations(model, tokens.subarray(0, n), { layer, batch: 16 })) outActs.set(block.activations, block.start * D);
+  await writeFile(cache, new Uint8Array(outActs.buffer));
   return outActs;
 }
 
 // ---- SAE on training activations
 const saePath = join(out, `sae-l${layer}-${args.latents}-k${args.k}.safetensors`);
-const trainActs = await activations(train.tokens, Number(args['sae-tokens']));
+const trainActs = await activations('train', train.tokens, Number(args['sae-tokens']));
 const nTrain = trainActs.length / D;
 log(`activations: ${nTrain} training rows at layer ${layer}`);
 let sae;
@@ -192,40 +239,58 @@ const audit = ranked.slice(0, 8).map((s) => ({
 await writeFile(join(out, `latents-${args.rank}.json`), JSON.stringify({ ranked: ranked.slice(0, maxK), audit }, null, 1));
 log(`top latents: ${JSON.stringify(audit.slice(0, 4))}`);
 
-// ---- labelling the evaluation text, swept
-const evalActs = await activations(evaluation.tokens);
-const T = evaluation.tokens.length;
-const codes = new Float32Array(T * maxK);
-for (let start = 0; start < T; start += 8192) {
-  const end = Math.min(T, start + 8192);
-  const f = await sae.encode(evalActs.subarray(start * D, end * D));
-  for (let t = start; t < end; t++) for (let s = 0; s < chosen.length; s++) codes[t * maxK + s] = f[(t - start) * L + chosen[s]];
+// ---- labelling: K, z and minLatents swept on the dev text (built from training files) and on
+// the evaluation text; each set's mean/std come from that set (the corpus being labelled)
+async function prepare(name, set) {
+  const acts = await activations(name, set.tokens);
+  const T = set.tokens.length;
+  const codes = new Float32Array(T * maxK);
+  for (let start = 0; start < T; start += 8192) {
+    const end = Math.min(T, start + 8192);
+    const f = await sae.encode(acts.subarray(start * D, end * D));
+    for (let t = start; t < end; t++) for (let s = 0; s < chosen.length; s++) codes[t * maxK + s] = f[(t - start) * L + chosen[s]];
+  }
+  const moments = new LatentMoments(maxK).update(codes);
+  let gold = 0;
+  let scored = 0;
+  for (const l of set.labels) {
+    gold += l === 1 ? 1 : 0;
+    scored += l === 255 ? 0 : 1;
+  }
+  return { set, T, codes, mean: moments.meanF32(), std: moments.std(), gold, scored };
 }
-const moments = new LatentMoments(maxK).update(codes);
-const mean = moments.meanF32();
-const std = moments.std();
-let gold = 0;
-for (const l of evaluation.labels) gold += l === 1 ? 1 : 0;
-const points = [];
-for (const K of [4, 8, 16, 32, 64, 128, 256].filter((k) => k <= chosen.length)) {
+function score(p, K, z, minLatents) {
+  const { set, T, codes, mean, std, gold, scored } = p;
   const sub = new Float32Array(T * K);
   for (let t = 0; t < T; t++) sub.set(codes.subarray(t * maxK, t * maxK + K), t * K);
+  const labels = labelTokensWithEot(sub, set.tokens, tokenizer.eotId, { tokens: T, latents: K, mean: mean.subarray(0, K), std: std.subarray(0, K), z, minLatents });
+  let tp = 0;
+  let fp = 0;
+  for (let t = 0; t < T; t++) {
+    if (set.labels[t] === 255) continue;
+    if (labels[t]) set.labels[t] === 1 ? tp++ : fp++;
+  }
+  const precision = tp + fp ? tp / (tp + fp) : 0;
+  const recall = gold ? tp / gold : 0;
+  const f1 = precision + recall ? (2 * precision * recall) / (precision + recall) : 0;
+  return { precision: +precision.toFixed(4), recall: +recall.toFixed(4), f1: +f1.toFixed(4), labelled_fraction: +((tp + fp) / scored).toFixed(4) };
+}
+const devPrepared = dev.tokens.length ? await prepare('dev', dev) : null;
+const evalPrepared = await prepare('eval', evaluation);
+const points = [];
+for (const K of [4, 8, 16, 32, 64, 128, 256, 512].filter((k) => k <= chosen.length))
   for (const z of [1, 2, 3, 4, 6])
     for (const minLatents of [1, 2, 3, 4, 6, 8, 12, 16]) {
-      const labels = labelTokensWithEot(sub, evaluation.tokens, tokenizer.eotId, { tokens: T, latents: K, mean: mean.subarray(0, K), std: std.subarray(0, K), z, minLatents });
-      let tp = 0;
-      let fp = 0;
-      for (let t = 0; t < T; t++) {
-        if (evaluation.labels[t] === 255) continue;
-        if (labels[t]) evaluation.labels[t] === 1 ? tp++ : fp++;
-      }
-      const precision = tp + fp ? tp / (tp + fp) : 0;
-      const recall = gold ? tp / gold : 0;
-      const f1 = precision + recall ? (2 * precision * recall) / (precision + recall) : 0;
-      const point = { metric: 'medical_f1', K, z, minLatents, precision: +precision.toFixed(4), recall: +recall.toFixed(4), f1: +f1.toFixed(4), labelled_fraction: +((tp + fp) / (T - docs.evaluation.length)).toFixed(4) };
+      const point = { metric: 'medical_f1', K, z, minLatents, ...score(evalPrepared, K, z, minLatents) };
+      if (devPrepared) point.dev = score(devPrepared, K, z, minLatents);
       points.push(point);
       emit(point);
     }
-}
+const goldFraction = +(evalPrepared.gold / evalPrepared.scored).toFixed(4);
 const best = points.reduce((a, b) => (b.f1 > a.f1 ? b : a));
-emit({ ...best, metric: 'best_medical_f1', gold_fraction: +(gold / (T - docs.evaluation.length)).toFixed(4), seconds: (Date.now() - started) / 1000 });
+emit({ ...best, metric: 'best_medical_f1', gold_fraction: goldFraction, seconds: (Date.now() - started) / 1000 });
+if (devPrepared) {
+  // the point a user without gold on the text being labelled would pick: best on the dev text
+  const chosenOnDev = points.reduce((a, b) => (b.dev.f1 > a.dev.f1 ? b : a));
+  emit({ ...chosenOnDev, metric: 'dev_selected_medical_f1', gold_fraction: goldFraction });
+}
