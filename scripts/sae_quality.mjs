@@ -223,10 +223,12 @@ else {
 
 // ---- latent selection from the training text's domain labels
 const L = sae.config.dSae;
+const codeBuffer = new Float32Array(8192 * L); // reused by every encode below
+const encodeBlock = (x) => sae.encode(x, undefined, codeBuffer.subarray(0, (x.length / D) * L));
 const selector = new LatentSelector(L, { contexts: 3 });
 for (let start = 0; start < nTrain; start += 8192) {
   const end = Math.min(nTrain, start + 8192);
-  const f = await sae.encode(trainActs.subarray(start * D, end * D));
+  const f = await encodeBlock(trainActs.subarray(start * D, end * D));
   selector.add(f, train.labels.subarray(start, end), start);
 }
 const ranked = selector.rank(args.rank).filter((s) => s.forgetFires >= 20 && s.score >= 1);
@@ -247,7 +249,7 @@ async function prepare(name, set) {
   const codes = new Float32Array(T * maxK);
   for (let start = 0; start < T; start += 8192) {
     const end = Math.min(T, start + 8192);
-    const f = await sae.encode(acts.subarray(start * D, end * D));
+    const f = await encodeBlock(acts.subarray(start * D, end * D));
     for (let t = start; t < end; t++) for (let s = 0; s < chosen.length; s++) codes[t * maxK + s] = f[(t - start) * L + chosen[s]];
   }
   const moments = new LatentMoments(maxK).update(codes);

@@ -123,11 +123,13 @@ export async function labelShards(options: LabelShardsOptions): Promise<LabelSha
     std = Float32Array.from(options.std);
   } else {
     const moments = new LatentMoments(S);
+    let codes = new Float32Array(0); // one buffer reused across blocks
     for (const [i, path] of shards.entries()) {
       const { tokens } = contractOf(path);
       for await (const block of blocks(path, tokens)) {
         abort();
-        moments.update(await sae.encode(block.activations, encoder));
+        if (codes.length < block.count * S) codes = new Float32Array(block.count * S);
+        moments.update(await sae.encode(block.activations, encoder, codes.subarray(0, block.count * S)));
         onProgress?.({ pass: 'stats', shard: i, shards: shards.length, tokens: block.start + block.count });
       }
     }
@@ -143,7 +145,7 @@ export async function labelShards(options: LabelShardsOptions): Promise<LabelSha
     const acts = new Float32Array(tokens.length * S);
     for await (const block of blocks(path, tokens)) {
       abort();
-      acts.set(await sae.encode(block.activations, encoder), block.start * S);
+      await sae.encode(block.activations, encoder, acts.subarray(block.start * S, (block.start + block.count) * S));
       onProgress?.({ pass: 'label', shard: i, shards: shards.length, tokens: block.start + block.count });
     }
     const labels = labelTokensWithEot(acts, tokens, contract.eotId, {
