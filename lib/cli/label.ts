@@ -16,7 +16,7 @@ import { Tokenizer } from '../data/tokenizer.js';
 import { tokenActivations } from '../label/activations.js';
 import { labelShards, type LabelShardsResult } from '../label/label_shards.js';
 import { SparseAutoencoder } from '../label/sae.js';
-import { LatentSelector, type LatentScore } from '../label/select_latents.js';
+import { LatentSelector, type LatentRanking, type LatentScore } from '../label/select_latents.js';
 import { Transformer } from '../model/transformer.js';
 import { parseNumber } from './demo.js';
 import { ProgressLine, UsageError, formatCount, parseIntegerOption, writeJson, type CliIO } from './output.js';
@@ -30,6 +30,7 @@ export interface LabelCommandOptions {
   out: string;
   latents?: string;
   select?: number;
+  rank: LatentRanking;
   z: number;
   minLatents: number;
   context?: number;
@@ -55,6 +56,12 @@ async function parseLatents(value: string): Promise<number[]> {
   return ids as number[];
 }
 
+/** Parses `--rank`. */
+function parseRanking(value: string): LatentRanking {
+  if (value !== 'auroc' && value !== 'ratio') throw new UsageError(`--rank must be auroc or ratio, got ${value}`);
+  return value;
+}
+
 /** Ranks latents on the shards' gold labels (1 = forget) and returns the best `k` with contexts. */
 async function selectLatents(shards: string[], model: Transformer, sae: SparseAutoencoder, options: LabelCommandOptions & { layer: number }, progress: ProgressLine) {
   const selector = new LatentSelector(sae.config.dSae, { contexts: 3 });
@@ -76,7 +83,7 @@ async function selectLatents(shards: string[], model: Transformer, sae: SparseAu
     sources.push({ shard, tokens, origin });
     origin += tokens.length;
   }
-  const chosen = selector.select({ top: options.select });
+  const chosen = selector.select({ top: options.select, by: options.rank });
   if (chosen.length === 0) throw new Error('no latent fires specifically on gold label 1 (score >= 1, support >= 20): more data or another layer?');
   const tokenizer = options.tokenizer ? await Tokenizer.load(options.tokenizer) : undefined;
   const audit = chosen.map((s: LatentScore) => ({
@@ -154,6 +161,7 @@ export function registerLabel(program: Command, io: CliIO): void {
     .requiredOption('--out <dir>', 'output folder for <stem>.labels.side and latents.json')
     .option('--latents <ids|file>', 'selected latents: comma-separated ids, or a JSON file with {latents: [...]}')
     .option('--select <k>', 'choose the k latents most specific to gold label 1 (needs gold label side files)', (v) => parseIntegerOption('--select', v, 1, 1 << 20))
+    .option('--rank <method>', 'how --select orders latents: auroc (coverage of the forget tokens, the default) or ratio (firing-rate ratio)', parseRanking, 'auroc')
     .option('--z <x>', 'standard deviations above the mean (default 4)', parseNumber('--z', -100, 100), 4)
     .option('--min-latents <n>', 'latents that must pass for a seed token (default 2)', (v) => parseIntegerOption('--min-latents', v, 1, 1 << 20), 2)
     .option('--context <n>', 'window length (default: the model context)', (v) => parseIntegerOption('--context', v, 1, 1 << 20))

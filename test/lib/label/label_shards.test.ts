@@ -127,6 +127,17 @@ describe('tokenfilter label', () => {
     const b = await run([...base, '--select', '3', '--out', join(dir, 'cli-b'), '--z', '1']);
     if (b.code !== 0) expect(b.stderr).toMatch(/no latent fires specifically/);
     else expect(b.stdout).toMatch(/gold label 1: [\d.]+% of/);
+    // both rankings choose from the same statistics: the chosen latents are the first of each order
+    for (const rank of ['auroc', 'ratio'] as const) {
+      const r = await run([...base, '--select', '3', '--rank', rank, '--out', join(dir, `cli-${rank}`), '--z', '1', '--json']);
+      if (r.code !== 0) {
+        expect(r.stderr).toMatch(/no latent fires specifically/);
+        continue;
+      }
+      const audit = JSON.parse(r.stdout).audit as { auroc: number; score: number }[];
+      const key = rank === 'auroc' ? (s: { auroc: number }) => s.auroc : (s: { score: number }) => s.score;
+      for (let i = 1; i < audit.length; i++) expect(key(audit[i - 1])).toBeGreaterThanOrEqual(key(audit[i]));
+    }
   });
 
   it('labels from activations computed elsewhere (.npy per shard) exactly as from the model', async () => {
@@ -158,5 +169,8 @@ describe('tokenfilter label', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/latent 99 is outside/);
     expect((await run([...base, '--sae', join(dir, 'sae.safetensors'), '--latents', '1', '--layer', '9'])).code).toBe(2);
+    const rank = await run([...base, '--sae', join(dir, 'sae.safetensors'), '--select', '2', '--rank', 'median']);
+    expect(rank.code).toBe(2);
+    expect(rank.stderr).toMatch(/--rank must be auroc or ratio, got median/);
   });
 });
