@@ -8,10 +8,20 @@
 //   nice node scripts/sae_quality.mjs --corpus spliced   # ../shared/data (corpus/ for training, spliced val for eval)
 //   nice node scripts/sae_quality.mjs --corpus wordnet   # the default WordNet corpus (train split / val split)
 //
-// Options: --out DIR (cache; default /tmp/tokenfilter-sae-quality-<corpus>), --steps N (LM steps),
-// --layers N, --d-model C, --context T (LM shape), --layer L (residual stream the SAE reads),
-// --rank ratio|auroc (latent ranking), --max-k K (most latents swept), --latents D_SAE, --k K, --sae-steps N, --eval-docs N. Phases whose outputs exist in
-// DIR are reused. Prints JSON lines: one per sweep point, then the best point.
+// Every setting has a default (the best measured here, see docs/labelling.md); the options:
+//   --out DIR       cache (default /tmp/tokenfilter-sae-quality-<corpus>); phases whose outputs
+//                   exist in DIR are reused (tokenizer, LM, activations, SAE)
+//   labeler LM      --layers 4 --d-model 256 --context 128 --heads 4 --batch 16 --lr 2e-3
+//                   --steps N (default 700 spliced, 800 WordNet)
+//   training text   --train-chars 12000000 (spliced: 40% medical / 20% biology / 40% general),
+//                   --sample spread|head (spread: documents drawn across each whole file)
+//   SAE             --layer 3 (residual stream after block 3) --latents 2048 --k 32
+//                   --sae-steps 800 (batches of 1,024 rows) --sae-tokens 150000
+//   selection       --rank auroc|ratio, --max-k 512 (most latents swept)
+//   evaluation      --eval-docs 600, --dev-docs 300 (dev text built from training files, used
+//                   to pick K / z / minLatents without the evaluation gold)
+// Prints JSON lines: one per sweep point (evaluation and dev scores), then the best point on the
+// evaluation text and the point the dev text picks.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -29,27 +39,30 @@ const { values: args } = parseArgs({
   options: {
     corpus: { type: 'string', default: 'spliced' },
     out: { type: 'string' },
-    steps: { type: 'string', default: '800' },
-    layers: { type: 'string', default: '2' },
-    'd-model': { type: 'string', default: '128' },
-    context: { type: 'string', default: '64' },
+    steps: { type: 'string' },
+    layers: { type: 'string', default: '4' },
+    'd-model': { type: 'string', default: '256' },
+    context: { type: 'string', default: '128' },
     heads: { type: 'string', default: '4' },
     batch: { type: 'string', default: '16' },
-    lr: { type: 'string', default: '3e-3' },
-    layer: { type: 'string', default: '2' },
-    latents: { type: 'string', default: '1024' },
+    lr: { type: 'string', default: '2e-3' },
+    layer: { type: 'string', default: '3' },
+    latents: { type: 'string', default: '2048' },
     k: { type: 'string', default: '32' },
-    'sae-steps': { type: 'string', default: '1500' },
+    'sae-steps': { type: 'string', default: '800' },
     'sae-tokens': { type: 'string', default: '150000' },
     'eval-docs': { type: 'string', default: '600' },
     'dev-docs': { type: 'string', default: '300' },
-    'train-chars': { type: 'string', default: '6000000' },
+    sample: { type: 'string', default: 'spread' },
+    'train-chars': { type: 'string', default: '12000000' },
     rank: { type: 'string', default: 'auroc' },
     'max-k': { type: 'string', default: '512' },
   },
 });
 const corpus = args.corpus;
 if (corpus !== 'spliced' && corpus !== 'wordnet') throw new Error('--corpus must be spliced or wordnet');
+args.steps ??= corpus === 'wordnet' ? '800' : '700';
+if (args.sample !== 'spread' && args.sample !== 'head') throw new Error('--sample must be spread or head');
 const out = args.out ?? `/tmp/tokenfilter-sae-quality-${corpus}`;
 await mkdir(out, { recursive: true });
 const started = Date.now();
@@ -74,21 +87,54 @@ async function loadDocs() {
   const budget = Number(args['train-chars']);
   const train = [];
   const pools = {};
+  // The corpus files are ordered by source (medical: all MedQuAD, then OHSUMED abstracts;
+  // biology: OpenStax, then Gene Ontology), so the first documents would miss whole sources.
+  // With --sample spread (the default) each document is drawn with the probability that meets
+  // the domain's character budget, across the whole file; --sample head takes the first ones.
+  const unit = (domain, i) => {
+    let h = 2166136261;
+    for (const c of `${domain}:${i}`) h = Math.imul(h ^ c.charCodeAt(0), 16777619);
+    h = Math.imul(h ^ (h >>> 15), 2246822507) >>> 0;
+    return h / 2 ** 32;
+  };
   for (const [domain, share] of Object.entries(perDomain)) {
+    const path = join(data, 'corpus', `${domain}.train.jsonl.gz`);
+    let total = 0;
+    let count = 0;
+    if (args.sample === 'spread')
+      for await (const doc of readDocuments(path)) {
+        total += Math.min(4000, doc.text.length);
+        count++;
+      }
+    const p = args.sample === 'spread' ? Math.min(1, (1.1 * share * budget) / total) : 1;
+    const q = args.sample === 'spread' ? Math.min(1 - p, (1.5 * devPerDomain[domain]) / count) : 1;
     let chars = 0;
+    let i = -1;
     const pool = (pools[domain] = []);
-    for await (const doc of readDocuments(join(data, 'corpus', `${domain}.train.jsonl.gz`))) {
-      if (chars < share * budget) {
+    for await (const doc of readDocuments(path)) {
+      i++;
+      const u = args.sample === 'spread' ? unit(domain, i) : 0;
+      if (chars < share * budget && u < p) {
         const text = doc.text.slice(0, 4000);
         train.push({ text, spans: [[0, text.length, domain]] });
         chars += text.length;
-      } else {
-        // documents past the budget (never seen by the LM or the SAE): paragraphs for the dev set
-        const paragraphs = doc.text.split(/\n+/).map((p) => p.trim()).filter((p) => p.length >= 100 && p.length <= 3000);
+      } else if (chars >= share * budget || (u >= p && u < p + q)) {
+        // documents the LM and the SAE never see: paragraphs for the dev set
+        const paragraphs = doc.text.split(/\n+/).map((t) => t.trim()).filter((t) => t.length >= 100 && t.length <= 3000);
         pool.push(...paragraphs.slice(0, 3));
-        if (pool.length >= devPerDomain[domain]) break;
+        if (args.sample === 'head' && pool.length >= devPerDomain[domain]) break;
       }
     }
+    // a shuffled pool, so the dev paragraphs come from the whole file
+    if (args.sample === 'spread') {
+      let ps = 4242;
+      const poolRand = () => ((ps = (Math.imul(ps, 1103515245) + 12345) >>> 0) / 2 ** 32);
+      for (let j = pool.length - 1; j > 0; j--) {
+        const k = Math.floor(poolRand() * (j + 1));
+        [pool[j], pool[k]] = [pool[k], pool[j]];
+      }
+    }
+    log(`${domain}: ${chars} training characters, ${pool.length} dev paragraphs available`);
   }
   // dev set: 3–8 paragraphs per document, 60% general / 20% medical / 20% biology, joined by blank
   // lines with paragraph spans — the shape of spliced.val, built from training files only
@@ -233,6 +279,10 @@ for (let start = 0; start < nTrain; start += 8192) {
 }
 const ranked = selector.rank(args.rank).filter((s) => s.forgetFires >= 20 && s.score >= 1);
 const maxK = Math.min(Number(args['max-k']), ranked.length);
+if (maxK === 0) {
+  emit({ metric: 'best_medical_f1', f1: 0, note: 'no latent passed the ranking cut (support >= 20, ratio >= 2)' });
+  process.exit(0);
+}
 const chosen = ranked.slice(0, maxK).map((s) => s.latent);
 const audit = ranked.slice(0, 8).map((s) => ({
   latent: s.latent, score: +s.score.toFixed(2), auroc: +s.auroc.toFixed(3), precision: +s.precision.toFixed(3),
@@ -281,7 +331,7 @@ const devPrepared = dev.tokens.length ? await prepare('dev', dev) : null;
 const evalPrepared = await prepare('eval', evaluation);
 const points = [];
 for (const K of [4, 8, 16, 32, 64, 128, 256, 512].filter((k) => k <= chosen.length))
-  for (const z of [1, 2, 3, 4, 6])
+  for (const z of [0.5, 1, 2, 3, 4, 6])
     for (const minLatents of [1, 2, 3, 4, 6, 8, 12, 16]) {
       const point = { metric: 'medical_f1', K, z, minLatents, ...score(evalPrepared, K, z, minLatents) };
       if (devPrepared) point.dev = score(devPrepared, K, z, minLatents);
