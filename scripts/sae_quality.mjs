@@ -311,10 +311,14 @@ async function prepare(name, set) {
   }
   return { set, T, codes, mean: moments.meanF32(), std: moments.std(), gold, scored };
 }
-function score(p, K, z, minLatents) {
-  const { set, T, codes, mean, std, gold, scored } = p;
-  const sub = new Float32Array(T * K);
-  for (let t = 0; t < T; t++) sub.set(codes.subarray(t * maxK, t * maxK + K), t * K);
+/** The first K selected latents' codes [T, K], copied once per K. */
+function firstK(p, K) {
+  const sub = new Float32Array(p.T * K);
+  for (let t = 0; t < p.T; t++) sub.set(p.codes.subarray(t * maxK, t * maxK + K), t * K);
+  return sub;
+}
+function score(p, sub, K, z, minLatents) {
+  const { set, T, mean, std, gold, scored } = p;
   const labels = labelTokensWithEot(sub, set.tokens, tokenizer.eotId, { tokens: T, latents: K, mean: mean.subarray(0, K), std: std.subarray(0, K), z, minLatents });
   let tp = 0;
   let fp = 0;
@@ -330,14 +334,17 @@ function score(p, K, z, minLatents) {
 const devPrepared = dev.tokens.length ? await prepare('dev', dev) : null;
 const evalPrepared = await prepare('eval', evaluation);
 const points = [];
-for (const K of [4, 8, 16, 32, 64, 128, 256, 512].filter((k) => k <= chosen.length))
+for (const K of [4, 8, 16, 32, 64, 128, 256, 512].filter((k) => k <= chosen.length)) {
+  const evalSub = firstK(evalPrepared, K);
+  const devSub = devPrepared ? firstK(devPrepared, K) : null;
   for (const z of [0.5, 1, 2, 3, 4, 6])
     for (const minLatents of [1, 2, 3, 4, 6, 8, 12, 16]) {
-      const point = { metric: 'medical_f1', K, z, minLatents, ...score(evalPrepared, K, z, minLatents) };
-      if (devPrepared) point.dev = score(devPrepared, K, z, minLatents);
+      const point = { metric: 'medical_f1', K, z, minLatents, ...score(evalPrepared, evalSub, K, z, minLatents) };
+      if (devPrepared) point.dev = score(devPrepared, devSub, K, z, minLatents);
       points.push(point);
       emit(point);
     }
+}
 const goldFraction = +(evalPrepared.gold / evalPrepared.scored).toFixed(4);
 const best = points.reduce((a, b) => (b.f1 > a.f1 ? b : a));
 emit({ ...best, metric: 'best_medical_f1', gold_fraction: goldFraction, seconds: (Date.now() - started) / 1000 });
