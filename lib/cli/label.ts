@@ -15,6 +15,7 @@ import { findSideFile, readSideFile, SideFileKind } from '../data/side_file.js';
 import { Tokenizer } from '../data/tokenizer.js';
 import { tokenActivations } from '../label/activations.js';
 import { labelShards, type LabelShardsResult } from '../label/label_shards.js';
+import { LABEL_DEFAULTS } from '../label/label_tokens.js';
 import { SparseAutoencoder } from '../label/sae.js';
 import { LatentSelector, type LatentRanking, type LatentScore } from '../label/select_latents.js';
 import { Transformer } from '../model/transformer.js';
@@ -32,7 +33,8 @@ export interface LabelCommandOptions {
   select?: number;
   rank: LatentRanking;
   z: number;
-  minLatents: number;
+  /** Default: 2 with --latents (the paper's rule); max(2, round(K / 16)) with --select K. */
+  minLatents?: number;
   context?: number;
   batch: number;
   tokenizer?: string;
@@ -54,6 +56,11 @@ async function parseLatents(value: string): Promise<number[]> {
   if (!Array.isArray(ids) || ids.length === 0 || !ids.every((i) => Number.isInteger(i) && i >= 0))
     throw new UsageError('--latents must name at least one non-negative integer latent id');
   return ids as number[];
+}
+
+/** The default minLatents for `--select K`: max(2, round(K / 16)). */
+export function selectMinLatents(k: number): number {
+  return Math.max(LABEL_DEFAULTS.minLatents, Math.round(k / 16));
 }
 
 /** Parses `--rank`. */
@@ -115,6 +122,9 @@ export async function labelCommand(shards: string[], options: LabelCommandOption
     throw new UsageError((error as Error).message, { cause: error });
   }
   if (model && options.layer! > model.config.layers + 1) throw new UsageError(`--layer must be in [0, ${model.config.layers + 1}] for this model`);
+  // With many selected TopK latents, what separates the forget domain is how many of them pass
+  // at once (docs/labelling.md): minLatents ≈ K / 16 measured best, 2 (the paper's) far worse.
+  const minLatents = options.minLatents ?? (options.select !== undefined ? selectMinLatents(options.select) : LABEL_DEFAULTS.minLatents);
   const progress = new ProgressLine(io, 'label');
   let result: LabelShardsResult;
   let audit: unknown;
@@ -128,10 +138,10 @@ export async function labelCommand(shards: string[], options: LabelCommandOption
     }
     for (const id of latents) if (id >= sae.config.dSae) throw new UsageError(`latent ${id} is outside the SAE's ${sae.config.dSae} latents`);
     result = await labelShards({
-      shards, out: options.out, model, layer: options.layer, activations: options.activations, sae, latents, z: options.z, minLatents: options.minLatents, context: options.context, batch: options.batch,
+      shards, out: options.out, model, layer: options.layer, activations: options.activations, sae, latents, z: options.z, minLatents, context: options.context, batch: options.batch,
       onProgress: (p) => progress.update(p.shard, p.shards, 'shards', `${p.pass}: ${formatCount(p.tokens)} tokens`),
     });
-    await writeFile(join(options.out, 'latents.json'), JSON.stringify({ latents, mean: [...result.mean], std: [...result.std], z: options.z, minLatents: options.minLatents, audit }, null, 1));
+    await writeFile(join(options.out, 'latents.json'), JSON.stringify({ latents, mean: [...result.mean], std: [...result.std], z: options.z, minLatents, audit }, null, 1));
   } finally {
     progress.finish();
   }
@@ -163,7 +173,7 @@ export function registerLabel(program: Command, io: CliIO): void {
     .option('--select <k>', 'choose the k latents most specific to gold label 1 (needs gold label side files)', (v) => parseIntegerOption('--select', v, 1, 1 << 20))
     .option('--rank <method>', 'how --select orders latents: auroc (coverage of the forget tokens, the default) or ratio (firing-rate ratio)', parseRanking, 'auroc')
     .option('--z <x>', 'standard deviations above the mean (default 4)', parseNumber('--z', -100, 100), 4)
-    .option('--min-latents <n>', 'latents that must pass for a seed token (default 2)', (v) => parseIntegerOption('--min-latents', v, 1, 1 << 20), 2)
+    .option('--min-latents <n>', 'latents that must pass for a seed token (default 2; with --select K, max(2, round(K / 16)))', (v) => parseIntegerOption('--min-latents', v, 1, 1 << 20))
     .option('--context <n>', 'window length (default: the model context)', (v) => parseIntegerOption('--context', v, 1, 1 << 20))
     .option('--batch <n>', 'windows per forward pass (default 8)', (v) => parseIntegerOption('--batch', v, 1, 4096), 8)
     .option('--tokenizer <path>', 'tokenizer.json, to print audit contexts as text')

@@ -1,10 +1,11 @@
 // The labelling stage over shards and the `tokenfilter label` CLI, on a tiny random LM and SAE:
 // activation windows cover every position once with left context, side files equal a direct
 // application of the rule, gold-domain fractions are reported, bad arguments exit with code 2.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { selectMinLatents } from '../../../lib/cli/label.js';
 import { runCli } from '../../../lib/cli/main.js';
 import { readShard, writeShard } from '../../../lib/data/shard.js';
 import { readSideFile, SideFileKind, sideFilePathFor, writeSideFile } from '../../../lib/data/side_file.js';
@@ -134,6 +135,8 @@ describe('tokenfilter label', () => {
         expect(r.stderr).toMatch(/no latent fires specifically/);
         continue;
       }
+      // no --min-latents: max(2, round(K / 16)) = 2 for K = 3
+      expect(JSON.parse(readFileSync(join(dir, `cli-${rank}`, 'latents.json'), 'utf8')).minLatents).toBe(2);
       const audit = JSON.parse(r.stdout).audit as { auroc: number; score: number }[];
       const key = rank === 'auroc' ? (s: { auroc: number }) => s.auroc : (s: { score: number }) => s.score;
       for (let i = 1; i < audit.length; i++) expect(key(audit[i - 1])).toBeGreaterThanOrEqual(key(audit[i]));
@@ -159,6 +162,14 @@ describe('tokenfilter label', () => {
     const bad = await run(['label', shards[1], '--activations', join(dir, 'nowhere'), ...common, '--out', join(dir, 'w')]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/nowhere/);
+  });
+
+  it('defaults minLatents to max(2, round(K / 16)) for --select K, and honours --min-latents', async () => {
+    expect([1, 3, 24, 40, 64, 128, 200, 512].map(selectMinLatents)).toEqual([2, 2, 2, 3, 4, 8, 13, 32]);
+    const base = ['label', ...shards, '--model', join(dir, 'lm.safetensors'), '--layer', '1', '--sae', join(dir, 'sae.safetensors'), '--context', '32', '--z', '1'];
+    const given = await run([...base, '--latents', '1,2,5', '--min-latents', '3', '--out', join(dir, 'cli-m3')]);
+    expect(given.code, given.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'cli-m3', 'latents.json'), 'utf8')).minLatents).toBe(3);
   });
 
   it('exits 2 on bad arguments and files', async () => {
