@@ -245,7 +245,9 @@ async function activations(name, tokens, limit = tokens.length) {
 }
 
 // ---- SAE on training activations
-const saePath = join(out, `sae-l${layer}-${args.latents}-k${args.k}.safetensors`);
+// the cache key names every SAE setting (steps and tokens only when not the defaults)
+const saeKey = `sae-l${layer}-${args.latents}-k${args.k}${args['sae-steps'] === '800' ? '' : `-s${args['sae-steps']}`}${args['sae-tokens'] === '150000' ? '' : `-n${args['sae-tokens']}`}`;
+const saePath = join(out, `${saeKey}.safetensors`);
 const trainActs = await activations('train', train.tokens, Number(args['sae-tokens']));
 const nTrain = trainActs.length / D;
 log(`activations: ${nTrain} training rows at layer ${layer}`);
