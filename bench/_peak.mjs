@@ -35,3 +35,23 @@ export async function gemmPeakGflops({ threads } = {}) {
     setThreads(before);
   }
 }
+
+// Single-thread GEMM peak in process CPU time (for --clock cpu): numpy when available, else
+// tokenfilter's GEMM; square n = 2048, best of 8.
+export async function cpuClockPeakGflops() {
+  const n = 2048;
+  const shape = { m: n, n, k: n, transA: false, transB: false };
+  const flops = 2 * n * n * n;
+  const numpy = await startNumpy({ threads: 1 });
+  if (numpy) {
+    try {
+      await numpy.time(shape, 1, 'cpu');
+      return { gflops: flops / (await numpy.time(shape, 8, 'cpu')) / 1e9, source: 'numpy', n };
+    } finally {
+      numpy.close();
+    }
+  }
+  const operands = gemmOperands(shape);
+  timeGemm(shape, operands, 1, 'cpu');
+  return { gflops: flops / timeGemm(shape, operands, 8, 'cpu') / 1e9, source: 'tokenfilter', n };
+}

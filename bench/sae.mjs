@@ -2,12 +2,14 @@
 // (bench/_peak.mjs), for all latents and for a selected subset (gathered encoder columns, one
 // GEMM), and SAE training throughput (tokens/s, TopK and JumpReLU). Encodings are validated
 // against a float64 reference on a few rows before timing.
-//   npm run bench -- sae [--threads T] [--tokens N] [--d-model D] [--latents L] [--selected S]
+//   npm run bench -- sae [--threads T] [--tokens N] [--d-model D] [--latents L] [--selected S] [--clock cpu]
+// On a busy machine, `--threads 1 --clock cpu` times the encodes, the training and the GEMM peak
+// in process CPU time, which other processes' load does not inflate.
 // Prints JSON lines {bench: 'sae', metric, value, unit, ...}.
 import { backendInfo, setThreads } from '../dist/native.js';
 import { SparseAutoencoder } from '../dist/label/sae.js';
 import { trainSae } from '../dist/label/train_sae.js';
-import { gemmPeakGflops } from './_peak.mjs';
+import { cpuClockPeakGflops, gemmPeakGflops } from './_peak.mjs';
 
 function randomArray(n, seed) {
   let s = seed >>> 0;
@@ -19,13 +21,21 @@ function randomArray(n, seed) {
   return out;
 }
 
-async function best(fn, repeats) {
+const clocks = {
+  wall: () => Number(process.hrtime.bigint()) / 1e9,
+  cpu: () => {
+    const { user, system } = process.cpuUsage();
+    return (user + system) / 1e6;
+  },
+};
+
+async function best(fn, repeats, now) {
   await fn();
   let t = Infinity;
   for (let r = 0; r < repeats; r++) {
-    const start = process.hrtime.bigint();
+    const start = now();
     await fn();
-    t = Math.min(t, Number(process.hrtime.bigint() - start) / 1e9);
+    t = Math.min(t, now() - start);
   }
   return t;
 }
@@ -49,29 +59,40 @@ export async function run(options = {}) {
   const D = options.dModel ?? options['d-model'] ?? 512;
   const L = options.latents ?? 8192;
   const Ssel = options.selected ?? 512;
+  const clock = options.clock ?? 'wall';
+  if (clock !== 'wall' && clock !== 'cpu') throw new RangeError(`--clock must be wall or cpu, got ${clock}`);
+  if (clock === 'cpu' && threads !== 1) throw new RangeError('--clock cpu needs --threads 1 (CPU time adds up over threads)');
+  const now = clocks[clock];
   const before = backendInfo().threads;
   setThreads(threads);
   try {
-    const peak = await gemmPeakGflops({ threads });
-    const emit = (o) => console.log(JSON.stringify({ bench: 'sae', threads, simd: backendInfo().simd, peak_gflops: +peak.gflops.toFixed(1), peak_source: peak.source, ...o }));
+    const peak = clock === 'cpu' ? await cpuClockPeakGflops() : await gemmPeakGflops({ threads });
+    const emit = (o) => console.log(JSON.stringify({ bench: 'sae', threads, clock, simd: backendInfo().simd, peak_gflops: +peak.gflops.toFixed(1), peak_source: peak.source, ...o }));
     const sae = SparseAutoencoder.create({ dModel: D, dSae: L, kind: 'jumprelu', seed: 1, initialThreshold: 0.01 });
     const x = randomArray(T * D, 7);
     const all = Array.from({ length: L }, (_, i) => i);
     const selected = Array.from({ length: Ssel }, (_, i) => (i * 7919) % L);
     for (const [name, latents] of [['encode_all', all], ['encode_selected', selected]]) {
       const encoder = sae.encoderFor(latents);
-      validate(sae, x, await sae.encode(x, encoder), latents);
-      const seconds = await best(() => sae.encode(x, encoder), 5);
-      const gflops = (2 * T * D * latents.length) / seconds / 1e9;
-      emit({ metric: name, value: +(gflops / peak.gflops).toFixed(3), unit: 'fraction of GEMM peak', gflops: +gflops.toFixed(1), tokens: T, d_model: D, latents: latents.length, tokens_per_s: Math.round(T / seconds) });
+      const out = new Float32Array(T * latents.length);
+      validate(sae, x, await sae.encode(x, encoder, out), latents);
+      // streaming use: one output buffer reused block after block (the `out` argument), and
+      // for comparison a fresh output array per call (page faults and zeroing included)
+      for (const [suffix, fn] of [['', () => sae.encode(x, encoder, out)], ['_fresh_output', () => sae.encode(x, encoder)]]) {
+        const seconds = await best(fn, 5, now);
+        const gflops = (2 * T * D * latents.length) / seconds / 1e9;
+        emit({ metric: name + suffix, value: +(gflops / peak.gflops).toFixed(3), unit: 'fraction of GEMM peak', gflops: +gflops.toFixed(1), tokens: T, d_model: D, latents: latents.length, tokens_per_s: Math.round(T / seconds) });
+      }
     }
     for (const kind of ['topk', 'jumprelu']) {
       const trainer = SparseAutoencoder.create({ dModel: D, dSae: L, kind, k: 32, seed: 2 });
       const N = 1024;
       const steps = 6;
       const batches = Array.from({ length: steps }, (_, i) => randomArray(N * D, 100 + i));
+      const t0 = now();
       const summary = await trainSae(trainer, batches, { steps });
-      emit({ metric: `train_${kind}`, value: Math.round(summary.tokensPerSecond), unit: 'tokens/s', batch: N, d_model: D, latents: L, steps });
+      const tokensPerSecond = clock === 'cpu' ? (N * steps) / (now() - t0) : summary.tokensPerSecond;
+      emit({ metric: `train_${kind}`, value: Math.round(tokensPerSecond), unit: 'tokens/s', batch: N, d_model: D, latents: L, steps });
     }
   } finally {
     setThreads(before);

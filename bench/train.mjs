@@ -15,29 +15,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { gemmPeakGflops } from './_peak.mjs';
-import { startNumpy } from './_numpy.mjs';
-import { gemmOperands, timeGemm } from './_gemm_timer.mjs';
-
-// Single-thread GEMM peak in process CPU time (for --clock cpu): numpy when available, else
-// tokenfilter's GEMM; square n = 2048, best of 8.
-async function cpuClockPeakGflops() {
-  const n = 2048;
-  const shape = { m: n, n, k: n, transA: false, transB: false };
-  const flops = 2 * n * n * n;
-  const numpy = await startNumpy({ threads: 1 });
-  if (numpy) {
-    try {
-      await numpy.time(shape, 1, 'cpu');
-      return { gflops: flops / (await numpy.time(shape, 8, 'cpu')) / 1e9, source: 'numpy', n };
-    } finally {
-      numpy.close();
-    }
-  }
-  const operands = gemmOperands(shape);
-  timeGemm(shape, operands, 1, 'cpu');
-  return { gflops: flops / timeGemm(shape, operands, 8, 'cpu') / 1e9, source: 'tokenfilter', n };
-}
+import { cpuClockPeakGflops, gemmPeakGflops } from './_peak.mjs';
 
 const child = join(fileURLToPath(import.meta.url), '..', '_train_child.mjs');
 

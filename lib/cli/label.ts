@@ -15,8 +15,9 @@ import { findSideFile, readSideFile, SideFileKind } from '../data/side_file.js';
 import { Tokenizer } from '../data/tokenizer.js';
 import { tokenActivations } from '../label/activations.js';
 import { labelShards, type LabelShardsResult } from '../label/label_shards.js';
+import { LABEL_DEFAULTS } from '../label/label_tokens.js';
 import { SparseAutoencoder } from '../label/sae.js';
-import { LatentSelector, type LatentScore } from '../label/select_latents.js';
+import { LatentSelector, type LatentRanking, type LatentScore } from '../label/select_latents.js';
 import { Transformer } from '../model/transformer.js';
 import { parseNumber } from './demo.js';
 import { ProgressLine, UsageError, formatCount, parseIntegerOption, writeJson, type CliIO } from './output.js';
@@ -30,8 +31,10 @@ export interface LabelCommandOptions {
   out: string;
   latents?: string;
   select?: number;
+  rank: LatentRanking;
   z: number;
-  minLatents: number;
+  /** Default: 2 with --latents (the paper's rule); max(2, round(K / 16)) with --select K. */
+  minLatents?: number;
   context?: number;
   batch: number;
   tokenizer?: string;
@@ -55,11 +58,23 @@ async function parseLatents(value: string): Promise<number[]> {
   return ids as number[];
 }
 
+/** The default minLatents for `--select K`: max(2, round(K / 16)). */
+export function selectMinLatents(k: number): number {
+  return Math.max(LABEL_DEFAULTS.minLatents, Math.round(k / 16));
+}
+
+/** Parses `--rank`. */
+function parseRanking(value: string): LatentRanking {
+  if (value !== 'auroc' && value !== 'ratio') throw new UsageError(`--rank must be auroc or ratio, got ${value}`);
+  return value;
+}
+
 /** Ranks latents on the shards' gold labels (1 = forget) and returns the best `k` with contexts. */
 async function selectLatents(shards: string[], model: Transformer, sae: SparseAutoencoder, options: LabelCommandOptions & { layer: number }, progress: ProgressLine) {
   const selector = new LatentSelector(sae.config.dSae, { contexts: 3 });
   const sources: { shard: string; tokens: Uint32Array; origin: number }[] = [];
   let origin = 0;
+  let codes = new Float32Array(0); // one buffer reused across blocks
   for (const [i, shard] of shards.entries()) {
     const goldPath = findSideFile(shard, SideFileKind.Labels);
     if (!goldPath) throw new UsageError(`--select needs gold labels: ${shard} has no label side file beside it`);
@@ -67,13 +82,15 @@ async function selectLatents(shards: string[], model: Transformer, sae: SparseAu
     const tokens = s.tokens instanceof Uint32Array ? s.tokens : Uint32Array.from(s.tokens);
     const gold = readSideFile(goldPath, { expectTokens: tokens.length }).values as Uint8Array;
     for await (const block of tokenActivations(model, tokens, { layer: options.layer, context: options.context, batch: options.batch })) {
-      selector.add(await sae.encode(block.activations), gold.subarray(block.start, block.start + block.count), origin + block.start);
+      const L = sae.config.dSae;
+      if (codes.length < block.count * L) codes = new Float32Array(block.count * L);
+      selector.add(await sae.encode(block.activations, undefined, codes.subarray(0, block.count * L)), gold.subarray(block.start, block.start + block.count), origin + block.start);
       progress.update(i, shards.length, 'shards', `selecting: ${formatCount(block.start + block.count)} tokens`);
     }
     sources.push({ shard, tokens, origin });
     origin += tokens.length;
   }
-  const chosen = selector.select({ top: options.select });
+  const chosen = selector.select({ top: options.select, by: options.rank });
   if (chosen.length === 0) throw new Error('no latent fires specifically on gold label 1 (score >= 1, support >= 20): more data or another layer?');
   const tokenizer = options.tokenizer ? await Tokenizer.load(options.tokenizer) : undefined;
   const audit = chosen.map((s: LatentScore) => ({
@@ -105,6 +122,9 @@ export async function labelCommand(shards: string[], options: LabelCommandOption
     throw new UsageError((error as Error).message, { cause: error });
   }
   if (model && options.layer! > model.config.layers + 1) throw new UsageError(`--layer must be in [0, ${model.config.layers + 1}] for this model`);
+  // With many selected TopK latents, what separates the forget domain is how many of them pass
+  // at once (docs/labelling.md): minLatents ≈ K / 16 measured best, 2 (the paper's) far worse.
+  const minLatents = options.minLatents ?? (options.select !== undefined ? selectMinLatents(options.select) : LABEL_DEFAULTS.minLatents);
   const progress = new ProgressLine(io, 'label');
   let result: LabelShardsResult;
   let audit: unknown;
@@ -118,10 +138,10 @@ export async function labelCommand(shards: string[], options: LabelCommandOption
     }
     for (const id of latents) if (id >= sae.config.dSae) throw new UsageError(`latent ${id} is outside the SAE's ${sae.config.dSae} latents`);
     result = await labelShards({
-      shards, out: options.out, model, layer: options.layer, activations: options.activations, sae, latents, z: options.z, minLatents: options.minLatents, context: options.context, batch: options.batch,
+      shards, out: options.out, model, layer: options.layer, activations: options.activations, sae, latents, z: options.z, minLatents, context: options.context, batch: options.batch,
       onProgress: (p) => progress.update(p.shard, p.shards, 'shards', `${p.pass}: ${formatCount(p.tokens)} tokens`),
     });
-    await writeFile(join(options.out, 'latents.json'), JSON.stringify({ latents, mean: [...result.mean], std: [...result.std], z: options.z, minLatents: options.minLatents, audit }, null, 1));
+    await writeFile(join(options.out, 'latents.json'), JSON.stringify({ latents, mean: [...result.mean], std: [...result.std], z: options.z, minLatents, audit }, null, 1));
   } finally {
     progress.finish();
   }
@@ -151,8 +171,9 @@ export function registerLabel(program: Command, io: CliIO): void {
     .requiredOption('--out <dir>', 'output folder for <stem>.labels.side and latents.json')
     .option('--latents <ids|file>', 'selected latents: comma-separated ids, or a JSON file with {latents: [...]}')
     .option('--select <k>', 'choose the k latents most specific to gold label 1 (needs gold label side files)', (v) => parseIntegerOption('--select', v, 1, 1 << 20))
+    .option('--rank <method>', 'how --select orders latents: auroc (coverage of the forget tokens, the default) or ratio (firing-rate ratio)', parseRanking, 'auroc')
     .option('--z <x>', 'standard deviations above the mean (default 4)', parseNumber('--z', -100, 100), 4)
-    .option('--min-latents <n>', 'latents that must pass for a seed token (default 2)', (v) => parseIntegerOption('--min-latents', v, 1, 1 << 20), 2)
+    .option('--min-latents <n>', 'latents that must pass for a seed token (default 2; with --select K, max(2, round(K / 16)))', (v) => parseIntegerOption('--min-latents', v, 1, 1 << 20))
     .option('--context <n>', 'window length (default: the model context)', (v) => parseIntegerOption('--context', v, 1, 1 << 20))
     .option('--batch <n>', 'windows per forward pass (default 8)', (v) => parseIntegerOption('--batch', v, 1, 4096), 8)
     .option('--tokenizer <path>', 'tokenizer.json, to print audit contexts as text')

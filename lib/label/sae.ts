@@ -228,29 +228,37 @@ export class SparseAutoencoder {
    * applied here). With `encoder` (from {@link encoderFor}) only those latents are computed,
    * as one GEMM: exact for JumpReLU; for TopK the subset path gives relu(pre) of the selected
    * latents without the top-k competition, so pass no encoder to get exact TopK codes.
-   * @throws RangeError for a length that is not a multiple of dModel or a non-finite input.
+   * `out` ([T, S], S = the encoder's latent count or dSae) receives the codes and is returned;
+   * reuse one buffer when streaming blocks of the same size: a fresh [T, dSae] array costs
+   * page faults and zeroing comparable to the GEMM itself.
+   * @throws RangeError for a length that is not a multiple of dModel, a non-finite input, or an
+   *   `out` of the wrong length.
    */
-  async encode(x: Float32Array, encoder?: SelectedEncoder): Promise<Float32Array> {
+  async encode(x: Float32Array, encoder?: SelectedEncoder, out?: Float32Array): Promise<Float32Array> {
     const D = this.config.dModel;
     if (!(x instanceof Float32Array)) throw new TypeError('x must be a Float32Array');
     if (x.length % D !== 0) throw new RangeError(`x has length ${x.length}, not a multiple of dModel = ${D}`);
     const T = x.length / D;
+    const S = encoder ? encoder.latents.length : this.config.dSae;
+    if (out !== undefined) {
+      if (!(out instanceof Float32Array)) throw new TypeError('out must be a Float32Array');
+      if (out.length !== T * S) throw new RangeError(`out has length ${out.length}, expected tokens × latents = ${T} × ${S}`);
+      if (out.buffer === x.buffer && out.byteOffset < x.byteOffset + x.byteLength && x.byteOffset < out.byteOffset + out.byteLength)
+        throw new RangeError('out must not overlap x');
+    }
+    const codes = out ?? new Float32Array(T * S);
     if (encoder) {
-      const out = new Float32Array(T * encoder.latents.length);
-      await native.sae.encodeSelected(x, D, this.inputScale, encoder.weight, encoder.bias, encoder.threshold, out);
-      return out;
+      await native.sae.encodeSelected(x, D, this.inputScale, encoder.weight, encoder.bias, encoder.threshold, codes);
+      return codes;
     }
     const L = this.config.dSae;
     const lay = this.layout;
     const p = this.parameters;
     const topk = this.config.kind === 'topk';
     const threshold = topk ? new Float32Array(L).fill(-Infinity) : p.subarray(lay.threshold, lay.threshold + L);
-    const out = new Float32Array(T * L);
-    await native.sae.encodeSelected(x, D, this.inputScale, p.subarray(lay.wEnc, lay.wEnc + D * L), p.subarray(lay.bEnc, lay.bEnc + L), threshold, out);
-    if (!topk) return out;
-    const f = new Float32Array(T * L);
-    native.sae.topkActivation(out, L, this.config.k, f);
-    return f;
+    await native.sae.encodeSelected(x, D, this.inputScale, p.subarray(lay.wEnc, lay.wEnc + D * L), p.subarray(lay.bEnc, lay.bEnc + L), threshold, codes);
+    if (topk) native.sae.topkActivation(codes, L, this.config.k, codes); // in place
+    return codes;
   }
 }
 

@@ -53,12 +53,15 @@ void topk_activation(const float* pre, int64_t N, int64_t L, int64_t k, float* f
   parallel_range(static_cast<size_t>(N), 16, [&](size_t begin, size_t end) {
     std::vector<int32_t> scratch;
     std::vector<int32_t> idx(static_cast<size_t>(std::max<int64_t>(k, 1)));
+    std::vector<float> kept(idx.size());
     for (size_t n = begin; n < end; n++) {
       const float* p = pre + n * L;
       float* out = f + n * L;
-      std::fill(out, out + L, 0.0f);
+      // the kept values are read before the row is cleared, so f may be pre (in place)
       const int64_t m = top_indices(p, L, k, nullptr, scratch, idx.data());
-      for (int64_t j = 0; j < m; j++) out[idx[j]] = std::max(p[idx[j]], 0.0f);
+      for (int64_t j = 0; j < m; j++) kept[j] = std::max(p[idx[j]], 0.0f);
+      std::fill(out, out + L, 0.0f);
+      for (int64_t j = 0; j < m; j++) out[idx[j]] = kept[j];
     }
   });
 }

@@ -72,7 +72,7 @@ void sae_forward(const SaeConfig& c, const float* params, const float* x, int64_
 void sae_encode_selected(const float* x, int64_t N, int64_t D, float scale, const float* w, const float* b,
                          const float* threshold, int64_t S, float* out);
 
-// Keeps each row's k largest entries of relu(pre [N, L]) in f (the rest 0).
+// Keeps each row's k largest entries of relu(pre [N, L]) in f (the rest 0); f may be pre.
 void topk_activation(const float* pre, int64_t N, int64_t L, int64_t k, float* f);
 
 // The training state: parameters, gradients, Adam moments, dead-latent counters.

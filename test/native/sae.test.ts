@@ -111,6 +111,43 @@ describe('SAE encode', () => {
     const ref = refForward({ D: 16, L: 64, kind: 'topk', k: 7, l0: 0, bandwidth: 1, auxC: 0, auxK: 1 }, sae.parameters, x, 50);
     expect(maxError(f, ref.f)).toBeLessThan(1e-4);
   });
+
+  it('writes into a caller-given output buffer (reused across blocks) exactly as into a fresh one', async () => {
+    for (const kind of ['topk', 'jumprelu'] as const) {
+      const D = 16;
+      const L = 64;
+      const sae = SparseAutoencoder.create({ dModel: D, dSae: L, kind, k: 5, seed: 4, initialThreshold: 0.1 });
+      const out = new Float32Array(20 * L).fill(Number.NaN); // stale contents must not leak through
+      const picked = [9, 2, 40];
+      const outPicked = new Float32Array(20 * picked.length).fill(7);
+      for (let block = 0; block < 3; block++) {
+        const x = randomRows(20 * D);
+        const returned = await sae.encode(x, undefined, out);
+        expect(returned).toBe(out);
+        expect([...out]).toEqual([...(await sae.encode(x))]);
+        const encoder = sae.encoderFor(picked);
+        expect(await sae.encode(x, encoder, outPicked)).toBe(outPicked);
+        expect([...outPicked]).toEqual([...(await sae.encode(x, encoder))]);
+      }
+      const x = randomRows(20 * D);
+      await expect(sae.encode(x, undefined, new Float32Array(20 * L - 1))).rejects.toThrow(/out has length 1279, expected tokens × latents = 20 × 64/);
+      await expect(sae.encode(x, sae.encoderFor(picked), new Float32Array(20 * L))).rejects.toThrow(/expected tokens × latents = 20 × 3/);
+      const shared = new Float32Array(20 * D + 20 * L);
+      await expect(sae.encode(shared.subarray(0, 20 * D), undefined, shared.subarray(20 * D - 1, 20 * D - 1 + 20 * L))).rejects.toThrow(/must not overlap/);
+    }
+  });
+
+  it('TopK in place (f = pre) gives the same codes as into a separate array', () => {
+    const L = 33;
+    const N = 11;
+    const pre = randomRows(N * L);
+    const f = new Float32Array(N * L);
+    native.sae.topkActivation(pre, L, 4, f);
+    const inPlace = Float32Array.from(pre);
+    native.sae.topkActivation(inPlace, L, 4, inPlace);
+    expect([...inPlace]).toEqual([...f]);
+    for (let n = 0; n < N; n++) expect(f.subarray(n * L, (n + 1) * L).filter((v) => v !== 0).length).toBeLessThanOrEqual(4);
+  });
 });
 
 describe('SAE loss gradients', () => {

@@ -1,10 +1,11 @@
 // The labelling stage over shards and the `tokenfilter label` CLI, on a tiny random LM and SAE:
 // activation windows cover every position once with left context, side files equal a direct
 // application of the rule, gold-domain fractions are reported, bad arguments exit with code 2.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { selectMinLatents } from '../../../lib/cli/label.js';
 import { runCli } from '../../../lib/cli/main.js';
 import { readShard, writeShard } from '../../../lib/data/shard.js';
 import { readSideFile, SideFileKind, sideFilePathFor, writeSideFile } from '../../../lib/data/side_file.js';
@@ -127,6 +128,19 @@ describe('tokenfilter label', () => {
     const b = await run([...base, '--select', '3', '--out', join(dir, 'cli-b'), '--z', '1']);
     if (b.code !== 0) expect(b.stderr).toMatch(/no latent fires specifically/);
     else expect(b.stdout).toMatch(/gold label 1: [\d.]+% of/);
+    // both rankings choose from the same statistics: the chosen latents are the first of each order
+    for (const rank of ['auroc', 'ratio'] as const) {
+      const r = await run([...base, '--select', '3', '--rank', rank, '--out', join(dir, `cli-${rank}`), '--z', '1', '--json']);
+      if (r.code !== 0) {
+        expect(r.stderr).toMatch(/no latent fires specifically/);
+        continue;
+      }
+      // no --min-latents: max(2, round(K / 16)) = 2 for K = 3
+      expect(JSON.parse(readFileSync(join(dir, `cli-${rank}`, 'latents.json'), 'utf8')).minLatents).toBe(2);
+      const audit = JSON.parse(r.stdout).audit as { auroc: number; score: number }[];
+      const key = rank === 'auroc' ? (s: { auroc: number }) => s.auroc : (s: { score: number }) => s.score;
+      for (let i = 1; i < audit.length; i++) expect(key(audit[i - 1])).toBeGreaterThanOrEqual(key(audit[i]));
+    }
   });
 
   it('labels from activations computed elsewhere (.npy per shard) exactly as from the model', async () => {
@@ -150,6 +164,14 @@ describe('tokenfilter label', () => {
     expect(bad.stderr).toMatch(/nowhere/);
   });
 
+  it('defaults minLatents to max(2, round(K / 16)) for --select K, and honours --min-latents', async () => {
+    expect([1, 3, 24, 40, 64, 128, 200, 512].map(selectMinLatents)).toEqual([2, 2, 2, 3, 4, 8, 13, 32]);
+    const base = ['label', ...shards, '--model', join(dir, 'lm.safetensors'), '--layer', '1', '--sae', join(dir, 'sae.safetensors'), '--context', '32', '--z', '1'];
+    const given = await run([...base, '--latents', '1,2,5', '--min-latents', '3', '--out', join(dir, 'cli-m3')]);
+    expect(given.code, given.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'cli-m3', 'latents.json'), 'utf8')).minLatents).toBe(3);
+  });
+
   it('exits 2 on bad arguments and files', async () => {
     const base = ['label', ...shards, '--model', join(dir, 'lm.safetensors'), '--layer', '1', '--out', join(dir, 'x')];
     expect((await run([...base, '--sae', join(dir, 'sae.safetensors')])).code).toBe(2); // neither --latents nor --select
@@ -158,5 +180,8 @@ describe('tokenfilter label', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/latent 99 is outside/);
     expect((await run([...base, '--sae', join(dir, 'sae.safetensors'), '--latents', '1', '--layer', '9'])).code).toBe(2);
+    const rank = await run([...base, '--sae', join(dir, 'sae.safetensors'), '--select', '2', '--rank', 'median']);
+    expect(rank.code).toBe(2);
+    expect(rank.stderr).toMatch(/--rank must be auroc or ratio, got median/);
   });
 });
