@@ -32,6 +32,7 @@ import { runSaeChain, type SaeChainReport, type SaeChainSettings } from './sae_c
 import { Transformer } from '../model/transformer.js';
 import { trainMasked } from '../model/train.js';
 import { backendInfo, type BackendInfo } from '../native.js';
+import { stageTimer } from './stage_timer.js';
 
 /** Domain label values used in label side files and reports. */
 export const DOMAINS = ['general', 'medical', 'biology'] as const;
@@ -190,14 +191,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   validateDemoOptions(opts);
   const log = options.onLog ?? (() => {});
   const started = Date.now();
-  const stages: Record<string, number> = {};
-  let clock = performance.now();
-  const lap = (name: string) => {
-    const now = performance.now();
-    stages[name] = (now - clock) / 1000;
-    clock = now;
-    return `${stages[name].toFixed(1)} s`;
-  };
+  const { stages, lap, restart } = stageTimer();
   const out = opts.out;
   const dataDir = join(out, 'data');
   await mkdir(dataDir, { recursive: true });
@@ -232,7 +226,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     chain = result.report;
     threshold = opts.threshold ?? result.threshold;
     Object.assign(stages, result.stages);
-    clock = performance.now();
+    restart();
   } else {
     // 1 inside medical gold spans, 0 elsewhere (see the module comment)
     scores = Uint8Array.from(train.labels, (l) => (l === FORGET ? 255 : 0));

@@ -36,6 +36,7 @@ import { fitSaeLabeller } from '../label/sae_labeller.js';
 import { trainMasked } from '../model/train.js';
 import { Transformer } from '../model/transformer.js';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { stageTimer } from './stage_timer.js';
 
 /** Gold label value of the forget domain in the demo's label side files. */
 const MEDICAL = 1;
@@ -166,14 +167,7 @@ export interface SaeChainResult {
 export async function runSaeChain(inputs: SaeChainInputs): Promise<SaeChainResult> {
   const { settings: s, out, tokenizer, trainShard, train, val, signal } = inputs;
   const log = inputs.onLog ?? (() => {});
-  const stages: Record<string, number> = {};
-  let clock = performance.now();
-  const lap = (name: string) => {
-    const now = performance.now();
-    stages[name] = (now - clock) / 1000;
-    clock = now;
-    return stages[name].toFixed(1);
-  };
+  const { stages, lap } = stageTimer();
   await mkdir(join(out, 'models'), { recursive: true });
   await mkdir(join(out, 'sae'), { recursive: true });
   await mkdir(join(out, 'classifier'), { recursive: true });
@@ -197,7 +191,7 @@ export async function runSaeChain(inputs: SaeChainInputs): Promise<SaeChainResul
   }
   const labelerPath = join(out, 'models', 'labeler.safetensors');
   await labeler.save(labelerPath, { demo_role: 'labeler' });
-  log(`labeler LM: final loss ${lmSummary.finalLoss.toFixed(3)} (${lap('labeler_lm')} s)`);
+  log(`labeler LM: final loss ${lmSummary.finalLoss.toFixed(3)} (${lap('labeler_lm')})`);
 
   // 2. SAE on a sample (whole documents), latent selection on its gold labels
   const layer = s.labelerLayers;
@@ -237,7 +231,7 @@ export async function runSaeChain(inputs: SaeChainInputs): Promise<SaeChainResul
     contexts: fit.selector.topContexts(l.latent).map((c) => tokenizer.decode(sample.tokens.subarray(Math.max(0, c.position - 8), c.position + 3))),
   }));
   await writeFile(join(out, 'sae', 'latents.json'), JSON.stringify({ layer, latents: selected, mean: [...fit.mean], std: [...fit.std], z: s.z, minLatents: s.minLatents }, null, 1) + '\n');
-  log(`SAE: explained variance ${fit.training!.explainedVariance.toFixed(3)}; ${fit.latents.length} latents chosen (best AUROC ${fit.latents[0].auroc.toFixed(3)}) (${lap('sae')} s)`);
+  log(`SAE: explained variance ${fit.training!.explainedVariance.toFixed(3)}; ${fit.latents.length} latents chosen (best AUROC ${fit.latents[0].auroc.toFixed(3)}) (${lap('sae')})`);
 
   // 3. weak labels on the subset of documents after the sample
   const subsetTokens = subset.tokens;
@@ -258,7 +252,7 @@ export async function runSaeChain(inputs: SaeChainInputs): Promise<SaeChainResul
   const saeVsGold = agreement(binaryMetrics(saeLabels, goldBinary, 0.5));
   log(
     `SAE labels: ${subsetDocs} documents, ${(100 * labelled.labelled / labelled.tokens).toFixed(1)}% of ${labelled.tokens} tokens labelled; ` +
-      `against gold medical P ${saeVsGold.precision.toFixed(3)} R ${saeVsGold.recall.toFixed(3)} F1 ${saeVsGold.f1.toFixed(3)} (${lap('sae_labels')} s)`,
+      `against gold medical P ${saeVsGold.precision.toFixed(3)} R ${saeVsGold.recall.toFixed(3)} F1 ${saeVsGold.f1.toFixed(3)} (${lap('sae_labels')})`,
   );
 
   // 4. biLM on the whole training shard + token probe on the subset's SAE labels
@@ -288,7 +282,7 @@ export async function runSaeChain(inputs: SaeChainInputs): Promise<SaeChainResul
   const bestGold = precisionRecallCurve(heldOut.scores, heldOut.labels).maxF1;
   log(
     `classifier: layer ${classifier.layer}, threshold ${classifier.threshold.toFixed(3)}; held-out against gold medical ` +
-      `P ${vsGold.precision.toFixed(3)} R ${vsGold.recall.toFixed(3)} F1 ${vsGold.f1.toFixed(3)} (${lap('classifier')} s)`,
+      `P ${vsGold.precision.toFixed(3)} R ${vsGold.recall.toFixed(3)} F1 ${vsGold.f1.toFixed(3)} (${lap('classifier')})`,
   );
 
   // 5. score every training token
@@ -296,7 +290,7 @@ export async function runSaeChain(inputs: SaeChainInputs): Promise<SaeChainResul
   await scoreShards({ shards: [trainShard], classifier: classifierPath, out: scoresDir, signal });
   const scoresPath = sideFilePathFor(join(scoresDir, 'train_000000.bin'), SideFileKind.ScoresUint8);
   const scores = readSideFile(scoresPath, { expectKind: SideFileKind.ScoresUint8, expectTokens: train.tokens.length }).values as Uint8Array;
-  log(`scores: ${train.tokens.length} training tokens scored → ${scoresPath} (${lap('scoring')} s)`);
+  log(`scores: ${train.tokens.length} training tokens scored → ${scoresPath} (${lap('scoring')})`);
 
   return {
     scores,
