@@ -33,6 +33,7 @@ import { Transformer } from '../model/transformer.js';
 import { trainMasked } from '../model/train.js';
 import { backendInfo, type BackendInfo } from '../native.js';
 import { stageTimer } from './stage_timer.js';
+import { stripUndefined } from '../options.js';
 
 /** Domain label values used in label side files and reports. */
 export const DOMAINS = ['general', 'medical', 'biology'] as const;
@@ -405,8 +406,4 @@ function pick<T>(losses: Record<string, DomainLoss>, f: (l: DomainLoss) => T): R
 function describeBackend(b: BackendInfo): string {
   const warn = b.threads === 1 ? ' (one thread: set TOKENFILTER_THREADS to use more)' : b.simd === 'scalar' ? ' (scalar kernels: slow)' : '';
   return `${b.threads} threads, ${b.simd}${b.cuda ? ', CUDA' : ''}${warn}`;
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -33,6 +33,7 @@ import { backendInfo, type BackendInfo } from '../native.js';
 import { runAttacks, type AttackRecord } from './attack_stage.js';
 import { mcqForRun, sampleMcq, type McqSummary } from './mcq_stage.js';
 import { EXPERIMENT_DOMAINS, FORGET_LABEL, buildDomainCorpus, type DomainCorpus } from './domain_corpus.js';
+import { stripUndefined } from '../options.js';
 
 /** One model size of the ladder. */
 export interface ModelSize {
@@ -485,9 +486,6 @@ function resolveOptions(options: FilteringExperimentOptions): ResolvedOptions {
   return o;
 }
 
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
 
 function mean(xs: number[]): number {
   return xs.reduce((a, b) => a + b, 0) / xs.length;

@@ -21,6 +21,7 @@ import { LatentMoments } from './latent_moments.js';
 import { SparseAutoencoder, type SaeKind } from './sae.js';
 import { LatentSelector, type LatentScore, type SelectLatentsOptions } from './select_latents.js';
 import { trainSae, type TrainSaeProgress, type TrainSaeSummary } from './train_sae.js';
+import { stripUndefined } from '../options.js';
 
 /** Options of {@link fitSaeLabeller}. */
 export interface FitSaeLabellerOptions {
@@ -142,8 +143,4 @@ export async function fitSaeLabeller(options: FitSaeLabellerOptions): Promise<Sa
     moments.update(await sae.selectedCodes(acts.subarray(start * D, end * D), encoder));
   }
   return { sae, layer, latents, mean: moments.meanF32(), std: moments.std(), selector, training, sampleTokens: n };
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -3,6 +3,7 @@
  * validates, and the paper's size ladder.
  * @module
  */
+import { stripUndefined } from '../options.js';
 
 /** Options accepted by `Transformer.create`. */
 export interface TransformerOptions {
@@ -129,9 +130,6 @@ export function resolveTransformerConfig(options: TransformerOptions): Transform
   return { vocabSize, dModel, layers, heads, context, mlpRatio, hidden, tieEmbeddings: o.tieEmbeddings, seed, ropeBase, normEps };
 }
 
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
 
 /** Options of {@link ladderConfig} besides the depth. */
 export interface LadderOptions {
