@@ -22,8 +22,16 @@ function logit(p: number): number {
   return Math.log(q / (1 - q));
 }
 
-/** For every id of `tokenizer`, 1 when its text holds a line break (`\n` or `\r`), else 0 (also for ids the vocabulary leaves unused). */
+const lineBreakTables = new WeakMap<object, Uint8Array>();
+
+/**
+ * For every id of `tokenizer`, 1 when its text holds a line break (`\n` or `\r`), else 0 (also
+ * for ids the vocabulary leaves unused). Computed once per tokenizer object (it decodes every id)
+ * and shared: do not modify the returned table.
+ */
 export function lineBreakIds(tokenizer: Pick<Tokenizer, 'vocabSize' | 'decode'>): Uint8Array {
+  const cached = lineBreakTables.get(tokenizer);
+  if (cached) return cached;
   const table = new Uint8Array(tokenizer.vocabSize);
   for (let id = 0; id < tokenizer.vocabSize; id++) {
     let text: string;
@@ -34,6 +42,7 @@ export function lineBreakIds(tokenizer: Pick<Tokenizer, 'vocabSize' | 'decode'>)
     }
     if (/[\n\r]/.test(text)) table[id] = 1;
   }
+  lineBreakTables.set(tokenizer, table);
   return table;
 }
 

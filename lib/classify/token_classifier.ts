@@ -174,7 +174,8 @@ export class TokenClassifier {
     const radii = options.smoothing ?? DEFAULT_SMOOTHING_RADII;
     if (radii.length === 0) throw new RangeError('smoothing must list at least one radius (0 for none)');
     for (const r of radii) if (!Number.isInteger(r) || r < 0) throw new RangeError(`smoothing radii must be non-negative integers, got ${r}`);
-    const table = lineBreakIds(bilm.tokenizer);
+    const lineBreaks = lineBreakIds(bilm.tokenizer);
+    const valBreaks = options.val.map((s) => breaksOf(s.tokens, lineBreaks));
     const sweep: LayerResult[] = [];
     let best: { layer: number; probe: LogisticModel; threshold: number; f1: number; smoothing: number } | null = null;
     for (const layer of layers) {
@@ -182,19 +183,15 @@ export class TokenClassifier {
       const train = await labelledFeatures(bilm, options.train, layer, limit, options.seed ?? 0, featureOptions);
       const probe = await fitLogistic(train.features, train.labels, bilm.dimensionOf(direction), { ...options.logistic, signal: options.signal });
       const raw = await documentScores(bilm, probe, options.val, layer, featureOptions);
+      const plain = labelledScores(options.val, raw);
+      const unsmoothed = precisionRecallCurve(plain.scores, plain.labels).maxF1;
       let chosen: { smoothing: number; maxF1: BinaryMetrics; scores: Float32Array; labels: Uint8Array } | null = null;
-      let unsmoothed: BinaryMetrics | null = null;
       for (const radius of radii) {
-        const { scores, labels } = labelledScores(options.val, raw.map((p, k) => smoothScores(p, radius, breaksOf(options.val[k].tokens, table))));
-        const { maxF1 } = precisionRecallCurve(scores, labels);
-        if (radius === 0) unsmoothed = maxF1;
+        const { scores, labels } = radius === 0 ? plain : labelledScores(options.val, raw.map((p, k) => smoothScores(p, radius, valBreaks[k])));
+        const maxF1 = radius === 0 ? unsmoothed : precisionRecallCurve(scores, labels).maxF1;
         if (!chosen || maxF1.f1 > chosen.maxF1.f1) chosen = { smoothing: radius, maxF1, scores, labels };
       }
       const { scores, labels } = chosen!;
-      if (!unsmoothed) {
-        const plain = labelledScores(options.val, raw);
-        unsmoothed = precisionRecallCurve(plain.scores, plain.labels).maxF1;
-      }
       const result: LayerResult = {
         layer, maxF1: chosen!.maxF1, atHalf: binaryMetrics(scores, labels, 0.5), smoothing: chosen!.smoothing, maxF1Unsmoothed: unsmoothed,
         trainTokens: train.labels.length, fitIterations: probe.fit.iterations, seconds: (performance.now() - started) / 1000,

@@ -58,6 +58,7 @@ describe('smoothScores', () => {
     const tokenizer = await tinyTokenizer();
     const table = lineBreakIds(tokenizer);
     expect(table).toHaveLength(tokenizer.vocabSize);
+    expect(lineBreakIds(tokenizer)).toBe(table); // decoded once per tokenizer
     const tokens = tokenizer.encode('the patient\nthe river\r\nthe town');
     const breaks = breaksOf(tokens, table);
     const text = Array.from(tokens, (id) => tokenizer.decode([id]));
