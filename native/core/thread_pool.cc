@@ -39,18 +39,23 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::run_tasks() {
+void ThreadPool::run_tasks(Job& job) {
   inside_task = true;
   for (;;) {
-    size_t i = next_.fetch_add(1, std::memory_order_relaxed);
-    if (i >= n_) break;
+    size_t i = job.next.fetch_add(1, std::memory_order_relaxed);
+    if (i >= job.n) break;
     try {
-      (*fn_)(i);
+      (*job.fn)(i);
     } catch (...) {
-      std::lock_guard<std::mutex> lock(error_mutex_);
-      if (!error_) error_ = std::current_exception();
+      std::lock_guard<std::mutex> lock(job.error_mutex);
+      if (!job.error) job.error = std::current_exception();
     }
-    finished_.fetch_add(1, std::memory_order_acq_rel);
+    if (job.finished.fetch_add(1, std::memory_order_acq_rel) + 1 == job.n) {
+      // The last task: wake the caller. Taking mutex_ first means the caller is either still
+      // before its check (and will see finished == n) or already asleep in done_.wait.
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_.notify_all();
+    }
   }
   inside_task = false;
 }
@@ -63,19 +68,15 @@ void ThreadPool::worker_loop() {
       cpu_relax();
       if ((i & 63) == 63 && std::chrono::steady_clock::now() >= spin_until) break;
     }
+    std::shared_ptr<Job> job;
     {
       std::unique_lock<std::mutex> lock(mutex_);
       wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
       if (stop_) return;
       seen = generation_;
-      active_workers_++;
+      job = job_;
     }
-    run_tasks();
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      active_workers_--;
-    }
-    done_.notify_all();
+    if (job) run_tasks(*job);
   }
 }
 
@@ -86,30 +87,28 @@ void ThreadPool::parallel_for(size_t n, const std::function<void(size_t)>& fn) {
     return;
   }
   std::lock_guard<std::mutex> call_lock(call_mutex_);
+  auto job = std::make_shared<Job>();
+  job->fn = &fn;
+  job->n = n;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    fn_ = &fn;
-    n_ = n;
-    next_.store(0, std::memory_order_relaxed);
-    finished_.store(0, std::memory_order_relaxed);
-    error_ = nullptr;
+    job_ = job;
     generation_++;
   }
   wake_.notify_all();
-  run_tasks();
+  run_tasks(*job);
   // The workers usually finish within moments of the caller: watch for that before sleeping.
   const auto spin_until = std::chrono::steady_clock::now() + kSpinBeforeSleep;
-  for (int i = 0; finished_.load(std::memory_order_acquire) != n || active_workers_.load(std::memory_order_acquire) != 0;
-       i++) {
+  for (int i = 0; job->finished.load(std::memory_order_acquire) != n; i++) {
     cpu_relax();
     if ((i & 63) == 63 && std::chrono::steady_clock::now() >= spin_until) break;
   }
   {
     std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [&] { return finished_.load(std::memory_order_acquire) == n_ && active_workers_ == 0; });
-    fn_ = nullptr;
+    done_.wait(lock, [&] { return job->finished.load(std::memory_order_acquire) == n; });
+    job_.reset();
   }
-  if (error_) std::rethrow_exception(error_);
+  if (job->error) std::rethrow_exception(job->error);
 }
 
 namespace {

@@ -28,25 +28,32 @@ class ThreadPool {
   void parallel_for(size_t n, const std::function<void(size_t)>& fn);
 
  private:
+  // One parallel_for call. Each call gets its own counters, and a worker holds the job it woke
+  // for until it is done with it: a worker that wakes late, after its call has returned and the
+  // next one has begun, only ever sees its old job exhausted, and cannot take (or count) a task
+  // of the new one.
+  struct Job {
+    const std::function<void(size_t)>* fn;
+    size_t n;
+    std::atomic<size_t> next{0};
+    std::atomic<size_t> finished{0};
+    std::mutex error_mutex;
+    std::exception_ptr error;
+  };
+
   void worker_loop();
-  void run_tasks();
+  void run_tasks(Job& job);
 
   std::vector<std::thread> workers_;
   std::mutex call_mutex_;  // one parallel_for at a time
-  std::mutex mutex_;
+  std::mutex mutex_;       // guards job_ and stop_; done_ and wake_ wait on it
   std::condition_variable wake_;
   std::condition_variable done_;
-  const std::function<void(size_t)>* fn_ = nullptr;
-  size_t n_ = 0;
-  std::atomic<size_t> next_{0};
-  std::atomic<size_t> finished_{0};
-  // Bumped (under mutex_) each time a parallel_for publishes work; atomic so that idle workers
+  std::shared_ptr<Job> job_;
+  // Bumped (under mutex_) each time a parallel_for publishes a job; atomic so that idle workers
   // can watch it for a moment before going to sleep.
   std::atomic<size_t> generation_{0};
-  std::atomic<int> active_workers_{0};  // changed under mutex_, watched by a waiting caller
   bool stop_ = false;
-  std::exception_ptr error_;
-  std::mutex error_mutex_;
 };
 
 // The process-wide pool the kernels use. Its size defaults to the number of hardware threads
