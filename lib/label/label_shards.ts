@@ -123,11 +123,12 @@ export async function labelShards(options: LabelShardsOptions): Promise<LabelSha
     std = Float32Array.from(options.std);
   } else {
     const moments = new LatentMoments(S);
+    const codesOf = sae.selectedCodesReusing(encoder);
     for (const [i, path] of shards.entries()) {
       const { tokens } = contractOf(path);
       for await (const block of blocks(path, tokens)) {
         abort();
-        moments.update(await sae.selectedCodes(block.activations, encoder));
+        moments.update(await codesOf(block.activations));
         onProgress?.({ pass: 'stats', shard: i, shards: shards.length, tokens: block.start + block.count });
       }
     }
@@ -138,12 +139,13 @@ export async function labelShards(options: LabelShardsOptions): Promise<LabelSha
   const records: ShardLabelRecord[] = [];
   const total: Record<string, { tokens: number; labelled: number }> = {};
   let anyGold = false;
+  const codesOf = sae.selectedCodesReusing(encoder);
   for (const [i, path] of shards.entries()) {
     const { tokens, contract } = contractOf(path);
     const acts = new Float32Array(tokens.length * S);
     for await (const block of blocks(path, tokens)) {
       abort();
-      acts.set(await sae.selectedCodes(block.activations, encoder), block.start * S);
+      acts.set(await codesOf(block.activations), block.start * S);
       onProgress?.({ pass: 'label', shard: i, shards: shards.length, tokens: block.start + block.count });
     }
     const labels = labelTokensWithEot(acts, tokens, contract.eotId, {

@@ -206,21 +206,44 @@ export class SparseAutoencoder {
    * Exact codes [T, S] of the `encoder`'s latents (from {@link encoderFor}) for activations
    * x [T, dModel]: what the labelling rule reads. JumpReLU takes the one-GEMM subset path; TopK
    * encodes every latent (the top-k competition needs them all) and keeps the selected columns,
-   * so a selected latent is 0 wherever it lost the competition.
-   * @throws as {@link encode}.
+   * so a selected latent is 0 wherever it lost the competition. When streaming blocks of one
+   * size, pass `out` ([T, S]) and, for TopK, `scratch` ([T, dSae], the full codes) to reuse them.
+   * @throws as {@link encode}, and RangeError for a `scratch` of the wrong length.
    */
-  async selectedCodes(x: Float32Array, encoder: SelectedEncoder): Promise<Float32Array> {
-    if (this.config.kind !== 'topk') return this.encode(x, encoder);
-    const full = await this.encode(x);
+  async selectedCodes(x: Float32Array, encoder: SelectedEncoder, out?: Float32Array, scratch?: Float32Array): Promise<Float32Array> {
+    if (this.config.kind !== 'topk') return this.encode(x, encoder, out);
     const L = this.config.dSae;
     const S = encoder.latents.length;
-    const T = full.length / L;
-    const out = new Float32Array(T * S);
+    const T = x.length / this.config.dModel;
+    if (out !== undefined && (!(out instanceof Float32Array) || out.length !== T * S))
+      throw new RangeError(`out must be a Float32Array of tokens × latents = ${T} × ${S}`);
+    if (scratch !== undefined && (!(scratch instanceof Float32Array) || scratch.length !== T * L))
+      throw new RangeError(`scratch must be a Float32Array of tokens × dSae = ${T} × ${L}`);
+    const full = await this.encode(x, undefined, scratch);
+    const codes = out ?? new Float32Array(T * S);
     for (let t = 0; t < T; t++) {
       const row = t * L;
-      for (let s = 0; s < S; s++) out[t * S + s] = full[row + encoder.latents[s]];
+      for (let s = 0; s < S; s++) codes[t * S + s] = full[row + encoder.latents[s]];
     }
-    return out;
+    return codes;
+  }
+
+  /**
+   * {@link selectedCodes} for a stream of blocks: the returned function reuses its output and
+   * scratch buffers while the block size stays the same, so each result is valid only until the
+   * next call.
+   */
+  selectedCodesReusing(encoder: SelectedEncoder): (x: Float32Array) => Promise<Float32Array> {
+    let out: Float32Array | undefined;
+    let scratch: Float32Array | undefined;
+    return (x) => {
+      const T = x.length / this.config.dModel;
+      if (out?.length !== T * encoder.latents.length) {
+        out = new Float32Array(T * encoder.latents.length);
+        scratch = this.config.kind === 'topk' ? new Float32Array(T * this.config.dSae) : undefined;
+      }
+      return this.selectedCodes(x, encoder, out, scratch);
+    };
   }
 
   /**

@@ -8,9 +8,10 @@
  *
  * The paper picks medical latents by reading their explanations with an LLM; here a sample of
  * labelled tokens (gold sentence spans, source labels, a hand-labelled set) stands in for that
- * judge. Selection, mean and std all read exact codes ({@link SparseAutoencoder.selectedCodes}:
+ * judge. Selection, mean and std all read exact codes (as {@link SparseAutoencoder.selectedCodes}:
  * for TopK a selected latent is 0 where it lost the top-k competition), the codes the labelling
- * stage reads, so the rule's mean + z·std compares like with like.
+ * stage reads, so the rule's mean + z·std compares like with like. For TopK the sample is
+ * encoded once: its sparse codes are kept for the moments of the chosen latents.
  * @module
  */
 import { throwIfAborted } from '../abort.js';
@@ -127,20 +128,54 @@ export async function fitSaeLabeller(options: FitSaeLabellerOptions): Promise<Sa
   const L = sae.config.dSae;
   const selector = new LatentSelector(L, { contexts: o.contexts });
   const block = 8192;
+  const full = new Float32Array(block * L);
+  // TopK codes are sparse (k per row): keep them from this pass, so the moments of the chosen
+  // latents below need no second encode.
+  const topk = sae.config.kind === 'topk';
+  const sparse = topk ? { rowEnd: new Uint32Array(n), latent: new Uint32Array(n * sae.config.k), value: new Float32Array(n * sae.config.k) } : null;
+  let nonzeros = 0;
   for (let start = 0; start < n; start += block) {
     throwIfAborted(signal, 'SAE labeller');
     const end = Math.min(n, start + block);
-    selector.add(await sae.encode(acts.subarray(start * D, end * D)), labels.subarray(start, end), start);
+    const codes = await sae.encode(acts.subarray(start * D, end * D), undefined, full.subarray(0, (end - start) * L));
+    selector.add(codes, labels.subarray(start, end), start);
+    if (sparse) {
+      for (let t = 0; t < end - start; t++) {
+        for (let l = 0, row = t * L; l < L; l++) {
+          if (codes[row + l] === 0) continue;
+          if (nonzeros === sparse.latent.length) throw new Error(`a TopK code has more than k = ${sae.config.k} active latents`);
+          sparse.latent[nonzeros] = l;
+          sparse.value[nonzeros++] = codes[row + l];
+        }
+        sparse.rowEnd[start + t] = nonzeros;
+      }
+    }
   }
   const latents = selector.select({ by: 'auroc', ...options.select });
   if (latents.length === 0)
     throw new RangeError('no SAE latent fires specifically on the forget label of the sample (see SelectLatentsOptions): a larger sample, more SAE steps or another layer?');
 
-  const encoder = sae.encoderFor(latents.map((s) => s.latent));
-  const moments = new LatentMoments(latents.length);
+  const S = latents.length;
+  const encoder = sae.encoderFor(latents.map((l) => l.latent));
+  const moments = new LatentMoments(S);
+  const codesOf = sae.selectedCodesReusing(encoder);
+  const column = new Int32Array(L).fill(-1);
+  latents.forEach((l, s) => (column[l.latent] = s));
+  const selected = new Float32Array(block * S);
   for (let start = 0; start < n; start += block) {
     const end = Math.min(n, start + block);
-    moments.update(await sae.selectedCodes(acts.subarray(start * D, end * D), encoder));
+    if (!sparse) {
+      moments.update(await codesOf(acts.subarray(start * D, end * D)));
+      continue;
+    }
+    const rows = selected.subarray(0, (end - start) * S).fill(0);
+    for (let t = start, i = start === 0 ? 0 : sparse.rowEnd[start - 1]; t < end; t++) {
+      for (; i < sparse.rowEnd[t]; i++) {
+        const s = column[sparse.latent[i]];
+        if (s >= 0) rows[(t - start) * S + s] = sparse.value[i];
+      }
+    }
+    moments.update(rows);
   }
   return { sae, layer, latents, mean: moments.meanF32(), std: moments.std(), selector, training, sampleTokens: n };
 }

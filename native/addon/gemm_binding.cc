@@ -1,5 +1,8 @@
 // _gemm: the raw GEMM for tests and benchmarks (synchronous; C is updated in place).
-//   _gemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+//   _gemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc[, visits])
+// With `visits` (a Uint32Array [M * N]) a test epilogue runs fused: each element of C becomes
+// 2 * c + 1 and its counter goes up by one, so a test can check that every element was visited
+// exactly once, after its final value, and nothing outside C (the padding of ldc) was touched.
 // Row-major, as tf::gemm (native/kernels/gemm.h): A is stored [M, K] (or [K, M] when
 // transA), B is [K, N] (or [N, K] when transB), C is [M, N]; each leading dimension must be
 // at least its stored row length and each array long enough for its strided extent.
@@ -42,7 +45,8 @@ bool overlaps(const View<float>& x, const View<float>& y) {
 
 Napi::Value Gemm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 13) throw_type_error(env, "_gemm expects 13 arguments, got " + std::to_string(info.Length()));
+  if (info.Length() != 13 && info.Length() != 14)
+    throw_type_error(env, "_gemm expects 13 or 14 arguments, got " + std::to_string(info.Length()));
   const bool trans_a = boolean(info[0], "transA");
   const bool trans_b = boolean(info[1], "transB");
   const int64_t M = integer(info[2], "M", 0, kMaxDim);
@@ -62,8 +66,19 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   const View<float> c = operand(info[11], "C", M, N, ldc, "ldc", "[" + std::to_string(M) + ", " + std::to_string(N) + "]");
   if (overlaps(c, a)) throw_range_error(env, "C must not share memory with A");
   if (overlaps(c, b)) throw_range_error(env, "C must not share memory with B");
+  GemmEpilogue epilogue;
+  if (info.Length() == 14) {
+    const View<uint32_t> visits = typed_array<uint32_t>(info[13], "visits", static_cast<size_t>(M * N));
+    epilogue = [visits, N](float* tile, int64_t ld, int64_t i0, int64_t j0, int rows, int cols) {
+      for (int r = 0; r < rows; r++)
+        for (int q = 0; q < cols; q++) {
+          tile[r * ld + q] = 2.0f * tile[r * ld + q] + 1.0f;
+          visits.data[(i0 + r) * N + j0 + q]++;
+        }
+    };
+  }
   gemm(trans_a ? Trans::Yes : Trans::No, trans_b ? Trans::Yes : Trans::No, M, N, K, alpha, a.data, lda, b.data, ldb,
-       beta, c.data, ldc);
+       beta, c.data, ldc, epilogue);
   return env.Undefined();
 }
 

@@ -14,6 +14,8 @@
 // The first depth block applies beta (beta == 0 writes C without reading it), later ones add.
 // Two shapes skip packing: a small GEMM with op(B) = B (at most 64^3) runs the level's unpacked
 // kernel, and a C of one row or one column runs dot / axpy vector kernels.
+// An optional epilogue (gemm.h) runs on each register tile of C right after its last depth
+// block, while the tile is in L1; the paths without tiles run it over C afterwards.
 // Every element of C gets the same arithmetic whatever the thread count or task split (the
 // path and the depth blocking depend only on the shape and the SIMD level), so results are
 // deterministic.
@@ -190,9 +192,27 @@ void gemv(const KernelConfig& cfg, int threads, bool dot_form, int64_t L, int64_
 
 void gemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
           const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, GemmEpilogue());
+}
+
+void gemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+          const float* B, int64_t ldb, float beta, float* C, int64_t ldc, const GemmEpilogue& epilogue) {
   if (M <= 0 || N <= 0) return;
+  // The paths without register tiles run the epilogue afterwards, over row blocks of C.
+  const auto epilogue_after = [&] {
+    if (!epilogue) return;
+    const int64_t rows_per_block = std::max<int64_t>(1, 4096 / N);
+    parallel_range(static_cast<size_t>(ceil_div(M, rows_per_block)), 1, [&](size_t b0, size_t b1) {
+      for (size_t b = b0; b < b1; b++) {
+        const int64_t i0 = static_cast<int64_t>(b) * rows_per_block;
+        const int rows = static_cast<int>(std::min(rows_per_block, M - i0));
+        epilogue(C + i0 * ldc, ldc, i0, 0, rows, static_cast<int>(N));
+      }
+    });
+  };
   if (K <= 0 || alpha == 0.0f) {
     scale_c(M, N, beta, C, ldc);
+    epilogue_after();
     return;
   }
   const KernelConfig& cfg = config_for(simd_level());
@@ -207,16 +227,19 @@ void gemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float a
 
   if (cfg.small && trans_b == Trans::No && flops <= kSmallFlops) {
     cfg.small(trans_a == Trans::Yes, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    epilogue_after();
     return;
   }
   if (N == 1) {  // C[M, 1] = op(A) · op(B)[:, 0]
     const bool a_rows = trans_a == Trans::No;
     gemv(cfg, threads, a_rows, M, K, alpha, A, lda, B, trans_b == Trans::No ? ldb : 1, beta, C, ldc);
+    epilogue_after();
     return;
   }
   if (M == 1) {  // C[1, N] = op(A)[0, :] · op(B)
     const bool b_rows = trans_b == Trans::Yes;
     gemv(cfg, threads, b_rows, N, K, alpha, B, ldb, A, trans_a == Trans::No ? 1 : lda, beta, C, 1);
+    epilogue_after();
     return;
   }
 
@@ -258,6 +281,7 @@ void gemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float a
           const int64_t k0 = kb * kc;
           const int64_t klen = std::min(kc, K - k0);
           const float beta_k = kb == 0 ? beta : 1.0f;
+          const bool last_block = kb == k_blocks - 1;
           float* a_block = a_pack + (kb - span0) * mb * kc;
           cfg.pack_b(B + n0 * b_rs + k0 * b_ks, b_rs, b_ks, nlen, klen, b_pack);
           for (int64_t gi = 0; gi < g_count; gi++) {
@@ -277,7 +301,9 @@ void gemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float a
               for (int64_t q = 0; q < b_panels; q++) {
                 const int64_t j0 = n0 + q * nr;
                 const int cols = static_cast<int>(std::min(nr, n0 + nlen - j0));
-                cfg.kernel(klen, ap, b_pack + q * nr * klen, C + i0 * ldc + j0, ldc, alpha, beta_k, rows, cols);
+                float* c = C + i0 * ldc + j0;
+                cfg.kernel(klen, ap, b_pack + q * nr * klen, c, ldc, alpha, beta_k, rows, cols);
+                if (last_block && epilogue) epilogue(c, ldc, i0, j0, rows, cols);
               }
             }
           }

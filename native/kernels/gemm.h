@@ -12,6 +12,7 @@
 //            dW[OC, IC]+= gemm(Trans,   NoTrans, OC, IC, N,  1, dy, OC, x, IC, 1, dW, IC)
 #pragma once
 #include <cstdint>
+#include <functional>
 
 namespace tf {
 
@@ -19,5 +20,15 @@ enum class Trans { No = 0, Yes = 1 };
 
 void gemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
           const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+
+// An element-wise pass fused into a GEMM: called once on every finished tile of C, the
+// `rows` x `cols` block at row i0, column j0 (c points at its first element, row stride ldc),
+// right after its last depth block was accumulated, while the tile is still in L1. Tiles are
+// disjoint and may be visited on any thread in any order.
+using GemmEpilogue = std::function<void(float* c, int64_t ldc, int64_t i0, int64_t j0, int rows, int cols)>;
+
+// gemm, then `epilogue` on every element of C (each exactly once), in the same pass.
+void gemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+          const float* B, int64_t ldb, float beta, float* C, int64_t ldc, const GemmEpilogue& epilogue);
 
 }  // namespace tf

@@ -82,17 +82,19 @@ void sae_forward(const SaeConfig& c, const float* params, const float* x, int64_
 
 void sae_encode_selected(const float* x, int64_t N, int64_t D, float scale, const float* w, const float* b,
                          const float* threshold, int64_t S, float* out) {
-  gemm(Trans::No, Trans::No, N, S, D, scale, x, D, w, S, 0.0f, out, S);
-  // bias and threshold fused in one pass over the output
-  parallel_range(static_cast<size_t>(N), 64, [&](size_t begin, size_t end) {
-    for (size_t n = begin; n < end; n++) {
-      float* row = out + n * S;
-      for (int64_t s = 0; s < S; s++) {
-        const float v = row[s] + b[s];
-        row[s] = v > threshold[s] ? v : 0.0f;
-      }
-    }
-  });
+  // bias and threshold applied to each tile of the GEMM as it is finished (no second pass)
+  gemm(Trans::No, Trans::No, N, S, D, scale, x, D, w, S, 0.0f, out, S,
+       [&](float* c, int64_t ldc, int64_t, int64_t j0, int rows, int cols) {
+         const float* bias = b + j0;
+         const float* theta = threshold + j0;
+         for (int r = 0; r < rows; r++) {
+           float* row = c + r * ldc;
+           for (int s = 0; s < cols; s++) {
+             const float v = row[s] + bias[s];
+             row[s] = v > theta[s] ? v : 0.0f;
+           }
+         }
+       });
 }
 
 Sae::Sae(const SaeConfig& config) : config_(config), layout_(config) {

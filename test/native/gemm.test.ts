@@ -169,6 +169,40 @@ describe('gemm', () => {
     }
   });
 
+  it('runs a fused epilogue exactly once on every element of C, after its final value, on every path', () => {
+    // the test epilogue of _gemm: c -> 2c + 1, counting visits per element
+    const sizes: Array<[number, number, number]> = [
+      [13, 31, 33], // small unpacked kernel (op(B) = B)
+      [31, 1, 500], [1, 600, 300], [5000, 1, 500], // one column / one row of C
+      [100, 257, 800], [600, 20, 400], [7, 1100, 40], // packed: two depth blocks, split rows, several column blocks
+      [9, 40, 0], // K == 0
+      [randomIn(1, 300), randomIn(1, 300), randomIn(1, 300)],
+    ];
+    for (const [M, N, K] of sizes) {
+      for (const [transA, transB] of TRANSPOSES) {
+        const p = makeProblem(M, N, K, transA, transB, 1, [0, 1][randomIn(0, 1)]);
+        const ref = reference(p);
+        const fused = { want: ref.want.map((w) => 2 * w + 1), bound: ref.bound.map((b) => 2 * b + 2 ** -23 * 4) };
+        for (const level of levels) {
+          setSimdLevel(level);
+          for (const threads of [1, 2]) {
+            setThreads(threads);
+            const C = p.C0.slice();
+            const visits = new Uint32Array(M * N);
+            native._gemm(p.transA, p.transB, M, N, K, p.alpha, p.A, p.lda, p.B, p.ldb, p.beta, C, p.ldc, visits);
+            const label = `epilogue, ${level}, ${threads} thread(s), transA=${transA} transB=${transB} M=${M} N=${N} K=${K}`;
+            const twice = visits.findIndex((v) => v !== 1);
+            if (twice >= 0) throw new Error(`${label}: element ${twice} visited ${visits[twice]} times (seed ${seed})`);
+            check(p, C, fused, label);
+          }
+        }
+      }
+    }
+    expect(() => native._gemm(false, false, 2, 2, 2, 1, new Float32Array(4), 2, new Float32Array(4), 2, 0, new Float32Array(4), 2, new Uint32Array(3))).toThrow(
+      /visits/,
+    );
+  });
+
   it('gives the same bits on every call and for 1 and 2 threads', () => {
     for (const level of levels) {
       setSimdLevel(level);
@@ -217,6 +251,6 @@ describe('gemm', () => {
     expect(call([1, true], [8, new Float32Array(11)], [9, 3])).toThrow(/B has length 11/);
     const shared = new Float32Array(20);
     expect(call([6, shared.subarray(0, 6)], [11, shared.subarray(4, 12)])).toThrow(/C must not share memory with A/);
-    expect(() => native._gemm(false, false, 1, 1, 1)).toThrow(/13 arguments/);
+    expect(() => native._gemm(false, false, 1, 1, 1)).toThrow(/13 or 14 arguments/);
   });
 });

@@ -101,6 +101,13 @@ describe('SAE encode', () => {
         for (const v of picked) zeros += v === 0 ? 1 : 0;
         expect(zeros).toBeGreaterThan(picked.length / 2);
       }
+      // the reusing form writes into the same buffers block after block, with the same codes
+      const codesOf = sae.selectedCodesReusing(sae.encoderFor(latents));
+      const first = await codesOf(x);
+      expect(Array.from(first)).toEqual(Array.from(picked));
+      expect(await codesOf(x)).toBe(first);
+      await expect(sae.selectedCodes(x, sae.encoderFor(latents), new Float32Array(3))).rejects.toThrow(/31 × 5/);
+      if (kind === 'topk') await expect(sae.selectedCodes(x, sae.encoderFor(latents), undefined, new Float32Array(5))).rejects.toThrow(/scratch must be .* 31 × 64/);
     }
   });
 

@@ -63,6 +63,20 @@ describe('fitSaeLabeller', () => {
     expect(f1).toBeGreaterThan(0.6);
   }, 60_000);
 
+  it('keeps the moments exact over several encode blocks (TopK codes kept sparse from the first pass)', async () => {
+    const model = await Transformer.create({ vocabSize: 48, dModel: 16, layers: 1, heads: 2, context: 32, seed: 7 });
+    const sample = corpus(20_000, 5); // three 8192-token blocks
+    const fit = await fitSaeLabeller({ model, layer: 1, tokens: sample.tokens, labels: sample.labels, dSae: 48, k: 6, steps: 60, batchRows: 128, select: { top: 6, minSupport: 5 } });
+    const encoder = fit.sae.encoderFor(fit.latents.map((l) => l.latent));
+    const codes = new Float32Array(sample.tokens.length * fit.latents.length);
+    for await (const b of tokenActivations(model, sample.tokens, { layer: 1, context: 32 }))
+      codes.set(await fit.sae.selectedCodes(b.activations, encoder), b.start * fit.latents.length);
+    const moments = new LatentMoments(fit.latents.length).update(codes);
+    expect(moments.count).toBe(20_000);
+    Array.from(moments.meanF32()).forEach((m, i) => expect(fit.mean[i]).toBeCloseTo(m, 5));
+    Array.from(moments.std()).forEach((s, i) => expect(fit.std[i]).toBeCloseTo(s, 5));
+  });
+
   it('continues from a given SAE without training when steps is 0', async () => {
     const model = await Transformer.create({ vocabSize: 48, dModel: 16, layers: 1, heads: 2, context: 32, seed: 7 });
     const sample = corpus(1200, 3);
