@@ -27,10 +27,16 @@ import { broadcastLabel, labelsFromSpans, type LabelledSequence } from './labels
 import { Random, windowOf } from './sampling.js';
 import { paragraphsOf, spliceDocuments } from './spliced_documents.js';
 import { TokenClassifier, type LayerResult } from './token_classifier.js';
-import { trainBiLMProbe } from './train_bilm_probe.js';
+import { trainBiLMProbe, type BiLMProbeOptions } from './train_bilm_probe.js';
 
 /** Options of {@link trainClassifierFromCorpus}; presets in {@link CLASSIFIER_PRESETS}. */
-export interface CorpusClassifierOptions {
+/**
+ * Options of {@link trainClassifierFromCorpus}. The biLM's shape and training, the probe's fit
+ * (`maxTrainTokens`, `l2`, `sweepLayers`), `seed`, `onLog` and `signal` mean what they mean in
+ * {@link BiLMProbeOptions} (`steps` per direction).
+ */
+export interface CorpusClassifierOptions
+  extends Pick<BiLMProbeOptions, 'dModel' | 'layers' | 'heads' | 'context' | 'batch' | 'steps' | 'lr' | 'maxTrainTokens' | 'l2' | 'sweepLayers' | 'seed' | 'onLog' | 'signal'> {
   /** `domains` (a data folder with corpus/*.jsonl.gz) or `wordnet` (the built-in corpus). */
   corpus: 'domains' | 'wordnet';
   /** Data folder for `domains` (holding `corpus/`). */
@@ -42,14 +48,6 @@ export interface CorpusClassifierOptions {
   /** Characters per domain read for biLM pretraining (`domains` only). */
   charsPerDomain: number;
   vocabSize: number;
-  dModel: number;
-  layers: number;
-  heads: number;
-  context: number;
-  batch: number;
-  /** Optimizer steps per direction. */
-  steps: number;
-  lr: number;
   /** Share of pretraining windows drawn from the forget domain (the rest from the others, equally). */
   forgetWeight: number;
   /** Documents per domain (train) for the probes, and tokens read per document (a random window). */
@@ -64,18 +62,10 @@ export interface CorpusClassifierOptions {
   probeData?: 'spliced' | 'windows';
   /** Smoothing radii tried with the token probe (see TokenClassifier.train; default its own). */
   smoothing?: number[];
-  /** Fit the token probe on at most this many tokens. */
-  maxTrainTokens: number;
-  /** Layers to sweep (default all). */
-  sweepLayers?: number[];
   /** Train a document classifier too (at the token classifier's layer). */
   documentClassifier: boolean;
   /** Also sweep a forward-only probe on the same data (the unidirectional baseline), recorded in the report. */
   compareUnidirectional?: boolean;
-  l2: number;
-  seed: number;
-  onLog?: (line: string) => void;
-  signal?: AbortSignal;
 }
 
 const SHARED = { forget: 'medical', lr: 3e-3, forgetWeight: 0.5, l2: 1e-3, seed: 1, documentClassifier: true, compareUnidirectional: false };

@@ -205,7 +205,6 @@ Napi::Value EncodeSelected(const Napi::CallbackInfo& info) {
   if (x.length % static_cast<size_t>(D) != 0)
     throw_range_error(env, "x has length " + std::to_string(x.length) + ", not a multiple of dModel = " + std::to_string(D));
   const int64_t N = static_cast<int64_t>(x.length) / D;
-  check_finite(env, x.data, x.length, "x");
   const double scale = number(info[2], "scale");
   View<float> w = typed_array<float>(info[3], "encoder");
   if (w.length == 0 || w.length % static_cast<size_t>(D) != 0)
@@ -216,7 +215,15 @@ Napi::Value EncodeSelected(const Napi::CallbackInfo& info) {
   View<float> out = typed_array<float>(info[6], "out", static_cast<size_t>(N * S));
   auto* worker = new LambdaWorker(
       env, "encodeSelected",
-      [=]() { sae_encode_selected(x.data, N, D, static_cast<float>(scale), w.data, b.data, th.data, S, out.data); },
+      [=]() {
+        // x is checked for NaN / inf through the encoding's own epilogue; only on failure is it
+        // scanned, to name the element
+        if (sae_encode_selected(x.data, N, D, static_cast<float>(scale), w.data, b.data, th.data, S, out.data)) return;
+        for (size_t i = 0; i < x.length; i++)
+          if (!std::isfinite(x.data[i]))
+            throw Error("x contains a non-finite value (" + std::to_string(x.data[i]) + ") at index " + std::to_string(i));
+        throw Error("a pre-activation is not finite although x is: the encoder or its bias holds NaN or inf, or the product overflowed");
+      },
       nullptr, nullptr);
   for (int i = 0; i < 7; i++) worker->keep(info[i]);
   Napi::Promise promise = worker->promise();

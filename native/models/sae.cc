@@ -2,6 +2,7 @@
 #include "models/sae.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <numeric>
 
@@ -80,21 +81,27 @@ void sae_forward(const SaeConfig& c, const float* params, const float* x, int64_
   });
 }
 
-void sae_encode_selected(const float* x, int64_t N, int64_t D, float scale, const float* w, const float* b,
+bool sae_encode_selected(const float* x, int64_t N, int64_t D, float scale, const float* w, const float* b,
                          const float* threshold, int64_t S, float* out) {
-  // bias and threshold applied to each tile of the GEMM as it is finished (no second pass)
+  // bias, threshold and the finiteness check applied to each tile of the GEMM as it is
+  // finished (no second pass over out, no separate pass over x)
+  std::atomic<bool> finite{true};
   gemm(Trans::No, Trans::No, N, S, D, scale, x, D, w, S, 0.0f, out, S,
        [&](float* c, int64_t ldc, int64_t, int64_t j0, int rows, int cols) {
          const float* bias = b + j0;
          const float* theta = threshold + j0;
+         bool ok = true;
          for (int r = 0; r < rows; r++) {
            float* row = c + r * ldc;
            for (int s = 0; s < cols; s++) {
              const float v = row[s] + bias[s];
+             ok &= std::isfinite(v);
              row[s] = v > theta[s] ? v : 0.0f;
            }
          }
+         if (!ok) finite.store(false, std::memory_order_relaxed);
        });
+  return finite.load();
 }
 
 Sae::Sae(const SaeConfig& config) : config_(config), layout_(config) {

@@ -69,7 +69,9 @@ void sae_forward(const SaeConfig& c, const float* params, const float* x, int64_
 // Encodes x [N, D] (multiplied by `scale` on the fly) with a dense gathered encoder
 // W [D, S], b [S], threshold [S] (JumpReLU form; threshold 0 gives ReLU, -inf the pre-activation) into
 // out [N, S] (written). One tf::gemm with the bias and threshold fused into its epilogue.
-void sae_encode_selected(const float* x, int64_t N, int64_t D, float scale, const float* w, const float* b,
+// Returns false if any pre-activation was not finite (non-finite x, encoder or bias, or an
+// overflow); out then holds garbage and the caller reports the cause.
+bool sae_encode_selected(const float* x, int64_t N, int64_t D, float scale, const float* w, const float* b,
                          const float* threshold, int64_t S, float* out);
 
 // Keeps each row's k largest entries of relu(pre [N, L]) in f (the rest 0); f may be pre.

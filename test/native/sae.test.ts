@@ -144,6 +144,20 @@ describe('SAE encode', () => {
     }
   });
 
+  it('the selected-latent path refuses NaN / inf inputs and a non-finite encoder, naming the cause', async () => {
+    const D = 16;
+    const sae = SparseAutoencoder.create({ dModel: D, dSae: 64, kind: 'jumprelu', seed: 4, initialThreshold: 0.1 });
+    const encoder = sae.encoderFor([3, 7, 11]);
+    for (const [bad, shown] of [[Number.NaN, 'nan'], [Number.POSITIVE_INFINITY, 'inf']] as const) {
+      const x = randomRows(40 * D);
+      x[17 * D + 5] = bad;
+      await expect(sae.encode(x, encoder)).rejects.toThrow(`x contains a non-finite value (${shown}) at index ${17 * D + 5}`);
+    }
+    const broken = { ...encoder, bias: Float32Array.from(encoder.bias) };
+    broken.bias[1] = Number.NEGATIVE_INFINITY;
+    await expect(sae.encode(randomRows(40 * D), broken)).rejects.toThrow(/encoder or its bias holds NaN or inf/);
+  });
+
   it('TopK in place (f = pre) gives the same codes as into a separate array', () => {
     const L = 33;
     const N = 11;
