@@ -151,7 +151,9 @@ export interface ExperimentRun {
   /** Held-out loss per domain (nats per token) and its 95% bootstrap interval. */
   loss: Record<string, number>;
   ci95: Record<string, [number, number]>;
+  /** Wall-clock seconds of the run (filtering, training over every resumed segment, evaluation) and of its training alone. */
   seconds: number;
+  train_seconds: number;
   model_path: string;
 }
 
@@ -330,7 +332,9 @@ export async function runFilteringExperiment(options: FilteringExperimentOptions
       train_flops: summary.flops, final_train_loss: summary.finalLoss,
       loss: Object.fromEntries(Object.entries(losses).map(([k, v]) => [k, v.loss])),
       ci95: Object.fromEntries(Object.entries(losses).map(([k, v]) => [k, v.ci95])),
-      seconds: (performance.now() - started) / 1000, model_path: modelPath,
+      // a resumed run counts the training time of its earlier segments too (from the checkpoint)
+      seconds: (performance.now() - started) / 1000 + summary.totalSeconds - summary.elapsedMs / 1000,
+      train_seconds: summary.totalSeconds, model_path: modelPath,
     };
     results.runs[id] = run;
     await save();

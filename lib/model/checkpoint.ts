@@ -29,6 +29,8 @@ export interface TrainingState {
   flops: number;
   /** Mean loss of every step so far. */
   lossHistory: number[];
+  /** Wall-clock seconds spent training so far, over every resumed segment (0 from checkpoints written before it was recorded). */
+  seconds: number;
 }
 
 /** Writes a checkpoint of `model` (parameters and AdamW state) and `state` to `path`, atomically. */
@@ -54,6 +56,7 @@ export async function saveCheckpoint(path: string, model: Transformer, state: Tr
       supervisedTokens: state.supervisedTokens,
       flops: state.flops,
       lossHistory: state.lossHistory,
+      seconds: state.seconds,
     }),
   });
 }
@@ -97,8 +100,8 @@ function restoreFromContents(file: SafetensorsContents, path: string, model: Tra
   } catch {
     throw new SafetensorsError(`${path}: metadata 'trainer' is not valid JSON`);
   }
-  const { tokens, supervisedTokens, flops, lossHistory } = trainer as Record<string, unknown>;
-  const numbers = [tokens, supervisedTokens, flops];
+  const { tokens, supervisedTokens, flops, lossHistory, seconds = 0 } = trainer as Record<string, unknown>;
+  const numbers = [tokens, supervisedTokens, flops, seconds];
   if (!numbers.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0) || !Array.isArray(lossHistory) ||
       lossHistory.length !== step || !lossHistory.every((x) => typeof x === 'number'))
     throw new SafetensorsError(`${path}: metadata 'trainer' is malformed`);
@@ -111,6 +114,7 @@ function restoreFromContents(file: SafetensorsContents, path: string, model: Tra
     supervisedTokens: supervisedTokens as number,
     flops: flops as number,
     lossHistory: lossHistory as number[],
+    seconds: seconds as number,
   };
 }
 

@@ -88,6 +88,8 @@ export interface TrainSummary {
   lossHistory: number[];
   /** Wall time of this call in milliseconds. */
   elapsedMs: number;
+  /** Wall-clock seconds of the whole run: this call plus every segment before a resume (as recorded in its checkpoint). */
+  totalSeconds: number;
 }
 
 /** Defaults of every {@link TrainOptions} field that has one. */
@@ -187,7 +189,12 @@ export async function trainMasked(
   const schedule = cosineSchedule({ peak: o.lr, warmupSteps: o.warmupSteps, totalSteps: o.steps, minRatio: o.minLrRatio });
   const state: TrainingState = o.resumeFrom
     ? await restoreCheckpoint(o.resumeFrom, model)
-    : { step: 0, batchesConsumed: 0, tokens: 0, supervisedTokens: 0, flops: 0, lossHistory: [] };
+    : { step: 0, batchesConsumed: 0, tokens: 0, supervisedTokens: 0, flops: 0, lossHistory: [], seconds: 0 };
+  const secondsBefore = state.seconds;
+  const checkpoint = (path: string) => {
+    state.seconds = secondsBefore + (performance.now() - started) / 1000;
+    return saveCheckpoint(path, model, state);
+  };
   if (o.signal?.aborted) throw abortError('training');
 
   const { flag: cancel, dispose } = nativeCancelFlag(o.signal, 'training');
@@ -255,14 +262,15 @@ export async function trainMasked(
         flops: state.flops,
       });
       if (o.evaluateEvery > 0 && state.step % o.evaluateEvery === 0) await o.evaluate!(model, state.step);
-      if (o.checkpointEvery > 0 && state.step % o.checkpointEvery === 0) await saveCheckpoint(o.checkpointPath!, model, state);
+      if (o.checkpointEvery > 0 && state.step % o.checkpointEvery === 0) await checkpoint(o.checkpointPath!);
     }
     if (o.checkpointPath !== undefined && !(o.checkpointEvery > 0 && state.step % o.checkpointEvery === 0))
-      await saveCheckpoint(o.checkpointPath, model, state);
+      await checkpoint(o.checkpointPath);
   } finally {
     dispose();
     await iterator.return?.();
   }
+  const elapsedMs = performance.now() - started;
   return {
     steps: state.step,
     batchesConsumed: state.batchesConsumed,
@@ -271,6 +279,7 @@ export async function trainMasked(
     flops: state.flops,
     finalLoss: state.lossHistory.length > 0 ? state.lossHistory[state.lossHistory.length - 1] : NaN,
     lossHistory: state.lossHistory,
-    elapsedMs: performance.now() - started,
+    elapsedMs,
+    totalSeconds: secondsBefore + elapsedMs / 1000,
   };
 }

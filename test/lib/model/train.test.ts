@@ -111,10 +111,13 @@ describe('trainMasked', () => {
     await expect(stopped).rejects.toMatchObject({ name: 'AbortError' });
     const { state } = await loadCheckpoint(path);
     expect([state.step, state.batchesConsumed]).toEqual([2, 4]);
+    expect(state.seconds).toBeGreaterThan(0);
 
     const resumed = await Transformer.create({ ...TINY, seed: 99 });
     const rest = await trainMasked(resumed, batches, { ...options, resumeFrom: path });
     expect(rest.steps).toBe(4);
+    // the run's wall time counts the segment before the resume as well as this call
+    expect(rest.totalSeconds).toBeCloseTo(state.seconds + rest.elapsedMs / 1000, 9);
     expect(rest.lossHistory).toEqual(full.lossHistory);
     expect(Buffer.from(resumed.getParameters().buffer).equals(Buffer.from(straight.getParameters().buffer))).toBe(true);
   });
