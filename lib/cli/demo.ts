@@ -34,7 +34,7 @@ export interface DemoCommandOptions {
   saeTop: number;
   z: number;
   minLatents: number;
-  separateBilm?: boolean;
+  bilmFromLabeler?: boolean;
   bilmLayers: number;
   bilmDim: number;
   bilmContext: number;
@@ -76,7 +76,7 @@ export async function demoCommand(options: DemoCommandOptions, io: CliIO): Promi
     saeTop: options.saeTop,
     z: options.z,
     minLatents: options.minLatents,
-    separateBilm: options.separateBilm ?? false,
+    separateBilm: !options.bilmFromLabeler,
     bilmLayers: options.bilmLayers,
     bilmDim: options.bilmDim,
     bilmContext: options.bilmContext,
@@ -159,10 +159,10 @@ export function registerDemo(program: Command, io: CliIO): void {
     .option('--sae-top <n>', 'medical latents kept (best AUROC on the sample)', (v) => parseIntegerOption('--sae-top', v, 1, 1 << 20), d.saeTop)
     .option('--z <x>', 'labelling rule: standard deviations above the mean', parseNumber('--z', -100, 100), d.z)
     .option('--min-latents <n>', 'labelling rule: latents that must pass for a seed token', (v) => parseIntegerOption('--min-latents', v, 1, 1 << 20), d.minLatents)
-    .option('--separate-bilm', "train both directions of a new classifier biLM (--bilm-*) instead of reusing the labeler LM as its forward half")
-    .option('--bilm-layers <n>', 'classifier biLM layers (with --separate-bilm)', (v) => parseIntegerOption('--bilm-layers', v, 1, 64), d.bilmLayers)
-    .option('--bilm-dim <n>', 'classifier biLM width (with --separate-bilm)', (v) => parseIntegerOption('--bilm-dim', v, 8, 1 << 14), d.bilmDim)
-    .option('--bilm-context <n>', 'classifier biLM context (with --separate-bilm)', (v) => parseIntegerOption('--bilm-context', v, 2, 1 << 16), d.bilmContext)
+    .option('--bilm-layers <n>', 'classifier biLM layers per direction', (v) => parseIntegerOption('--bilm-layers', v, 1, 64), d.bilmLayers)
+    .option('--bilm-dim <n>', 'classifier biLM width', (v) => parseIntegerOption('--bilm-dim', v, 8, 1 << 14), d.bilmDim)
+    .option('--bilm-context <n>', 'classifier biLM context', (v) => parseIntegerOption('--bilm-context', v, 2, 1 << 16), d.bilmContext)
+    .option('--bilm-from-labeler', "reuse the labeler LM as the classifier biLM's forward half and train only a backward model of its shape (instead of --bilm-*): better probe features, slower scoring")
     .option('--bilm-steps <n>', 'classifier biLM training steps per trained direction', (v) => parseIntegerOption('--bilm-steps', v, 1), d.bilmSteps)
     .option('--label-docs <n>', 'training documents SAE-labelled for the token probe (300 of them validate it)', (v) => parseIntegerOption('--label-docs', v, 2), d.labelDocuments)
     .option('--json', 'print the whole report as JSON on stdout instead of the table')

@@ -9,8 +9,8 @@
  * 3. weak labels ({@link labelShards}): the paper's rule (≥ minLatents chosen latents above
  *    mean + z·std, then spans grown to neighbours with a positive activation) on a labelled
  *    subset, `labelDocuments` other random training documents (written as their own shard), as the paper labels a subset of its corpus for classifier training;
- * 4. classifier ({@link trainBiLMProbe}): a biLM on the whole training shard (the labeler LM
- *    as its forward half and a backward model trained here, unless `separateBilm`) and a
+ * 4. classifier ({@link trainBiLMProbe}): a biLM on the whole training shard (two new
+ *    models, or the labeler LM as its forward half unless `separateBilm`) and a
  *    logistic token probe trained on the subset's SAE labels (layer and max-F1 threshold chosen
  *    on `probeValDocuments` other subset documents);
  * 5. scores ({@link scoreShards}): every training token scored by the classifier.
@@ -59,11 +59,11 @@ export interface SaeChainSettings {
   z: number;
   minLatents: number;
   /**
-   * The classifier's biLM: by default (`separateBilm` false) the labeler LM is its forward
-   * direction and a backward model of the same shape is trained for `bilmSteps` steps of
-   * `bilmBatch` windows (the labeler is a causal LM of this very text, so training another
-   * forward model would only cost time); with `separateBilm`, both directions are new models of
-   * `bilmLayers` × `bilmDim`, context `bilmContext`.
+   * The classifier's biLM: with `separateBilm` (the demo's default) both directions are new
+   * models of `bilmLayers` × `bilmDim`, context `bilmContext`, trained for `bilmSteps` steps of
+   * `bilmBatch` windows each, smaller than the labeler so that scoring the corpus is cheap;
+   * without it the labeler LM (a causal LM of this very text) is the forward direction and only
+   * a backward model of its shape is trained: better probe features, slower scoring.
    */
   separateBilm: boolean;
   bilmLayers: number;

@@ -15,7 +15,7 @@ const TINY = [
   '--train-docs', '300', '--steps', '6', '--vocab', '400', '--layers', '1', '--dim', '32', '--heads', '2', '--context', '32', '--batch', '4',
   '--labeler-layers', '1', '--labeler-dim', '32', '--labeler-context', '32', '--labeler-steps', '60',
   '--sae-latents', '64', '--sae-k', '8', '--sae-steps', '60', '--sae-sample', '20000', '--sae-top', '8', '--min-latents', '1', '--z', '1',
-  '--bilm-steps', '20', '--label-docs', '150',
+  '--bilm-layers', '1', '--bilm-dim', '16', '--bilm-context', '32', '--bilm-steps', '20', '--label-docs', '150',
 ];
 
 async function demo(args: string[]) {
@@ -58,9 +58,9 @@ describe('tokenfilter demo', () => {
     expect(report.labels).toBe('sae');
     checkRuns(report);
     const chain = report.chain;
-    // the classifier's biLM reads the labeler LM as its forward half
-    expect(chain.classifier.bilm.forward_is_labeler).toBe(true);
-    expect(chain.classifier.bilm.d_model).toBe(32);
+    // by default the classifier's biLM is two new models of the --bilm-* shape
+    expect(chain.classifier.bilm.forward_is_labeler).toBe(false);
+    expect([chain.classifier.bilm.layers, chain.classifier.bilm.d_model, chain.classifier.bilm.context]).toEqual([1, 16, 32]);
     expect(chain.sae.selected.length).toBeGreaterThan(0);
     expect(chain.sae.selected.length).toBeLessThanOrEqual(8);
     for (const a of [chain.sae_labels.vs_gold, chain.classifier.vs_gold, chain.classifier.vs_sae_labels])
@@ -90,6 +90,18 @@ describe('tokenfilter demo', () => {
       expect(report.stages[stage]).toBeGreaterThanOrEqual(0);
     expect(readFileSync(join(out, 'loss.svg'), 'utf8')).toMatch(/^<svg/);
     expect(readFileSync(join(out, 'index.html'), 'utf8')).toMatch(/tokenfilter demo[\s\S]*SAE labels vs gold/);
+  }, 300_000);
+
+  it('with --bilm-from-labeler, the labeler LM is the biLM\'s forward half', async () => {
+    const out = join(root, 'from-labeler');
+    const { code, stderr } = await demo(['--out', out, ...TINY, '--bilm-from-labeler', '--quiet']);
+    expect(code, stderr).toBe(0);
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    const bilm = report.chain.classifier.bilm;
+    expect(bilm.forward_is_labeler).toBe(true);
+    expect([bilm.layers, bilm.d_model, bilm.context]).toEqual([1, 32, 32]);
+    expect(bilm.final_loss.forward).toBeNull();
+    checkRuns(report);
   }, 300_000);
 
   it('with --labels gold, the token modes flag exactly the medical tokens', async () => {
