@@ -15,7 +15,7 @@
 //                   --steps N (default 700 spliced, 800 WordNet)
 //   training text   --train-chars 12000000 (spliced: 40% medical / 20% biology / 40% general),
 //                   --sample spread|head (spread: documents drawn across each whole file)
-//   SAE             --layer 3 (residual stream after block 3) --latents 2048 --k 32
+//   SAE             --layer 4 (residual stream after block 4, the last) --latents 4096 --k 32
 //                   --sae-steps 800 (batches of 1,024 rows) --sae-tokens 150000
 //   selection       --rank auroc|ratio, --max-k 512 (most latents swept)
 //   evaluation      --eval-docs 600, --dev-docs 300 (dev text built from training files, used
@@ -46,8 +46,8 @@ const { values: args } = parseArgs({
     heads: { type: 'string', default: '4' },
     batch: { type: 'string', default: '16' },
     lr: { type: 'string', default: '2e-3' },
-    layer: { type: 'string', default: '3' },
-    latents: { type: 'string', default: '2048' },
+    layer: { type: 'string', default: '4' },
+    latents: { type: 'string', default: '4096' },
     k: { type: 'string', default: '32' },
     'sae-steps': { type: 'string', default: '800' },
     'sae-tokens': { type: 'string', default: '150000' },
