@@ -29,6 +29,7 @@ export interface ExperimentCommandOptions {
   noiseRates: string;
   attack: boolean;
   attackBudget: number;
+  attackLrs: string;
   rmuSteps: number;
   mcqPerDomain: number;
   reportOnly?: boolean;
@@ -67,7 +68,7 @@ export async function experimentCommand(options: ExperimentCommandOptions, io: C
         seeds: list('--seeds', options.seeds), modes, sweepSize: options.sweepSize, sweepFractions: list('--fractions', options.fractions),
         tokensPerParameter: options.tokensPerParameter, context: options.context, batch: options.batch, lr: options.lr,
         threshold: options.threshold, noiseRates: options.noiseRates.trim() === '' ? [] : list('--noise-rates', options.noiseRates),
-        attack: options.attack, attackBudget: options.attackBudget, rmuSteps: options.rmuSteps, mcqPerDomain: options.mcqPerDomain, onLog: log,
+        attack: options.attack, attackBudget: options.attackBudget, attackLrs: list('--attack-lrs', options.attackLrs), rmuSteps: options.rmuSteps, mcqPerDomain: options.mcqPerDomain, onLog: log,
       });
     } catch (error) {
       if (error instanceof RangeError || error instanceof TypeError) throw new UsageError(error.message, { cause: error });
@@ -111,6 +112,7 @@ export function registerExperiment(program: Command, io: CliIO): void {
     .option('--noise-rates <list>', "flip rates of the label-noise runs at the sweep size ('' for none)", d.noiseRates.join(','))
     .option('--no-attack', 'skip RMU and the adversarial fine-tuning at the largest size')
     .option('--attack-budget <x>', 'attack token budget as a fraction of pretraining tokens', number('--attack-budget'), d.attackBudget)
+    .option('--attack-lrs <list>', 'constant learning rates each attack tries (on a quarter of its budget) before keeping the fastest', d.attackLrs.join(','))
     .option('--rmu-steps <n>', 'RMU steps', (v) => parseIntegerOption('--rmu-steps', v, 1), d.rmuSteps)
     .option('--mcq-per-domain <n>', 'multiple-choice questions per domain for the largest models (0: none)', (v) => parseIntegerOption('--mcq-per-domain', v, 0), d.mcqPerDomain)
     .option('--report-only', 'only rewrite the report from OUT/results.json')
