@@ -357,7 +357,7 @@ for (const K of [4, 8, 16, 32, 64, 128, 256, 512].filter((k) => k <= chosen.leng
   const evalSub = firstK(evalPrepared, K);
   const devSub = devPrepared ? firstK(devPrepared, K) : null;
   for (const z of [0.5, 1, 2, 3, 4, 6, 8])
-    for (const minLatents of [1, 2, 3, 4, 6, 8, 12, 16]) {
+    for (const minLatents of [1, 2, 3, 4, 6, 8, 12, 16, 24, 32]) {
       const point = { metric: 'medical_f1', K, z, minLatents, ...score(evalPrepared, evalSub, K, z, minLatents) };
       if (devPrepared) point.dev = score(devPrepared, devSub, K, z, minLatents);
       points.push(point);

@@ -135,7 +135,7 @@ describe('tokenfilter label', () => {
         expect(r.stderr).toMatch(/no latent fires specifically/);
         continue;
       }
-      // no --min-latents: max(2, round(K / 16)) = 2 for K = 3
+      // no --min-latents: max(2, round(2·log2 K) − 6) = 2 for K = 3
       expect(JSON.parse(readFileSync(join(dir, `cli-${rank}`, 'latents.json'), 'utf8')).minLatents).toBe(2);
       const audit = JSON.parse(r.stdout).audit as { auroc: number; score: number }[];
       const key = rank === 'auroc' ? (s: { auroc: number }) => s.auroc : (s: { score: number }) => s.score;
@@ -164,8 +164,8 @@ describe('tokenfilter label', () => {
     expect(bad.stderr).toMatch(/nowhere/);
   });
 
-  it('defaults minLatents to max(2, round(K / 16)) for --select K, and honours --min-latents', async () => {
-    expect([1, 3, 24, 40, 64, 128, 200, 512].map(selectMinLatents)).toEqual([2, 2, 2, 3, 4, 8, 13, 32]);
+  it('defaults minLatents to max(2, round(2·log2 K) − 6) for --select K, and honours --min-latents', async () => {
+    expect([1, 3, 8, 16, 24, 32, 40, 64, 128, 200, 256, 512].map(selectMinLatents)).toEqual([2, 2, 2, 2, 3, 4, 5, 6, 8, 9, 10, 12]);
     const base = ['label', ...shards, '--model', join(dir, 'lm.safetensors'), '--layer', '1', '--sae', join(dir, 'sae.safetensors'), '--context', '32', '--z', '1'];
     const given = await run([...base, '--latents', '1,2,5', '--min-latents', '3', '--out', join(dir, 'cli-m3')]);
     expect(given.code, given.stderr).toBe(0);
