@@ -80,7 +80,7 @@ async function selectLatents(shards: string[], model: Transformer, sae: SparseAu
   const selector = new LatentSelector(sae.config.dSae, { contexts: 3 });
   const sources: { shard: string; tokens: Uint32Array; origin: number }[] = [];
   let origin = 0;
-  let codes = new Float32Array(0); // one buffer reused across blocks
+  const codesOf = sae.codesReusing();
   for (const [i, shard] of shards.entries()) {
     const goldPath = findSideFile(shard, SideFileKind.Labels);
     if (!goldPath) throw new UsageError(`--select needs gold labels: ${shard} has no label side file beside it`);
@@ -88,9 +88,7 @@ async function selectLatents(shards: string[], model: Transformer, sae: SparseAu
     const tokens = s.tokens instanceof Uint32Array ? s.tokens : Uint32Array.from(s.tokens);
     const gold = readSideFile(goldPath, { expectTokens: tokens.length }).values as Uint8Array;
     for await (const block of tokenActivations(model, tokens, { layer: options.layer, context: options.context, batch: options.batch })) {
-      const L = sae.config.dSae;
-      if (codes.length < block.count * L) codes = new Float32Array(block.count * L);
-      selector.add(await sae.encode(block.activations, undefined, codes.subarray(0, block.count * L)), gold.subarray(block.start, block.start + block.count), origin + block.start);
+      selector.add(await codesOf(block.activations), gold.subarray(block.start, block.start + block.count), origin + block.start);
       progress.update(i, shards.length, 'shards', `selecting: ${formatCount(block.start + block.count)} tokens`);
     }
     sources.push({ shard, tokens, origin });

@@ -123,7 +123,7 @@ export async function labelShards(options: LabelShardsOptions): Promise<LabelSha
     std = Float32Array.from(options.std);
   } else {
     const moments = new LatentMoments(S);
-    const codesOf = sae.selectedCodesReusing(encoder);
+    const codesOf = sae.codesReusing(encoder);
     for (const [i, path] of shards.entries()) {
       const { tokens } = contractOf(path);
       for await (const block of blocks(path, tokens)) {
@@ -139,7 +139,7 @@ export async function labelShards(options: LabelShardsOptions): Promise<LabelSha
   const records: ShardLabelRecord[] = [];
   const total: Record<string, { tokens: number; labelled: number }> = {};
   let anyGold = false;
-  const codesOf = sae.selectedCodesReusing(encoder);
+  const codesOf = sae.codesReusing(encoder);
   for (const [i, path] of shards.entries()) {
     const { tokens, contract } = contractOf(path);
     const acts = new Float32Array(tokens.length * S);

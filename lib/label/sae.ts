@@ -229,20 +229,29 @@ export class SparseAutoencoder {
   }
 
   /**
-   * {@link selectedCodes} for a stream of blocks: the returned function reuses its output and
-   * scratch buffers while the block size stays the same, so each result is valid only until the
-   * next call.
+   * Exact codes for a stream of blocks, reusing one output buffer (and, for a TopK subset, one
+   * scratch buffer of full codes) grown to the largest block seen: {@link selectedCodes} of
+   * `encoder`'s latents, or with no encoder every latent's codes ({@link encode}). Each result is
+   * a view valid only until the next call.
    */
-  selectedCodesReusing(encoder: SelectedEncoder): (x: Float32Array) => Promise<Float32Array> {
-    let out: Float32Array | undefined;
-    let scratch: Float32Array | undefined;
-    return (x) => {
-      const T = x.length / this.config.dModel;
-      if (out?.length !== T * encoder.latents.length) {
-        out = new Float32Array(T * encoder.latents.length);
-        scratch = this.config.kind === 'topk' ? new Float32Array(T * this.config.dSae) : undefined;
+  codesReusing(encoder?: SelectedEncoder): (x: Float32Array) => Promise<Float32Array> {
+    const D = this.config.dModel;
+    const L = this.config.dSae;
+    const S = encoder ? encoder.latents.length : L;
+    const needsScratch = encoder !== undefined && this.config.kind === 'topk';
+    let out = new Float32Array(0);
+    let scratch = new Float32Array(0);
+    return async (x) => {
+      if (!(x instanceof Float32Array)) throw new TypeError('x must be a Float32Array');
+      if (x.length % D !== 0) throw new RangeError(`x has length ${x.length}, not a multiple of dModel = ${D}`);
+      const T = x.length / D;
+      if (out.length < T * S) {
+        out = new Float32Array(T * S);
+        if (needsScratch) scratch = new Float32Array(T * L);
       }
-      return this.selectedCodes(x, encoder, out, scratch);
+      const codes = out.subarray(0, T * S);
+      if (!encoder) return this.encode(x, undefined, codes);
+      return this.selectedCodes(x, encoder, codes, needsScratch ? scratch.subarray(0, T * L) : undefined);
     };
   }
 

@@ -128,7 +128,7 @@ export async function fitSaeLabeller(options: FitSaeLabellerOptions): Promise<Sa
   const L = sae.config.dSae;
   const selector = new LatentSelector(L, { contexts: o.contexts });
   const block = 8192;
-  const full = new Float32Array(block * L);
+  const encodeAll = sae.codesReusing();
   // TopK codes are sparse (k per row): keep them from this pass, so the moments of the chosen
   // latents below need no second encode.
   const topk = sae.config.kind === 'topk';
@@ -137,7 +137,7 @@ export async function fitSaeLabeller(options: FitSaeLabellerOptions): Promise<Sa
   for (let start = 0; start < n; start += block) {
     throwIfAborted(signal, 'SAE labeller');
     const end = Math.min(n, start + block);
-    const codes = await sae.encode(acts.subarray(start * D, end * D), undefined, full.subarray(0, (end - start) * L));
+    const codes = await encodeAll(acts.subarray(start * D, end * D));
     selector.add(codes, labels.subarray(start, end), start);
     if (sparse) {
       for (let t = 0; t < end - start; t++) {
@@ -158,7 +158,7 @@ export async function fitSaeLabeller(options: FitSaeLabellerOptions): Promise<Sa
   const S = latents.length;
   const encoder = sae.encoderFor(latents.map((l) => l.latent));
   const moments = new LatentMoments(S);
-  const codesOf = sae.selectedCodesReusing(encoder);
+  const codesOf = sae.codesReusing(encoder);
   const column = new Int32Array(L).fill(-1);
   latents.forEach((l, s) => (column[l.latent] = s));
   const selected = new Float32Array(block * S);

@@ -102,10 +102,17 @@ describe('SAE encode', () => {
         expect(zeros).toBeGreaterThan(picked.length / 2);
       }
       // the reusing form writes into the same buffers block after block, with the same codes
-      const codesOf = sae.selectedCodesReusing(sae.encoderFor(latents));
+      const codesOf = sae.codesReusing(sae.encoderFor(latents));
       const first = await codesOf(x);
       expect(Array.from(first)).toEqual(Array.from(picked));
-      expect(await codesOf(x)).toBe(first);
+      // a smaller block reuses the same memory; a larger one grows it
+      const part = await codesOf(x.subarray(0, 7 * D));
+      expect(part.buffer).toBe(first.buffer);
+      expect(Array.from(part)).toEqual(Array.from(picked.subarray(0, 7 * latents.length)));
+      expect(Array.from(await codesOf(x))).toEqual(Array.from(picked));
+      // with no encoder: every latent's exact codes
+      expect(Array.from(await sae.codesReusing()(x))).toEqual(Array.from(full));
+      await expect(codesOf(new Float32Array(D + 1))).rejects.toThrow(/not a multiple of dModel/);
       await expect(sae.selectedCodes(x, sae.encoderFor(latents), new Float32Array(3))).rejects.toThrow(/31 × 5/);
       if (kind === 'topk') await expect(sae.selectedCodes(x, sae.encoderFor(latents), undefined, new Float32Array(5))).rejects.toThrow(/scratch must be .* 31 × 64/);
     }
