@@ -211,7 +211,7 @@ export async function runSaeChain(inputs: SaeChainInputs): Promise<SaeChainResul
   const sample = gather(train, docs, order.slice(0, sampleDocs), tokenizer.eotId);
   const subset = gather(train, docs, order.slice(sampleDocs, sampleDocs + subsetDocs), tokenizer.eotId);
   const n = sample.tokens.length;
-  const sampleLabels = Uint8Array.from(sample.labels, (l) => (l === MEDICAL ? 1 : l === UNLABELLED ? UNLABELLED : 0));
+  const sampleLabels = forgetLabels(sample.labels);
   log(`SAE: ${s.saeLatents} latents, k ${s.saeK}, ${s.saeSteps} steps on ${n} tokens (${sampleDocs} documents) at layer ${layer}`);
   const fit = await fitSaeLabeller({
     model: labeler, layer, tokens: sample.tokens, labels: sampleLabels,
@@ -234,9 +234,8 @@ export async function runSaeChain(inputs: SaeChainInputs): Promise<SaeChainResul
   log(`SAE: explained variance ${fit.training!.explainedVariance.toFixed(3)}; ${fit.latents.length} latents chosen (best AUROC ${fit.latents[0].auroc.toFixed(3)}) (${lap('sae')})`);
 
   // 3. weak labels on the subset of documents after the sample
-  const subsetTokens = subset.tokens;
   const subsetShard = join(out, 'data', 'labelled_000000.bin');
-  await writeShard(subsetShard, subsetTokens, { tokenizer });
+  await writeShard(subsetShard, subset.tokens, { tokenizer });
   await writeSideFile(sideFilePathFor(subsetShard, SideFileKind.Labels), subset.labels, { kind: SideFileKind.Labels, tokenizer });
   const labelled = await labelShards({
     shards: [subsetShard], out: join(out, 'sae-labels'), model: labeler, layer, sae: fit.sae, latents: fit.latents.map((l) => l.latent),
@@ -247,8 +246,8 @@ export async function runSaeChain(inputs: SaeChainInputs): Promise<SaeChainResul
       `the SAE labels flag ${labelled.labelled} of ${labelled.tokens} tokens: the probe needs both classes (adjust z, minLatents, or train the labeler LM and SAE longer)`,
     );
   const saeLabelsPath = labelled.shards[0].output;
-  const saeLabels = readSideFile(saeLabelsPath, { expectKind: SideFileKind.Labels, expectTokens: subsetTokens.length }).values as Uint8Array;
-  const goldBinary = Uint8Array.from(subset.labels, (l) => (l === MEDICAL ? 1 : l === UNLABELLED ? UNLABELLED : 0));
+  const saeLabels = readSideFile(saeLabelsPath, { expectKind: SideFileKind.Labels, expectTokens: subset.tokens.length }).values as Uint8Array;
+  const goldBinary = forgetLabels(subset.labels);
   const saeVsGold = agreement(binaryMetrics(saeLabels, goldBinary, 0.5));
   log(
     `SAE labels: ${subsetDocs} documents, ${(100 * labelled.labelled / labelled.tokens).toFixed(1)}% of ${labelled.tokens} tokens labelled; ` +
@@ -267,12 +266,13 @@ export async function runSaeChain(inputs: SaeChainInputs): Promise<SaeChainResul
       ? `classifier: biLM ${s.bilmLayers} layers, width ${s.bilmDim}, ${s.bilmSteps} steps per direction; probe on ${probeTrain.length} documents' SAE labels`
       : `classifier: biLM = labeler LM + a backward model of its shape, ${s.bilmSteps} steps; probe on ${probeTrain.length} documents' SAE labels`,
   );
+  const bilmDepth = s.separateBilm ? s.bilmLayers : s.labelerLayers;
   const trained = await trainBiLMProbe({
     tokenizer, sources: [{ shards: [trainShard], weight: 1, name: 'train' }], bilmPath, forward: s.separateBilm ? undefined : labeler,
     dModel: s.bilmDim, layers: s.bilmLayers, heads: headsForWidth(s.bilmDim), context: s.bilmContext, batch: s.bilmBatch, steps: s.bilmSteps, lr: s.lr,
     probeTrain, probeVal, maxTrainTokens: s.probeMaxTokens, l2: 1e-3, seed: s.seed,
     // the last block's output and the final norm: the shallower layers never won on WordNet and each costs a probe fit
-    sweepLayers: [(s.separateBilm ? s.bilmLayers : s.labelerLayers), (s.separateBilm ? s.bilmLayers : s.labelerLayers) + 1], onLog: (line) => log(`  ${line}`), signal,
+    sweepLayers: [bilmDepth, bilmDepth + 1], onLog: (line) => log(`  ${line}`), signal,
   });
   const { classifier } = trained;
   await classifier.save(classifierPath);
@@ -369,6 +369,11 @@ async function scoreHeldOut(
     });
   }
   return { scores, labels };
+}
+
+/** Gold domain labels → 1 medical (forget), UNLABELLED kept, 0 otherwise. */
+function forgetLabels(labels: Uint8Array): Uint8Array {
+  return Uint8Array.from(labels, (l) => (l === MEDICAL ? 1 : l === UNLABELLED ? UNLABELLED : 0));
 }
 
 /** Attention heads for a width: one per 32 channels, at most 4, and always a divisor of the width. */
