@@ -16,7 +16,9 @@
 //   training text   --train-chars 12000000 (spliced: 40% medical / 20% biology / 40% general),
 //                   --sample spread|head (spread: documents drawn across each whole file)
 //   SAE             --layer 4 (residual stream after block 4, the last) --latents 4096 --k 32
-//                   --sae-steps 800 (batches of 1,024 rows) --sae-tokens 150000
+//                   --sae-steps 800 (batches of 1,024 rows) --sae-tokens 150000 (the first
+//                   training tokens, or 'all': the SAE's rows are drawn from them, and their
+//                   domain labels rank the latents; both by fitSaeLabeller)
 //   selection       --rank auroc|ratio, --max-k 512 (most latents swept)
 //   evaluation      --eval-docs 600, --dev-docs 300 (dev text built from training files, used
 //                   to pick K / z / minLatents without the evaluation gold)
@@ -32,8 +34,7 @@ import { tokenActivations } from '../dist/label/activations.js';
 import { labelTokensWithEot } from '../dist/label/label_tokens.js';
 import { LatentMoments } from '../dist/label/latent_moments.js';
 import { SparseAutoencoder } from '../dist/label/sae.js';
-import { LatentSelector } from '../dist/label/select_latents.js';
-import { trainSae } from '../dist/label/train_sae.js';
+import { fitSaeLabeller } from '../dist/label/sae_labeller.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -197,8 +198,11 @@ for (let i = docs.train.length - 1; i > 0; i--) {
   [docs.train[i], docs.train[j]] = [docs.train[j], docs.train[i]];
 }
 // WordNet dev text: the last shuffled training documents (sentence-level gold, as the selection
-// uses; the selection reads only the first --sae-tokens tokens), never the val split
-if (!docs.dev) docs.dev = docs.train.slice(-Number(args['dev-docs']));
+// uses), held out of everything else (tokenizer, LM, SAE, selection), never the val split
+if (!docs.dev) {
+  docs.dev = docs.train.slice(-Number(args['dev-docs']));
+  docs.train = docs.train.slice(0, -Number(args['dev-docs']));
+}
 const vocabSize = corpus === 'wordnet' ? 2048 : 4096;
 const tokPath = join(out, 'tokenizer.json');
 const tokenizer = existsSync(tokPath) ? await Tokenizer.load(tokPath) : await Tokenizer.train(docs.train.map((d) => d.text), { vocabSize, maxChars: 4_000_000 });
@@ -244,70 +248,47 @@ async function activations(name, tokens, limit = tokens.length) {
   return outActs;
 }
 
-// ---- SAE on training activations
-// the cache key names every SAE setting (steps and tokens only when not the defaults)
+// ---- SAE and latent selection: fitSaeLabeller on the first --sae-tokens training tokens (the
+// SAE's rows are drawn from them, and their domain labels rank the latents); the cache key names
+// every SAE setting (steps and tokens only when not the defaults)
 const saeKey = `sae-l${layer}-${args.latents}-k${args.k}${args['sae-steps'] === '800' ? '' : `-s${args['sae-steps']}`}${args['sae-tokens'] === '150000' ? '' : `-n${args['sae-tokens']}`}`;
 const saePath = join(out, `${saeKey}.safetensors`);
-const trainActs = await activations('train', train.tokens, Number(args['sae-tokens']));
-const nTrain = trainActs.length / D;
-log(`activations: ${nTrain} training rows at layer ${layer}`);
-let sae;
-if (existsSync(saePath)) sae = await SparseAutoencoder.load(saePath);
-else {
-  sae = SparseAutoencoder.create({ dModel: D, dSae: Number(args.latents), kind: 'topk', k: Number(args.k), seed: 2, deadAfter: 100_000 });
-  const saeSteps = Number(args['sae-steps']);
-  function* batches() {
-    for (let s = 0; s < saeSteps; s++) {
-      const x = new Float32Array(1024 * D);
-      for (let r = 0; r < 1024; r++) {
-        const row = Math.floor(rand() * nTrain);
-        x.set(trainActs.subarray(row * D, (row + 1) * D), r * D);
-      }
-      yield x;
-    }
-  }
-  const s = await trainSae(sae, batches(), {
-    lr: 1e-3, steps: saeSteps,
-    onProgress: (p) => { if (p.step % 250 === 0) log(`SAE step ${p.step} mse ${p.mse.toFixed(3)} EV ${p.explainedVariance.toFixed(3)} L0 ${p.l0.toFixed(1)} dead ${p.dead}`); },
-  });
+const nSample = args['sae-tokens'] === 'all' ? train.tokens.length : Math.min(train.tokens.length, Number(args['sae-tokens']));
+const cachedSae = existsSync(saePath) ? await SparseAutoencoder.load(saePath) : undefined;
+const fitted = await fitSaeLabeller({
+  model, layer, tokens: train.tokens.subarray(0, nSample), labels: train.labels.subarray(0, nSample),
+  sae: cachedSae, steps: cachedSae ? 0 : Number(args['sae-steps']), dSae: Number(args.latents), k: Number(args.k), seed: 1,
+  select: { by: args.rank, top: Number(args['max-k']) },
+  onProgress: (p) => { if (p.step % 250 === 0) log(`SAE step ${p.step} mse ${p.mse.toFixed(3)} EV ${p.explainedVariance.toFixed(3)} L0 ${p.l0.toFixed(1)} dead ${p.dead}`); },
+});
+const sae = fitted.sae;
+if (fitted.training) {
   await sae.save(saePath, { layer: String(layer) });
-  emit({ metric: 'sae_train', explained_variance: s.explainedVariance, l0: s.l0, dead_fraction: s.deadFraction, tokens_per_s: s.tokensPerSecond });
+  const t = fitted.training;
+  emit({ metric: 'sae_train', explained_variance: t.explainedVariance, l0: t.l0, dead_fraction: t.deadFraction, tokens_per_s: t.tokensPerSecond });
 }
-
-// ---- latent selection from the training text's domain labels
-const L = sae.config.dSae;
-const codeBuffer = new Float32Array(8192 * L); // reused by every encode below
-const encodeBlock = (x) => sae.encode(x, undefined, codeBuffer.subarray(0, (x.length / D) * L));
-const selector = new LatentSelector(L, { contexts: 3 });
-for (let start = 0; start < nTrain; start += 8192) {
-  const end = Math.min(nTrain, start + 8192);
-  const f = await encodeBlock(trainActs.subarray(start * D, end * D));
-  selector.add(f, train.labels.subarray(start, end), start);
-}
-const ranked = selector.rank(args.rank).filter((s) => s.forgetFires >= 20 && s.score >= 1);
-const maxK = Math.min(Number(args['max-k']), ranked.length);
-if (maxK === 0) {
-  emit({ metric: 'best_medical_f1', f1: 0, note: 'no latent passed the ranking cut (support >= 20, ratio >= 2)' });
-  process.exit(0);
-}
-const chosen = ranked.slice(0, maxK).map((s) => s.latent);
+const ranked = fitted.latents;
+const maxK = ranked.length;
+emit({ metric: 'selection', sample_tokens: nSample, chosen: maxK });
+log(`${maxK} latents chosen on ${nSample} training tokens`);
+const chosen = ranked.map((s) => s.latent);
 const audit = ranked.slice(0, 8).map((s) => ({
   latent: s.latent, score: +s.score.toFixed(2), auroc: +s.auroc.toFixed(3), precision: +s.precision.toFixed(3),
-  contexts: selector.topContexts(s.latent).map((c) => tokenizer.decode(train.tokens.subarray(Math.max(0, c.position - 8), c.position + 3))),
+  contexts: fitted.selector.topContexts(s.latent).map((c) => tokenizer.decode(train.tokens.subarray(Math.max(0, c.position - 8), c.position + 3))),
 }));
-await writeFile(join(out, `latents-${args.rank}.json`), JSON.stringify({ ranked: ranked.slice(0, maxK), audit }, null, 1));
+await writeFile(join(out, `latents-${args.rank}.json`), JSON.stringify({ ranked, audit }, null, 1));
 log(`top latents: ${JSON.stringify(audit.slice(0, 4))}`);
 
 // ---- labelling: K, z and minLatents swept on the dev text (built from training files) and on
 // the evaluation text; each set's mean/std come from that set (the corpus being labelled)
+const selectedCodes = sae.codesReusing(sae.encoderFor(chosen)); // exact codes [T, maxK], what the rule reads
 async function prepare(name, set) {
   const acts = await activations(name, set.tokens);
   const T = set.tokens.length;
   const codes = new Float32Array(T * maxK);
   for (let start = 0; start < T; start += 8192) {
     const end = Math.min(T, start + 8192);
-    const f = await encodeBlock(acts.subarray(start * D, end * D));
-    for (let t = start; t < end; t++) for (let s = 0; s < chosen.length; s++) codes[t * maxK + s] = f[(t - start) * L + chosen[s]];
+    codes.set(await selectedCodes(acts.subarray(start * D, end * D)), start * maxK);
   }
   const moments = new LatentMoments(maxK).update(codes);
   let gold = 0;
@@ -353,11 +334,13 @@ function score(p, sub, K, z, minLatents, byDomain = false) {
 const devPrepared = dev.tokens.length ? await prepare('dev', dev) : null;
 const evalPrepared = await prepare('eval', evaluation);
 const points = [];
-for (const K of [4, 8, 16, 32, 64, 128, 256, 512].filter((k) => k <= chosen.length)) {
+// K: powers of two up to the latents chosen, and all of them
+const sizes = [4, 8, 16, 32, 64, 128, 256, 512, 1024].filter((k) => k < maxK).concat(maxK);
+for (const K of sizes) {
   const evalSub = firstK(evalPrepared, K);
   const devSub = devPrepared ? firstK(devPrepared, K) : null;
   for (const z of [0.5, 1, 2, 3, 4, 6, 8])
-    for (const minLatents of [1, 2, 3, 4, 6, 8, 12, 16, 24, 32]) {
+    for (const minLatents of [1, 2, 3, 4, 6, 8, 10, 12, 14, 16, 20, 24, 32]) {
       const point = { metric: 'medical_f1', K, z, minLatents, ...score(evalPrepared, evalSub, K, z, minLatents) };
       if (devPrepared) point.dev = score(devPrepared, devSub, K, z, minLatents);
       points.push(point);

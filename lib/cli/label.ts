@@ -60,13 +60,16 @@ async function parseLatents(value: string): Promise<number[]> {
 
 /**
  * The default minLatents for `--select K`: max(2, round(2·log2 K) − 6), i.e. 4, 6, 8, 10, 12 at
- * K = 32, 64, 128, 256, 512. Measured at z = 4 (docs/labelling.md) it is the best minLatents, or
- * within 0.06 F1 of it, at every K of 16–512 swept on both corpora (10 at K = 256 was not in the
- * sweep; 8 and 12 both do well there). An earlier K / 16 grew too fast and labelled almost
- * nothing at K = 256–512.
+ * K = 32, 64, 128, 256, 512, and for a TopK SAE at most max(2, round(k / 3)) (11 at k = 32): a
+ * token has only k active latents, so the count of selected ones that fire stops growing with K.
+ * Measured at z = 4 (docs/labelling.md) the log rule is the best minLatents, or within 0.06 F1
+ * of it, at every K of 16–512 swept on both corpora; at K = 1024 (8,192 latents, k = 32) the
+ * best is 10 (F1 0.70), where the uncapped rule's 14 gives 0.63. An earlier K / 16 grew too fast
+ * and labelled almost nothing at K = 256–512.
  */
-export function selectMinLatents(k: number): number {
-  return Math.max(LABEL_DEFAULTS.minLatents, Math.round(2 * Math.log2(k)) - 6);
+export function selectMinLatents(k: number, topK?: number): number {
+  const byK = Math.max(LABEL_DEFAULTS.minLatents, Math.round(2 * Math.log2(k)) - 6);
+  return topK === undefined ? byK : Math.min(byK, Math.max(LABEL_DEFAULTS.minLatents, Math.round(topK / 3)));
 }
 
 /** Parses `--rank`. */
@@ -127,8 +130,10 @@ export async function labelCommand(shards: string[], options: LabelCommandOption
   }
   if (model && options.layer! > model.config.layers + 1) throw new UsageError(`--layer must be in [0, ${model.config.layers + 1}] for this model`);
   // With many selected TopK latents, what separates the forget domain is how many of them pass
-  // at once (docs/labelling.md): minLatents growing with log K measured best, 2 (the paper's) far worse.
-  const minLatents = options.minLatents ?? (options.select !== undefined ? selectMinLatents(options.select) : LABEL_DEFAULTS.minLatents);
+  // at once (docs/labelling.md): minLatents growing with log K (capped by k / 3 for TopK) measured
+  // best, 2 (the paper's) far worse.
+  const topK = sae.config.kind === 'topk' ? sae.config.k : undefined;
+  const minLatents = options.minLatents ?? (options.select !== undefined ? selectMinLatents(options.select, topK) : LABEL_DEFAULTS.minLatents);
   const progress = new ProgressLine(io, 'label');
   let result: LabelShardsResult;
   let audit: unknown;
@@ -177,7 +182,7 @@ export function registerLabel(program: Command, io: CliIO): void {
     .option('--select <k>', 'choose the k latents most specific to gold label 1 (needs gold label side files)', (v) => parseIntegerOption('--select', v, 1, 1 << 20))
     .option('--rank <method>', 'how --select orders latents: auroc (coverage of the forget tokens, the default) or ratio (firing-rate ratio)', parseRanking, 'auroc')
     .option('--z <x>', 'standard deviations above the mean (default 4)', parseNumber('--z', -100, 100), 4)
-    .option('--min-latents <n>', 'latents that must pass for a seed token (default 2; with --select K, max(2, round(2·log2 K) − 6))', (v) => parseIntegerOption('--min-latents', v, 1, 1 << 20))
+    .option('--min-latents <n>', 'latents that must pass for a seed token (default 2; with --select K, max(2, round(2·log2 K) − 6), at most round(k / 3) for a TopK SAE)', (v) => parseIntegerOption('--min-latents', v, 1, 1 << 20))
     .option('--context <n>', 'window length (default: the model context)', (v) => parseIntegerOption('--context', v, 1, 1 << 20))
     .option('--batch <n>', 'windows per forward pass (default 8)', (v) => parseIntegerOption('--batch', v, 1, 4096), 8)
     .option('--tokenizer <path>', 'tokenizer.json, to print audit contexts as text')

@@ -164,8 +164,11 @@ describe('tokenfilter label', () => {
     expect(bad.stderr).toMatch(/nowhere/);
   });
 
-  it('defaults minLatents to max(2, round(2·log2 K) − 6) for --select K, and honours --min-latents', async () => {
-    expect([1, 3, 8, 16, 24, 32, 40, 64, 128, 200, 256, 512].map(selectMinLatents)).toEqual([2, 2, 2, 2, 3, 4, 5, 6, 8, 9, 10, 12]);
+  it('defaults minLatents to max(2, round(2·log2 K) − 6) for --select K, capped by k / 3 for TopK, and honours --min-latents', async () => {
+    const ks = [1, 3, 8, 16, 24, 32, 40, 64, 128, 200, 256, 512, 1024, 4096];
+    expect(ks.map((k) => selectMinLatents(k))).toEqual([2, 2, 2, 2, 3, 4, 5, 6, 8, 9, 10, 12, 14, 18]);
+    expect(ks.map((k) => selectMinLatents(k, 32))).toEqual([2, 2, 2, 2, 3, 4, 5, 6, 8, 9, 10, 11, 11, 11]);
+    expect(selectMinLatents(512, 4)).toBe(2);
     const base = ['label', ...shards, '--model', join(dir, 'lm.safetensors'), '--layer', '1', '--sae', join(dir, 'sae.safetensors'), '--context', '32', '--z', '1'];
     const given = await run([...base, '--latents', '1,2,5', '--min-latents', '3', '--out', join(dir, 'cli-m3')]);
     expect(given.code, given.stderr).toBe(0);
