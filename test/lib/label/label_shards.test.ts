@@ -173,6 +173,12 @@ describe('tokenfilter label', () => {
     const given = await run([...base, '--latents', '1,2,5', '--min-latents', '3', '--out', join(dir, 'cli-m3')]);
     expect(given.code, given.stderr).toBe(0);
     expect(JSON.parse(readFileSync(join(dir, 'cli-m3', 'latents.json'), 'utf8')).minLatents).toBe(3);
+    // a TopK SAE with k = 4: --select 32 gets min(4, max(2, round(4 / 3))) = 2, not the log rule's 4
+    await SparseAutoencoder.create({ dModel: 16, dSae: 24, kind: 'topk', k: 4, seed: 4 }).save(join(dir, 'sae-topk.safetensors'));
+    const topkBase = base.map((a) => (a === join(dir, 'sae.safetensors') ? join(dir, 'sae-topk.safetensors') : a));
+    const capped = await run([...topkBase, '--select', '32', '--out', join(dir, 'cli-topk')]);
+    expect(capped.code, capped.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'cli-topk', 'latents.json'), 'utf8')).minLatents).toBe(2);
   });
 
   it('exits 2 on bad arguments and files', async () => {
