@@ -35,6 +35,12 @@ export interface FitSaeLabellerOptions {
   labels: Uint8Array;
   /** Continue from this SAE instead of training a new one (its dModel must match the model's). */
   sae?: SparseAutoencoder;
+  /**
+   * Fit the input scale and the decoder bias on the first batch (default: true for a new SAE,
+   * false for a given one, which is continued as it is). Set it for a freshly created SAE passed
+   * as `sae`, e.g. one with a non-default JumpReLU l0Coefficient.
+   */
+  fitInputScale?: boolean;
   /** Latents of a new SAE (default 1024). */
   dSae?: number;
   /** 'topk' (default) or 'jumprelu'. */
@@ -122,7 +128,7 @@ export async function fitSaeLabeller(options: FitSaeLabellerOptions): Promise<Sa
         yield x;
       }
     };
-    training = await trainSae(sae, batches(), { lr: o.lr, steps: o.steps, onProgress: options.onProgress, signal, fitInputScale: !options.sae });
+    training = await trainSae(sae, batches(), { lr: o.lr, steps: o.steps, onProgress: options.onProgress, signal, fitInputScale: options.fitInputScale ?? !options.sae });
   }
 
   const L = sae.config.dSae;

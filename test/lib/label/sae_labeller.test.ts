@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { tokenActivations } from '../../../lib/label/activations.js';
 import { labelTokensWithEot } from '../../../lib/label/label_tokens.js';
 import { LatentMoments } from '../../../lib/label/latent_moments.js';
+import { SparseAutoencoder } from '../../../lib/label/sae.js';
 import { fitSaeLabeller } from '../../../lib/label/sae_labeller.js';
 import { Transformer } from '../../../lib/model/transformer.js';
 
@@ -86,6 +87,19 @@ describe('fitSaeLabeller', () => {
     expect(again.training).toBeNull();
     expect(Array.from(again.sae.parameters)).toEqual(Array.from(before));
     expect(again.latents.map((l) => l.latent)).toEqual(first.latents.map((l) => l.latent));
+  }, 60_000);
+
+  it('fits the input scale of a given, fresh SAE only when asked (a given SAE is continued as it is)', async () => {
+    const model = await Transformer.create({ vocabSize: 48, dModel: 16, layers: 1, heads: 2, context: 32, seed: 7 });
+    const sample = corpus(600, 3);
+    const fresh = () => SparseAutoencoder.create({ dModel: 16, dSae: 32, kind: 'topk', k: 4, auxK: 8, seed: 2 });
+    const options = { model, layer: 0, tokens: sample.tokens, labels: sample.labels, steps: 2, batchRows: 64, select: { minSupport: 1, minScore: -100 } };
+    const continued = await fitSaeLabeller({ ...options, sae: fresh() });
+    expect(continued.sae.inputScale).toBe(1);
+    const fitted = await fitSaeLabeller({ ...options, sae: fresh(), fitInputScale: true });
+    // E‖x·s‖² = dModel over the first batch: the layer-0 stream is the embeddings, far from unit scale
+    expect(fitted.sae.inputScale).not.toBe(1);
+    expect(fitted.sae.inputScale).toBeGreaterThan(0);
   }, 60_000);
 
   it('refuses bad inputs with clear errors', async () => {
