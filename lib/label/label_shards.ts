@@ -96,6 +96,7 @@ export async function labelShards(options: LabelShardsOptions): Promise<LabelSha
   if (model && model.config.dModel !== sae.config.dModel)
     throw new RangeError(`the SAE reads ${sae.config.dModel}-wide activations, the model's layer ${layer} is ${model.config.dModel} wide`);
   const encoder = sae.encoderFor(latents);
+  const codesOf = sae.codesReusing(encoder); // one buffer for both passes
   const S = encoder.latents.length;
   const blocks = async function* (path: string, tokens: Uint32Array): AsyncGenerator<ActivationBlock> {
     if (model) {
@@ -123,7 +124,6 @@ export async function labelShards(options: LabelShardsOptions): Promise<LabelSha
     std = Float32Array.from(options.std);
   } else {
     const moments = new LatentMoments(S);
-    const codesOf = sae.codesReusing(encoder);
     for (const [i, path] of shards.entries()) {
       const { tokens } = contractOf(path);
       for await (const block of blocks(path, tokens)) {
@@ -139,7 +139,6 @@ export async function labelShards(options: LabelShardsOptions): Promise<LabelSha
   const records: ShardLabelRecord[] = [];
   const total: Record<string, { tokens: number; labelled: number }> = {};
   let anyGold = false;
-  const codesOf = sae.codesReusing(encoder);
   for (const [i, path] of shards.entries()) {
     const { tokens, contract } = contractOf(path);
     const acts = new Float32Array(tokens.length * S);

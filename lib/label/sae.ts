@@ -214,7 +214,7 @@ export class SparseAutoencoder {
     if (this.config.kind !== 'topk') return this.encode(x, encoder, out);
     const L = this.config.dSae;
     const S = encoder.latents.length;
-    const T = x.length / this.config.dModel;
+    const T = this.tokensOf(x);
     if (out !== undefined && (!(out instanceof Float32Array) || out.length !== T * S))
       throw new RangeError(`out must be a Float32Array of tokens × latents = ${T} × ${S}`);
     if (scratch !== undefined && (!(scratch instanceof Float32Array) || scratch.length !== T * L))
@@ -235,16 +235,13 @@ export class SparseAutoencoder {
    * a view valid only until the next call.
    */
   codesReusing(encoder?: SelectedEncoder): (x: Float32Array) => Promise<Float32Array> {
-    const D = this.config.dModel;
     const L = this.config.dSae;
     const S = encoder ? encoder.latents.length : L;
     const needsScratch = encoder !== undefined && this.config.kind === 'topk';
     let out = new Float32Array(0);
     let scratch = new Float32Array(0);
     return async (x) => {
-      if (!(x instanceof Float32Array)) throw new TypeError('x must be a Float32Array');
-      if (x.length % D !== 0) throw new RangeError(`x has length ${x.length}, not a multiple of dModel = ${D}`);
-      const T = x.length / D;
+      const T = this.tokensOf(x);
       if (out.length < T * S) {
         out = new Float32Array(T * S);
         if (needsScratch) scratch = new Float32Array(T * L);
@@ -253,6 +250,14 @@ export class SparseAutoencoder {
       if (!encoder) return this.encode(x, undefined, codes);
       return this.selectedCodes(x, encoder, codes, needsScratch ? scratch.subarray(0, T * L) : undefined);
     };
+  }
+
+  /** Rows T of activations x [T, dModel], checked once for every encode path. */
+  private tokensOf(x: Float32Array): number {
+    const D = this.config.dModel;
+    if (!(x instanceof Float32Array)) throw new TypeError('x must be a Float32Array');
+    if (x.length % D !== 0) throw new RangeError(`x has length ${x.length}, not a multiple of dModel = ${D}`);
+    return x.length / D;
   }
 
   /**
@@ -268,9 +273,7 @@ export class SparseAutoencoder {
    */
   async encode(x: Float32Array, encoder?: SelectedEncoder, out?: Float32Array): Promise<Float32Array> {
     const D = this.config.dModel;
-    if (!(x instanceof Float32Array)) throw new TypeError('x must be a Float32Array');
-    if (x.length % D !== 0) throw new RangeError(`x has length ${x.length}, not a multiple of dModel = ${D}`);
-    const T = x.length / D;
+    const T = this.tokensOf(x);
     const S = encoder ? encoder.latents.length : this.config.dSae;
     if (out !== undefined) {
       if (!(out instanceof Float32Array)) throw new TypeError('out must be a Float32Array');

@@ -113,6 +113,7 @@ describe('SAE encode', () => {
       // with no encoder: every latent's exact codes
       expect(Array.from(await sae.codesReusing()(x))).toEqual(Array.from(full));
       await expect(codesOf(new Float32Array(D + 1))).rejects.toThrow(/not a multiple of dModel/);
+      await expect(sae.selectedCodes(new Float32Array(D + 1), sae.encoderFor(latents), new Float32Array(5))).rejects.toThrow(/not a multiple of dModel/);
       await expect(sae.selectedCodes(x, sae.encoderFor(latents), new Float32Array(3))).rejects.toThrow(/31 × 5/);
       if (kind === 'topk') await expect(sae.selectedCodes(x, sae.encoderFor(latents), undefined, new Float32Array(5))).rejects.toThrow(/scratch must be .* 31 × 64/);
     }
