@@ -7,6 +7,10 @@
  * @module
  */
 
+// errors
+export { TokenfilterError, ERROR_CODES, isTokenfilterError, errorCode } from './errors.js';
+export type { ErrorCode } from './errors.js';
+
 // backend
 export { backendInfo, setThreads, setSimdLevel } from './native.js';
 export type { BackendInfo, SimdLevel } from './native.js';

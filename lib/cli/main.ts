@@ -9,6 +9,7 @@ import { realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
+import { errorCode, INPUT_ERROR_CODES } from '../errors.js';
 import { ExitCode, UsageError, parseIntegerOption, processIO, type CliIO } from './output.js';
 import { registerAttack } from './attack.js';
 import { registerDemo } from './demo.js';
@@ -90,8 +91,14 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
     const message = error instanceof Error ? error.message : String(error);
     io.stderr.write(`tokenfilter: error: ${message.split('\n')[0]}\n`);
     if (verbose && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
-    return error instanceof UsageError ? ExitCode.Usage : ExitCode.Failure;
+    return exitCodeOf(error);
   }
+}
+
+/** Exit code for a thrown value: 2 for bad input (by its code), 1 for every other failure. */
+export function exitCodeOf(error: unknown): number {
+  const code = errorCode(error);
+  return code !== undefined && INPUT_ERROR_CODES.has(code) ? ExitCode.Usage : ExitCode.Failure;
 }
 
 /** True when this file is the process's entry point (directly or through the npm bin link). */

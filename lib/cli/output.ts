@@ -3,6 +3,8 @@
  * terminal, no dependency), JSON summaries, and the error type that maps to exit code 2.
  * @module
  */
+import { TokenfilterError } from '../errors.js';
+import type { ErrorCode } from '../errors.js';
 
 /** Exit codes of the `tokenfilter` command. */
 export const ExitCode = {
@@ -17,9 +19,9 @@ export const ExitCode = {
 /**
  * An error caused by the user's arguments or input files: printed as one line, exit code 2.
  */
-export class UsageError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+export class UsageError extends TokenfilterError {
+  constructor(message: string, options: { cause?: unknown; code?: ErrorCode; path?: string } = {}) {
+    super(options.code ?? 'E_OPTION', message, options);
     this.name = 'UsageError';
   }
 }
