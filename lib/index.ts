@@ -26,6 +26,10 @@ export type { Document, ReadDocumentsOptions, SkippedRecord } from './data/docum
 export { MalformedRecordError } from './data/document.js';
 export { spanLabelsToTokenLabels } from './data/span_labels.js';
 export type { CharSpan, OverlapRule, SpanLabelOptions } from './data/span_labels.js';
+export { transferLabels, toUtf16Offsets } from './data/transfer_labels.js';
+export type { OffsetUnit, TransferRule, TransferLabelsOptions } from './data/transfer_labels.js';
+export { writeRelabelledShards } from './data/relabelled_shards.js';
+export type { ForeignLabelledDocument, RelabelledShardOptions, RelabelledShardSummary } from './data/relabelled_shards.js';
 export { readShard, readShardHeader, writeShard, ShardFile } from './data/shard.js';
 export type { Shard, ShardHeader, ReadShardOptions } from './data/shard.js';
 export { ShardWriter } from './data/shard_writer.js';
