@@ -11,6 +11,12 @@
 export { TokenfilterError, ERROR_CODES, isTokenfilterError, errorCode } from './errors.js';
 export type { ErrorCode } from './errors.js';
 
+// steering and generation
+export { setSteering, itiVector, headShiftBlock, residualBlock } from './steer/steering.js';
+export type { Steering, HeadIntervention, ResidualIntervention } from './steer/steering.js';
+export { generate, sampleToken } from './steer/generate.js';
+export type { GenerateOptions } from './steer/generate.js';
+
 // backend
 export { backendInfo, setThreads, setSimdLevel } from './native.js';
 export type { BackendInfo, SimdLevel } from './native.js';

@@ -6,6 +6,8 @@
 // workers never share its buffers. Big allocations are reported to V8 as external memory.
 #include <napi.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -29,6 +31,13 @@ struct OwnedBatch {
   int64_t B = 0, T = 0;
   int64_t supervised = 0;
 };
+
+// A new Float32Array holding a copy of `values` (results the binding computed into its own memory).
+Napi::Float32Array float_array(Napi::Env env, const std::vector<float>& values) {
+  Napi::Float32Array out = Napi::Float32Array::New(env, values.size());
+  std::copy(values.begin(), values.end(), out.Data());
+  return out;
+}
 
 class TransformerModel : public Napi::ObjectWrap<TransformerModel> {
  public:
@@ -54,6 +63,11 @@ class TransformerModel : public Napi::ObjectWrap<TransformerModel> {
                            InstanceMethod<&TransformerModel::HiddenStates>("hiddenStates"),
                            InstanceMethod<&TransformerModel::HiddenBackward>("hiddenBackward"),
                            InstanceMethod<&TransformerModel::ZeroGradients>("zeroGradients"),
+                           InstanceMethod<&TransformerModel::HeadOutputs>("headOutputs"),
+                           InstanceMethod<&TransformerModel::SetHeadShift>("setHeadShift"),
+                           InstanceMethod<&TransformerModel::SetResidualSteering>("setResidualSteering"),
+                           InstanceMethod<&TransformerModel::NewCache>("newCache"),
+                           InstanceMethod<&TransformerModel::Decode>("decode"),
                        });
   }
 
@@ -431,6 +445,92 @@ class TransformerModel : public Napi::ObjectWrap<TransformerModel> {
     };
     auto result = [sum](Napi::Env e) -> Napi::Value { return Napi::Number::New(e, *sum); };
     return queue(env, "tokenfilter:transformer.hiddenBackward", run, result, {});
+  }
+
+  // headOutputs(tokens, batch, context, layer) → Promise<Float32Array [B·T·C]>: block `layer`'s
+  // attention output before the output projection (head h = columns h·hs .. (h+1)·hs - 1). The
+  // result is written into memory the binding owns and copied into a new array at resolve.
+  Napi::Value HeadOutputs(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    ensure_idle(env, "headOutputs");
+    int64_t B, T;
+    auto tokens = token_view(info, B, T);
+    const int64_t layer = integer(info[3], "layer", 0, model_->config().layers - 1);
+    auto out = std::make_shared<std::vector<float>>(static_cast<size_t>(B * T * model_->config().dim));
+    Transformer* m = model_.get();
+    auto run = [m, tokens, B, T, layer, out] { m->head_outputs(tokens->data(), B, T, layer, out->data()); };
+    return queue(env, "tokenfilter:transformer.headOutputs", run, [out](Napi::Env e) { return float_array(e, *out); }, {});
+  }
+
+  // setHeadShift(shift Float32Array [L·C] | null): the ITI shift added to every block's attention
+  // output (zeros leave a head alone); null clears it. Checked finite, copied.
+  Napi::Value SetHeadShift(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    ensure_idle(env, "setHeadShift");
+    if (info[0].IsNull() || info[0].IsUndefined()) {
+      model_->set_head_shift(nullptr);
+      return env.Undefined();
+    }
+    const size_t n = static_cast<size_t>(model_->config().layers * model_->config().dim);
+    View<float> shift = typed_array<float>(info[0], "headShift", n);
+    check_finite(env, shift.data, n, "headShift");
+    model_->set_head_shift(shift.data);
+    return env.Undefined();
+  }
+
+  // setResidualSteering(directions Float32Array [(L+1)·C] | null, keep Float32Array [L+1]): per
+  // hidden-state layer, a unit direction (or zeros) whose component is scaled by keep[l] in [0, 1];
+  // null clears it.
+  Napi::Value SetResidualSteering(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    ensure_idle(env, "setResidualSteering");
+    if (info[0].IsNull() || info[0].IsUndefined()) {
+      model_->set_residual_steering(nullptr, nullptr);
+      return env.Undefined();
+    }
+    const int64_t layers = model_->config().layers + 1, C = model_->config().dim;
+    View<float> dirs = typed_array<float>(info[0], "directions", static_cast<size_t>(layers * C));
+    View<float> keep = typed_array<float>(info[1], "keep", static_cast<size_t>(layers));
+    check_finite(env, dirs.data, dirs.length, "directions");
+    for (int64_t l = 0; l < layers; l++) {
+      if (!(keep.data[l] >= 0.0f && keep.data[l] <= 1.0f))
+        throw_range_error(env, "keep[" + std::to_string(l) + "] = " + std::to_string(keep.data[l]) + " must be in [0, 1]");
+      double norm = 0.0;
+      for (int64_t c = 0; c < C; c++) norm += static_cast<double>(dirs.data[l * C + c]) * dirs.data[l * C + c];
+      if (norm != 0.0 && std::fabs(std::sqrt(norm) - 1.0) > 1e-3)
+        throw_range_error(env, "directions row " + std::to_string(l) + " has norm " + std::to_string(std::sqrt(norm)) +
+                                   ", not 1 (or 0 for none)");
+    }
+    model_->set_residual_steering(dirs.data, keep.data);
+    return env.Undefined();
+  }
+
+  // newCache() → an opaque KV cache for decode (one sequence).
+  Napi::Value NewCache(const Napi::CallbackInfo& info) {
+    return Napi::External<Transformer::KvCache>::New(info.Env(), new Transformer::KvCache(),
+                                                     [](Napi::Env, Transformer::KvCache* c) { delete c; });
+  }
+
+  // decode(cache, tokens Uint32Array [n]) → Promise<Float32Array [V]>: appends the tokens to the
+  // cache and resolves to the logits after the last one. Refuses to pass the context.
+  Napi::Value Decode(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    ensure_idle(env, "decode");
+    if (!info[0].IsExternal()) throw Napi::TypeError::New(env, "cache must come from newCache()");
+    auto* cache = info[0].As<Napi::External<Transformer::KvCache>>().Data();
+    View<uint32_t> ids = typed_array<uint32_t>(info[1], "tokens");
+    const int64_t n = static_cast<int64_t>(ids.length), ctx = model_->config().context;
+    if (n < 1) throw_range_error(env, "tokens must hold at least one id");
+    if (cache->length + n > ctx)
+      throw_range_error(env, "decode: " + std::to_string(cache->length) + " cached + " + std::to_string(n) +
+                                 " new tokens exceed the context of " + std::to_string(ctx));
+    check_ids_below(env, ids.data, ids.length, static_cast<uint32_t>(model_->config().vocab), "tokens");
+    auto tokens = std::make_shared<std::vector<uint32_t>>(ids.data, ids.data + n);
+    auto logits = std::make_shared<std::vector<float>>(static_cast<size_t>(model_->config().vocab));
+    Transformer* m = model_.get();
+    auto run = [m, cache, tokens, n, logits] { m->decode(*cache, tokens->data(), n, logits->data()); };
+    return queue(env, "tokenfilter:transformer.decode", run, [logits](Napi::Env e) { return float_array(e, *logits); },
+                 {info[0]});
   }
 
   // zeroGradients(): sets the gradient block to zero.
