@@ -51,7 +51,7 @@ void validate(const TransformerConfig& c) {
   check(std::isfinite(c.norm_eps) && c.norm_eps > 0.0f, "normEps must be a finite number > 0");
   const double params = double(c.vocab) * c.dim * (c.tie_embeddings ? 1 : 2) +
                         double(c.layers) * (4.0 * c.dim * c.dim + 2.0 * c.dim * c.hidden + 2.0 * c.dim);
-  check(params < 4e9, "model too large: " + std::to_string(params) + " parameters (limit 4e9)");
+  check(params < 4e9, "model too large: " + std::to_string(params) + " parameters (limit 4e9)", ErrorKind::TooLarge);
 }
 
 Transformer::Transformer(const TransformerConfig& config) : config_(config) {
@@ -368,7 +368,8 @@ double Transformer::adamw_step(AdamState& state, const AdamHyper& h) {
   }
   const double norm = grad_norm();
   check(std::isfinite(norm), "the gradient is not finite (norm " + std::to_string(norm) +
-                                 "); parameters were left unchanged");
+                                 "); parameters were left unchanged",
+        ErrorKind::NotFinite);
   const float scale = (h.clip > 0.0f && norm > h.clip) ? static_cast<float>(h.clip / norm) : 1.0f;
   state.step += 1;
   const size_t d = decayed_count_;
