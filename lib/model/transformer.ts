@@ -15,6 +15,7 @@
 import { validateBatch, type Batch } from '../data/batch.js';
 import { native } from '../native.js';
 import { resolveTransformerConfig, type TransformerConfig, type TransformerOptions } from './config.js';
+import { checkTransformerTensors } from './expected_tensors.js';
 import { readSafetensors, writeSafetensors, SafetensorsError, type SafetensorsContents, type TensorToWrite } from './safetensors.js';
 import { generate, type GenerateOptions } from '../steer/generate.js';
 
@@ -103,11 +104,15 @@ export class Transformer {
    * Loads a model saved by {@link Transformer.save} (or the parameters of a training
    * checkpoint).
    * @throws SafetensorsError for a malformed file, a wrong format, a missing, unexpected or
-   *   misshapen tensor, a non-F32 dtype or a non-finite value.
+   *   misshapen tensor, a non-F32 dtype or a non-finite value (tensors are checked against the
+   *   config before the model is allocated); TokenfilterError E_TOO_LARGE for a config beyond
+   *   MAX_LOAD_PARAMETERS.
    */
   static async load(path: string): Promise<Transformer> {
     const file = await readSafetensors(path);
-    const model = Transformer.uninitialized(configFromMetadata(file, path));
+    const config = configFromMetadata(file, path);
+    checkTransformerTensors(file, config, path, '');
+    const model = Transformer.uninitialized(config);
     model.setParameters(parametersFromFile(model, file, path, ''));
     return model;
   }

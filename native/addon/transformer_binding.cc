@@ -1,7 +1,8 @@
 // JS class `TransformerModel`: owns a tf::Transformer and its AdamW state. Every argument is
 // checked here (types, lengths against B × T, ids < vocab, finite floats where loaded) before
 // the core sees it; token ids, targets and masks are copied once checked, so JS code changing
-// its arrays while a worker runs cannot put an out-of-range id in front of the core. Long work (init, train steps, loss, logits, hidden states and their backward) runs in a
+// (or detaching) its arrays while a worker runs cannot put an out-of-range id in front of the
+// core, and outputs are written into native buffers delivered at resolve (owned_arrays.h). Long work (init, train steps, loss, logits, hidden states and their backward) runs in a
 // PromiseWorker; while one runs the model is busy and any other call on it throws, so two
 // workers never share its buffers. Big allocations are reported to V8 as external memory.
 #include <napi.h>
@@ -14,6 +15,8 @@
 #include <vector>
 
 #include "addon/convert.h"
+#include "addon/js_error.h"
+#include "addon/owned_arrays.h"
 #include "addon/promise_worker.h"
 #include "addon/registry.h"
 #include "core/error.h"
@@ -41,37 +44,47 @@ Napi::Float32Array float_array(Napi::Env env, const std::vector<float>& values) 
 
 class TransformerModel : public Napi::ObjectWrap<TransformerModel> {
  public:
+  // Every method runs inside guard (js_error.h): a C++ exception leaves as a coded JS Error.
+  template <Napi::Value (TransformerModel::*Method)(const Napi::CallbackInfo&)>
+  Napi::Value guarded(const Napi::CallbackInfo& info) {
+    return guard(info.Env(), [&] { return (this->*Method)(info); });
+  }
+
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "TransformerModel",
                        {
-                           InstanceMethod<&TransformerModel::Init>("init"),
-                           InstanceMethod<&TransformerModel::Tensors>("tensors"),
-                           InstanceMethod<&TransformerModel::ParamCount>("paramCount"),
-                           InstanceMethod<&TransformerModel::ActivationBytesFor>("activationBytesFor"),
-                           InstanceMethod<&TransformerModel::SavedActivationBytesFor>("savedActivationBytesFor"),
-                           InstanceMethod<&TransformerModel::SetProfiling>("setProfiling"),
-                           InstanceMethod<&TransformerModel::ResetProfile>("resetProfile"),
-                           InstanceMethod<&TransformerModel::Profile>("profile"),
-                           InstanceMethod<&TransformerModel::ReadParameters>("readParameters"),
-                           InstanceMethod<&TransformerModel::WriteParameters>("writeParameters"),
-                           InstanceMethod<&TransformerModel::ReadGradients>("readGradients"),
-                           InstanceMethod<&TransformerModel::ReadOptimizer>("readOptimizer"),
-                           InstanceMethod<&TransformerModel::WriteOptimizer>("writeOptimizer"),
-                           InstanceMethod<&TransformerModel::Step>("step"),
-                           InstanceMethod<&TransformerModel::Evaluate>("evaluate"),
-                           InstanceMethod<&TransformerModel::Logits>("logits"),
-                           InstanceMethod<&TransformerModel::HiddenStates>("hiddenStates"),
-                           InstanceMethod<&TransformerModel::HiddenBackward>("hiddenBackward"),
-                           InstanceMethod<&TransformerModel::ZeroGradients>("zeroGradients"),
-                           InstanceMethod<&TransformerModel::HeadOutputs>("headOutputs"),
-                           InstanceMethod<&TransformerModel::SetHeadShift>("setHeadShift"),
-                           InstanceMethod<&TransformerModel::SetResidualSteering>("setResidualSteering"),
-                           InstanceMethod<&TransformerModel::NewCache>("newCache"),
-                           InstanceMethod<&TransformerModel::Decode>("decode"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::Init>>("init"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::Tensors>>("tensors"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::ParamCount>>("paramCount"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::ActivationBytesFor>>("activationBytesFor"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::SavedActivationBytesFor>>("savedActivationBytesFor"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::SetProfiling>>("setProfiling"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::ResetProfile>>("resetProfile"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::Profile>>("profile"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::ReadParameters>>("readParameters"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::WriteParameters>>("writeParameters"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::ReadGradients>>("readGradients"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::ReadOptimizer>>("readOptimizer"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::WriteOptimizer>>("writeOptimizer"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::Step>>("step"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::Evaluate>>("evaluate"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::Logits>>("logits"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::HiddenStates>>("hiddenStates"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::HiddenBackward>>("hiddenBackward"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::ZeroGradients>>("zeroGradients"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::HeadOutputs>>("headOutputs"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::SetHeadShift>>("setHeadShift"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::SetResidualSteering>>("setResidualSteering"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::NewCache>>("newCache"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::Decode>>("decode"),
                        });
   }
 
   explicit TransformerModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TransformerModel>(info) {
+    guard(info.Env(), [&] { construct(info); });
+  }
+
+  void construct(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Napi::Object c = object(info[0], "config");
     TransformerConfig config;
@@ -87,7 +100,7 @@ class TransformerModel : public Napi::ObjectWrap<TransformerModel> {
     try {
       model_ = std::make_unique<Transformer>(config);
     } catch (const tf::Error& e) {
-      throw Napi::RangeError::New(env, std::string("config: ") + e.what());
+      throw_range_error(env, std::string("config: ") + e.what(), error_code(e.kind));
     }
     sync_external_memory(env);
   }
@@ -132,9 +145,17 @@ class TransformerModel : public Napi::ObjectWrap<TransformerModel> {
     return promise;
   }
 
+  // A Result that copies `out` into the caller's array (owned_arrays.h) and resolves to undefined.
+  static std::function<Napi::Value(Napi::Env)> delivery(std::shared_ptr<PendingOutput<float>> out) {
+    return [out](Napi::Env e) -> Napi::Value {
+      out->deliver(e);
+      return e.Undefined();
+    };
+  }
+
   void ensure_idle(Napi::Env env, const char* what) {
     if (busy_)
-      throw Napi::Error::New(env, std::string("TransformerModel.") + what +
+      throw_error(env, "E_STATE", std::string("TransformerModel.") + what +
                                       ": the model is busy with another operation (await it before starting another)");
   }
 
@@ -377,26 +398,27 @@ class TransformerModel : public Napi::ObjectWrap<TransformerModel> {
   Napi::Value Evaluate(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     ensure_idle(env, "evaluate");
-    std::vector<Napi::Value> keep_alive;
     auto b = std::make_shared<OwnedBatch>(batch_view(info[0], "batch"));
-    float* losses = nullptr;
+    std::shared_ptr<PendingOutput<float>> losses;
     if (!info[1].IsUndefined() && !info[1].IsNull()) {
-      losses = typed_array<float>(info[1], "losses", static_cast<size_t>(b->B * b->T)).data;
-      keep_alive.push_back(info[1]);
+      const size_t n = typed_array<float>(info[1], "losses", static_cast<size_t>(b->B * b->T)).length;
+      losses = std::make_shared<PendingOutput<float>>(info[1], "losses", n);
     }
     auto sum = std::make_shared<double>(0.0);
     Transformer* m = model_.get();
     auto run = [m, b, losses, sum] {
-      *sum = m->forward(b->inputs.data(), b->targets.data(), b->mask.data(), b->B, b->T, losses, false, 0.0f);
+      *sum = m->forward(b->inputs.data(), b->targets.data(), b->mask.data(), b->B, b->T,
+                        losses ? losses->data() : nullptr, false, 0.0f);
     };
     const int64_t supervised = b->supervised;
-    auto result = [sum, supervised](Napi::Env e) -> Napi::Value {
+    auto result = [sum, supervised, losses](Napi::Env e) -> Napi::Value {
+      if (losses) losses->deliver(e);
       Napi::Object r = Napi::Object::New(e);
       r.Set("lossSum", *sum);
       r.Set("supervised", static_cast<double>(supervised));
       return r;
     };
-    return queue(env, "tokenfilter:transformer.evaluate", run, result, keep_alive);
+    return queue(env, "tokenfilter:transformer.evaluate", run, result, {});
   }
 
   // logits(tokens, batch, context, out Float32Array [B·T·V]) → Promise<void>
@@ -405,10 +427,11 @@ class TransformerModel : public Napi::ObjectWrap<TransformerModel> {
     ensure_idle(env, "logits");
     int64_t B, T;
     auto tokens = token_view(info, B, T);
-    float* out = typed_array<float>(info[3], "out", static_cast<size_t>(B * T * model_->config().vocab)).data;
+    const size_t n = typed_array<float>(info[3], "out", static_cast<size_t>(B * T * model_->config().vocab)).length;
+    auto out = std::make_shared<PendingOutput<float>>(info[3], "out", n);
     Transformer* m = model_.get();
-    return queue(env, "tokenfilter:transformer.logits", [m, tokens, B, T, out] { m->logits(tokens->data(), B, T, out); },
-                 nullptr, {info[3]});
+    return queue(env, "tokenfilter:transformer.logits", [m, tokens, B, T, out] { m->logits(tokens->data(), B, T, out->data()); },
+                 delivery(out), {});
   }
 
   // hiddenStates(tokens, batch, context, layer, out Float32Array [B·T·C]) → Promise<void>
@@ -418,11 +441,12 @@ class TransformerModel : public Napi::ObjectWrap<TransformerModel> {
     int64_t B, T;
     auto tokens = token_view(info, B, T);
     const int64_t layer = integer(info[3], "layer", 0, model_->config().layers + 1);
-    float* out = typed_array<float>(info[4], "out", static_cast<size_t>(B * T * model_->config().dim)).data;
+    const size_t n = typed_array<float>(info[4], "out", static_cast<size_t>(B * T * model_->config().dim)).length;
+    auto out = std::make_shared<PendingOutput<float>>(info[4], "out", n);
     Transformer* m = model_.get();
     return queue(env, "tokenfilter:transformer.hiddenStates",
-                 [m, tokens, B, T, layer, out] { m->hidden_states(tokens->data(), B, T, layer, out); }, nullptr,
-                 {info[4]});
+                 [m, tokens, B, T, layer, out] { m->hidden_states(tokens->data(), B, T, layer, out->data()); },
+                 delivery(out), {});
   }
 
   // hiddenBackward(tokens, batch, context, layer, dHidden Float32Array [B·T·C]) →
@@ -516,7 +540,7 @@ class TransformerModel : public Napi::ObjectWrap<TransformerModel> {
   Napi::Value Decode(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     ensure_idle(env, "decode");
-    if (!info[0].IsExternal()) throw Napi::TypeError::New(env, "cache must come from newCache()");
+    if (!info[0].IsExternal()) throw js_error(env, JsErrorClass::TypeError, "E_OPTION", "cache must come from newCache()");
     auto* cache = info[0].As<Napi::External<Transformer::KvCache>>().Data();
     View<uint32_t> ids = typed_array<uint32_t>(info[1], "tokens");
     const int64_t n = static_cast<int64_t>(ids.length), ctx = model_->config().context;

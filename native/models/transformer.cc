@@ -52,7 +52,7 @@ void validate(const TransformerConfig& c) {
   check(std::isfinite(c.norm_eps) && c.norm_eps > 0.0f, "normEps must be a finite number > 0");
   const double params = double(c.vocab) * c.dim * (c.tie_embeddings ? 1 : 2) +
                         double(c.layers) * (4.0 * c.dim * c.dim + 2.0 * c.dim * c.hidden + 2.0 * c.dim);
-  check(params < 4e9, "model too large: " + std::to_string(params) + " parameters (limit 4e9)");
+  check(params < 4e9, "model too large: " + std::to_string(params) + " parameters (limit 4e9)", ErrorKind::TooLarge);
 }
 
 Transformer::Transformer(const TransformerConfig& config) : config_(config) {
@@ -297,7 +297,7 @@ void Transformer::backward_blocks(const uint32_t* inputs, int64_t upto) {
 
 double Transformer::forward(const uint32_t* inputs, const uint32_t* targets, const uint8_t* mask, int64_t B,
                             int64_t T, float* losses, bool backward, float dloss_scale) {
-  check(!(backward && steering()), "steering is set: clear it before training (it is inference-only)");
+  check(!(backward && steering()), "steering is set: clear it before training (it is inference-only)", ErrorKind::State);
   ensure_activations(B, T);
   forward_blocks(inputs, config_.layers);
   final_norm_forward();
@@ -337,7 +337,7 @@ double Transformer::hidden_backward(const uint32_t* inputs, int64_t B, int64_t T
   const int64_t L = config_.layers;
   check(layer >= 0 && layer <= L + 1, "layer must be in [0, " + std::to_string(L + 1) + "], got " +
                                           std::to_string(layer));
-  check(!steering(), "steering is set: clear it before hidden_backward (it is inference-only)");
+  check(!steering(), "steering is set: clear it before hidden_backward (it is inference-only)", ErrorKind::State);
   ensure_activations(B, T);
   const int64_t n = B * T * config_.dim;
   const int64_t upto = std::min(layer, L);
@@ -470,7 +470,8 @@ double Transformer::adamw_step(AdamState& state, const AdamHyper& h) {
   }
   const double norm = grad_norm();
   check(std::isfinite(norm), "the gradient is not finite (norm " + std::to_string(norm) +
-                                 "); parameters were left unchanged");
+                                 "); parameters were left unchanged",
+        ErrorKind::NotFinite);
   const float scale = (h.clip > 0.0f && norm > h.clip) ? static_cast<float>(h.clip / norm) : 1.0f;
   state.step += 1;
   const size_t d = decayed_count_;
