@@ -128,7 +128,15 @@ export type { BiLMOptions, FeatureOptions, FeatureDirection } from './classify/b
 export { fitLogistic, LogisticModel, LOGISTIC_DEFAULTS } from './classify/logistic.js';
 export type { LogisticOptions, ClassWeighting } from './classify/logistic.js';
 export { TokenClassifier } from './classify/token_classifier.js';
-export type { TrainTokenClassifierOptions, LayerResult } from './classify/token_classifier.js';
+export type { TrainTokenClassifierOptions, LayerResult, ValidationSet, KindMetrics } from './classify/token_classifier.js';
+export { segmentScores, boundaryIds, boundariesOf, Boundary } from './classify/segmentation.js';
+export type { SegmentationParams } from './classify/segmentation.js';
+export { applyScoreMethod, describeScoreMethod, parseScoreMethod, candidateMethods, DEFAULT_SEGMENTATION_GRID } from './classify/score_method.js';
+export type { ScoreMethod } from './classify/score_method.js';
+export { blendThreshold, selectOnBlend } from './classify/blend_selection.js';
+export type { KindScores, BlendResult } from './classify/blend_selection.js';
+export { mixSentences, sentenceMixesOf, sentencesOf, insertableSentences, DEFAULT_SENTENCE_RATES } from './classify/sentence_mixes.js';
+export type { SentenceMixDocument, SentenceMixOptions } from './classify/sentence_mixes.js';
 export { DocumentClassifier } from './classify/document_classifier.js';
 export type { LabelledDocument, TrainDocumentClassifierOptions, DocumentLayerResult } from './classify/document_classifier.js';
 export { UNLABELLED, broadcastLabel, labelsFromSpans, labelsFromSideFile, labelsFromScores } from './classify/labels.js';
@@ -141,8 +149,8 @@ export { trainBiLMProbe } from './classify/train_bilm_probe.js';
 export type { BiLMProbeOptions, BiLMProbeResult } from './classify/train_bilm_probe.js';
 export { trainClassifierFromCorpus, CLASSIFIER_PRESETS } from './classify/train_from_corpus.js';
 export type { CorpusClassifierOptions, CorpusClassifierReport } from './classify/train_from_corpus.js';
-export { evaluateTokenClassifier, evaluateDocumentClassifier } from './classify/evaluate.js';
-export type { Evaluation, EvaluateOptions } from './classify/evaluate.js';
+export { evaluateTokenClassifier, evaluateTokenClassifierOn, evaluateDocumentClassifier } from './classify/evaluate.js';
+export type { Evaluation, EvaluateOptions, SpannedText } from './classify/evaluate.js';
 
 // the demo
 export { runDemo, DEMO_DEFAULTS, validateDemoOptions } from './demo/run_demo.js';
