@@ -17,6 +17,15 @@ export type { Steering, HeadIntervention, ResidualIntervention } from './steer/s
 export { generate, sampleToken } from './steer/generate.js';
 export type { GenerateOptions } from './steer/generate.js';
 
+// the mixture study (medical share in pretraining → separability, steering)
+export { runMixtureExperiment, readMixtureResults, resolveMixtureOptions, MIXTURE_DEFAULTS } from './experiment/mixture/run_mixture.js';
+export type { MixtureExperimentOptions, MixtureResults, MixtureRun } from './experiment/mixture/run_mixture.js';
+export { measureSeparability } from './experiment/mixture/separability.js';
+export type { Separability, ProbeResult, HeadProbe, SeparabilityOptions } from './experiment/mixture/separability.js';
+export { steeringSweep, alignability, itiSteering } from './experiment/mixture/steering_sweep.js';
+export type { SteeringPoint, Alignability, SteeringSweepOptions } from './experiment/mixture/steering_sweep.js';
+export { writeMixtureReport } from './experiment/mixture/mixture_report.js';
+
 // backend
 export { backendInfo, setThreads, setSimdLevel } from './native.js';
 export type { BackendInfo, SimdLevel } from './native.js';
@@ -141,7 +150,7 @@ export { DocumentClassifier } from './classify/document_classifier.js';
 export type { LabelledDocument, TrainDocumentClassifierOptions, DocumentLayerResult } from './classify/document_classifier.js';
 export { UNLABELLED, broadcastLabel, labelsFromSpans, labelsFromSideFile, labelsFromScores } from './classify/labels.js';
 export type { LabelledSequence } from './classify/labels.js';
-export { binaryMetrics, precisionRecallCurve } from './classify/metrics.js';
+export { binaryMetrics, precisionRecallCurve, auroc } from './classify/metrics.js';
 export type { BinaryMetrics, PrPoint } from './classify/metrics.js';
 export { scoreShards } from './classify/score_shards.js';
 export type { ScoreShardsOptions, ScoreShardsProgress, ScoreShardsResult, ShardScoreRecord, ShardScoreStats } from './classify/score_shards.js';
