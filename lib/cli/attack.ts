@@ -21,8 +21,7 @@ import {
   type LrSweepResult,
 } from '../eval/adversarial_finetune.js';
 import { Transformer } from '../model/transformer.js';
-import { parseNumber } from './demo.js';
-import { ProgressLine, UsageError, formatCount, parseIntegerOption, writeJson, type CliIO } from './output.js';
+import { ProgressLine, UsageError, formatCount, numberOption, parseIntegerOption, writeJson, type CliIO } from './output.js';
 
 /** Loads a model; a missing or malformed file is a usage error naming the option. */
 export async function loadModelArgument(path: string, option: string): Promise<Transformer> {
@@ -113,7 +112,7 @@ export async function attackCommand(options: AttackCommandOptions, io: CliIO): P
     throw new UsageError('give exactly one of --target-loss X and --baseline-model PATH');
   if (options.lr !== undefined && options.lrSweep) throw new UsageError('give either --lr or --lr-sweep, not both');
   if (options.lrs !== undefined && !options.lrSweep) throw new UsageError('--lrs needs --lr-sweep');
-  const lrs = options.lrs === undefined ? SWEEP_DEFAULT_LRS : options.lrs.split(',').map((s) => parseNumber('--lrs', 1e-12, 10)(s.trim()));
+  const lrs = options.lrs === undefined ? SWEEP_DEFAULT_LRS : options.lrs.split(',').map((s) => numberOption('--lrs', 1e-12, 10)(s.trim()));
   const model = await loadModelArgument(options.model, '--model');
   const context = options.context ?? model.config.context;
   if (context > model.config.context) throw new UsageError(`--context ${context} exceeds the model's context ${model.config.context}`);
@@ -223,9 +222,9 @@ export function registerAttack(program: Command, io: CliIO): void {
     .requiredOption('--model <path>', 'the model to attack (safetensors)')
     .requiredOption('--forget <shards...>', 'forget-domain token shards to fine-tune on (every token is learned from)')
     .requiredOption('--eval <shard>', 'held-out shard for the forget loss (with a .labels.side file: only --forget-label targets count)')
-    .option('--target-loss <x>', 'forget loss to reach', parseNumber('--target-loss', 0, 1e6))
+    .option('--target-loss <x>', 'forget loss to reach', numberOption('--target-loss', 0, 1e6))
     .option('--baseline-model <path>', "target = this (unfiltered) model's forget loss on --eval")
-    .option('--lr <x>', `constant learning rate (default ${FINETUNE_DEFAULT_LR})`, parseNumber('--lr', 1e-12, 10))
+    .option('--lr <x>', `constant learning rate (default ${FINETUNE_DEFAULT_LR})`, numberOption('--lr', 1e-12, 10))
     .option('--lr-sweep', 'try each of --lrs on a short budget and use the fastest to recover')
     .option('--lrs <list>', `rates for --lr-sweep, comma-separated (default ${SWEEP_DEFAULT_LRS.join(',')})`)
     .option('--max-tokens <n>', 'fine-tuning token budget', int('--max-tokens', 1), 1_000_000)

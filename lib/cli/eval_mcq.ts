@@ -4,7 +4,7 @@
  * by subject, with the chance level and the prompt templates.
  * @module
  */
-import { writeFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../data/atomic_file.js';
 import type { Command } from 'commander';
 import { Tokenizer } from '../data/tokenizer.js';
 import { letterTokenIds, scoreMcq, type McqFormat, type McqFormatResult, type McqResult } from '../eval/mcq.js';
@@ -118,7 +118,7 @@ export async function evalMcqCommand(options: EvalMcqCommandOptions, io: CliIO):
   if (options.records !== undefined) {
     const lines: string[] = [];
     for (const r of Object.values(result.formats)) for (const record of r.records ?? []) lines.push(JSON.stringify({ format: r.format, ...record }));
-    await writeFile(options.records, lines.length > 0 ? `${lines.join('\n')}\n` : '');
+    await writeFileAtomic(options.records, lines.length > 0 ? `${lines.join('\n')}\n` : '');
     for (const r of Object.values(result.formats)) delete r.records;
   }
   if (options.json) writeJson(io, { command: 'eval-mcq', model: options.model, tokenizer: options.tokenizer, questionsFile: options.questions, ...result });

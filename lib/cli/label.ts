@@ -8,7 +8,8 @@
  * @module
  */
 import type { Command } from 'commander';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../data/atomic_file.js';
 import { join } from 'node:path';
 import { readShard } from '../data/shard.js';
 import { findSideFile, readSideFile, SideFileKind } from '../data/side_file.js';
@@ -19,8 +20,7 @@ import { LABEL_DEFAULTS } from '../label/label_tokens.js';
 import { SparseAutoencoder } from '../label/sae.js';
 import { LatentSelector, type LatentRanking, type LatentScore } from '../label/select_latents.js';
 import { Transformer } from '../model/transformer.js';
-import { parseNumber } from './demo.js';
-import { ProgressLine, UsageError, formatCount, parseIntegerOption, writeJson, type CliIO } from './output.js';
+import { ProgressLine, UsageError, formatCount, numberOption, parseIntegerOption, writeJson, type CliIO } from './output.js';
 
 /** Options of `tokenfilter label`, as the CLI parses them. */
 export interface LabelCommandOptions {
@@ -150,7 +150,7 @@ export async function labelCommand(shards: string[], options: LabelCommandOption
       shards, out: options.out, model, layer: options.layer, activations: options.activations, sae, latents, z: options.z, minLatents, context: options.context, batch: options.batch,
       onProgress: (p) => progress.update(p.shard, p.shards, 'shards', `${p.pass}: ${formatCount(p.tokens)} tokens`),
     });
-    await writeFile(join(options.out, 'latents.json'), JSON.stringify({ latents, mean: [...result.mean], std: [...result.std], z: options.z, minLatents, audit }, null, 1));
+    await writeFileAtomic(join(options.out, 'latents.json'), JSON.stringify({ latents, mean: [...result.mean], std: [...result.std], z: options.z, minLatents, audit }, null, 1));
   } finally {
     progress.finish();
   }
@@ -181,7 +181,7 @@ export function registerLabel(program: Command, io: CliIO): void {
     .option('--latents <ids|file>', 'selected latents: comma-separated ids, or a JSON file with {latents: [...]}')
     .option('--select <k>', 'choose the k latents most specific to gold label 1 (needs gold label side files)', (v) => parseIntegerOption('--select', v, 1, 1 << 20))
     .option('--rank <method>', 'how --select orders latents: auroc (coverage of the forget tokens, the default) or ratio (firing-rate ratio)', parseRanking, 'auroc')
-    .option('--z <x>', 'standard deviations above the mean (default 4)', parseNumber('--z', -100, 100), 4)
+    .option('--z <x>', 'standard deviations above the mean (default 4)', numberOption('--z', -100, 100), 4)
     .option('--min-latents <n>', 'latents that must pass for a seed token (default 2; with --select K, max(2, round(2·log2 K) − 6), at most round(k / 3) for a TopK SAE)', (v) => parseIntegerOption('--min-latents', v, 1, 1 << 20))
     .option('--context <n>', 'window length (default: the model context)', (v) => parseIntegerOption('--context', v, 1, 1 << 20))
     .option('--batch <n>', 'windows per forward pass (default 8)', (v) => parseIntegerOption('--batch', v, 1, 4096), 8)

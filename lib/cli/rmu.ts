@@ -7,8 +7,7 @@ import type { Command } from 'commander';
 import type { BatchSampler } from '../data/sampler.js';
 import { rmu, RMU_DEFAULTS, type RmuResult } from '../eval/rmu.js';
 import { loadModelArgument, openSampler, shardContract } from './attack.js';
-import { parseNumber } from './demo.js';
-import { ProgressLine, UsageError, parseIntegerOption, writeJson, type CliIO } from './output.js';
+import { ProgressLine, UsageError, numberOption, parseIntegerOption, writeJson, type CliIO } from './output.js';
 
 /** Options of `tokenfilter rmu`, as the CLI parses them. */
 export interface RmuCommandOptions {
@@ -90,9 +89,9 @@ export function registerRmu(program: Command, io: CliIO): void {
     .requiredOption('--out <path>', 'where to save the unlearned model')
     .option('--layer <l>', 'hidden state steered: the residual after block l, 1-based (default the middle, ⌈L/2⌉)', int('--layer', 1, 1024))
     .option('--steps <n>', 'optimizer steps', int('--steps', 1), RMU_DEFAULTS.steps)
-    .option('--alpha <x>', 'weight of the retain term', parseNumber('--alpha', 0, 1e9), RMU_DEFAULTS.alpha)
-    .option('--steering <c>', 'steering coefficient c', parseNumber('--steering', 1e-9, 1e9), RMU_DEFAULTS.steeringCoefficient)
-    .option('--lr <x>', 'AdamW learning rate', parseNumber('--lr', 1e-12, 10), RMU_DEFAULTS.lr)
+    .option('--alpha <x>', 'weight of the retain term', numberOption('--alpha', 0, 1e9), RMU_DEFAULTS.alpha)
+    .option('--steering <c>', 'steering coefficient c', numberOption('--steering', 1e-9, 1e9), RMU_DEFAULTS.steeringCoefficient)
+    .option('--lr <x>', 'AdamW learning rate', numberOption('--lr', 1e-12, 10), RMU_DEFAULTS.lr)
     .option('--batch <n>', 'sequences per batch', int('--batch', 1, 1 << 16), 4)
     .option('--context <n>', "sequence length (default the model's context)", int('--context', 1, 1 << 20))
     .option('--seed <n>', 'seed of u and of the batch order', int('--seed', 0), 0)

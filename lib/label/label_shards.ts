@@ -8,7 +8,7 @@
  * @module
  */
 import { throwIfAborted } from '../abort.js';
-import { mkdir } from 'node:fs/promises';
+import { makeFolder } from '../data/output_path.js';
 import { basename, join } from 'node:path';
 import { readShard } from '../data/shard.js';
 import { findSideFile, readSideFile, sideFilePathFor, SideFileKind, writeSideFile } from '../data/side_file.js';
@@ -135,7 +135,7 @@ export async function labelShards(options: LabelShardsOptions): Promise<LabelSha
     mean = moments.meanF32();
     std = moments.std();
   }
-  await mkdir(out, { recursive: true });
+  await makeFolder(out);
   const records: ShardLabelRecord[] = [];
   const total: Record<string, { tokens: number; labelled: number }> = {};
   let anyGold = false;

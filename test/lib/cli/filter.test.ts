@@ -102,6 +102,8 @@ describe('tokenfilter filter', () => {
     expect(parseTask('auto/4', { SLURM_ARRAY_TASK_ID: '2' })).toEqual({ index: 2, count: 4 });
     expect(parseTask('auto/4', { JOB_COMPLETION_INDEX: '1' })).toEqual({ index: 1, count: 4 });
     expect(() => parseTask('auto/4', {})).toThrow(/SLURM_ARRAY_TASK_ID/);
+    expect(() => parseTask('auto/4', { SLURM_ARRAY_TASK_ID: '' })).toThrow(/SLURM_ARRAY_TASK_ID is empty/);
+    expect(() => parseTask('auto/4', { JOB_COMPLETION_INDEX: ' ' })).toThrow(/JOB_COMPLETION_INDEX is empty/);
     expect(() => parseTask('4/4')).toThrow(/0 <= I < N/);
     expect(() => parseTask('x')).toThrow(/I\/N/);
   });
