@@ -201,6 +201,14 @@ describe('scoreShards', () => {
     expect(resumed.processed.map((r) => r.input)).toEqual([shards[0]]);
     expect(readFileSync(scoreFile)).toEqual(bytes);
 
+    // a score file replaced behind its record (same size, other bytes) does not verify: redone
+    const tampered = Buffer.from(bytes);
+    tampered[tampered.length - 1] ^= 0xff;
+    writeFileSync(scoreFile, tampered);
+    const verified = await scoreShards({ shards, classifier: clf, out });
+    expect(verified.processed.map((r) => r.input)).toEqual([shards[0]]);
+    expect(readFileSync(scoreFile)).toEqual(bytes);
+
     // a second output folder scored from scratch is byte-identical
     const out2 = join(dir, 'scores2');
     await scoreShards({ shards, classifier: clf, out: out2, task: { index: 0, count: 2 } });
