@@ -8,7 +8,9 @@ import type { Command } from 'commander';
 import { BatchSampler } from '../data/sampler.js';
 import { readShard, readShardHeader } from '../data/shard.js';
 import { SideFileKind, findSideFile, readSideFile } from '../data/side_file.js';
-import type { TokenizerContract } from '../data/tokenizer_contract.js';
+import type { RecordedContract, TokenizerContract } from '../data/tokenizer_contract.js';
+import { prepareFileOutputs } from '../data/output_path.js';
+import { errorCode } from '../errors.js';
 import {
   adversarialFinetune,
   forgetLoss,
@@ -40,15 +42,17 @@ export async function loadModelArgument(path: string, option: string): Promise<T
 export function shardContract(shards: readonly string[], model: Transformer): TokenizerContract {
   let contract: TokenizerContract | undefined;
   for (const path of shards) {
+    let recorded: RecordedContract;
     try {
-      const recorded = readShardHeader(path, { expectTokenizer: contract }).tokenizer;
-      if (recorded.vocabSize === 0) throw new Error(`${path}: the shard records no tokenizer, so its ids cannot be checked against the model`);
-      if (recorded.vocabSize !== model.config.vocabSize)
-        throw new Error(`${path}: vocabulary of ${recorded.vocabSize} does not match the model's ${model.config.vocabSize}`);
-      contract ??= { vocabSize: recorded.vocabSize, eotId: recorded.eotId, hiddenId: recorded.hiddenId, hash: recorded.hashPrefix, name: path };
+      recorded = readShardHeader(path, { expectTokenizer: contract }).tokenizer;
     } catch (error) {
-      throw new UsageError((error as Error).message, { cause: error });
+      throw new UsageError((error as Error).message, { cause: error, code: errorCode(error) ?? 'E_FILE_FORMAT' });
     }
+    if (recorded.vocabSize === 0)
+      throw new UsageError(`${path}: the shard records no tokenizer, so its ids cannot be checked against the model`, { code: 'E_TOKENIZER_MISMATCH' });
+    if (recorded.vocabSize !== model.config.vocabSize)
+      throw new UsageError(`${path}: vocabulary of ${recorded.vocabSize} does not match the model's ${model.config.vocabSize}`, { code: 'E_TOKENIZER_MISMATCH' });
+    contract ??= { vocabSize: recorded.vocabSize, eotId: recorded.eotId, hiddenId: recorded.hiddenId, hash: recorded.hashPrefix, name: path };
   }
   if (!contract) throw new UsageError('no shards given');
   return contract;
@@ -113,6 +117,12 @@ export async function attackCommand(options: AttackCommandOptions, io: CliIO): P
   if (options.lr !== undefined && options.lrSweep) throw new UsageError('give either --lr or --lr-sweep, not both');
   if (options.lrs !== undefined && !options.lrSweep) throw new UsageError('--lrs needs --lr-sweep');
   const lrs = options.lrs === undefined ? SWEEP_DEFAULT_LRS : options.lrs.split(',').map((s) => numberOption('--lrs', 1e-12, 10)(s.trim()));
+  if (options.out !== undefined)
+    await prepareFileOutputs([{ path: options.out, role: '--out' }], [
+      { path: options.model, role: '--model' },
+      ...(options.baselineModel !== undefined ? [{ path: options.baselineModel, role: '--baseline-model' }] : []),
+      ...[...options.forget, options.eval].map((path) => ({ path, role: 'input shard' })),
+    ]);
   const model = await loadModelArgument(options.model, '--model');
   const context = options.context ?? model.config.context;
   if (context > model.config.context) throw new UsageError(`--context ${context} exceeds the model's context ${model.config.context}`);

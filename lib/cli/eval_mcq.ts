@@ -5,6 +5,7 @@
  * @module
  */
 import { writeFileAtomic } from '../data/atomic_file.js';
+import { prepareFileOutputs } from '../data/output_path.js';
 import type { Command } from 'commander';
 import { Tokenizer } from '../data/tokenizer.js';
 import { letterTokenIds, scoreMcq, type McqFormat, type McqFormatResult, type McqResult } from '../eval/mcq.js';
@@ -97,6 +98,12 @@ export function formatMcqTable(result: McqFormatResult): string {
 export async function evalMcqCommand(options: EvalMcqCommandOptions, io: CliIO): Promise<McqResult> {
   if (!['cloze', 'letter', 'both'].includes(options.format)) throw new UsageError(`--format must be cloze, letter or both, got '${options.format}'`);
   const format = options.format as McqFormat | 'both';
+  if (options.records !== undefined)
+    await prepareFileOutputs([{ path: options.records, role: '--records' }], [
+      { path: options.model, role: '--model' },
+      { path: options.tokenizer, role: '--tokenizer' },
+      { path: options.questions, role: '--questions' },
+    ]);
   const { model, tokenizer, questions } = await loadInputs(options);
   if (format !== 'cloze') {
     try {

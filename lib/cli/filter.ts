@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { readShardHeader } from '../data/shard.js';
+import { errorCode } from '../errors.js';
 import { readSideFileHeader } from '../data/side_file.js';
 import { filterShards, scoreFileFor, type FilterShardsResult } from '../filter/filter_shards.js';
 import type { FilterMode } from '../filter/filter_tokens.js';
@@ -51,9 +52,9 @@ function checkInputs(shards: string[], scoresDir: string | undefined): void {
   for (const shard of shards) {
     try {
       const header = readShardHeader(shard);
-      readSideFileHeader(scoreFileFor(shard, scoresDir), { expectTokens: header.tokenCount });
+      readSideFileHeader(scoreFileFor(shard, scoresDir), { expectTokens: header.tokenCount, shard: { path: shard, tokenizer: header.tokenizer } });
     } catch (error) {
-      throw new UsageError((error as Error).message, { cause: error });
+      throw new UsageError((error as Error).message, { cause: error, code: errorCode(error) ?? 'E_FILE_FORMAT' });
     }
   }
 }

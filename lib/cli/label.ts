@@ -89,7 +89,7 @@ async function selectLatents(shards: string[], model: Transformer, sae: SparseAu
     if (!goldPath) throw new UsageError(`--select needs gold labels: ${shard} has no label side file beside it`);
     const s = readShard(shard);
     const tokens = s.tokens instanceof Uint32Array ? s.tokens : Uint32Array.from(s.tokens);
-    const gold = readSideFile(goldPath, { expectTokens: tokens.length }).values as Uint8Array;
+    const gold = readSideFile(goldPath, { expectTokens: tokens.length, shard: { path: shard, tokenizer: s.header.tokenizer } }).values as Uint8Array;
     for await (const block of tokenActivations(model, tokens, { layer: options.layer, context: options.context, batch: options.batch })) {
       selector.add(await codesOf(block.activations), gold.subarray(block.start, block.start + block.count), origin + block.start);
       progress.update(i, shards.length, 'shards', `selecting: ${formatCount(block.start + block.count)} tokens`);

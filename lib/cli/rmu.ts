@@ -4,6 +4,7 @@
  * @module
  */
 import type { Command } from 'commander';
+import { prepareFileOutputs } from '../data/output_path.js';
 import type { BatchSampler } from '../data/sampler.js';
 import { rmu, RMU_DEFAULTS, type RmuResult } from '../eval/rmu.js';
 import { loadModelArgument, openSampler, shardContract } from './attack.js';
@@ -28,6 +29,10 @@ export interface RmuCommandOptions {
 
 /** Runs `rmu` and returns its result. */
 export async function rmuCommand(options: RmuCommandOptions, io: CliIO): Promise<RmuResult> {
+  await prepareFileOutputs([{ path: options.out, role: '--out' }], [
+    { path: options.model, role: '--model' },
+    ...[...options.forget, ...options.retain].map((path) => ({ path, role: 'input shard' })),
+  ]);
   const model = await loadModelArgument(options.model, '--model');
   const L = model.config.layers;
   if (options.layer !== undefined && options.layer > L) throw new UsageError(`--layer must be in [1, ${L}] for this model, got ${options.layer}`);

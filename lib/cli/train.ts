@@ -5,9 +5,8 @@
  */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { dirname, resolve } from 'node:path';
 import { errorCode } from '../errors.js';
-import { checkOutputPaths, makeFolder } from '../data/output_path.js';
+import { prepareFileOutputs } from '../data/output_path.js';
 import { readShardHeader } from '../data/shard.js';
 import { SideFileKind, findSideFile } from '../data/side_file.js';
 import { checkSameContract, type RecordedContract } from '../data/tokenizer_contract.js';
@@ -61,8 +60,7 @@ async function checkTrainOutputs(shards: readonly string[], options: TrainComman
     return [{ path, role: 'input shard' }, ...(mask ? [{ path: mask, role: 'loss mask' }] : [])];
   });
   const outputs = [{ path: options.out, role: '--out' }, ...(options.checkpoint ? [{ path: options.checkpoint, role: '--checkpoint' }] : [])];
-  await checkOutputPaths(outputs, inputs);
-  for (const output of outputs) await makeFolder(dirname(resolve(output.path)), `${output.role} ${output.path}: the folder`);
+  await prepareFileOutputs(outputs, inputs);
 }
 
 /** Runs `train` and returns the training summary. */

@@ -9,6 +9,8 @@
  * @module
  */
 import type { Command } from 'commander';
+import { prepareFileOutputs } from '../data/output_path.js';
+import { SideFileKind, sideFilePathFor } from '../data/side_file.js';
 import { BiLM } from '../classify/bilm.js';
 import { labelsFromSideFile } from '../classify/labels.js';
 import { TokenClassifier } from '../classify/token_classifier.js';
@@ -52,6 +54,11 @@ const intList = (name: string) => (value: string) =>
 /** Runs `train-classifier` and returns its report. */
 export async function trainClassifierCommand(options: TrainClassifierCommandOptions, io: CliIO): Promise<unknown> {
   const log = (line: string) => io.stderr.write(`${line}\n`);
+  const labelled = [...(options.trainLabels ?? []), ...(options.valLabels ?? [])];
+  await prepareFileOutputs([{ path: options.out, role: '--out' }], [
+    ...(options.bilm !== undefined ? [{ path: options.bilm, role: '--bilm' }] : []),
+    ...labelled.flatMap((path) => [{ path, role: 'input shard' }, { path: sideFilePathFor(path, SideFileKind.Labels), role: 'labels' }]),
+  ]);
   if (options.bilm !== undefined) {
     if (!options.trainLabels?.length || !options.valLabels?.length)
       throw new UsageError('--bilm needs --train-labels SHARDS... and --val-labels SHARDS... (token shards with .labels.side files)');

@@ -144,3 +144,12 @@ export async function checkOutputPaths(outputs: readonly (RolePath | FolderOutpu
     files.push(self);
   }
 }
+
+/**
+ * For commands that write single files (a model, a checkpoint, a records file): refuses outputs
+ * that would write over an input ({@link checkOutputPaths}) and creates their folders ({@link makeFolder}).
+ */
+export async function prepareFileOutputs(outputs: readonly RolePath[], inputs: readonly RolePath[]): Promise<void> {
+  await checkOutputPaths(outputs, inputs);
+  for (const output of outputs) await makeFolder(dirname(resolve(output.path)), `${output.role} ${output.path}: the folder`);
+}

@@ -47,6 +47,23 @@ describe('tokenfilter train and eval', () => {
     expect(losses.other.loss).toBeLessThan(Math.log(64));
   });
 
+  it('refuses a model path over a shard or its mask, and a mask that does not fit its shard (exit 2)', async () => {
+    const before = readFileSync(shard);
+    const over = await run(['train', shard, '--out', shard, '--steps', '1', ...model]);
+    expect(over.code).toBe(2);
+    expect(over.stderr).toContain(`--out ${shard} would write over input shard ${shard}`);
+    expect(readFileSync(shard).equals(before)).toBe(true);
+    const same = await run(['train', shard, '--out', join(dir, 'm.safetensors'), '--checkpoint', join(dir, 'm.safetensors'), '--steps', '1', ...model]);
+    expect(same.code).toBe(2);
+    expect(same.stderr).toContain('--checkpoint');
+    const short = join(dir, 'short.bin');
+    await writeShard(short, Uint32Array.from({ length: 200 }, (_, i) => 2 + (i % 30)), { tokenizer });
+    await writeSideFile(sideFilePathFor(short, SideFileKind.LossMask), new Uint8Array(150).fill(1), { kind: SideFileKind.LossMask, tokenizer });
+    const mismatch = await run(['train', short, '--out', join(dir, 'short.safetensors'), '--steps', '1', ...model]);
+    expect(mismatch.code, mismatch.stderr).toBe(2);
+    expect(mismatch.stderr).toContain('short.mask.side: side file covers 150 tokens');
+  });
+
   it('resumes a killed run from its checkpoint to the same model as an uninterrupted run', async () => {
     const steps = ['--steps', '150', '--checkpoint-every', '2'];
     const whole = await run(['train', shard, '--out', join(dir, 'whole.safetensors'), ...steps, ...model]);
