@@ -269,11 +269,11 @@ export async function runFilteringExperiment(options: FilteringExperimentOptions
   const corpus = results.corpus;
   const trainShard = readShard(corpus.train);
   const trainTokens = Uint32Array.from(trainShard.tokens);
-  const trainLabels = readSideFile(sideFilePathFor(corpus.train, SideFileKind.Labels), { expectKind: SideFileKind.Labels, expectTokens: trainTokens.length }).values as Uint8Array;
+  const trainLabels = readSideFile(sideFilePathFor(corpus.train, SideFileKind.Labels), { expectKind: SideFileKind.Labels, expectTokens: trainTokens.length, shard: { path: corpus.train, tokenizer: trainShard.header.tokenizer } }).values as Uint8Array;
   const valShard = readShard(corpus.val);
   const val = {
     tokens: Uint32Array.from(valShard.tokens),
-    labels: readSideFile(sideFilePathFor(corpus.val, SideFileKind.Labels), { expectKind: SideFileKind.Labels, expectTokens: valShard.tokens.length }).values as Uint8Array,
+    labels: readSideFile(sideFilePathFor(corpus.val, SideFileKind.Labels), { expectKind: SideFileKind.Labels, expectTokens: valShard.tokens.length, shard: { path: corpus.val, tokenizer: valShard.header.tokenizer } }).values as Uint8Array,
   };
   log(`corpus: ${corpus.trainTokens} training tokens (${fractionText(corpus.trainDomainFraction)}), ${corpus.valTokens} held-out`);
 

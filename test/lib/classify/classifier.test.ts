@@ -132,6 +132,9 @@ describe('labels from anywhere', () => {
     expect(docs).toHaveLength(2);
     expect(docs[0].labels).toEqual(fromSpans.labels);
     expect(docs[1].labels.every((v) => v === UNLABELLED)).toBe(true);
+    const foreign = join(dir, 'foreign.labels.side');
+    await writeSideFile(foreign, side, { kind: SideFileKind.Labels, tokenizer: { vocabSize: tokenizer.vocabSize, eotId: tokenizer.eotId, hiddenId: tokenizer.hiddenId, hash: 'e5'.repeat(32) } });
+    expect(() => labelsFromSideFile(shard, { labelsPath: foreign })).toThrow(expect.objectContaining({ code: 'E_TOKENIZER_MISMATCH' }));
 
     const relabelled = labelsFromScores([docs[0]], [Float32Array.from(docs[0].labels, (v, i) => (i % 2 ? 0.9 : 0.1))], 0.5);
     expect(Array.from(relabelled[0].labels.subarray(0, 4))).toEqual([0, 1, 0, 1]);
