@@ -10,6 +10,7 @@ import { readShard, readShardHeader } from '../data/shard.js';
 import { SideFileKind, findSideFile, readSideFile } from '../data/side_file.js';
 import type { RecordedContract, TokenizerContract } from '../data/tokenizer_contract.js';
 import { prepareFileOutputs } from '../data/output_path.js';
+import { checkModelAgainstShard, contractMetadata } from '../model/model_contract.js';
 import { errorCode } from '../errors.js';
 import {
   adversarialFinetune,
@@ -56,6 +57,26 @@ export function shardContract(shards: readonly string[], model: Transformer): To
   }
   if (!contract) throw new UsageError('no shards given');
   return contract;
+}
+
+/** `contract` (from {@link shardContract}) as recorded in files: the hash is already the 32-digit prefix. */
+export function asRecorded(contract: TokenizerContract): RecordedContract {
+  return { vocabSize: contract.vocabSize, eotId: contract.eotId, hiddenId: contract.hiddenId, hashPrefix: contract.hash };
+}
+
+/**
+ * Refuses shards written with another tokenizer than the model files learned from (models that
+ * record one; see lib/model/model_contract.ts).
+ * @throws UsageError E_TOKENIZER_MISMATCH naming both files.
+ */
+export async function checkModelsAgainstShards(models: readonly string[], contract: TokenizerContract, shard: string): Promise<void> {
+  for (const model of models) {
+    try {
+      await checkModelAgainstShard(model, { path: shard, tokenizer: asRecorded(contract) });
+    } catch (error) {
+      throw new UsageError((error as Error).message, { cause: error, code: errorCode(error) ?? 'E_TOKENIZER_MISMATCH' });
+    }
+  }
 }
 
 /** Opens a sampler over `shards` (every target learned from: mask side files are ignored). */
@@ -127,6 +148,7 @@ export async function attackCommand(options: AttackCommandOptions, io: CliIO): P
   const context = options.context ?? model.config.context;
   if (context > model.config.context) throw new UsageError(`--context ${context} exceeds the model's context ${model.config.context}`);
   const contract = shardContract([...options.forget, options.eval], model);
+  await checkModelsAgainstShards([options.model, ...(options.baselineModel ? [options.baselineModel] : [])], contract, options.forget[0] ?? options.eval);
   const stream = evalStream(options.eval, contract);
   if (stream.labels && !stream.labels.includes(options.forgetLabel))
     throw new UsageError(`${options.eval}: its labels side file has no token labelled ${options.forgetLabel} (--forget-label)`);
@@ -197,7 +219,8 @@ export async function attackCommand(options: AttackCommandOptions, io: CliIO): P
     for (const sampler of samplers) sampler.close();
     process.removeListener('SIGINT', onSignal);
   }
-  if (options.out) await result.model.save(options.out, { finetune_attack: JSON.stringify({ lr: result.lr, tokens: result.tokens }) });
+  if (options.out)
+    await result.model.save(options.out, { ...contractMetadata(asRecorded(contract)), finetune_attack: JSON.stringify({ lr: result.lr, tokens: result.tokens }) });
   const summary: Partial<AdversarialFinetuneResult> = { ...result };
   delete summary.model;
   const output = {

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { readShard, readShardHeader } from '../data/shard.js';
 import { checkSameContract } from '../data/tokenizer_contract.js';
 import { errorCode } from '../errors.js';
+import { checkModelAgainstShard } from '../model/model_contract.js';
 import { SideFileKind, findSideFile, readSideFile } from '../data/side_file.js';
 import { domainLosses, type DomainLoss } from '../eval/domain_loss.js';
 import { Transformer } from '../model/transformer.js';
@@ -40,6 +41,7 @@ export async function evalCommand(shards: string[], options: EvalCommandOptions,
       if (recorded.vocabSize !== model.config.vocabSize)
         throw new UsageError(`${path}: vocabulary of ${recorded.vocabSize} does not match the model's ${model.config.vocabSize}`, { code: 'E_TOKENIZER_MISMATCH' });
       if (i > 0) checkSameContract(readShardHeader(shards[0]).tokenizer, shards[0], recorded, path);
+      await checkModelAgainstShard(options.model, { path, tokenizer: recorded });
       tokenParts.push(Uint32Array.from(shard.tokens));
       const labelsPath = findSideFile(path, SideFileKind.Labels);
       // without labels every token counts for the first name

@@ -8,6 +8,8 @@
  * @module
  */
 import type { Command } from 'commander';
+import { errorCode } from '../errors.js';
+import { checkModelAgainstShard } from '../model/model_contract.js';
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../data/atomic_file.js';
 import { join } from 'node:path';
@@ -124,9 +126,14 @@ export async function labelCommand(shards: string[], options: LabelCommandOption
   try {
     if (options.model) model = await Transformer.load(options.model);
     sae = await SparseAutoencoder.load(options.sae);
-    for (const shard of shards) readShard(shard, { validateIds: false });
+    for (const shard of shards) {
+      const { header } = readShard(shard, { validateIds: false });
+      if (model && header.tokenizer.vocabSize !== model.config.vocabSize)
+        throw new UsageError(`${shard}: vocabulary of ${header.tokenizer.vocabSize} does not match the model's ${model.config.vocabSize}`, { code: 'E_TOKENIZER_MISMATCH' });
+      if (options.model) await checkModelAgainstShard(options.model, { path: shard, tokenizer: header.tokenizer });
+    }
   } catch (error) {
-    throw new UsageError((error as Error).message, { cause: error });
+    throw new UsageError((error as Error).message, { cause: error, code: errorCode(error) ?? 'E_FILE_FORMAT' });
   }
   if (model && options.layer! > model.config.layers + 1) throw new UsageError(`--layer must be in [0, ${model.config.layers + 1}] for this model`);
   // With many selected TopK latents, what separates the forget domain is how many of them pass

@@ -7,7 +7,8 @@ import type { Command } from 'commander';
 import { prepareFileOutputs } from '../data/output_path.js';
 import type { BatchSampler } from '../data/sampler.js';
 import { rmu, RMU_DEFAULTS, type RmuResult } from '../eval/rmu.js';
-import { loadModelArgument, openSampler, shardContract } from './attack.js';
+import { contractMetadata } from '../model/model_contract.js';
+import { asRecorded, checkModelsAgainstShards, loadModelArgument, openSampler, shardContract } from './attack.js';
 import { ProgressLine, UsageError, numberOption, parseIntegerOption, writeJson, type CliIO } from './output.js';
 
 /** Options of `tokenfilter rmu`, as the CLI parses them. */
@@ -39,6 +40,7 @@ export async function rmuCommand(options: RmuCommandOptions, io: CliIO): Promise
   const context = options.context ?? model.config.context;
   if (context > model.config.context) throw new UsageError(`--context ${context} exceeds the model's context ${model.config.context}`);
   const contract = shardContract([...options.forget, ...options.retain], model);
+  await checkModelsAgainstShards([options.model], contract, options.forget[0] ?? options.retain[0]);
   const samplers: BatchSampler[] = [];
   samplers.push(openSampler(options.forget, options.batch, context, options.seed, contract));
   const controller = new AbortController();
@@ -69,7 +71,7 @@ export async function rmuCommand(options: RmuCommandOptions, io: CliIO): Promise
     process.removeListener('SIGINT', onSignal);
   }
   const settings = { layer: result.layer, blocks: result.blocks, steps: result.steps, alpha: result.alpha, steeringCoefficient: result.steeringCoefficient, lr: result.lr, seed: result.seed };
-  await result.model.save(options.out, { rmu: JSON.stringify({ source: options.model, ...settings }) });
+  await result.model.save(options.out, { ...contractMetadata(asRecorded(contract)), rmu: JSON.stringify({ source: options.model, ...settings }) });
   const first = result.curve[0];
   const last = result.curve[result.curve.length - 1];
   if (options.json)

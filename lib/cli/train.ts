@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { errorCode } from '../errors.js';
 import { prepareFileOutputs } from '../data/output_path.js';
+import { contractMetadata } from '../model/model_contract.js';
 import { readShardHeader } from '../data/shard.js';
 import { SideFileKind, findSideFile } from '../data/side_file.js';
 import { checkSameContract, type RecordedContract } from '../data/tokenizer_contract.js';
@@ -112,7 +113,7 @@ export async function trainCommand(shards: string[], options: TrainCommandOption
     sampler.close();
     process.removeListener('SIGINT', onSignal);
   }
-  await model.save(options.out);
+  await model.save(options.out, contractMetadata(first!));
   const { lossHistory, ...rest } = summary;
   const result = { command: 'train', model: options.out, config, params: counts, ...rest, lossFirst: lossHistory[0], lossLast: summary.finalLoss };
   if (options.json) writeJson(io, result);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../lib/cli/main.js';
 import { writeShard } from '../../../lib/data/shard.js';
+import { readModelContract } from '../../../lib/model/model_contract.js';
 import { SideFileKind, sideFilePathFor, writeSideFile } from '../../../lib/data/side_file.js';
 
 const root = join(import.meta.dirname, '..', '..', '..');
@@ -45,6 +46,13 @@ describe('tokenfilter train and eval', () => {
     const losses = JSON.parse(evaluated.stdout).losses;
     expect(losses.other.tokens + losses['ten-to-nineteen'].tokens).toBeGreaterThan(19_000);
     expect(losses.other.loss).toBeLessThan(Math.log(64));
+    // the model records the shards' tokenizer; a shard of another tokenizer (same vocabulary size) is refused
+    expect(await readModelContract(out)).toEqual({ vocabSize: 64, eotId: 0, hiddenId: 1, hashPrefix: 'd4'.repeat(16) });
+    const foreign = join(dir, 'foreign.bin');
+    await writeShard(foreign, Uint32Array.from({ length: 100 }, (_, i) => 2 + (i % 30)), { tokenizer: { ...tokenizer, hash: 'e6'.repeat(32) } });
+    const refused = await run(['eval', foreign, '--model', out]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`${foreign}: tokenizer mismatch with ${out}`);
   });
 
   it('refuses a model path over a shard or its mask, and a mask that does not fit its shard (exit 2)', async () => {
