@@ -41,7 +41,7 @@ export interface ExperimentCommandOptions {
 /** Runs `experiment`; returns the results (also in OUT/results.json, with the report beside it). */
 export async function experimentCommand(options: ExperimentCommandOptions, io: CliIO): Promise<FilteringExperimentResults> {
   const list = (flag: string, text: string) =>
-    text.split(',').map((s) => s.trim()).filter(Boolean).map((s) => parseNumberOption(flag, s, -Number.MAX_VALUE, Number.MAX_VALUE));
+    text.split(',').map((s) => s.trim()).filter(Boolean).map((s) => parseNumberOption(flag, s, -Infinity, Infinity));
   // the report files and results.json are rewritten in --out: the classifier may not be one of them
   const reportFile = (name: string) => name === 'results.json' || name === 'table.txt' || name === 'index.html' || name.endsWith('.svg');
   await checkOutputPaths([{ folder: options.out, role: '--out', writes: reportFile }], options.classifier ? [{ path: options.classifier, role: '--classifier' }] : []);

@@ -141,12 +141,15 @@ export function parseIntegerOption(name: string, value: string, min: number, max
 }
 
 /**
- * Parses a number option value.
+ * Parses a number option value (finite; pass ±Infinity as bounds for any finite number).
  * @throws UsageError naming the option when the value is empty, not finite or outside [min, max].
  */
 export function parseNumberOption(name: string, value: string, min: number, max: number): number {
   const n = Number(checkNotEmpty(name, value));
-  if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`${name} must be a number in [${min}, ${max}], got '${value}'`);
+  if (!Number.isFinite(n) || n < min || n > max) {
+    const range = Number.isFinite(min) || Number.isFinite(max) ? ` in [${min}, ${max}]` : '';
+    throw new UsageError(`${name} must be a number${range}, got '${value}'`);
+  }
   return n;
 }
 
