@@ -48,7 +48,8 @@ export function labelsFromSpans(
  * Reads a token shard and its label side file (`x.labels.side`, or `labelsPath`) and splits it
  * into documents at the end-of-text token (which is dropped). A token is 1 when its label is in
  * `positive` (default [1]), {@link UNLABELLED} when its label is 255, else 0.
- * @throws Error naming the file for a missing or mismatched side file or a shard without a tokenizer contract.
+ * @throws Error naming the file for a missing or mismatched side file (E_TOKENIZER_MISMATCH when
+ *   written with another tokenizer) or a shard without a tokenizer contract.
  */
 export function labelsFromSideFile(shardPath: string, options: { positive?: readonly number[]; labelsPath?: string } = {}): LabelledSequence[] {
   const shard = readShard(shardPath);
@@ -57,6 +58,7 @@ export function labelsFromSideFile(shardPath: string, options: { positive?: read
   const side = readSideFile(options.labelsPath ?? sideFilePathFor(shardPath, SideFileKind.Labels), {
     expectKind: SideFileKind.Labels,
     expectTokens: shard.tokens.length,
+    shard: { path: shardPath, tokenizer: shard.header.tokenizer },
   });
   const positive = new Set(options.positive ?? [1]);
   return shardDocuments(Uint32Array.from(shard.tokens), eot).map((doc, k) => {

@@ -10,9 +10,8 @@
  * `report` of how it was trained.
  * @module
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { fileSha256 } from '../data/shard_record.js';
 import { readSafetensors, writeSafetensors, SafetensorsError } from '../model/safetensors.js';
 import { BiLM, type FeatureDirection } from './bilm.js';
 import { LogisticModel } from './logistic.js';
@@ -40,12 +39,8 @@ export interface ProbeFile {
   scoring?: ScoreMethod;
 }
 
-/** SHA-256 of a file, hex. */
-export async function fileSha256(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
+/** SHA-256 of a file as hex (re-exported: classifier files record their biLM's). */
+export { fileSha256 };
 
 /** Writes a classifier file (atomic). */
 export async function writeProbeFile(path: string, p: ProbeFile): Promise<void> {

@@ -5,20 +5,22 @@
  * `tokenfilter filter --scores DIR`) reads. End-of-text tokens get score 0.
  *
  * Resumable and splittable like the filter stage: task I of N takes the shards whose position
- * in the sorted input list is ≡ I (mod N); each finished shard gets `<name>.score.json` (input,
- * classifier checksum, output size and SHA-256, statistics), written last and atomically, so a
- * rerun skips exactly the shards already done. A task's summary goes to
- * `manifest.score.task-I-of-N.json`.
+ * in the sorted input list is ≡ I (mod N); each finished shard gets `<name>.score.json` (SHA-256
+ * of the shard and the classifier, output size and SHA-256, statistics), written last and
+ * atomically. A rerun skips a shard only when its record verifies (lib/data/shard_record.ts) and
+ * redoes the rest, removing a killed run's temporary files first. A task's summary goes to
+ * `manifest.score.task-I-of-N.json`. The output folder may not hold an input under a name this
+ * stage writes (E_OUTPUT_PATH).
  * @module
  */
 import { throwIfAborted } from '../abort.js';
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { removeTemporaries, writeFileAtomic } from '../data/atomic_file.js';
+import { checkOutputPaths, makeFolder } from '../data/output_path.js';
+import { digestFile, digestOutputs, prepareRedo, verifiedRecord, type ShardRecordCore } from '../data/shard_record.js';
 import { readShard } from '../data/shard.js';
 import { SideFileKind, sideFilePathFor, writeSideFile } from '../data/side_file.js';
 import { shardDocuments } from './labels.js';
-import { fileSha256 } from './probe_file.js';
 import { describeScoreMethod, type ScoreMethod } from './score_method.js';
 import { TokenClassifier } from './token_classifier.js';
 
@@ -63,14 +65,22 @@ export interface ShardScoreStats {
   seconds: number;
 }
 
-/** The record of one finished shard (`<name>.score.json`). */
-export interface ShardScoreRecord {
+/**
+ * The record of one finished shard (`<name>.score.json`): SHA-256 of the shard and the
+ * classifier (`inputs`), settings, the score file's size and SHA-256 (`outputs`) and statistics;
+ * see lib/data/shard_record.ts.
+ */
+export interface ShardScoreRecord extends ShardRecordCore<ScoreSettings> {
   input: string;
   classifier: { path: string; sha256: string };
-  output: { path: string; bytes: number; sha256: string };
   /** What the scores are: the classifier's scoring method (raw probe, smoothed or segmented; score_method.ts) and its short name. */
   scoring: { method: ScoreMethod; name: string };
   stats: ShardScoreStats;
+}
+
+/** What shapes a score file besides its inputs (recorded so a change redoes the shard). */
+export interface ScoreSettings {
+  kind: 'scores8';
 }
 
 /** What one task did. */
@@ -98,9 +108,15 @@ export async function scoreShards(options: ScoreShardsOptions): Promise<ScoreSha
   }
   const perCall = options.documentsPerCall ?? 64;
   if (!Number.isInteger(perCall) || perCall < 1) throw new RangeError(`documentsPerCall must be a positive integer, got ${perCall}`);
+  await checkOutputPaths(
+    [{ folder: options.out, role: 'out', writes: (name) => name.endsWith('.scores8.side') || name.endsWith('.score.json') || name.startsWith('manifest.score.') }],
+    [...all.map((path) => ({ path, role: 'input shard' })), { path: options.classifier, role: 'classifier' }],
+  );
   const classifier = await TokenClassifier.load(options.classifier);
-  const identity = { path: options.classifier, sha256: await fileSha256(options.classifier) };
-  await mkdir(options.out, { recursive: true });
+  const classifierDigest = await digestFile(options.classifier);
+  const identity = { path: options.classifier, sha256: classifierDigest.sha256 };
+  const settings: ScoreSettings = { kind: 'scores8' };
+  await makeFolder(options.out, 'out');
   const mine = all.filter((_, i) => i % task.count === task.index);
   const result: ScoreShardsResult = {
     task, processed: [], skipped: [], tokens: 0, windowedDocuments: 0, cutTokens: 0,
@@ -108,25 +124,33 @@ export async function scoreShards(options: ScoreShardsOptions): Promise<ScoreSha
   };
   for (const [k, input] of mine.entries()) {
     const recordPath = join(options.out, `${stem(input)}.score.json`);
-    let record = await finishedRecord(recordPath, input, identity.sha256);
+    const inputs = [await digestFile(input), classifierDigest];
+    let record = await verifiedRecord<ShardScoreRecord>(recordPath, { inputs, settings });
     if (record) {
       result.skipped.push(input);
       options.onProgress?.({ shard: input, done: k, total: mine.length, tokens: record.stats.tokens, shardTokens: record.stats.tokens, skipped: true });
     } else {
-      record = await scoreOneShard(input, classifier, identity, options, perCall, (tokens, shardTokens) =>
+      await prepareRedo(recordPath, [scoreOutputOf(input, options.out)]);
+      record = await scoreOneShard(input, classifier, { inputs, settings, classifier: identity }, options, perCall, (tokens, shardTokens) =>
         options.onProgress?.({ shard: input, done: k, total: mine.length, tokens, shardTokens, skipped: false }));
-      await writeAtomic(recordPath, JSON.stringify(record, null, 2) + '\n');
+      await writeFileAtomic(recordPath, JSON.stringify(record, null, 2) + '\n');
       result.processed.push(record);
     }
     result.tokens += record.stats.tokens;
     result.windowedDocuments += record.stats.windowedDocuments;
     result.cutTokens += record.stats.cutTokens;
   }
-  await writeAtomic(
+  await removeTemporaries(result.manifest);
+  await writeFileAtomic(
     result.manifest,
     JSON.stringify({ ...result, processed: result.processed.map((r) => r.input), shards: mine, classifier: identity }, null, 2) + '\n',
   );
   return result;
+}
+
+/** The score side file written for `input`. */
+function scoreOutputOf(input: string, out: string): string {
+  return sideFilePathFor(join(out, basename(input)), SideFileKind.ScoresUint8);
 }
 
 function stem(path: string): string {
@@ -137,7 +161,7 @@ function stem(path: string): string {
 async function scoreOneShard(
   input: string,
   classifier: TokenClassifier,
-  identity: ShardScoreRecord['classifier'],
+  recorded: Pick<ShardScoreRecord, 'inputs' | 'settings' | 'classifier'>,
   options: ScoreShardsOptions,
   perCall: number,
   progress: (tokens: number, shardTokens: number) => void,
@@ -162,12 +186,12 @@ async function scoreOneShard(
     });
     progress(part[part.length - 1].start + part[part.length - 1].tokens.length, tokens.length);
   }
-  const output = sideFilePathFor(join(options.out, basename(input)), SideFileKind.ScoresUint8);
+  const output = scoreOutputOf(input, options.out);
   await writeSideFile(output, scores, { kind: SideFileKind.ScoresUint8, tokenizer });
   return {
     input,
-    classifier: identity,
-    output: { path: basename(output), bytes: (await stat(output)).size, sha256: await fileSha256(output) },
+    ...recorded,
+    outputs: await digestOutputs([output]),
     scoring: { method: classifier.method, name: describeScoreMethod(classifier.method) },
     stats: {
       tokens: tokens.length,
@@ -178,25 +202,4 @@ async function scoreOneShard(
       seconds: (performance.now() - started) / 1000,
     },
   };
-}
-
-/** The record of a shard scored by the same classifier whose output is present with its recorded size, else null. */
-async function finishedRecord(path: string, input: string, classifierSha: string): Promise<ShardScoreRecord | null> {
-  if (!existsSync(path)) return null;
-  let record: ShardScoreRecord;
-  try {
-    record = JSON.parse(readFileSync(path, 'utf8')) as ShardScoreRecord;
-  } catch {
-    return null;
-  }
-  if (record.input !== input || record.classifier?.sha256 !== classifierSha) return null;
-  const file = join(path, '..', record.output.path);
-  if (!existsSync(file) || (await stat(file)).size !== record.output.bytes) return null;
-  return record;
-}
-
-async function writeAtomic(path: string, text: string): Promise<void> {
-  const temp = `${path}.tmp-${process.pid}`;
-  await writeFile(temp, text);
-  await rename(temp, path);
 }

@@ -16,7 +16,8 @@
  * work folder `P.work/` (tokenizer, shards).
  * @module
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { makeFolder } from '../data/output_path.js';
+import { writeFileAtomic } from '../data/atomic_file.js';
 import { join } from 'node:path';
 import { loadDefaultCorpus } from '../data/default_corpus.js';
 import { readDocuments } from '../data/read_documents.js';
@@ -232,7 +233,7 @@ export async function trainClassifierFromCorpus(options: CorpusClassifierOptions
   const forget = o.forget ?? 'medical';
   const stemPath = o.out.endsWith('.safetensors') ? o.out.slice(0, -'.safetensors'.length) : o.out;
   const work = `${stemPath}.work`;
-  await mkdir(work, { recursive: true });
+  await makeFolder(work);
   const random = new Random(o.seed);
   const probeData = o.corpus === 'domains' ? o.probeData ?? 'spliced' : 'windows';
   const { train, val, heldOut } = await readCorpus(o, probeData, random);
@@ -291,7 +292,7 @@ export async function trainClassifierFromCorpus(options: CorpusClassifierOptions
     documentSweep: document?.sweep ?? null,
     seconds: (performance.now() - started) / 1000,
   };
-  await writeFile(reportPath, JSON.stringify(report, null, 2) + '\n');
+  await writeFileAtomic(reportPath, JSON.stringify(report, null, 2) + '\n');
   return report;
 }
 

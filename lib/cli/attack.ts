@@ -8,7 +8,10 @@ import type { Command } from 'commander';
 import { BatchSampler } from '../data/sampler.js';
 import { readShard, readShardHeader } from '../data/shard.js';
 import { SideFileKind, findSideFile, readSideFile } from '../data/side_file.js';
-import type { TokenizerContract } from '../data/tokenizer_contract.js';
+import type { RecordedContract, TokenizerContract } from '../data/tokenizer_contract.js';
+import { prepareFileOutputs } from '../data/output_path.js';
+import { checkModelAgainstShard, contractMetadata } from '../model/model_contract.js';
+import { errorCode } from '../errors.js';
 import {
   adversarialFinetune,
   forgetLoss,
@@ -21,8 +24,7 @@ import {
   type LrSweepResult,
 } from '../eval/adversarial_finetune.js';
 import { Transformer } from '../model/transformer.js';
-import { parseNumber } from './demo.js';
-import { ProgressLine, UsageError, formatCount, parseIntegerOption, writeJson, type CliIO } from './output.js';
+import { ProgressLine, UsageError, formatCount, numberOption, parseIntegerOption, writeJson, type CliIO } from './output.js';
 
 /** Loads a model; a missing or malformed file is a usage error naming the option. */
 export async function loadModelArgument(path: string, option: string): Promise<Transformer> {
@@ -41,18 +43,40 @@ export async function loadModelArgument(path: string, option: string): Promise<T
 export function shardContract(shards: readonly string[], model: Transformer): TokenizerContract {
   let contract: TokenizerContract | undefined;
   for (const path of shards) {
+    let recorded: RecordedContract;
     try {
-      const recorded = readShardHeader(path, { expectTokenizer: contract }).tokenizer;
-      if (recorded.vocabSize === 0) throw new Error(`${path}: the shard records no tokenizer, so its ids cannot be checked against the model`);
-      if (recorded.vocabSize !== model.config.vocabSize)
-        throw new Error(`${path}: vocabulary of ${recorded.vocabSize} does not match the model's ${model.config.vocabSize}`);
-      contract ??= { vocabSize: recorded.vocabSize, eotId: recorded.eotId, hiddenId: recorded.hiddenId, hash: recorded.hashPrefix, name: path };
+      recorded = readShardHeader(path, { expectTokenizer: contract }).tokenizer;
     } catch (error) {
-      throw new UsageError((error as Error).message, { cause: error });
+      throw new UsageError((error as Error).message, { cause: error, code: errorCode(error) ?? 'E_FILE_FORMAT' });
     }
+    if (recorded.vocabSize === 0)
+      throw new UsageError(`${path}: the shard records no tokenizer, so its ids cannot be checked against the model`, { code: 'E_TOKENIZER_MISMATCH' });
+    if (recorded.vocabSize !== model.config.vocabSize)
+      throw new UsageError(`${path}: vocabulary of ${recorded.vocabSize} does not match the model's ${model.config.vocabSize}`, { code: 'E_TOKENIZER_MISMATCH' });
+    contract ??= { vocabSize: recorded.vocabSize, eotId: recorded.eotId, hiddenId: recorded.hiddenId, hash: recorded.hashPrefix, name: path };
   }
   if (!contract) throw new UsageError('no shards given');
   return contract;
+}
+
+/** `contract` (from {@link shardContract}) as recorded in files: the hash is already the 32-digit prefix. */
+export function asRecorded(contract: TokenizerContract): RecordedContract {
+  return { vocabSize: contract.vocabSize, eotId: contract.eotId, hiddenId: contract.hiddenId, hashPrefix: contract.hash };
+}
+
+/**
+ * Refuses shards written with another tokenizer than the model files learned from (models that
+ * record one; see lib/model/model_contract.ts).
+ * @throws UsageError E_TOKENIZER_MISMATCH naming both files.
+ */
+export async function checkModelsAgainstShards(models: readonly string[], contract: TokenizerContract, shard: string): Promise<void> {
+  for (const model of models) {
+    try {
+      await checkModelAgainstShard(model, { path: shard, tokenizer: asRecorded(contract) });
+    } catch (error) {
+      throw new UsageError((error as Error).message, { cause: error, code: errorCode(error) ?? 'E_TOKENIZER_MISMATCH' });
+    }
+  }
 }
 
 /** Opens a sampler over `shards` (every target learned from: mask side files are ignored). */
@@ -113,11 +137,18 @@ export async function attackCommand(options: AttackCommandOptions, io: CliIO): P
     throw new UsageError('give exactly one of --target-loss X and --baseline-model PATH');
   if (options.lr !== undefined && options.lrSweep) throw new UsageError('give either --lr or --lr-sweep, not both');
   if (options.lrs !== undefined && !options.lrSweep) throw new UsageError('--lrs needs --lr-sweep');
-  const lrs = options.lrs === undefined ? SWEEP_DEFAULT_LRS : options.lrs.split(',').map((s) => parseNumber('--lrs', 1e-12, 10)(s.trim()));
+  const lrs = options.lrs === undefined ? SWEEP_DEFAULT_LRS : options.lrs.split(',').map((s) => numberOption('--lrs', 1e-12, 10)(s.trim()));
+  if (options.out !== undefined)
+    await prepareFileOutputs([{ path: options.out, role: '--out' }], [
+      { path: options.model, role: '--model' },
+      ...(options.baselineModel !== undefined ? [{ path: options.baselineModel, role: '--baseline-model' }] : []),
+      ...[...options.forget, options.eval].map((path) => ({ path, role: 'input shard' })),
+    ]);
   const model = await loadModelArgument(options.model, '--model');
   const context = options.context ?? model.config.context;
   if (context > model.config.context) throw new UsageError(`--context ${context} exceeds the model's context ${model.config.context}`);
   const contract = shardContract([...options.forget, options.eval], model);
+  await checkModelsAgainstShards([options.model, ...(options.baselineModel ? [options.baselineModel] : [])], contract, options.forget[0] ?? options.eval);
   const stream = evalStream(options.eval, contract);
   if (stream.labels && !stream.labels.includes(options.forgetLabel))
     throw new UsageError(`${options.eval}: its labels side file has no token labelled ${options.forgetLabel} (--forget-label)`);
@@ -188,7 +219,8 @@ export async function attackCommand(options: AttackCommandOptions, io: CliIO): P
     for (const sampler of samplers) sampler.close();
     process.removeListener('SIGINT', onSignal);
   }
-  if (options.out) await result.model.save(options.out, { finetune_attack: JSON.stringify({ lr: result.lr, tokens: result.tokens }) });
+  if (options.out)
+    await result.model.save(options.out, { ...contractMetadata(asRecorded(contract)), finetune_attack: JSON.stringify({ lr: result.lr, tokens: result.tokens }) });
   const summary: Partial<AdversarialFinetuneResult> = { ...result };
   delete summary.model;
   const output = {
@@ -223,9 +255,9 @@ export function registerAttack(program: Command, io: CliIO): void {
     .requiredOption('--model <path>', 'the model to attack (safetensors)')
     .requiredOption('--forget <shards...>', 'forget-domain token shards to fine-tune on (every token is learned from)')
     .requiredOption('--eval <shard>', 'held-out shard for the forget loss (with a .labels.side file: only --forget-label targets count)')
-    .option('--target-loss <x>', 'forget loss to reach', parseNumber('--target-loss', 0, 1e6))
+    .option('--target-loss <x>', 'forget loss to reach', numberOption('--target-loss', 0, 1e6))
     .option('--baseline-model <path>', "target = this (unfiltered) model's forget loss on --eval")
-    .option('--lr <x>', `constant learning rate (default ${FINETUNE_DEFAULT_LR})`, parseNumber('--lr', 1e-12, 10))
+    .option('--lr <x>', `constant learning rate (default ${FINETUNE_DEFAULT_LR})`, numberOption('--lr', 1e-12, 10))
     .option('--lr-sweep', 'try each of --lrs on a short budget and use the fastest to recover')
     .option('--lrs <list>', `rates for --lr-sweep, comma-separated (default ${SWEEP_DEFAULT_LRS.join(',')})`)
     .option('--max-tokens <n>', 'fine-tuning token budget', int('--max-tokens', 1), 1_000_000)

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { formatDemoSummary, formatDemoTable, writeDemoReport } from '../demo/report.js';
 import { DEMO_DEFAULTS, runDemo, validateDemoOptions, type DemoOptions, type DemoReport } from '../demo/run_demo.js';
-import { UsageError, parseIntegerOption, writeJson, type CliIO } from './output.js';
+import { UsageError, numberOption, parseIntegerOption, writeJson, type CliIO } from './output.js';
 
 /** Options of `tokenfilter demo`, as the CLI parses them. */
 export interface DemoCommandOptions {
@@ -109,15 +109,6 @@ export async function demoCommand(options: DemoCommandOptions, io: CliIO): Promi
   }
 }
 
-/** An option parser for a number in [min, max]. */
-export function parseNumber(name: string, min: number, max: number) {
-  return (value: string) => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`${name} must be a number in [${min}, ${max}], got '${value}'`);
-    return n;
-  };
-}
-
 /** Adds `demo` to the program. */
 export function registerDemo(program: Command, io: CliIO): void {
   const d = DEMO_DEFAULTS;
@@ -139,15 +130,15 @@ export function registerDemo(program: Command, io: CliIO): void {
     .option('--heads <n>', 'attention heads', (v) => parseIntegerOption('--heads', v, 1, 1024), d.heads)
     .option('--context <n>', 'context length', (v) => parseIntegerOption('--context', v, 2, 1 << 16), d.context)
     .option('--batch <n>', 'sequences per batch', (v) => parseIntegerOption('--batch', v, 1, 1 << 16), d.batch)
-    .option('--lr <x>', 'peak learning rate', parseNumber('--lr', 0, 10), d.lr)
+    .option('--lr <x>', 'peak learning rate', numberOption('--lr', 0, 10), d.lr)
     .option('--seed <n>', 'seed of the corpus layout, initialisation and batch order', (v) => parseIntegerOption('--seed', v, 0), d.seed)
     .option('--train-docs <n>', 'use only the first n training documents (0 = all), to scale the demo down', (v) => parseIntegerOption('--train-docs', v, 0), d.trainDocuments)
     .option('--labels <source>', "forget scores from the 'sae' chain (labeler LM → SAE labels → biLM probe) or the corpus's 'gold' sentence labels", (v) => {
       if (v !== 'sae' && v !== 'gold') throw new UsageError(`--labels must be 'sae' or 'gold', got '${v}'`);
       return v;
     }, d.labels)
-    .option('--threshold <p>', "token threshold of the filters (default: the classifier's max-F1 threshold; 0.5 with gold labels)", parseNumber('--threshold', 0, 1))
-    .option('--fraction <f>', 'flag this fraction of training tokens in every mode instead of thresholding', parseNumber('--fraction', 1e-6, 1 - 1e-6))
+    .option('--threshold <p>', "token threshold of the filters (default: the classifier's max-F1 threshold; 0.5 with gold labels)", numberOption('--threshold', 0, 1))
+    .option('--fraction <f>', 'flag this fraction of training tokens in every mode instead of thresholding', numberOption('--fraction', 1e-6, 1 - 1e-6))
     .option('--labeler-layers <n>', 'labeler LM layers (the SAE reads the last)', (v) => parseIntegerOption('--labeler-layers', v, 1, 64), d.labelerLayers)
     .option('--labeler-dim <n>', 'labeler LM width', (v) => parseIntegerOption('--labeler-dim', v, 8, 1 << 14), d.labelerDim)
     .option('--labeler-context <n>', 'labeler LM context', (v) => parseIntegerOption('--labeler-context', v, 2, 1 << 16), d.labelerContext)
@@ -157,7 +148,7 @@ export function registerDemo(program: Command, io: CliIO): void {
     .option('--sae-steps <n>', 'SAE training steps', (v) => parseIntegerOption('--sae-steps', v, 1), d.saeSteps)
     .option('--sae-sample <n>', 'training tokens the SAE trains on and latents are selected on', (v) => parseIntegerOption('--sae-sample', v, 1), d.saeSampleTokens)
     .option('--sae-top <n>', 'medical latents kept (best AUROC on the sample)', (v) => parseIntegerOption('--sae-top', v, 1, 1 << 20), d.saeTop)
-    .option('--z <x>', 'labelling rule: standard deviations above the mean', parseNumber('--z', -100, 100), d.z)
+    .option('--z <x>', 'labelling rule: standard deviations above the mean', numberOption('--z', -100, 100), d.z)
     .option('--min-latents <n>', 'labelling rule: latents that must pass for a seed token', (v) => parseIntegerOption('--min-latents', v, 1, 1 << 20), d.minLatents)
     .option('--bilm-layers <n>', 'classifier biLM layers per direction', (v) => parseIntegerOption('--bilm-layers', v, 1, 64), d.bilmLayers)
     .option('--bilm-dim <n>', 'classifier biLM width', (v) => parseIntegerOption('--bilm-dim', v, 8, 1 << 14), d.bilmDim)

@@ -4,7 +4,10 @@
  * @module
  */
 import type { Command } from 'commander';
-import { readShard } from '../data/shard.js';
+import { readShard, readShardHeader } from '../data/shard.js';
+import { checkSameContract } from '../data/tokenizer_contract.js';
+import { errorCode } from '../errors.js';
+import { checkModelAgainstShard } from '../model/model_contract.js';
 import { SideFileKind, findSideFile, readSideFile } from '../data/side_file.js';
 import { domainLosses, type DomainLoss } from '../eval/domain_loss.js';
 import { Transformer } from '../model/transformer.js';
@@ -31,17 +34,21 @@ export async function evalCommand(shards: string[], options: EvalCommandOptions,
   }
   const tokenParts: Uint32Array[] = [];
   const labelParts: Uint8Array[] = [];
-  for (const path of shards) {
+  for (const [i, path] of shards.entries()) {
     try {
       const shard = readShard(path);
-      if (shard.header.tokenizer.vocabSize !== model.config.vocabSize)
-        throw new Error(`${path}: vocabulary of ${shard.header.tokenizer.vocabSize} does not match the model's ${model.config.vocabSize}`);
+      const recorded = shard.header.tokenizer;
+      if (recorded.vocabSize !== model.config.vocabSize)
+        throw new UsageError(`${path}: vocabulary of ${recorded.vocabSize} does not match the model's ${model.config.vocabSize}`, { code: 'E_TOKENIZER_MISMATCH' });
+      if (i > 0) checkSameContract(readShardHeader(shards[0]).tokenizer, shards[0], recorded, path);
+      await checkModelAgainstShard(options.model, { path, tokenizer: recorded });
       tokenParts.push(Uint32Array.from(shard.tokens));
       const labelsPath = findSideFile(path, SideFileKind.Labels);
       // without labels every token counts for the first name
-      labelParts.push(labelsPath ? (readSideFile(labelsPath, { expectKind: SideFileKind.Labels, expectTokens: shard.tokens.length }).values as Uint8Array) : new Uint8Array(shard.tokens.length));
+      const labelOptions = { expectKind: SideFileKind.Labels, expectTokens: shard.tokens.length, shard: { path, tokenizer: recorded } };
+      labelParts.push(labelsPath ? (readSideFile(labelsPath, labelOptions).values as Uint8Array) : new Uint8Array(shard.tokens.length));
     } catch (error) {
-      throw new UsageError((error as Error).message, { cause: error });
+      throw new UsageError((error as Error).message, { cause: error, code: errorCode(error) ?? 'E_FILE_FORMAT' });
     }
   }
   const total = tokenParts.reduce((n, p) => n + p.length, 0);

@@ -19,8 +19,7 @@ import { sentenceMixesOf } from '../classify/sentence_mixes.js';
 import { TokenClassifier } from '../classify/token_classifier.js';
 import { readDocuments } from '../data/read_documents.js';
 import { readSafetensors } from '../model/safetensors.js';
-import { parseNumber } from './demo.js';
-import { UsageError, parseIntegerOption, writeJson, type CliIO } from './output.js';
+import { UsageError, numberOption, parseIntegerOption, writeJson, type CliIO } from './output.js';
 
 /** Options of `tokenfilter eval-classifier`, as the CLI parses them. */
 export interface EvalClassifierCommandOptions {
@@ -128,7 +127,7 @@ export function registerEvalClassifier(program: Command, io: CliIO): void {
     .option('--segmentation <costs>', 'token classifiers: score with this segmentation, C[,S[,L[,B]]] (switch, sentence, line cost, bias)')
     .option('--documents <files...>', 'JSON Lines records {text, domain} (document classifiers)')
     .option('--label <name>', 'the positive span label / domain', 'medical')
-    .option('--threshold <x>', 'decision threshold (default: the classifier\'s max-F1 validation threshold)', parseNumber('--threshold', 0, 1))
+    .option('--threshold <x>', 'decision threshold (default: the classifier\'s max-F1 validation threshold)', numberOption('--threshold', 0, 1))
     .option('--limit <n>', 'at most this many documents (per file)', (v) => parseIntegerOption('--limit', v, 1))
     .option('--max-tokens <n>', 'document classifiers: pool over the first n tokens of each document', (v) => parseIntegerOption('--max-tokens', v, 1))
     .option('--json', 'print a JSON report on stdout')

@@ -4,7 +4,8 @@
  * by subject, with the chance level and the prompt templates.
  * @module
  */
-import { writeFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../data/atomic_file.js';
+import { prepareFileOutputs } from '../data/output_path.js';
 import type { Command } from 'commander';
 import { Tokenizer } from '../data/tokenizer.js';
 import { letterTokenIds, scoreMcq, type McqFormat, type McqFormatResult, type McqResult } from '../eval/mcq.js';
@@ -97,6 +98,12 @@ export function formatMcqTable(result: McqFormatResult): string {
 export async function evalMcqCommand(options: EvalMcqCommandOptions, io: CliIO): Promise<McqResult> {
   if (!['cloze', 'letter', 'both'].includes(options.format)) throw new UsageError(`--format must be cloze, letter or both, got '${options.format}'`);
   const format = options.format as McqFormat | 'both';
+  if (options.records !== undefined)
+    await prepareFileOutputs([{ path: options.records, role: '--records' }], [
+      { path: options.model, role: '--model' },
+      { path: options.tokenizer, role: '--tokenizer' },
+      { path: options.questions, role: '--questions' },
+    ]);
   const { model, tokenizer, questions } = await loadInputs(options);
   if (format !== 'cloze') {
     try {
@@ -118,7 +125,7 @@ export async function evalMcqCommand(options: EvalMcqCommandOptions, io: CliIO):
   if (options.records !== undefined) {
     const lines: string[] = [];
     for (const r of Object.values(result.formats)) for (const record of r.records ?? []) lines.push(JSON.stringify({ format: r.format, ...record }));
-    await writeFile(options.records, lines.length > 0 ? `${lines.join('\n')}\n` : '');
+    await writeFileAtomic(options.records, lines.length > 0 ? `${lines.join('\n')}\n` : '');
     for (const r of Object.values(result.formats)) delete r.records;
   }
   if (options.json) writeJson(io, { command: 'eval-mcq', model: options.model, tokenizer: options.tokenizer, questionsFile: options.questions, ...result });

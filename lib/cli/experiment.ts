@@ -8,7 +8,8 @@ import type { Command } from 'commander';
 import { EXPERIMENT_DEFAULTS, parseModelSize, runFilteringExperiment, sizeName, type FilteringExperimentResults } from '../experiment/filtering_experiment.js';
 import { writeExperimentReport } from '../experiment/experiment_report.js';
 import type { FilterMode } from '../filter/filter_tokens.js';
-import { UsageError, parseIntegerOption, writeJson, type CliIO } from './output.js';
+import { checkOutputPaths } from '../data/output_path.js';
+import { UsageError, parseIntegerOption, parseNumberOption, writeJson, type CliIO } from './output.js';
 
 /** Options of `tokenfilter experiment`, as the CLI parses them. */
 export interface ExperimentCommandOptions {
@@ -39,11 +40,11 @@ export interface ExperimentCommandOptions {
 
 /** Runs `experiment`; returns the results (also in OUT/results.json, with the report beside it). */
 export async function experimentCommand(options: ExperimentCommandOptions, io: CliIO): Promise<FilteringExperimentResults> {
-  const list = (flag: string, text: string) => text.split(',').map((s) => s.trim()).filter(Boolean).map((s) => {
-    const v = Number(s);
-    if (!Number.isFinite(v)) throw new UsageError(`${flag}: '${s}' is not a number`);
-    return v;
-  });
+  const list = (flag: string, text: string) =>
+    text.split(',').map((s) => s.trim()).filter(Boolean).map((s) => parseNumberOption(flag, s, -Infinity, Infinity));
+  // the report files and results.json are rewritten in --out: the classifier may not be one of them
+  const reportFile = (name: string) => name === 'results.json' || name === 'table.txt' || name === 'index.html' || name.endsWith('.svg');
+  await checkOutputPaths([{ folder: options.out, role: '--out', writes: reportFile }], options.classifier ? [{ path: options.classifier, role: '--classifier' }] : []);
   let sizes;
   try {
     sizes = options.sizes.split(',').map(parseModelSize);

@@ -5,11 +5,11 @@
  */
 import type { Command } from 'commander';
 import { readShardHeader } from '../data/shard.js';
+import { errorCode } from '../errors.js';
 import { readSideFileHeader } from '../data/side_file.js';
 import { filterShards, scoreFileFor, type FilterShardsResult } from '../filter/filter_shards.js';
 import type { FilterMode } from '../filter/filter_tokens.js';
-import { parseNumber } from './demo.js';
-import { ProgressLine, UsageError, formatCount, writeJson, type CliIO } from './output.js';
+import { ProgressLine, UsageError, formatCount, numberOption, parseEnvInteger, writeJson, type CliIO } from './output.js';
 
 /** Options of `tokenfilter filter`, as the CLI parses them. */
 export interface FilterCommandOptions {
@@ -32,10 +32,10 @@ export function parseTask(value: string, env: NodeJS.ProcessEnv = process.env): 
   if (!match) throw new UsageError(`--shard must look like I/N (e.g. 0/8) or auto/N, got '${value}'`);
   let indexText = match[1];
   if (indexText === 'auto') {
-    const fromEnv = env.SLURM_ARRAY_TASK_ID ?? env.JOB_COMPLETION_INDEX;
-    if (fromEnv === undefined)
+    const variable = ['SLURM_ARRAY_TASK_ID', 'JOB_COMPLETION_INDEX'].find((name) => env[name] !== undefined);
+    if (variable === undefined)
       throw new UsageError('--shard auto/N needs SLURM_ARRAY_TASK_ID (Slurm) or JOB_COMPLETION_INDEX (Kubernetes) in the environment');
-    indexText = fromEnv;
+    indexText = String(parseEnvInteger(env, variable, 0));
   }
   const index = Number(indexText);
   const count = Number(match[2]);
@@ -52,9 +52,9 @@ function checkInputs(shards: string[], scoresDir: string | undefined): void {
   for (const shard of shards) {
     try {
       const header = readShardHeader(shard);
-      readSideFileHeader(scoreFileFor(shard, scoresDir), { expectTokens: header.tokenCount });
+      readSideFileHeader(scoreFileFor(shard, scoresDir), { expectTokens: header.tokenCount, shard: { path: shard, tokenizer: header.tokenizer } });
     } catch (error) {
-      throw new UsageError((error as Error).message, { cause: error });
+      throw new UsageError((error as Error).message, { cause: error, code: errorCode(error) ?? 'E_FILE_FORMAT' });
     }
   }
 }
@@ -117,8 +117,8 @@ export function registerFilter(program: Command, io: CliIO): void {
     .argument('<shards...>', 'token shards (.bin) with score side files')
     .requiredOption('--out <dir>', 'output folder: filtered shards, loss-mask side files, per-shard records, manifest')
     .requiredOption('--mode <mode>', 'mask | remove | document')
-    .option('--threshold <x>', 'flag tokens (documents, by mean score) with score >= x', parseNumber('--threshold', 0, 1))
-    .option('--fraction <f>', 'flag this fraction of all tokens instead (global over all shards)', parseNumber('--fraction', 0, 1))
+    .option('--threshold <x>', 'flag tokens (documents, by mean score) with score >= x', numberOption('--threshold', 0, 1))
+    .option('--fraction <f>', 'flag this fraction of all tokens instead (global over all shards)', numberOption('--fraction', 0, 1))
     .option('--scores <dir>', 'folder of the score side files (default: beside each shard)')
     .option('--shard <I/N>', 'process every N-th shard starting at I; I may be auto (Slurm / Kubernetes index)', '0/1')
     .option('--json', 'print a JSON summary on stdout')

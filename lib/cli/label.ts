@@ -8,7 +8,10 @@
  * @module
  */
 import type { Command } from 'commander';
-import { readFile, writeFile } from 'node:fs/promises';
+import { errorCode } from '../errors.js';
+import { checkModelAgainstShard } from '../model/model_contract.js';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../data/atomic_file.js';
 import { join } from 'node:path';
 import { readShard } from '../data/shard.js';
 import { findSideFile, readSideFile, SideFileKind } from '../data/side_file.js';
@@ -19,8 +22,7 @@ import { LABEL_DEFAULTS } from '../label/label_tokens.js';
 import { SparseAutoencoder } from '../label/sae.js';
 import { LatentSelector, type LatentRanking, type LatentScore } from '../label/select_latents.js';
 import { Transformer } from '../model/transformer.js';
-import { parseNumber } from './demo.js';
-import { ProgressLine, UsageError, formatCount, parseIntegerOption, writeJson, type CliIO } from './output.js';
+import { ProgressLine, UsageError, formatCount, numberOption, parseIntegerOption, writeJson, type CliIO } from './output.js';
 
 /** Options of `tokenfilter label`, as the CLI parses them. */
 export interface LabelCommandOptions {
@@ -89,7 +91,7 @@ async function selectLatents(shards: string[], model: Transformer, sae: SparseAu
     if (!goldPath) throw new UsageError(`--select needs gold labels: ${shard} has no label side file beside it`);
     const s = readShard(shard);
     const tokens = s.tokens instanceof Uint32Array ? s.tokens : Uint32Array.from(s.tokens);
-    const gold = readSideFile(goldPath, { expectTokens: tokens.length }).values as Uint8Array;
+    const gold = readSideFile(goldPath, { expectTokens: tokens.length, shard: { path: shard, tokenizer: s.header.tokenizer } }).values as Uint8Array;
     for await (const block of tokenActivations(model, tokens, { layer: options.layer, context: options.context, batch: options.batch })) {
       selector.add(await codesOf(block.activations), gold.subarray(block.start, block.start + block.count), origin + block.start);
       progress.update(i, shards.length, 'shards', `selecting: ${formatCount(block.start + block.count)} tokens`);
@@ -124,9 +126,14 @@ export async function labelCommand(shards: string[], options: LabelCommandOption
   try {
     if (options.model) model = await Transformer.load(options.model);
     sae = await SparseAutoencoder.load(options.sae);
-    for (const shard of shards) readShard(shard, { validateIds: false });
+    for (const shard of shards) {
+      const { header } = readShard(shard, { validateIds: false });
+      if (model && header.tokenizer.vocabSize !== model.config.vocabSize)
+        throw new UsageError(`${shard}: vocabulary of ${header.tokenizer.vocabSize} does not match the model's ${model.config.vocabSize}`, { code: 'E_TOKENIZER_MISMATCH' });
+      if (options.model) await checkModelAgainstShard(options.model, { path: shard, tokenizer: header.tokenizer });
+    }
   } catch (error) {
-    throw new UsageError((error as Error).message, { cause: error });
+    throw new UsageError((error as Error).message, { cause: error, code: errorCode(error) ?? 'E_FILE_FORMAT' });
   }
   if (model && options.layer! > model.config.layers + 1) throw new UsageError(`--layer must be in [0, ${model.config.layers + 1}] for this model`);
   // With many selected TopK latents, what separates the forget domain is how many of them pass
@@ -150,7 +157,7 @@ export async function labelCommand(shards: string[], options: LabelCommandOption
       shards, out: options.out, model, layer: options.layer, activations: options.activations, sae, latents, z: options.z, minLatents, context: options.context, batch: options.batch,
       onProgress: (p) => progress.update(p.shard, p.shards, 'shards', `${p.pass}: ${formatCount(p.tokens)} tokens`),
     });
-    await writeFile(join(options.out, 'latents.json'), JSON.stringify({ latents, mean: [...result.mean], std: [...result.std], z: options.z, minLatents, audit }, null, 1));
+    await writeFileAtomic(join(options.out, 'latents.json'), JSON.stringify({ latents, mean: [...result.mean], std: [...result.std], z: options.z, minLatents, audit }, null, 1));
   } finally {
     progress.finish();
   }
@@ -181,7 +188,7 @@ export function registerLabel(program: Command, io: CliIO): void {
     .option('--latents <ids|file>', 'selected latents: comma-separated ids, or a JSON file with {latents: [...]}')
     .option('--select <k>', 'choose the k latents most specific to gold label 1 (needs gold label side files)', (v) => parseIntegerOption('--select', v, 1, 1 << 20))
     .option('--rank <method>', 'how --select orders latents: auroc (coverage of the forget tokens, the default) or ratio (firing-rate ratio)', parseRanking, 'auroc')
-    .option('--z <x>', 'standard deviations above the mean (default 4)', parseNumber('--z', -100, 100), 4)
+    .option('--z <x>', 'standard deviations above the mean (default 4)', numberOption('--z', -100, 100), 4)
     .option('--min-latents <n>', 'latents that must pass for a seed token (default 2; with --select K, max(2, round(2·log2 K) − 6), at most round(k / 3) for a TopK SAE)', (v) => parseIntegerOption('--min-latents', v, 1, 1 << 20))
     .option('--context <n>', 'window length (default: the model context)', (v) => parseIntegerOption('--context', v, 1, 1 << 20))
     .option('--batch <n>', 'windows per forward pass (default 8)', (v) => parseIntegerOption('--batch', v, 1, 4096), 8)

@@ -121,14 +121,49 @@ export class ProgressLine {
   }
 }
 
+/** Refuses an empty or whitespace-only value (which `Number` would read as 0), naming `name`. */
+function checkNotEmpty(name: string, value: unknown): string {
+  if (typeof value !== 'string' || value.trim() === '')
+    throw new UsageError(`${name} is empty; give a value`);
+  return value.trim();
+}
+
 /**
- * Parses an integer option value.
- * @throws UsageError naming the option when the value is not an integer in [min, max].
+ * Parses an integer option value (underscores allowed as separators, `1e6` accepted).
+ * @throws UsageError naming the option when the value is empty or not an integer in [min, max].
  */
 export function parseIntegerOption(name: string, value: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const cleaned = value.replace(/_/g, '');
+  const cleaned = checkNotEmpty(name, value).replace(/_/g, '');
   const n = /^-?\d+(e\d+)?$/i.test(cleaned) ? Number(cleaned) : NaN;
   if (!Number.isSafeInteger(n) || n < min || n > max)
     throw new UsageError(`${name} must be an integer in [${min}, ${max}], got '${value}'`);
   return n;
+}
+
+/**
+ * Parses a number option value (finite; pass ±Infinity as bounds for any finite number).
+ * @throws UsageError naming the option when the value is empty, not finite or outside [min, max].
+ */
+export function parseNumberOption(name: string, value: string, min: number, max: number): number {
+  const n = Number(checkNotEmpty(name, value));
+  if (!Number.isFinite(n) || n < min || n > max) {
+    const range = Number.isFinite(min) || Number.isFinite(max) ? ` in [${min}, ${max}]` : '';
+    throw new UsageError(`${name} must be a number${range}, got '${value}'`);
+  }
+  return n;
+}
+
+/** A commander argument parser for a number option in [min, max] (see {@link parseNumberOption}). */
+export function numberOption(name: string, min: number, max: number): (value: string) => number {
+  return (value: string) => parseNumberOption(name, value, min, max);
+}
+
+/**
+ * Reads an integer from the environment variable `name` of `env`, or undefined when unset.
+ * @throws UsageError naming the variable when it is set but empty or not an integer in [min, max].
+ */
+export function parseEnvInteger(env: NodeJS.ProcessEnv, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  const value = env[name];
+  if (value === undefined) return undefined;
+  return parseIntegerOption(`environment variable ${name}`, value, min, max);
 }

@@ -4,9 +4,11 @@
  * labels or scores side file. See {@link writeRelabelledShards} for the record layout.
  * @module
  */
-import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { writeFileAtomic } from '../data/atomic_file.js';
+import { checkOutputPaths, makeFolder } from '../data/output_path.js';
 import { listCorpusFiles, readDocuments } from '../data/read_documents.js';
 import { writeRelabelledShards, type ForeignLabelledDocument, type RelabelledShardSummary } from '../data/relabelled_shards.js';
 import { Tokenizer } from '../data/tokenizer.js';
@@ -45,9 +47,9 @@ export async function relabelCommand(inputs: string[], options: RelabelOptions, 
   } catch (error) {
     throw new UsageError(`--tokenizer ${options.tokenizer}: ${(error as Error).message}`, { cause: error });
   }
-  const existing = await stat(options.out).catch(() => null);
-  if (existing && !existing.isDirectory()) throw new UsageError(`--out ${options.out} exists and is not a folder`);
-  await mkdir(options.out, { recursive: true });
+  const written = (name: string) => /\.(bin|side)$/.test(name) || name === 'relabel.json';
+  await checkOutputPaths([{ folder: options.out, role: '--out', writes: written }], [...files, options.tokenizer].map((path) => ({ path, role: 'input' })));
+  await makeFolder(options.out, '--out');
   if ((await readdir(options.out)).some((name) => name.endsWith('.bin')))
     throw new UsageError(`--out ${options.out} already holds shards; choose an empty folder`, { code: 'E_OUTPUT_PATH' });
   const records = readDocuments(files) as AsyncIterable<unknown> as AsyncIterable<ForeignLabelledDocument>;
@@ -60,7 +62,7 @@ export async function relabelCommand(inputs: string[], options: RelabelOptions, 
     shardTokens: options.shardTokens,
   });
   const result = { command: 'relabel' as const, ...summary };
-  await writeFile(join(options.out, 'relabel.json'), `${JSON.stringify({ ...result, inputs, tokenizer: tokenizer.hash, offsetUnit: options.offsetUnit, rule: options.rule }, null, 2)}\n`);
+  await writeFileAtomic(join(options.out, 'relabel.json'), `${JSON.stringify({ ...result, inputs, tokenizer: tokenizer.hash, offsetUnit: options.offsetUnit, rule: options.rule }, null, 2)}\n`);
   if (options.json) writeJson(io, result);
   else
     io.stderr.write(

@@ -4,11 +4,12 @@
  * @module
  */
 import type { Command } from 'commander';
+import { prepareFileOutputs } from '../data/output_path.js';
 import type { BatchSampler } from '../data/sampler.js';
 import { rmu, RMU_DEFAULTS, type RmuResult } from '../eval/rmu.js';
-import { loadModelArgument, openSampler, shardContract } from './attack.js';
-import { parseNumber } from './demo.js';
-import { ProgressLine, UsageError, parseIntegerOption, writeJson, type CliIO } from './output.js';
+import { contractMetadata } from '../model/model_contract.js';
+import { asRecorded, checkModelsAgainstShards, loadModelArgument, openSampler, shardContract } from './attack.js';
+import { ProgressLine, UsageError, numberOption, parseIntegerOption, writeJson, type CliIO } from './output.js';
 
 /** Options of `tokenfilter rmu`, as the CLI parses them. */
 export interface RmuCommandOptions {
@@ -29,12 +30,17 @@ export interface RmuCommandOptions {
 
 /** Runs `rmu` and returns its result. */
 export async function rmuCommand(options: RmuCommandOptions, io: CliIO): Promise<RmuResult> {
+  await prepareFileOutputs([{ path: options.out, role: '--out' }], [
+    { path: options.model, role: '--model' },
+    ...[...options.forget, ...options.retain].map((path) => ({ path, role: 'input shard' })),
+  ]);
   const model = await loadModelArgument(options.model, '--model');
   const L = model.config.layers;
   if (options.layer !== undefined && options.layer > L) throw new UsageError(`--layer must be in [1, ${L}] for this model, got ${options.layer}`);
   const context = options.context ?? model.config.context;
   if (context > model.config.context) throw new UsageError(`--context ${context} exceeds the model's context ${model.config.context}`);
   const contract = shardContract([...options.forget, ...options.retain], model);
+  await checkModelsAgainstShards([options.model], contract, options.forget[0] ?? options.retain[0]);
   const samplers: BatchSampler[] = [];
   samplers.push(openSampler(options.forget, options.batch, context, options.seed, contract));
   const controller = new AbortController();
@@ -65,7 +71,7 @@ export async function rmuCommand(options: RmuCommandOptions, io: CliIO): Promise
     process.removeListener('SIGINT', onSignal);
   }
   const settings = { layer: result.layer, blocks: result.blocks, steps: result.steps, alpha: result.alpha, steeringCoefficient: result.steeringCoefficient, lr: result.lr, seed: result.seed };
-  await result.model.save(options.out, { rmu: JSON.stringify({ source: options.model, ...settings }) });
+  await result.model.save(options.out, { ...contractMetadata(asRecorded(contract)), rmu: JSON.stringify({ source: options.model, ...settings }) });
   const first = result.curve[0];
   const last = result.curve[result.curve.length - 1];
   if (options.json)
@@ -90,9 +96,9 @@ export function registerRmu(program: Command, io: CliIO): void {
     .requiredOption('--out <path>', 'where to save the unlearned model')
     .option('--layer <l>', 'hidden state steered: the residual after block l, 1-based (default the middle, ⌈L/2⌉)', int('--layer', 1, 1024))
     .option('--steps <n>', 'optimizer steps', int('--steps', 1), RMU_DEFAULTS.steps)
-    .option('--alpha <x>', 'weight of the retain term', parseNumber('--alpha', 0, 1e9), RMU_DEFAULTS.alpha)
-    .option('--steering <c>', 'steering coefficient c', parseNumber('--steering', 1e-9, 1e9), RMU_DEFAULTS.steeringCoefficient)
-    .option('--lr <x>', 'AdamW learning rate', parseNumber('--lr', 1e-12, 10), RMU_DEFAULTS.lr)
+    .option('--alpha <x>', 'weight of the retain term', numberOption('--alpha', 0, 1e9), RMU_DEFAULTS.alpha)
+    .option('--steering <c>', 'steering coefficient c', numberOption('--steering', 1e-9, 1e9), RMU_DEFAULTS.steeringCoefficient)
+    .option('--lr <x>', 'AdamW learning rate', numberOption('--lr', 1e-12, 10), RMU_DEFAULTS.lr)
     .option('--batch <n>', 'sequences per batch', int('--batch', 1, 1 << 16), 4)
     .option('--context <n>', "sequence length (default the model's context)", int('--context', 1, 1 << 20))
     .option('--seed <n>', 'seed of u and of the batch order', int('--seed', 0), 0)

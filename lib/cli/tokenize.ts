@@ -2,7 +2,9 @@
  * `tokenfilter tokenize IN... --out DIR`: documents → token shards (and the tokenizer used).
  * @module
  */
-import { mkdir, readdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { readdir, stat, unlink } from 'node:fs/promises';
+import { checkOutputPaths, makeFolder } from '../data/output_path.js';
+import { writeFileAtomic } from '../data/atomic_file.js';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { Tokenizer } from '../data/tokenizer.js';
@@ -85,12 +87,17 @@ async function chooseTokenizer(inputs: string[], options: TokenizeOptions, io: C
   }
 }
 
-/** Refuses to mix new shards with old ones of the same prefix, unless asked to remove them. */
-async function prepareOutput(dir: string, prefix: string, overwrite: boolean): Promise<void> {
-  const existing = await stat(dir).catch(() => null);
-  if (existing && !existing.isDirectory()) throw new UsageError(`--out ${dir} exists and is not a folder`);
-  await mkdir(dir, { recursive: true });
-  const pattern = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}_\\d{6}\\.bin$`);
+/**
+ * Refuses an output folder that would write over a corpus file (or is a file), creates it, and
+ * refuses to mix new shards with old ones of the same prefix unless asked to remove them. (A
+ * `--tokenizer` file inside `--out` is saved back unchanged, so it is not treated as an input.)
+ */
+async function prepareOutput(dir: string, prefix: string, overwrite: boolean, inputs: readonly string[]): Promise<void> {
+  const escaped = prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const written = new RegExp(`^(${escaped}_\\d{6}(\\.bin|\\.\\w+\\.side)|tokenize\\.json|tokenizer\\.json)$`);
+  await checkOutputPaths([{ folder: dir, role: '--out', writes: (name) => written.test(name) }], inputs.map((path) => ({ path, role: 'input' })));
+  await makeFolder(dir, '--out');
+  const pattern = new RegExp(`^${escaped}_\\d{6}\\.bin$`);
   const old = (await readdir(dir)).filter((name) => pattern.test(name));
   if (old.length === 0) return;
   if (!overwrite) throw new UsageError(`${dir} already holds ${old.length} shard(s) named ${prefix}_NNNNNN.bin; pass --overwrite to replace them`);
@@ -112,7 +119,7 @@ export async function tokenizeCommand(inputs: string[], options: TokenizeOptions
     throw new UsageError((error as Error).message, { cause: error });
   }
   if (files.length === 0) throw new UsageError(`no corpus files (.jsonl, .jsonl.gz, .parquet, .txt, .md) found in ${inputs.join(', ')}`);
-  await prepareOutput(options.out, options.prefix, Boolean(options.overwrite));
+  await prepareOutput(options.out, options.prefix, Boolean(options.overwrite), files);
   const setupStarted = Date.now();
   const { tokenizer, trained } = await chooseTokenizer(inputs, options, io);
   // cl100k is named, not saved: `Tokenizer.cl100k()` rebuilds it (same hash) without a 100k-merge file
@@ -173,7 +180,7 @@ export async function tokenizeCommand(inputs: string[], options: TokenizeOptions
     charactersPerSecond: seconds > 0 ? characters / seconds : 0,
     inputMegabytesPerSecond: seconds > 0 ? totalBytes / 1e6 / seconds : 0,
   };
-  await writeFile(join(options.out, 'tokenize.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  await writeFileAtomic(join(options.out, 'tokenize.json'), `${JSON.stringify(summary, null, 2)}\n`);
   if (options.json) writeJson(io, summary);
   else
     io.stderr.write(

@@ -5,14 +5,18 @@
  */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
+import { errorCode } from '../errors.js';
+import { prepareFileOutputs } from '../data/output_path.js';
+import { contractMetadata } from '../model/model_contract.js';
 import { readShardHeader } from '../data/shard.js';
+import { SideFileKind, findSideFile } from '../data/side_file.js';
+import { checkSameContract, type RecordedContract } from '../data/tokenizer_contract.js';
 import { BatchSampler } from '../data/sampler.js';
 import { ladderConfig, resolveTransformerConfig, type TransformerConfig } from '../model/config.js';
 import { Transformer } from '../model/transformer.js';
 import { trainMasked, type TrainSummary } from '../model/train.js';
 import { backendInfo } from '../native.js';
-import { parseNumber } from './demo.js';
-import { ProgressLine, UsageError, formatCount, parseIntegerOption, writeJson, type CliIO } from './output.js';
+import { ProgressLine, UsageError, formatCount, numberOption, parseIntegerOption, writeJson, type CliIO } from './output.js';
 
 /** Options of `tokenfilter train`, as the CLI parses them. */
 export interface TrainCommandOptions {
@@ -47,22 +51,35 @@ function modelConfig(vocabSize: number, o: TrainCommandOptions): TransformerConf
   }
 }
 
+/**
+ * Refuses a model or checkpoint path that is one of the shards or their loss-mask side files,
+ * or one path for both; creates their folders.
+ */
+async function checkTrainOutputs(shards: readonly string[], options: TrainCommandOptions): Promise<void> {
+  const inputs = shards.flatMap((path) => {
+    const mask = findSideFile(path, SideFileKind.LossMask);
+    return [{ path, role: 'input shard' }, ...(mask ? [{ path: mask, role: 'loss mask' }] : [])];
+  });
+  const outputs = [{ path: options.out, role: '--out' }, ...(options.checkpoint ? [{ path: options.checkpoint, role: '--checkpoint' }] : [])];
+  await prepareFileOutputs(outputs, inputs);
+}
+
 /** Runs `train` and returns the training summary. */
 export async function trainCommand(shards: string[], options: TrainCommandOptions, io: CliIO): Promise<TrainSummary> {
-  let vocabSize = 0;
+  let first: RecordedContract | undefined;
   for (const shard of shards) {
-    let recorded: number;
+    let recorded: RecordedContract;
     try {
-      recorded = readShardHeader(shard).tokenizer.vocabSize;
+      recorded = readShardHeader(shard).tokenizer;
     } catch (error) {
-      throw new UsageError((error as Error).message, { cause: error });
+      throw new UsageError((error as Error).message, { cause: error, code: errorCode(error) ?? 'E_FILE_FORMAT' });
     }
-    if (recorded === 0) throw new UsageError(`${shard}: the shard records no tokenizer, so the vocabulary size is unknown`);
-    if (vocabSize !== 0 && recorded !== vocabSize)
-      throw new UsageError(`${shard}: vocabulary of ${recorded} differs from ${vocabSize} in ${shards[0]}`);
-    vocabSize = recorded;
+    if (recorded.vocabSize === 0) throw new UsageError(`${shard}: the shard records no tokenizer, so the vocabulary size is unknown`);
+    if (first) checkSameContract(first, shards[0], recorded, shard);
+    first ??= recorded;
   }
-  const config = modelConfig(vocabSize, options);
+  await checkTrainOutputs(shards, options);
+  const config = modelConfig(first!.vocabSize, options);
   if (options.resume && !options.checkpoint) throw new UsageError('--resume needs --checkpoint PATH');
   const resumeFrom = options.resume && options.checkpoint && existsSync(options.checkpoint) ? options.checkpoint : undefined;
   const model = await Transformer.create(config);
@@ -96,7 +113,7 @@ export async function trainCommand(shards: string[], options: TrainCommandOption
     sampler.close();
     process.removeListener('SIGINT', onSignal);
   }
-  await model.save(options.out);
+  await model.save(options.out, contractMetadata(first!));
   const { lossHistory, ...rest } = summary;
   const result = { command: 'train', model: options.out, config, params: counts, ...rest, lossFirst: lossHistory[0], lossLast: summary.finalLoss };
   if (options.json) writeJson(io, result);
@@ -124,7 +141,7 @@ export function registerTrain(program: Command, io: CliIO): void {
     .option('--batch <n>', 'sequences per micro-batch', int('--batch', 1, 1 << 16), 8)
     .option('--accumulation <n>', 'micro-batches per optimizer step', int('--accumulation', 1, 1 << 16), 1)
     .requiredOption('--steps <n>', 'optimizer steps', int('--steps', 1))
-    .option('--lr <x>', 'peak learning rate (cosine decay to 0.1×)', parseNumber('--lr', 0, 10), 1e-3)
+    .option('--lr <x>', 'peak learning rate (cosine decay to 0.1×)', numberOption('--lr', 0, 10), 1e-3)
     .option('--warmup <n>', 'warm-up steps (default 10% of --steps)', int('--warmup', 0))
     .option('--seed <n>', 'seed of initialisation and batch order', int('--seed', 0), 0)
     .option('--checkpoint <path>', 'checkpoint file (written atomically at the end and every --checkpoint-every steps)')

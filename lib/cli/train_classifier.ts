@@ -13,14 +13,15 @@
  * @module
  */
 import type { Command } from 'commander';
+import { prepareFileOutputs } from '../data/output_path.js';
+import { SideFileKind, sideFilePathFor } from '../data/side_file.js';
 import { BiLM } from '../classify/bilm.js';
 import { labelsFromSideFile } from '../classify/labels.js';
 import { describeScoreMethod } from '../classify/score_method.js';
 import { TokenClassifier } from '../classify/token_classifier.js';
 import { describeLayer } from '../classify/train_bilm_probe.js';
 import { CLASSIFIER_PRESETS, trainClassifierFromCorpus, type CorpusClassifierOptions } from '../classify/train_from_corpus.js';
-import { parseNumber } from './demo.js';
-import { UsageError, parseIntegerOption, writeJson, type CliIO } from './output.js';
+import { UsageError, numberOption, parseIntegerOption, writeJson, type CliIO } from './output.js';
 
 /** Options of `tokenfilter train-classifier`, as the CLI parses them. */
 export interface TrainClassifierCommandOptions {
@@ -61,6 +62,11 @@ const intList = (name: string) => (value: string) =>
 /** Runs `train-classifier` and returns its report. */
 export async function trainClassifierCommand(options: TrainClassifierCommandOptions, io: CliIO): Promise<unknown> {
   const log = (line: string) => io.stderr.write(`${line}\n`);
+  const labelled = [...(options.trainLabels ?? []), ...(options.valLabels ?? [])];
+  await prepareFileOutputs([{ path: options.out, role: '--out' }], [
+    ...(options.bilm !== undefined ? [{ path: options.bilm, role: '--bilm' }] : []),
+    ...labelled.flatMap((path) => [{ path, role: 'input shard' }, { path: sideFilePathFor(path, SideFileKind.Labels), role: 'labels' }]),
+  ]);
   if (options.bilm !== undefined && (options.trainLabels !== undefined || options.valLabels !== undefined || options.preset === undefined)) {
     if (!options.trainLabels?.length || !options.valLabels?.length)
       throw new UsageError('--bilm needs --train-labels SHARDS... and --val-labels SHARDS... (token shards with .labels.side files)');
@@ -130,8 +136,8 @@ export function registerTrainClassifier(program: Command, io: CliIO): void {
     .option('--context <n>', 'biLM context', (v) => parseIntegerOption('--context', v, 2))
     .option('--batch <n>', 'biLM batch rows', (v) => parseIntegerOption('--batch', v, 1))
     .option('--vocab-size <n>', 'BPE vocabulary size', (v) => parseIntegerOption('--vocab-size', v, 260))
-    .option('--lr <x>', 'biLM peak learning rate', parseNumber('--lr', 0, 10))
-    .option('--forget-weight <x>', 'share of biLM pretraining windows from the forget domain', parseNumber('--forget-weight', 0.01, 0.99))
+    .option('--lr <x>', 'biLM peak learning rate', numberOption('--lr', 0, 10))
+    .option('--forget-weight <x>', 'share of biLM pretraining windows from the forget domain', numberOption('--forget-weight', 0.01, 0.99))
     .option('--probe-documents <n>', 'training documents per domain for the probes', (v) => parseIntegerOption('--probe-documents', v, 1))
     .option('--probe-data <kind>', "what the token probe trains on (--preset default): 'spliced' paragraphs of all domains or single-domain 'windows'")
     .option('--chars-per-domain <n>', 'characters read per domain for biLM pretraining (--preset default)', (v) => parseIntegerOption('--chars-per-domain', v, 1000))
@@ -140,7 +146,7 @@ export function registerTrainClassifier(program: Command, io: CliIO): void {
     .option('--no-sentence-mixes', '--preset default: no sentence-level mixes in the probe data and validation')
     .option('--max-train-tokens <n>', 'fit the token probe on at most this many tokens', (v) => parseIntegerOption('--max-train-tokens', v, 2))
     .option('--sweep <layers>', 'layers to sweep, comma-separated (default all)', intList('--sweep'))
-    .option('--l2 <x>', 'L2 penalty of the probes', parseNumber('--l2', 0, 1e6))
+    .option('--l2 <x>', 'L2 penalty of the probes', numberOption('--l2', 0, 1e6))
     .option('--no-document', 'skip the document classifier')
     .option('--compare-unidirectional', 'also sweep a forward-only probe on the same data (reported, not saved)')
     .option('--seed <n>', 'seed', (v) => parseIntegerOption('--seed', v, 0))

@@ -1,12 +1,9 @@
 /**
- * The 256 × int32 little-endian header shared by token shards and side files, and the atomic
- * file write both use (temporary file in the same folder, then rename).
+ * The 256 × int32 little-endian header shared by token shards and side files (both are written
+ * through lib/data/atomic_file.ts).
  * @module
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { endianness } from 'node:os';
 
 /**
@@ -84,36 +81,5 @@ export function readExactly(fd: number, target: Uint8Array, position: number, fi
     const got = readSync(fd, target, done, target.length - done, position + done);
     if (got === 0) throw new Error(`${file}: unexpected end of file at byte ${position + done}`);
     done += got;
-  }
-}
-
-/** A temporary path next to `path` (same folder, so the final rename is atomic). */
-export function temporaryPath(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-}
-
-/**
- * Writes `chunks` to `path` atomically: into a temporary file in the same folder, flushed, then
- * renamed over `path`. A failure removes the temporary file and leaves `path` untouched.
- */
-export async function writeFileAtomic(path: string, chunks: Iterable<Uint8Array>): Promise<void> {
-  assertLittleEndianHost();
-  const temp = temporaryPath(path);
-  const handle = await open(temp, 'w');
-  try {
-    for (const chunk of chunks) {
-      let done = 0;
-      while (done < chunk.length) {
-        const { bytesWritten } = await handle.write(chunk, done, chunk.length - done);
-        done += bytesWritten;
-      }
-    }
-    await handle.sync();
-    await handle.close();
-    await rename(temp, path);
-  } catch (error) {
-    await handle.close().catch(() => undefined);
-    await unlink(temp).catch(() => undefined);
-    throw error;
   }
 }

@@ -4,7 +4,9 @@
  * @module
  */
 import { throwIfAborted } from '../abort.js';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { TokenfilterError } from '../errors.js';
 import { join } from 'node:path';
 import { resolveReadOptions, type Document, type ReadDocumentsOptions, type ResolvedReadOptions } from './document.js';
 import { readJsonl } from './read_jsonl.js';
@@ -26,34 +28,63 @@ export function documentFormatOf(path: string): DocumentFormat | null {
   return null;
 }
 
+/** `stat` that follows links, turning a missing or dangling target into a coded error naming `path`. */
+async function statFollowing(path: string, isLink: boolean): Promise<Stats> {
+  try {
+    return await stat(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason =
+      code === 'ELOOP' ? 'a symbolic link loop'
+      : code === 'ENOENT' ? (isLink ? 'a dangling symbolic link (its target does not exist)' : 'no such file or folder')
+      : `cannot be read (${code})`;
+    throw new TokenfilterError('E_IO', `${path}: ${reason}`, { cause: error, path });
+  }
+}
+
+/**
+ * Walks folder `dir` (real path `real`) into `files`. `ancestors` holds the real paths of the
+ * folders above it, so a link back to one of them is refused as a loop.
+ */
+async function walkFolder(dir: string, real: string, ancestors: Set<string>, files: string[]): Promise<void> {
+  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const entry of entries) {
+    if (entry.name.startsWith('.')) continue;
+    const path = join(dir, entry.name);
+    let isDirectory = entry.isDirectory();
+    let isFile = entry.isFile();
+    if (entry.isSymbolicLink()) {
+      const target = await statFollowing(path, true);
+      isDirectory = target.isDirectory();
+      isFile = target.isFile();
+    }
+    if (isDirectory) {
+      const realChild = await realpath(path);
+      if (realChild === real || ancestors.has(realChild))
+        throw new TokenfilterError('E_IO', `${path}: a symbolic link loop (it leads back to ${realChild}, a folder above it)`, { path });
+      ancestors.add(real);
+      await walkFolder(path, realChild, ancestors, files);
+      ancestors.delete(real);
+    } else if (isFile && documentFormatOf(path)) files.push(path);
+  }
+}
+
 /**
  * Expands files and folders into the list of corpus files, in a stable order: folders
  * recursively, sorted by name, hidden entries skipped, keeping only files whose format is known.
- * A file named explicitly is kept whatever its extension (read as plain text if unknown).
- * @throws Error naming a path that does not exist.
+ * Symbolic links are followed (to files and to folders); a link that dangles or leads back to a
+ * folder above it is refused, never skipped. A file named explicitly is kept whatever its
+ * extension (read as plain text if unknown).
+ * @throws TokenfilterError E_IO naming a path that does not exist, a dangling link or a loop.
  */
 export async function listCorpusFiles(pathOrPaths: string | readonly string[]): Promise<string[]> {
   const inputs = typeof pathOrPaths === 'string' ? [pathOrPaths] : [...pathOrPaths];
   if (inputs.length === 0) throw new TypeError('no input paths given');
   const files: string[] = [];
-  const walk = async (dir: string) => {
-    const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const entry of entries) {
-      if (entry.name.startsWith('.')) continue;
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) await walk(path);
-      else if (entry.isFile() && documentFormatOf(path)) files.push(path);
-    }
-  };
   for (const input of inputs) {
     if (typeof input !== 'string') throw new TypeError('input paths must be strings');
-    let info;
-    try {
-      info = await stat(input);
-    } catch {
-      throw new Error(`${input}: no such file or folder`);
-    }
-    if (info.isDirectory()) await walk(input);
+    const info = await statFollowing(input, false);
+    if (info.isDirectory()) await walkFolder(input, await realpath(input), new Set(), files);
     else files.push(input);
   }
   return files;

@@ -29,8 +29,9 @@ import {
   readExactly,
   readRawHeader,
   withFile,
-  writeFileAtomic,
+  assertLittleEndianHost,
 } from './binary_header.js';
+import { writeFileAtomic } from './atomic_file.js';
 import {
   checkContract,
   readContract,
@@ -238,6 +239,7 @@ export async function writeShard(
 ): Promise<void> {
   const { tokenizer } = options;
   validateContract(tokenizer);
+  assertLittleEndianHost();
   if (tokens.length > MAX_SHARD_TOKENS) throw new RangeError(`a shard holds at most ${MAX_SHARD_TOKENS} tokens, got ${tokens.length}`);
   const version = options.version ?? (tokenizer.vocabSize <= 65536 ? 1 : 2);
   if (version === 1 && tokenizer.vocabSize > 65536)

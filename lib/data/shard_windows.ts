@@ -7,7 +7,8 @@ import { closeSync, openSync } from 'node:fs';
 import { HEADER_BYTES, namingFile, readExactly } from './binary_header.js';
 import { ShardFile, readShardHeader, type ShardHeader } from './shard.js';
 import { SideFileKind, findSideFile, readSideFileHeader } from './side_file.js';
-import { describeContract, type TokenizerContract } from './tokenizer_contract.js';
+import type { TokenizerContract } from './tokenizer_contract.js';
+import { TokenfilterError } from '../errors.js';
 
 /**
  * Where loss masks come from: `'auto'` (default) uses the `x.mask.side` file next to shard `x.bin`
@@ -39,19 +40,15 @@ export class ShardWindows {
     this.header = readShardHeader(path, { expectTokenizer: options.expectTokenizer });
     const mode = options.lossMask ?? 'auto';
     this.maskPath = mode === 'none' ? null : findSideFile(path, SideFileKind.LossMask);
-    if (mode === 'required' && !this.maskPath) throw new Error(`${path}: no loss-mask side file (expected ${path.replace(/\.bin$/, '')}.mask.side)`);
+    if (mode === 'required' && !this.maskPath)
+      throw new TokenfilterError('E_MISMATCH', `${path}: no loss-mask side file (expected ${path.replace(/\.bin$/, '')}.mask.side)`, { path });
     if (this.maskPath) {
-      const maskHeader = readSideFileHeader(this.maskPath, {
+      readSideFileHeader(this.maskPath, {
         expectKind: SideFileKind.LossMask,
         expectTokens: this.header.tokenCount,
         expectTokenizer: options.expectTokenizer,
+        shard: { path, tokenizer: this.header.tokenizer },
       });
-      const a = maskHeader.tokenizer;
-      const b = this.header.tokenizer;
-      if (a.vocabSize !== b.vocabSize || a.eotId !== b.eotId || a.hiddenId !== b.hiddenId || a.hashPrefix !== b.hashPrefix)
-        throw new Error(
-          `${this.maskPath}: tokenizer mismatch with its shard ${path}: the mask records ${describeContract(a)}, the shard ${describeContract(b)}`,
-        );
     }
   }
 

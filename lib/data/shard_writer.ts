@@ -3,9 +3,10 @@
  * uint8 side file per shard (loss mask, labels or uint8 scores) kept in step token for token.
  * @module
  */
-import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { makeFolder } from './output_path.js';
 import { join } from 'node:path';
-import { assertLittleEndianHost, HEADER_BYTES, temporaryPath } from './binary_header.js';
+import { AtomicFile } from './atomic_file.js';
+import { assertLittleEndianHost, HEADER_BYTES } from './binary_header.js';
 import { checkIdsBelow, MAX_SHARD_TOKENS, shardHeaderBytes } from './shard.js';
 import { SideFileKind, firstAbove, sideFileHeaderBytes, sideFilePathFor } from './side_file.js';
 import { validateContract, type TokenizerContract } from './tokenizer_contract.js';
@@ -34,47 +35,37 @@ export interface ShardWriterOptions {
 /** Tokens buffered before each write. */
 const CHUNK_TOKENS = 1 << 20;
 
-/** A file being written at explicit positions into a temporary path, renamed when finished. */
+/** A shard or side file in progress: an {@link AtomicFile} opened on the first bytes, header space first. */
 class PendingFile {
-  private handle: FileHandle | null = null;
-  private temp = '';
-  private position = 0;
+  private file: AtomicFile | null = null;
 
   /** Writes `bytes` after what was written so far, opening the file (header space first) when needed. */
   async append(finalPath: string, bytes: Uint8Array): Promise<void> {
-    if (!this.handle) {
-      this.temp = temporaryPath(finalPath);
-      this.handle = await open(this.temp, 'w');
-      this.position = HEADER_BYTES;
+    if (!this.file) {
+      this.file = await AtomicFile.create(finalPath);
+      await this.file.write(new Uint8Array(HEADER_BYTES));
     }
-    let done = 0;
-    while (done < bytes.length) {
-      const { bytesWritten } = await this.handle.write(bytes, done, bytes.length - done, this.position);
-      done += bytesWritten;
-      this.position += bytesWritten;
-    }
+    await this.file.write(bytes);
   }
 
   get open(): boolean {
-    return this.handle !== null;
+    return this.file !== null;
   }
 
-  /** Writes the header at offset 0, flushes, closes and renames to `finalPath`. */
-  async finish(finalPath: string, header: Uint8Array): Promise<void> {
-    if (!this.handle) return;
-    await this.handle.write(header, 0, header.length, 0);
-    await this.handle.sync();
-    await this.handle.close();
-    this.handle = null;
-    await rename(this.temp, finalPath);
+  /** Writes the header at offset 0 and commits the file to its final path. */
+  async finish(header: Uint8Array): Promise<void> {
+    if (!this.file) return;
+    const file = this.file;
+    this.file = null;
+    await file.write(header, 0);
+    await file.commit();
   }
 
-  /** Closes and deletes the temporary file. */
+  /** Deletes the temporary file. */
   async discard(): Promise<void> {
-    if (!this.handle) return;
-    await this.handle.close().catch(() => undefined);
-    await unlink(this.temp).catch(() => undefined);
-    this.handle = null;
+    const file = this.file;
+    this.file = null;
+    await file?.discard();
   }
 }
 
@@ -186,7 +177,7 @@ export class ShardWriter {
 
   private async flushChunk(): Promise<void> {
     if (this.chunkFill === 0) return;
-    if (!this.shardFile.open) await mkdir(this.dir, { recursive: true });
+    if (!this.shardFile.open) await makeFolder(this.dir);
     const path = this.shardPath(this.paths.length);
     await this.shardFile.append(path, new Uint8Array(this.chunk.buffer, 0, this.chunkFill * this.chunk.BYTES_PER_ELEMENT));
     if (this.sideChunk && this.sideKind !== null)
@@ -198,8 +189,8 @@ export class ShardWriter {
     if (!this.shardFile.open) return;
     const path = this.shardPath(this.paths.length);
     if (this.sideKind !== null)
-      await this.sideFile.finish(sideFilePathFor(path, this.sideKind), sideFileHeaderBytes(this.sideKind, this.shardFill, this.tokenizer));
-    await this.shardFile.finish(path, shardHeaderBytes(this.version, this.shardFill, this.tokenizer));
+      await this.sideFile.finish(sideFileHeaderBytes(this.sideKind, this.shardFill, this.tokenizer));
+    await this.shardFile.finish(shardHeaderBytes(this.version, this.shardFill, this.tokenizer));
     this.paths.push(path);
     this.shardFill = 0;
   }

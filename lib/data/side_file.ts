@@ -16,10 +16,13 @@
  * @module
  */
 import { existsSync } from 'node:fs';
-import { HEADER_BYTES, HEADER_WORDS, headerBytes, readExactly, readRawHeader, withFile, writeFileAtomic } from './binary_header.js';
+import { writeFileAtomic } from './atomic_file.js';
+import { assertLittleEndianHost, HEADER_BYTES, HEADER_WORDS, headerBytes, readExactly, readRawHeader, withFile } from './binary_header.js';
 import { decodeFloat16, encodeFloat16 } from './float16.js';
+import { TokenfilterError } from '../errors.js';
 import {
   checkContract,
+  checkSameContract,
   readContract,
   validateContract,
   writeContract,
@@ -93,6 +96,11 @@ export interface ReadSideFileOptions {
   expectTokens?: number;
   /** Refuse a file written with another tokenizer. */
   expectTokenizer?: TokenizerContract;
+  /**
+   * The shard this side file goes with (its path and recorded contract): refuse a side file
+   * written with another tokenizer, naming both files (E_TOKENIZER_MISMATCH).
+   */
+  shard?: { path: string; tokenizer: RecordedContract };
 }
 
 function valueBytesOf(kind: number, file: string): 1 | 2 {
@@ -126,8 +134,9 @@ function checkExpectations(header: SideFileHeader, options: ReadSideFileOptions,
   if (options.expectKind !== undefined && header.kind !== options.expectKind)
     throw new Error(`${file}: side file holds ${KIND_NAMES[header.kind]} (kind ${header.kind}), expected ${KIND_NAMES[options.expectKind]} (kind ${options.expectKind})`);
   if (options.expectTokens !== undefined && header.tokenCount !== options.expectTokens)
-    throw new Error(`${file}: side file covers ${header.tokenCount} tokens, its shard has ${options.expectTokens}`);
+    throw new TokenfilterError('E_MISMATCH', `${file}: side file covers ${header.tokenCount} tokens, its shard${options.shard ? ` ${options.shard.path}` : ''} has ${options.expectTokens}`, { path: file });
   if (options.expectTokenizer) checkContract(header.tokenizer, options.expectTokenizer, file);
+  if (options.shard) checkSameContract(options.shard.tokenizer, options.shard.path, header.tokenizer, file);
 }
 
 /** Reads and validates a side file's header only. */
@@ -207,6 +216,7 @@ export async function writeSideFile(
   const { kind, tokenizer } = options;
   valueBytesOf(kind, 'kind');
   validateContract(tokenizer);
+  assertLittleEndianHost();
   if (values.length > 0x7fffffff) throw new RangeError(`a side file holds at most 2^31 - 1 values, got ${values.length}`);
   let body: Uint8Array | Uint16Array;
   if (kind === SideFileKind.LossMask || kind === SideFileKind.Labels) {

@@ -20,7 +20,8 @@
  */
 import { nativeCancelFlag, throwIfAborted } from '../abort.js';
 import { createHash } from 'node:crypto';
-import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from './atomic_file.js';
 import { createRequire } from 'node:module';
 import { native } from '../native.js';
 import {
@@ -307,17 +308,10 @@ export class Tokenizer {
     return specToJSON(this.spec, this.bpe.merges());
   }
 
-  /** Writes {@link Tokenizer.toJSON} to `path` atomically (temporary file, then rename). */
+  /** Writes {@link Tokenizer.toJSON} to `path` atomically (lib/data/atomic_file.ts). */
   async save(path: string): Promise<void> {
     if (typeof path !== 'string') throw new TypeError('path must be a string');
-    const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-    try {
-      await writeFile(tmp, JSON.stringify(this.toJSON()));
-      await rename(tmp, path);
-    } catch (e) {
-      await unlink(tmp).catch(() => {});
-      throw e;
-    }
+    await writeFileAtomic(path, JSON.stringify(this.toJSON()));
   }
 
   /**

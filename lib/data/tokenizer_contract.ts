@@ -15,6 +15,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
+import { TokenfilterError } from '../errors.js';
 
 /** What identifies a tokenizer to a file. A `Tokenizer` instance satisfies this interface. */
 export interface TokenizerContract {
@@ -117,7 +118,7 @@ export function describeContract(c: TokenizerContract | RecordedContract): strin
 
 /**
  * Refuses a file whose recorded contract differs from the expected tokenizer.
- * @throws Error naming the file and both contracts.
+ * @throws TokenfilterError E_TOKENIZER_MISMATCH naming the file and both contracts.
  */
 export function checkContract(recorded: RecordedContract, expected: TokenizerContract, file: string): void {
   const same =
@@ -126,8 +127,27 @@ export function checkContract(recorded: RecordedContract, expected: TokenizerCon
     recorded.hiddenId === expected.hiddenId &&
     recorded.hashPrefix === tokenizerHashPrefix(expected.hash);
   if (!same)
-    throw new Error(
+    throw new TokenfilterError(
+      'E_TOKENIZER_MISMATCH',
       `${file}: tokenizer mismatch: the file was written with ${describeContract(recorded)}, ` +
         `but the expected tokenizer is ${describeContract(expected)}`,
+      { path: file },
+    );
+}
+
+/**
+ * Refuses two files that pair up (a shard and its scores, labels or loss mask; two shards
+ * trained on together) but were written with different tokenizers. A file that records no
+ * contract (a plain llm.c / nanoGPT shard) pairs only with another such file.
+ * @throws TokenfilterError E_TOKENIZER_MISMATCH naming both files and both contracts.
+ */
+export function checkSameContract(a: RecordedContract, aFile: string, b: RecordedContract, bFile: string): void {
+  const same = a.vocabSize === b.vocabSize && a.eotId === b.eotId && a.hiddenId === b.hiddenId && a.hashPrefix === b.hashPrefix;
+  if (!same)
+    throw new TokenfilterError(
+      'E_TOKENIZER_MISMATCH',
+      `${bFile}: tokenizer mismatch with ${aFile}: ${bFile} was written with ${describeContract(b)}, ` +
+        `${aFile} with ${describeContract(a)}`,
+      { path: bFile },
     );
 }

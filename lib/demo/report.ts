@@ -3,7 +3,7 @@
  * baseline, per domain and filtering mode) and `index.html` (both, one page).
  * @module
  */
-import { writeFile, rename } from 'node:fs/promises';
+import { writeFileAtomic } from '../data/atomic_file.js';
 import { join } from 'node:path';
 import type { DemoReport } from './run_demo.js';
 
@@ -20,8 +20,7 @@ export async function writeDemoReport(dir: string, report: DemoReport): Promise<
   const paths: string[] = [];
   for (const [name, text] of files) {
     const path = join(dir, name);
-    await writeFile(`${path}.tmp-${process.pid}`, text);
-    await rename(`${path}.tmp-${process.pid}`, path);
+    await writeFileAtomic(path, text);
     paths.push(path);
   }
   return paths;

@@ -18,7 +18,7 @@
  * comparison (filtering as precise as the labels).
  * @module
  */
-import { mkdir } from 'node:fs/promises';
+import { makeFolder } from '../data/output_path.js';
 import { join } from 'node:path';
 import { loadDefaultCorpus } from '../data/default_corpus.js';
 import { writeShard } from '../data/shard.js';
@@ -195,8 +195,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   const { stages, lap, restart } = stageTimer();
   const out = opts.out;
   const dataDir = join(out, 'data');
-  await mkdir(dataDir, { recursive: true });
-  await mkdir(join(out, 'models'), { recursive: true });
+  await makeFolder(dataDir);
+  await makeFolder(join(out, 'models'));
 
   log(`backend: ${describeBackend(backendInfo())}`);
   const corpus = loadDefaultCorpus({ seed: opts.seed });
@@ -262,7 +262,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
         forgetLabel: FORGET,
       });
       const dir = join(out, 'filtered', mode);
-      await mkdir(dir, { recursive: true });
+      await makeFolder(dir);
       shard = join(dir, 'train_000000.bin');
       await writeShard(shard, filtered.tokens, { tokenizer });
       await writeSideFile(sideFilePathFor(shard, SideFileKind.LossMask), filtered.lossMask, { kind: SideFileKind.LossMask, tokenizer });

@@ -35,7 +35,8 @@ import { labelShards } from '../label/label_shards.js';
 import { fitSaeLabeller } from '../label/sae_labeller.js';
 import { trainMasked } from '../model/train.js';
 import { Transformer } from '../model/transformer.js';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { makeFolder } from '../data/output_path.js';
+import { writeFileAtomic } from '../data/atomic_file.js';
 import { stageTimer } from './stage_timer.js';
 
 /** Gold label value of the forget domain in the demo's label side files. */
@@ -168,9 +169,9 @@ export async function runSaeChain(inputs: SaeChainInputs): Promise<SaeChainResul
   const { settings: s, out, tokenizer, trainShard, train, val, signal } = inputs;
   const log = inputs.onLog ?? (() => {});
   const { stages, lap } = stageTimer();
-  await mkdir(join(out, 'models'), { recursive: true });
-  await mkdir(join(out, 'sae'), { recursive: true });
-  await mkdir(join(out, 'classifier'), { recursive: true });
+  await makeFolder(join(out, 'models'));
+  await makeFolder(join(out, 'sae'));
+  await makeFolder(join(out, 'classifier'));
 
   // 1. labeler LM
   log(`labeler LM: ${s.labelerLayers} layers, width ${s.labelerDim}, context ${s.labelerContext}, ${s.labelerSteps} steps`);
@@ -230,7 +231,7 @@ export async function runSaeChain(inputs: SaeChainInputs): Promise<SaeChainResul
     precision_on_sample: l.precision,
     contexts: fit.selector.topContexts(l.latent).map((c) => tokenizer.decode(sample.tokens.subarray(Math.max(0, c.position - 8), c.position + 3))),
   }));
-  await writeFile(join(out, 'sae', 'latents.json'), JSON.stringify({ layer, latents: selected, mean: [...fit.mean], std: [...fit.std], z: s.z, minLatents: s.minLatents }, null, 1) + '\n');
+  await writeFileAtomic(join(out, 'sae', 'latents.json'), JSON.stringify({ layer, latents: selected, mean: [...fit.mean], std: [...fit.std], z: s.z, minLatents: s.minLatents }, null, 1) + '\n');
   log(`SAE: explained variance ${fit.training!.explainedVariance.toFixed(3)}; ${fit.latents.length} latents chosen (best AUROC ${fit.latents[0].auroc.toFixed(3)}) (${lap('sae')})`);
 
   // 3. weak labels on the subset of documents after the sample

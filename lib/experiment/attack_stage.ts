@@ -7,7 +7,7 @@
  * @module
  */
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { makeFolder } from '../data/output_path.js';
 import { join } from 'node:path';
 import { BatchSampler } from '../data/sampler.js';
 import { writeShard } from '../data/shard.js';
@@ -83,7 +83,7 @@ export async function runAttacks(
   done: { attacks: Record<string, AttackRecord>; rmu?: Record<string, unknown> },
   record: () => Promise<void>,
 ): Promise<void> {
-  await mkdir(dir, { recursive: true });
+  await makeFolder(dir);
   const forgetShard = join(dir, 'forget.bin');
   const retainShard = join(dir, 'retain.bin');
   if (!existsSync(forgetShard)) await writeShard(forgetShard, selectDomains(train, (l) => l === FORGET_LABEL).tokens, { tokenizer });

@@ -9,7 +9,7 @@
  * with `<|endoftext|>`, whose label is {@link NO_DOMAIN} (scored by no domain).
  * @module
  */
-import { mkdir } from 'node:fs/promises';
+import { makeFolder } from '../data/output_path.js';
 import { join } from 'node:path';
 import { readDocuments } from '../data/read_documents.js';
 import { Sfc32, permutation } from '../data/random.js';
@@ -51,7 +51,7 @@ export interface DomainCorpus {
 
 /** Tokenizes the data folder's domain files into a training and a held-out labelled shard. */
 export async function buildDomainCorpus(tokenizer: Tokenizer, options: DomainCorpusOptions): Promise<DomainCorpus> {
-  await mkdir(options.out, { recursive: true });
+  await makeFolder(options.out);
   const trainDocs: { text: string; domain: number }[] = [];
   const valParts: { ids: Uint32Array[]; domain: number }[] = [];
   for (const [domain, name] of EXPERIMENT_DOMAINS.entries()) {

@@ -5,7 +5,7 @@
  * `table.txt` and `index.html` (both, with every table).
  * @module
  */
-import { rename, writeFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../data/atomic_file.js';
 import { join } from 'node:path';
 import { predictLoss } from '../eval/scaling.js';
 import { EXPERIMENT_DOMAINS } from './domain_corpus.js';
@@ -37,8 +37,7 @@ export async function writeExperimentReport(out: string, results: FilteringExper
   const html = experimentHtml(results, table, svgs.map(([name]) => name));
   for (const [name, text] of [...svgs, ['table.txt', `${table}\n`], ['index.html', html]] as [string, string][]) {
     const path = join(out, name);
-    await writeFile(`${path}.tmp-${process.pid}`, text);
-    await rename(`${path}.tmp-${process.pid}`, path);
+    await writeFileAtomic(path, text);
   }
   return { html: join(out, 'index.html'), svgs: svgs.map(([name]) => join(out, name)), table };
 }

@@ -15,7 +15,9 @@
  * @module
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
+import { makeFolder } from '../data/output_path.js';
+import { writeFileAtomic } from '../data/atomic_file.js';
 import { join } from 'node:path';
 import { TokenClassifier } from '../classify/token_classifier.js';
 import { scoreShards } from '../classify/score_shards.js';
@@ -216,15 +218,14 @@ export async function readExperimentResults(out: string): Promise<FilteringExper
 export async function writeExperimentResults(out: string, results: FilteringExperimentResults): Promise<void> {
   results.updated = new Date().toISOString();
   const path = join(out, 'results.json');
-  await writeFile(`${path}.tmp-${process.pid}`, JSON.stringify(results, null, 2) + '\n');
-  await rename(`${path}.tmp-${process.pid}`, path);
+  await writeFileAtomic(path, JSON.stringify(results, null, 2) + '\n');
 }
 
 /** Runs (or continues) the experiment; returns the results, also in `out/results.json`. */
 export async function runFilteringExperiment(options: FilteringExperimentOptions): Promise<FilteringExperimentResults> {
   const o = resolveOptions(options);
   const log = options.onLog ?? (() => {});
-  await mkdir(o.out, { recursive: true });
+  await makeFolder(o.out);
   const { onLog: _l, signal: _s, ...recorded } = o;
   const results: FilteringExperimentResults = (await readExperimentResults(o.out)) ?? {
     version: 1, updated: '', backend: backendInfo(), options: recorded, corpus: null, classifier: null,
@@ -268,11 +269,11 @@ export async function runFilteringExperiment(options: FilteringExperimentOptions
   const corpus = results.corpus;
   const trainShard = readShard(corpus.train);
   const trainTokens = Uint32Array.from(trainShard.tokens);
-  const trainLabels = readSideFile(sideFilePathFor(corpus.train, SideFileKind.Labels), { expectKind: SideFileKind.Labels, expectTokens: trainTokens.length }).values as Uint8Array;
+  const trainLabels = readSideFile(sideFilePathFor(corpus.train, SideFileKind.Labels), { expectKind: SideFileKind.Labels, expectTokens: trainTokens.length, shard: { path: corpus.train, tokenizer: trainShard.header.tokenizer } }).values as Uint8Array;
   const valShard = readShard(corpus.val);
   const val = {
     tokens: Uint32Array.from(valShard.tokens),
-    labels: readSideFile(sideFilePathFor(corpus.val, SideFileKind.Labels), { expectKind: SideFileKind.Labels, expectTokens: valShard.tokens.length }).values as Uint8Array,
+    labels: readSideFile(sideFilePathFor(corpus.val, SideFileKind.Labels), { expectKind: SideFileKind.Labels, expectTokens: valShard.tokens.length, shard: { path: corpus.val, tokenizer: valShard.header.tokenizer } }).values as Uint8Array,
   };
   log(`corpus: ${corpus.trainTokens} training tokens (${fractionText(corpus.trainDomainFraction)}), ${corpus.valTokens} held-out`);
 
@@ -295,7 +296,7 @@ export async function runFilteringExperiment(options: FilteringExperimentOptions
       stats = filtered.stats;
       if (mode !== 'document') errorRate = flagErrorRate(Float32Array.from(filtered.lossMask, (m) => 1 - m), trainLabels, FORGET_LABEL);
       const dir = join(o.out, 'filtered', id);
-      await mkdir(dir, { recursive: true });
+      await makeFolder(dir);
       shard = join(dir, 'train.bin');
       await writeShard(shard, filtered.tokens, { tokenizer });
       await writeSideFile(sideFilePathFor(shard, SideFileKind.LossMask), filtered.lossMask, { kind: SideFileKind.LossMask, tokenizer });
@@ -304,7 +305,7 @@ export async function runFilteringExperiment(options: FilteringExperimentOptions
     const counts = model.parameterCount();
     const steps = Math.max(1, Math.ceil(trainTokensFor(size, tokenizer.vocabSize, o) / (o.batch * o.context)));
     const modelDir = join(o.out, 'models');
-    await mkdir(modelDir, { recursive: true });
+    await makeFolder(modelDir);
     const checkpoint = join(modelDir, `${id}.checkpoint.safetensors`);
     const sampler = new BatchSampler({ shards: [shard], batch: o.batch, context: o.context, seed, expectTokenizer: tokenizer });
     let summary;

@@ -5,10 +5,16 @@
  *
  * Built to run as many independent tasks (a Slurm job array, a Kubernetes Indexed Job): task
  * I of N takes the shards whose position in the sorted input list is ≡ I (mod N). Each finished
- * shard gets a record `<name>.filter.json` (inputs, options, threshold, output sizes and SHA-256
- * checksums, statistics), written last and atomically, so a task killed mid-way and run again
- * skips exactly the shards already done and redoes the rest; every output file appears by
- * atomic rename. A task's summary goes to `manifest.task-I-of-N.json`.
+ * shard gets a record `<name>.filter.json` (SHA-256 of the shard and its score file, the
+ * settings, output sizes and SHA-256, statistics), written last and atomically. A rerun skips a
+ * shard only when its record verifies (inputs and outputs rehashed, settings equal; see
+ * lib/data/shard_record.ts) and redoes everything else, removing a killed run's temporary files
+ * first; every output file appears by atomic rename. A task's summary goes to
+ * `manifest.task-I-of-N.json`. The output folder may not hold an input under a name this stage
+ * writes (E_OUTPUT_PATH), and every score file must record its shard's tokenizer
+ * (E_TOKENIZER_MISMATCH).
+ *
+ * Separators (`<|endoftext|>`) are never flagged in the token modes (see {@link filterTokens}).
  *
  * Thresholds given as a fraction are global: every task reads all the score side files (one
  * byte or two per token) into a {@link ScoreHistogram} and derives the same threshold, so no
@@ -16,15 +22,17 @@
  * @module
  */
 import { throwIfAborted } from '../abort.js';
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync } from 'node:fs';
-import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { removeTemporaries, writeFileAtomic } from '../data/atomic_file.js';
+import { checkOutputPaths, makeFolder } from '../data/output_path.js';
+import { digestFile, digestOutputs, prepareRedo, verifiedRecord, type FileDigest, type ShardRecordCore } from '../data/shard_record.js';
+import { TokenfilterError } from '../errors.js';
 import { decodeFloat16 } from '../data/float16.js';
-import { readShard, writeShard } from '../data/shard.js';
+import { readShard, writeShard, type Shard } from '../data/shard.js';
 import { SideFileKind, readSideFile, sideFilePathFor, writeSideFile, type SideFile } from '../data/side_file.js';
 import type { RecordedContract, TokenizerContract } from '../data/tokenizer_contract.js';
-import { documentEnds, filterTokens, meanDocumentScores, type FilterMode, type FilterStats } from './filter_tokens.js';
+import { documentEnds, filterTokens, meanDocumentScores, zeroAtSeparators, type FilterMode, type FilterStats } from './filter_tokens.js';
 import { ScoreHistogram } from './score_histogram.js';
 import type { TokenScores } from './threshold.js';
 
@@ -64,13 +72,20 @@ export interface FilterShardsProgress {
   tokens: number;
 }
 
-/** The record of one finished shard (`<name>.filter.json`). */
-export interface ShardFilterRecord {
+/** The settings that shape a filtered shard; a rerun with other settings redoes the shard. */
+export interface FilterSettings {
+  mode: FilterMode;
+  threshold: number;
+  fraction: number | null;
+}
+
+/**
+ * The record of one finished shard (`<name>.filter.json`): the SHA-256 of the shard and its
+ * score file (`inputs`), the settings, and the outputs' sizes and SHA-256; see lib/data/shard_record.ts.
+ */
+export interface ShardFilterRecord extends ShardRecordCore<FilterSettings> {
   input: string;
   scores: string;
-  /** The options that determine the output; a rerun with other options redoes the shard. */
-  settings: { mode: FilterMode; threshold: number; fraction: number | null };
-  outputs: { path: string; bytes: number; sha256: string }[];
   stats: FilterStats;
 }
 
@@ -104,10 +119,11 @@ export async function filterShards(options: FilterShardsOptions): Promise<Filter
     if (names.has(basename(s))) throw new RangeError(`two input shards share the name '${basename(s)}'; outputs are named by input`);
     names.add(basename(s));
   }
-  await mkdir(out, { recursive: true });
+  await checkFilterOutputs(all, options);
+  await makeFolder(out, 'out');
 
   const threshold = options.threshold ?? globalThreshold(all, options);
-  const settings = { mode, threshold, fraction: options.fraction ?? null };
+  const settings: FilterSettings = { mode, threshold, fraction: options.fraction ?? null };
   const mine = all.filter((_, i) => i % task.count === task.index);
   const result: FilterShardsResult = {
     task, threshold, processed: [], skipped: [], tokens: 0, flaggedTokens: 0, supervisedTokens: 0, documentsDropped: 0,
@@ -116,14 +132,16 @@ export async function filterShards(options: FilterShardsOptions): Promise<Filter
   for (const [k, input] of mine.entries()) {
     throwIfAborted(options.signal, 'filtering');
     const recordPath = join(out, `${stem(input)}.filter.json`);
-    const previous = await finishedRecord(recordPath, input, settings);
+    const inputs = [await digestFile(input), await digestFile(scoreFileFor(input, options.scoresDir))];
+    const previous = await verifiedRecord<ShardFilterRecord>(recordPath, { inputs, settings });
     let record: ShardFilterRecord;
     if (previous) {
       record = previous;
       result.skipped.push(input);
     } else {
-      record = await filterOneShard(input, settings, options);
-      await writeAtomic(recordPath, JSON.stringify(record, null, 2) + '\n');
+      await prepareRedo(recordPath, filterOutputsOf(input, out));
+      record = await filterOneShard(input, inputs, settings, options);
+      await writeFileAtomic(recordPath, JSON.stringify(record, null, 2) + '\n');
       result.processed.push(record);
     }
     result.tokens += record.stats.tokens;
@@ -132,11 +150,35 @@ export async function filterShards(options: FilterShardsOptions): Promise<Filter
     result.documentsDropped += record.stats.documentsDropped;
     options.onProgress?.({ shard: input, done: k + 1, total: mine.length, skipped: previous !== null, tokens: record.stats.tokens });
   }
-  await writeAtomic(
+  await removeTemporaries(result.manifest);
+  await writeFileAtomic(
     result.manifest,
     JSON.stringify({ ...result, processed: result.processed.map((r) => r.input), shards: mine, settings }, null, 2) + '\n',
   );
   return result;
+}
+
+/** The filtered shard and loss mask written for `input`. */
+function filterOutputsOf(input: string, out: string): [string, string] {
+  const shard = join(out, `${stem(input)}.bin`);
+  return [shard, sideFilePathFor(shard, SideFileKind.LossMask)];
+}
+
+/** Refuses an output folder that would write over an input shard or score file (or is a file). */
+async function checkFilterOutputs(shards: readonly string[], options: FilterShardsOptions): Promise<void> {
+  const written = new Set<string>();
+  for (const input of shards) {
+    for (const path of filterOutputsOf(input, options.out)) written.add(basename(path));
+    written.add(`${stem(input)}.filter.json`);
+  }
+  const inputs = shards.flatMap((path) => {
+    const scores = SCORE_KINDS.map((kind) => sideFilePathFor(options.scoresDir ? join(options.scoresDir, basename(path)) : path, kind));
+    return [{ path, role: 'input shard' }, ...scores.map((s) => ({ path: s, role: 'score file' }))];
+  });
+  await checkOutputPaths(
+    [{ folder: options.out, role: 'out', writes: (name) => written.has(name) || name.startsWith('manifest.task-') }],
+    inputs,
+  );
 }
 
 function stem(path: string): string {
@@ -144,59 +186,89 @@ function stem(path: string): string {
   return name.endsWith('.bin') ? name.slice(0, -4) : name;
 }
 
+/** Score side-file kinds, in the order they are looked for. */
+const SCORE_KINDS = [SideFileKind.ScoresUint8, SideFileKind.ScoresFloat16] as const;
+
 /** The score side file of a shard: in scoresDir or beside it, uint8 preferred over float16. */
 export function scoreFileFor(shard: string, scoresDir?: string): string {
   const base = scoresDir ? join(scoresDir, basename(shard)) : shard;
-  for (const kind of [SideFileKind.ScoresUint8, SideFileKind.ScoresFloat16]) {
+  for (const kind of SCORE_KINDS) {
     const path = sideFilePathFor(base, kind);
     if (existsSync(path)) return path;
   }
-  throw new Error(
+  throw new TokenfilterError(
+    'E_MISMATCH',
     `${shard}: no score side file (looked for ${sideFilePathFor(base, SideFileKind.ScoresUint8)} and .scores16.side); ` +
       'run `tokenfilter score` first or pass --scores DIR',
+    { path: shard },
   );
 }
 
-function readScores(shard: string, tokens: number, options: FilterShardsOptions): { file: SideFile; scores: TokenScores } {
-  const path = scoreFileFor(shard, options.scoresDir);
-  const file = readSideFile(path, { expectTokens: tokens, expectTokenizer: options.expectTokenizer });
+/** A shard's score side file, checked against the shard: same token count, same tokenizer, a score kind. */
+function readScores(shard: Shard, shardPath: string, options: FilterShardsOptions): { file: SideFile; scores: TokenScores } {
+  const path = scoreFileFor(shardPath, options.scoresDir);
+  const file = readSideFile(path, {
+    expectTokens: shard.tokens.length,
+    expectTokenizer: options.expectTokenizer,
+    shard: { path: shardPath, tokenizer: shard.header.tokenizer },
+  });
   if (file.header.kind !== SideFileKind.ScoresUint8 && file.header.kind !== SideFileKind.ScoresFloat16)
-    throw new Error(`${path}: expected a score side file`);
+    throw new TokenfilterError('E_MISMATCH', `${path}: expected a score side file, found side-file kind ${file.header.kind}`, { path });
   // float16 scores are decoded to float32 probabilities (exact)
   const scores: TokenScores =
     file.header.kind === SideFileKind.ScoresUint8 ? (file.values as Uint8Array) : decodeFloat16(file.values);
   return { file, scores };
 }
 
-/** The threshold every task derives for `fraction`, from all shards' scores. */
+/**
+ * The threshold every task derives for `fraction`, from all shards' scores.
+ * @throws TokenfilterError E_MISMATCH when token modes meet both uint8 and float16 score files
+ *   (their levels are not comparable in one exact histogram).
+ */
 function globalThreshold(shards: readonly string[], options: FilterShardsOptions): number {
   const fraction = options.fraction!;
   if (!(fraction >= 0 && fraction <= 1)) throw new RangeError(`fraction must be in [0, 1], got ${fraction}`);
   const histogram = new ScoreHistogram();
-  for (const shard of shards) {
+  let firstKind: { kind: SideFileKind; path: string } | null = null;
+  for (const path of shards) {
+    const shard = readShard(path, { expectTokenizer: options.expectTokenizer });
+    const { file, scores } = readScores(shard, path, options);
+    const tokens = shard.tokens instanceof Uint32Array ? shard.tokens : Uint32Array.from(shard.tokens);
+    const eot = shard.header.tokenizer.eotId;
     if (options.mode === 'document') {
-      const { tokens, header } = readShard(shard, { expectTokenizer: options.expectTokenizer });
-      const { scores } = readScores(shard, tokens.length, options);
-      const ends = documentEnds(Uint32Array.from(tokens), header.tokenizer.eotId);
+      const ends = documentEnds(tokens, eot);
       const means = meanDocumentScores(scores, ends);
       for (let d = 0; d < ends.length; d++) histogram.addWeighted(means[d], ends[d] - (d === 0 ? 0 : ends[d - 1]));
-    } else {
-      const path = scoreFileFor(shard, options.scoresDir);
-      const file = readSideFile(path, { expectTokenizer: options.expectTokenizer });
-      histogram.add(file.header.kind === SideFileKind.ScoresUint8 ? (file.values as Uint8Array) : { float16Bits: file.values as Uint16Array });
+      continue;
     }
+    firstKind ??= { kind: file.header.kind, path: file.path };
+    if (file.header.kind !== firstKind.kind)
+      throw new TokenfilterError(
+        'E_MISMATCH',
+        `a fraction threshold needs score files of one encoding: ${firstKind.path} holds ${kindName(firstKind.kind)}, ` +
+          `${file.path} holds ${kindName(file.header.kind)}; rescore them alike or give a threshold instead`,
+        { path: file.path },
+      );
+    // separators are never flagged in token modes: they count as score 0 here
+    const values = zeroAtSeparators(file.values, tokens, eot);
+    histogram.add(file.header.kind === SideFileKind.ScoresUint8 ? (values as Uint8Array) : { float16Bits: values as Uint16Array });
   }
   return histogram.thresholdForFraction(fraction);
 }
 
+function kindName(kind: SideFileKind): string {
+  return kind === SideFileKind.ScoresUint8 ? 'uint8 scores (scores8)' : 'float16 scores (scores16)';
+}
+
 async function filterOneShard(
   input: string,
-  settings: ShardFilterRecord['settings'],
+  inputs: FileDigest[],
+  settings: FilterSettings,
   options: FilterShardsOptions,
 ): Promise<ShardFilterRecord> {
   const shard = readShard(input, { expectTokenizer: options.expectTokenizer });
   const contract = recordedTokenizer(shard.header.tokenizer, input);
-  const { file, scores } = readScores(input, shard.tokens.length, options);
+  const { file, scores } = readScores(shard, input, options);
   const tokens = shard.tokens instanceof Uint32Array ? shard.tokens : Uint32Array.from(shard.tokens);
   const filtered = filterTokens(tokens, scores, {
     mode: settings.mode,
@@ -205,51 +277,19 @@ async function filterOneShard(
     eotId: contract.eotId,
     ...(settings.mode === 'remove' ? { hiddenId: contract.hiddenId } : {}),
   });
-  const outShard = join(options.out, `${stem(input)}.bin`);
-  const outMask = sideFilePathFor(outShard, SideFileKind.LossMask);
+  const [outShard, outMask] = filterOutputsOf(input, options.out);
   await writeShard(outShard, filtered.tokens, { tokenizer: contract, version: shard.header.version });
   await writeSideFile(outMask, filtered.lossMask, { kind: SideFileKind.LossMask, tokenizer: contract });
-  const outputs = [];
-  for (const path of [outShard, outMask]) outputs.push({ path: basename(path), bytes: (await stat(path)).size, sha256: await sha256(path) });
-  return { input, scores: file.path, settings, outputs, stats: filtered.stats };
+  return { input, scores: file.path, inputs, settings, outputs: await digestOutputs([outShard, outMask]), stats: filtered.stats };
 }
 
 /** The tokenizer contract recorded in a shard, as a contract for the outputs. */
 function recordedTokenizer(recorded: RecordedContract, file: string): TokenizerContract {
   if (recorded.vocabSize === 0)
-    throw new Error(`${file}: the shard records no tokenizer (eot / hidden ids unknown); rewrite it with \`tokenfilter tokenize\``);
+    throw new TokenfilterError(
+      'E_TOKENIZER_MISMATCH',
+      `${file}: the shard records no tokenizer (eot / hidden ids unknown); rewrite it with \`tokenfilter tokenize\``,
+      { path: file },
+    );
   return { vocabSize: recorded.vocabSize, eotId: recorded.eotId, hiddenId: recorded.hiddenId, hash: recorded.hashPrefix };
-}
-
-/**
- * The record of a shard done with the same settings whose outputs are all present with their
- * recorded sizes, else null. (Checksums are recorded for audits, not re-read on every restart.)
- */
-async function finishedRecord(path: string, input: string, settings: ShardFilterRecord['settings']): Promise<ShardFilterRecord | null> {
-  if (!existsSync(path)) return null;
-  let record: ShardFilterRecord;
-  try {
-    record = JSON.parse(readFileSync(path, 'utf8')) as ShardFilterRecord;
-  } catch {
-    return null;
-  }
-  if (record.input !== input || JSON.stringify(record.settings) !== JSON.stringify(settings)) return null;
-  const dir = join(path, '..');
-  for (const o of record.outputs ?? []) {
-    const file = join(dir, o.path);
-    if (!existsSync(file) || (await stat(file)).size !== o.bytes) return null;
-  }
-  return record;
-}
-
-async function sha256(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
-async function writeAtomic(path: string, text: string): Promise<void> {
-  const temp = `${path}.tmp-${process.pid}`;
-  await writeFile(temp, text);
-  await rename(temp, path);
 }

@@ -14,6 +14,11 @@ export interface FilterOptions {
    * - `mask`: flagged tokens stay as context; their loss mask is 0 (no gradient from them).
    * - `remove`: flagged tokens become `hiddenId` in the stream (inputs and targets) and are masked.
    * - `document`: whole documents whose score passes the threshold are dropped (the baseline).
+   *
+   * In the token modes the separator `<|endoftext|>` (`eotId`) is never flagged, whatever its
+   * score: it keeps its id, so documents never merge, and its loss mask stays 1. It carries no
+   * domain content (`scoreShards` scores it 0), the model must still learn where documents end,
+   * and mask and remove then supervise exactly the same positions.
    */
   mode: FilterMode;
   /**
@@ -31,7 +36,8 @@ export interface FilterOptions {
   hiddenId?: number;
   /**
    * Id of `<|endoftext|>`, which separates documents (each document ends with it, the last one
-   * may not); required by `document` and used by every mode for per-document statistics.
+   * may not); required by `document`; in the token modes it is never flagged (see `mode`) and
+   * it delimits documents for the statistics. Give it whenever the stream holds documents.
    */
   eotId?: number;
   /**
@@ -61,8 +67,8 @@ export interface FilterStats {
   threshold: number;
   tokens: number;
   /**
-   * Tokens no longer learned from: those scoring >= threshold in token modes, all tokens of
-   * dropped documents in `document` mode.
+   * Tokens no longer learned from: those scoring >= threshold in token modes (separators
+   * never), all tokens of dropped documents in `document` mode.
    */
   flaggedTokens: number;
   flaggedFraction: number;
@@ -70,7 +76,7 @@ export interface FilterStats {
   supervisedTokens: number;
   documents: number;
   documentsDropped: number;
-  /** Documents left with no supervised token (in token modes). */
+  /** Documents left with no supervised token but their separator (in token modes). */
   documentsEmptied: number;
   /** Per label name, when `labels` were given. */
   perLabel?: Record<string, LabelStats>;
@@ -123,7 +129,8 @@ export function filterTokens(tokens: Uint32Array, scores: TokenScores, options: 
   const opts = resolveOptions(tokens, scores, options);
   const eot = opts.eotId ?? -1;
   if (opts.mode !== 'document') {
-    const threshold = opts.threshold ?? thresholdForFraction(scores, opts.fraction!);
+    // separators are never flagged, so they rank last when a fraction picks the threshold
+    const threshold = opts.threshold ?? thresholdForFraction(zeroAtSeparators(scores, tokens, eot), opts.fraction!);
     const pass = runPass(tokens, scores, threshold, eot, opts.mode === 'remove' ? opts.hiddenId! : -1, opts.labels);
     return {
       tokens: pass.tokens ?? tokens,
@@ -156,7 +163,7 @@ export function filterTokens(tokens: Uint32Array, scores: TokenScores, options: 
     out.set(tokens.subarray(start, docEnds[d]), at);
     at += docEnds[d] - start;
   }
-  const pass = runPass(tokens, dropped, 1, eot, -1, opts.labels);
+  const pass = runPass(tokens, dropped, 1, eot, -1, opts.labels, true);
   return {
     tokens: out,
     lossMask: new Uint8Array(kept).fill(1),
@@ -183,8 +190,9 @@ function runPass(
   eot: number,
   hidden: number,
   labels: Uint8Array | undefined,
+  flagSeparators = false,
 ): PassResult {
-  return native.filter.tokenFilter(tokens, scores, threshold, quantisedLevel(threshold), eot, hidden, labels) as PassResult;
+  return native.filter.tokenFilter(tokens, scores, threshold, quantisedLevel(threshold), eot, hidden, labels, flagSeparators) as PassResult;
 }
 
 function resolveOptions(tokens: Uint32Array, scores: TokenScores, options: FilterOptions): FilterOptions {
@@ -229,6 +237,18 @@ function resolveOptions(tokens: Uint32Array, scores: TokenScores, options: Filte
   if (options.forgetLabel !== undefined && options.labels === undefined)
     throw new TypeError('options.forgetLabel needs options.labels');
   return options;
+}
+
+/**
+ * `values` (one per token) with the entries at separators (`tokens[i] === eotId`) set to 0: a
+ * copy when there is any separator, else `values` itself. Token modes never flag a separator,
+ * so thresholds chosen for a fraction of tokens rank them last.
+ */
+export function zeroAtSeparators<T extends Uint8Array | Uint16Array | Float32Array>(values: T, tokens: Uint32Array, eotId: number): T {
+  if (eotId < 0 || !tokens.includes(eotId)) return values;
+  const out = values.slice() as T;
+  for (let i = 0; i < tokens.length; i++) if (tokens[i] === eotId) out[i] = 0;
+  return out;
 }
 
 /** End offsets (exclusive) of each document: after each eot, plus the tail if not empty. */

@@ -10,7 +10,7 @@
  * propagates across it.
  * @module
  */
-import { open, rename, unlink } from 'node:fs/promises';
+import { writeAtomically } from '../data/atomic_file.js';
 import { extname } from 'node:path';
 import { decodeFloat16 } from '../data/float16.js';
 import { encodeFloat16 } from '../data/float16.js';
@@ -108,19 +108,14 @@ export async function writeActivationsNpy(
   dModel: number,
   dtype: 'float32' | 'float16' = 'float32',
 ): Promise<number> {
-  const temp = `${path}.tmp-${process.pid}`;
-  const file = await open(temp, 'w');
   const HEADER = 128;
-  let rows = 0;
-  try {
-    await file.write(new Uint8Array(HEADER), 0, HEADER, 0);
-    let at = HEADER;
+  return writeAtomically(path, async (file) => {
+    let rows = 0;
+    await file.write(new Uint8Array(HEADER));
     for await (const { activations } of blocks) {
       if (activations.length % dModel !== 0) throw new RangeError(`an activation block of length ${activations.length} is not a multiple of dModel = ${dModel}`);
       const body = dtype === 'float16' ? encodeFloat16(activations) : activations;
-      const bytes = new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
-      await file.write(bytes, 0, bytes.length, at);
-      at += bytes.length;
+      await file.write(new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
       rows += activations.length / dModel;
     }
     let header = `{'descr': '${dtype === 'float16' ? '<f2' : '<f4'}', 'fortran_order': False, 'shape': (${rows}, ${dModel}), }`;
@@ -129,16 +124,9 @@ export async function writeActivationsNpy(
     head.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
     new DataView(head.buffer).setUint16(8, header.length, true);
     head.set(new TextEncoder().encode(header), 10);
-    await file.write(head, 0, HEADER, 0);
-    await file.sync();
-  } catch (error) {
-    await file.close();
-    await unlink(temp).catch(() => {});
-    throw error;
-  }
-  await file.close();
-  await rename(temp, path);
-  return rows;
+    await file.write(head, 0);
+    return rows;
+  });
 }
 
 /**

@@ -8,11 +8,11 @@
  * @module
  */
 import { throwIfAborted } from '../abort.js';
-import { mkdir } from 'node:fs/promises';
+import { checkOutputPaths, makeFolder } from '../data/output_path.js';
 import { basename, join } from 'node:path';
 import { readShard } from '../data/shard.js';
 import { findSideFile, readSideFile, sideFilePathFor, SideFileKind, writeSideFile } from '../data/side_file.js';
-import type { TokenizerContract } from '../data/tokenizer_contract.js';
+import type { RecordedContract, TokenizerContract } from '../data/tokenizer_contract.js';
 import type { Transformer } from '../model/transformer.js';
 import { existsSync } from 'node:fs';
 import { readActivations, tokenActivations, type ActivationBlock } from './activations.js';
@@ -78,12 +78,29 @@ export interface LabelShardsResult {
   byGold?: Record<string, { tokens: number; labelled: number }>;
 }
 
-function contractOf(path: string): { tokens: Uint32Array; contract: TokenizerContract } {
+function contractOf(path: string): { tokens: Uint32Array; contract: TokenizerContract; recorded: RecordedContract } {
   const shard = readShard(path);
   const r = shard.header.tokenizer;
   if (r.vocabSize === 0) throw new Error(`${path}: the shard records no tokenizer (the <|endoftext|> id is unknown); rewrite it with \`tokenfilter tokenize\``);
   const tokens = shard.tokens instanceof Uint32Array ? shard.tokens : Uint32Array.from(shard.tokens);
-  return { tokens, contract: { vocabSize: r.vocabSize, eotId: r.eotId, hiddenId: r.hiddenId, hash: r.hashPrefix } };
+  return { tokens, recorded: r, contract: { vocabSize: r.vocabSize, eotId: r.eotId, hiddenId: r.hiddenId, hash: r.hashPrefix } };
+}
+
+/**
+ * Refuses an output folder where a label file would replace an input: a shard, the gold labels
+ * beside it (read after the new labels are written), or an activation file.
+ */
+async function checkLabelOutputs(shards: readonly string[], out: string, activations: string | undefined): Promise<void> {
+  const written = new Set(shards.map((path) => basename(sideFilePathFor(join(out, basename(path)), SideFileKind.Labels))));
+  const inputs = shards.flatMap((path) => {
+    const stem = basename(path).replace(/\.bin$/, '');
+    return [
+      { path, role: 'input shard' },
+      { path: sideFilePathFor(path, SideFileKind.Labels), role: 'gold labels' },
+      ...(activations ? ['npy', 'safetensors'].map((ext) => ({ path: join(activations, `${stem}.${ext}`), role: 'activations' })) : []),
+    ];
+  });
+  await checkOutputPaths([{ folder: out, role: 'out', writes: (name) => written.has(name) || name === 'latents.json' }], inputs);
 }
 
 /**
@@ -95,6 +112,7 @@ export async function labelShards(options: LabelShardsOptions): Promise<LabelSha
   if ((model === undefined) === (options.activations === undefined)) throw new RangeError('give either model (with layer) or activations');
   if (model && model.config.dModel !== sae.config.dModel)
     throw new RangeError(`the SAE reads ${sae.config.dModel}-wide activations, the model's layer ${layer} is ${model.config.dModel} wide`);
+  await checkLabelOutputs(shards, out, options.activations);
   const encoder = sae.encoderFor(latents);
   const codesOf = sae.codesReusing(encoder); // one buffer for both passes
   const S = encoder.latents.length;
@@ -135,12 +153,12 @@ export async function labelShards(options: LabelShardsOptions): Promise<LabelSha
     mean = moments.meanF32();
     std = moments.std();
   }
-  await mkdir(out, { recursive: true });
+  await makeFolder(out, 'out');
   const records: ShardLabelRecord[] = [];
   const total: Record<string, { tokens: number; labelled: number }> = {};
   let anyGold = false;
   for (const [i, path] of shards.entries()) {
-    const { tokens, contract } = contractOf(path);
+    const { tokens, contract, recorded } = contractOf(path);
     const acts = new Float32Array(tokens.length * S);
     for await (const block of blocks(path, tokens)) {
       abort();
@@ -159,7 +177,7 @@ export async function labelShards(options: LabelShardsOptions): Promise<LabelSha
     const goldPath = findSideFile(path, SideFileKind.Labels);
     if (goldPath) {
       anyGold = true;
-      const gold = readSideFile(goldPath, { expectTokens: tokens.length }).values as Uint8Array;
+      const gold = readSideFile(goldPath, { expectTokens: tokens.length, shard: { path, tokenizer: recorded } }).values as Uint8Array;
       record.byGold = {};
       for (let t = 0; t < gold.length; t++) {
         const key = String(gold[t]);

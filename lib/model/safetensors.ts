@@ -7,8 +7,8 @@
  * (temporary file, fsync, rename), so an existing file is never left half-written.
  * @module
  */
-import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeAtomically } from '../data/atomic_file.js';
 import { endianness } from 'node:os';
 
 /** Element types this module reads and writes. */
@@ -220,22 +220,9 @@ export async function writeSafetensors(
   const prefix = Buffer.alloc(8);
   prefix.writeBigUInt64LE(BigInt(headerBytes.byteLength));
 
-  const temp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const file = await open(temp, 'w');
-  try {
+  await writeAtomically(path, async (file) => {
     await file.write(prefix);
     await file.write(headerBytes);
-    for (const part of parts) {
-      // Write in slices so huge tensors do not hit single-write size limits.
-      const slice = 1 << 28;
-      for (let at = 0; at < part.byteLength; at += slice) await file.write(part.subarray(at, Math.min(part.byteLength, at + slice)));
-    }
-    await file.sync();
-    await file.close();
-    await rename(temp, path);
-  } catch (error) {
-    await file.close().catch(() => undefined);
-    await unlink(temp).catch(() => undefined);
-    throw error;
-  }
+    for (const part of parts) await file.write(part);
+  });
 }

@@ -12,7 +12,7 @@ namespace {
 
 // tokenFilter(tokens: Uint32Array, scores: Float32Array | Uint8Array, level: number,
 //             levelU8: number, eot: number (-1 = none), hidden: number (-1 = mask mode),
-//             labels: Uint8Array | undefined)
+//             labels: Uint8Array | undefined, flagSeparators: boolean | undefined)
 //   → { lossMask: Uint8Array, tokens?: Uint32Array, flagged, documents, emptied,
 //       labelTokens: Float64Array(256), labelFlagged: Float64Array(256) }
 Napi::Value TokenFilter(const Napi::CallbackInfo& info) {
@@ -31,13 +31,14 @@ Napi::Value TokenFilter(const Napi::CallbackInfo& info) {
   const int64_t hidden = integer(info[5], "hidden", -1, 0xFFFFFFFFll);
   const uint8_t* labels = nullptr;
   if (!info[6].IsUndefined()) labels = typed_array<uint8_t>(info[6], "labels", n).data;
+  const bool flag_separators = info[7].IsBoolean() && info[7].As<Napi::Boolean>().Value();
 
   Napi::Uint8Array loss_mask = Napi::Uint8Array::New(env, n);
   Napi::Uint32Array out_tokens;
   if (hidden >= 0) out_tokens = Napi::Uint32Array::New(env, n);
   TokenFilterStats stats = token_filter(loss_mask.Data(), hidden >= 0 ? out_tokens.Data() : nullptr, tokens.data,
                                         scores_f32, scores_u8, static_cast<int64_t>(n), level, level_u8, eot,
-                                        static_cast<uint32_t>(hidden < 0 ? 0 : hidden), labels);
+                                        static_cast<uint32_t>(hidden < 0 ? 0 : hidden), labels, flag_separators);
   Napi::Object out = Napi::Object::New(env);
   out.Set("lossMask", loss_mask);
   if (hidden >= 0) out.Set("tokens", out_tokens);

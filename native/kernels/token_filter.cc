@@ -22,20 +22,22 @@ struct ChunkResult {
 template <bool kU8, bool kReplace, bool kLabels>
 void filter_chunk(ChunkResult& r, uint8_t* loss_mask, uint32_t* out_tokens, const uint32_t* tokens,
                   const float* scores_f32, const uint8_t* scores_u8, int64_t begin, int64_t end, double level,
-                  int level_u8, int64_t eot, uint32_t hidden, const uint8_t* labels) {
-  int64_t supervised = 0;  // in the document open at position i
+                  int level_u8, int64_t eot, uint32_t hidden, const uint8_t* labels, bool flag_separators) {
+  int64_t supervised = 0;  // content tokens (not the separator) learned from in the open document
   int64_t flagged = 0;
   for (int64_t i = begin; i < end; i++) {
-    const bool flag = kU8 ? scores_u8[i] >= level_u8 : static_cast<double>(scores_f32[i]) >= level;
+    const bool separator = static_cast<int64_t>(tokens[i]) == eot;
+    const bool passes = kU8 ? scores_u8[i] >= level_u8 : static_cast<double>(scores_f32[i]) >= level;
+    const bool flag = passes && (flag_separators || !separator);
     loss_mask[i] = flag ? 0 : 1;
     flagged += flag;
-    supervised += !flag;
+    supervised += !flag && !separator;
     if (kReplace) out_tokens[i] = flag ? hidden : tokens[i];
     if (kLabels) {
       r.stats.label_tokens[labels[i]]++;
       r.stats.label_flagged[labels[i]] += flag;
     }
-    if (static_cast<int64_t>(tokens[i]) == eot) {
+    if (separator) {
       if (!r.has_eot) {
         r.has_eot = true;
         r.head_supervised = supervised;
@@ -53,16 +55,16 @@ void filter_chunk(ChunkResult& r, uint8_t* loss_mask, uint32_t* out_tokens, cons
 template <bool kU8, bool kReplace>
 void dispatch_labels(ChunkResult& r, bool with_labels, uint8_t* m, uint32_t* o, const uint32_t* t, const float* f,
                      const uint8_t* u, int64_t b, int64_t e, double lf, int lu, int64_t eot, uint32_t h,
-                     const uint8_t* l) {
-  if (with_labels) filter_chunk<kU8, kReplace, true>(r, m, o, t, f, u, b, e, lf, lu, eot, h, l);
-  else filter_chunk<kU8, kReplace, false>(r, m, o, t, f, u, b, e, lf, lu, eot, h, l);
+                     const uint8_t* l, bool fs) {
+  if (with_labels) filter_chunk<kU8, kReplace, true>(r, m, o, t, f, u, b, e, lf, lu, eot, h, l, fs);
+  else filter_chunk<kU8, kReplace, false>(r, m, o, t, f, u, b, e, lf, lu, eot, h, l, fs);
 }
 
 }  // namespace
 
 TokenFilterStats token_filter(uint8_t* loss_mask, uint32_t* out_tokens, const uint32_t* tokens, const float* scores_f32,
                               const uint8_t* scores_u8, int64_t n, double level, int level_u8, int64_t eot,
-                              uint32_t hidden, const uint8_t* labels) {
+                              uint32_t hidden, const uint8_t* labels, bool flag_separators) {
   const int64_t chunks = std::max<int64_t>(1, (n + kChunk - 1) / kChunk);
   std::vector<ChunkResult> results(static_cast<size_t>(chunks));
   const bool u8 = scores_u8 != nullptr;
@@ -72,10 +74,10 @@ TokenFilterStats token_filter(uint8_t* loss_mask, uint32_t* out_tokens, const ui
     int64_t begin = static_cast<int64_t>(c) * kChunk;
     int64_t end = std::min(n, begin + kChunk);
     ChunkResult& r = results[c];
-    if (u8 && replace) dispatch_labels<true, true>(r, with_labels, loss_mask, out_tokens, tokens, scores_f32, scores_u8, begin, end, level, level_u8, eot, hidden, labels);
-    else if (u8) dispatch_labels<true, false>(r, with_labels, loss_mask, out_tokens, tokens, scores_f32, scores_u8, begin, end, level, level_u8, eot, hidden, labels);
-    else if (replace) dispatch_labels<false, true>(r, with_labels, loss_mask, out_tokens, tokens, scores_f32, scores_u8, begin, end, level, level_u8, eot, hidden, labels);
-    else dispatch_labels<false, false>(r, with_labels, loss_mask, out_tokens, tokens, scores_f32, scores_u8, begin, end, level, level_u8, eot, hidden, labels);
+    if (u8 && replace) dispatch_labels<true, true>(r, with_labels, loss_mask, out_tokens, tokens, scores_f32, scores_u8, begin, end, level, level_u8, eot, hidden, labels, flag_separators);
+    else if (u8) dispatch_labels<true, false>(r, with_labels, loss_mask, out_tokens, tokens, scores_f32, scores_u8, begin, end, level, level_u8, eot, hidden, labels, flag_separators);
+    else if (replace) dispatch_labels<false, true>(r, with_labels, loss_mask, out_tokens, tokens, scores_f32, scores_u8, begin, end, level, level_u8, eot, hidden, labels, flag_separators);
+    else dispatch_labels<false, false>(r, with_labels, loss_mask, out_tokens, tokens, scores_f32, scores_u8, begin, end, level, level_u8, eot, hidden, labels, flag_separators);
   });
 
   // Stitch documents across chunks in order: `open` counts supervised tokens of the document

@@ -6,11 +6,11 @@
  * @module
  */
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { throwIfAborted } from '../../abort.js';
 import { Random } from '../../classify/sampling.js';
 import { sentenceMixesOf } from '../../classify/sentence_mixes.js';
+import { makeFolder } from '../../data/output_path.js';
 import { readDocuments } from '../../data/read_documents.js';
 import { readShard, writeShard } from '../../data/shard.js';
 import { spanLabelsToTokenLabels } from '../../data/span_labels.js';
@@ -98,7 +98,7 @@ async function probeStream(tokenizer: Tokenizer, val: Record<Domain, string[]>, 
  * @throws as the corpus readers for missing or malformed files; AbortError.
  */
 export async function buildMixtureCorpus(tokenizer: Tokenizer, options: MixtureCorpusOptions): Promise<MixtureCorpus> {
-  await mkdir(options.out, { recursive: true });
+  await makeFolder(options.out, 'corpus folder');
   const trainShards = {} as Record<Domain, string>;
   const trainTokens = {} as Record<Domain, number>;
   const val = {} as Record<Domain, string[]>;

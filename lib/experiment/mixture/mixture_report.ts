@@ -6,7 +6,7 @@
  * @module
  */
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../data/binary_header.js';
+import { writeFileAtomic } from '../../data/atomic_file.js';
 import { chartSvg, escapeXml } from '../svg_chart.js';
 import type { MixtureResults, MixtureRun } from './run_mixture.js';
 
@@ -90,7 +90,7 @@ export function mixtureTables(results: MixtureResults): string {
 
 /** Writes the SVGs, tables.md and index.html into `out`. */
 export async function writeMixtureReport(out: string, results: MixtureResults): Promise<void> {
-  const write = (name: string, text: string) => writeFileAtomic(join(out, name), [Buffer.from(text)]);
+  const write = (name: string, text: string) => writeFileAtomic(join(out, name), text);
   const groups = runsByShare(results);
   for (const [share, runs] of groups) await write(`heads-${pct(share).replace('%', 'pct')}.svg`, headHeatmapSvg(share, runs));
   await write('tradeoff.svg', tradeoffSvg(results));

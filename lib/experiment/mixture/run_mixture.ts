@@ -10,10 +10,11 @@
  * @module
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { throwIfAborted } from '../../abort.js';
-import { writeFileAtomic } from '../../data/binary_header.js';
+import { writeFileAtomic } from '../../data/atomic_file.js';
+import { checkOutputPaths, makeFolder } from '../../data/output_path.js';
 import { readDocuments } from '../../data/read_documents.js';
 import { BatchSampler } from '../../data/sampler.js';
 import { Tokenizer } from '../../data/tokenizer.js';
@@ -137,7 +138,7 @@ export async function readMixtureResults(out: string): Promise<MixtureResults | 
 
 async function saveResults(out: string, results: MixtureResults): Promise<void> {
   results.updated = new Date().toISOString();
-  await writeFileAtomic(join(out, 'results.json'), [Buffer.from(`${JSON.stringify(results, null, 1)}\n`)]);
+  await writeFileAtomic(join(out, 'results.json'), `${JSON.stringify(results, null, 1)}\n`);
 }
 
 async function studyTokenizer(o: Resolved): Promise<Tokenizer> {
@@ -213,7 +214,8 @@ async function measureRun(o: Resolved, model: Transformer, tokenizer: Tokenizer,
 export async function runMixtureExperiment(options: MixtureExperimentOptions): Promise<MixtureResults> {
   const o = resolveMixtureOptions(options);
   const log = o.onLog ?? (() => {});
-  await mkdir(join(o.out, 'models'), { recursive: true });
+  await checkOutputPaths([{ folder: o.out, role: 'out', writes: () => true }], [{ path: join(o.data, 'corpus'), role: 'data' }]);
+  await makeFolder(join(o.out, 'models'), 'out/models');
   const { onLog: _l, signal: _s, ...recorded } = o;
   const results: MixtureResults = (await readMixtureResults(o.out)) ?? { version: 1, updated: '', options: recorded, backend: backendInfo(), runs: {} };
   results.options = recorded;

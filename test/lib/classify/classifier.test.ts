@@ -178,6 +178,9 @@ describe('labels from anywhere', () => {
     expect(docs).toHaveLength(2);
     expect(docs[0].labels).toEqual(fromSpans.labels);
     expect(docs[1].labels.every((v) => v === UNLABELLED)).toBe(true);
+    const foreign = join(dir, 'foreign.labels.side');
+    await writeSideFile(foreign, side, { kind: SideFileKind.Labels, tokenizer: { vocabSize: tokenizer.vocabSize, eotId: tokenizer.eotId, hiddenId: tokenizer.hiddenId, hash: 'e5'.repeat(32) } });
+    expect(() => labelsFromSideFile(shard, { labelsPath: foreign })).toThrow(expect.objectContaining({ code: 'E_TOKENIZER_MISMATCH' }));
 
     const relabelled = labelsFromScores([docs[0]], [Float32Array.from(docs[0].labels, (v, i) => (i % 2 ? 0.9 : 0.1))], 0.5);
     expect(Array.from(relabelled[0].labels.subarray(0, 4))).toEqual([0, 1, 0, 1]);
@@ -245,6 +248,14 @@ describe('scoreShards', () => {
     writeFileSync(scoreFile, 'partial');
     const resumed = await scoreShards({ shards, classifier: clf, out });
     expect(resumed.processed.map((r) => r.input)).toEqual([shards[0]]);
+    expect(readFileSync(scoreFile)).toEqual(bytes);
+
+    // a score file replaced behind its record (same size, other bytes) does not verify: redone
+    const tampered = Buffer.from(bytes);
+    tampered[tampered.length - 1] ^= 0xff;
+    writeFileSync(scoreFile, tampered);
+    const verified = await scoreShards({ shards, classifier: clf, out });
+    expect(verified.processed.map((r) => r.input)).toEqual([shards[0]]);
     expect(readFileSync(scoreFile)).toEqual(bytes);
 
     // a second output folder scored from scratch is byte-identical

@@ -1,5 +1,5 @@
 // `tokenfilter finetune-attack` and `tokenfilter rmu` on tiny shards and models.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -129,5 +129,9 @@ describe('tokenfilter rmu', () => {
     expect([foreign.code, foreign.stderr]).toEqual([2, expect.stringMatching(/tokenizer mismatch/)]);
     const noOut = await run(base.slice(0, 7));
     expect(noOut.code).toBe(2);
+    const model = readFileSync(path('model.safetensors'));
+    const overModel = await run([...base.slice(0, 7), '--out', path('model.safetensors'), '--steps', '1']);
+    expect([overModel.code, overModel.stderr]).toEqual([2, expect.stringMatching(/--out .*model\.safetensors would write over --model/)]);
+    expect(readFileSync(path('model.safetensors')).equals(model)).toBe(true);
   });
 });

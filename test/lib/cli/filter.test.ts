@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -97,11 +97,31 @@ describe('tokenfilter filter', () => {
     for (const [name, bytes] of a) expect(b.get(name)!.equals(bytes), name).toBe(true);
   }, 120_000);
 
+  it('refuses, with exit code 2 and nothing written, an output over its inputs, an existing file as --out, and an empty number', async () => {
+    const two = shards.slice(0, 2);
+    const before = two.map((p) => readFileSync(p));
+    const over = await run(['filter', ...two, '--mode', 'mask', '--threshold', '0.5', '--out', dir]);
+    expect(over.code).toBe(2);
+    expect(over.stderr).toContain(`would write over input shard ${two[0]}`);
+    two.forEach((p, i) => expect(readFileSync(p).equals(before[i])).toBe(true));
+    const file = join(dir, 'note.txt');
+    writeFileSync(file, 'not a folder');
+    const onFile = await run(['filter', ...two, '--mode', 'mask', '--threshold', '0.5', '--out', file]);
+    expect(onFile.code).toBe(2);
+    expect(onFile.stderr).toContain(`${file} exists and is not a folder`);
+    const empty = await run(['filter', ...two, '--mode', 'mask', '--threshold', '', '--out', join(dir, 'never')]);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain('--threshold is empty');
+    expect(existsSync(join(dir, 'never'))).toBe(false);
+  });
+
   it('splits work by --shard I/N and reads the index from the job environment', () => {
     expect(parseTask('3/8')).toEqual({ index: 3, count: 8 });
     expect(parseTask('auto/4', { SLURM_ARRAY_TASK_ID: '2' })).toEqual({ index: 2, count: 4 });
     expect(parseTask('auto/4', { JOB_COMPLETION_INDEX: '1' })).toEqual({ index: 1, count: 4 });
     expect(() => parseTask('auto/4', {})).toThrow(/SLURM_ARRAY_TASK_ID/);
+    expect(() => parseTask('auto/4', { SLURM_ARRAY_TASK_ID: '' })).toThrow(/SLURM_ARRAY_TASK_ID is empty/);
+    expect(() => parseTask('auto/4', { JOB_COMPLETION_INDEX: ' ' })).toThrow(/JOB_COMPLETION_INDEX is empty/);
     expect(() => parseTask('4/4')).toThrow(/0 <= I < N/);
     expect(() => parseTask('x')).toThrow(/I\/N/);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ProgressLine, UsageError, formatCount, formatDuration, parseIntegerOption, type CliIO } from '../../../lib/cli/output.js';
+import { ProgressLine, UsageError, formatCount, formatDuration, parseEnvInteger, parseIntegerOption, parseNumberOption, type CliIO } from '../../../lib/cli/output.js';
 
 function capture(isTTY: boolean): { io: CliIO; err: () => string } {
   let err = '';
@@ -30,5 +30,21 @@ describe('CLI output helpers', () => {
     expect(parseIntegerOption('--n', '1e6', 1)).toBe(1_000_000);
     expect(() => parseIntegerOption('--n', '0', 1)).toThrow(UsageError);
     expect(() => parseIntegerOption('--n', '2.5', 1)).toThrow(/--n must be an integer in \[1, /);
+  });
+
+  it('refuses empty and whitespace-only numbers and environment variables instead of reading them as 0', () => {
+    for (const empty of ['', '  ', '\t']) {
+      expect(() => parseNumberOption('--threshold', empty, 0, 1)).toThrow(/--threshold is empty/);
+      expect(() => parseIntegerOption('--steps', empty, 0)).toThrow(/--steps is empty/);
+      expect(() => parseEnvInteger({ SLURM_ARRAY_TASK_ID: empty }, 'SLURM_ARRAY_TASK_ID', 0)).toThrow(/SLURM_ARRAY_TASK_ID is empty/);
+    }
+    try {
+      parseNumberOption('--lr', ' ', 0, 10);
+    } catch (error) {
+      expect((error as UsageError).code).toBe('E_OPTION');
+    }
+    expect(parseNumberOption('--lr', ' 0.5 ', 0, 10)).toBe(0.5);
+    expect(parseEnvInteger({}, 'SLURM_ARRAY_TASK_ID', 0)).toBeUndefined();
+    expect(parseEnvInteger({ SLURM_ARRAY_TASK_ID: '3' }, 'SLURM_ARRAY_TASK_ID', 0)).toBe(3);
   });
 });

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -69,6 +69,9 @@ describe('tokenfilter tokenize', () => {
   });
 
   it('exits 2 with one clear line for bad arguments and bad files', async () => {
+    mkdirSync(join(dir, 'tk'), { recursive: true });
+    const summaryAsInput = join(dir, 'tk', 'tokenize.json');
+    writeFileSync(summaryAsInput, 'a text file that happens to share the summary name');
     const cases: [string[], RegExp][] = [
       [['tokenize', input], /required option '--out <dir>' not specified/],
       [['tokenize', input, '--out', join(dir, 'x'), '--shard-tokens', 'lots'], /--shard-tokens must be an integer/],
@@ -77,6 +80,8 @@ describe('tokenfilter tokenize', () => {
       [['tokenize', join(dir, 'missing.jsonl'), '--out', join(dir, 'x')], /missing.jsonl: no such file or folder/],
       [['tokenize', input, '--out', join(dir, 'x'), '--tokenizer', input], /--tokenizer .*docs.jsonl: tokenizer JSON/],
       [['tokenize', input, '--out', join(dir, 'trained')], /already holds .* --overwrite/],
+      [['tokenize', input, '--out', '/proc/tokenfilter-x'], /cannot create the folder \/proc\/tokenfilter-x/],
+      [['tokenize', summaryAsInput, '--out', join(dir, 'tk')], /--out .*tk \(as .*tk\/tokenize\.json\) would write over input .*tk\/tokenize\.json/],
       [['frobnicate'], /unknown command 'frobnicate'/],
       [['--threads', '0', 'tokenize', input, '--out', join(dir, 'x')], /--threads must be an integer in \[1, 1024\]/],
     ];

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../lib/cli/main.js';
 import { writeShard } from '../../../lib/data/shard.js';
+import { readModelContract } from '../../../lib/model/model_contract.js';
 import { SideFileKind, sideFilePathFor, writeSideFile } from '../../../lib/data/side_file.js';
 
 const root = join(import.meta.dirname, '..', '..', '..');
@@ -45,6 +46,30 @@ describe('tokenfilter train and eval', () => {
     const losses = JSON.parse(evaluated.stdout).losses;
     expect(losses.other.tokens + losses['ten-to-nineteen'].tokens).toBeGreaterThan(19_000);
     expect(losses.other.loss).toBeLessThan(Math.log(64));
+    // the model records the shards' tokenizer; a shard of another tokenizer (same vocabulary size) is refused
+    expect(await readModelContract(out)).toEqual({ vocabSize: 64, eotId: 0, hiddenId: 1, hashPrefix: 'd4'.repeat(16) });
+    const foreign = join(dir, 'foreign.bin');
+    await writeShard(foreign, Uint32Array.from({ length: 100 }, (_, i) => 2 + (i % 30)), { tokenizer: { ...tokenizer, hash: 'e6'.repeat(32) } });
+    const refused = await run(['eval', foreign, '--model', out]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`${foreign}: tokenizer mismatch with ${out}`);
+  });
+
+  it('refuses a model path over a shard or its mask, and a mask that does not fit its shard (exit 2)', async () => {
+    const before = readFileSync(shard);
+    const over = await run(['train', shard, '--out', shard, '--steps', '1', ...model]);
+    expect(over.code).toBe(2);
+    expect(over.stderr).toContain(`--out ${shard} would write over input shard ${shard}`);
+    expect(readFileSync(shard).equals(before)).toBe(true);
+    const same = await run(['train', shard, '--out', join(dir, 'm.safetensors'), '--checkpoint', join(dir, 'm.safetensors'), '--steps', '1', ...model]);
+    expect(same.code).toBe(2);
+    expect(same.stderr).toContain('--checkpoint');
+    const short = join(dir, 'short.bin');
+    await writeShard(short, Uint32Array.from({ length: 200 }, (_, i) => 2 + (i % 30)), { tokenizer });
+    await writeSideFile(sideFilePathFor(short, SideFileKind.LossMask), new Uint8Array(150).fill(1), { kind: SideFileKind.LossMask, tokenizer });
+    const mismatch = await run(['train', short, '--out', join(dir, 'short.safetensors'), '--steps', '1', ...model]);
+    expect(mismatch.code, mismatch.stderr).toBe(2);
+    expect(mismatch.stderr).toContain('short.mask.side: side file covers 150 tokens');
   });
 
   it('resumes a killed run from its checkpoint to the same model as an uninterrupted run', async () => {

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -147,5 +147,33 @@ describe('readDocuments', () => {
     const controller = new AbortController();
     controller.abort();
     await expect(collect(readDocuments(join(dir, 'a.jsonl'), { signal: controller.signal }))).rejects.toThrow(/aborted/);
+  });
+});
+
+describe('listCorpusFiles and symbolic links', () => {
+  it('follows links to files and folders, in name order', async () => {
+    const real = join(dir, 'links-real');
+    mkdirSync(join(real, 'inner'), { recursive: true });
+    writeFileSync(join(real, 'a.jsonl'), '{"text": "one"}\n');
+    writeFileSync(join(real, 'inner', 'b.txt'), 'two');
+    const folder = join(dir, 'links-only');
+    mkdirSync(folder);
+    symlinkSync(join(real, 'a.jsonl'), join(folder, 'first.jsonl'));
+    symlinkSync(join(real, 'inner'), join(folder, 'more'));
+    const files = (await listCorpusFiles(folder)).map((f) => f.slice(folder.length + 1));
+    expect(files).toEqual(['first.jsonl', 'more/b.txt']);
+    expect((await collect(readDocuments(folder))).map((d) => d.text)).toEqual(['one', 'two']);
+  });
+
+  it('refuses a link back to a folder above it, and a dangling link, naming the link (E_IO)', async () => {
+    const looped = join(dir, 'links-loop');
+    mkdirSync(join(looped, 'sub'), { recursive: true });
+    writeFileSync(join(looped, 'a.txt'), 'x');
+    symlinkSync(looped, join(looped, 'sub', 'up'));
+    await expect(listCorpusFiles(looped)).rejects.toMatchObject({ code: 'E_IO', message: expect.stringMatching(/sub\/up: a symbolic link loop/) });
+    const dangling = join(dir, 'links-dangling');
+    mkdirSync(dangling);
+    symlinkSync(join(dangling, 'gone.jsonl'), join(dangling, 'a.jsonl'));
+    await expect(listCorpusFiles(dangling)).rejects.toMatchObject({ code: 'E_IO', message: expect.stringMatching(/a\.jsonl: a dangling symbolic link/) });
   });
 });

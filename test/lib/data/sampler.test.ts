@@ -60,6 +60,19 @@ describe('BatchSampler', () => {
     expect(() => new BatchSampler({ shards: shardsB, batch: 1, context: 4, lossMask: 'required' })).toThrow(/no loss-mask side file/);
   });
 
+  it('refuses a loss mask written with another tokenizer or for another length, naming shard and mask', async () => {
+    const path = join(dir, 'c_0.bin');
+    await writeShard(path, Uint32Array.from({ length: 300 }, (_, i) => i), { tokenizer: tok });
+    const mask = sideFilePathFor(path, SideFileKind.LossMask);
+    await writeSideFile(mask, new Uint8Array(300).fill(1), { kind: SideFileKind.LossMask, tokenizer: fakeTokenizer(VOCAB, 'b') });
+    expect(() => new BatchSampler({ shards: [path], batch: 1, context: 4 })).toThrow(
+      expect.objectContaining({ code: 'E_TOKENIZER_MISMATCH', message: expect.stringContaining(`${mask}: tokenizer mismatch with ${path}`) }),
+    );
+    await writeSideFile(mask, new Uint8Array(299).fill(1), { kind: SideFileKind.LossMask, tokenizer: tok });
+    expect(() => new BatchSampler({ shards: [path], batch: 1, context: 4 })).toThrow(expect.objectContaining({ code: 'E_MISMATCH' }));
+    expect(() => new BatchSampler({ shards: shardsB, batch: 1, context: 4, lossMask: 'required' })).toThrow(expect.objectContaining({ code: 'E_MISMATCH' }));
+  });
+
   it('is deterministic for a seed and differs between seeds', () => {
     const a = draw(new BatchSampler({ shards: shardsA, batch: 3, context: 8, seed: 42 }), 5);
     const b = draw(new BatchSampler({ shards: shardsA, batch: 3, context: 8, seed: 42 }), 5);

@@ -141,7 +141,7 @@ describe('runFilteringExperiment', () => {
     expect(noResults.code).toBe(2);
     const badLr = await cli(['experiment', '--data', root, '--out', join(root, 'other'), '--labels', 'domain', '--attack-lrs', '0.001,fast']);
     expect(badLr.code).toBe(2);
-    expect(badLr.stderr).toMatch(/--attack-lrs: 'fast' is not a number/);
+    expect(badLr.stderr).toMatch(/--attack-lrs must be a number, got 'fast'/);
     const negativeLr = await cli(['experiment', '--data', root, '--out', join(root, 'other'), '--labels', 'domain', '--attack-lrs', '-0.01']);
     expect(negativeLr.code).toBe(2);
     expect(negativeLr.stderr).toMatch(/attackLrs must list positive learning rates/);

@@ -31,6 +31,19 @@ describe('filterTokens', () => {
     expect(tokens).toEqual(before);
   });
 
+  it('never flags the separator: it keeps its id and its loss mask in both token modes, whatever its score', () => {
+    const stream = new Uint32Array([5, 6, EOT, 7, 8, EOT, 9]);
+    for (const high of [new Float32Array(7).fill(0.9), new Uint8Array(7).fill(230)]) {
+      const removed = filterTokens(stream, high, { mode: 'remove', threshold: 0.5, hiddenId: HIDDEN, eotId: EOT });
+      expect(Array.from(removed.tokens)).toEqual([HIDDEN, HIDDEN, EOT, HIDDEN, HIDDEN, EOT, HIDDEN]);
+      expect(Array.from(removed.lossMask)).toEqual([0, 0, 1, 0, 0, 1, 0]);
+      expect(removed.stats).toMatchObject({ flaggedTokens: 5, supervisedTokens: 2, documents: 3, documentsEmptied: 3 });
+      const masked = filterTokens(stream, high, { mode: 'mask', threshold: 0.5, eotId: EOT });
+      expect(Array.from(masked.tokens)).toEqual(Array.from(stream));
+      expect(Array.from(masked.lossMask)).toEqual([0, 0, 1, 0, 0, 1, 0]);
+    }
+  });
+
   it('document: drops documents whose mean token score passes the threshold', () => {
     // mean scores: doc0 = 1.8/4 = 0.45, doc1 = 0.1, doc2 = 3.51/4 = 0.8775
     const r = filterTokens(tokens, scores, { mode: 'document', threshold: 0.4, eotId: EOT });
@@ -128,9 +141,9 @@ describe('filterTokens on a long stream', () => {
     let supervised = 0;
     const mask = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
-      mask[i] = sc[i] >= 0.7 ? 0 : 1;
+      mask[i] = sc[i] >= 0.7 && toks[i] !== EOT ? 0 : 1;
       flagged += 1 - mask[i];
-      supervised += mask[i];
+      if (toks[i] !== EOT) supervised += mask[i];
       if (toks[i] === EOT || i === n - 1) {
         documents++;
         if (supervised === 0) emptied++;

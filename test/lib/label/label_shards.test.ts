@@ -117,6 +117,15 @@ describe('labelShards', () => {
 });
 
 describe('tokenfilter label', () => {
+  it('refuses to write labels over the gold labels beside the shards (output folder = shard folder)', async () => {
+    const gold = readFileSync(sideFilePathFor(shards[0], SideFileKind.Labels));
+    await expect(labelShards({ shards, out: dir, model, layer: 1, sae, latents: [3, 7], z: 1, minLatents: 2, context: 32 })).rejects.toMatchObject({
+      code: 'E_OUTPUT_PATH',
+      message: expect.stringContaining(`would write over gold labels ${sideFilePathFor(shards[0], SideFileKind.Labels)}`),
+    });
+    expect(readFileSync(sideFilePathFor(shards[0], SideFileKind.Labels)).equals(gold)).toBe(true);
+  });
+
   it('labels with --latents and with --select, printing per-domain fractions', async () => {
     const base = ['label', ...shards, '--model', join(dir, 'lm.safetensors'), '--layer', '1', '--sae', join(dir, 'sae.safetensors'), '--context', '32'];
     const a = await run([...base, '--latents', '1,2,5', '--out', join(dir, 'cli-a'), '--z', '1', '--json']);

@@ -1,0 +1,70 @@
+/**
+ * The tokenizer contract of a model file: `tokenfilter train` (and `rmu`, `finetune-attack`)
+ * record the contract of the shards the model learned from in the safetensors metadata
+ * (`__metadata__.tokenizer`, a JSON string), so later pairings of that model with shards (eval,
+ * attacks, RMU) compare tokenizers and not only vocabulary sizes. Models saved without it
+ * (other tools, older files) are compared by vocabulary size alone.
+ * @module
+ */
+import { open } from 'node:fs/promises';
+import { checkSameContract, type RecordedContract } from '../data/tokenizer_contract.js';
+import { MAX_HEADER_BYTES } from './safetensors.js';
+
+/** The metadata key holding the contract. */
+export const TOKENIZER_METADATA_KEY = 'tokenizer';
+
+/** The metadata entry recording `contract` in a model file. */
+export function contractMetadata(contract: RecordedContract): Record<string, string> {
+  const { vocabSize, eotId, hiddenId, hashPrefix } = contract;
+  return { [TOKENIZER_METADATA_KEY]: JSON.stringify({ vocabSize, eotId, hiddenId, hashPrefix }) };
+}
+
+function isContract(value: unknown): value is RecordedContract {
+  if (value === null || typeof value !== 'object') return false;
+  const c = value as Record<string, unknown>;
+  return (
+    [c.vocabSize, c.eotId, c.hiddenId].every((v) => Number.isInteger(v) && (v as number) >= 0) &&
+    typeof c.hashPrefix === 'string' &&
+    /^[0-9a-f]{32}$/.test(c.hashPrefix)
+  );
+}
+
+/**
+ * The contract a model file records, read from its header only; null when it records none or the
+ * header cannot be read (loading the model reports a malformed file).
+ */
+export async function readModelContract(path: string): Promise<RecordedContract | null> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const prefix = Buffer.alloc(8);
+    if ((await handle.read(prefix, 0, 8, 0)).bytesRead !== 8) return null;
+    const length = Number(prefix.readBigUInt64LE(0));
+    if (length < 2 || length > MAX_HEADER_BYTES) return null;
+    const header = Buffer.alloc(length);
+    if ((await handle.read(header, 0, length, 8)).bytesRead !== length) return null;
+    const parsed = JSON.parse(header.toString('utf8')) as { __metadata__?: Record<string, unknown> };
+    const text = parsed?.__metadata__?.[TOKENIZER_METADATA_KEY];
+    if (typeof text !== 'string') return null;
+    const contract: unknown = JSON.parse(text);
+    return isContract(contract) ? contract : null;
+  } catch {
+    return null;
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Refuses a shard written with another tokenizer than the model file learned from (when the
+ * model records one).
+ * @throws TokenfilterError E_TOKENIZER_MISMATCH naming both files.
+ */
+export async function checkModelAgainstShard(modelPath: string, shard: { path: string; tokenizer: RecordedContract }): Promise<void> {
+  const recorded = await readModelContract(modelPath);
+  if (recorded) checkSameContract(recorded, modelPath, shard.tokenizer, shard.path);
+}
