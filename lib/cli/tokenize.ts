@@ -33,6 +33,8 @@ export interface TokenizeSummary {
   files: number;
   documents: number;
   skipped: number;
+  /** JSON Lines lines read with invalid UTF-8 replaced by U+FFFD. */
+  invalidUtf8Lines: number;
   characters: number;
   tokens: number;
   shards: string[];
@@ -162,6 +164,7 @@ export async function tokenizeCommand(inputs: string[], options: TokenizeOptions
     files: files.length,
     documents: writer.documents,
     skipped: stream.skipped,
+    invalidUtf8Lines: stream.invalidUtf8Lines,
     characters,
     tokens: writer.tokens,
     shards,
@@ -177,7 +180,8 @@ export async function tokenizeCommand(inputs: string[], options: TokenizeOptions
   if (options.json) writeJson(io, summary);
   else
     io.stderr.write(
-      `tokenize: ${summary.documents} documents${summary.skipped ? ` (${summary.skipped} skipped)` : ''} → ${summary.tokens} tokens in ` +
+      `tokenize: ${summary.documents} documents${summary.skipped ? ` (${summary.skipped} skipped)` : ''}` +
+        `${summary.invalidUtf8Lines ? ` (${summary.invalidUtf8Lines} lines with invalid UTF-8 replaced)` : ''} → ${summary.tokens} tokens in ` +
         `${shards.length} shard(s) in ${options.out} (${tokenizer.name}, ${formatCount(summary.tokensPerSecond)} tokens/s)\n`,
     );
   return summary;
