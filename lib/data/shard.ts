@@ -85,8 +85,8 @@ function tokenBytesOf(version: number, file: string): 2 | 4 {
 /**
  * Parses and validates a shard header against the file's size.
  * @throws TokenfilterError E_FILE_FORMAT naming `file` for a wrong magic, an unknown version, a
- *   negative count, or a size that does not match the count (truncated or oversized); RangeError
- *   for an impossible tokenizer record.
+ *   negative count, a size that does not match the count (truncated or oversized), or an
+ *   impossible tokenizer record.
  */
 export function parseShardHeader(words: Int32Array, fileBytes: number, file: string): ShardHeader {
   if (words[0] !== SHARD_MAGIC)
