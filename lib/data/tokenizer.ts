@@ -221,7 +221,13 @@ export class Tokenizer {
       throw new TypeError('json must be a string or an object');
     }
     const { spec, specials } = specFromJSON(value);
-    return new Tokenizer(spec, specials);
+    try {
+      return new Tokenizer(spec, specials);
+    } catch (e) {
+      // The constructor's checks (every single byte present, special ids, the native build) judge the file here.
+      if (errorCode(e) !== undefined) throw e;
+      throw new TokenfilterError('E_FILE_FORMAT', `tokenizer JSON: ${(e as Error).message}`, { cause: e });
+    }
   }
 
   /**
