@@ -3,7 +3,8 @@
  * limit per case. Seeds come from the environment so `npm run fuzz` (scripts/fuzz.mjs) can run
  * the same generators on new seeds:
  * - `FUZZ_SEED`: first seed (default 1, the quick set in `npm test`);
- * - `FUZZ_CASES`: mutated inputs per reader and seed (default: each test's quick count).
+ * - `FUZZ_SCALE`: multiplies each test's quick case count (default 1);
+ * - `FUZZ_CASES`: mutated inputs per reader and seed, overriding both.
  * A failure message always carries the seed and case, so `FUZZ_SEED=S npx vitest run FILE`
  * replays it.
  */
@@ -22,9 +23,9 @@ function envInteger(name: string, fallback: number): number {
   return n;
 }
 
-/** Cases to run for a test whose quick count is `quick` (FUZZ_CASES overrides it). */
+/** Cases to run for a test whose quick count is `quick` (scaled by FUZZ_SCALE; FUZZ_CASES overrides it). */
 export function caseCount(quick: number): number {
-  return envInteger('FUZZ_CASES', quick);
+  return envInteger('FUZZ_CASES', quick * envInteger('FUZZ_SCALE', 1));
 }
 
 /** A generator for case `index` of a reader, reproducible from (FUZZ_SEED, stream, index). */
