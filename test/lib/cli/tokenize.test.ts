@@ -54,6 +54,10 @@ describe('tokenfilter tokenize', () => {
     const done = await run('tokenize', bad, '--out', join(dir, 'utf8'), '--json');
     expect(done.code).toBe(0);
     expect(JSON.parse(done.stdout)).toMatchObject({ documents: 2, skipped: 0, invalidUtf8Lines: 1 });
+    const refused = await run('tokenize', bad, '--out', join(dir, 'utf8-strict'), '--invalid-utf8', 'error');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/bad-utf8\.jsonl:1: not valid UTF-8/);
+    expect((await run('tokenize', bad, '--out', join(dir, 'utf8-x'), '--invalid-utf8', 'skip')).code).toBe(2);
     const gz = gzipSync(Buffer.from('{"text": "one"}\n'.repeat(500)));
     writeFileSync(join(dir, 'cut.jsonl.gz'), gz.subarray(0, gz.length - 30));
     const cut = await run('tokenize', join(dir, 'cut.jsonl.gz'), '--out', join(dir, 'cut'));
