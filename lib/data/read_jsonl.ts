@@ -87,10 +87,12 @@ export async function* readJsonl(file: string, options: ResolvedReadOptions): As
       yield result;
     }
   } catch (error) {
-    if (error instanceof TokenfilterError || (error as Error).name === 'AbortError') throw error;
     if (error instanceof LineTooLongError)
       throw new TokenfilterError('E_TOO_LARGE', `${file}:${lineNumber + 1}: ${error.message}`, { path: file });
-    throw streamError(file, error as Error);
+    // Reading or gunzipping failed; anything else (a coded refusal, an AbortError, an error
+    // thrown by the caller's onSkip / onInvalidUtf8) passes through unchanged.
+    if (typeof (error as NodeJS.ErrnoException)?.errno === 'number') throw streamError(file, error as Error);
+    throw error;
   } finally {
     input.close();
   }

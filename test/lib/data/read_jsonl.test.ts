@@ -59,3 +59,12 @@ describe('readJsonl', () => {
     await expect(collect(readDocuments(corrupt))).rejects.toThrow(expect.objectContaining({ code: 'E_FILE_FORMAT', path: corrupt }));
   });
 });
+
+describe('readJsonl callbacks', () => {
+  it("passes an error thrown by the caller's onSkip through unchanged", async () => {
+    const path = join(dir, 'skip.jsonl');
+    writeFileSync(path, '{"text": "a"}\nnot json\n');
+    const mine = new Error('stop here');
+    await expect(collect(readDocuments(path, { skipMalformed: true, onSkip: () => { throw mine; } }))).rejects.toBe(mine);
+  });
+});
