@@ -68,4 +68,13 @@ describe('readParquet', () => {
     }
     expect(refused).toBeGreaterThan(0);
   });
+
+  it('refuses a column chunk that names no column of the schema (hyparquet would leave its read unhandled)', async () => {
+    const bytes = Buffer.from(good);
+    const at = bytes.lastIndexOf('text', bytes.length - 8); // the last row group's chunk path
+    bytes[at + 1] = 0xff;
+    const error = await refusal('renamed.parquet', bytes);
+    expect(error).toMatchObject({ code: 'E_FILE_FORMAT', path: join(dir, 'renamed.parquet') });
+    expect((error as Error).message).toMatch(/row group 1 has a column chunk for "t\uFFFDxt", which is no column of the schema/);
+  });
 });
