@@ -19,6 +19,8 @@ import { registerEvalMcq } from './eval_mcq.js';
 import { registerExperiment } from './experiment.js';
 import { registerFilter } from './filter.js';
 import { registerLabel } from './label.js';
+import { registerRelabel } from './relabel.js';
+import { registerMixture } from './mixture.js';
 import { registerRmu } from './rmu.js';
 import { registerScore } from './score.js';
 import { registerTokenize } from './tokenize.js';
@@ -61,8 +63,10 @@ export function createProgram(io: CliIO): Command {
   registerEvalClassifier(program, io);
   registerEvalMcq(program, io);
   registerAttack(program, io);
+  registerRelabel(program, io);
   registerRmu(program, io);
   registerExperiment(program, io);
+  registerMixture(program, io);
   for (const command of program.commands) {
     command.exitOverride();
     command.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
