@@ -112,23 +112,16 @@ export function hasPackageCode(error: unknown): boolean {
   return typeof code === 'string' && Object.hasOwn(ERROR_CODES, code);
 }
 
-/** An argument name at the start of a message: `x contains…`, `microBatches[0].inputs must…`, `options: …`. */
-const NAMES_ARGUMENT = /^[A-Za-z_$][\w$]*(\[\d+\])?(\.[A-Za-z_$][\w$]*(\[\d+\])?)*:? /;
-
 /**
  * Asserts that `error` is a deliberate, explained refusal: an Error carrying one of the
- * package's codes (TokenfilterError and its subclasses, or a native error with `code`). With
- * `nativeNamesArgument`, a native error without a code also passes when its message starts by
- * naming the argument it refuses (`x contains a non-finite value…`); native errors gain codes
- * with the native-safety work, after which callers drop that option. Anything else (a TypeError
- * from deep inside a parser, a plain Error without a code) fails with `label`.
+ * package's codes (TokenfilterError and its subclasses, or a native addon error, which carries
+ * `code` too). Anything else (a TypeError from deep inside a parser, a plain Error without a
+ * code) fails with `label`.
  */
-export function expectCodedError(error: unknown, label: string, options: { nativeNamesArgument?: boolean } = {}): void {
+export function expectCodedError(error: unknown, label: string): void {
   expect(error, `${label}: threw a non-Error ${String(error)}`).toBeInstanceOf(Error);
   if (hasPackageCode(error)) return;
-  const message = (error as Error).message;
-  if (options.nativeNamesArgument && NAMES_ARGUMENT.test(message)) return;
-  expect.fail(`${label}: uncoded ${(error as Error).name}: ${message}\n${(error as Error).stack ?? ''}`);
+  expect.fail(`${label}: uncoded ${(error as Error).name}: ${(error as Error).message}\n${(error as Error).stack ?? ''}`);
 }
 
 /** Runs `fn`, failing with `label` when it takes longer than `ms` (a hang or a quadratic blow-up). */
