@@ -15,6 +15,7 @@ import { writeFileAtomic } from '../data/atomic_file.js';
 import { join } from 'node:path';
 import { readShard } from '../data/shard.js';
 import { findSideFile, readSideFile, SideFileKind } from '../data/side_file.js';
+import { readJsonFile } from '../data/json_file.js';
 import { Tokenizer } from '../data/tokenizer.js';
 import { tokenActivations } from '../label/activations.js';
 import { labelShards, type LabelShardsResult } from '../label/label_shards.js';
@@ -49,7 +50,7 @@ async function parseLatents(value: string): Promise<number[]> {
   if (/^[\d,\s]+$/.test(value)) ids = value.split(',').filter((s) => s.trim() !== '').map(Number);
   else {
     try {
-      const parsed = JSON.parse(await readFile(value, 'utf8')) as unknown;
+      const parsed = await readJsonFile(value);
       ids = Array.isArray(parsed) ? parsed : (parsed as { latents?: unknown }).latents;
     } catch (error) {
       throw new UsageError(`--latents ${value}: not a list of ids nor a readable JSON file (${(error as Error).message})`);

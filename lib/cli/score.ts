@@ -37,8 +37,8 @@ export async function scoreCommand(shards: string[], options: ScoreCommandOption
     });
   } catch (error) {
     progress.finish();
-    if ((error as Error).name === 'SafetensorsError' || (error as NodeJS.ErrnoException).code === 'ENOENT')
-      throw new UsageError((error as Error).message, { cause: error });
+    // A bad classifier file carries its own input code (E_FILE_FORMAT: exit 2); a missing one is a bad argument.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new UsageError((error as Error).message, { cause: error });
     throw error;
   }
   progress.finish();

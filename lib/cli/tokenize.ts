@@ -24,6 +24,8 @@ export interface TokenizeOptions {
   shardTokens: number;
   prefix: string;
   skipMalformed?: boolean;
+  /** JSON Lines lines with invalid UTF-8: 'count' (replace and report) or 'error' (refuse the file). */
+  invalidUtf8?: 'count' | 'error';
   overwrite?: boolean;
   json?: boolean;
 }
@@ -35,6 +37,8 @@ export interface TokenizeSummary {
   files: number;
   documents: number;
   skipped: number;
+  /** JSON Lines lines read with invalid UTF-8 replaced by U+FFFD. */
+  invalidUtf8Lines: number;
   characters: number;
   tokens: number;
   shards: string[];
@@ -65,7 +69,7 @@ async function chooseTokenizer(inputs: string[], options: TokenizeOptions, io: C
     progress.update(0, null, 'docs', '', true);
     const texts = async function* () {
       let n = 0;
-      for await (const doc of readDocuments(inputs, { textField: options.textField, idField: options.idField, skipMalformed: options.skipMalformed })) {
+      for await (const doc of readDocuments(inputs, { textField: options.textField, idField: options.idField, skipMalformed: options.skipMalformed, invalidUtf8: options.invalidUtf8 })) {
         progress.update(++n, null, 'docs');
         yield doc.text;
       }
@@ -130,7 +134,12 @@ export async function tokenizeCommand(inputs: string[], options: TokenizeOptions
 
   const totalBytes = (await Promise.all(files.map((f) => stat(f)))).reduce((n, s) => n + s.size, 0);
   const writer = new ShardWriter({ dir: options.out, prefix: options.prefix, shardTokens: options.shardTokens, tokenizer });
-  const stream = readDocuments(files, { textField: options.textField, idField: options.idField, skipMalformed: options.skipMalformed });
+  const stream = readDocuments(files, {
+    textField: options.textField,
+    idField: options.idField,
+    skipMalformed: options.skipMalformed,
+    invalidUtf8: options.invalidUtf8,
+  });
   const progress = new ProgressLine(io, 'tokenize');
   let characters = 0;
   let filesDone = 0;
@@ -169,6 +178,7 @@ export async function tokenizeCommand(inputs: string[], options: TokenizeOptions
     files: files.length,
     documents: writer.documents,
     skipped: stream.skipped,
+    invalidUtf8Lines: stream.invalidUtf8Lines,
     characters,
     tokens: writer.tokens,
     shards,
@@ -184,7 +194,8 @@ export async function tokenizeCommand(inputs: string[], options: TokenizeOptions
   if (options.json) writeJson(io, summary);
   else
     io.stderr.write(
-      `tokenize: ${summary.documents} documents${summary.skipped ? ` (${summary.skipped} skipped)` : ''} → ${summary.tokens} tokens in ` +
+      `tokenize: ${summary.documents} documents${summary.skipped ? ` (${summary.skipped} skipped)` : ''}` +
+        `${summary.invalidUtf8Lines ? ` (${summary.invalidUtf8Lines} lines with invalid UTF-8 replaced)` : ''} → ${summary.tokens} tokens in ` +
         `${shards.length} shard(s) in ${options.out} (${tokenizer.name}, ${formatCount(summary.tokensPerSecond)} tokens/s)\n`,
     );
   return summary;
@@ -205,6 +216,10 @@ export function registerTokenize(program: Command, io: CliIO): void {
     .option('--shard-tokens <n>', 'tokens per shard', (v) => parseIntegerOption('--shard-tokens', v, 1, 0x7fffffff), 100_000_000)
     .option('--prefix <name>', 'shard file prefix', 'shard')
     .option('--skip-malformed', 'skip malformed records instead of stopping')
+    .option('--invalid-utf8 <mode>', "JSON Lines lines that are not valid UTF-8: 'count' (replace bad bytes, report the count) or 'error' (stop)", (v) => {
+      if (v !== 'count' && v !== 'error') throw new UsageError(`--invalid-utf8 must be count or error, got '${v}'`);
+      return v;
+    }, 'count')
     .option('--overwrite', 'replace existing shards with the same prefix in --out')
     .option('--json', 'print a JSON summary on stdout')
     .action(async (inputs: string[], options: TokenizeOptions) => {

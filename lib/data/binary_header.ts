@@ -5,6 +5,12 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { endianness } from 'node:os';
+import { TokenfilterError } from '../errors.js';
+
+/** The error for a malformed token shard or side file: code E_FILE_FORMAT, message `file: problem`. */
+export function fileFormatError(file: string, problem: string): TokenfilterError {
+  return new TokenfilterError('E_FILE_FORMAT', `${file}: ${problem}`, { path: file });
+}
 
 /**
  * Token and value bodies are read and written through typed-array views, which use the host's
@@ -28,16 +34,16 @@ export interface RawHeader {
 
 /**
  * Reads the header of an open file descriptor.
- * @throws Error naming `file` when the file is shorter than a header.
+ * @throws TokenfilterError E_FILE_FORMAT naming `file` when the file is shorter than a header.
  */
 export function readRawHeader(fd: number, file: string): RawHeader {
   assertLittleEndianHost();
   const fileBytes = fstatSync(fd).size;
   if (fileBytes < HEADER_BYTES)
-    throw new Error(`${file}: truncated header: the file has ${fileBytes} bytes, a header needs ${HEADER_BYTES}`);
+    throw fileFormatError(file, `truncated header: the file has ${fileBytes} bytes, a header needs ${HEADER_BYTES}`);
   const bytes = Buffer.alloc(HEADER_BYTES);
   const got = readSync(fd, bytes, 0, HEADER_BYTES, 0);
-  if (got !== HEADER_BYTES) throw new Error(`${file}: could read only ${got} of ${HEADER_BYTES} header bytes`);
+  if (got !== HEADER_BYTES) throw fileFormatError(file, `could read only ${got} of ${HEADER_BYTES} header bytes`);
   const words = new Int32Array(HEADER_WORDS);
   for (let i = 0; i < HEADER_WORDS; i++) words[i] = bytes.readInt32LE(4 * i);
   return { words, fileBytes };
@@ -79,7 +85,7 @@ export function readExactly(fd: number, target: Uint8Array, position: number, fi
   let done = 0;
   while (done < target.length) {
     const got = readSync(fd, target, done, target.length - done, position + done);
-    if (got === 0) throw new Error(`${file}: unexpected end of file at byte ${position + done}`);
+    if (got === 0) throw fileFormatError(file, `unexpected end of file at byte ${position + done}`);
     done += got;
   }
 }

@@ -3,6 +3,7 @@
  * turns one raw record into a document (or a malformed-record error naming file and line).
  * @module
  */
+import { TokenfilterError } from '../errors.js';
 
 /** One document: an id, its text and any other fields of the source record. */
 export interface Document {
@@ -32,6 +33,14 @@ export interface ReadDocumentsOptions {
   onSkip?: (skipped: SkippedRecord) => void;
   /** Plain text: one document per blank-line-separated paragraph instead of per file (default false). */
   paragraphs?: boolean;
+  /**
+   * A JSON Lines line that is not valid UTF-8: 'count' (default) reads it with each bad sequence
+   * replaced by U+FFFD, counts it and reports it through `onInvalidUtf8`; 'error' refuses the
+   * file with a TokenfilterError E_FILE_FORMAT naming file and line.
+   */
+  invalidUtf8?: 'count' | 'error';
+  /** Called for each line read with invalid UTF-8 replaced (with `invalidUtf8: 'count'`). */
+  onInvalidUtf8?: (where: { file: string; line: number }) => void;
   /** Stops reading at the next record with an AbortError. */
   signal?: AbortSignal;
 }
@@ -43,27 +52,34 @@ export interface ResolvedReadOptions {
   skipMalformed: boolean;
   onSkip: (skipped: SkippedRecord) => void;
   paragraphs: boolean;
+  invalidUtf8: 'count' | 'error';
+  onInvalidUtf8: (where: { file: string; line: number }) => void;
   signal: AbortSignal | undefined;
 }
 
 /**
  * Applies defaults and checks types.
- * @throws TypeError for a field name that is not a non-empty string or a non-function onSkip.
+ * @throws TypeError for a field name that is not a non-empty string or a non-function onSkip /
+ *   onInvalidUtf8; TokenfilterError E_OPTION for an invalidUtf8 other than 'count' or 'error'.
  */
 export function resolveReadOptions(options: ReadDocumentsOptions = {}): ResolvedReadOptions {
   const { textField = 'text', idField = 'id', skipMalformed = false, onSkip = () => undefined, paragraphs = false, signal } = options;
+  const { invalidUtf8 = 'count', onInvalidUtf8 = () => undefined } = options;
   if (typeof textField !== 'string' || textField === '') throw new TypeError('textField must be a non-empty string');
   if (typeof idField !== 'string' || idField === '') throw new TypeError('idField must be a non-empty string');
   if (typeof onSkip !== 'function') throw new TypeError('onSkip must be a function');
-  return { textField, idField, skipMalformed: Boolean(skipMalformed), onSkip, paragraphs: Boolean(paragraphs), signal };
+  if (typeof onInvalidUtf8 !== 'function') throw new TypeError('onInvalidUtf8 must be a function');
+  if (invalidUtf8 !== 'count' && invalidUtf8 !== 'error')
+    throw new TokenfilterError('E_OPTION', `invalidUtf8 must be 'count' or 'error', got ${JSON.stringify(invalidUtf8)}`);
+  return { textField, idField, skipMalformed: Boolean(skipMalformed), onSkip, paragraphs: Boolean(paragraphs), invalidUtf8, onInvalidUtf8, signal };
 }
 
-/** A record that cannot become a document; `file` and `line` say where. */
-export class MalformedRecordError extends Error {
+/** A record that cannot become a document (code E_FILE_FORMAT); `file` and `line` say where. */
+export class MalformedRecordError extends TokenfilterError {
   readonly file: string;
   readonly line: number;
   constructor(file: string, line: number, reason: string, unit = 'line') {
-    super(`${file}:${unit === 'line' ? '' : `${unit} `}${line}: ${reason}`);
+    super('E_FILE_FORMAT', `${file}:${unit === 'line' ? '' : `${unit} `}${line}: ${reason}`, { path: file });
     this.name = 'MalformedRecordError';
     this.file = file;
     this.line = line;

@@ -8,6 +8,7 @@ import type { Stats } from 'node:fs';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { TokenfilterError } from '../errors.js';
 import { join } from 'node:path';
+import { stripBom } from './byte_lines.js';
 import { resolveReadOptions, type Document, type ReadDocumentsOptions, type ResolvedReadOptions } from './document.js';
 import { readJsonl } from './read_jsonl.js';
 import { readParquet } from './read_parquet.js';
@@ -92,7 +93,7 @@ export async function listCorpusFiles(pathOrPaths: string | readonly string[]): 
 
 /** Yields a text file as one document, or one per blank-line-separated paragraph. */
 async function* readTextFile(file: string, options: ResolvedReadOptions): AsyncGenerator<Document> {
-  const text = await readFile(file, 'utf8');
+  const text = stripBom(await readFile(file, 'utf8'));
   if (!options.paragraphs) {
     yield { id: file, text, file };
     return;
@@ -108,18 +109,24 @@ async function* readTextFile(file: string, options: ResolvedReadOptions): AsyncG
 
 /**
  * Documents from files and folders, streamed; iterate it once. `skipped` counts malformed
- * records skipped so far (with `skipMalformed`), `files` the files opened.
+ * records skipped so far (with `skipMalformed`), `invalidUtf8Lines` the JSON Lines lines read
+ * with invalid UTF-8 replaced, `files` the files opened.
  */
 export class DocumentStream implements AsyncIterable<Document> {
   skipped = 0;
+  invalidUtf8Lines = 0;
   files = 0;
   private readonly paths: string | readonly string[];
   private readonly options: ResolvedReadOptions;
 
   constructor(paths: string | readonly string[], options: ReadDocumentsOptions = {}) {
     const resolved = resolveReadOptions(options);
-    const onSkip = resolved.onSkip;
-    this.options = { ...resolved, onSkip: (s) => { this.skipped++; onSkip(s); } };
+    const { onSkip, onInvalidUtf8 } = resolved;
+    this.options = {
+      ...resolved,
+      onSkip: (s) => { this.skipped++; onSkip(s); },
+      onInvalidUtf8: (where) => { this.invalidUtf8Lines++; onInvalidUtf8(where); },
+    };
     this.paths = paths;
   }
 

@@ -1,29 +1,33 @@
 /**
  * Parquet reader over hyparquet: reads one row group at a time, so memory holds one row group's
- * rows, never the file.
+ * rows, never the file. Footer and metadata are checked first (parquet_metadata.ts), and every
+ * hyparquet failure becomes a coded error naming the file.
  * @module
  */
 import { throwIfAborted } from '../abort.js';
 import { basename } from 'node:path';
-import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
+import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
+import { TokenfilterError } from '../errors.js';
 import { MalformedRecordError, toDocument, type Document, type ResolvedReadOptions } from './document.js';
+import { checkParquetFooter, readParquetMetadata } from './parquet_metadata.js';
+
+function formatError(file: string, problem: string, cause?: unknown): TokenfilterError {
+  return new TokenfilterError('E_FILE_FORMAT', `${file}: ${problem}`, { path: file, cause });
+}
 
 /**
  * Yields one document per row. A row whose text column is missing or not a string is malformed
  * (`file:row N: reason`; rows counted from 0), thrown or skipped as `skipMalformed` says.
- * @throws Error naming the file when it is not Parquet or lacks the text column.
+ * @throws TokenfilterError naming the file: E_IO when it cannot be opened, E_FILE_FORMAT when it
+ *   is not Parquet, is corrupt or truncated, or lacks the text column.
  */
 export async function* readParquet(file: string, options: ResolvedReadOptions): AsyncGenerator<Document> {
+  await checkParquetFooter(file);
   const buffer = await asyncBufferFromFile(file);
-  let metadata;
-  try {
-    metadata = await parquetMetadataAsync(buffer);
-  } catch (error) {
-    throw new Error(`${file}: not a readable Parquet file (${(error as Error).message})`, { cause: error });
-  }
+  const metadata = await readParquetMetadata(file, buffer);
   const columns = metadata.schema.slice(1).map((element) => element.name);
   if (!columns.includes(options.textField))
-    throw new Error(`${file}: no column '${options.textField}' (columns: ${columns.join(', ')})`);
+    throw formatError(file, `no column '${options.textField}' (columns: ${columns.join(', ')})`);
   const name = basename(file);
   let rowStart = 0;
   for (const group of metadata.row_groups) {
@@ -33,7 +37,7 @@ export async function* readParquet(file: string, options: ResolvedReadOptions): 
     try {
       rows = await parquetReadObjects({ file: buffer, metadata, rowStart, rowEnd });
     } catch (error) {
-      throw new Error(`${file}: rows ${rowStart}..${rowEnd - 1}: ${(error as Error).message}`, { cause: error });
+      throw formatError(file, `rows ${rowStart}..${rowEnd - 1} cannot be read (${(error as Error).message})`, error);
     }
     for (let i = 0; i < rows.length; i++) {
       const row = rowStart + i;

@@ -28,10 +28,12 @@ import {
   namingFile,
   readExactly,
   readRawHeader,
+  fileFormatError,
   withFile,
   assertLittleEndianHost,
 } from './binary_header.js';
 import { writeFileAtomic } from './atomic_file.js';
+import { TokenfilterError } from '../errors.js';
 import {
   checkContract,
   readContract,
@@ -78,32 +80,29 @@ export interface Shard {
 function tokenBytesOf(version: number, file: string): 2 | 4 {
   if (version === 1) return 2;
   if (version === 2) return 4;
-  throw new Error(`${file}: unsupported shard version ${version} (expected 1 = uint16 or 2 = uint32)`);
+  throw fileFormatError(file, `unsupported shard version ${version} (expected 1 = uint16 or 2 = uint32)`);
 }
 
 /**
  * Parses and validates a shard header against the file's size.
- * @throws Error naming `file` for a wrong magic, an unknown version, a negative count, a size that
- *   does not match the count (truncated or oversized), or an impossible tokenizer record.
+ * @throws TokenfilterError E_FILE_FORMAT naming `file` for a wrong magic, an unknown version, a
+ *   negative count, a size that does not match the count (truncated or oversized), or an
+ *   impossible tokenizer record.
  */
 export function parseShardHeader(words: Int32Array, fileBytes: number, file: string): ShardHeader {
   if (words[0] !== SHARD_MAGIC)
-    throw new Error(`${file}: not a token shard: magic ${words[0]}, expected ${SHARD_MAGIC}`);
+    throw fileFormatError(file, `not a token shard: magic ${words[0]}, expected ${SHARD_MAGIC}`);
   const tokenBytes = tokenBytesOf(words[1], file);
   const tokenCount = words[2];
-  if (tokenCount < 0) throw new Error(`${file}: header records a negative token count (${tokenCount})`);
+  if (tokenCount < 0) throw fileFormatError(file, `header records a negative token count (${tokenCount})`);
   const expectedBytes = HEADER_BYTES + tokenCount * tokenBytes;
   if (fileBytes < expectedBytes)
-    throw new Error(
-      `${file}: truncated shard: the header records ${tokenCount} tokens (${expectedBytes} bytes), the file has ${fileBytes} bytes`,
-    );
+    throw fileFormatError(file, `truncated shard: the header records ${tokenCount} tokens (${expectedBytes} bytes), the file has ${fileBytes} bytes`);
   if (fileBytes > expectedBytes)
-    throw new Error(
-      `${file}: oversized shard: the header records ${tokenCount} tokens (${expectedBytes} bytes), the file has ${fileBytes} bytes`,
-    );
+    throw fileFormatError(file, `oversized shard: the header records ${tokenCount} tokens (${expectedBytes} bytes), the file has ${fileBytes} bytes`);
   const tokenizer = readContract(words, file);
   if (tokenBytes === 2 && tokenizer.vocabSize > 65536)
-    throw new Error(`${file}: version 1 (uint16) shard records a vocabulary of ${tokenizer.vocabSize} > 65536`);
+    throw fileFormatError(file, `version 1 (uint16) shard records a vocabulary of ${tokenizer.vocabSize} > 65536`);
   return { version: words[1] as 1 | 2, tokenCount, tokenBytes, tokenizer };
 }
 
@@ -121,19 +120,28 @@ export function readShardHeader(path: string, options: ReadShardOptions = {}): S
 const NATIVE_SCAN_MIN = 256;
 
 /**
- * Throws naming `file` and the position of the first id ≥ vocabSize. Long Uint16Array /
- * Uint32Array inputs take a native max scan first (memory speed); other array-likes are checked
- * element by element (integers ≥ 0 only).
+ * Throws naming `file` and the position of the first id ≥ vocabSize: a RangeError for ids the
+ * caller passed (`source` 'argument'), a TokenfilterError E_FILE_FORMAT for ids read from `file`
+ * (`source` 'file'). Long Uint16Array / Uint32Array inputs take a native max scan first (memory
+ * speed); other array-likes are checked element by element (integers ≥ 0 only).
  */
-export function checkIdsBelow(ids: ArrayLike<number>, vocabSize: number, file: string, offset = 0): void {
+export function checkIdsBelow(
+  ids: ArrayLike<number>,
+  vocabSize: number,
+  file: string,
+  offset = 0,
+  source: 'argument' | 'file' = 'argument',
+): void {
   if (ids instanceof Uint16Array || ids instanceof Uint32Array) {
     if (ids instanceof Uint16Array && vocabSize > 0xffff) return;
     if (ids.length >= NATIVE_SCAN_MIN && (native.maxTokenId(ids) as number) < vocabSize) return;
   }
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i];
-    if (!(Number.isInteger(id) && id >= 0 && id < vocabSize))
-      throw new RangeError(`${file}: token ${offset + i} has id ${id}, outside the vocabulary of ${vocabSize}`);
+    if (!(Number.isInteger(id) && id >= 0 && id < vocabSize)) {
+      const problem = `token ${offset + i} has id ${id}, outside the vocabulary of ${vocabSize}`;
+      throw source === 'file' ? fileFormatError(file, problem) : new RangeError(`${file}: ${problem}`);
+    }
   }
 }
 
@@ -153,7 +161,7 @@ export function readShard(path: string, options: ReadShardOptions = {}): Shard {
     const tokens =
       header.version === 1 ? new Uint16Array(bytes.buffer, 0, header.tokenCount) : new Uint32Array(bytes.buffer, 0, header.tokenCount);
     if (header.tokenizer.vocabSize > 0 && options.validateIds !== false)
-      checkIdsBelow(tokens, header.tokenizer.vocabSize, path);
+      checkIdsBelow(tokens, header.tokenizer.vocabSize, path, 0, 'file');
     return { tokens, header, path };
   });
 }
@@ -196,9 +204,13 @@ export class ShardFile {
 
   /**
    * Copies tokens [start, start + out.length) into `out`, checking ids against the vocabulary.
-   * @throws RangeError when the range leaves the shard or an id is out of range.
+   * @throws TokenfilterError E_STATE after {@link ShardFile.close}; TypeError when `out` is not a
+   *   Uint32Array; RangeError when the range leaves the shard; TokenfilterError E_FILE_FORMAT for
+   *   an id at or above the recorded vocabulary size.
    */
   read(start: number, out: Uint32Array): Uint32Array {
+    if (this.fd < 0) throw new TokenfilterError('E_STATE', `${this.path}: read after close`, { path: this.path });
+    if (!(out instanceof Uint32Array)) throw new TypeError(`${this.path}: out must be a Uint32Array`);
     const n = out.length;
     if (!Number.isInteger(start) || start < 0 || start + n > this.header.tokenCount)
       throw new RangeError(`${this.path}: range [${start}, ${start + n}) outside the shard's ${this.header.tokenCount} tokens`);
@@ -207,7 +219,7 @@ export class ShardFile {
     readExactly(this.fd, new Uint8Array(this.scratch, 0, n * width), HEADER_BYTES + start * width, this.path);
     out.set(width === 2 ? new Uint16Array(this.scratch, 0, n) : new Uint32Array(this.scratch, 0, n));
     const vocab = this.header.tokenizer.vocabSize;
-    if (vocab > 0) checkIdsBelow(out, vocab, this.path, start);
+    if (vocab > 0) checkIdsBelow(out, vocab, this.path, start, 'file');
     return out;
   }
 

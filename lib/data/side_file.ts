@@ -17,7 +17,16 @@
  */
 import { existsSync } from 'node:fs';
 import { writeFileAtomic } from './atomic_file.js';
-import { assertLittleEndianHost, HEADER_BYTES, HEADER_WORDS, headerBytes, readExactly, readRawHeader, withFile } from './binary_header.js';
+import {
+  assertLittleEndianHost,
+  HEADER_BYTES,
+  HEADER_WORDS,
+  fileFormatError,
+  headerBytes,
+  readExactly,
+  readRawHeader,
+  withFile,
+} from './binary_header.js';
 import { decodeFloat16, encodeFloat16 } from './float16.js';
 import { TokenfilterError } from '../errors.js';
 import {
@@ -36,6 +45,12 @@ export const SIDE_FILE_MAGIC = 20261122;
 /** Index of the first value above `max`, or -1 (a plain loop: fast on 100M-value masks). */
 export function firstAbove(values: Uint8Array, max: number): number {
   for (let i = 0; i < values.length; i++) if (values[i] > max) return i;
+  return -1;
+}
+
+/** Index of the first float16 NaN bit pattern (exponent all ones, mantissa not zero), or -1. */
+export function firstFloat16NaN(bits: Uint16Array): number {
+  for (let i = 0; i < bits.length; i++) if ((bits[i] & 0x7fff) > 0x7c00) return i;
   return -1;
 }
 
@@ -106,7 +121,7 @@ export interface ReadSideFileOptions {
 function valueBytesOf(kind: number, file: string): 1 | 2 {
   if (kind === 1 || kind === 2 || kind === 3) return 1;
   if (kind === 4) return 2;
-  throw new Error(`${file}: unknown side-file kind ${kind} (expected 1 loss mask, 2 labels, 3 uint8 scores, 4 float16 scores)`);
+  throw fileFormatError(file, `unknown side-file kind ${kind} (expected 1 loss mask, 2 labels, 3 uint8 scores, 4 float16 scores)`);
 }
 
 /**
@@ -116,15 +131,16 @@ function valueBytesOf(kind: number, file: string): 1 | 2 {
  */
 export function parseSideFileHeader(words: Int32Array, fileBytes: number, file: string): SideFileHeader {
   if (words[0] !== SIDE_FILE_MAGIC)
-    throw new Error(`${file}: not a side file: magic ${words[0]}, expected ${SIDE_FILE_MAGIC}`);
-  if (words[1] !== 1) throw new Error(`${file}: unsupported side-file version ${words[1]} (expected 1)`);
+    throw fileFormatError(file, `not a side file: magic ${words[0]}, expected ${SIDE_FILE_MAGIC}`);
+  if (words[1] !== 1) throw fileFormatError(file, `unsupported side-file version ${words[1]} (expected 1)`);
   const tokenCount = words[2];
-  if (tokenCount < 0) throw new Error(`${file}: header records a negative token count (${tokenCount})`);
+  if (tokenCount < 0) throw fileFormatError(file, `header records a negative token count (${tokenCount})`);
   const valueBytes = valueBytesOf(words[3], file);
   const expectedBytes = HEADER_BYTES + tokenCount * valueBytes;
   if (fileBytes !== expectedBytes)
-    throw new Error(
-      `${file}: ${fileBytes < expectedBytes ? 'truncated' : 'oversized'} side file: the header records ${tokenCount} ` +
+    throw fileFormatError(
+      file,
+      `${fileBytes < expectedBytes ? 'truncated' : 'oversized'} side file: the header records ${tokenCount} ` +
         `tokens (${expectedBytes} bytes), the file has ${fileBytes} bytes`,
     );
   return { version: 1, tokenCount, kind: words[3] as SideFileKind, valueBytes, tokenizer: readContract(words, file) };
@@ -132,7 +148,11 @@ export function parseSideFileHeader(words: Int32Array, fileBytes: number, file: 
 
 function checkExpectations(header: SideFileHeader, options: ReadSideFileOptions, file: string): void {
   if (options.expectKind !== undefined && header.kind !== options.expectKind)
-    throw new Error(`${file}: side file holds ${KIND_NAMES[header.kind]} (kind ${header.kind}), expected ${KIND_NAMES[options.expectKind]} (kind ${options.expectKind})`);
+    throw new TokenfilterError(
+      'E_MISMATCH',
+      `${file}: side file holds ${KIND_NAMES[header.kind]} (kind ${header.kind}), expected ${KIND_NAMES[options.expectKind]} (kind ${options.expectKind})`,
+      { path: file },
+    );
   if (options.expectTokens !== undefined && header.tokenCount !== options.expectTokens)
     throw new TokenfilterError('E_MISMATCH', `${file}: side file covers ${header.tokenCount} tokens, its shard${options.shard ? ` ${options.shard.path}` : ''} has ${options.expectTokens}`, { path: file });
   if (options.expectTokenizer) checkContract(header.tokenizer, options.expectTokenizer, file);
@@ -151,8 +171,9 @@ export function readSideFileHeader(path: string, options: ReadSideFileOptions = 
 
 /**
  * Reads a side file.
- * @throws Error naming the file for any header or size problem, an unexpected kind or count, a
- *   tokenizer mismatch, or a loss-mask value other than 0 and 1.
+ * @throws TokenfilterError naming the file: E_FILE_FORMAT for any header or size problem or a
+ *   loss-mask value other than 0 and 1, E_MISMATCH for an unexpected kind or count, E_NOT_FINITE
+ *   for a NaN float16 score; Error for a tokenizer mismatch.
  */
 export function readSideFile(path: string, options: ReadSideFileOptions = {}): SideFile {
   return withFile(path, (fd) => {
@@ -163,7 +184,11 @@ export function readSideFile(path: string, options: ReadSideFileOptions = {}): S
     readExactly(fd, new Uint8Array(values.buffer), HEADER_BYTES, path);
     if (header.kind === SideFileKind.LossMask) {
       const bad = firstAbove(values as Uint8Array, 1);
-      if (bad >= 0) throw new Error(`${path}: loss mask value ${values[bad]} at token ${bad} (expected 0 or 1)`);
+      if (bad >= 0) throw fileFormatError(path, `loss mask value ${values[bad]} at token ${bad} (expected 0 or 1)`);
+    }
+    if (header.kind === SideFileKind.ScoresFloat16) {
+      const nan = firstFloat16NaN(values as Uint16Array);
+      if (nan >= 0) throw new TokenfilterError('E_NOT_FINITE', `${path}: float16 score at token ${nan} is NaN`, { path });
     }
     return { values, header, path };
   });

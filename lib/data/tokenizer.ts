@@ -24,6 +24,8 @@ import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from './atomic_file.js';
 import { createRequire } from 'node:module';
 import { native } from '../native.js';
+import { errorCode, TokenfilterError } from '../errors.js';
+import { stripBom } from './byte_lines.js';
 import {
   ABSENT,
   REGULAR,
@@ -204,26 +206,35 @@ export class Tokenizer {
    * ByteLevel pre-tokenizer (GPT-2 regex) or a Split with the cl100k regex followed by
    * ByteLevel). `<|endoftext|>` and `<|hidden|>` are appended at the next free ids when absent.
    * Every entry of `added_tokens` is treated as a special token: decodable, never matched in text.
-   * @throws Error starting "tokenizer JSON:" for malformed, truncated or unsupported input.
+   * A leading byte order mark is ignored.
+   * @throws TokenfilterError E_FILE_FORMAT starting "tokenizer JSON:" for malformed, truncated or
+   *   unsupported input.
    */
   static fromJSON(json: string | object): Tokenizer {
     let value: unknown = json;
     if (typeof json === 'string') {
       try {
-        value = JSON.parse(json);
+        value = JSON.parse(stripBom(json));
       } catch (e) {
-        throw new Error(`tokenizer JSON: not valid JSON (${(e as Error).message})`);
+        throw new TokenfilterError('E_FILE_FORMAT', `tokenizer JSON: not valid JSON (${(e as Error).message})`, { cause: e });
       }
     } else if (json === null || typeof json !== 'object') {
       throw new TypeError('json must be a string or an object');
     }
     const { spec, specials } = specFromJSON(value);
-    return new Tokenizer(spec, specials);
+    try {
+      return new Tokenizer(spec, specials);
+    } catch (e) {
+      // The constructor's checks (every single byte present, special ids, the native build) judge the file here.
+      if (errorCode(e) !== undefined) throw e;
+      throw new TokenfilterError('E_FILE_FORMAT', `tokenizer JSON: ${(e as Error).message}`, { cause: e });
+    }
   }
 
   /**
    * Reads a `tokenizer.json` file (see {@link Tokenizer.fromJSON}).
-   * @throws Error naming the file when it is unreadable or not a supported tokenizer.
+   * @throws Error naming the file when it is unreadable; TokenfilterError E_FILE_FORMAT naming
+   *   it when it is not a supported tokenizer.
    */
   static async load(path: string): Promise<Tokenizer> {
     if (typeof path !== 'string') throw new TypeError('path must be a string');
@@ -231,7 +242,9 @@ export class Tokenizer {
     try {
       return Tokenizer.fromJSON(text);
     } catch (e) {
-      throw new Error(`${path}: ${(e as Error).message}`);
+      const code = errorCode(e);
+      if (code === undefined) throw new Error(`${path}: ${(e as Error).message}`, { cause: e });
+      throw new TokenfilterError(code, `${path}: ${(e as Error).message}`, { path, cause: e });
     }
   }
 

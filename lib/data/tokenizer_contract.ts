@@ -88,18 +88,19 @@ export function writeContract(header: Int32Array, contract: TokenizerContract): 
 
 /**
  * Reads the contract block of a header.
- * @throws RangeError naming `file` when the recorded values are impossible (negative sizes, ids
- *   out of range).
+ * @throws TokenfilterError E_FILE_FORMAT naming `file` when the recorded values are impossible
+ *   (negative sizes, ids out of range).
  */
 export function readContract(header: Int32Array, file: string): RecordedContract {
   const vocabSize = header[CONTRACT_WORD];
   const eotId = header[CONTRACT_WORD + 1];
   const hiddenId = header[CONTRACT_WORD + 2];
-  if (vocabSize < 0) throw new RangeError(`${file}: header records a negative vocabulary size (${vocabSize})`);
+  if (vocabSize < 0)
+    throw new TokenfilterError('E_FILE_FORMAT', `${file}: header records a negative vocabulary size (${vocabSize})`, { path: file });
   if (vocabSize === 0) return { vocabSize: 0, eotId: 0, hiddenId: 0, hashPrefix: '' };
   for (const [field, id] of [['end-of-text id', eotId], ['hidden id', hiddenId]] as const) {
     if (id < 0 || id >= vocabSize)
-      throw new RangeError(`${file}: header records ${field} ${id} outside the vocabulary of ${vocabSize}`);
+      throw new TokenfilterError('E_FILE_FORMAT', `${file}: header records ${field} ${id} outside the vocabulary of ${vocabSize}`, { path: file });
   }
   const bytes = Buffer.alloc(16);
   for (let i = 0; i < 4; i++) bytes.writeInt32LE(header[CONTRACT_WORD + 3 + i], 4 * i);

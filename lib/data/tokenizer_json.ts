@@ -4,6 +4,7 @@
  * lib/data/tokenizer.ts.
  * @module
  */
+import { TokenfilterError } from '../errors.js';
 
 /** The cl100k_base / Llama 3 split regex, as Hugging Face writes it in a `Split` pre-tokenizer. */
 export const CL100K_PATTERN =
@@ -73,7 +74,7 @@ export function vocabStringToBytes(s: string): Uint8Array | null {
 const encoder = new TextEncoder();
 
 function fail(message: string): never {
-  throw new Error(`tokenizer JSON: ${message}`);
+  throw new TokenfilterError('E_FILE_FORMAT', `tokenizer JSON: ${message}`);
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -111,7 +112,7 @@ function readPretokenizer(p: unknown): PretokenizerName {
 
 /**
  * Parses a Hugging Face `tokenizer.json` (byte-level BPE) into a BpeSpec plus its special
- * tokens. Throws an Error starting with "tokenizer JSON:" that says what is wrong.
+ * tokens. Throws a TokenfilterError E_FILE_FORMAT starting "tokenizer JSON:" that says what is wrong.
  */
 export function specFromJSON(json: unknown): { spec: BpeSpec; specials: Map<string, number> } {
   if (!isObject(json)) fail('expected an object');

@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import { throwIfAborted } from '../abort.js';
 import { MalformedRecordError } from '../data/document.js';
+import { stripBom } from '../data/byte_lines.js';
 import { hashUnit, seedWords } from '../data/random.js';
 
 /** Most choices a question may have (one letter each, A to Z). */
@@ -125,8 +126,9 @@ export async function readMcq(path: string, options: ReadMcqOptions = {}): Promi
   const kept: McqQuestion[] = [];
   let lineNumber = 0;
   try {
-    for await (const line of lines) {
+    for await (const text of lines) {
       lineNumber++;
+      const line = lineNumber === 1 ? stripBom(text) : text;
       if (lineNumber % 1024 === 0) throwIfAborted(signal, 'reading questions');
       if (line.trim() === '') continue;
       let record: unknown;

@@ -9,10 +9,15 @@
 import { readFile } from 'node:fs/promises';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { decodeFloat16 } from '../data/float16.js';
+import { TokenfilterError } from '../errors.js';
+import { crc32 } from './crc32.js';
 
-/** A malformed, truncated, hostile or unsupported `.npy` / `.npz` file. */
-export class NpyError extends Error {
-  override name = 'NpyError';
+/** A malformed, truncated, hostile or unsupported `.npy` / `.npz` file (code E_FILE_FORMAT). */
+export class NpyError extends TokenfilterError {
+  constructor(message: string, options: { cause?: unknown; path?: string } = {}) {
+    super('E_FILE_FORMAT', message, options);
+    this.name = 'NpyError';
+  }
 }
 
 /** One array: shape and data (float types are returned as Float32Array or Float64Array). */
@@ -26,7 +31,11 @@ export interface NpyArray {
 export const MAX_ENTRY_BYTES = 2 ** 32;
 
 function fail(source: string, message: string): never {
-  throw new NpyError(`${source}: ${message}`);
+  throw new NpyError(`${source}: ${message}`, { path: source });
+}
+
+function hex32(n: number): string {
+  return `0x${n.toString(16).padStart(8, '0')}`;
 }
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
@@ -101,9 +110,9 @@ export function encodeNpy(data: Float32Array, shape: readonly number[]): Uint8Ar
 /**
  * Parses a zip archive of `.npy` files (as numpy.savez / savez_compressed write). Reads the
  * central directory, checks each local header against it, inflates deflated entries with a
- * size cap, and verifies sizes. Names lose their `.npy` suffix.
+ * size cap, and verifies sizes and each entry's CRC-32. Names lose their `.npy` suffix.
  * @throws NpyError for a bad or truncated archive, an unsupported compression method,
- *   encryption, zip64, a size mismatch or a bad array.
+ *   encryption, zip64, a size mismatch, a CRC-32 mismatch or a bad array.
  */
 export function parseNpz(bytes: Uint8Array, source = 'npz'): Map<string, NpyArray> {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -126,6 +135,7 @@ export function parseNpz(bytes: Uint8Array, source = 'npz'): Map<string, NpyArra
     if (at + 46 > eocd || view.getUint32(at, true) !== 0x02014b50) fail(source, `central directory entry ${e} is malformed`);
     const flags = view.getUint16(at + 8, true);
     const method = view.getUint16(at + 10, true);
+    const crc = view.getUint32(at + 16, true);
     const compressed = view.getUint32(at + 20, true);
     const size = view.getUint32(at + 24, true);
     const nameLength = view.getUint16(at + 28, true);
@@ -152,6 +162,9 @@ export function parseNpz(bytes: Uint8Array, source = 'npz'): Map<string, NpyArra
       }
     } else fail(source, `entry '${name}' uses compression method ${method} (only stored and deflated are supported)`);
     if (content.length !== size) fail(source, `entry '${name}' is ${content.length} bytes, the directory says ${size}`);
+    const actual = crc32(content);
+    if (actual !== crc)
+      fail(source, `entry '${name}' fails its CRC-32 check (stored ${hex32(crc)}, computed ${hex32(actual)}): the archive is corrupt`);
     if (!name.endsWith('.npy')) continue;
     arrays.set(name.slice(0, -4), parseNpy(content, `${source}:${name}`));
   }
@@ -178,16 +191,6 @@ export function encodeNpz(arrays: ReadonlyMap<string, Uint8Array>, options: { co
   const parts: Uint8Array[] = [];
   const central: Uint8Array[] = [];
   let offset = 0;
-  const crcTable = new Int32Array(256).map((_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c;
-  });
-  const crc32 = (b: Uint8Array): number => {
-    let c = -1;
-    for (let i = 0; i < b.length; i++) c = crcTable[(c ^ b[i]) & 0xff] ^ (c >>> 8);
-    return (c ^ -1) >>> 0;
-  };
   for (const [key, content] of arrays) {
     const name = new TextEncoder().encode(`${key}.npy`);
     const crc = crc32(content);

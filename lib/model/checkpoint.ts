@@ -69,6 +69,14 @@ function nonNegativeInteger(value: string | undefined, name: string, source: str
   return n;
 }
 
+/** AdamW's second moments are running means of squares: a negative one means a corrupt file. */
+function checkSecondMoments(model: Transformer, v: Float32Array, path: string): void {
+  for (const t of model.tensorInfo())
+    for (let i = t.offset; i < t.offset + t.size; i++)
+      if (v[i] < 0)
+        throw new SafetensorsError(`${path}: tensor 'optimizer.exp_avg_sq.${t.name}' has a negative value at index ${i - t.offset} (second moments are never negative)`);
+}
+
 function sameArchitecture(a: TransformerConfig, b: TransformerConfig): boolean {
   const keys: (keyof TransformerConfig)[] = ['vocabSize', 'dModel', 'layers', 'heads', 'context', 'hidden', 'tieEmbeddings', 'ropeBase', 'normEps'];
   return keys.every((k) => a[k] === b[k]);
@@ -77,8 +85,9 @@ function sameArchitecture(a: TransformerConfig, b: TransformerConfig): boolean {
 /**
  * Restores a checkpoint into `model` (parameters and AdamW state) and returns the training
  * state. The architecture must match (the seed may differ: it only chose the initial values).
- * @throws SafetensorsError for a malformed file, a different architecture, or any bad tensor
- *   or metadata field; `model` is unchanged when it throws.
+ * @throws SafetensorsError (E_FILE_FORMAT) for a malformed file, a different architecture, or any
+ *   bad tensor (a negative second moment included) or metadata field; `model` is unchanged when
+ *   it throws.
  */
 export async function restoreCheckpoint(path: string, model: Transformer): Promise<TrainingState> {
   return restoreFromContents(await readSafetensors(path), path, model);
@@ -93,6 +102,7 @@ function restoreFromContents(file: SafetensorsContents, path: string, model: Tra
   const params = parametersFromFile(model, file, path, '');
   const m = parametersFromFile(model, file, path, 'optimizer.exp_avg.');
   const v = parametersFromFile(model, file, path, 'optimizer.exp_avg_sq.');
+  checkSecondMoments(model, v, path);
   const step = nonNegativeInteger(file.metadata.step, 'step', path);
   const batchesConsumed = nonNegativeInteger(file.metadata.batches_consumed, 'batches_consumed', path);
   let trainer: Record<string, unknown>;

@@ -10,6 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import { writeAtomically } from '../data/atomic_file.js';
 import { endianness } from 'node:os';
+import { TokenfilterError, type ErrorCode } from '../errors.js';
 
 /** Element types this module reads and writes. */
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'U32' | 'I16' | 'U16' | 'I8' | 'U8' | 'BOOL';
@@ -39,27 +40,40 @@ export interface SafetensorsContents {
   metadata: Record<string, string>;
 }
 
-/** A malformed, truncated or hostile safetensors file, or an invalid tensor to write. */
-export class SafetensorsError extends Error {
-  override name = 'SafetensorsError';
+/**
+ * A malformed, truncated or hostile safetensors file, or an invalid tensor to write. Code
+ * E_FILE_FORMAT unless another is given.
+ */
+export class SafetensorsError extends TokenfilterError {
+  constructor(message: string, options: { code?: ErrorCode; cause?: unknown; path?: string } = {}) {
+    super(options.code ?? 'E_FILE_FORMAT', message, options);
+    this.name = 'SafetensorsError';
+  }
 }
 
 type ArrayCtor = { new (buffer: ArrayBufferLike, byteOffset: number, length: number): TensorData; BYTES_PER_ELEMENT: number };
 
-const DTYPES: Record<SafetensorsDtype, ArrayCtor> = {
-  F64: Float64Array,
-  F32: Float32Array,
-  F16: Uint16Array,
-  BF16: Uint16Array,
-  I64: BigInt64Array,
-  I32: Int32Array,
-  U32: Uint32Array,
-  I16: Int16Array,
-  U16: Uint16Array,
-  I8: Int8Array,
-  U8: Uint8Array,
-  BOOL: Uint8Array,
-} as unknown as Record<SafetensorsDtype, ArrayCtor>;
+// A Map, not an object: a dtype read from a file ('constructor', '__proto__', 'toString') must
+// never match something inherited from Object.prototype.
+const DTYPES = new Map<string, ArrayCtor>([
+  ['F64', Float64Array],
+  ['F32', Float32Array],
+  ['F16', Uint16Array],
+  ['BF16', Uint16Array],
+  ['I64', BigInt64Array],
+  ['I32', Int32Array],
+  ['U32', Uint32Array],
+  ['I16', Int16Array],
+  ['U16', Uint16Array],
+  ['I8', Int8Array],
+  ['U8', Uint8Array],
+  ['BOOL', Uint8Array],
+] as unknown as [string, ArrayCtor][]);
+
+/** The array type of a dtype named in a file or by a caller, or undefined for an unknown one. */
+function arrayTypeOf(dtype: unknown): ArrayCtor | undefined {
+  return typeof dtype === 'string' ? DTYPES.get(dtype) : undefined;
+}
 
 /** Largest header accepted (the format's own reference implementation uses 100 MB). */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -69,7 +83,7 @@ function assertLittleEndian(): void {
 }
 
 function fail(source: string, message: string): never {
-  throw new SafetensorsError(`${source}: ${message}`);
+  throw new SafetensorsError(`${source}: ${message}`, { path: source });
 }
 
 /**
@@ -96,7 +110,8 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors'): Saf
   if (header === null || typeof header !== 'object' || Array.isArray(header)) fail(source, 'header must be a JSON object');
   const dataStart = 8 + n;
   const dataLength = bytes.byteLength - dataStart;
-  const metadata: Record<string, string> = {};
+  // Null prototype: a key such as '__proto__' or 'constructor' is stored as given, never inherited.
+  const metadata: Record<string, string> = Object.create(null) as Record<string, string>;
   const entries: { name: string; dtype: SafetensorsDtype; shape: number[]; begin: number; end: number }[] = [];
   for (const [name, value] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
@@ -111,7 +126,8 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors'): Saf
     const { dtype, shape, data_offsets: offsets, ...rest } = value as Record<string, unknown>;
     const extra = Object.keys(rest);
     if (extra.length > 0) fail(source, `tensor '${name}' has unknown field '${extra[0]}'`);
-    if (typeof dtype !== 'string' || !(dtype in DTYPES)) fail(source, `tensor '${name}' has unsupported dtype ${JSON.stringify(dtype)}`);
+    const Ctor = arrayTypeOf(dtype);
+    if (Ctor === undefined) fail(source, `tensor '${name}' has unsupported dtype ${JSON.stringify(dtype)}`);
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
       fail(source, `tensor '${name}' shape must be an array of non-negative integers`);
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0))
@@ -120,7 +136,7 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors'): Saf
     if (begin > end || end > dataLength)
       fail(source, `tensor '${name}' data_offsets [${begin}, ${end}] out of range of the ${dataLength}-byte data section`);
     const elements = (shape as number[]).reduce((a, b) => a * b, 1);
-    const expected = elements * DTYPES[dtype as SafetensorsDtype].BYTES_PER_ELEMENT;
+    const expected = elements * Ctor.BYTES_PER_ELEMENT;
     if (end - begin !== expected)
       fail(source, `tensor '${name}' shape [${(shape as number[]).join(', ')}] of ${dtype} needs ${expected} bytes, data_offsets give ${end - begin}`);
     entries.push({ name, dtype: dtype as SafetensorsDtype, shape: shape as number[], begin, end });
@@ -135,7 +151,7 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors'): Saf
   if (covered !== dataLength) fail(source, `data bytes [${covered}, ${dataLength}) belong to no tensor`);
   const tensors = new Map<string, SafetensorsTensor>();
   for (const e of entries) {
-    const Ctor = DTYPES[e.dtype];
+    const Ctor = DTYPES.get(e.dtype)!;
     const at = bytes.byteOffset + dataStart + e.begin;
     const count = (e.end - e.begin) / Ctor.BYTES_PER_ELEMENT;
     // Typed arrays need aligned offsets: view in place when aligned, copy otherwise.
@@ -156,9 +172,10 @@ export async function readSafetensors(path: string): Promise<SafetensorsContents
 
 function dtypeOf(data: TensorData, dtype: SafetensorsDtype | undefined, name: string): SafetensorsDtype {
   if (dtype !== undefined) {
-    if (!(dtype in DTYPES)) throw new SafetensorsError(`tensor '${name}': unsupported dtype ${String(dtype)}`);
-    if (!(data instanceof (DTYPES[dtype] as unknown as Function)))
-      throw new SafetensorsError(`tensor '${name}': dtype ${dtype} does not match a ${data.constructor.name}`);
+    const Ctor = arrayTypeOf(dtype);
+    if (Ctor === undefined) throw new SafetensorsError(`tensor '${name}': unsupported dtype ${String(dtype)}`, { code: 'E_OPTION' });
+    if (!(data instanceof (Ctor as unknown as Function)))
+      throw new SafetensorsError(`tensor '${name}': dtype ${dtype} does not match a ${data.constructor.name}`, { code: 'E_OPTION' });
     return dtype;
   }
   if (data instanceof Float32Array) return 'F32';
@@ -170,7 +187,7 @@ function dtypeOf(data: TensorData, dtype: SafetensorsDtype | undefined, name: st
   if (data instanceof Uint16Array) return 'U16';
   if (data instanceof Int8Array) return 'I8';
   if (data instanceof Uint8Array) return 'U8';
-  throw new SafetensorsError(`tensor '${name}': unsupported data type`);
+  throw new SafetensorsError(`tensor '${name}': unsupported data type`, { code: 'E_OPTION' });
 }
 
 /** A tensor to write; `dtype` defaults from the array type (Uint16Array → U16: pass 'F16'/'BF16' explicitly). */
@@ -184,8 +201,9 @@ export interface TensorToWrite {
  * Writes tensors (in the given order) and metadata strings to `path` atomically: a temporary
  * file next to it is written, fsynced and renamed over `path`, so readers see the old file or
  * the complete new one, never a mix.
- * @throws SafetensorsError if a shape disagrees with its data length, a name is `__metadata__`
- *   or a metadata value is not a string; file-system errors as thrown by node:fs.
+ * @throws SafetensorsError with code E_OPTION if a shape disagrees with its data length, a name
+ *   is `__metadata__` or given twice, or a metadata value is not a string; file-system errors as
+ *   thrown by node:fs.
  */
 export async function writeSafetensors(
   path: string,
@@ -193,22 +211,23 @@ export async function writeSafetensors(
   metadata: Record<string, string> = {},
 ): Promise<void> {
   assertLittleEndian();
-  const header: Record<string, unknown> = {};
+  // Null prototype: tensor names such as 'constructor' or '__proto__' are plain keys here.
+  const header: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const [k, v] of Object.entries(metadata)) {
-    if (typeof v !== 'string') throw new SafetensorsError(`metadata '${k}' must be a string`);
+    if (typeof v !== 'string') throw new SafetensorsError(`metadata '${k}' must be a string`, { code: 'E_OPTION' });
   }
   if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
   const parts: Uint8Array[] = [];
   let offset = 0;
   for (const [name, t] of tensors) {
-    if (name === '__metadata__') throw new SafetensorsError(`'__metadata__' is not a valid tensor name`);
-    if (name in header) throw new SafetensorsError(`tensor '${name}' is given twice`);
+    if (name === '__metadata__') throw new SafetensorsError(`'__metadata__' is not a valid tensor name`, { code: 'E_OPTION' });
+    if (Object.hasOwn(header, name)) throw new SafetensorsError(`tensor '${name}' is given twice`, { code: 'E_OPTION' });
     const dtype = dtypeOf(t.data, t.dtype, name);
     if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0))
-      throw new SafetensorsError(`tensor '${name}': shape must hold non-negative integers`);
+      throw new SafetensorsError(`tensor '${name}': shape must hold non-negative integers`, { code: 'E_OPTION' });
     const elements = t.shape.reduce((a, b) => a * b, 1);
     if (elements !== t.data.length)
-      throw new SafetensorsError(`tensor '${name}': shape [${t.shape.join(', ')}] has ${elements} elements, data has ${t.data.length}`);
+      throw new SafetensorsError(`tensor '${name}': shape [${t.shape.join(', ')}] has ${elements} elements, data has ${t.data.length}`, { code: 'E_OPTION' });
     const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
     header[name] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + bytes.byteLength] };
     parts.push(bytes);

@@ -48,6 +48,23 @@ describe('tokenfilter tokenize', () => {
     expect(JSON.parse(readFileSync(join(out, 'tokenize.json'), 'utf8')).tokens).toBe(summary.tokens);
   });
 
+  it('reports lines with invalid UTF-8, reads a BOM-prefixed file, and exits 2 for a truncated gzip', async () => {
+    const bad = join(dir, 'bad-utf8.jsonl');
+    writeFileSync(bad, Buffer.concat([Buffer.of(0xef, 0xbb, 0xbf), Buffer.from('{"text": "caf'), Buffer.of(0xe9), Buffer.from('"}\n{"text": "ok"}\n')]));
+    const done = await run('tokenize', bad, '--out', join(dir, 'utf8'), '--json');
+    expect(done.code).toBe(0);
+    expect(JSON.parse(done.stdout)).toMatchObject({ documents: 2, skipped: 0, invalidUtf8Lines: 1 });
+    const refused = await run('tokenize', bad, '--out', join(dir, 'utf8-strict'), '--invalid-utf8', 'error');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/bad-utf8\.jsonl:1: not valid UTF-8/);
+    expect((await run('tokenize', bad, '--out', join(dir, 'utf8-x'), '--invalid-utf8', 'skip')).code).toBe(2);
+    const gz = gzipSync(Buffer.from('{"text": "one"}\n'.repeat(500)));
+    writeFileSync(join(dir, 'cut.jsonl.gz'), gz.subarray(0, gz.length - 30));
+    const cut = await run('tokenize', join(dir, 'cut.jsonl.gz'), '--out', join(dir, 'cut'));
+    expect(cut.code).toBe(2);
+    expect(cut.stderr).toMatch(/cut\.jsonl\.gz: not a complete gzip stream/);
+  });
+
   it('uses cl100k by default, reads gzipped input with another text field, skips malformed records when asked', async () => {
     const gz = join(dir, 'docs.jsonl.gz');
     writeFileSync(gz, gzipSync([JSON.stringify({ body: 'Hello world' }), 'not json', JSON.stringify({ body: 'Second.' })].join('\n')));

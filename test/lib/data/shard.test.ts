@@ -118,6 +118,25 @@ describe('token shards', () => {
     expect(Array.from(file.read(1234, new Uint32Array(17)))).toEqual(Array.from(ids.subarray(1234, 1251)));
     expect(() => file.read(2990, new Uint32Array(11))).toThrow(/outside the shard's 3000 tokens/);
     file.close();
+    expect(() => file.read(0, new Uint32Array(1))).toThrow(expect.objectContaining({ code: 'E_STATE', message: `${path}: read after close` }));
+    file.close(); // closing twice is harmless
+  });
+
+  it('gives file-format errors the code E_FILE_FORMAT and the path', async () => {
+    const tok = fakeTokenizer(1000);
+    const path = join(dir, 'coded.bin');
+    await writeShard(path, randomIds(50, 1000, 9), { tokenizer: tok });
+    patchWord(path, 1, 7);
+    expect(() => readShard(path)).toThrow(expect.objectContaining({ name: 'TokenfilterError', code: 'E_FILE_FORMAT', path }));
+    patchWord(path, 1, 1);
+    const bytes = readFileSync(path);
+    bytes.writeUInt16LE(1000, HEADER_BYTES + 2 * 13);
+    writeFileSync(path, bytes);
+    expect(() => readShard(path)).toThrow(expect.objectContaining({ code: 'E_FILE_FORMAT', message: `${path}: token 13 has id 1000, outside the vocabulary of 1000` }));
+    const file = new ShardFile(path);
+    expect(() => file.read(10, new Uint32Array(5))).toThrow(expect.objectContaining({ code: 'E_FILE_FORMAT' }));
+    expect(() => file.read(0, [0] as unknown as Uint32Array)).toThrow(TypeError);
+    file.close();
   });
 
   describe('rejects bad files with a message naming the file', () => {

@@ -113,4 +113,25 @@ describe('side files', () => {
     writeFileSync(path, b);
     expect(() => readSideFile(path)).toThrow(/loss mask value 7 at token 5/);
   });
+
+  it('refuses a NaN in a float16 score file, naming the file and token (E_NOT_FINITE); infinities are kept', async () => {
+    const path = join(dir, 'nan.scores16.side');
+    await writeSideFile(path, Float32Array.of(0.25, Infinity, 0.5, -Infinity), { kind: SideFileKind.ScoresFloat16, tokenizer: tok });
+    expect(Array.from(sideFileScores(readSideFile(path)))).toEqual([0.25, Infinity, 0.5, -Infinity]);
+    for (const bits of [0x7e00, 0x7c01, 0xfe00, 0xffff]) {
+      const b = readFileSync(path);
+      b.writeUInt16LE(bits, HEADER_BYTES + 2 * 2);
+      writeFileSync(path, b);
+      expect(() => readSideFile(path)).toThrow(expect.objectContaining({ code: 'E_NOT_FINITE', path, message: `${path}: float16 score at token 2 is NaN` }));
+    }
+  });
+
+  it('codes header problems E_FILE_FORMAT and unexpected kinds or counts E_MISMATCH', async () => {
+    const path = join(dir, 'coded.mask.side');
+    await writeSideFile(path, Uint8Array.of(1, 0, 1), { kind: SideFileKind.LossMask, tokenizer: tok });
+    expect(() => readSideFile(path, { expectKind: SideFileKind.Labels })).toThrow(expect.objectContaining({ code: 'E_MISMATCH', path }));
+    expect(() => readSideFile(path, { expectTokens: 4 })).toThrow(expect.objectContaining({ code: 'E_MISMATCH', path }));
+    appendFileSync(path, Buffer.of(0));
+    expect(() => readSideFile(path)).toThrow(expect.objectContaining({ code: 'E_FILE_FORMAT', path }));
+  });
 });

@@ -417,6 +417,10 @@ describe('Hugging Face tokenizer.json', () => {
     const truncated = join(dir, 'truncated.json');
     writeFileSync(truncated, good.slice(0, 1000));
     await expect(Tokenizer.load(truncated)).rejects.toThrow(/truncated\.json: tokenizer JSON: not valid JSON/);
+    await expect(Tokenizer.load(truncated)).rejects.toMatchObject({ code: 'E_FILE_FORMAT', path: truncated });
+    const withBom = join(dir, 'bom-tokenizer.json');
+    writeFileSync(withBom, `\uFEFF${good}`); // as Windows editors save it
+    expect((await Tokenizer.load(withBom)).hash).toBe(trained.hash);
     expect(() => Tokenizer.fromJSON(42 as unknown as string)).toThrow(TypeError);
     const bad = (edit: (j: any) => void) => {
       const j = JSON.parse(good);

@@ -70,6 +70,11 @@ describe('readMcq', () => {
     await expect(readMcq(notGzip)).rejects.toThrow(/plain\.jsonl\.gz/);
   });
 
+  it('skips a UTF-8 byte order mark before the first question', async () => {
+    const path = writeLines('bom.jsonl', [`\uFEFF${good[0]}`, good[1]]);
+    expect((await readMcq(path)).map((q) => q.question)).toEqual([record(0, 'general', 's0').question, record(1, 'medical', 's1').question]);
+  });
+
   it('refuses bad options and fills absent labels', async () => {
     const path = writeLines('opts.jsonl', good);
     await expect(readMcq(path, { limit: 0 })).rejects.toThrow(RangeError);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseSafetensors, readSafetensors, SafetensorsError, writeSafetensors } from '../../../lib/model/safetensors.js';
+import { TokenfilterError } from '../../../lib/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tf-safetensors-'));
 
@@ -76,5 +77,33 @@ describe('safetensors', () => {
     await expect(writeSafetensors(path, [['x', { shape: [5], data: new Float32Array(4) }]])).rejects.toThrow(/5 elements, data has 4/);
     await expect(writeSafetensors(path, [['x', { dtype: 'F64', shape: [4], data: new Float32Array(4) }]])).rejects.toThrow(/does not match/);
     await expect(writeSafetensors(path, [], { n: 1 as never })).rejects.toThrow(/must be a string/);
+  });
+
+  it('refuses Object.prototype names as dtypes (E_FILE_FORMAT, file named) and keeps them as tensor and metadata names', async () => {
+    const four = new Uint8Array(16);
+    for (const dtype of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      const bytes = build(`{"t": {"dtype": "${dtype}", "shape": [4], "data_offsets": [0, 16]}}`, four);
+      let caught: unknown;
+      try {
+        parseSafetensors(bytes, 'proto.safetensors');
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(SafetensorsError);
+      expect(caught).toBeInstanceOf(TokenfilterError);
+      expect(caught).toMatchObject({ code: 'E_FILE_FORMAT', path: 'proto.safetensors' });
+      expect((caught as Error).message).toBe(`proto.safetensors: tensor 't' has unsupported dtype "${dtype}"`);
+    }
+    const path = join(dir, 'names.safetensors');
+    const names = ['constructor', 'toString', '__proto__', 'valueOf'];
+    await writeSafetensors(path, names.map((name, i) => [name, { shape: [1], data: Float32Array.of(i) }]), { constructor: 'c' } as never);
+    const file = await readSafetensors(path);
+    expect([...file.tensors.keys()]).toEqual(names);
+    names.forEach((name, i) => expect(file.tensors.get(name)!.data).toEqual(Float32Array.of(i)));
+    expect(Object.hasOwn(file.metadata, 'constructor') && file.metadata.constructor).toBe('c');
+    await expect(writeSafetensors(path, [['toString', { shape: [1], data: new Float32Array(1) }], ['toString', { shape: [1], data: new Float32Array(1) }]]))
+      .rejects.toMatchObject({ code: 'E_OPTION', message: "tensor 'toString' is given twice" });
+    await expect(writeSafetensors(path, [['t', { dtype: 'constructor' as never, shape: [1], data: new Float32Array(1) }]]))
+      .rejects.toThrow(/unsupported dtype constructor/);
   });
 });
