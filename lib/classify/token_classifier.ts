@@ -43,7 +43,7 @@ export interface TrainTokenClassifierOptions {
   /** Seed of that draw (default 0). */
   seed?: number;
   /**
-   * Smoothing radii to try on the validation data, per layer (see {@link smoothScores}); the best
+   * Smoothing radii to try on the validation data, per layer (see `smoothScores`); the best
    * is kept with the probe. Default {@link DEFAULT_SMOOTHING_RADII}; `[0]` for raw scores.
    */
   smoothing?: readonly number[];
@@ -137,7 +137,7 @@ export class TokenClassifier {
   readonly report: unknown;
   /** Which directions' states the probe reads. */
   readonly direction: FeatureDirection;
-  /** Scores are smoothed over this many tokens each side ({@link smoothScores}); 0 = raw probe scores. */
+  /** Scores are smoothed over this many tokens each side (`smoothScores`); 0 = raw probe scores. */
   readonly smoothing: number;
   /** Ids whose text holds a line break: smoothing windows stop there. */
   private readonly lineBreaks: Uint8Array;
@@ -220,7 +220,7 @@ export class TokenClassifier {
 
   /**
    * Per-token probabilities for each document (any length; see {@link BiLM.featuresOfDocuments}),
-   * smoothed within each line of each document by {@link TokenClassifier.smoothing} (see {@link smoothScores}).
+   * smoothed within each line of each document by {@link TokenClassifier.smoothing} (see `smoothScores`).
    */
   async scoreDocuments(documents: readonly Uint32Array[], options: { batch?: number; signal?: AbortSignal } = {}): Promise<Float32Array[]> {
     const features = await this.bilm.featuresOfDocuments(documents, this.layer, { ...options, direction: this.direction });
