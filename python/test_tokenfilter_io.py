@@ -132,6 +132,20 @@ class Batches(unittest.TestCase):
             self.assert_batch(batch, want, f"sequential batch {i}")
             self.assertEqual([list(r) for r in batch.rows], [[r["shard"], r["start"], r["length"]] for r in want["rows"]])
 
+    def test_bad_ids_and_mask_values_are_refused_when_read(self):
+        bad_ids = next(b["path"] for b in EXPECTED["bad"] if b["what"] == "id outside vocabulary")
+        bad_mask = next(b["path"] for b in EXPECTED["bad"] if b["what"] == "loss-mask value 2")
+        shard = os.path.join(DIR, "masked_badly.bin")
+        with open(shard, "wb") as f:
+            f.write(open(EXPECTED["shards"][1], "rb").read())
+        with open(tio.side_file_path_for(shard, tio.LOSS_MASK), "wb") as f:
+            f.write(open(bad_mask, "rb").read())
+        for path in (bad_ids, shard):
+            with self.assertRaises(tio.TokenfilterError) as caught:
+                list(tio.sequential_batches([path], batch=2, context=16))
+            self.assertEqual(caught.exception.code, "E_FILE_FORMAT")
+            self.assertIn("outside the vocabulary" if path == bad_ids else "loss mask value 2", str(caught.exception))
+
     def test_bad_options_are_refused(self):
         shards = EXPECTED["shards"][:1]
         for kwargs in ({"batch": 0, "context": 4, "shards": shards}, {"batch": 1, "context": 4, "shards": shards, "loss_mask": "x"},
@@ -211,6 +225,14 @@ class Torch(unittest.TestCase):
                 loss = float(gpt.loss(*batch))
             self.assertLess(np.abs(logits - ts_logits(model)).max(), 1e-4, model["path"])
             self.assertAlmostEqual(loss, model["loss"], delta=1e-4)
+
+    def test_partial_config_gets_tokenfilter_defaults(self):
+        gpt = tio.TokenfilterGPT({"vocabSize": 300, "dModel": 32, "layers": 1, "heads": 2, "context": 8})
+        self.assertEqual((gpt.config["hidden"], gpt.config["normEps"], gpt.config["ropeBase"]), (128, 1e-5, 10000))
+        self.assertIsNone(gpt.lm_head)
+        with self.assertRaises(tio.TokenfilterError) as caught:
+            tio.TokenfilterGPT({"vocabSize": 300, "dModel": 30, "layers": 1, "heads": 2, "context": 8})
+        self.assertEqual(caught.exception.code, "E_OPTION")
 
     def test_dataset_yields_the_sampler_windows(self):
         run = EXPECTED["runs"][0]

@@ -391,13 +391,15 @@ class _ShardWindows:
 
     def __init__(self, path: str, expect_tokenizer: Optional[TokenizerContract], loss_mask: str):
         self.path = path
-        self.tokens, self.header = read_shard(path, expect_tokenizer, validate_ids=True)
+        # ids are checked per window, as the TypeScript reader does, not by a scan of every shard up front
+        self.tokens, self.header = read_shard(path, expect_tokenizer, validate_ids=False)
         mask_path = side_file_path_for(path, LOSS_MASK)
-        self.mask = None
+        self.mask, self.mask_path = None, None
         if loss_mask == "required" and not os.path.exists(mask_path):
             _fail("E_IO", path, f"no loss-mask side file (expected {mask_path})")
         if loss_mask != "none" and os.path.exists(mask_path):
-            self.mask, mask_header = read_side_file(mask_path, LOSS_MASK, self.header.token_count, expect_tokenizer)
+            mask_header = read_side_file_header(mask_path, LOSS_MASK, self.header.token_count, expect_tokenizer)
+            self.mask_path, self.mask = mask_path, _memmap(mask_path, "u1", HEADER_BYTES, mask_header.token_count)
             if mask_header.tokenizer != self.header.tokenizer:
                 _fail("E_TOKENIZER_MISMATCH", mask_path, f"tokenizer mismatch with its shard {path}: the mask records "
                       f"{mask_header.tokenizer.describe()}, the shard {self.header.tokenizer.describe()}")
@@ -407,9 +409,20 @@ class _ShardWindows:
 
     def fill(self, start: int, count: int, batch: Batch, row: int) -> None:
         window = self.tokens[start:start + count + 1]
+        vocab = self.header.tokenizer.vocab_size
+        if vocab > 0 and int(window.max()) >= vocab:
+            bad = start + int(np.argmax(window >= vocab))
+            _fail("E_FILE_FORMAT", self.path, f"token {bad} has id {int(self.tokens[bad])}, outside the vocabulary of {vocab}")
         batch.inputs[row, :count] = window[:count]
         batch.targets[row, :count] = window[1:]
-        batch.loss_mask[row, :count] = 1 if self.mask is None else self.mask[start + 1:start + count + 1]
+        if self.mask is None:
+            batch.loss_mask[row, :count] = 1
+            return
+        mask = self.mask[start + 1:start + count + 1]
+        if count and int(mask.max()) > 1:
+            bad = int(np.argmax(mask > 1))
+            _fail("E_FILE_FORMAT", self.mask_path, f"loss mask value {int(mask[bad])} at token {start + 1 + bad} (expected 0 or 1)")
+        batch.loss_mask[row, :count] = mask
 
 
 def _check_shape(batch: int, context: int, loss_mask: str) -> None:
