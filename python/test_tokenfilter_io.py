@@ -156,6 +156,14 @@ class Batches(unittest.TestCase):
 
 
 class Models(unittest.TestCase):
+    def test_cosine_lr_equals_the_schedule_of_train_masked(self):
+        t = EXPECTED["training"]
+        got = [tio.cosine_lr(step, t["lr"], t["warmupSteps"], len(t["lrs"]), tio.TRAIN_DEFAULTS["min_lr_ratio"])
+               for step in range(len(t["lrs"]))]
+        self.assertEqual(got, t["lrs"])
+        with self.assertRaises(tio.TokenfilterError):
+            tio.cosine_lr(0, 1e-3, 4, 4)
+
     def test_numpy_logits_and_loss_match_the_transformer(self):
         lb = EXPECTED["lossBatch"]
         shape = (lb["batch"], lb["context"])
@@ -225,6 +233,41 @@ class Torch(unittest.TestCase):
                 loss = float(gpt.loss(*batch))
             self.assertLess(np.abs(logits - ts_logits(model)).max(), 1e-4, model["path"])
             self.assertAlmostEqual(loss, model["loss"], delta=1e-4)
+
+    def test_a_torch_loop_reproduces_train_masked(self):
+        import torch
+        t, d = EXPECTED["training"], tio.TRAIN_DEFAULTS
+        gpt = tio.TokenfilterGPT.from_safetensors(t["init"])
+        opt = torch.optim.AdamW(gpt.optimizer_groups(t["weightDecay"]), lr=t["lr"], betas=d["betas"], eps=d["eps"])
+        for step, want in enumerate(t["batches"]):
+            shape = (want["batch"], want["context"])
+            inputs, targets, mask = (torch.from_numpy(np.asarray(want[k], dtype=np.int64).reshape(shape))
+                                     for k in ("inputs", "targets", "lossMask"))
+            for group in opt.param_groups:
+                group["lr"] = tio.cosine_lr(step, t["lr"], t["warmupSteps"], len(t["batches"]), d["min_lr_ratio"])
+            loss = gpt.loss(inputs, targets, mask)
+            self.assertAlmostEqual(loss.item(), t["losses"][step], delta=1e-4)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(gpt.parameters(), d["clip"])
+            opt.step()
+        _, final = tio.load_model(t["final"])
+        worst = max(float(np.abs(p.detach().numpy() - final[name]).max()) for name, p in gpt.state_dict().items())
+        print(f"largest parameter difference after {len(t['batches'])} steps: {worst:.2e}")
+        self.assertLess(worst, 1e-4)
+
+    def test_the_training_loop_of_docs_python_md_runs(self):
+        doc = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "python.md")).read()
+        code = doc.split("## A masked training loop")[1].split("```python")[1].split("```")[0]
+        edits = [('"filtered/*.bin"', repr(os.path.join(DIR, "a_[0-2].bin"))), ("batch=16, context=256", "batch=2, context=32"),
+                 ('"vocabSize": 50257, "dModel": 256, "layers": 4, "heads": 4, "context": 256',
+                  '"vocabSize": 300, "dModel": 32, "layers": 1, "heads": 2, "context": 32'),
+                 ("steps = 1000", "steps = 3"), ('"model.safetensors"', repr(os.path.join(DIR, "doc_loop.safetensors")))]
+        for old, new in edits:
+            self.assertIn(old, code)
+            code = code.replace(old, new)
+        exec(compile(code, "docs/python.md", "exec"), {})
+        tio.NumpyGPT.from_safetensors(os.path.join(DIR, "doc_loop.safetensors"))
 
     def test_partial_config_gets_tokenfilter_defaults(self):
         gpt = tio.TokenfilterGPT({"vocabSize": 300, "dModel": 32, "layers": 1, "heads": 2, "context": 8})

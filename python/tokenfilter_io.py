@@ -847,6 +847,33 @@ class NumpyGPT:
 
 
 # ---------------------------------------------------------------------------------------------
+# training settings of trainMasked
+
+# trainMasked's defaults (lib/model/train.ts TRAIN_DEFAULTS): AdamW with decoupled weight decay on
+# the linear layers' matrices only, global gradient-norm clipping, linear warm-up over
+# warmup_fraction of the steps, then cosine decay to min_lr_ratio of the peak.
+TRAIN_DEFAULTS = {"lr": 1e-3, "betas": (0.9, 0.95), "eps": 1e-7, "weight_decay": 0.1, "clip": 1.0,
+                  "min_lr_ratio": 0.1, "warmup_fraction": 0.1}
+
+
+def cosine_lr(step: int, peak: float, warmup_steps: int, total_steps: Optional[int], min_ratio: float = 0.1) -> float:
+    """The learning rate of (0-based) ``step``, as tokenfilter's ``cosineSchedule``: ``peak * (step + 1) /
+    warmup_steps`` during warm-up, then ``peak * (min_ratio + (1 - min_ratio) * (1 + cos(pi * p)) / 2)``
+    with p the fraction of the post-warm-up steps done (the last step runs at ``min_ratio * peak``)."""
+    if not (isinstance(warmup_steps, int) and warmup_steps >= 0 and 0 <= min_ratio <= 1 and peak >= 0):
+        _fail("E_OPTION", None, "cosine_lr needs peak >= 0, an integer warmup_steps >= 0 and min_ratio in [0, 1]")
+    if total_steps is not None and (not isinstance(total_steps, int) or total_steps < 1 or 0 < total_steps <= warmup_steps):
+        _fail("E_OPTION", None, f"total_steps must be an integer above warmup_steps ({warmup_steps}), got {total_steps}")
+    if step < warmup_steps:
+        return peak * (step + 1) / warmup_steps
+    if total_steps is None:
+        return peak
+    span = total_steps - 1 - warmup_steps
+    p = 0.0 if span <= 0 else min(1.0, (step - warmup_steps) / span)
+    return peak * (min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * p)))
+
+
+# ---------------------------------------------------------------------------------------------
 # PyTorch (optional)
 
 _TORCH_NAMES = ("MaskedWindows", "TokenfilterGPT")
@@ -986,6 +1013,15 @@ if torch is not None:
                 if config[key] != self.config[key]:
                     _fail("E_MISMATCH", path, f"the file's {key} is {config[key]}, this module's {self.config[key]}")
             self.load_state_dict({k: torch.from_numpy(v) for k, v in params.items()}, strict=True)
+
+        def optimizer_groups(self, weight_decay: float = TRAIN_DEFAULTS["weight_decay"]) -> List[dict]:
+            """Parameter groups for ``torch.optim.AdamW`` as trainMasked decays them: the linear
+            layers' matrices (``attn.qkv``, ``attn.proj``, ``mlp.fc``, ``mlp.proj``, an untied
+            ``lm_head``) with ``weight_decay``; the embedding and the norm gains without."""
+            decayed, rest = [], []
+            for name, p in self.named_parameters():
+                (decayed if p.dim() == 2 and name != "wte.weight" else rest).append(p)
+            return [{"params": decayed, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
 
         def save_safetensors(self, path: str) -> None:
             """Writes the parameters in tokenfilter's model format (``Transformer.load`` reads it)."""

@@ -141,15 +141,33 @@ async function writeModels(dir: string, shards: string[]) {
   return { models, tokens: { shape: [2, 20], values: [...tokens] }, lossBatch: plain(batch), bothNames: both };
 }
 
+/** An untied model before and after four trainMasked steps, with the batches, rates and losses. */
+async function writeTraining(dir: string, shards: string[]) {
+  const model = await Transformer.create({ vocabSize: VOCAB, dModel: 32, layers: 2, heads: 2, context: 32, seed: 9, tieEmbeddings: false });
+  const init = join(dir, 'train_init.safetensors');
+  await model.save(init);
+  const sampler = new BatchSampler({ shards, batch: 4, context: 32, seed: 21 });
+  const batches = Array.from({ length: 4 }, () => sampler.next());
+  sampler.close();
+  const lrs: number[] = [];
+  const losses: number[] = [];
+  const options = { lr: 5e-3, warmupSteps: 1, weightDecay: 1 }; // a large decay: decaying the wrong tensors shows
+  await trainMasked(model, batches, { ...options, onProgress: (p) => (lrs.push(p.lr), losses.push(p.loss)) });
+  const final = join(dir, 'train_final.safetensors');
+  await model.save(final);
+  return { init, final, ...options, batches: batches.map(plain), lrs, losses };
+}
+
 /** Writes every fixture into `dir` and `dir/expected.json`; returns the description. */
 export async function writeFixtures(dir: string) {
   const data = await writeData(dir);
   const bad = writeCorrupted(dir, data.shards[1], sideFilePathFor(data.shards[1], SideFileKind.LossMask));
   const batches = drawBatches(data.shards, data.general);
   const models = await writeModels(dir, data.shards.slice(0, 3));
+  const training = await writeTraining(dir, data.shards.slice(0, 3));
   const hashParts = [[0, 0, 0, 0], [7, 0, 123456, 0], [2 ** 32 - 1, 2 ** 21 - 1, 99, 1], [3, 256, 2 ** 31, 5]];
   const hashes = hashParts.map((parts) => ({ parts, value: hashUnit(...parts) }));
-  const expected = { ...data, tokenizer: readShard(data.shards[0]).header.tokenizer, bad, ...batches, ...models, hashes };
+  const expected = { ...data, tokenizer: readShard(data.shards[0]).header.tokenizer, bad, ...batches, ...models, hashes, training };
   writeFileSync(join(dir, 'expected.json'), JSON.stringify(expected));
   return expected;
 }
