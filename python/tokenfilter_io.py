@@ -876,7 +876,7 @@ def cosine_lr(step: int, peak: float, warmup_steps: int, total_steps: Optional[i
 # ---------------------------------------------------------------------------------------------
 # PyTorch (optional)
 
-_TORCH_NAMES = ("MaskedWindows", "TokenfilterGPT")
+_TORCH_NAMES = ("MaskedWindows", "TokenfilterGPT", "load_adamw_state")
 
 
 def __getattr__(name: str):
@@ -927,6 +927,36 @@ if torch is not None:
             batches = self.sampler if self.sampler is not None else sequential_batches(self.shards, **self.options)
             for batch in batches:
                 yield batch_to_torch(batch)
+
+    def load_adamw_state(model: "TokenfilterGPT", optimizer, path: str) -> dict:
+        """Resumes from a tokenfilter training checkpoint (``trainMasked``'s ``checkpointPath``):
+        the parameters into ``model``, the AdamW moments and step count into ``optimizer`` (a
+        ``torch.optim.AdamW`` over exactly ``model``'s parameters). Returns ``{"step",
+        "batches_consumed"}``: skip that many batches of the data to continue where it stopped."""
+        tensors, metadata = read_safetensors(path)
+        if metadata.get("format") != "tokenfilter.checkpoint":
+            _fail("E_FILE_FORMAT", path, f"not a training checkpoint (metadata format = {json.dumps(metadata.get('format'))})")
+        held = {id(p) for group in optimizer.param_groups for p in group["params"]}
+        if held != {id(p) for p in model.parameters()}:
+            _fail("E_MISMATCH", path, "the optimizer must hold exactly the model's parameters")
+        model.load_safetensors(path)
+        try:
+            step, consumed = int(metadata["step"]), int(metadata.get("batches_consumed", metadata["step"]))
+        except (KeyError, ValueError):
+            _fail("E_FILE_FORMAT", path, "metadata 'step' must be an integer")
+        stored = {v: k for k, v in _ALIASES.items()}
+        for name, p in model.named_parameters():
+            state = {"step": torch.tensor(float(step))}
+            for key, prefix in (("exp_avg", "optimizer.exp_avg."), ("exp_avg_sq", "optimizer.exp_avg_sq.")):
+                found = [prefix + n for n in (name, stored.get(name)) if n and prefix + n in tensors]
+                if len(found) != 1:
+                    _fail("E_FILE_FORMAT", path, f"checkpoint needs exactly one '{prefix}{name}' tensor, found {len(found)}")
+                moment = tensors[found[0]]
+                if moment.dtype != np.dtype("<f4") or tuple(moment.shape) != tuple(p.shape):
+                    _fail("E_FILE_FORMAT", path, f"tensor '{found[0]}' must be F32 of shape {list(p.shape)}")
+                state[key] = torch.from_numpy(np.array(moment)).to(p.device)
+            optimizer.state[p] = state
+        return {"step": step, "batches_consumed": consumed}
 
     class _RMSNorm(nn.Module):
         def __init__(self, dim: int, eps: float):

@@ -155,7 +155,11 @@ async function writeTraining(dir: string, shards: string[]) {
   await trainMasked(model, batches, { ...options, onProgress: (p) => (lrs.push(p.lr), losses.push(p.loss)) });
   const final = join(dir, 'train_final.safetensors');
   await model.save(final);
-  return { init, final, ...options, batches: batches.map(plain), lrs, losses };
+  // the same run stopped after two of its four steps, with a checkpoint to resume from
+  const half = await Transformer.load(init);
+  const checkpoint = join(dir, 'train_half.checkpoint.safetensors');
+  await trainMasked(half, batches.slice(0, 2), { ...options, steps: 4, checkpointPath: checkpoint });
+  return { init, final, checkpoint, ...options, batches: batches.map(plain), lrs, losses };
 }
 
 /** Writes every fixture into `dir` and `dir/expected.json`; returns the description. */
