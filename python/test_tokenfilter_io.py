@@ -93,6 +93,21 @@ class Files(unittest.TestCase):
             self.assertEqual(caught.exception.code, "E_FILE_FORMAT", bad["what"])
             self.assertIn(bad["path"], str(caught.exception))
 
+    def test_llmc_uint32_shards_are_read(self):
+        path = os.path.join(DIR, "llmc_uint32.bin")
+        header = np.zeros(256, dtype="<i4")
+        header[:3] = (20240801, 7, 5)
+        with open(path, "wb") as f:
+            f.write(header.tobytes() + np.array([0, 1, 70000, 3, 4], dtype="<u4").tobytes())
+        values, parsed = tio.read_shard(path)
+        self.assertEqual((parsed.version, parsed.token_bytes, parsed.tokenizer.vocab_size), (7, 4, 0))
+        np.testing.assert_array_equal(values, [0, 1, 70000, 3, 4])
+        header[0] = tio.SHARD_MAGIC  # version 7 belongs to llm.c's magic only
+        with open(path, "r+b") as f:
+            f.write(header.tobytes())
+        with self.assertRaises(tio.TokenfilterError):
+            tio.read_shard(path)
+
     def test_written_shards_read_back(self):
         path = os.path.join(DIR, "from_python.bin")
         c = contract(EXPECTED["tokenizer"])
