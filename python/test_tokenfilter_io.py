@@ -326,6 +326,9 @@ class Torch(unittest.TestCase):
             np.testing.assert_array_equal(inputs.numpy(), np.asarray(want["inputs"]).reshape(shape))
             np.testing.assert_array_equal(targets.numpy(), np.asarray(want["targets"]).reshape(shape))
             np.testing.assert_array_equal(mask.numpy(), np.asarray(want["lossMask"]).reshape(shape).astype(bool))
+        loader = __import__("torch").utils.data.DataLoader(ds, batch_size=None, num_workers=2)
+        with self.assertRaisesRegex(Exception, "one stream"):
+            next(iter(loader))
         sequential = list(tio.MaskedWindows(EXPECTED["shards"], 3, 16, order="sequential"))
         self.assertEqual(len(sequential), len(EXPECTED["sequential"]))
         np.testing.assert_array_equal(sequential[-1][2].numpy(), np.asarray(EXPECTED["sequential"][-1]["lossMask"]).reshape(-1, 16).astype(bool))

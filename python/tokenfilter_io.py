@@ -924,6 +924,10 @@ if torch is not None:
             return self.sampler.state() if self.sampler is not None else None
 
         def __iter__(self):
+            worker = torch.utils.data.get_worker_info()
+            if worker is not None and worker.num_workers > 1:
+                _fail("E_OPTION", None, f"MaskedWindows is one stream: use DataLoader(..., num_workers=0 or 1), "
+                      f"not {worker.num_workers} workers that would each yield the same batches")
             batches = self.sampler if self.sampler is not None else sequential_batches(self.shards, **self.options)
             for batch in batches:
                 yield batch_to_torch(batch)
