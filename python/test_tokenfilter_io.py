@@ -84,6 +84,17 @@ class Files(unittest.TestCase):
                 tio.read_side_file(mask, **kwargs)
             self.assertEqual(caught.exception.code, "E_MISMATCH")
 
+    def test_tokenizer_json_gives_the_contract_tokenfilter_records(self):
+        self.assertEqual(len(EXPECTED["tokenizers"]), 4)
+        for t in EXPECTED["tokenizers"]:
+            got = tio.tokenizer_contract_from_json(t["path"])
+            self.assertEqual(got, contract(t), t["name"])
+        with open(os.path.join(DIR, "bad.tokenizer.json"), "w") as f:
+            json.dump({"model": {"type": "WordPiece"}}, f)
+        with self.assertRaises(tio.TokenfilterError) as caught:
+            tio.tokenizer_contract_from_json(os.path.join(DIR, "bad.tokenizer.json"))
+        self.assertEqual(caught.exception.code, "E_FILE_FORMAT")
+
     def test_corrupted_files_are_refused(self):
         self.assertGreater(len(EXPECTED["bad"]), 10)
         for bad in EXPECTED["bad"]:

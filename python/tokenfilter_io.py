@@ -145,6 +145,100 @@ def _contract_words(contract: Optional[TokenizerContract]) -> List[int]:
 
 
 # ---------------------------------------------------------------------------------------------
+# the tokenizer contract of a tokenizer.json (the hash of lib/data/tokenizer.ts)
+
+EOT_TOKEN, HIDDEN_TOKEN = "<|endoftext|>", "<|hidden|>"
+# the split regexes tokenfilter recognises in a Split pre-tokenizer (lib/data/tokenizer_json.ts)
+_CL100K_PATTERNS = (
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+    "('s|'S|'t|'T|'re|'rE|'Re|'RE|'ve|'vE|'Ve|'VE|'m|'M|'ll|'lL|'Ll|'LL|'d|'D)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+)
+_GPT2_PATTERN = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+"
+
+
+def _byte_level_table() -> Dict[str, int]:
+    """GPT-2's printable character for each byte, inverted: character -> byte."""
+    printable = [*range(33, 127), *range(161, 173), *range(174, 256)]
+    table, extra = {}, 0
+    for b in range(256):
+        if b in printable:
+            table[chr(b)] = b
+        else:
+            table[chr(256 + extra)] = b
+            extra += 1
+    return table
+
+
+def _pretokenizer_name(p, path: str) -> str:
+    if isinstance(p, dict) and p.get("type") == "ByteLevel" and p.get("use_regex") is not False:
+        return "gpt2"
+    parts = p.get("pretokenizers") if isinstance(p, dict) and p.get("type") == "Sequence" else None
+    if isinstance(parts, list) and len(parts) == 2 and isinstance(parts[0], dict) and parts[0].get("type") == "Split":
+        pattern = (parts[0].get("pattern") or {}).get("Regex")
+        if pattern in _CL100K_PATTERNS:
+            return "cl100k"
+        if pattern == _GPT2_PATTERN:
+            return "gpt2"
+    _fail("E_FILE_FORMAT", path, "unsupported pre_tokenizer (tokenfilter reads ByteLevel, or Split with the GPT-2 "
+          "or cl100k regex then ByteLevel)")
+
+
+def _json_tokens(config: dict, path: str) -> Tuple[Dict[int, Tuple[str, bytes]], Dict[str, int]]:
+    """id -> (kind 'r' or 's', bytes) and the byte-level vocabulary string -> id of regular tokens."""
+    table, tokens, ids = _byte_level_table(), {}, {}
+    for text, i in (config.get("model") or {}).get("vocab", {}).items():
+        if not isinstance(i, int) or i < 0 or i in tokens or not text or any(c not in table for c in text):
+            _fail("E_FILE_FORMAT", path, f"model.vocab entry {json.dumps(text)} is not a byte-level token with a unique id")
+        tokens[i], ids[text] = ("r", bytes(table[c] for c in text)), i
+    for t in config.get("added_tokens") or []:
+        i, content = t.get("id"), t.get("content")
+        if not isinstance(i, int) or i < 0 or not isinstance(content, str) or not content:
+            _fail("E_FILE_FORMAT", path, "added_tokens need a non-empty content and an integer id")
+        if i in tokens:
+            ids = {k: v for k, v in ids.items() if v != i}
+        tokens[i] = ("s", content.encode("utf-8"))
+    return tokens, ids
+
+
+def tokenizer_contract_from_json(path: str) -> TokenizerContract:
+    """The contract tokenfilter records for the tokenizer in a Hugging Face ``tokenizer.json``
+    (byte-level BPE, as ``Tokenizer.save`` writes it): vocabulary size, the ``<|endoftext|>`` and
+    ``<|hidden|>`` ids (appended at the next free ids when absent, as ``Tokenizer.load`` does)
+    and the hash, computed as ``Tokenizer.hash``. Compare it with a shard's: ``read_shard(path,
+    expect_tokenizer=tokenizer_contract_from_json("tokenizer.json"))``."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            config = json.load(f)
+    except (OSError, ValueError) as error:
+        raise TokenfilterError("E_FILE_FORMAT" if isinstance(error, ValueError) else "E_IO", f"{path}: {error}", path) from error
+    model = config.get("model") if isinstance(config, dict) else None
+    if not isinstance(model, dict) or model.get("type") != "BPE" or config.get("normalizer") is not None:
+        _fail("E_FILE_FORMAT", path, "not a byte-level BPE tokenizer.json (model.type BPE, no normalizer)")
+    pre = _pretokenizer_name(config.get("pre_tokenizer"), path)
+    tokens, ids = _json_tokens(config, path)
+    specials = {b.decode("utf-8"): i for i, (kind, b) in tokens.items() if kind == "s"}
+    for name in (EOT_TOKEN, HIDDEN_TOKEN):
+        if name not in specials:
+            specials[name] = max(tokens, default=-1) + 1
+            tokens[specials[name]] = ("s", name.encode("utf-8"))
+    size = max(tokens) + 1
+    digest = hashlib.sha256(f"tokenfilter-bpe/1\npretokenizer {pre}\nwhole-piece-first "
+                            f"{1 if model.get('ignore_merges') is True else 0}\nvocab {size}\n".encode())
+    digest.update("".join(f"{i} {tokens[i][0]} {tokens[i][1].hex()}\n" for i in sorted(tokens)).encode())
+    seen, lines = set(), []
+    for m in model.get("merges", []):
+        left, right = m.split(" ") if isinstance(m, str) else m
+        if left not in ids or right not in ids:
+            _fail("E_FILE_FORMAT", path, f"merge {json.dumps(m)} names a token that is not in model.vocab")
+        pair = (ids[left], ids[right])
+        if pair not in seen:  # a repeated merge: the first one counts
+            seen.add(pair)
+            lines.append(f"m {len(lines)} {pair[0]} {pair[1]}\n")
+    digest.update("".join(lines).encode())
+    return TokenizerContract.from_hash(size, specials[EOT_TOKEN], specials[HIDDEN_TOKEN], digest.hexdigest())
+
+
+# ---------------------------------------------------------------------------------------------
 # token shards
 
 @dataclass(frozen=True)

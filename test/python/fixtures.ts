@@ -10,7 +10,8 @@ import { sequentialBatches } from '../../lib/data/sequential_batches.js';
 import { readShard, writeShard } from '../../lib/data/shard.js';
 import { SideFileKind, readSideFile, sideFileScores, sideFilePathFor, writeSideFile } from '../../lib/data/side_file.js';
 import type { Batch } from '../../lib/data/batch.js';
-import type { TokenizerContract } from '../../lib/data/tokenizer_contract.js';
+import { tokenizerHashPrefix, type TokenizerContract } from '../../lib/data/tokenizer_contract.js';
+import { Tokenizer } from '../../lib/data/tokenizer.js';
 import { hashUnit } from '../../lib/data/random.js';
 import { readSafetensors, writeSafetensors } from '../../lib/model/safetensors.js';
 import { Transformer } from '../../lib/model/transformer.js';
@@ -162,6 +163,24 @@ async function writeTraining(dir: string, shards: string[]) {
   return { init, final, checkpoint, ...options, batches: batches.map(plain), lrs, losses };
 }
 
+/** tokenizer.json files (trained, cl100k, a GPT-2-style variant, one without `<|hidden|>`) and their contracts. */
+async function writeTokenizers(dir: string, shards: string[]) {
+  const texts = shards.slice(0, 2).map((s) => Array.from(readShard(s).tokens.subarray(0, 400), (id) => String.fromCharCode(97 + (id % 26))).join(' '));
+  const json = (await Tokenizer.train(texts, { vocabSize: 300 })).toJSON() as { added_tokens: { content: string }[] };
+  const variants: [string, object][] = [
+    ['trained', json],
+    ['cl100k', Tokenizer.cl100k().toJSON()],
+    ['gpt2', { ...json, pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true } }],
+    ['no-hidden', { ...json, added_tokens: json.added_tokens.filter((t) => t.content !== '<|hidden|>') }],
+  ];
+  return variants.map(([name, file]) => {
+    const path = join(dir, `${name}.tokenizer.json`);
+    writeFileSync(path, JSON.stringify(file));
+    const tok = Tokenizer.fromJSON(file);
+    return { name, path, vocabSize: tok.vocabSize, eotId: tok.eotId, hiddenId: tok.hiddenId, hashPrefix: tokenizerHashPrefix(tok.hash) };
+  });
+}
+
 /** Writes every fixture into `dir` and `dir/expected.json`; returns the description. */
 export async function writeFixtures(dir: string) {
   const data = await writeData(dir);
@@ -169,9 +188,10 @@ export async function writeFixtures(dir: string) {
   const batches = drawBatches(data.shards, data.general);
   const models = await writeModels(dir, data.shards.slice(0, 3));
   const training = await writeTraining(dir, data.shards.slice(0, 3));
+  const tokenizers = await writeTokenizers(dir, data.shards);
   const hashParts = [[0, 0, 0, 0], [7, 0, 123456, 0], [2 ** 32 - 1, 2 ** 21 - 1, 99, 1], [3, 256, 2 ** 31, 5]];
   const hashes = hashParts.map((parts) => ({ parts, value: hashUnit(...parts) }));
-  const expected = { ...data, tokenizer: readShard(data.shards[0]).header.tokenizer, bad, ...batches, ...models, hashes, training };
+  const expected = { ...data, tokenizer: readShard(data.shards[0]).header.tokenizer, bad, ...batches, ...models, hashes, training, tokenizers };
   writeFileSync(join(dir, 'expected.json'), JSON.stringify(expected));
   return expected;
 }
