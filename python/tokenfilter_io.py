@@ -3,18 +3,24 @@ and the model, with numpy only (PyTorch optional).
 
 What is here (one file on purpose: copy it next to your training script):
 
-* ``read_shard`` / ``read_shard_header``: llm.c / nanoGPT-style token shards (256 x int32 header,
-  then uint16 or uint32 tokens), checked as strictly as tokenfilter's TypeScript reader.
+* ``read_shard`` / ``read_shard_header``: llm.c-style token shards (256 x int32 header, then
+  uint16 or uint32 tokens; llm.c's own uint32 files, magic 20240801 version 7, too), checked as
+  strictly as tokenfilter's TypeScript reader; ``write_shard``.
 * ``read_side_file`` / ``read_side_file_header``: per-token side files (loss mask, labels,
   scores), same header layout with their own magic.
+* ``tokenizer_contract_from_json``: the tokenizer contract (vocabulary size, special ids, hash)
+  tokenfilter records for a ``tokenizer.json``, to pass as ``expect_tokenizer``.
 * ``BatchSampler``: the random (inputs, targets, loss_mask) windows of tokenfilter's
   ``BatchSampler``: the same seed gives the same windows, in the same order, as the TypeScript
   sampler. ``sequential_batches``: every target once, in order, as ``sequentialBatches``.
 * ``read_safetensors`` / ``write_safetensors``: a strict safetensors parser and writer.
 * ``load_model`` and ``NumpyGPT``: the model's parameters and a numpy forward pass whose logits
   match ``Transformer.logits``.
-* With PyTorch installed: ``TokenfilterGPT`` (an ``nn.Module`` with ``load_safetensors``) and
-  ``MaskedWindows`` (an ``IterableDataset`` of batches as torch tensors).
+* ``cosine_lr`` and ``TRAIN_DEFAULTS``: trainMasked's schedule and settings.
+* With PyTorch installed: ``TokenfilterGPT`` (an ``nn.Module`` with ``load_safetensors``,
+  ``save_safetensors``, ``loss`` and ``optimizer_groups``), ``MaskedWindows`` (an
+  ``IterableDataset`` of batches as torch tensors) and ``load_adamw_state`` (resume a
+  tokenfilter training checkpoint in ``torch.optim.AdamW``).
 
 The loss-mask alignment: ``loss_mask[b, t]`` belongs to ``targets[b, t]`` (the token at
 position start + t + 1 of the shard); a 0 removes that target from the loss, while the token
