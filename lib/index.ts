@@ -11,6 +11,12 @@
 export { TokenfilterError, ERROR_CODES, isTokenfilterError, errorCode } from './errors.js';
 export type { ErrorCode } from './errors.js';
 
+// steering and generation
+export { setSteering, itiVector, headShiftBlock, residualBlock } from './steer/steering.js';
+export type { Steering, HeadIntervention, ResidualIntervention } from './steer/steering.js';
+export { generate, sampleToken } from './steer/generate.js';
+export type { GenerateOptions } from './steer/generate.js';
+
 // backend
 export { backendInfo, setThreads, setSimdLevel } from './native.js';
 export type { BackendInfo, SimdLevel } from './native.js';
@@ -26,6 +32,10 @@ export type { Document, ReadDocumentsOptions, SkippedRecord } from './data/docum
 export { MalformedRecordError } from './data/document.js';
 export { spanLabelsToTokenLabels } from './data/span_labels.js';
 export type { CharSpan, OverlapRule, SpanLabelOptions } from './data/span_labels.js';
+export { transferLabels, toUtf16Offsets } from './data/transfer_labels.js';
+export type { OffsetUnit, TransferRule, TransferLabelsOptions } from './data/transfer_labels.js';
+export { writeRelabelledShards } from './data/relabelled_shards.js';
+export type { ForeignLabelledDocument, RelabelledShardOptions, RelabelledShardSummary } from './data/relabelled_shards.js';
 export { readShard, readShardHeader, writeShard, ShardFile } from './data/shard.js';
 export type { Shard, ShardHeader, ReadShardOptions } from './data/shard.js';
 export { ShardWriter } from './data/shard_writer.js';
@@ -118,7 +128,15 @@ export type { BiLMOptions, FeatureOptions, FeatureDirection } from './classify/b
 export { fitLogistic, LogisticModel, LOGISTIC_DEFAULTS } from './classify/logistic.js';
 export type { LogisticOptions, ClassWeighting } from './classify/logistic.js';
 export { TokenClassifier } from './classify/token_classifier.js';
-export type { TrainTokenClassifierOptions, LayerResult } from './classify/token_classifier.js';
+export type { TrainTokenClassifierOptions, LayerResult, ValidationSet, KindMetrics } from './classify/token_classifier.js';
+export { segmentScores, boundaryIds, boundariesOf, Boundary } from './classify/segmentation.js';
+export type { SegmentationParams } from './classify/segmentation.js';
+export { applyScoreMethod, describeScoreMethod, parseScoreMethod, candidateMethods, DEFAULT_SEGMENTATION_GRID } from './classify/score_method.js';
+export type { ScoreMethod } from './classify/score_method.js';
+export { blendThreshold, selectOnBlend } from './classify/blend_selection.js';
+export type { KindScores, BlendResult } from './classify/blend_selection.js';
+export { mixSentences, sentenceMixesOf, sentencesOf, insertableSentences, DEFAULT_SENTENCE_RATES } from './classify/sentence_mixes.js';
+export type { SentenceMixDocument, SentenceMixOptions } from './classify/sentence_mixes.js';
 export { DocumentClassifier } from './classify/document_classifier.js';
 export type { LabelledDocument, TrainDocumentClassifierOptions, DocumentLayerResult } from './classify/document_classifier.js';
 export { UNLABELLED, broadcastLabel, labelsFromSpans, labelsFromSideFile, labelsFromScores } from './classify/labels.js';
@@ -131,8 +149,8 @@ export { trainBiLMProbe } from './classify/train_bilm_probe.js';
 export type { BiLMProbeOptions, BiLMProbeResult } from './classify/train_bilm_probe.js';
 export { trainClassifierFromCorpus, CLASSIFIER_PRESETS } from './classify/train_from_corpus.js';
 export type { CorpusClassifierOptions, CorpusClassifierReport } from './classify/train_from_corpus.js';
-export { evaluateTokenClassifier, evaluateDocumentClassifier } from './classify/evaluate.js';
-export type { Evaluation, EvaluateOptions } from './classify/evaluate.js';
+export { evaluateTokenClassifier, evaluateTokenClassifierOn, evaluateDocumentClassifier } from './classify/evaluate.js';
+export type { Evaluation, EvaluateOptions, SpannedText } from './classify/evaluate.js';
 
 // the demo
 export { runDemo, DEMO_DEFAULTS, validateDemoOptions } from './demo/run_demo.js';
@@ -151,3 +169,7 @@ export type { ExperimentReportFiles } from './experiment/experiment_report.js';
 export type { HistogramScores } from './filter/score_histogram.js';
 export { DOMAINS as DEMO_DOMAINS } from './demo/run_demo.js';
 export { DEFAULT_SMOOTHING_RADII } from './classify/token_classifier.js';
+export { smoothScores, lineBreakIds } from './classify/smoothing.js';
+export { insertedCount } from './classify/sentence_mixes.js';
+export { Random } from './classify/sampling.js';
+export { Sfc32 } from './data/random.js';
