@@ -166,3 +166,19 @@ export { runDemo, DEMO_DEFAULTS, validateDemoOptions } from './demo/run_demo.js'
 export type { DemoOptions, DemoReport, DemoRun, DemoLabels, ResolvedDemoOptions } from './demo/run_demo.js';
 export { runSaeChain } from './demo/sae_chain.js';
 export type { SaeChainSettings, SaeChainInputs, SaeChainReport, SaeChainResult, GoldAgreement } from './demo/sae_chain.js';
+
+// types (and constants) that appear in the signatures above, exported so that users can name them
+// and the API reference resolves every link
+export type { LossMaskMode } from './data/shard_windows.js';
+export type { Domain } from './data/wordnet_domains.js';
+export type { SplitStats } from './data/default_corpus.js';
+export type { OffsetTokenizer, SpannedDocument } from './data/labelled_shards.js';
+export type { TensorData } from './model/safetensors.js';
+export type { ExperimentReportFiles } from './experiment/experiment_report.js';
+export type { HistogramScores } from './filter/score_histogram.js';
+export { DOMAINS as DEMO_DOMAINS } from './demo/run_demo.js';
+export { DEFAULT_SMOOTHING_RADII } from './classify/token_classifier.js';
+export { smoothScores, lineBreakIds } from './classify/smoothing.js';
+export { insertedCount } from './classify/sentence_mixes.js';
+export { Random } from './classify/sampling.js';
+export { Sfc32 } from './data/random.js';

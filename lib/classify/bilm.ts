@@ -217,7 +217,7 @@ export class BiLM {
   /**
    * Features of many documents at `layer`: for each, a Float32Array [n, 2C] whose row t is the
    * forward state at t then the backward state at t. A document longer than the context is read
-   * in windows overlapping by half (see {@link planWindows}); each position takes its features
+   * in windows overlapping by half (see `planWindows`); each position takes its features
    * from the window where it is most central, so nothing is cut. Documents never share a window.
    * @throws RangeError for a layer outside [0, L + 1] or ids ≥ vocabSize; AbortError.
    */

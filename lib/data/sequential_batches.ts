@@ -41,7 +41,7 @@ export interface SequentialBatch extends Batch {
 
 /**
  * Yields batches covering every target of every shard once, in order.
- * @throws as {@link ShardWindows} for a bad shard or mask file; RangeError for bad options.
+ * @throws as `readShardHeader` and `readSideFileHeader` for a bad shard or mask file; RangeError for bad options.
  */
 export function* sequentialBatches(options: SequentialBatchOptions): Generator<SequentialBatch> {
   const { shards, batch: B, context: T, expectTokenizer, lossMask = 'auto' } = options;

@@ -25,7 +25,7 @@ export interface TokenizerContract {
   readonly eotId: number;
   /** Id of `<|hidden|>`. */
   readonly hiddenId: number;
-  /** The tokenizer's hash (hex preferred; any string is accepted, see {@link tokenizerHashBytes}). */
+  /** The tokenizer's hash (hex preferred; any string is accepted, see `tokenizerHashBytes` in lib/data/tokenizer_contract.ts). */
   readonly hash: string;
   /** Human-readable name, used in error messages only. */
   readonly name?: string;

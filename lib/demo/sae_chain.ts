@@ -44,7 +44,7 @@ const MEDICAL = 1;
 
 /** Settings of the chain (the demo's options of the same names). */
 export interface SaeChainSettings {
-  /** Labeler LM shape and training (batch: windows per step; heads from the width, see {@link headsForWidth}). */
+  /** Labeler LM shape and training (batch: windows per step; heads from the width, see `headsForWidth`). */
   labelerLayers: number;
   labelerDim: number;
   labelerContext: number;
