@@ -12,7 +12,31 @@ export type DeviceRequest = 'cpu' | 'cuda' | 'auto';
 /** The device a model actually uses. */
 export type Device = 'cpu' | 'cuda';
 
+/** Precision of the GEMMs on a CUDA device: fp32 master weights always; 'bf16' / 'tf32' round
+ * the matmul inputs (tensor cores) and accumulate in fp32. The CPU computes in fp32. */
+export type Precision = 'fp32' | 'tf32' | 'bf16';
+
+/** Where a model runs: accepted by `Transformer.create` and `Transformer.load`. */
+export interface DeviceOptions {
+  /** 'cpu', 'cuda' or 'auto' (default: TOKENFILTER_DEVICE, else 'cpu'). */
+  device?: DeviceRequest;
+  /** GEMM precision on CUDA (default 'fp32'). */
+  precision?: Precision;
+}
+
 const REQUESTS: readonly DeviceRequest[] = ['cpu', 'cuda', 'auto'];
+const PRECISIONS: readonly Precision[] = ['fp32', 'tf32', 'bf16'];
+
+/**
+ * `precision` checked, default 'fp32'.
+ * @throws TokenfilterError E_OPTION for any other value.
+ */
+export function resolvePrecision(precision?: string): Precision {
+  const value = precision ?? 'fp32';
+  if (!(PRECISIONS as readonly string[]).includes(value))
+    throw new TokenfilterError('E_OPTION', `precision must be 'fp32', 'tf32' or 'bf16', got ${JSON.stringify(value)}`);
+  return value as Precision;
+}
 
 /**
  * The request `device` stands for: itself when given, else TOKENFILTER_DEVICE, else `'cpu'`.

@@ -32,7 +32,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature below changes; the addon refuses a library of another version. */
-#define TFC_ABI_VERSION 1
+#define TFC_ABI_VERSION 2
 
 /* tfc_probe's classification of why no device can be used. */
 #define TFC_PROBE_OK 0
@@ -109,6 +109,46 @@ TFC_EXPORT const char* tfc_adamw(tfc_context* ctx, float* d_params, const float*
                       float grad_scale);
 /* Sum of squares of n floats, accumulated in double (waits for the result). */
 TFC_EXPORT const char* tfc_sum_of_squares(tfc_context* ctx, const float* d_x, int64_t n, double* out);
+
+/* ---- the device transformer (native/cuda/transformer.cu) ------------------------------------
+ * Same model, parameter layout and contracts as tf::Transformer (native/models/transformer.h):
+ * the host model computes the layout and passes it here, so parameters, gradients and AdamW
+ * moments are flat device arrays with exactly the CPU's offsets (copying them in or out is one
+ * memcpy, and checkpoints are the CPU's). Token arrays are host pointers, uploaded per call. */
+typedef struct tfc_model tfc_model;
+
+typedef struct tfc_model_layout {
+  int64_t vocab, dim, layers, heads, hidden, context;
+  float rope_base, norm_eps;
+  int64_t param_count;     /* floats in the parameter block */
+  int64_t decayed_count;   /* the first decayed_count floats get weight decay */
+  int64_t wte_offset, final_norm_offset, head_offset;
+  const int64_t* layer_offsets; /* [layers * 6]: attn_norm, qkv, attn_proj, mlp_norm, fc, mlp_proj */
+  int precision;           /* TFC_FP32 / TFC_TF32 / TFC_BF16 for every GEMM */
+} tfc_model_layout;
+
+TFC_EXPORT const char* tfc_model_create(tfc_context* ctx, const tfc_model_layout* layout, tfc_model** out);
+TFC_EXPORT void tfc_model_destroy(tfc_model* model);
+/* which: 0 parameters, 1 gradients, 2 AdamW m, 3 AdamW v; n must equal param_count. */
+TFC_EXPORT const char* tfc_model_read(tfc_model* model, int which, float* dst, int64_t n);
+TFC_EXPORT const char* tfc_model_write(tfc_model* model, int which, const float* src, int64_t n);
+TFC_EXPORT const char* tfc_model_zero_grads(tfc_model* model);
+/* As Transformer::forward: inputs, targets [B, T] (ids < vocab), mask [B, T] or NULL, losses
+ * [B, T] host output or NULL; *sum = sum of unmasked losses; backward accumulates gradients. */
+TFC_EXPORT const char* tfc_model_forward(tfc_model* model, const uint32_t* inputs, const uint32_t* targets,
+                                         const uint8_t* mask, int64_t B, int64_t T, float* losses, int backward,
+                                         float dloss_scale, double* sum);
+/* out [B, T, V] host (written). */
+TFC_EXPORT const char* tfc_model_logits(tfc_model* model, const uint32_t* inputs, int64_t B, int64_t T, float* out);
+/* out [B, T, C] host: hidden state at layer in [0, L + 1], as Transformer::hidden_states. */
+TFC_EXPORT const char* tfc_model_hidden_states(tfc_model* model, const uint32_t* inputs, int64_t B, int64_t T,
+                                               int64_t layer, float* out);
+/* Global L2 norm of the gradient block (double accumulation). */
+TFC_EXPORT const char* tfc_model_grad_norm(tfc_model* model, double* norm);
+/* As Transformer::adamw_step with state.step already incremented to `step`; *norm receives
+ * the gradient norm before clipping; a non-finite norm fails and leaves parameters as they were. */
+TFC_EXPORT const char* tfc_model_adamw_step(tfc_model* model, int64_t step, float lr, float beta1, float beta2,
+                                            float eps, float weight_decay, float clip, double* norm);
 
 #ifdef __cplusplus
 }
