@@ -264,6 +264,21 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// gemmTime(transA, transB, M, N, K, precision, reps) -> seconds per call (device-resident)
+Napi::Value GemmTime(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const bool ta = boolean(info[0], "transA"), tb = boolean(info[1], "transB");
+  const int64_t M = dim(info[2], "M"), N = dim(info[3], "N"), K = dim(info[4], "K");
+  const std::string p = string(info[5], "precision");
+  const int precision = p == "fp32" ? TFC_FP32 : p == "tf32" ? TFC_TF32 : p == "bf16" ? TFC_BF16 : -1;
+  if (precision < 0) throw_range_error(env, "precision must be 'fp32', 'tf32' or 'bf16'");
+  const int reps = static_cast<int>(integer(info[6], "reps", 1, 100000));
+  Session s(env);
+  double seconds = 0.0;
+  s.finish(s.api().gemm_time(s.ctx(), ta, tb, M, N, K, precision, reps, &seconds), "gemmTime");
+  return Napi::Number::New(env, seconds);
+}
+
 void Init(Napi::Env env, Napi::Object exports) {
   Napi::Object ops = Napi::Object::New(env);
   ops.Set("embeddingForward", Napi::Function::New(env, EmbeddingForward, "embeddingForward"));
@@ -281,6 +296,7 @@ void Init(Napi::Env env, Napi::Object exports) {
   ops.Set("adamwUpdate", Napi::Function::New(env, AdamwUpdate, "adamwUpdate"));
   ops.Set("sumOfSquares", Napi::Function::New(env, SumOfSquares, "sumOfSquares"));
   ops.Set("gemm", Napi::Function::New(env, Gemm, "gemm"));
+  ops.Set("gemmTime", Napi::Function::New(env, GemmTime, "gemmTime"));
   exports.Set("_cudaOps", ops);
 }
 

@@ -109,6 +109,11 @@ TFC_EXPORT const char* tfc_adamw(tfc_context* ctx, float* d_params, const float*
                       float grad_scale);
 /* Sum of squares of n floats, accumulated in double (waits for the result). */
 TFC_EXPORT const char* tfc_sum_of_squares(tfc_context* ctx, const float* d_x, int64_t n, double* out);
+/* Benchmark: times `reps` GEMMs of the given shape (row-major, packed leading dimensions) on
+ * device operands filled with values in [-1, 1), after one untimed warm-up call; writes the
+ * mean seconds per call (CUDA events). For bench/gemm.mjs. */
+TFC_EXPORT const char* tfc_gemm_time(tfc_context* ctx, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                                     int precision, int reps, double* seconds);
 
 /* ---- the device transformer (native/cuda/transformer.cu) ------------------------------------
  * Same model, parameter layout and contracts as tf::Transformer (native/models/transformer.h):
