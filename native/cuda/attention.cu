@@ -16,6 +16,7 @@
 #include <cmath>
 
 #include "cuda/check.cuh"
+#include "kernels/attention_math.h"
 
 namespace tf::cuda {
 namespace {
@@ -97,7 +98,7 @@ __global__ void attention_forward_kernel(float* out, float* lse, const float* qk
   const float inv = 1.0f / l;
   float* y = out + (row0 + i) * C + h * hs;
   for (int64_t d = 0; d < hs; d++) y[d] = O[r * ld + d] * inv;
-  lse[(b * g.NH + h) * g.T + i] = m + logf(l);
+  lse[(b * g.NH + h) * g.T + i] = attention_lse(m, l);
 }
 
 // D [B, NH, T]: D[b, h, i] = dout[b, i, h] . out[b, i, h]
@@ -137,7 +138,7 @@ __global__ void attention_dq_kernel(float* dqkv, const float* dout, const float*
     const int64_t valid = i < g.T ? (i - j0 + 1 < kRows ? i - j0 + 1 : kRows) : 0;
     for (int64_t c = 0; c < valid; c++) {
       const float p = expf(dot(Q + r * ld, K + c * ld, hs) - L);
-      const float ds = p * (dot(dO + r * ld, V + c * ld, hs) - Di);
+      const float ds = attention_ds(p, dot(dO + r * ld, V + c * ld, hs), Di);
       for (int64_t d = 0; d < hs; d++) dQ[r * ld + d] += ds * K[c * ld + d];
     }
   }
@@ -179,7 +180,7 @@ __global__ void attention_dkv_kernel(float* dqkv, const float* dout, const float
       const int64_t qi = i0 + r;
       if (qi >= g.T || qi < j) continue;  // past the end, or a query that cannot see key j
       const float p = expf(dot(Q + r * ld, K + c * ld, hs) - Lt[r]);
-      const float ds = p * (dot(dO + r * ld, V + c * ld, hs) - Dt[r]);
+      const float ds = attention_ds(p, dot(dO + r * ld, V + c * ld, hs), Dt[r]);
       for (int64_t d = 0; d < hs; d++) {
         dV[c * ld + d] += p * dO[r * ld + d];
         dK[c * ld + d] += ds * Q[r * ld + d];  // Q holds scale * q: dk = scale sum ds q

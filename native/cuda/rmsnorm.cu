@@ -21,7 +21,7 @@ __global__ void rmsnorm_forward_kernel(float* out, float* rstd, const float* inp
   sum_sq = block_sum(sum_sq, shared);
   const float r = rmsnorm_rstd(sum_sq, static_cast<float>(C), eps);
   float* o = out + i * C;
-  for (int64_t j = threadIdx.x; j < C; j += blockDim.x) o[j] = x[j] * r * weight[j];
+  for (int64_t j = threadIdx.x; j < C; j += blockDim.x) o[j] = rmsnorm_out(x[j], r, weight[j]);
   if (threadIdx.x == 0) rstd[i] = r;
 }
 
@@ -51,7 +51,7 @@ __global__ void rmsnorm_backward_weight_kernel(float* dweight, const float* dout
   const int64_t c = blockIdx.x * 32 + threadIdx.x;
   float s = 0.0f;
   if (c < C)
-    for (int64_t i = threadIdx.y; i < N; i += 8) s += dout[i * C + c] * inp[i * C + c] * rstd[i];
+    for (int64_t i = threadIdx.y; i < N; i += 8) s += rmsnorm_dweight_term(dout[i * C + c], inp[i * C + c], rstd[i]);
   partial[threadIdx.y][threadIdx.x] = s;
   __syncthreads();
   if (threadIdx.y == 0 && c < C) {
