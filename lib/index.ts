@@ -11,6 +11,12 @@
 export { TokenfilterError, ERROR_CODES, isTokenfilterError, errorCode } from './errors.js';
 export type { ErrorCode } from './errors.js';
 
+// steering and generation
+export { setSteering, itiVector, headShiftBlock, residualBlock } from './steer/steering.js';
+export type { Steering, HeadIntervention, ResidualIntervention } from './steer/steering.js';
+export { generate, sampleToken } from './steer/generate.js';
+export type { GenerateOptions } from './steer/generate.js';
+
 // backend
 export { backendInfo, setThreads, setSimdLevel } from './native.js';
 export type { BackendInfo, SimdLevel } from './native.js';
@@ -26,6 +32,10 @@ export type { Document, ReadDocumentsOptions, SkippedRecord } from './data/docum
 export { MalformedRecordError } from './data/document.js';
 export { spanLabelsToTokenLabels } from './data/span_labels.js';
 export type { CharSpan, OverlapRule, SpanLabelOptions } from './data/span_labels.js';
+export { transferLabels, toUtf16Offsets } from './data/transfer_labels.js';
+export type { OffsetUnit, TransferRule, TransferLabelsOptions } from './data/transfer_labels.js';
+export { writeRelabelledShards } from './data/relabelled_shards.js';
+export type { ForeignLabelledDocument, RelabelledShardOptions, RelabelledShardSummary } from './data/relabelled_shards.js';
 export { readShard, readShardHeader, writeShard, ShardFile } from './data/shard.js';
 export type { Shard, ShardHeader, ReadShardOptions } from './data/shard.js';
 export { ShardWriter } from './data/shard_writer.js';

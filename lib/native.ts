@@ -1,6 +1,7 @@
 /**
- * Loads the native addon (a prebuild for this platform when present, else the local build)
- * and describes the backend it runs on.
+ * Loads the native addon (the file named by the TOKENFILTER_ADDON environment variable when
+ * set, else a prebuild for this platform when present, else the local build) and describes
+ * the backend it runs on.
  * @module
  */
 import { createRequire } from 'node:module';
@@ -11,8 +12,19 @@ const require = createRequire(import.meta.url);
 /** The package root: this file lives in lib/ (sources) or dist/ (compiled). */
 export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
+/**
+ * The addon file named by `TOKENFILTER_ADDON` (e.g. the sanitizer build, build-asan/), or
+ * undefined for the usual search (prebuild for the platform, then build/Release).
+ */
+export function addonOverride(): string | undefined {
+  const path = process.env.TOKENFILTER_ADDON;
+  return path === undefined || path === '' ? undefined : path;
+}
+
 function loadAddon(): any {
   try {
+    const override = addonOverride();
+    if (override !== undefined) return require(override);
     return require('node-gyp-build')(packageRoot);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
@@ -79,6 +91,8 @@ export interface BackendInfo {
    * that was the CPU, why CUDA was not used.
    */
   auto?: { device: 'cpu' | 'cuda'; reason: string };
+  /** The most threads {@link setThreads} accepts: 4 per hardware thread, at most 256. */
+  maxThreads: number;
 }
 
 /** Where the CUDA library is looked for: TOKENFILTER_CUDA_LIB, else next to the local build. */
@@ -118,8 +132,12 @@ export function backendInfo(): BackendInfo {
 
 /**
  * Sets the number of threads the native kernels use (default: all hardware threads, or the
- * `TOKENFILTER_THREADS` environment variable).
- * @throws RangeError unless `threads` is an integer in [1, 1024].
+ * `TOKENFILTER_THREADS` environment variable, clamped to `maxThreads` with a warning on stderr).
+ * When the threads cannot be started (a thread, memory or address-space limit), the threads
+ * started so far are joined, the previous pool stays in use, and an Error with code E_NATIVE
+ * names the limit.
+ * @throws TypeError (E_OPTION) unless `threads` is an integer; RangeError (E_OPTION) below 1,
+ *   (E_TOO_LARGE) above {@link BackendInfo.maxThreads}; Error (E_NATIVE) when threads cannot start.
  */
 export function setThreads(threads: number): void {
   native.setThreads(threads);

@@ -15,7 +15,8 @@ import { Tokenizer } from '../data/tokenizer.js';
 import { readSafetensors, writeSafetensors, SafetensorsError } from '../model/safetensors.js';
 import { trainMasked, type TrainOptions, type TrainSummary } from '../model/train.js';
 import { Transformer, parametersFromFile } from '../model/transformer.js';
-import type { TransformerOptions } from '../model/config.js';
+import { resolveTransformerConfig, type TransformerConfig, type TransformerOptions } from '../model/config.js';
+import { checkTransformerTensors } from '../model/expected_tensors.js';
 import { planWindows, type WindowPiece } from './windows.js';
 
 /** Format identifier of biLM files. */
@@ -101,7 +102,9 @@ export class BiLM {
 
   /**
    * Loads a file written by {@link BiLM.save}.
-   * @throws SafetensorsError for a malformed file, a wrong format or a missing / misshapen tensor.
+   * @throws SafetensorsError for a malformed file, a wrong format or a missing / misshapen tensor
+   *   (checked before the models are allocated); TokenfilterError E_TOO_LARGE for a config
+   *   beyond MAX_LOAD_PARAMETERS.
    */
   static async load(path: string): Promise<BiLM> {
     const file = await readSafetensors(path);
@@ -115,8 +118,17 @@ export class BiLM {
     } catch (error) {
       throw new SafetensorsError(`${path}: bad biLM metadata: ${(error as Error).message}`);
     }
-    const models = configs.map((c) => Transformer.uninitialized(c as never));
-    models.forEach((model, k) => model.setParameters(parametersFromFile(model, file, path, k === 0 ? 'forward.' : 'backward.')));
+    let resolved: TransformerConfig[];
+    try {
+      resolved = configs.map((c) => resolveTransformerConfig(c));
+    } catch (error) {
+      throw new SafetensorsError(`${path}: bad biLM metadata: ${(error as Error).message}`);
+    }
+    const prefixes = ['forward.', 'backward.'];
+    // Every tensor is checked against its config before either model is allocated.
+    resolved.forEach((config, k) => checkTransformerTensors(file, config, path, prefixes[k]));
+    const models = resolved.map((c) => Transformer.uninitialized(c));
+    models.forEach((model, k) => model.setParameters(parametersFromFile(model, file, path, prefixes[k])));
     if (models[0].config.vocabSize !== tokenizer.vocabSize)
       throw new SafetensorsError(`${path}: model vocabulary ${models[0].config.vocabSize} differs from the tokenizer's ${tokenizer.vocabSize}`);
     return new BiLM(models[0], models[1], tokenizer);

@@ -19,6 +19,7 @@ import { registerEvalMcq } from './eval_mcq.js';
 import { registerExperiment } from './experiment.js';
 import { registerFilter } from './filter.js';
 import { registerLabel } from './label.js';
+import { registerRelabel } from './relabel.js';
 import { registerRmu } from './rmu.js';
 import { registerScore } from './score.js';
 import { registerTokenize } from './tokenize.js';
@@ -61,6 +62,7 @@ export function createProgram(io: CliIO): Command {
   registerEvalClassifier(program, io);
   registerEvalMcq(program, io);
   registerAttack(program, io);
+  registerRelabel(program, io);
   registerRmu(program, io);
   registerExperiment(program, io);
   for (const command of program.commands) {

@@ -6,6 +6,7 @@
  * @module
  */
 import { abortError } from '../abort.js';
+import { errorCode } from '../errors.js';
 import type { Batch } from '../data/batch.js';
 import { domainLosses } from './domain_loss.js';
 import { trainMasked, type TrainProgress } from '../model/train.js';
@@ -363,7 +364,7 @@ export async function lrSweepFinetune(
     try {
       result = await adversarialFinetune(model, forgetBatches(), { ...rest, lr, inPlace: false });
     } catch (error) {
-      if ((error as Error)?.name === 'AbortError' || !/not finite/.test((error as Error)?.message ?? '')) throw error;
+      if ((error as Error)?.name === 'AbortError' || errorCode(error) !== 'E_NOT_FINITE') throw error;
       runs.push({ lr, diverged: true, result: null, error: (error as Error).message });
       continue;
     }

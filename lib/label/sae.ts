@@ -123,24 +123,27 @@ export class SparseAutoencoder {
     const scale = metadata.input_scale === undefined ? 1 : Number(metadata.input_scale);
     if (!(scale > 0 && Number.isFinite(scale))) throw new Error(`${path}: metadata input_scale must be a positive number, got '${metadata.input_scale}'`);
     const { input_scale: _s, config: _c, format: _f, ...rest } = metadata;
-    const sae = new SparseAutoencoder(config, scale, rest);
     const lay = layoutOf(config);
-    const put = (name: string, shape: number[], offset: number, optional = false) => {
-      const t = tensors.get(name);
-      if (!t && optional) return;
-      const rank = shape.length;
-      const tensor = get(name, rank);
+    const wanted: [string, number[], number, boolean][] = [
+      ['W_enc', [D, L], lay.wEnc, false],
+      ['b_enc', [L], lay.bEnc, false],
+      ['threshold', [L], lay.threshold, config.kind === 'topk'],
+      ['W_dec', [L, D], lay.wDec, false],
+      ['b_dec', [D], lay.bDec, false],
+    ];
+    // Every tensor is checked (presence, shape, finiteness) before the SAE is allocated.
+    const found: [Float32Array, number][] = [];
+    for (const [name, shape, offset, optional] of wanted) {
+      if (!tensors.get(name) && optional) continue;
+      const tensor = get(name, shape.length);
       if (tensor.shape.some((d, i) => d !== shape[i]))
         throw new Error(`${path}: tensor '${name}' has shape [${tensor.shape.join(', ')}], expected [${shape.join(', ')}] (W_enc is [${D}, ${L}])`);
       const bad = tensor.data.findIndex((v) => !Number.isFinite(v));
       if (bad >= 0) throw new Error(`${path}: tensor '${name}' holds a non-finite value at index ${bad}`);
-      sae.parameters.set(tensor.data, offset);
-    };
-    put('W_enc', [D, L], lay.wEnc);
-    put('b_enc', [L], lay.bEnc);
-    put('threshold', [L], lay.threshold, config.kind === 'topk');
-    put('W_dec', [L, D], lay.wDec);
-    put('b_dec', [D], lay.bDec);
+      found.push([tensor.data, offset]);
+    }
+    const sae = new SparseAutoencoder(config, scale, rest);
+    for (const [data, offset] of found) sae.parameters.set(data, offset);
     return sae;
   }
 

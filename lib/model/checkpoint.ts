@@ -9,6 +9,7 @@
  * @module
  */
 import { readSafetensors, SafetensorsError, writeSafetensors, type SafetensorsContents } from './safetensors.js';
+import { checkTransformerTensors } from './expected_tensors.js';
 import { configFromMetadata, MODEL_FORMAT_VERSION, parametersFromFile, Transformer } from './transformer.js';
 import type { TransformerConfig } from './config.js';
 
@@ -118,10 +119,16 @@ function restoreFromContents(file: SafetensorsContents, path: string, model: Tra
   };
 }
 
-/** Loads a checkpoint as a new model plus its training state (throws as {@link restoreCheckpoint}). */
+/**
+ * Loads a checkpoint as a new model plus its training state (throws as {@link restoreCheckpoint},
+ * and TokenfilterError E_TOO_LARGE for a config beyond MAX_LOAD_PARAMETERS); the tensors are
+ * checked against the config before the model is allocated.
+ */
 export async function loadCheckpoint(path: string): Promise<{ model: Transformer; state: TrainingState }> {
   const file = await readSafetensors(path);
-  const model = Transformer.uninitialized(configFromMetadata(file, path));
+  const config = configFromMetadata(file, path);
+  for (const prefix of ['', 'optimizer.exp_avg.', 'optimizer.exp_avg_sq.']) checkTransformerTensors(file, config, path, prefix);
+  const model = Transformer.uninitialized(config);
   const state = restoreFromContents(file, path, model);
   return { model, state };
 }

@@ -17,7 +17,9 @@ import { resolveDevice, resolvePrecision, type Device, type DeviceOptions, type 
 import { TokenfilterError } from '../errors.js';
 import { native } from '../native.js';
 import { resolveTransformerConfig, type TransformerConfig, type TransformerOptions } from './config.js';
+import { checkTransformerTensors } from './expected_tensors.js';
 import { readSafetensors, writeSafetensors, SafetensorsError, type SafetensorsContents, type TensorToWrite } from './safetensors.js';
+import { generate, type GenerateOptions } from '../steer/generate.js';
 
 /** Format identifier written to `__metadata__.format` of model files. */
 export const MODEL_FORMAT = 'tokenfilter.transformer';
@@ -115,11 +117,15 @@ export class Transformer {
    * Loads a model saved by {@link Transformer.save} (or the parameters of a training
    * checkpoint) onto `options.device` (files are the same whatever device wrote them).
    * @throws SafetensorsError for a malformed file, a wrong format, a missing, unexpected or
-   *   misshapen tensor, a non-F32 dtype or a non-finite value; E_DEVICE as {@link create}.
+   *   misshapen tensor, a non-F32 dtype or a non-finite value (tensors are checked against the
+   *   config before the model is allocated); TokenfilterError E_TOO_LARGE for a config beyond
+   *   MAX_LOAD_PARAMETERS; E_DEVICE as {@link create}.
    */
   static async load(path: string, options: DeviceOptions = {}): Promise<Transformer> {
     const file = await readSafetensors(path);
-    const model = Transformer.uninitialized(configFromMetadata(file, path), options);
+    const config = configFromMetadata(file, path);
+    checkTransformerTensors(file, config, path, '');
+    const model = Transformer.uninitialized(config, options);
     model.setParameters(parametersFromFile(model, file, path, ''));
     return model;
   }
@@ -258,6 +264,26 @@ export class Transformer {
     const out = new Float32Array(B * T * this.config.dModel);
     await this.native.hiddenStates(tokens, B, T, layer, out);
     return out;
+  }
+
+  /**
+   * Every head's output in block `layer` (0-based, < layers): the attention output before the
+   * output projection, [B, T, heads, headSize] flattened, so head h at (b, t) is the slice
+   * `((b·T + t)·dModel + h·headSize) … + headSize` (headSize = dModel / heads). Includes any head
+   * shift set by steering.
+   * @throws RangeError for a layer out of range or a shape mismatch.
+   */
+  async headOutputs(tokens: Uint32Array, layer: number, shape: TokenShape = {}): Promise<Float32Array> {
+    const [B, T] = resolveShape(tokens, shape);
+    return this.native.headOutputs(tokens, B, T, layer);
+  }
+
+  /**
+   * Samples a continuation of `prompt` with a KV cache; see {@link generate} (lib/steer) for the
+   * options (maxTokens, temperature, topK, seed, stopToken, steering, signal).
+   */
+  async generate(prompt: Uint32Array, options: GenerateOptions = {}): Promise<Uint32Array> {
+    return generate(this, prompt, options);
   }
 }
 

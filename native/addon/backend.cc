@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include "addon/convert.h"
+#include "addon/js_error.h"
 #include "addon/promise_worker.h"
 #include "addon/registry.h"
 #include "core/cpu_features.h"
@@ -16,12 +17,19 @@ Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
   out.Set("simd", simd_level_name(simd_level()));
   out.Set("detectedSimd", simd_level_name(detected_simd_level()));
   out.Set("threads", num_threads());
+  out.Set("maxThreads", max_threads());
   out.Set("hardwareThreads", static_cast<double>(std::thread::hardware_concurrency()));
   return out;
 }
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
-  set_num_threads(static_cast<int>(integer(info[0], "threads", 1, 1024)));
+  const int64_t threads = integer(info[0], "threads", 1, int64_t{1} << 30);
+  if (threads > max_threads())
+    throw_range_error(info.Env(),
+                      "threads = " + std::to_string(threads) + " is above the limit of " + std::to_string(max_threads()) +
+                          " (4 per hardware thread, at most " + std::to_string(kMaxThreads) + ")",
+                      "E_TOO_LARGE");
+  set_num_threads(static_cast<int>(threads));
   return info.Env().Undefined();
 }
 
@@ -53,11 +61,11 @@ Napi::Value RejectNative(const Napi::CallbackInfo& info) {
 }
 
 void Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("backendInfo", Napi::Function::New(env, BackendInfo, "backendInfo"));
-  exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
-  exports.Set("setSimd", Napi::Function::New(env, SetSimd, "setSimd"));
-  exports.Set("_throwNative", Napi::Function::New(env, ThrowNative, "_throwNative"));
-  exports.Set("_rejectNative", Napi::Function::New(env, RejectNative, "_rejectNative"));
+  exports.Set("backendInfo", Napi::Function::New(env, guarded<BackendInfo>, "backendInfo"));
+  exports.Set("setThreads", Napi::Function::New(env, guarded<SetThreads>, "setThreads"));
+  exports.Set("setSimd", Napi::Function::New(env, guarded<SetSimd>, "setSimd"));
+  exports.Set("_throwNative", Napi::Function::New(env, guarded<ThrowNative>, "_throwNative"));
+  exports.Set("_rejectNative", Napi::Function::New(env, guarded<RejectNative>, "_rejectNative"));
 }
 
 Registrar registrar("backend", Init);

@@ -1,18 +1,28 @@
 #include "addon/convert.h"
 
+#include "addon/js_error.h"
+
 #include <cmath>
 #include <limits>
 
 namespace tf::addon {
 
-void throw_type_error(Napi::Env env, const std::string& message) { throw Napi::TypeError::New(env, message); }
-void throw_range_error(Napi::Env env, const std::string& message) { throw Napi::RangeError::New(env, message); }
+void throw_type_error(Napi::Env env, const std::string& message) {
+  throw js_error(env, JsErrorClass::TypeError, "E_OPTION", message);
+}
+void throw_range_error(Napi::Env env, const std::string& message, const char* code) {
+  throw js_error(env, JsErrorClass::RangeError, code, message);
+}
+void throw_error(Napi::Env env, const char* code, const std::string& message) {
+  throw js_error(env, JsErrorClass::Error, code, message);
+}
 
 void check_finite(Napi::Env env, const float* data, size_t n, const std::string& name) {
   for (size_t i = 0; i < n; i++)
     if (!std::isfinite(data[i]))
       throw_range_error(env, name + " contains a non-finite value (" + std::to_string(data[i]) + ") at index " +
-                                 std::to_string(i));
+                                 std::to_string(i),
+                        "E_NOT_FINITE");
 }
 
 void check_ids_below(Napi::Env env, const uint32_t* ids, size_t n, uint32_t limit, const std::string& name) {
@@ -67,6 +77,11 @@ CancelFlag cancel_flag(const Napi::Value& value, const std::string& name) {
   if (value.IsUndefined() || value.IsNull()) return flag;
   View<int32_t> view = typed_array<int32_t>(value, name);
   if (view.length < 1) throw_range_error(value.Env(), name + " must have at least one element");
+  napi_value buffer = nullptr;
+  bool plain = true;
+  if (napi_get_typedarray_info(value.Env(), value, nullptr, nullptr, nullptr, &buffer, nullptr) != napi_ok ||
+      napi_is_arraybuffer(value.Env(), buffer, &plain) != napi_ok || plain)
+    throw_type_error(value.Env(), name + " must be an Int32Array over a SharedArrayBuffer");
   flag.word = view.data;
   return flag;
 }

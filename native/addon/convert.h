@@ -1,6 +1,7 @@
 // Conversions between JavaScript values and the plain C++ the core takes. Every check that
 // guards memory (element type, length against a shape, index range) happens here, and each
-// failure throws a JS TypeError or RangeError whose message names the argument.
+// failure throws a JS TypeError or RangeError whose message names the argument and whose
+// `code` is E_OPTION (E_NOT_FINITE for NaN / infinity; js_error.h).
 #pragma once
 #include <napi.h>
 
@@ -11,7 +12,9 @@
 namespace tf::addon {
 
 [[noreturn]] void throw_type_error(Napi::Env env, const std::string& message);
-[[noreturn]] void throw_range_error(Napi::Env env, const std::string& message);
+[[noreturn]] void throw_range_error(Napi::Env env, const std::string& message, const char* code = "E_OPTION");
+// A plain Error with a code, e.g. E_STATE for a busy model.
+[[noreturn]] void throw_error(Napi::Env env, const char* code, const std::string& message);
 
 // A typed array's data and element count; the JS object must be kept alive by the caller
 // (or by a Napi::Reference held for an async worker's lifetime).
@@ -61,7 +64,7 @@ View<T> typed_array(const Napi::Value& value, const std::string& name, size_t ex
   return view;
 }
 
-// Throws a RangeError naming `name` and the first offending index if any element is NaN/inf.
+// Throws a RangeError (E_NOT_FINITE) naming `name` and the first offending index if any element is NaN/inf.
 void check_finite(Napi::Env env, const float* data, size_t n, const std::string& name);
 // Throws a RangeError if any id is >= limit.
 void check_ids_below(Napi::Env env, const uint32_t* ids, size_t n, uint32_t limit, const std::string& name);
@@ -77,6 +80,8 @@ Napi::Object object(const Napi::Value& value, const std::string& name);
 
 // A cancellation flag shared with JavaScript: an Int32Array of length >= 1 over a
 // SharedArrayBuffer; JS sets element 0 to non-zero (Atomics.store) when an AbortSignal fires.
+// A worker thread reads the word while JS runs, so an ordinary ArrayBuffer (which JS could
+// detach, freeing the word) is refused; a SharedArrayBuffer cannot be detached.
 struct CancelFlag {
   int32_t* word = nullptr;
   bool cancelled() const { return word && __atomic_load_n(word, __ATOMIC_RELAXED) != 0; }

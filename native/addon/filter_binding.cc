@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include "addon/convert.h"
+#include "addon/js_error.h"
 #include "addon/registry.h"
 #include "kernels/token_filter.h"
 
@@ -62,8 +63,8 @@ Napi::Value FirstInvalidProbability(const Napi::CallbackInfo& info) {
 
 void Init(Napi::Env env, Napi::Object exports) {
   Napi::Object filter = Napi::Object::New(env);
-  filter.Set("tokenFilter", Napi::Function::New(env, TokenFilter, "tokenFilter"));
-  filter.Set("firstInvalidProbability", Napi::Function::New(env, FirstInvalidProbability, "firstInvalidProbability"));
+  filter.Set("tokenFilter", Napi::Function::New(env, guarded<TokenFilter>, "tokenFilter"));
+  filter.Set("firstInvalidProbability", Napi::Function::New(env, guarded<FirstInvalidProbability>, "firstInvalidProbability"));
   exports.Set("filter", filter);
 }
 

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "addon/convert.h"
+#include "addon/js_error.h"
 #include "addon/registry.h"
 #include "kernels/gemm.h"
 
@@ -82,7 +83,7 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-void Init(Napi::Env env, Napi::Object exports) { exports.Set("_gemm", Napi::Function::New(env, Gemm, "_gemm")); }
+void Init(Napi::Env env, Napi::Object exports) { exports.Set("_gemm", Napi::Function::New(env, guarded<Gemm>, "_gemm")); }
 
 Registrar registrar("gemm", Init);
 

@@ -4,9 +4,12 @@
 #include <napi.h>
 
 #include <cmath>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "addon/convert.h"
+#include "addon/js_error.h"
 #include "addon/promise_worker.h"
 #include "addon/registry.h"
 #include "core/error.h"
@@ -15,7 +18,12 @@
 namespace tf::addon {
 namespace {
 
-struct Inputs {
+// The fit's inputs copied out of JS memory (owned_arrays.h): the worker reads them while JS
+// runs, and JS could detach the caller's arrays meanwhile. `data` points into the copies.
+struct OwnedData {
+  std::vector<float> x;
+  std::vector<uint8_t> y;
+  std::vector<float> weight;
   LogisticData data;
 };
 
@@ -52,12 +60,12 @@ Napi::Float64Array to_js(Napi::Env env, const std::vector<double>& v) {
 
 class FitWorker : public PromiseWorker {
  public:
-  FitWorker(Napi::Env env, LogisticData data, LogisticOptions options, CancelFlag cancel)
-      : PromiseWorker(env, "logisticFit"), data_(data), options_(options), cancel_(cancel) {}
+  FitWorker(Napi::Env env, std::shared_ptr<const OwnedData> data, LogisticOptions options, CancelFlag cancel)
+      : PromiseWorker(env, "logisticFit"), data_(std::move(data)), options_(options), cancel_(cancel) {}
 
  protected:
   void Run() override {
-    fit_ = fit_logistic(data_, options_, [&](int iteration, double loss, double norm) {
+    fit_ = fit_logistic(data_->data, options_, [&](int iteration, double loss, double norm) {
       if (cancel_.cancelled()) throw Cancelled();
       report({{{"iteration", iteration}, {"loss", loss}, {"gradientNorm", norm}}});
     });
@@ -76,7 +84,7 @@ class FitWorker : public PromiseWorker {
   }
 
  private:
-  LogisticData data_;
+  std::shared_ptr<const OwnedData> data_;
   LogisticOptions options_;
   CancelFlag cancel_;
   LogisticFit fit_;
@@ -85,7 +93,6 @@ class FitWorker : public PromiseWorker {
 // fit(x, y, weight | undefined, n, d, {l2, maxIterations, tolerance, memory}, onProgress?, cancel?) → Promise
 Napi::Value Fit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  LogisticData data = read_data(info);
   Napi::Object o = object(info[5], "options");
   LogisticOptions options;
   options.l2 = number(o.Get("l2"), "options.l2");
@@ -96,10 +103,14 @@ Napi::Value Fit(const Napi::CallbackInfo& info) {
   options.memory = static_cast<int>(integer(o.Get("memory"), "options.memory", 1, 1000));
   CancelFlag cancel;
   if (info.Length() > 7 && !info[7].IsUndefined()) cancel = cancel_flag(info[7], "cancel");
-  auto* worker = new FitWorker(env, data, options, cancel);
-  worker->keep(info[0]);
-  worker->keep(info[1]);
-  worker->keep(info[2]);
+  // Read after the options: an options getter could otherwise detach x between check and copy.
+  const LogisticData data = read_data(info);
+  auto owned = std::make_shared<OwnedData>();
+  owned->x.assign(data.x, data.x + data.n * data.d);
+  owned->y.assign(data.y, data.y + data.n);
+  if (data.weight) owned->weight.assign(data.weight, data.weight + data.n);
+  owned->data = {owned->x.data(), owned->y.data(), data.weight ? owned->weight.data() : nullptr, data.n, data.d};
+  auto* worker = new FitWorker(env, owned, options, cancel);
   if (info.Length() > 7) worker->keep(info[7]);
   return PromiseWorker::queue(worker, info[6], "onProgress");
 }
@@ -137,9 +148,9 @@ Napi::Value Predict(const Napi::CallbackInfo& info) {
 
 void Init(Napi::Env env, Napi::Object exports) {
   Napi::Object logistic = Napi::Object::New(env);
-  logistic.Set("fit", Napi::Function::New(env, Fit, "fit"));
-  logistic.Set("objective", Napi::Function::New(env, Objective, "objective"));
-  logistic.Set("predict", Napi::Function::New(env, Predict, "predict"));
+  logistic.Set("fit", Napi::Function::New(env, guarded<Fit>, "fit"));
+  logistic.Set("objective", Napi::Function::New(env, guarded<Objective>, "objective"));
+  logistic.Set("predict", Napi::Function::New(env, guarded<Predict>, "predict"));
   exports.Set("logistic", logistic);
 }
 

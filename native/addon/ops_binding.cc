@@ -7,6 +7,7 @@
 #include <string>
 
 #include "addon/convert.h"
+#include "addon/js_error.h"
 #include "addon/registry.h"
 #include "kernels/ops.h"
 
@@ -241,21 +242,21 @@ Napi::Value SumOfSquares(const Napi::CallbackInfo& info) {
 
 void Init(Napi::Env env, Napi::Object exports) {
   Napi::Object ops = Napi::Object::New(env);
-  ops.Set("embeddingForward", Napi::Function::New(env, EmbeddingForward, "embeddingForward"));
-  ops.Set("embeddingBackward", Napi::Function::New(env, EmbeddingBackward, "embeddingBackward"));
-  ops.Set("rmsnormForward", Napi::Function::New(env, RmsnormForward, "rmsnormForward"));
-  ops.Set("rmsnormBackward", Napi::Function::New(env, RmsnormBackward, "rmsnormBackward"));
-  ops.Set("ropeForward", Napi::Function::New(env, RopeForward, "ropeForward"));
-  ops.Set("ropeBackward", Napi::Function::New(env, RopeBackward, "ropeBackward"));
-  ops.Set("attentionForward", Napi::Function::New(env, AttentionForward, "attentionForward"));
-  ops.Set("attentionBackward", Napi::Function::New(env, AttentionBackward, "attentionBackward"));
-  ops.Set("relu2Forward", Napi::Function::New(env, Relu2Forward, "relu2Forward"));
-  ops.Set("relu2Backward", Napi::Function::New(env, Relu2Backward, "relu2Backward"));
-  ops.Set("crossEntropyForward", Napi::Function::New(env, CrossEntropyForward, "crossEntropyForward"));
+  ops.Set("embeddingForward", Napi::Function::New(env, guarded<EmbeddingForward>, "embeddingForward"));
+  ops.Set("embeddingBackward", Napi::Function::New(env, guarded<EmbeddingBackward>, "embeddingBackward"));
+  ops.Set("rmsnormForward", Napi::Function::New(env, guarded<RmsnormForward>, "rmsnormForward"));
+  ops.Set("rmsnormBackward", Napi::Function::New(env, guarded<RmsnormBackward>, "rmsnormBackward"));
+  ops.Set("ropeForward", Napi::Function::New(env, guarded<RopeForward>, "ropeForward"));
+  ops.Set("ropeBackward", Napi::Function::New(env, guarded<RopeBackward>, "ropeBackward"));
+  ops.Set("attentionForward", Napi::Function::New(env, guarded<AttentionForward>, "attentionForward"));
+  ops.Set("attentionBackward", Napi::Function::New(env, guarded<AttentionBackward>, "attentionBackward"));
+  ops.Set("relu2Forward", Napi::Function::New(env, guarded<Relu2Forward>, "relu2Forward"));
+  ops.Set("relu2Backward", Napi::Function::New(env, guarded<Relu2Backward>, "relu2Backward"));
+  ops.Set("crossEntropyForward", Napi::Function::New(env, guarded<CrossEntropyForward>, "crossEntropyForward"));
   ops.Set("crossEntropyForwardBackward",
-          Napi::Function::New(env, CrossEntropyForwardBackward, "crossEntropyForwardBackward"));
-  ops.Set("adamwUpdate", Napi::Function::New(env, AdamwUpdate, "adamwUpdate"));
-  ops.Set("sumOfSquares", Napi::Function::New(env, SumOfSquares, "sumOfSquares"));
+          Napi::Function::New(env, guarded<CrossEntropyForwardBackward>, "crossEntropyForwardBackward"));
+  ops.Set("adamwUpdate", Napi::Function::New(env, guarded<AdamwUpdate>, "adamwUpdate"));
+  ops.Set("sumOfSquares", Napi::Function::New(env, guarded<SumOfSquares>, "sumOfSquares"));
   exports.Set("_ops", ops);
 }
 

@@ -1,7 +1,10 @@
 // The one pattern for long native work: a Napi::AsyncWorker that runs Run() on a libuv thread,
 // resolves a Promise with Result() on the JS thread, and rejects it with an Error carrying the
-// exception's message otherwise (an AbortError when the work observed its cancel flag).
-// JS objects whose memory Run() reads are kept alive with keep() until the worker is done.
+// exception's message and code otherwise (js_error.h; an AbortError with code E_ABORTED when
+// the work observed its cancel flag). Run() never touches JS memory: a detachable ArrayBuffer
+// can be freed while it runs, so inputs are copied and outputs delivered on the JS thread
+// (owned_arrays.h); keep() only keeps JS objects (the model wrapper, a SharedArrayBuffer
+// cancel word) from being collected until the worker is done.
 // Progress events go to an optional JS callback through a thread-safe function, non-blocking.
 #pragma once
 #include <napi.h>
@@ -11,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "addon/js_error.h"
 #include "core/error.h"
 
 namespace tf::addon {
@@ -52,7 +56,7 @@ class PromiseWorker : public Napi::AsyncWorker {
   // Installs a JS callback receiving ProgressEvent objects; undefined/null means none.
   void set_progress_callback(const Napi::Value& callback, const std::string& name) {
     if (callback.IsUndefined() || callback.IsNull()) return;
-    if (!callback.IsFunction()) throw Napi::TypeError::New(Env(), name + " must be a function");
+    if (!callback.IsFunction()) throw js_error(Env(), JsErrorClass::TypeError, "E_OPTION", name + " must be a function");
     progress_ = Napi::ThreadSafeFunction::New(Env(), callback.As<Napi::Function>(), "tokenfilter progress", 0, 1);
   }
 
@@ -78,15 +82,9 @@ class PromiseWorker : public Napi::AsyncWorker {
   void Execute() override {
     try {
       Run();
-    } catch (const tf::Cancelled& e) {
-      aborted_ = true;
-      SetError(e.what());
-    } catch (const std::bad_alloc&) {
-      SetError("out of memory");
-    } catch (const std::exception& e) {
-      SetError(e.what());
     } catch (...) {
-      SetError("unknown native error");
+      failure_ = failure_of(std::current_exception());
+      SetError(failure_.message);
     }
   }
 
@@ -99,17 +97,15 @@ class PromiseWorker : public Napi::AsyncWorker {
     }
   }
 
-  void OnError(const Napi::Error& error) override {
+  void OnError(const Napi::Error&) override {
     Napi::HandleScope scope(Env());
-    Napi::Object value = error.Value();
-    if (aborted_) value.Set("name", Napi::String::New(Env(), "AbortError"));
-    deferred_.Reject(value);
+    deferred_.Reject(js_error(Env(), failure_).Value());
   }
 
   Napi::Promise::Deferred deferred_;
   std::vector<Napi::ObjectReference> kept_;
   Napi::ThreadSafeFunction progress_;
-  bool aborted_ = false;
+  Failure failure_;
 };
 
 }  // namespace tf::addon

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "addon/convert.h"
+#include "addon/js_error.h"
+#include "addon/owned_arrays.h"
 #include "addon/promise_worker.h"
 #include "addon/registry.h"
 #include "core/error.h"
@@ -52,25 +54,35 @@ Napi::Object stats_object(Napi::Env env, const SaeStepStats& s) {
 
 class SaeModel : public Napi::ObjectWrap<SaeModel> {
  public:
+  // Every method runs inside guard (js_error.h): a C++ exception leaves as a coded JS Error.
+  template <Napi::Value (SaeModel::*Method)(const Napi::CallbackInfo&)>
+  Napi::Value guarded(const Napi::CallbackInfo& info) {
+    return guard(info.Env(), [&] { return (this->*Method)(info); });
+  }
+
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "SaeModel",
                        {
-                           InstanceMethod<&SaeModel::Init>("init"),
-                           InstanceMethod<&SaeModel::InitDecoderBias>("initDecoderBias"),
-                           InstanceMethod<&SaeModel::ParamCount>("paramCount"),
-                           InstanceMethod<&SaeModel::ReadParameters>("readParameters"),
-                           InstanceMethod<&SaeModel::WriteParameters>("writeParameters"),
-                           InstanceMethod<&SaeModel::ReadGradients>("readGradients"),
-                           InstanceMethod<&SaeModel::SinceFired>("sinceFired"),
-                           InstanceMethod<&SaeModel::Forward>("forward"),
-                           InstanceMethod<&SaeModel::LossAndGrad>("lossAndGrad"),
-                           InstanceMethod<&SaeModel::Step>("step"),
+                           InstanceMethod<&SaeModel::guarded<&SaeModel::Init>>("init"),
+                           InstanceMethod<&SaeModel::guarded<&SaeModel::InitDecoderBias>>("initDecoderBias"),
+                           InstanceMethod<&SaeModel::guarded<&SaeModel::ParamCount>>("paramCount"),
+                           InstanceMethod<&SaeModel::guarded<&SaeModel::ReadParameters>>("readParameters"),
+                           InstanceMethod<&SaeModel::guarded<&SaeModel::WriteParameters>>("writeParameters"),
+                           InstanceMethod<&SaeModel::guarded<&SaeModel::ReadGradients>>("readGradients"),
+                           InstanceMethod<&SaeModel::guarded<&SaeModel::SinceFired>>("sinceFired"),
+                           InstanceMethod<&SaeModel::guarded<&SaeModel::Forward>>("forward"),
+                           InstanceMethod<&SaeModel::guarded<&SaeModel::LossAndGrad>>("lossAndGrad"),
+                           InstanceMethod<&SaeModel::guarded<&SaeModel::Step>>("step"),
                        });
   }
 
   // new SaeModel({dModel, dSae, kind: 'topk'|'jumprelu', k, l0Coefficient, bandwidth,
   //               auxCoefficient, auxK, deadAfter})
   explicit SaeModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SaeModel>(info) {
+    guard(info.Env(), [&] { construct(info); });
+  }
+
+  void construct(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Napi::Object c = object(info[0], "config");
     SaeConfig config;
@@ -94,7 +106,7 @@ class SaeModel : public Napi::ObjectWrap<SaeModel> {
 
  private:
   void ensure_idle(Napi::Env env) {
-    if (busy_) throw Napi::Error::New(env, "SaeModel: busy with a training step (await it first)");
+    if (busy_) throw_error(env, "E_STATE", "SaeModel: busy with a training step (await it first)");
   }
   int64_t D() const { return model_->config().d_model; }
   int64_t L() const { return model_->config().d_sae; }
@@ -180,12 +192,12 @@ class SaeModel : public Napi::ObjectWrap<SaeModel> {
     const float b2 = static_cast<float>(number(info[3], "beta2"));
     const float eps = static_cast<float>(number(info[4], "eps"));
     auto stats = std::make_shared<SaeStepStats>();
+    auto rows_copy = owned_copy(x);
     Sae* model = model_.get();
     busy_ = true;
     auto* worker = new LambdaWorker(
-        env, "SaeModel.step", [=]() { *stats = model->step(x.data, N, lr, b1, b2, eps); },
+        env, "SaeModel.step", [=]() { *stats = model->step(rows_copy->data(), N, lr, b1, b2, eps); },
         [stats](Napi::Env e) { return stats_object(e, *stats); }, [this]() { busy_ = false; });
-    worker->keep(info[0]);
     worker->keep(Value());
     Napi::Promise promise = worker->promise();
     worker->Queue();
@@ -212,20 +224,30 @@ Napi::Value EncodeSelected(const Napi::CallbackInfo& info) {
   const int64_t S = static_cast<int64_t>(w.length) / D;
   View<float> b = typed_array<float>(info[4], "bias", static_cast<size_t>(S));
   View<float> th = typed_array<float>(info[5], "threshold", static_cast<size_t>(S));
-  View<float> out = typed_array<float>(info[6], "out", static_cast<size_t>(N * S));
+  View<float> out_view = typed_array<float>(info[6], "out", static_cast<size_t>(N * S));
+  // Copies (owned_arrays.h): JS may detach any of these arrays while the worker runs.
+  auto xs = owned_copy(x), ws = owned_copy(w), bs = owned_copy(b), ths = owned_copy(th);
+  auto out = std::make_shared<PendingOutput<float>>(info[6], "out", out_view.length);
   auto* worker = new LambdaWorker(
       env, "encodeSelected",
       [=]() {
         // x is checked for NaN / inf through the encoding's own epilogue; only on failure is it
         // scanned, to name the element
-        if (sae_encode_selected(x.data, N, D, static_cast<float>(scale), w.data, b.data, th.data, S, out.data)) return;
-        for (size_t i = 0; i < x.length; i++)
-          if (!std::isfinite(x.data[i]))
-            throw Error("x contains a non-finite value (" + std::to_string(x.data[i]) + ") at index " + std::to_string(i));
-        throw Error("a pre-activation is not finite although x is: the encoder or its bias holds NaN or inf, or the product overflowed");
+        const float* xd = xs->data();
+        if (sae_encode_selected(xd, N, D, static_cast<float>(scale), ws->data(), bs->data(), ths->data(), S, out->data()))
+          return;
+        for (size_t i = 0; i < xs->size(); i++)
+          if (!std::isfinite(xd[i]))
+            throw Error("x contains a non-finite value (" + std::to_string(xd[i]) + ") at index " + std::to_string(i),
+                        ErrorKind::NotFinite);
+        throw Error("a pre-activation is not finite although x is: the encoder or its bias holds NaN or inf, or the product overflowed",
+                    ErrorKind::NotFinite);
       },
-      nullptr, nullptr);
-  for (int i = 0; i < 7; i++) worker->keep(info[i]);
+      [out](Napi::Env e) -> Napi::Value {
+        out->deliver(e);
+        return e.Undefined();
+      },
+      nullptr);
   Napi::Promise promise = worker->promise();
   worker->Queue();
   return promise;
@@ -292,10 +314,10 @@ Napi::Value LabelTokens(const Napi::CallbackInfo& info) {
 void Init(Napi::Env env, Napi::Object exports) {
   Napi::Object sae = Napi::Object::New(env);
   sae.Set("SaeModel", SaeModel::Define(env));
-  sae.Set("encodeSelected", Napi::Function::New(env, EncodeSelected, "encodeSelected"));
-  sae.Set("topkActivation", Napi::Function::New(env, TopkActivation, "topkActivation"));
-  sae.Set("latentMoments", Napi::Function::New(env, LatentMoments, "latentMoments"));
-  sae.Set("labelTokens", Napi::Function::New(env, LabelTokens, "labelTokens"));
+  sae.Set("encodeSelected", Napi::Function::New(env, guarded<EncodeSelected>, "encodeSelected"));
+  sae.Set("topkActivation", Napi::Function::New(env, guarded<TopkActivation>, "topkActivation"));
+  sae.Set("latentMoments", Napi::Function::New(env, guarded<LatentMoments>, "latentMoments"));
+  sae.Set("labelTokens", Napi::Function::New(env, guarded<LabelTokens>, "labelTokens"));
   exports.Set("sae", sae);
 }
 

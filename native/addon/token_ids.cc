@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "addon/convert.h"
+#include "addon/js_error.h"
 #include "addon/registry.h"
 
 namespace tf::addon {
@@ -45,7 +46,7 @@ Napi::Value MaxTokenId(const Napi::CallbackInfo& info) {
 }
 
 void Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("maxTokenId", Napi::Function::New(env, MaxTokenId, "maxTokenId"));
+  exports.Set("maxTokenId", Napi::Function::New(env, guarded<MaxTokenId>, "maxTokenId"));
 }
 
 Registrar registrar("token_ids", Init);

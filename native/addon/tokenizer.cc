@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "addon/convert.h"
+#include "addon/js_error.h"
 #include "addon/promise_worker.h"
 #include "addon/registry.h"
 #include "core/error.h"
@@ -80,15 +81,21 @@ class EncoderPool {
 
 class BpeWrap : public Napi::ObjectWrap<BpeWrap> {
  public:
+  // Every method runs inside guard (js_error.h): a C++ exception leaves as a coded JS Error.
+  template <Napi::Value (BpeWrap::*Method)(const Napi::CallbackInfo&)>
+  Napi::Value guarded(const Napi::CallbackInfo& info) {
+    return guard(info.Env(), [&] { return (this->*Method)(info); });
+  }
+
   static void Init(Napi::Env env, Napi::Object exports) {
     Napi::Function ctor = DefineClass(env, "Bpe",
-                                      {InstanceMethod("encode", &BpeWrap::Encode),
-                                       InstanceMethod("encodeWithOffsets", &BpeWrap::EncodeWithOffsets),
-                                       InstanceMethod("encodeBatch", &BpeWrap::EncodeBatch),
-                                       InstanceMethod("decode", &BpeWrap::Decode),
-                                       InstanceMethod("merges", &BpeWrap::Merges),
-                                       InstanceMethod("clearCaches", &BpeWrap::ClearCaches),
-                                       InstanceMethod("vocabSize", &BpeWrap::VocabSize)});
+                                      {InstanceMethod<&BpeWrap::guarded<&BpeWrap::Encode>>("encode"),
+                                       InstanceMethod<&BpeWrap::guarded<&BpeWrap::EncodeWithOffsets>>("encodeWithOffsets"),
+                                       InstanceMethod<&BpeWrap::guarded<&BpeWrap::EncodeBatch>>("encodeBatch"),
+                                       InstanceMethod<&BpeWrap::guarded<&BpeWrap::Decode>>("decode"),
+                                       InstanceMethod<&BpeWrap::guarded<&BpeWrap::Merges>>("merges"),
+                                       InstanceMethod<&BpeWrap::guarded<&BpeWrap::ClearCaches>>("clearCaches"),
+                                       InstanceMethod<&BpeWrap::guarded<&BpeWrap::VocabSize>>("vocabSize")});
     exports.Set("Bpe", ctor);
   }
 
@@ -96,6 +103,10 @@ class BpeWrap : public Napi::ObjectWrap<BpeWrap> {
   //          tokenOffsets: Uint32Array (V + 1), kinds: Uint8Array (V; 0 absent, 1 regular,
   //          2 special), merges?: Uint32Array (2 per merge, mode 'merges'), wholePieceFirst?})
   explicit BpeWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpeWrap>(info) {
+    guard(info.Env(), [&] { construct(info); });
+  }
+
+  void construct(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Napi::Object spec = object(info[0], "spec");
     auto pre = tokenizer::parse_pretokenizer(string(spec.Get("pretokenizer"), "spec.pretokenizer"));
@@ -132,7 +143,7 @@ class BpeWrap : public Napi::ObjectWrap<BpeWrap> {
         throw_type_error(env, "spec.mode must be 'merges' or 'ranks'");
       }
     } catch (const tf::Error& e) {
-      throw Napi::Error::New(env, e.what());
+      throw_error(env, error_code(e.kind), e.what());
     }
     encoder_ = std::make_unique<Encoder>();
   }
@@ -362,8 +373,8 @@ Napi::Value Pretokenize(const Napi::CallbackInfo& info) {
 
 void Init(Napi::Env env, Napi::Object exports) {
   BpeWrap::Init(env, exports);
-  exports.Set("bpeTrain", Napi::Function::New(env, BpeTrain, "bpeTrain"));
-  exports.Set("pretokenize", Napi::Function::New(env, Pretokenize, "pretokenize"));
+  exports.Set("bpeTrain", Napi::Function::New(env, guarded<BpeTrain>, "bpeTrain"));
+  exports.Set("pretokenize", Napi::Function::New(env, guarded<Pretokenize>, "pretokenize"));
 }
 
 Registrar registrar("tokenizer", Init);

@@ -1,17 +1,22 @@
 // JS class `TransformerModel`: owns a tf::Transformer and its AdamW state. Every argument is
 // checked here (types, lengths against B × T, ids < vocab, finite floats where loaded) before
 // the core sees it; token ids, targets and masks are copied once checked, so JS code changing
-// its arrays while a worker runs cannot put an out-of-range id in front of the core. Long work (init, train steps, loss, logits, hidden states and their backward) runs in a
+// (or detaching) its arrays while a worker runs cannot put an out-of-range id in front of the
+// core, and outputs are written into native buffers delivered at resolve (owned_arrays.h). Long work (init, train steps, loss, logits, hidden states and their backward) runs in a
 // PromiseWorker; while one runs the model is busy and any other call on it throws, so two
 // workers never share its buffers. Big allocations are reported to V8 as external memory.
 #include <napi.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <functional>
 #include <memory>
 #include <vector>
 
 #include "addon/convert.h"
+#include "addon/js_error.h"
+#include "addon/owned_arrays.h"
 #include "addon/promise_worker.h"
 #include "addon/registry.h"
 #include "core/error.h"
@@ -30,34 +35,56 @@ struct OwnedBatch {
   int64_t supervised = 0;
 };
 
+// A new Float32Array holding a copy of `values` (results the binding computed into its own memory).
+Napi::Float32Array float_array(Napi::Env env, const std::vector<float>& values) {
+  Napi::Float32Array out = Napi::Float32Array::New(env, values.size());
+  std::copy(values.begin(), values.end(), out.Data());
+  return out;
+}
+
 class TransformerModel : public Napi::ObjectWrap<TransformerModel> {
  public:
+  // Every method runs inside guard (js_error.h): a C++ exception leaves as a coded JS Error.
+  template <Napi::Value (TransformerModel::*Method)(const Napi::CallbackInfo&)>
+  Napi::Value guarded(const Napi::CallbackInfo& info) {
+    return guard(info.Env(), [&] { return (this->*Method)(info); });
+  }
+
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "TransformerModel",
                        {
-                           InstanceMethod<&TransformerModel::Init>("init"),
-                           InstanceMethod<&TransformerModel::Tensors>("tensors"),
-                           InstanceMethod<&TransformerModel::ParamCount>("paramCount"),
-                           InstanceMethod<&TransformerModel::ActivationBytesFor>("activationBytesFor"),
-                           InstanceMethod<&TransformerModel::SavedActivationBytesFor>("savedActivationBytesFor"),
-                           InstanceMethod<&TransformerModel::SetProfiling>("setProfiling"),
-                           InstanceMethod<&TransformerModel::ResetProfile>("resetProfile"),
-                           InstanceMethod<&TransformerModel::Profile>("profile"),
-                           InstanceMethod<&TransformerModel::ReadParameters>("readParameters"),
-                           InstanceMethod<&TransformerModel::WriteParameters>("writeParameters"),
-                           InstanceMethod<&TransformerModel::ReadGradients>("readGradients"),
-                           InstanceMethod<&TransformerModel::ReadOptimizer>("readOptimizer"),
-                           InstanceMethod<&TransformerModel::WriteOptimizer>("writeOptimizer"),
-                           InstanceMethod<&TransformerModel::Step>("step"),
-                           InstanceMethod<&TransformerModel::Evaluate>("evaluate"),
-                           InstanceMethod<&TransformerModel::Logits>("logits"),
-                           InstanceMethod<&TransformerModel::HiddenStates>("hiddenStates"),
-                           InstanceMethod<&TransformerModel::HiddenBackward>("hiddenBackward"),
-                           InstanceMethod<&TransformerModel::ZeroGradients>("zeroGradients"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::Init>>("init"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::Tensors>>("tensors"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::ParamCount>>("paramCount"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::ActivationBytesFor>>("activationBytesFor"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::SavedActivationBytesFor>>("savedActivationBytesFor"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::SetProfiling>>("setProfiling"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::ResetProfile>>("resetProfile"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::Profile>>("profile"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::ReadParameters>>("readParameters"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::WriteParameters>>("writeParameters"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::ReadGradients>>("readGradients"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::ReadOptimizer>>("readOptimizer"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::WriteOptimizer>>("writeOptimizer"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::Step>>("step"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::Evaluate>>("evaluate"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::Logits>>("logits"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::HiddenStates>>("hiddenStates"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::HiddenBackward>>("hiddenBackward"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::ZeroGradients>>("zeroGradients"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::HeadOutputs>>("headOutputs"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::SetHeadShift>>("setHeadShift"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::SetResidualSteering>>("setResidualSteering"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::NewCache>>("newCache"),
+                           InstanceMethod<&TransformerModel::guarded<&TransformerModel::Decode>>("decode"),
                        });
   }
 
   explicit TransformerModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TransformerModel>(info) {
+    guard(info.Env(), [&] { construct(info); });
+  }
+
+  void construct(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Napi::Object c = object(info[0], "config");
     TransformerConfig config;
@@ -73,7 +100,7 @@ class TransformerModel : public Napi::ObjectWrap<TransformerModel> {
     try {
       model_ = std::make_unique<Transformer>(config);
     } catch (const tf::Error& e) {
-      throw Napi::RangeError::New(env, std::string("config: ") + e.what());
+      throw_range_error(env, std::string("config: ") + e.what(), error_code(e.kind));
     }
     sync_external_memory(env);
   }
@@ -118,9 +145,17 @@ class TransformerModel : public Napi::ObjectWrap<TransformerModel> {
     return promise;
   }
 
+  // A Result that copies `out` into the caller's array (owned_arrays.h) and resolves to undefined.
+  static std::function<Napi::Value(Napi::Env)> delivery(std::shared_ptr<PendingOutput<float>> out) {
+    return [out](Napi::Env e) -> Napi::Value {
+      out->deliver(e);
+      return e.Undefined();
+    };
+  }
+
   void ensure_idle(Napi::Env env, const char* what) {
     if (busy_)
-      throw Napi::Error::New(env, std::string("TransformerModel.") + what +
+      throw_error(env, "E_STATE", std::string("TransformerModel.") + what +
                                       ": the model is busy with another operation (await it before starting another)");
   }
 
@@ -363,26 +398,27 @@ class TransformerModel : public Napi::ObjectWrap<TransformerModel> {
   Napi::Value Evaluate(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     ensure_idle(env, "evaluate");
-    std::vector<Napi::Value> keep_alive;
     auto b = std::make_shared<OwnedBatch>(batch_view(info[0], "batch"));
-    float* losses = nullptr;
+    std::shared_ptr<PendingOutput<float>> losses;
     if (!info[1].IsUndefined() && !info[1].IsNull()) {
-      losses = typed_array<float>(info[1], "losses", static_cast<size_t>(b->B * b->T)).data;
-      keep_alive.push_back(info[1]);
+      const size_t n = typed_array<float>(info[1], "losses", static_cast<size_t>(b->B * b->T)).length;
+      losses = std::make_shared<PendingOutput<float>>(info[1], "losses", n);
     }
     auto sum = std::make_shared<double>(0.0);
     Transformer* m = model_.get();
     auto run = [m, b, losses, sum] {
-      *sum = m->forward(b->inputs.data(), b->targets.data(), b->mask.data(), b->B, b->T, losses, false, 0.0f);
+      *sum = m->forward(b->inputs.data(), b->targets.data(), b->mask.data(), b->B, b->T,
+                        losses ? losses->data() : nullptr, false, 0.0f);
     };
     const int64_t supervised = b->supervised;
-    auto result = [sum, supervised](Napi::Env e) -> Napi::Value {
+    auto result = [sum, supervised, losses](Napi::Env e) -> Napi::Value {
+      if (losses) losses->deliver(e);
       Napi::Object r = Napi::Object::New(e);
       r.Set("lossSum", *sum);
       r.Set("supervised", static_cast<double>(supervised));
       return r;
     };
-    return queue(env, "tokenfilter:transformer.evaluate", run, result, keep_alive);
+    return queue(env, "tokenfilter:transformer.evaluate", run, result, {});
   }
 
   // logits(tokens, batch, context, out Float32Array [B·T·V]) → Promise<void>
@@ -391,10 +427,11 @@ class TransformerModel : public Napi::ObjectWrap<TransformerModel> {
     ensure_idle(env, "logits");
     int64_t B, T;
     auto tokens = token_view(info, B, T);
-    float* out = typed_array<float>(info[3], "out", static_cast<size_t>(B * T * model_->config().vocab)).data;
+    const size_t n = typed_array<float>(info[3], "out", static_cast<size_t>(B * T * model_->config().vocab)).length;
+    auto out = std::make_shared<PendingOutput<float>>(info[3], "out", n);
     Transformer* m = model_.get();
-    return queue(env, "tokenfilter:transformer.logits", [m, tokens, B, T, out] { m->logits(tokens->data(), B, T, out); },
-                 nullptr, {info[3]});
+    return queue(env, "tokenfilter:transformer.logits", [m, tokens, B, T, out] { m->logits(tokens->data(), B, T, out->data()); },
+                 delivery(out), {});
   }
 
   // hiddenStates(tokens, batch, context, layer, out Float32Array [B·T·C]) → Promise<void>
@@ -404,11 +441,12 @@ class TransformerModel : public Napi::ObjectWrap<TransformerModel> {
     int64_t B, T;
     auto tokens = token_view(info, B, T);
     const int64_t layer = integer(info[3], "layer", 0, model_->config().layers + 1);
-    float* out = typed_array<float>(info[4], "out", static_cast<size_t>(B * T * model_->config().dim)).data;
+    const size_t n = typed_array<float>(info[4], "out", static_cast<size_t>(B * T * model_->config().dim)).length;
+    auto out = std::make_shared<PendingOutput<float>>(info[4], "out", n);
     Transformer* m = model_.get();
     return queue(env, "tokenfilter:transformer.hiddenStates",
-                 [m, tokens, B, T, layer, out] { m->hidden_states(tokens->data(), B, T, layer, out); }, nullptr,
-                 {info[4]});
+                 [m, tokens, B, T, layer, out] { m->hidden_states(tokens->data(), B, T, layer, out->data()); },
+                 delivery(out), {});
   }
 
   // hiddenBackward(tokens, batch, context, layer, dHidden Float32Array [B·T·C]) →
@@ -431,6 +469,92 @@ class TransformerModel : public Napi::ObjectWrap<TransformerModel> {
     };
     auto result = [sum](Napi::Env e) -> Napi::Value { return Napi::Number::New(e, *sum); };
     return queue(env, "tokenfilter:transformer.hiddenBackward", run, result, {});
+  }
+
+  // headOutputs(tokens, batch, context, layer) → Promise<Float32Array [B·T·C]>: block `layer`'s
+  // attention output before the output projection (head h = columns h·hs .. (h+1)·hs - 1). The
+  // result is written into memory the binding owns and copied into a new array at resolve.
+  Napi::Value HeadOutputs(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    ensure_idle(env, "headOutputs");
+    int64_t B, T;
+    auto tokens = token_view(info, B, T);
+    const int64_t layer = integer(info[3], "layer", 0, model_->config().layers - 1);
+    auto out = std::make_shared<std::vector<float>>(static_cast<size_t>(B * T * model_->config().dim));
+    Transformer* m = model_.get();
+    auto run = [m, tokens, B, T, layer, out] { m->head_outputs(tokens->data(), B, T, layer, out->data()); };
+    return queue(env, "tokenfilter:transformer.headOutputs", run, [out](Napi::Env e) { return float_array(e, *out); }, {});
+  }
+
+  // setHeadShift(shift Float32Array [L·C] | null): the ITI shift added to every block's attention
+  // output (zeros leave a head alone); null clears it. Checked finite, copied.
+  Napi::Value SetHeadShift(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    ensure_idle(env, "setHeadShift");
+    if (info[0].IsNull() || info[0].IsUndefined()) {
+      model_->set_head_shift(nullptr);
+      return env.Undefined();
+    }
+    const size_t n = static_cast<size_t>(model_->config().layers * model_->config().dim);
+    View<float> shift = typed_array<float>(info[0], "headShift", n);
+    check_finite(env, shift.data, n, "headShift");
+    model_->set_head_shift(shift.data);
+    return env.Undefined();
+  }
+
+  // setResidualSteering(directions Float32Array [(L+1)·C] | null, keep Float32Array [L+1]): per
+  // hidden-state layer, a unit direction (or zeros) whose component is scaled by keep[l] in [0, 1];
+  // null clears it.
+  Napi::Value SetResidualSteering(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    ensure_idle(env, "setResidualSteering");
+    if (info[0].IsNull() || info[0].IsUndefined()) {
+      model_->set_residual_steering(nullptr, nullptr);
+      return env.Undefined();
+    }
+    const int64_t layers = model_->config().layers + 1, C = model_->config().dim;
+    View<float> dirs = typed_array<float>(info[0], "directions", static_cast<size_t>(layers * C));
+    View<float> keep = typed_array<float>(info[1], "keep", static_cast<size_t>(layers));
+    check_finite(env, dirs.data, dirs.length, "directions");
+    for (int64_t l = 0; l < layers; l++) {
+      if (!(keep.data[l] >= 0.0f && keep.data[l] <= 1.0f))
+        throw_range_error(env, "keep[" + std::to_string(l) + "] = " + std::to_string(keep.data[l]) + " must be in [0, 1]");
+      double norm = 0.0;
+      for (int64_t c = 0; c < C; c++) norm += static_cast<double>(dirs.data[l * C + c]) * dirs.data[l * C + c];
+      if (norm != 0.0 && std::fabs(std::sqrt(norm) - 1.0) > 1e-3)
+        throw_range_error(env, "directions row " + std::to_string(l) + " has norm " + std::to_string(std::sqrt(norm)) +
+                                   ", not 1 (or 0 for none)");
+    }
+    model_->set_residual_steering(dirs.data, keep.data);
+    return env.Undefined();
+  }
+
+  // newCache() → an opaque KV cache for decode (one sequence).
+  Napi::Value NewCache(const Napi::CallbackInfo& info) {
+    return Napi::External<Transformer::KvCache>::New(info.Env(), new Transformer::KvCache(),
+                                                     [](Napi::Env, Transformer::KvCache* c) { delete c; });
+  }
+
+  // decode(cache, tokens Uint32Array [n]) → Promise<Float32Array [V]>: appends the tokens to the
+  // cache and resolves to the logits after the last one. Refuses to pass the context.
+  Napi::Value Decode(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    ensure_idle(env, "decode");
+    if (!info[0].IsExternal()) throw js_error(env, JsErrorClass::TypeError, "E_OPTION", "cache must come from newCache()");
+    auto* cache = info[0].As<Napi::External<Transformer::KvCache>>().Data();
+    View<uint32_t> ids = typed_array<uint32_t>(info[1], "tokens");
+    const int64_t n = static_cast<int64_t>(ids.length), ctx = model_->config().context;
+    if (n < 1) throw_range_error(env, "tokens must hold at least one id");
+    if (cache->length + n > ctx)
+      throw_range_error(env, "decode: " + std::to_string(cache->length) + " cached + " + std::to_string(n) +
+                                 " new tokens exceed the context of " + std::to_string(ctx));
+    check_ids_below(env, ids.data, ids.length, static_cast<uint32_t>(model_->config().vocab), "tokens");
+    auto tokens = std::make_shared<std::vector<uint32_t>>(ids.data, ids.data + n);
+    auto logits = std::make_shared<std::vector<float>>(static_cast<size_t>(model_->config().vocab));
+    Transformer* m = model_.get();
+    auto run = [m, cache, tokens, n, logits] { m->decode(*cache, tokens->data(), n, logits->data()); };
+    return queue(env, "tokenfilter:transformer.decode", run, [logits](Napi::Env e) { return float_array(e, *logits); },
+                 {info[0]});
   }
 
   // zeroGradients(): sets the gradient block to zero.

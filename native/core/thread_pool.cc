@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <string>
+#include <system_error>
 #include <memory>
 
 #include "core/error.h"
@@ -27,16 +30,40 @@ inline void cpu_relax() {
 
 ThreadPool::ThreadPool(int threads) {
   if (threads < 1) threads = 1;
-  for (int i = 1; i < threads; i++) workers_.emplace_back([this] { worker_loop(); });
+  workers_.reserve(static_cast<size_t>(threads - 1));
+  try {
+    for (int i = 1; i < threads; i++) workers_.emplace_back([this] { worker_loop(); });
+  } catch (...) {
+    // The destructor will not run for a half-built pool: stop and join the workers started so
+    // far here, or unwinding would destroy the condition variable they sleep on (which blocks
+    // forever in pthread_cond_destroy) and then std::terminate on their joinable threads.
+    const size_t started = workers_.size() + 1;
+    stop_and_join();
+    fail_start(started, threads);
+  }
 }
 
-ThreadPool::~ThreadPool() {
+void ThreadPool::fail_start(size_t started, int threads) {
+  try {
+    throw;
+  } catch (const std::system_error& e) {
+    throw Error("could not start native thread " + std::to_string(started + 1) + " of " + std::to_string(threads) +
+                    " (" + e.what() + "): the process's thread, memory or address-space limit was reached; use fewer "
+                    "threads (setThreads, --threads or TOKENFILTER_THREADS)",
+                ErrorKind::Native);
+  }
+}
+
+ThreadPool::~ThreadPool() { stop_and_join(); }
+
+void ThreadPool::stop_and_join() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stop_ = true;
   }
   wake_.notify_all();
   for (auto& t : workers_) t.join();
+  workers_.clear();
 }
 
 void ThreadPool::run_tasks(Job& job) {
@@ -115,15 +142,29 @@ namespace {
 std::mutex pool_mutex;
 std::shared_ptr<ThreadPool> the_pool;
 
-int default_threads() {
-  if (const char* env = std::getenv("TOKENFILTER_THREADS")) {
-    int n = std::atoi(env);
-    if (n >= 1 && n <= 1024) return n;
-  }
+int hardware_threads() {
   unsigned hw = std::thread::hardware_concurrency();
   return hw == 0 ? 1 : static_cast<int>(hw);
 }
+
+// TOKENFILTER_THREADS when it is a positive integer (clamped to max_threads() with a warning on
+// stderr, once), else the hardware threads.
+int default_threads() {
+  if (const char* env = std::getenv("TOKENFILTER_THREADS")) {
+    char* end = nullptr;
+    long n = std::strtol(env, &end, 10);
+    if (end != env && *end == '\0' && n >= 1) {
+      if (n <= max_threads()) return static_cast<int>(n);
+      std::fprintf(stderr, "tokenfilter: TOKENFILTER_THREADS=%s is above the limit of %d threads; using %d\n", env,
+                   max_threads(), max_threads());
+      return max_threads();
+    }
+  }
+  return hardware_threads();
+}
 }  // namespace
+
+int max_threads() { return std::min(kMaxThreads, 4 * hardware_threads()); }
 
 std::shared_ptr<ThreadPool> pool() {
   std::lock_guard<std::mutex> lock(pool_mutex);
@@ -132,9 +173,14 @@ std::shared_ptr<ThreadPool> pool() {
 }
 
 void set_num_threads(int threads) {
-  check(threads >= 1 && threads <= 1024, "threads must be an integer in [1, 1024], got " + std::to_string(threads));
+  check(threads >= 1, "threads must be an integer >= 1, got " + std::to_string(threads));
+  check(threads <= max_threads(),
+        "threads = " + std::to_string(threads) + " is above the limit of " + std::to_string(max_threads()) +
+            " (4 per hardware thread, at most " + std::to_string(kMaxThreads) + ")",
+        ErrorKind::TooLarge);
   std::lock_guard<std::mutex> lock(pool_mutex);
   if (the_pool && the_pool->threads() == threads) return;
+  // The old pool stays in place if the new one cannot start its threads.
   the_pool = std::make_shared<ThreadPool>(threads);
 }
 

@@ -43,6 +43,9 @@ class ThreadPool {
 
   void worker_loop();
   void run_tasks(Job& job);
+  void stop_and_join();
+  // Called in a catch block: rethrows a thread start-up failure as a clear tf::Error.
+  [[noreturn]] static void fail_start(size_t started, int threads);
 
   std::vector<std::thread> workers_;
   std::mutex call_mutex_;  // one parallel_for at a time
@@ -59,6 +62,13 @@ class ThreadPool {
 // The process-wide pool the kernels use. Its size defaults to the number of hardware threads
 // (or TOKENFILTER_THREADS) and can be changed at any time with set_num_threads: a caller keeps
 // the pool it got alive (shared_ptr) until its parallel_for returns.
+// A pool that cannot start its threads (a thread, memory or address-space limit) joins the ones
+// it started and throws tf::Error (ErrorKind::Native); set_num_threads then keeps the old pool.
+// Thread counts are capped at max_threads(): 4 per hardware thread and at most kMaxThreads.
+// set_num_threads refuses more (ErrorKind::TooLarge); TOKENFILTER_THREADS above the cap is
+// clamped to it with a warning on stderr.
+constexpr int kMaxThreads = 256;
+int max_threads();
 std::shared_ptr<ThreadPool> pool();
 void set_num_threads(int threads);
 int num_threads();

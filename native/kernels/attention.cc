@@ -262,18 +262,67 @@ Shape make_shape(int64_t B, int64_t T, int64_t C, int64_t NH) {
   return s;
 }
 
-}  // namespace
+
 
 // out [B, T, C], lse [B, NH, T], qkv [B, T, 3C]                            writes out, lse
 // Tasks are (b, h, group of query blocks of 64 rows). With B * NH >= 4 * threads a group is
 // the whole sequence (each head's keys and values are gathered once); with fewer heads per
 // thread the query blocks are split into more groups so that every thread has work.
-void attention_forward(float* out, float* lse, const float* qkv, int64_t B, int64_t T, int64_t C, int64_t NH) {
+// out[rows, C] += head_shift[C] per row (the inference-time intervention on head outputs)
+void add_head_shift(float* out, const float* head_shift, int64_t rows, int64_t C) {
+  parallel_range(static_cast<size_t>(rows), 64, [&](size_t begin, size_t end) {
+    for (size_t r = begin; r < end; r++) {
+      float* row = out + static_cast<int64_t>(r) * C;
+      for (int64_t c = 0; c < C; c++) row[c] += head_shift[c];
+    }
+  });
+}
+
+}  // namespace
+
+void attention_forward(float* out, float* lse, const float* qkv, int64_t B, int64_t T, int64_t C, int64_t NH,
+                       const float* head_shift) {
   const Shape shape = make_shape(B, T, C, NH);
   const int64_t groups = task_groups(B * NH, T);
   pool()->parallel_for(static_cast<size_t>(B * NH * groups), [&](size_t task) {
     dispatch<AttentionForwardTask>(out, lse, qkv, &shape, groups, static_cast<int64_t>(task));
   });
+  if (head_shift != nullptr) add_head_shift(out, head_shift, B * T, C);
+}
+
+// out [n, C] (written), q [n, C] rows q_stride apart, k_cache / v_cache [p0 + n, C]. One task per
+// (query, head): scores against every visible key, a max-subtracted softmax, the weighted sum of
+// values. Plain loops: decoding reads each cached key once per new token.
+void attention_decode(float* out, const float* q, int64_t q_stride, const float* k_cache, const float* v_cache,
+                      int64_t p0, int64_t n, int64_t C, int64_t NH, const float* head_shift) {
+  const Shape shape = make_shape(1, p0 + n, C, NH);
+  const int64_t hs = shape.hs;
+  parallel_range(static_cast<size_t>(n * NH), 1, [&](size_t begin, size_t end) {
+    std::vector<float> p(static_cast<size_t>(p0 + n));
+    for (size_t task = begin; task < end; task++) {
+      const int64_t i = static_cast<int64_t>(task) / NH, h = static_cast<int64_t>(task) % NH;
+      const int64_t keys = p0 + i + 1;
+      const float* qi = q + i * q_stride + h * hs;
+      float max = -INFINITY;
+      for (int64_t j = 0; j < keys; j++) {
+        const float* kj = k_cache + j * C + h * hs;
+        float dot = 0.0f;
+        for (int64_t d = 0; d < hs; d++) dot += qi[d] * kj[d];
+        p[j] = dot * shape.scale;
+        max = std::max(max, p[j]);
+      }
+      float sum = 0.0f;
+      for (int64_t j = 0; j < keys; j++) sum += (p[j] = std::exp(p[j] - max));
+      float* o = out + i * C + h * hs;
+      for (int64_t d = 0; d < hs; d++) o[d] = 0.0f;
+      for (int64_t j = 0; j < keys; j++) {
+        const float w = p[j] / sum;
+        const float* vj = v_cache + j * C + h * hs;
+        for (int64_t d = 0; d < hs; d++) o[d] += w * vj[d];
+      }
+    }
+  });
+  if (head_shift != nullptr) add_head_shift(out, head_shift, n, C);
 }
 
 // dqkv [B, T, 3C] (written), dout [B, T, C], qkv [B, T, 3C], out [B, T, C], lse [B, NH, T]

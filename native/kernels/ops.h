@@ -27,15 +27,25 @@ void rmsnorm_backward(float* dinp, float* dweight, const float* dout, const floa
 // x[(b * T + t) * row_stride + h * hs + d] (row_stride = 3C when x is the q or k part of a fused
 // qkv buffer). Pairs are (d, d + hs/2) for d < hs/2 ("rotate half" order); the angle at position
 // t is t * base^(-2d / hs). backward applies the inverse rotation to the gradient (in place).
-void rope_forward(float* x, int64_t B, int64_t T, int64_t NH, int64_t hs, int64_t row_stride, float base);
+// t0 offsets every position (row t of a sequence sits at position t0 + t): incremental decoding.
+void rope_forward(float* x, int64_t B, int64_t T, int64_t NH, int64_t hs, int64_t row_stride, float base,
+                  int64_t t0 = 0);
 void rope_backward(float* dx, int64_t B, int64_t T, int64_t NH, int64_t hs, int64_t row_stride, float base);
 
 // ---- causal multi-head self-attention (streaming softmax, no [T, T] matrix kept) --------------
 // qkv [B, T, 3C]: q = qkv[..., 0:C], k = qkv[..., C:2C], v = qkv[..., 2C:3C], head h uses the
 // slice [h*hs, (h+1)*hs) of each; scale = 1/sqrt(hs); position t attends to positions <= t.
-// forward  writes out[B, T, C] and lse[B, NH, T] (log-sum-exp of the scaled scores, saved)
+// forward  writes out[B, T, C] and lse[B, NH, T] (log-sum-exp of the scaled scores, saved);
+//          head_shift[C] (optional, inference-time intervention) is added to every row of out:
+//          head h's output moves by head_shift[h*hs .. (h+1)*hs) (backward assumes no shift)
 // backward writes dqkv[B, T, 3C] (recomputes scores from q, k and lse)
-void attention_forward(float* out, float* lse, const float* qkv, int64_t B, int64_t T, int64_t C, int64_t NH);
+// decode   one sequence against a cache: q[n, C] (rows q_stride apart; query i sits at position
+//          p0 + i), k_cache, v_cache [>= p0 + n, C] (k after RoPE); query i attends to cache
+//          positions <= p0 + i. Writes out[n, C] (head_shift added as in forward).
+void attention_forward(float* out, float* lse, const float* qkv, int64_t B, int64_t T, int64_t C, int64_t NH,
+                       const float* head_shift = nullptr);
+void attention_decode(float* out, const float* q, int64_t q_stride, const float* k_cache, const float* v_cache,
+                      int64_t p0, int64_t n, int64_t C, int64_t NH, const float* head_shift = nullptr);
 void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* out, const float* lse,
                         int64_t B, int64_t T, int64_t C, int64_t NH);
 

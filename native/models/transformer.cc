@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "core/thread_pool.h"
 #include "kernels/gemm.h"
 #include "kernels/ops.h"
 
@@ -51,7 +52,7 @@ void validate(const TransformerConfig& c) {
   check(std::isfinite(c.norm_eps) && c.norm_eps > 0.0f, "normEps must be a finite number > 0");
   const double params = double(c.vocab) * c.dim * (c.tie_embeddings ? 1 : 2) +
                         double(c.layers) * (4.0 * c.dim * c.dim + 2.0 * c.dim * c.hidden + 2.0 * c.dim);
-  check(params < 4e9, "model too large: " + std::to_string(params) + " parameters (limit 4e9)");
+  check(params < 4e9, "model too large: " + std::to_string(params) + " parameters (limit 4e9)", ErrorKind::TooLarge);
 }
 
 Transformer::Transformer(const TransformerConfig& config) : config_(config) {
@@ -201,6 +202,7 @@ void Transformer::forward_blocks(const uint32_t* inputs, int64_t upto) {
   const int64_t hs = C / NH;
   const float eps = config_.norm_eps, base = config_.rope_base;
   timed(OpKind::Embedding, [&] { embedding_forward(residual_after(0), inputs, params_.data() + wte_offset_, N, C); });
+  steer_residual(0, residual_after(0), N);
   for (int64_t l = 0; l < upto; l++) {
     LayerActs& a = layer_acts_[l];
     LayerParams p = layer_params(params_.data(), l);
@@ -209,7 +211,7 @@ void Transformer::forward_blocks(const uint32_t* inputs, int64_t upto) {
     timed(OpKind::Matmul, [&] { gemm(Trans::No, Trans::Yes, N, 3 * C, C, 1.0f, dln_, C, p.qkv, C, 0.0f, a.qkv, 3 * C); });
     timed(OpKind::Rope, [&] { rope_forward(a.qkv, B, T, NH, hs, 3 * C, base); });
     timed(OpKind::Rope, [&] { rope_forward(a.qkv + C, B, T, NH, hs, 3 * C, base); });
-    timed(OpKind::Attention, [&] { attention_forward(a.att, a.lse, a.qkv, B, T, C, NH); });
+    timed(OpKind::Attention, [&] { attention_forward(a.att, a.lse, a.qkv, B, T, C, NH, head_shift(l)); });
     timed(OpKind::Copy, [&] { copy_floats(a.mid, a.resid, N * C); });
     timed(OpKind::Matmul, [&] { gemm(Trans::No, Trans::Yes, N, C, C, 1.0f, a.att, C, p.attn_proj, C, 1.0f, a.mid, C); });
     // MLP branch: next = mid + proj(relu²(fc(rmsnorm(mid))))
@@ -219,6 +221,7 @@ void Transformer::forward_blocks(const uint32_t* inputs, int64_t upto) {
     float* next = residual_after(l + 1);
     timed(OpKind::Copy, [&] { copy_floats(next, a.mid, N * C); });
     timed(OpKind::Matmul, [&] { gemm(Trans::No, Trans::Yes, N, C, H, 1.0f, h1_, H, p.mlp_proj, H, 1.0f, next, C); });
+    steer_residual(l + 1, next, N);
   }
 }
 
@@ -294,6 +297,7 @@ void Transformer::backward_blocks(const uint32_t* inputs, int64_t upto) {
 
 double Transformer::forward(const uint32_t* inputs, const uint32_t* targets, const uint8_t* mask, int64_t B,
                             int64_t T, float* losses, bool backward, float dloss_scale) {
+  check(!(backward && steering()), "steering is set: clear it before training (it is inference-only)", ErrorKind::State);
   ensure_activations(B, T);
   forward_blocks(inputs, config_.layers);
   final_norm_forward();
@@ -333,6 +337,7 @@ double Transformer::hidden_backward(const uint32_t* inputs, int64_t B, int64_t T
   const int64_t L = config_.layers;
   check(layer >= 0 && layer <= L + 1, "layer must be in [0, " + std::to_string(L + 1) + "], got " +
                                           std::to_string(layer));
+  check(!steering(), "steering is set: clear it before hidden_backward (it is inference-only)", ErrorKind::State);
   ensure_activations(B, T);
   const int64_t n = B * T * config_.dim;
   const int64_t upto = std::min(layer, L);
@@ -354,6 +359,103 @@ double Transformer::hidden_backward(const uint32_t* inputs, int64_t B, int64_t T
   return sum;
 }
 
+void Transformer::set_head_shift(const float* shift) {
+  const size_t n = static_cast<size_t>(config_.layers * config_.dim);
+  if (shift == nullptr) {
+    head_shift_.resize(0);
+    return;
+  }
+  head_shift_.resize(n);
+  std::copy(shift, shift + n, head_shift_.data());
+}
+
+void Transformer::set_residual_steering(const float* directions, const float* keep) {
+  const int64_t layers = config_.layers + 1;
+  if (directions == nullptr) {
+    resid_dir_.resize(0);
+    resid_keep_.clear();
+    return;
+  }
+  resid_dir_.resize(static_cast<size_t>(layers * config_.dim));
+  std::copy(directions, directions + layers * config_.dim, resid_dir_.data());
+  resid_keep_.assign(keep, keep + layers);
+}
+
+// x[r] -= (1 - keep) (x[r] · u) u for every row r, u = the direction at layer l (skipped when zero)
+void Transformer::steer_residual(int64_t l, float* x, int64_t rows) {
+  if (resid_dir_.size() == 0) return;
+  const int64_t C = config_.dim;
+  const float* u = resid_dir_.data() + l * C;
+  const float remove = 1.0f - resid_keep_[static_cast<size_t>(l)];
+  bool any = false;
+  for (int64_t c = 0; c < C && !any; c++) any = u[c] != 0.0f;
+  if (!any || remove == 0.0f) return;
+  timed(OpKind::Copy, [&] {
+    parallel_range(static_cast<size_t>(rows), 64, [&](size_t begin, size_t end) {
+      for (size_t r = begin; r < end; r++) {
+        float* row = x + static_cast<int64_t>(r) * C;
+        double dot = 0.0;
+        for (int64_t c = 0; c < C; c++) dot += static_cast<double>(row[c]) * u[c];
+        const float f = static_cast<float>(remove * dot);
+        for (int64_t c = 0; c < C; c++) row[c] -= f * u[c];
+      }
+    });
+  });
+}
+
+void Transformer::head_outputs(const uint32_t* inputs, int64_t B, int64_t T, int64_t layer, float* out) {
+  check(layer >= 0 && layer < config_.layers, "layer must be in [0, " + std::to_string(config_.layers - 1) +
+                                                  "], got " + std::to_string(layer));
+  ensure_activations(B, T);
+  forward_blocks(inputs, layer + 1);
+  timed(OpKind::Copy, [&] { copy_floats(out, layer_acts_[static_cast<size_t>(layer)].att, B * T * config_.dim); });
+}
+
+// The forward pass of forward_blocks + final norm + LM head for n new rows of one sequence at
+// positions p0 .. p0 + n - 1, reading earlier keys and values from the cache and appending the
+// new ones. Same ops as the full pass (attention through attention_decode).
+void Transformer::decode(KvCache& cache, const uint32_t* tokens, int64_t n, float* logits) {
+  const int64_t L = config_.layers, C = config_.dim, H = config_.hidden, NH = config_.heads, V = config_.vocab;
+  const int64_t ctx = config_.context, hs = C / NH, p0 = cache.length;
+  check(n >= 1 && p0 + n <= ctx, "decode: " + std::to_string(p0) + " cached + " + std::to_string(n) +
+                                     " new positions exceed the context of " + std::to_string(ctx));
+  if (cache.k.size() != static_cast<size_t>(L * ctx * C)) {
+    check(p0 == 0, "decode: the cache does not belong to this model");
+    cache.k.resize(static_cast<size_t>(L * ctx * C));
+    cache.v.resize(static_cast<size_t>(L * ctx * C));
+  }
+  const float eps = config_.norm_eps, base = config_.rope_base;
+  AlignedArray<float> x(static_cast<size_t>(n * C)), ln(static_cast<size_t>(n * C)), rstd(static_cast<size_t>(n)),
+      qkv(static_cast<size_t>(n * 3 * C)), att(static_cast<size_t>(n * C)), pre(static_cast<size_t>(n * H)),
+      act(static_cast<size_t>(n * H));
+  embedding_forward(x.data(), tokens, params_.data() + wte_offset_, n, C);
+  steer_residual(0, x.data(), n);
+  for (int64_t l = 0; l < L; l++) {
+    LayerParams p = layer_params(params_.data(), l);
+    float* kc = cache.k.data() + l * ctx * C;
+    float* vc = cache.v.data() + l * ctx * C;
+    rmsnorm_forward(ln.data(), rstd.data(), x.data(), p.attn_norm, n, C, eps);
+    gemm(Trans::No, Trans::Yes, n, 3 * C, C, 1.0f, ln.data(), C, p.qkv, C, 0.0f, qkv.data(), 3 * C);
+    rope_forward(qkv.data(), 1, n, NH, hs, 3 * C, base, p0);
+    rope_forward(qkv.data() + C, 1, n, NH, hs, 3 * C, base, p0);
+    for (int64_t i = 0; i < n; i++) {
+      copy_floats(kc + (p0 + i) * C, qkv.data() + i * 3 * C + C, C);
+      copy_floats(vc + (p0 + i) * C, qkv.data() + i * 3 * C + 2 * C, C);
+    }
+    attention_decode(att.data(), qkv.data(), 3 * C, kc, vc, p0, n, C, NH, head_shift(l));
+    gemm(Trans::No, Trans::Yes, n, C, C, 1.0f, att.data(), C, p.attn_proj, C, 1.0f, x.data(), C);
+    rmsnorm_forward(ln.data(), rstd.data(), x.data(), p.mlp_norm, n, C, eps);
+    gemm(Trans::No, Trans::Yes, n, H, C, 1.0f, ln.data(), C, p.fc, C, 0.0f, pre.data(), H);
+    relu2_forward(act.data(), pre.data(), n * H);
+    gemm(Trans::No, Trans::Yes, n, C, H, 1.0f, act.data(), H, p.mlp_proj, H, 1.0f, x.data(), C);
+    steer_residual(l + 1, x.data(), n);
+  }
+  const float* last = x.data() + (n - 1) * C;
+  rmsnorm_forward(ln.data(), rstd.data(), last, params_.data() + final_norm_offset_, 1, C, eps);
+  gemm(Trans::No, Trans::Yes, 1, V, C, 1.0f, ln.data(), C, params_.data() + head_offset_, C, 0.0f, logits, V);
+  cache.length = p0 + n;
+}
+
 double Transformer::grad_norm() {
   double sum = 0.0;
   timed(OpKind::AdamW, [&] { sum = sum_of_squares(grads_.data(), static_cast<int64_t>(grads_.size())); });
@@ -368,7 +470,8 @@ double Transformer::adamw_step(AdamState& state, const AdamHyper& h) {
   }
   const double norm = grad_norm();
   check(std::isfinite(norm), "the gradient is not finite (norm " + std::to_string(norm) +
-                                 "); parameters were left unchanged");
+                                 "); parameters were left unchanged",
+        ErrorKind::NotFinite);
   const float scale = (h.clip > 0.0f && norm > h.clip) ? static_cast<float>(h.clip / norm) : 1.0f;
   state.step += 1;
   const size_t d = decayed_count_;

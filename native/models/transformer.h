@@ -126,6 +126,34 @@ class Transformer {
   // linear functional whose gradient was accumulated (double accumulation).
   double hidden_backward(const uint32_t* inputs, int64_t B, int64_t T, int64_t layer, const float* d_hidden);
 
+  // ---- inference-time steering (off by default) ------------------------------------------------
+  // head_shift [L, C]: row l is added to block l's attention output before the output projection
+  //   (ITI: head h's slice h*hs .. (h+1)*hs - 1; zeros leave a head alone). nullptr clears it.
+  // directions [L + 1, C] and keep [L + 1]: the residual stream at hidden-state layer l (0 = the
+  //   embeddings, l = after block l) becomes h - (1 - keep[l]) (h · u_l) u_l, u_l = row l (unit
+  //   length, or all zero for none; keep 0 removes the component). nullptr clears it.
+  // Steering applies to logits, hidden_states, head_outputs, decode and loss-only forward; forward
+  // with backward and hidden_backward throw while it is set (training never sees it).
+  void set_head_shift(const float* head_shift);
+  void set_residual_steering(const float* directions, const float* keep);
+  bool steering() const { return head_shift_.size() > 0 || resid_dir_.size() > 0; }
+
+  // out[B, T, C] = block `layer`'s attention output before the output projection, layer in
+  // [0, L): head h's output at (b, t) is out[(b * T + t) * C + h * hs .. + hs) (written; includes
+  // the head shift when one is set).
+  void head_outputs(const uint32_t* inputs, int64_t B, int64_t T, int64_t layer, float* out);
+
+  // Incremental decoding of one sequence. k and v hold every layer's keys (after RoPE) and values
+  // for positions 0 .. length - 1: [L, context, C] each.
+  struct KvCache {
+    int64_t length = 0;
+    AlignedArray<float> k, v;
+  };
+  // Appends tokens[n] at positions cache.length .. cache.length + n - 1 (steering applied as in
+  // the full forward) and writes the logits of the last of them to logits[V]. Throws unless
+  // n >= 1 and cache.length + n <= context.
+  void decode(KvCache& cache, const uint32_t* tokens, int64_t n, float* logits);
+
   // Global L2 norm of the gradient block (double accumulation, deterministic per thread count).
   double grad_norm();
   // One AdamW update with global-norm clipping; increments state.step first. Returns the
@@ -193,6 +221,14 @@ class Transformer {
   float *dresid_ = nullptr, *dln_ = nullptr, *dqkv_ = nullptr, *h1_ = nullptr, *h2_ = nullptr, *chunk_ = nullptr,
         *dxf_ = nullptr;
   int64_t chunk_rows_ = 0;
+
+  // residual stream rows x[rows, C] at hidden-state layer l, steered when a direction is set there
+  void steer_residual(int64_t l, float* x, int64_t rows);
+  const float* head_shift(int64_t l) const { return head_shift_.size() ? head_shift_.data() + l * config_.dim : nullptr; }
+
+  AlignedArray<float> head_shift_;  // [L, C] or empty
+  AlignedArray<float> resid_dir_;   // [L + 1, C] or empty
+  std::vector<float> resid_keep_;   // [L + 1]
 
   bool profiling_ = false;
   double profile_seconds_[static_cast<int>(OpKind::Count)] = {};

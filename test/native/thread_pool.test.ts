@@ -9,12 +9,12 @@
 import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { packageRoot } from '../../lib/native.js';
+import { CHILD_ADDON_SOURCE } from '../helpers/child_addon.js';
 
 // Child: relu2 on 1..24 chunks of 2^15 (the kernel's grain), alternating sizes, checking a
 // sample of outputs each call. Prints "ok <calls>" or exits 1 naming the bad element.
 const STRESS = `
-const addon = require('node-gyp-build')(${JSON.stringify(packageRoot)});
+${CHILD_ADDON_SOURCE}
 const calls = Number(process.argv[1]);
 const max = 24 << 15;
 const x = new Float32Array(max), y = new Float32Array(max);
