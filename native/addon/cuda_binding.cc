@@ -4,6 +4,7 @@
 
 #include "addon/convert.h"
 #include "addon/cuda_loader.h"
+#include "addon/js_error.h"
 #include "addon/registry.h"
 
 namespace tf::addon {
@@ -34,7 +35,7 @@ Napi::Value CudaLoad(const Napi::CallbackInfo& info) {
 }
 
 void Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("cudaLoad", Napi::Function::New(env, CudaLoad, "cudaLoad"));
+  exports.Set("cudaLoad", Napi::Function::New(env, guarded<CudaLoad>, "cudaLoad"));
 }
 
 Registrar registrar("cuda", Init);

@@ -72,7 +72,7 @@ const CudaStatus& cuda_load(const std::string& path) {
 const CudaApi* cuda_api() { return status.available ? &api_table : nullptr; }
 
 void cuda_check(const char* error, const char* what) {
-  if (error) throw Error(std::string("CUDA ") + what + ": " + error);
+  if (error) throw Error(std::string("CUDA ") + what + ": " + error, ErrorKind::Device);
 }
 
 }  // namespace tf::addon

@@ -34,7 +34,8 @@ const CudaStatus& cuda_load(const std::string& path);
 // The resolved ABI, or nullptr unless cuda_load found a usable device.
 const CudaApi* cuda_api();
 
-// Throws tf::Error("CUDA <what>: <message>") when `error` (a C ABI return) is not null.
+// Throws tf::Error("CUDA <what>: <message>", ErrorKind::Device) (code E_DEVICE) when `error`
+// (a C ABI return) is not null.
 void cuda_check(const char* error, const char* what);
 
 }  // namespace tf::addon

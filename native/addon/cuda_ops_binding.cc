@@ -10,6 +10,7 @@
 
 #include "addon/convert.h"
 #include "addon/cuda_loader.h"
+#include "addon/js_error.h"
 #include "addon/registry.h"
 #include "core/error.h"
 
@@ -22,7 +23,7 @@ constexpr int64_t kMaxDim = (int64_t{1} << 31) - 1;
 class Session {
  public:
   explicit Session(Napi::Env env) : env_(env), api_(cuda_api()) {
-    if (!api_) throw Napi::Error::New(env, "CUDA is not available (see backendInfo().cuda.reason)");
+    if (!api_) throw_error(env, "E_DEVICE", "CUDA is not available (see backendInfo().cuda.reason)");
     check(api_->context_create(0, &ctx_), "context");
   }
   ~Session() {
@@ -50,7 +51,7 @@ class Session {
     for (const Output& o : outputs_) check(api_->download(ctx_, o.host, o.device, o.bytes), "download");
   }
   void check(const char* error, const char* what) {
-    if (error) throw Napi::Error::New(env_, std::string("CUDA ") + what + ": " + error);
+    if (error) throw_error(env_, "E_DEVICE", std::string("CUDA ") + what + ": " + error);
   }
 
  private:
@@ -281,22 +282,22 @@ Napi::Value GemmTime(const Napi::CallbackInfo& info) {
 
 void Init(Napi::Env env, Napi::Object exports) {
   Napi::Object ops = Napi::Object::New(env);
-  ops.Set("embeddingForward", Napi::Function::New(env, EmbeddingForward, "embeddingForward"));
-  ops.Set("embeddingBackward", Napi::Function::New(env, EmbeddingBackward, "embeddingBackward"));
-  ops.Set("rmsnormForward", Napi::Function::New(env, RmsnormForward, "rmsnormForward"));
-  ops.Set("rmsnormBackward", Napi::Function::New(env, RmsnormBackward, "rmsnormBackward"));
-  ops.Set("ropeForward", Napi::Function::New(env, RopeForward, "ropeForward"));
-  ops.Set("ropeBackward", Napi::Function::New(env, RopeBackward, "ropeBackward"));
-  ops.Set("attentionForward", Napi::Function::New(env, AttentionForward, "attentionForward"));
-  ops.Set("attentionBackward", Napi::Function::New(env, AttentionBackward, "attentionBackward"));
-  ops.Set("relu2Forward", Napi::Function::New(env, Relu2Forward, "relu2Forward"));
-  ops.Set("relu2Backward", Napi::Function::New(env, Relu2Backward, "relu2Backward"));
-  ops.Set("crossEntropyForward", Napi::Function::New(env, CrossEntropyForward, "crossEntropyForward"));
-  ops.Set("crossEntropyForwardBackward", Napi::Function::New(env, CrossEntropyForwardBackward, "crossEntropyForwardBackward"));
-  ops.Set("adamwUpdate", Napi::Function::New(env, AdamwUpdate, "adamwUpdate"));
-  ops.Set("sumOfSquares", Napi::Function::New(env, SumOfSquares, "sumOfSquares"));
-  ops.Set("gemm", Napi::Function::New(env, Gemm, "gemm"));
-  ops.Set("gemmTime", Napi::Function::New(env, GemmTime, "gemmTime"));
+  ops.Set("embeddingForward", Napi::Function::New(env, guarded<EmbeddingForward>, "embeddingForward"));
+  ops.Set("embeddingBackward", Napi::Function::New(env, guarded<EmbeddingBackward>, "embeddingBackward"));
+  ops.Set("rmsnormForward", Napi::Function::New(env, guarded<RmsnormForward>, "rmsnormForward"));
+  ops.Set("rmsnormBackward", Napi::Function::New(env, guarded<RmsnormBackward>, "rmsnormBackward"));
+  ops.Set("ropeForward", Napi::Function::New(env, guarded<RopeForward>, "ropeForward"));
+  ops.Set("ropeBackward", Napi::Function::New(env, guarded<RopeBackward>, "ropeBackward"));
+  ops.Set("attentionForward", Napi::Function::New(env, guarded<AttentionForward>, "attentionForward"));
+  ops.Set("attentionBackward", Napi::Function::New(env, guarded<AttentionBackward>, "attentionBackward"));
+  ops.Set("relu2Forward", Napi::Function::New(env, guarded<Relu2Forward>, "relu2Forward"));
+  ops.Set("relu2Backward", Napi::Function::New(env, guarded<Relu2Backward>, "relu2Backward"));
+  ops.Set("crossEntropyForward", Napi::Function::New(env, guarded<CrossEntropyForward>, "crossEntropyForward"));
+  ops.Set("crossEntropyForwardBackward", Napi::Function::New(env, guarded<CrossEntropyForwardBackward>, "crossEntropyForwardBackward"));
+  ops.Set("adamwUpdate", Napi::Function::New(env, guarded<AdamwUpdate>, "adamwUpdate"));
+  ops.Set("sumOfSquares", Napi::Function::New(env, guarded<SumOfSquares>, "sumOfSquares"));
+  ops.Set("gemm", Napi::Function::New(env, guarded<Gemm>, "gemm"));
+  ops.Set("gemmTime", Napi::Function::New(env, guarded<GemmTime>, "gemmTime"));
   exports.Set("_cudaOps", ops);
 }
 

@@ -5,7 +5,10 @@
 // seeded initialisation; parameters cross to the host only when read. Arguments are checked
 // here exactly as for the CPU model (ids < vocab, lengths against B × T, mask values 0/1,
 // finite floats) before any device call. Long work runs in PromiseWorkers; while one runs
-// the model is busy and other calls throw.
+// the model is busy and other calls throw (E_STATE). Outputs are written into native buffers and
+// copied into the caller's arrays on the JS thread (owned_arrays.h); every failure of a device
+// call is a coded Error (E_DEVICE). Steering, decoding and hidden-state backward run on the CPU
+// only: here they throw E_DEVICE.
 #include <napi.h>
 
 #include <cstring>
@@ -15,6 +18,8 @@
 
 #include "addon/convert.h"
 #include "addon/cuda_loader.h"
+#include "addon/js_error.h"
+#include "addon/owned_arrays.h"
 #include "addon/promise_worker.h"
 #include "addon/registry.h"
 #include "core/error.h"
@@ -63,7 +68,7 @@ int64_t offset_of(const Transformer& host, const std::string& name, int64_t fall
 
 std::shared_ptr<DeviceModel> create_device_model(const Transformer& host, int precision, std::vector<int64_t>& offsets) {
   const CudaApi* api = cuda_api();
-  if (!api) throw Error("CUDA is not available (call cudaLoad first; see backendInfo().cuda.reason)");
+  if (!api) throw Error("CUDA is not available (see backendInfo().cuda.reason)", ErrorKind::Device);
   auto dm = std::make_shared<DeviceModel>();
   dm->api = api;
   cuda_check(api->context_create(0, &dm->ctx), "context");
@@ -90,10 +95,21 @@ class CudaTransformerModel : public Napi::ObjectWrap<CudaTransformerModel> {
   explicit CudaTransformerModel(const Napi::CallbackInfo& info);
 
  private:
+  // Every method runs inside guard (js_error.h): a C++ exception leaves as a coded JS Error.
+  template <Napi::Value (CudaTransformerModel::*Method)(const Napi::CallbackInfo&)>
+  Napi::Value guarded(const Napi::CallbackInfo& info) {
+    return guard(info.Env(), [&] { return (this->*Method)(info); });
+  }
   void ensure_idle(Napi::Env env, const char* what) {
     if (busy_)
-      throw Napi::Error::New(env, std::string("CudaTransformerModel.") + what +
+      throw_error(env, "E_STATE", std::string("CudaTransformerModel.") + what +
                                       ": the model is busy with another operation (await it before starting another)");
+  }
+  static std::function<Napi::Value(Napi::Env)> delivery(std::shared_ptr<PendingOutput<float>> out) {
+    return [out](Napi::Env e) -> Napi::Value {
+      out->deliver(e);
+      return e.Undefined();
+    };
   }
   Napi::Promise queue(Napi::Env env, const char* what, std::function<void()> run,
                       std::function<Napi::Value(Napi::Env)> result, const std::vector<Napi::Value>& keep_alive);
@@ -118,8 +134,10 @@ class CudaTransformerModel : public Napi::ObjectWrap<CudaTransformerModel> {
   Napi::Value Evaluate(const Napi::CallbackInfo& info);
   Napi::Value Logits(const Napi::CallbackInfo& info);
   Napi::Value HiddenStates(const Napi::CallbackInfo& info);
-  Napi::Value HiddenBackward(const Napi::CallbackInfo& info) {
-    throw Napi::Error::New(info.Env(), "hiddenBackward is not implemented on the cuda device (use device 'cpu')");
+  // CPU-only features: hiddenBackward, headOutputs, setHeadShift, setResidualSteering,
+  // newCache, decode
+  Napi::Value CpuOnly(const Napi::CallbackInfo& info) {
+    throw_error(info.Env(), "E_DEVICE", "this operation runs on the CPU only: load the model with device 'cpu'");
   }
 
   std::unique_ptr<Transformer> host_;
@@ -150,24 +168,29 @@ class CudaWorker : public PromiseWorker {
 };
 
 Napi::Function CudaTransformerModel::Define(Napi::Env env) {
-  return DefineClass(env, "CudaTransformerModel",
-                     {
-                         InstanceMethod<&CudaTransformerModel::Init>("init"),
-                         InstanceMethod<&CudaTransformerModel::Tensors>("tensors"),
-                         InstanceMethod<&CudaTransformerModel::ParamCount>("paramCount"),
-                         InstanceMethod<&CudaTransformerModel::Device>("device"),
-                         InstanceMethod<&CudaTransformerModel::ReadParameters>("readParameters"),
-                         InstanceMethod<&CudaTransformerModel::WriteParameters>("writeParameters"),
-                         InstanceMethod<&CudaTransformerModel::ReadGradients>("readGradients"),
-                         InstanceMethod<&CudaTransformerModel::ReadOptimizer>("readOptimizer"),
-                         InstanceMethod<&CudaTransformerModel::WriteOptimizer>("writeOptimizer"),
-                         InstanceMethod<&CudaTransformerModel::ZeroGradients>("zeroGradients"),
-                         InstanceMethod<&CudaTransformerModel::Step>("step"),
-                         InstanceMethod<&CudaTransformerModel::Evaluate>("evaluate"),
-                         InstanceMethod<&CudaTransformerModel::Logits>("logits"),
-                         InstanceMethod<&CudaTransformerModel::HiddenStates>("hiddenStates"),
-                         InstanceMethod<&CudaTransformerModel::HiddenBackward>("hiddenBackward"),
-                     });
+  using M = CudaTransformerModel;
+  return DefineClass(env, "CudaTransformerModel", {
+      InstanceMethod<&M::guarded<&M::Init>>("init"),
+      InstanceMethod<&M::guarded<&M::Tensors>>("tensors"),
+      InstanceMethod<&M::guarded<&M::ParamCount>>("paramCount"),
+      InstanceMethod<&M::guarded<&M::Device>>("device"),
+      InstanceMethod<&M::guarded<&M::ReadParameters>>("readParameters"),
+      InstanceMethod<&M::guarded<&M::WriteParameters>>("writeParameters"),
+      InstanceMethod<&M::guarded<&M::ReadGradients>>("readGradients"),
+      InstanceMethod<&M::guarded<&M::ReadOptimizer>>("readOptimizer"),
+      InstanceMethod<&M::guarded<&M::WriteOptimizer>>("writeOptimizer"),
+      InstanceMethod<&M::guarded<&M::ZeroGradients>>("zeroGradients"),
+      InstanceMethod<&M::guarded<&M::Step>>("step"),
+      InstanceMethod<&M::guarded<&M::Evaluate>>("evaluate"),
+      InstanceMethod<&M::guarded<&M::Logits>>("logits"),
+      InstanceMethod<&M::guarded<&M::HiddenStates>>("hiddenStates"),
+      InstanceMethod<&M::guarded<&M::CpuOnly>>("hiddenBackward"),
+      InstanceMethod<&M::guarded<&M::CpuOnly>>("headOutputs"),
+      InstanceMethod<&M::guarded<&M::CpuOnly>>("setHeadShift"),
+      InstanceMethod<&M::guarded<&M::CpuOnly>>("setResidualSteering"),
+      InstanceMethod<&M::guarded<&M::CpuOnly>>("newCache"),
+      InstanceMethod<&M::guarded<&M::CpuOnly>>("decode"),
+  });
 }
 
 // new CudaTransformerModel(config, precision: 'fp32' | 'tf32' | 'bf16')
@@ -188,16 +211,14 @@ CudaTransformerModel::CudaTransformerModel(const Napi::CallbackInfo& info)
   const std::string p = string(info[1], "precision");
   const int precision = p == "fp32" ? TFC_FP32 : p == "tf32" ? TFC_TF32 : p == "bf16" ? TFC_BF16 : -1;
   if (precision < 0) throw_range_error(env, "precision must be 'fp32', 'tf32' or 'bf16', got '" + p + "'");
-  try {
-    host_ = std::make_unique<Transformer>(config);
-  } catch (const tf::Error& e) {
-    throw Napi::RangeError::New(env, std::string("config: ") + e.what());
-  }
-  try {
+  guard(env, [&] {
+    try {
+      host_ = std::make_unique<Transformer>(config);
+    } catch (const tf::Error& e) {
+      throw js_error(env, JsErrorClass::RangeError, error_code(e.kind), std::string("config: ") + e.what());
+    }
     device_ = create_device_model(*host_, precision, offsets_);
-  } catch (const tf::Error& e) {
-    throw Napi::Error::New(env, e.what());
-  }
+  });
 }
 
 Napi::Promise CudaTransformerModel::queue(Napi::Env env, const char* what, std::function<void()> run,
@@ -398,26 +419,26 @@ Napi::Value CudaTransformerModel::Evaluate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ensure_idle(env, "evaluate");
   auto b = std::make_shared<DeviceBatch>(batch(info[0], "batch"));
-  float* losses = nullptr;
-  std::vector<Napi::Value> keep_alive;
+  std::shared_ptr<PendingOutput<float>> losses;
   if (!info[1].IsUndefined() && !info[1].IsNull()) {
-    losses = typed_array<float>(info[1], "losses", static_cast<size_t>(b->B * b->T)).data;
-    keep_alive.push_back(info[1]);
+    const size_t n = typed_array<float>(info[1], "losses", static_cast<size_t>(b->B * b->T)).length;
+    losses = std::make_shared<PendingOutput<float>>(info[1], "losses", n);
   }
   auto sum = std::make_shared<double>(0.0);
   auto dm = device_;
   auto run = [dm, b, losses, sum] {
-    cuda_check(dm->api->model_forward(dm->model, b->inputs.data(), b->targets.data(), b->mask.data(), b->B, b->T, losses,
-                                      0, 0.0f, sum.get()), "evaluate");
+    cuda_check(dm->api->model_forward(dm->model, b->inputs.data(), b->targets.data(), b->mask.data(), b->B, b->T,
+                                      losses ? losses->data() : nullptr, 0, 0.0f, sum.get()), "evaluate");
   };
   const int64_t supervised = b->supervised;
-  auto result = [sum, supervised](Napi::Env e) -> Napi::Value {
+  auto result = [sum, supervised, losses](Napi::Env e) -> Napi::Value {
+    if (losses) losses->deliver(e);
     Napi::Object r = Napi::Object::New(e);
     r.Set("lossSum", *sum);
     r.Set("supervised", static_cast<double>(supervised));
     return r;
   };
-  return queue(env, "tokenfilter:cuda.evaluate", run, result, keep_alive);
+  return queue(env, "tokenfilter:cuda.evaluate", run, result, {});
 }
 
 // logits(tokens, batch, context, out [B·T·V]) → Promise<void>
@@ -426,11 +447,12 @@ Napi::Value CudaTransformerModel::Logits(const Napi::CallbackInfo& info) {
   ensure_idle(env, "logits");
   int64_t B, T;
   auto ids = tokens(info, B, T);
-  float* out = typed_array<float>(info[3], "out", static_cast<size_t>(B * T * host_->config().vocab)).data;
+  const size_t n = typed_array<float>(info[3], "out", static_cast<size_t>(B * T * host_->config().vocab)).length;
+  auto out = std::make_shared<PendingOutput<float>>(info[3], "out", n);
   auto dm = device_;
   return queue(env, "tokenfilter:cuda.logits", [dm, ids, B, T, out] {
-    cuda_check(dm->api->model_logits(dm->model, ids->data(), B, T, out), "logits");
-  }, nullptr, {info[3]});
+    cuda_check(dm->api->model_logits(dm->model, ids->data(), B, T, out->data()), "logits");
+  }, delivery(out), {});
 }
 
 // hiddenStates(tokens, batch, context, layer, out [B·T·C]) → Promise<void>
@@ -440,11 +462,12 @@ Napi::Value CudaTransformerModel::HiddenStates(const Napi::CallbackInfo& info) {
   int64_t B, T;
   auto ids = tokens(info, B, T);
   const int64_t layer = integer(info[3], "layer", 0, host_->config().layers + 1);
-  float* out = typed_array<float>(info[4], "out", static_cast<size_t>(B * T * host_->config().dim)).data;
+  const size_t n = typed_array<float>(info[4], "out", static_cast<size_t>(B * T * host_->config().dim)).length;
+  auto out = std::make_shared<PendingOutput<float>>(info[4], "out", n);
   auto dm = device_;
   return queue(env, "tokenfilter:cuda.hiddenStates", [dm, ids, B, T, layer, out] {
-    cuda_check(dm->api->model_hidden_states(dm->model, ids->data(), B, T, layer, out), "hiddenStates");
-  }, nullptr, {info[4]});
+    cuda_check(dm->api->model_hidden_states(dm->model, ids->data(), B, T, layer, out->data()), "hiddenStates");
+  }, delivery(out), {});
 }
 
 void Init(Napi::Env env, Napi::Object exports) {

@@ -52,6 +52,22 @@ describe('CUDA backend loading', () => {
     expect(again.path).toBe(cudaLibraryPath());
   });
 
+  it('device calls without CUDA fail with E_DEVICE, never a crash', () => {
+    if (cudaBackend().available) return; // the parity suite covers the device
+    const code = (f: () => unknown) => {
+      try {
+        f();
+      } catch (error) {
+        return (error as { code?: string }).code;
+      }
+      return 'no error';
+    };
+    expect(code(() => native._cudaOps.relu2Forward(new Float32Array(4), new Float32Array(4), 4))).toBe('E_DEVICE');
+    const config = { vocabSize: 8, dModel: 8, layers: 1, heads: 2, hidden: 32, context: 4, tieEmbeddings: true, ropeBase: 10000, normEps: 1e-5 };
+    expect(code(() => new native.CudaTransformerModel(config, 'fp32'))).toBe('E_DEVICE');
+    expect(code(() => new native.CudaTransformerModel(config, 'fp16'))).toBe('E_OPTION');
+  });
+
   it('refuses a non-string path', () => {
     expect(() => native.cudaLoad(42)).toThrow(TypeError);
   });
