@@ -3,7 +3,8 @@
 # and tokenfilter_cuda.so, checks that CUDA is available, runs the CUDA parity suite
 # (test/cuda/ and the device-selection tests), the GEMM and training benchmarks on the GPU,
 # and prints one summary (also written to $OUT/gpu-check.json and the logs to $OUT/).
-#   scripts/gpu-check.sh            # needs node >= 20 and node_modules (npm ci) in the checkout
+#   scripts/gpu-check.sh            # needs node >= 20 and node_modules (npm ci) in the checkout,
+#                                   # or .gpu-pack/ from scripts/gpu-pack.sh plus a built dist/
 # Expected wall time on an H100 with 16 cores: about 1-2 min build, 1 min tests, 1 min benches;
 # every step has its own time limit, so a hung step cannot take the whole run.
 set -uo pipefail
@@ -12,6 +13,16 @@ OUT="${OUT:-/tmp/tokenfilter-gpu-check}"
 mkdir -p "$OUT"
 rm -f "$OUT/steps.tsv"
 export TOKENFILTER_CUDA=1 TOKENFILTER_THREADS="${TOKENFILTER_THREADS:-$(nproc)}"
+
+# No Node.js here: unpack the one scripts/gpu-pack.sh packed (and its node_modules).
+if ! command -v node >/dev/null 2>&1; then
+  [ -f .gpu-pack/node.tar.xz ] || { echo "no node and no .gpu-pack/ (run scripts/gpu-pack.sh where node is)"; exit 1; }
+  mkdir -p /tmp/tokenfilter-node/bin
+  tar -C /tmp/tokenfilter-node/bin -xJf .gpu-pack/node.tar.xz
+  export PATH="/tmp/tokenfilter-node/bin:$PATH"
+  [ -d node_modules ] || tar -xJf .gpu-pack/node_modules.tar.xz
+fi
+node --version
 started=$(date +%s)
 declare -A status seconds
 
@@ -37,7 +48,7 @@ build() {
   node node_modules/cmake-js/bin/cmake-js compile --parallel "$(nproc)" || return 1
   grep -q '^built' build/cuda-backend.txt || node node_modules/cmake-js/bin/cmake-js rebuild --parallel "$(nproc)" || return 1
   cat build/cuda-backend.txt
-  npx tsc -p tsconfig.json
+  if [ -f node_modules/typescript/bin/tsc ]; then node node_modules/typescript/bin/tsc -p tsconfig.json; else ls dist/index.js; fi
 }
 
 available() {
@@ -52,7 +63,7 @@ available() {
 export -f build available
 step build 420 build || { echo "build failed: see $OUT/build.log"; exit 1; }
 step available 60 available || { echo "CUDA is not usable here: see $OUT/available.log"; exit 1; }
-step parity 300 npx vitest run test/cuda test/native/cuda_loader.test.ts test/lib/device.test.ts \
+step parity 300 node node_modules/vitest/vitest.mjs run test/cuda test/native/cuda_loader.test.ts test/lib/device.test.ts \
   test/lib/model/transformer_device.test.ts --reporter=verbose
 step bench_gemm 180 node scripts/bench.mjs gemm --device cuda --reps 20
 step bench_train 240 node scripts/bench.mjs train --device cuda

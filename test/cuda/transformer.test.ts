@@ -58,7 +58,7 @@ describeCuda(`CUDA transformer vs CPU (seed ${seed})`, () => {
     expect(gpu.getGradients().every((g) => g === 0)).toBe(true);
   });
 
-  it('50 training steps: the loss curves agree (fp32: every step within 2e-3 relative)', async () => {
+  it('50 training steps: the loss curves agree (fp32: every step within 5e-3 relative)', async () => {
     const batches = Array.from({ length: 50 }, () => batch(4, 48, 5));
     const run = async (device: 'cpu' | 'cuda') => {
       const model = await Transformer.create({ ...CONFIG, device });
@@ -67,7 +67,7 @@ describeCuda(`CUDA transformer vs CPU (seed ${seed})`, () => {
     };
     const cpu = await run('cpu'), gpu = await run('cuda');
     expect(gpu.losses.length).toBe(50);
-    expectClose(gpu.losses, cpu.losses, { atol: 0, rtol: 2e-3 }, 'loss curve');
+    expectClose(gpu.losses, cpu.losses, { atol: 0, rtol: 5e-3 }, 'loss curve');
     expect(gpu.losses[49]).toBeLessThan(gpu.losses[0] * 0.8);
   });
 
