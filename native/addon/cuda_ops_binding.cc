@@ -265,6 +265,32 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// saeEncodeSelected(x [N*D], D, scale, encoder [D*S], bias [S], threshold [S], out [N*S], precision)
+// -> whether every pre-activation was finite (out is garbage when not)
+Napi::Value SaeEncodeSelected(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int64_t D = dim(info[1], "dModel");
+  View<float> x = typed_array<float>(info[0], "x");
+  View<float> w = typed_array<float>(info[3], "encoder");
+  if (x.length % static_cast<size_t>(D) != 0 || w.length == 0 || w.length % static_cast<size_t>(D) != 0)
+    throw_range_error(env, "x and encoder lengths must be multiples of dModel (encoder non-empty)");
+  const int64_t N = static_cast<int64_t>(x.length) / D, S = static_cast<int64_t>(w.length) / D;
+  const float scale = static_cast<float>(number(info[2], "scale"));
+  const std::string p = string(info[7], "precision");
+  const int precision = p == "fp32" ? TFC_FP32 : p == "tf32" ? TFC_TF32 : p == "bf16" ? TFC_BF16 : -1;
+  if (precision < 0) throw_range_error(env, "precision must be 'fp32', 'tf32' or 'bf16'");
+  if (N == 0) return Napi::Boolean::New(env, true);
+  Session s(env);
+  float* dx = s.array<float>(info[0], "x", x.length, false);
+  float* dw = s.array<float>(info[3], "encoder", w.length, false);
+  float* db = s.array<float>(info[4], "bias", count({S}), false);
+  float* dt = s.array<float>(info[5], "threshold", count({S}), false);
+  float* dout = s.array<float>(info[6], "out", count({N, S}), true);
+  int finite = 0;
+  s.finish(s.api().sae_encode(s.ctx(), dx, N, D, scale, dw, db, dt, S, dout, precision, &finite), "saeEncodeSelected");
+  return Napi::Boolean::New(env, finite != 0);
+}
+
 // gemmTime(transA, transB, M, N, K, precision, reps) -> seconds per call (device-resident)
 Napi::Value GemmTime(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -298,6 +324,7 @@ void Init(Napi::Env env, Napi::Object exports) {
   ops.Set("sumOfSquares", Napi::Function::New(env, guarded<SumOfSquares>, "sumOfSquares"));
   ops.Set("gemm", Napi::Function::New(env, guarded<Gemm>, "gemm"));
   ops.Set("gemmTime", Napi::Function::New(env, guarded<GemmTime>, "gemmTime"));
+  ops.Set("saeEncodeSelected", Napi::Function::New(env, guarded<SaeEncodeSelected>, "saeEncodeSelected"));
   exports.Set("_cudaOps", ops);
 }
 

@@ -32,7 +32,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature below changes; the addon refuses a library of another version. */
-#define TFC_ABI_VERSION 2
+#define TFC_ABI_VERSION 3
 
 /* tfc_probe's classification of why no device can be used. */
 #define TFC_PROBE_OK 0
@@ -109,6 +109,12 @@ TFC_EXPORT const char* tfc_adamw(tfc_context* ctx, float* d_params, const float*
                       float grad_scale);
 /* Sum of squares of n floats, accumulated in double (waits for the result). */
 TFC_EXPORT const char* tfc_sum_of_squares(tfc_context* ctx, const float* d_x, int64_t n, double* out);
+/* SAE encoding, as tf::sae_encode_selected: out [N, S] = jumprelu(scale x [N, D] · w [D, S] + b [S],
+ * threshold [S]) with the GEMM at `precision`; *finite = 0 when any pre-activation was not finite
+ * (out then holds garbage), else 1 (waits for the result). */
+TFC_EXPORT const char* tfc_sae_encode(tfc_context* ctx, const float* d_x, int64_t N, int64_t D, float scale,
+                                      const float* d_w, const float* d_b, const float* d_threshold, int64_t S,
+                                      float* d_out, int precision, int* finite);
 /* Benchmark: times `reps` GEMMs of the given shape (row-major, packed leading dimensions) on
  * device operands filled with values in [-1, 1), after one untimed warm-up call; writes the
  * mean seconds per call (CUDA events). For bench/gemm.mjs. */
