@@ -17,6 +17,15 @@ export type { Steering, HeadIntervention, ResidualIntervention } from './steer/s
 export { generate, sampleToken } from './steer/generate.js';
 export type { GenerateOptions } from './steer/generate.js';
 
+// the mixture study (medical share in pretraining → separability, steering)
+export { runMixtureExperiment, readMixtureResults, resolveMixtureOptions, MIXTURE_DEFAULTS } from './experiment/mixture/run_mixture.js';
+export type { MixtureExperimentOptions, MixtureResults, MixtureRun } from './experiment/mixture/run_mixture.js';
+export { measureSeparability } from './experiment/mixture/separability.js';
+export type { Separability, ProbeResult, HeadProbe, SeparabilityOptions } from './experiment/mixture/separability.js';
+export { steeringSweep, alignability, itiSteering } from './experiment/mixture/steering_sweep.js';
+export type { SteeringPoint, Alignability, SteeringSweepOptions } from './experiment/mixture/steering_sweep.js';
+export { writeMixtureReport } from './experiment/mixture/mixture_report.js';
+
 // backend
 export { backendInfo, setThreads, setSimdLevel } from './native.js';
 export type { BackendInfo, SimdLevel } from './native.js';
@@ -128,12 +137,20 @@ export type { BiLMOptions, FeatureOptions, FeatureDirection } from './classify/b
 export { fitLogistic, LogisticModel, LOGISTIC_DEFAULTS } from './classify/logistic.js';
 export type { LogisticOptions, ClassWeighting } from './classify/logistic.js';
 export { TokenClassifier } from './classify/token_classifier.js';
-export type { TrainTokenClassifierOptions, LayerResult } from './classify/token_classifier.js';
+export type { TrainTokenClassifierOptions, LayerResult, ValidationSet, KindMetrics } from './classify/token_classifier.js';
+export { segmentScores, boundaryIds, boundariesOf, Boundary } from './classify/segmentation.js';
+export type { SegmentationParams } from './classify/segmentation.js';
+export { applyScoreMethod, describeScoreMethod, parseScoreMethod, candidateMethods, DEFAULT_SEGMENTATION_GRID } from './classify/score_method.js';
+export type { ScoreMethod } from './classify/score_method.js';
+export { blendThreshold, selectOnBlend } from './classify/blend_selection.js';
+export type { KindScores, BlendResult } from './classify/blend_selection.js';
+export { mixSentences, sentenceMixesOf, sentencesOf, insertableSentences, DEFAULT_SENTENCE_RATES } from './classify/sentence_mixes.js';
+export type { SentenceMixDocument, SentenceMixOptions } from './classify/sentence_mixes.js';
 export { DocumentClassifier } from './classify/document_classifier.js';
 export type { LabelledDocument, TrainDocumentClassifierOptions, DocumentLayerResult } from './classify/document_classifier.js';
 export { UNLABELLED, broadcastLabel, labelsFromSpans, labelsFromSideFile, labelsFromScores } from './classify/labels.js';
 export type { LabelledSequence } from './classify/labels.js';
-export { binaryMetrics, precisionRecallCurve } from './classify/metrics.js';
+export { binaryMetrics, precisionRecallCurve, auroc } from './classify/metrics.js';
 export type { BinaryMetrics, PrPoint } from './classify/metrics.js';
 export { scoreShards } from './classify/score_shards.js';
 export type { ScoreShardsOptions, ScoreShardsProgress, ScoreShardsResult, ShardScoreRecord, ShardScoreStats } from './classify/score_shards.js';
@@ -141,8 +158,8 @@ export { trainBiLMProbe } from './classify/train_bilm_probe.js';
 export type { BiLMProbeOptions, BiLMProbeResult } from './classify/train_bilm_probe.js';
 export { trainClassifierFromCorpus, CLASSIFIER_PRESETS } from './classify/train_from_corpus.js';
 export type { CorpusClassifierOptions, CorpusClassifierReport } from './classify/train_from_corpus.js';
-export { evaluateTokenClassifier, evaluateDocumentClassifier } from './classify/evaluate.js';
-export type { Evaluation, EvaluateOptions } from './classify/evaluate.js';
+export { evaluateTokenClassifier, evaluateTokenClassifierOn, evaluateDocumentClassifier } from './classify/evaluate.js';
+export type { Evaluation, EvaluateOptions, SpannedText } from './classify/evaluate.js';
 
 // the demo
 export { runDemo, DEMO_DEFAULTS, validateDemoOptions } from './demo/run_demo.js';

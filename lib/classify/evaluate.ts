@@ -31,6 +31,12 @@ function summarise(documents: number, scores: Float32Array, labels: Uint8Array, 
   return { documents, items: labels.length, positives, atThreshold: binaryMetrics(scores, labels, threshold), maxF1, curve: thinCurve(points) };
 }
 
+/** A text with character spans `[start, end, label]`. */
+export interface SpannedText {
+  text: string;
+  spans: readonly CharSpan[];
+}
+
 /** Options shared by the evaluations. */
 export interface EvaluateOptions {
   /** Decision threshold (default: the classifier's). */
@@ -49,6 +55,19 @@ export interface EvaluateOptions {
 export async function evaluateTokenClassifier(
   classifier: TokenClassifier, spansFile: string, label: string, options: EvaluateOptions = {},
 ): Promise<Evaluation> {
+  async function* records() {
+    for await (const doc of readDocuments(spansFile, { signal: options.signal })) {
+      if (!Array.isArray(doc.spans)) throw new TypeError(`${spansFile}: record ${doc.id} has no spans array`);
+      yield { text: doc.text, spans: doc.spans as CharSpan[] };
+    }
+  }
+  return evaluateTokenClassifierOn(classifier, records(), label, options);
+}
+
+/** {@link evaluateTokenClassifier} on documents in memory or from any (async) iterable, e.g. sentence_mixes.ts's. */
+export async function evaluateTokenClassifierOn(
+  classifier: TokenClassifier, documentsIn: Iterable<SpannedText> | AsyncIterable<SpannedText>, label: string, options: EvaluateOptions = {},
+): Promise<Evaluation> {
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
   const tokenizer = classifier.bilm.tokenizer;
   const scores: Float32Array[] = [];
@@ -62,10 +81,9 @@ export async function evaluateTokenClassifier(
     pending = [];
     options.onProgress?.(documents);
   };
-  for await (const doc of readDocuments(spansFile, { signal: options.signal })) {
+  for await (const doc of documentsIn) {
     if (documents >= limit) break;
-    if (!Array.isArray(doc.spans)) throw new TypeError(`${spansFile}: record ${doc.id} has no spans array`);
-    pending.push(labelsFromSpans(tokenizer, doc.text, doc.spans as CharSpan[], label));
+    pending.push(labelsFromSpans(tokenizer, doc.text, doc.spans, label));
     documents++;
     if (pending.length === 32) await flush();
   }

@@ -102,3 +102,31 @@ export function thinCurve(points: readonly PrPoint[], count = 50): PrPoint[] {
   if (out[out.length - 1] !== points[points.length - 1]) out.push(points[points.length - 1]);
   return out;
 }
+
+/**
+ * Area under the ROC curve: the probability that a random positive scores above a random
+ * negative, ties counting one half (rank-sum form, O(n log n)). Labels above 1 are ignored.
+ * @throws RangeError for mismatched lengths or when either class is absent.
+ */
+export function auroc(scores: ArrayLike<number>, labels: Uint8Array): number {
+  check(scores, labels);
+  const items: number[] = [];
+  for (let i = 0; i < labels.length; i++) if (labels[i] <= 1) items.push(i);
+  items.sort((a, b) => scores[a] - scores[b]);
+  let positives = 0;
+  let rankSum = 0;
+  for (let start = 0; start < items.length; ) {
+    let end = start;
+    while (end + 1 < items.length && scores[items[end + 1]] === scores[items[start]]) end++;
+    const midRank = (start + end) / 2 + 1; // ranks are 1-based; tied items share the mean rank
+    for (let j = start; j <= end; j++)
+      if (labels[items[j]] === 1) {
+        positives++;
+        rankSum += midRank;
+      }
+    start = end + 1;
+  }
+  const negatives = items.length - positives;
+  if (positives === 0 || negatives === 0) throw new RangeError(`auroc needs both classes (${positives} positive, ${negatives} negative)`);
+  return (rankSum - (positives * (positives + 1)) / 2) / (positives * negatives);
+}

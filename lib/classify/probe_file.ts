@@ -3,7 +3,9 @@
  * its biLM. Safetensors, tensors `probe.mean`, `probe.inv_std`, `probe.weights` (F64, [d]);
  * `__metadata__`: `format` = `tokenfilter.classifier`, `kind` (`token` | `document`), `layer`,
  * `direction` (`both` | `forward` | `backward`), `bias`, `threshold`, `smoothing` (token
- * classifiers: radius of the score smoothing, see smoothing.ts; absent = 0), `bilm` (the biLM file's path relative to the classifier's folder) and
+ * classifiers: radius of the score smoothing, see smoothing.ts; absent = 0; 0 when the scores are
+ * segmented), `scoring` (token classifiers: the scoring method as JSON, see score_method.ts;
+ * absent in older files, which smooth by `smoothing`), `bilm` (the biLM file's path relative to the classifier's folder) and
  * `bilm_sha256` (checked on load, so a classifier never runs on another biLM), plus a JSON
  * `report` of how it was trained.
  * @module
@@ -14,6 +16,7 @@ import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { readSafetensors, writeSafetensors, SafetensorsError } from '../model/safetensors.js';
 import { BiLM, type FeatureDirection } from './bilm.js';
 import { LogisticModel } from './logistic.js';
+import { parseScoreMethod, type ScoreMethod } from './score_method.js';
 
 /** Format identifier of classifier files. */
 export const CLASSIFIER_FORMAT = 'tokenfilter.classifier';
@@ -33,6 +36,8 @@ export interface ProbeFile {
   direction?: FeatureDirection;
   /** Token classifiers: radius of the score smoothing (default 0, none; files written before it existed have none). */
   smoothing?: number;
+  /** Token classifiers: the scoring method (smoothing or segmentation); absent in older files. */
+  scoring?: ScoreMethod;
 }
 
 /** SHA-256 of a file, hex. */
@@ -60,6 +65,7 @@ export async function writeProbeFile(path: string, p: ProbeFile): Promise<void> 
       layer: String(p.layer),
       direction: p.direction ?? 'both',
       smoothing: String(p.smoothing ?? 0),
+      ...(p.scoring ? { scoring: JSON.stringify(p.scoring) } : {}),
       bias: String(p.probe.bias),
       threshold: String(p.threshold),
       bilm: reference,
@@ -110,5 +116,13 @@ export async function readProbeFile(path: string, kind: 'token' | 'document'): P
   if (!(threshold >= 0 && threshold <= 1)) throw new SafetensorsError(`${path}: threshold ${m.threshold} is not in [0, 1]`);
   const smoothing = Number(m.smoothing ?? '0');
   if (!Number.isInteger(smoothing) || smoothing < 0) throw new SafetensorsError(`${path}: smoothing ${m.smoothing} is not a non-negative integer`);
-  return { file: { kind, layer, probe, threshold, bilmPath, report: JSON.parse(m.report ?? 'null'), direction, smoothing }, bilm };
+  let scoring: ScoreMethod | undefined;
+  if (m.scoring !== undefined) {
+    try {
+      scoring = parseScoreMethod(JSON.parse(m.scoring));
+    } catch (error) {
+      throw new SafetensorsError(`${path}: bad scoring method: ${(error as Error).message}`);
+    }
+  }
+  return { file: { kind, layer, probe, threshold, bilmPath, report: JSON.parse(m.report ?? 'null'), direction, smoothing, scoring }, bilm };
 }

@@ -19,6 +19,7 @@ import { readShard } from '../data/shard.js';
 import { SideFileKind, sideFilePathFor, writeSideFile } from '../data/side_file.js';
 import { shardDocuments } from './labels.js';
 import { fileSha256 } from './probe_file.js';
+import { describeScoreMethod, type ScoreMethod } from './score_method.js';
 import { TokenClassifier } from './token_classifier.js';
 
 /** Options of {@link scoreShards}. */
@@ -67,6 +68,8 @@ export interface ShardScoreRecord {
   input: string;
   classifier: { path: string; sha256: string };
   output: { path: string; bytes: number; sha256: string };
+  /** What the scores are: the classifier's scoring method (raw probe, smoothed or segmented; score_method.ts) and its short name. */
+  scoring: { method: ScoreMethod; name: string };
   stats: ShardScoreStats;
 }
 
@@ -165,6 +168,7 @@ async function scoreOneShard(
     input,
     classifier: identity,
     output: { path: basename(output), bytes: (await stat(output)).size, sha256: await fileSha256(output) },
+    scoring: { method: classifier.method, name: describeScoreMethod(classifier.method) },
     stats: {
       tokens: tokens.length,
       documents: documents.length,

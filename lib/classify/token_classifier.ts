@@ -3,25 +3,46 @@
  * by a sweep on validation data. Scores are probabilities of the positive (forget) class.
  * @module
  */
+import { TokenfilterError } from '../errors.js';
 import { Random } from './sampling.js';
 import type { BiLM, FeatureDirection } from './bilm.js';
 import { UNLABELLED, type LabelledSequence } from './labels.js';
 import { fitLogistic, type LogisticModel, type LogisticOptions } from './logistic.js';
-import { binaryMetrics, precisionRecallCurve, type BinaryMetrics } from './metrics.js';
+import { blendThreshold, selectOnBlend, type BlendResult } from './blend_selection.js';
+import { binaryMetrics, type BinaryMetrics } from './metrics.js';
 import { readProbeFile, writeProbeFile } from './probe_file.js';
-import { breaksOf, lineBreakIds, smoothScores } from './smoothing.js';
+import { applyScoreMethod, candidateMethods, describeScoreMethod, RAW_SCORES, type ScoreMethod } from './score_method.js';
+import { boundariesOf, boundaryIds } from './segmentation.js';
+import type { smoothScores } from './smoothing.js';
+
+/** One validation kind (e.g. paragraph mixes, sentence-level mixes): every choice is made on the blend of all kinds given. */
+export interface ValidationSet {
+  name: string;
+  sequences: readonly LabelledSequence[];
+}
+
+/** Metrics of one validation kind at a chosen threshold. */
+export type KindMetrics = BinaryMetrics & { name: string };
 
 /** Validation result of one layer of a sweep. */
 export interface LayerResult {
   layer: number;
-  /** Metrics at the max-F1 threshold on the validation data. */
+  /** Metrics on all validation tokens pooled, at the threshold chosen on the blend of kinds. */
   maxF1: BinaryMetrics;
-  /** Metrics at 0.5. */
+  /** Metrics on all validation tokens pooled at 0.5. */
   atHalf: BinaryMetrics;
-  /** The smoothing radius (tokens each side) that gave `maxF1`; 0 = none. */
+  /** The scoring method chosen for this layer (see score_method.ts) and its short name. */
+  method: ScoreMethod;
+  methodName: string;
+  /** The smoothing radius when `method` smooths (0 = raw), else 0. */
   smoothing: number;
-  /** Max-F1 metrics of the raw, unsmoothed scores. */
+  /** Mean F1 over the validation kinds at the chosen threshold (what layers and methods are chosen by). */
+  blendF1: number;
+  /** Each validation kind's metrics at the chosen threshold. */
+  kinds: KindMetrics[];
+  /** The raw probe's blend: pooled metrics and each kind's, at its own blend threshold. */
   maxF1Unsmoothed: BinaryMetrics;
+  kindsUnsmoothed: KindMetrics[];
   trainTokens: number;
   fitIterations: number;
   seconds: number;
@@ -33,7 +54,10 @@ export interface TrainTokenClassifierOptions {
   /** Where `bilm` is saved (the classifier file refers to it). */
   bilmPath: string;
   train: readonly LabelledSequence[];
-  val: readonly LabelledSequence[];
+  /** Validation sequences (one kind, named 'validation'); or give `valSets`. */
+  val?: readonly LabelledSequence[];
+  /** Validation kinds: layer, threshold and scoring method are chosen on their blend ({@link blendThreshold}, {@link selectOnBlend}). */
+  valSets?: readonly ValidationSet[];
   /** Layers to sweep (default every layer 0 … L + 1). */
   layers?: readonly number[];
   /** Features of both directions (default) or one alone (a unidirectional baseline). */
@@ -43,10 +67,12 @@ export interface TrainTokenClassifierOptions {
   /** Seed of that draw (default 0). */
   seed?: number;
   /**
-   * Smoothing radii to try on the validation data, per layer (see {@link smoothScores}); the best
-   * is kept with the probe. Default {@link DEFAULT_SMOOTHING_RADII}; `[0]` for raw scores.
+   * Smoothing radii to try on the validation data, per layer (see {@link smoothScores}). Default
+   * {@link DEFAULT_SMOOTHING_RADII}; `[0]` for raw scores.
    */
   smoothing?: readonly number[];
+  /** Also try the two-state segmentations of {@link DEFAULT_SEGMENTATION_GRID} (default false). */
+  segmentation?: boolean;
   logistic?: Omit<LogisticOptions, 'signal'>;
   /** Called after each layer of the sweep. */
   onLayer?: (result: LayerResult) => void;
@@ -118,6 +144,81 @@ function labelledScores(sequences: readonly LabelledSequence[], scores: readonly
   return { scores: outScores, labels: outLabels };
 }
 
+/** A validation kind with the raw probe scores and the boundaries of its sequences. */
+interface ScoredSet extends ValidationSet {
+  raw: Float32Array[];
+  boundaries: Uint8Array[];
+}
+
+/** Each kind's labelled scores under `method`. */
+function kindScores(sets: readonly ScoredSet[], method: ScoreMethod): { name: string; scores: Float32Array; labels: Uint8Array }[] {
+  return sets.map((s) => ({ name: s.name, ...labelledScores(s.sequences, s.raw.map((p, k) => applyScoreMethod(p, method, s.boundaries[k]))) }));
+}
+
+/** Metrics of all kinds pooled at `threshold`. */
+function pooledMetrics(kinds: readonly { scores: Float32Array; labels: Uint8Array }[], threshold: number): BinaryMetrics {
+  const n = kinds.reduce((a, k) => a + k.labels.length, 0);
+  const scores = new Float32Array(n);
+  const labels = new Uint8Array(n);
+  let at = 0;
+  for (const k of kinds) {
+    scores.set(k.scores, at);
+    labels.set(k.labels, at);
+    at += k.labels.length;
+  }
+  return binaryMetrics(scores, labels, threshold);
+}
+
+/** The validation kinds of the options: `valSets`, or `val` as one kind. */
+function validationSets(options: TrainTokenClassifierOptions): readonly ValidationSet[] {
+  const sets = options.valSets ?? (options.val ? [{ name: 'validation', sequences: options.val }] : []);
+  if (sets.length === 0 || sets.some((s) => s.sequences.length === 0)) throw new TokenfilterError('E_OPTION', 'token classifier training needs validation sequences (val or valSets)');
+  return sets;
+}
+
+/** The scoring methods of the options, checked. */
+function methodsOf(options: TrainTokenClassifierOptions): ScoreMethod[] {
+  const radii = options.smoothing ?? DEFAULT_SMOOTHING_RADII;
+  if (radii.length === 0) throw new RangeError('smoothing must list at least one radius (0 for none)');
+  for (const r of radii) if (!Number.isInteger(r) || r < 0) throw new RangeError(`smoothing radii must be non-negative integers, got ${r}`);
+  return candidateMethods(radii, options.segmentation ?? false);
+}
+
+/** One layer's probe and every method's blend on validation. */
+interface LayerCandidates {
+  layer: number;
+  probe: LogisticModel;
+  evaluated: { method: ScoreMethod; blend: BlendResult }[];
+}
+
+const asSetting = (e: { blend: BlendResult }) => ({ f1: e.blend.kinds.map((k) => k.f1), objective: e.blend.objective });
+
+/** Fits the probe at one layer and evaluates every scoring method on the validation kinds. */
+async function sweepLayer(
+  options: TrainTokenClassifierOptions, layer: number, sets: readonly (ValidationSet & { boundaries: Uint8Array[] })[], methods: readonly ScoreMethod[],
+): Promise<{ candidates: LayerCandidates; result: LayerResult }> {
+  const { bilm } = options;
+  const direction = options.direction ?? 'both';
+  const featureOptions = { signal: options.signal, direction };
+  const started = performance.now();
+  const train = await labelledFeatures(bilm, options.train, layer, options.maxTrainTokens ?? 200_000, options.seed ?? 0, featureOptions);
+  const probe = await fitLogistic(train.features, train.labels, bilm.dimensionOf(direction), { ...options.logistic, signal: options.signal });
+  const scored: ScoredSet[] = [];
+  for (const s of sets) scored.push({ ...s, raw: await documentScores(bilm, probe, s.sequences, layer, featureOptions) });
+  const evaluated = methods.map((method) => ({ method, blend: blendThreshold(kindScores(scored, method)) }));
+  const pick = evaluated[selectOnBlend(evaluated.map(asSetting))];
+  const kinds = kindScores(scored, pick.method);
+  const rawKinds = kindScores(scored, RAW_SCORES);
+  const raw = evaluated.find((e) => e.method.kind === 'smooth' && e.method.radius === 0)?.blend ?? blendThreshold(rawKinds);
+  const result: LayerResult = {
+    layer, maxF1: pooledMetrics(kinds, pick.blend.threshold), atHalf: pooledMetrics(kinds, 0.5), method: pick.method, methodName: describeScoreMethod(pick.method),
+    smoothing: pick.method.kind === 'smooth' ? pick.method.radius : 0, blendF1: pick.blend.objective, kinds: pick.blend.kinds,
+    maxF1Unsmoothed: pooledMetrics(rawKinds, raw.threshold), kindsUnsmoothed: raw.kinds,
+    trainTokens: train.labels.length, fitIterations: probe.fit.iterations, seconds: (performance.now() - started) / 1000,
+  };
+  return { candidates: { layer, probe, evaluated }, result };
+}
+
 /**
  * Scores every token: a logistic probe on the biLM's features at one layer. Train with
  * {@link TokenClassifier.train} (layer sweep), score with {@link TokenClassifier.scoreDocuments},
@@ -137,19 +238,21 @@ export class TokenClassifier {
   readonly report: unknown;
   /** Which directions' states the probe reads. */
   readonly direction: FeatureDirection;
-  /** Scores are smoothed over this many tokens each side ({@link smoothScores}); 0 = raw probe scores. */
-  readonly smoothing: number;
-  /** Ids whose text holds a line break: smoothing windows stop there. */
-  private readonly lineBreaks: Uint8Array;
+  /** How raw probe scores become the classifier's scores (smoothing or segmentation; see score_method.ts). */
+  readonly method: ScoreMethod;
+  /** Ids after which a sentence or line ends (segmentation and smoothing use them). */
+  private readonly boundaryTable: Uint8Array;
 
+  /** `method`: a {@link ScoreMethod}, or a smoothing radius (0 = the raw probe). */
   constructor(
-    bilm: BiLM, bilmPath: string, layer: number, probe: LogisticModel, threshold: number, report: unknown = null, direction: FeatureDirection = 'both', smoothing = 0,
+    bilm: BiLM, bilmPath: string, layer: number, probe: LogisticModel, threshold: number, report: unknown = null, direction: FeatureDirection = 'both',
+    method: ScoreMethod | number = 0,
   ) {
     if (probe.dimension !== bilm.dimensionOf(direction))
       throw new RangeError(`probe has ${probe.dimension} features, the biLM gives ${bilm.dimensionOf(direction)} (${direction})`);
-    if (!Number.isInteger(smoothing) || smoothing < 0) throw new RangeError(`smoothing must be a non-negative integer, got ${smoothing}`);
-    this.smoothing = smoothing;
-    this.lineBreaks = lineBreakIds(bilm.tokenizer);
+    if (typeof method === 'number' && (!Number.isInteger(method) || method < 0)) throw new RangeError(`smoothing must be a non-negative integer, got ${method}`);
+    this.method = typeof method === 'number' ? { kind: 'smooth', radius: method } : method;
+    this.boundaryTable = boundaryIds(bilm.tokenizer);
     this.direction = direction;
     this.bilm = bilm;
     this.bilmPath = bilmPath;
@@ -159,71 +262,68 @@ export class TokenClassifier {
     this.report = report;
   }
 
+  /** The smoothing radius when {@link TokenClassifier.method} smooths (0 = raw), else 0. */
+  get smoothing(): number {
+    return this.method.kind === 'smooth' ? this.method.radius : 0;
+  }
+
   /**
-   * Fits a probe per layer on the training tokens and keeps the layer with the best max-F1 on
-   * the validation tokens.
-   * @throws RangeError for no labelled tokens or a class absent; AbortError.
+   * Fits a probe per layer on the training tokens and keeps the layer, scoring method and
+   * threshold with the best blend on the validation kinds ({@link selectOnBlend}).
+   * @throws RangeError for no labelled tokens or a class absent; TokenfilterError (E_OPTION) for no validation data; AbortError.
    */
   static async train(options: TrainTokenClassifierOptions): Promise<{ classifier: TokenClassifier; sweep: LayerResult[] }> {
     const { bilm } = options;
     const layers = options.layers ?? Array.from({ length: bilm.layerCount }, (_, l) => l);
     if (layers.length === 0) throw new RangeError('layers must not be empty');
-    const limit = options.maxTrainTokens ?? 200_000;
-    const direction = options.direction ?? 'both';
-    const featureOptions = { signal: options.signal, direction };
-    const radii = options.smoothing ?? DEFAULT_SMOOTHING_RADII;
-    if (radii.length === 0) throw new RangeError('smoothing must list at least one radius (0 for none)');
-    for (const r of radii) if (!Number.isInteger(r) || r < 0) throw new RangeError(`smoothing radii must be non-negative integers, got ${r}`);
-    const lineBreaks = lineBreakIds(bilm.tokenizer);
-    const valBreaks = options.val.map((s) => breaksOf(s.tokens, lineBreaks));
+    const methods = methodsOf(options);
+    const table = boundaryIds(bilm.tokenizer);
+    const sets = validationSets(options).map((s) => ({ ...s, boundaries: s.sequences.map((q) => boundariesOf(q.tokens, table)) }));
     const sweep: LayerResult[] = [];
-    let best: { layer: number; probe: LogisticModel; threshold: number; f1: number; smoothing: number } | null = null;
+    const all: (LayerCandidates['evaluated'][number] & { layer: number; probe: LogisticModel })[] = [];
     for (const layer of layers) {
-      const started = performance.now();
-      const train = await labelledFeatures(bilm, options.train, layer, limit, options.seed ?? 0, featureOptions);
-      const probe = await fitLogistic(train.features, train.labels, bilm.dimensionOf(direction), { ...options.logistic, signal: options.signal });
-      const raw = await documentScores(bilm, probe, options.val, layer, featureOptions);
-      const plain = labelledScores(options.val, raw);
-      const unsmoothed = precisionRecallCurve(plain.scores, plain.labels).maxF1;
-      let chosen: { smoothing: number; maxF1: BinaryMetrics; scores: Float32Array; labels: Uint8Array } | null = null;
-      for (const radius of radii) {
-        const { scores, labels } = radius === 0 ? plain : labelledScores(options.val, raw.map((p, k) => smoothScores(p, radius, valBreaks[k])));
-        const maxF1 = radius === 0 ? unsmoothed : precisionRecallCurve(scores, labels).maxF1;
-        if (!chosen || maxF1.f1 > chosen.maxF1.f1) chosen = { smoothing: radius, maxF1, scores, labels };
-      }
-      const { scores, labels } = chosen!;
-      const result: LayerResult = {
-        layer, maxF1: chosen!.maxF1, atHalf: binaryMetrics(scores, labels, 0.5), smoothing: chosen!.smoothing, maxF1Unsmoothed: unsmoothed,
-        trainTokens: train.labels.length, fitIterations: probe.fit.iterations, seconds: (performance.now() - started) / 1000,
-      };
+      const { candidates, result } = await sweepLayer(options, layer, sets, methods);
       sweep.push(result);
       options.onLayer?.(result);
-      if (!best || result.maxF1.f1 > best.f1) best = { layer, probe, threshold: result.maxF1.threshold, f1: result.maxF1.f1, smoothing: result.smoothing };
+      all.push(...candidates.evaluated.map((e) => ({ ...e, layer, probe: candidates.probe })));
     }
-    const classifier = new TokenClassifier(bilm, options.bilmPath, best!.layer, best!.probe, best!.threshold, { sweep }, direction, best!.smoothing);
+    const best = all[selectOnBlend(all.map(asSetting))];
+    const chosen = { layer: best.layer, method: best.method, methodName: describeScoreMethod(best.method), threshold: best.blend.threshold, blendF1: best.blend.objective, kinds: best.blend.kinds };
+    const classifier = new TokenClassifier(bilm, options.bilmPath, best.layer, best.probe, best.blend.threshold, { sweep, chosen }, options.direction ?? 'both', best.method);
     return { classifier, sweep };
   }
 
   /** Loads a file written by {@link TokenClassifier.save} and its biLM. @throws SafetensorsError. */
   static async load(path: string): Promise<TokenClassifier> {
     const { file, bilm } = await readProbeFile(path, 'token');
-    return new TokenClassifier(bilm, file.bilmPath, file.layer, file.probe, file.threshold, file.report, file.direction, file.smoothing ?? 0);
+    return new TokenClassifier(bilm, file.bilmPath, file.layer, file.probe, file.threshold, file.report, file.direction, file.scoring ?? file.smoothing ?? 0);
   }
 
   /** Saves the probe with a reference to (and checksum of) the biLM file. */
   async save(path: string): Promise<void> {
     await writeProbeFile(path, {
       kind: 'token', layer: this.layer, probe: this.probe, threshold: this.threshold, bilmPath: this.bilmPath, report: this.report, direction: this.direction,
-      smoothing: this.smoothing,
+      smoothing: this.smoothing, scoring: this.method,
     });
   }
 
+  /** The same probe with another scoring method (and optionally threshold): for evaluating overrides. */
+  withMethod(method: ScoreMethod, threshold = this.threshold): TokenClassifier {
+    return new TokenClassifier(this.bilm, this.bilmPath, this.layer, this.probe, threshold, this.report, this.direction, method);
+  }
+
+  /** The raw probe probabilities of every token of each document (any length; see {@link BiLM.featuresOfDocuments}). */
+  async rawScores(documents: readonly Uint32Array[], options: { batch?: number; signal?: AbortSignal } = {}): Promise<Float32Array[]> {
+    const features = await this.bilm.featuresOfDocuments(documents, this.layer, { ...options, direction: this.direction });
+    return features.map((f) => this.probe.predict(f));
+  }
+
   /**
-   * Per-token probabilities for each document (any length; see {@link BiLM.featuresOfDocuments}),
-   * smoothed within each line of each document by {@link TokenClassifier.smoothing} (see {@link smoothScores}).
+   * Per-token scores for each document: the raw probe's probabilities turned into scores by
+   * {@link TokenClassifier.method} (smoothing within lines, or segmentation; see score_method.ts).
    */
   async scoreDocuments(documents: readonly Uint32Array[], options: { batch?: number; signal?: AbortSignal } = {}): Promise<Float32Array[]> {
-    const features = await this.bilm.featuresOfDocuments(documents, this.layer, { ...options, direction: this.direction });
-    return features.map((f, k) => smoothScores(this.probe.predict(f), this.smoothing, breaksOf(documents[k], this.lineBreaks)));
+    const raw = await this.rawScores(documents, options);
+    return raw.map((p, k) => applyScoreMethod(p, this.method, boundariesOf(documents[k], this.boundaryTable)));
   }
 }

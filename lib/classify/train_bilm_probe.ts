@@ -12,7 +12,14 @@ import type { Tokenizer } from '../data/tokenizer.js';
 import type { Transformer } from '../model/transformer.js';
 import { BiLM } from './bilm.js';
 import type { LabelledSequence } from './labels.js';
-import { TokenClassifier, type LayerResult } from './token_classifier.js';
+import { TokenClassifier, type LayerResult, type ValidationSet } from './token_classifier.js';
+
+/** One line of a layer's sweep result: F1 on the blend and on each validation kind. */
+export function describeLayer(r: LayerResult): string {
+  const kinds = r.kinds.map((k) => `${k.name} ${k.f1.toFixed(4)}`).join(', ');
+  const raw = r.kindsUnsmoothed.map((k) => `${k.name} ${k.f1.toFixed(4)}`).join(', ');
+  return `layer ${r.layer}: blend F1 ${r.blendF1.toFixed(4)} (${kinds}) at ${r.maxF1.threshold.toFixed(3)} with ${r.methodName}; raw probe ${raw}; ${r.trainTokens} tokens, ${r.seconds.toFixed(1)} s`;
+}
 
 /** Options of {@link trainBiLMProbe}. */
 export interface BiLMProbeOptions {
@@ -27,6 +34,8 @@ export interface BiLMProbeOptions {
    * `heads`, `context` are then ignored). See {@link BiLM.withForward}.
    */
   forward?: Transformer;
+  /** A biLM already trained with this tokenizer and saved at `bilmPath`: no pretraining, only the probe (shape and training options are ignored). */
+  bilm?: BiLM;
   /** Shape of each direction's Transformer. */
   dModel: number;
   layers: number;
@@ -39,6 +48,8 @@ export interface BiLMProbeOptions {
   /** Probe training and validation sequences (labels 0, 1 or UNLABELLED). */
   probeTrain: readonly LabelledSequence[];
   probeVal: readonly LabelledSequence[];
+  /** Validation kinds to choose on (their blend; see blend_selection.ts); replaces `probeVal` when given. */
+  probeValSets?: readonly ValidationSet[];
   /** Layers to sweep (default all). */
   sweepLayers?: number[];
   /** Fit the probe on at most this many labelled tokens. */
@@ -47,6 +58,8 @@ export interface BiLMProbeOptions {
   l2: number;
   /** Score smoothing radii tried on validation (default TokenClassifier.train's). */
   smoothing?: readonly number[];
+  /** Also try two-state segmentations of the probe's scores (default false; see segmentation.ts). */
+  segmentation?: boolean;
   seed: number;
   onLog?: (line: string) => void;
   signal?: AbortSignal;
@@ -62,7 +75,7 @@ export interface BiLMProbeResult {
     parametersPerDirection: number;
     nonEmbeddingPerDirection: number;
     trainTokensPerDirection: number;
-    /** The forward loss is that of the given `forward` model's own training when one was given: null. */
+    /** Forward: null when a `forward` model was given; both null / NaN when a trained `bilm` was given. */
     finalLoss: { forward: number | null; backward: number };
     seconds: number;
   };
@@ -75,6 +88,32 @@ export interface BiLMProbeResult {
  */
 export async function trainBiLMProbe(o: BiLMProbeOptions): Promise<BiLMProbeResult> {
   const log = o.onLog ?? (() => {});
+  const started = performance.now();
+  const pretrained = o.bilm ? null : await pretrain(o, log);
+  const bilm = o.bilm ?? pretrained!.bilm;
+  const seconds = (performance.now() - started) / 1000;
+  const { classifier, sweep } = await TokenClassifier.train({
+    bilm, bilmPath: o.bilmPath, train: o.probeTrain, val: o.probeVal, valSets: o.probeValSets, layers: o.sweepLayers, maxTrainTokens: o.maxTrainTokens,
+    seed: o.seed, logistic: { l2: o.l2 }, smoothing: o.smoothing, segmentation: o.segmentation, signal: o.signal,
+    onLayer: (r) => log(`token probe ${describeLayer(r)}`),
+  });
+  const counts = bilm.forward.parameterCount();
+  return {
+    bilm,
+    classifier,
+    sweep,
+    bilmSummary: {
+      parametersPerDirection: counts.total,
+      nonEmbeddingPerDirection: counts.nonEmbedding,
+      trainTokensPerDirection: pretrained?.backward.tokens ?? 0,
+      finalLoss: { forward: pretrained?.forward?.finalLoss ?? null, backward: pretrained?.backward.finalLoss ?? Number.NaN },
+      seconds,
+    },
+  };
+}
+
+/** Pretrains both directions (or the backward one, given a forward LM) and saves the biLM. */
+async function pretrain(o: BiLMProbeOptions, log: (line: string) => void) {
   const bilm = o.forward
     ? await BiLM.withForward(o.forward, o.tokenizer)
     : await BiLM.create(o.tokenizer, { dModel: o.dModel, layers: o.layers, heads: o.heads, context: o.context, seed: o.seed });
@@ -95,31 +134,8 @@ export async function trainBiLMProbe(o: BiLMProbeOptions): Promise<BiLMProbeResu
       if (p.step % 50 === 0 || p.step === p.totalSteps) log(`biLM ${direction}: step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} (${p.tokensPerSecond.toFixed(0)} tokens/s)`);
     },
   };
-  const started = performance.now();
   const forward = o.forward ? null : await bilm.trainDirection('forward', batches(), trainOptions);
   const backward = await bilm.trainDirection('backward', batches(), trainOptions);
   await bilm.save(o.bilmPath);
-  const seconds = (performance.now() - started) / 1000;
-  const { classifier, sweep } = await TokenClassifier.train({
-    bilm, bilmPath: o.bilmPath, train: o.probeTrain, val: o.probeVal, layers: o.sweepLayers, maxTrainTokens: o.maxTrainTokens, seed: o.seed,
-    logistic: { l2: o.l2 }, smoothing: o.smoothing, signal: o.signal,
-    onLayer: (r) =>
-      log(
-        `token probe layer ${r.layer}: val F1 ${r.maxF1.f1.toFixed(4)} at ${r.maxF1.threshold.toFixed(3)} with smoothing ${r.smoothing} ` +
-          `(raw ${r.maxF1Unsmoothed.f1.toFixed(4)}; F1 ${r.atHalf.f1.toFixed(4)} at 0.5), ${r.trainTokens} tokens, ${r.seconds.toFixed(1)} s`,
-      ),
-  });
-  const counts = bilm.forward.parameterCount();
-  return {
-    bilm,
-    classifier,
-    sweep,
-    bilmSummary: {
-      parametersPerDirection: counts.total,
-      nonEmbeddingPerDirection: counts.nonEmbedding,
-      trainTokensPerDirection: backward.tokens,
-      finalLoss: { forward: forward?.finalLoss ?? null, backward: backward.finalLoss },
-      seconds,
-    },
-  };
+  return { bilm, forward, backward };
 }

@@ -25,11 +25,13 @@ import { Tokenizer } from '../data/tokenizer.js';
 import { DocumentClassifier, type DocumentLayerResult, type LabelledDocument } from './document_classifier.js';
 import { broadcastLabel, labelsFromSpans, type LabelledSequence } from './labels.js';
 import { Random, windowOf } from './sampling.js';
+import { BiLM } from './bilm.js';
+import { sentenceMixesOf } from './sentence_mixes.js';
 import { paragraphsOf, spliceDocuments } from './spliced_documents.js';
-import { TokenClassifier, type LayerResult } from './token_classifier.js';
-import { trainBiLMProbe, type BiLMProbeOptions } from './train_bilm_probe.js';
+import { describeScoreMethod } from './score_method.js';
+import { TokenClassifier, type LayerResult, type ValidationSet } from './token_classifier.js';
+import { describeLayer, trainBiLMProbe, type BiLMProbeOptions } from './train_bilm_probe.js';
 
-/** Options of {@link trainClassifierFromCorpus}; presets in {@link CLASSIFIER_PRESETS}. */
 /**
  * Options of {@link trainClassifierFromCorpus}. The biLM's shape and training, the probe's fit
  * (`maxTrainTokens`, `l2`, `sweepLayers`), `seed`, `onLog` and `signal` mean what they mean in
@@ -60,6 +62,21 @@ export interface CorpusClassifierOptions
    * domains (default) or single-domain `windows`.
    */
   probeData?: 'spliced' | 'windows';
+  /**
+   * `domains` with spliced probe data: sentence-level mixes (forget-domain sentences inside other
+   * domains' paragraphs, sentence_mixes.ts) per domain, as many as spliced documents, added to
+   * the probe's training data and made a second validation kind beside the paragraph mixes
+   * (default true). Layer, method and threshold are chosen on the blend of both kinds.
+   */
+  sentenceMixes?: boolean;
+  /** Also try two-state segmentations of the probe's scores (default true; see segmentation.ts). */
+  segmentation?: boolean;
+  /**
+   * A biLM this pipeline made before with the same corpus options and seed (so the same held-out
+   * split and tokenizer): reused, skipping tokenizer training and pretraining; only the probes
+   * are trained. The classifier refers to this file.
+   */
+  bilm?: string;
   /** Smoothing radii tried with the token probe (see TokenClassifier.train; default its own). */
   smoothing?: number[];
   /** Train a document classifier too (at the token classifier's layer). */
@@ -95,6 +112,9 @@ export interface CorpusClassifierReport {
   tokenThreshold: number;
   /** Smoothing radius the token classifier keeps (0 = none). */
   tokenSmoothing: number;
+  /** The scoring method the token classifier keeps, and its F1 on each validation kind at its threshold. */
+  tokenScoring: string;
+  tokenKinds: { name: string; precision: number; recall: number; f1: number }[];
   documentSweep: DocumentLayerResult[] | null;
   seconds: number;
 }
@@ -124,6 +144,86 @@ function perDomain<T extends { domain: string }>(items: readonly T[], n: number,
   return out;
 }
 
+/** The corpus read for a run: training documents, validation documents, and training documents held out for the probe's choices. */
+async function readCorpus(o: CorpusClassifierOptions, probeData: 'spliced' | 'windows', random: Random): Promise<{ train: Doc[]; val: Doc[]; heldOut: Doc[] }> {
+  if (o.corpus === 'wordnet') {
+    const corpus = loadDefaultCorpus({ seed: o.seed });
+    const asDoc = (d: Doc) => ({ text: d.text, domain: d.domain, spans: d.spans });
+    return { train: corpus.train.map(asDoc), val: corpus.val.map(asDoc), heldOut: [] };
+  }
+  if (!o.data) throw new TypeError('the domains corpus needs a data folder');
+  let train = await readDomainSplit(o.data, 'train', o.charsPerDomain, random);
+  const val = await readDomainSplit(o.data, 'val', Number.POSITIVE_INFINITY, random);
+  // spliced probe data: the layer sweep reads training documents held out of everything else
+  let heldOut: Doc[] = [];
+  if (probeData === 'spliced') {
+    heldOut = perDomain(train, o.valDocuments, random);
+    const held = new Set(heldOut);
+    train = train.filter((d) => !held.has(d));
+  }
+  return { train, val, heldOut };
+}
+
+/** The tokenizer: trained on the training text, or the one of a given biLM (which is loaded). */
+async function tokenizerFor(o: CorpusClassifierOptions, train: readonly Doc[], work: string): Promise<{ tokenizer: Tokenizer; bilm: BiLM | null }> {
+  const bilm = o.bilm ? await BiLM.load(o.bilm) : null;
+  const tokenizer = bilm?.tokenizer ?? (await Tokenizer.train(train.map((d) => d.text), { vocabSize: o.vocabSize, maxChars: 4_000_000, signal: o.signal }));
+  await tokenizer.save(join(work, 'tokenizer.json'));
+  return { tokenizer, bilm };
+}
+
+/**
+ * The token probe's data with spliced paragraphs: paragraph mixes of every domain and, unless
+ * `sentenceMixes` is false, sentence-level mixes, for training (from `train`) and as validation
+ * kinds (from `heldOut`).
+ */
+function splicedProbeData(
+  o: CorpusClassifierOptions, tokenizer: Tokenizer, train: readonly Doc[], heldOut: readonly Doc[], random: Random,
+): { tokenTrain: LabelledSequence[]; valSets: ValidationSet[] } {
+  const forget = o.forget ?? 'medical';
+  const byDomain = (docs: readonly Doc[]) => {
+    const out: Record<string, string[]> = {};
+    for (const d of docs) (out[d.domain] ??= []).push(d.text);
+    return out;
+  };
+  const splice = (docs: readonly Doc[], count: number) => {
+    const pools: Record<string, string[]> = {};
+    for (const [domain, texts] of Object.entries(byDomain(docs))) pools[domain] = random.shuffle(texts.flatMap((t) => paragraphsOf(t)));
+    const weights = Object.fromEntries(Object.keys(pools).map((domain) => [domain, 1]));
+    return spliceDocuments(pools, { count, weights, random }).map((d) => labelsFromSpans(tokenizer, d.text, d.spans, forget));
+  };
+  const domains = new Set(train.map((d) => d.domain)).size;
+  const tokenTrain = splice(train, o.probeDocuments * domains);
+  const valSets: ValidationSet[] = [{ name: 'paragraph', sequences: splice(heldOut, o.valDocuments * domains) }];
+  if (o.sentenceMixes ?? true) {
+    // a generator of its own, so the paragraph mixes are the same with and without sentence mixes
+    const mixRandom = new Random(o.seed + 7919);
+    const mix = (docs: readonly Doc[], count: number) =>
+      sentenceMixesOf(byDomain(docs), forget, { count, random: mixRandom }).map((d) => labelsFromSpans(tokenizer, d.text, d.spans, forget));
+    tokenTrain.push(...mix(train, o.probeDocuments * domains));
+    valSets.push({ name: 'sentence', sequences: mix(heldOut, o.valDocuments * domains) });
+  }
+  return { tokenTrain, valSets };
+}
+
+/** Pretraining shards of the forget domain and of the rest, documents joined by end-of-text. */
+async function writeShards(tokenizer: Tokenizer, seqs: readonly { tokens: Uint32Array; domain: string }[], forget: string, work: string): Promise<[string, string]> {
+  const shardOf = async (name: string, part: readonly { tokens: Uint32Array }[]) => {
+    const total = part.reduce((n, s) => n + s.tokens.length + 1, 0);
+    const tokens = new Uint32Array(total);
+    let at = 0;
+    for (const s of part) {
+      tokens[at++] = tokenizer.eotId;
+      tokens.set(s.tokens, at);
+      at += s.tokens.length;
+    }
+    const path = join(work, `${name}.bin`);
+    await writeShard(path, tokens, { tokenizer });
+    return path;
+  };
+  return [await shardOf('forget', seqs.filter((s) => s.domain === forget)), await shardOf('other', seqs.filter((s) => s.domain !== forget))];
+}
+
 /** Trains a biLM, a token classifier and a document classifier; see the module comment. */
 export async function trainClassifierFromCorpus(options: CorpusClassifierOptions): Promise<CorpusClassifierReport> {
   const o = options;
@@ -134,108 +234,51 @@ export async function trainClassifierFromCorpus(options: CorpusClassifierOptions
   const work = `${stemPath}.work`;
   await mkdir(work, { recursive: true });
   const random = new Random(o.seed);
-
-  let train: Doc[];
-  let val: Doc[];
   const probeData = o.corpus === 'domains' ? o.probeData ?? 'spliced' : 'windows';
-  // spliced probe data: the layer sweep reads training documents held out of everything else
-  let heldOut: Doc[] = [];
-  if (o.corpus === 'domains') {
-    if (!o.data) throw new TypeError('the domains corpus needs a data folder');
-    train = await readDomainSplit(o.data, 'train', o.charsPerDomain, random);
-    val = await readDomainSplit(o.data, 'val', Number.POSITIVE_INFINITY, random);
-    if (probeData === 'spliced') {
-      heldOut = perDomain(train, o.valDocuments, random);
-      const held = new Set(heldOut);
-      train = train.filter((d) => !held.has(d));
-    }
-  } else {
-    const corpus = loadDefaultCorpus({ seed: o.seed });
-    train = corpus.train.map((d) => ({ text: d.text, domain: d.domain, spans: d.spans }));
-    val = corpus.val.map((d) => ({ text: d.text, domain: d.domain, spans: d.spans }));
-  }
+  const { train, val, heldOut } = await readCorpus(o, probeData, random);
   log(`corpus: ${train.length} train / ${val.length} val documents`);
-  const tokenizer = await Tokenizer.train(train.map((d) => d.text), { vocabSize: o.vocabSize, maxChars: 4_000_000, signal: o.signal });
-  await tokenizer.save(join(work, 'tokenizer.json'));
-  log(`tokenizer: ${tokenizer.vocabSize} tokens`);
+  const { tokenizer, bilm: given } = await tokenizerFor(o, train, work);
+  log(`tokenizer: ${tokenizer.vocabSize} tokens${given ? ` (of ${o.bilm})` : ''}`);
 
   const label = (d: Doc): LabelledSequence =>
     d.spans ? labelsFromSpans(tokenizer, d.text, d.spans, forget) : broadcastLabel(tokenizer.encode(d.text), d.domain === forget ? 1 : 0);
   const trainSeqs = train.map((d) => ({ ...label(d), domain: d.domain }));
   const valSeqs = val.map((d) => ({ ...label(d), domain: d.domain }));
-
-  // pretraining shards: forget-domain documents and the rest, joined by end-of-text
-  const shardOf = async (name: string, seqs: { tokens: Uint32Array }[]) => {
-    const total = seqs.reduce((n, s) => n + s.tokens.length + 1, 0);
-    const tokens = new Uint32Array(total);
-    let at = 0;
-    for (const s of seqs) {
-      tokens[at++] = tokenizer.eotId;
-      tokens.set(s.tokens, at);
-      at += s.tokens.length;
-    }
-    const path = join(work, `${name}.bin`);
-    await writeShard(path, tokens, { tokenizer });
-    return path;
-  };
-  const forgetShard = await shardOf('forget', trainSeqs.filter((s) => s.domain === forget));
-  const otherShard = await shardOf('other', trainSeqs.filter((s) => s.domain !== forget));
-  const bilmPath = `${stemPath}.bilm.safetensors`;
+  const [forgetShard, otherShard] = given ? ['', ''] : await writeShards(tokenizer, trainSeqs, forget, work);
+  const bilmPath = o.bilm ?? `${stemPath}.bilm.safetensors`;
   const probeTrain = perDomain(trainSeqs, o.probeDocuments, random).map((s) => windowOf(s, o.probeTokensPerDocument, random));
   const probeVal = perDomain(valSeqs, o.valDocuments, random).map((s) => windowOf(s, o.probeTokensPerDocument, random));
   let tokenTrain: LabelledSequence[] = probeTrain;
-  let tokenVal: LabelledSequence[] = probeVal;
+  let valSets: ValidationSet[] = [{ name: 'validation', sequences: probeVal }];
   if (probeData === 'spliced') {
-    const splice = (docs: Doc[], count: number) => {
-      const pools: Record<string, string[]> = {};
-      for (const d of docs) (pools[d.domain] ??= []).push(...paragraphsOf(d.text));
-      for (const domain of Object.keys(pools)) pools[domain] = random.shuffle(pools[domain]);
-      const weights = Object.fromEntries(Object.keys(pools).map((domain) => [domain, 1]));
-      return spliceDocuments(pools, { count, weights, random }).map((d) => labelsFromSpans(tokenizer, d.text, d.spans, forget));
-    };
-    const domains = new Set(train.map((d) => d.domain)).size;
-    tokenTrain = splice(train, o.probeDocuments * domains);
-    tokenVal = splice(heldOut, o.valDocuments * domains);
-    log(`probe data: ${tokenTrain.length} spliced training documents, ${tokenVal.length} spliced held-out documents`);
+    ({ tokenTrain, valSets } = splicedProbeData(o, tokenizer, train, heldOut, random));
+    log(`probe data: ${tokenTrain.length} training documents; validation ${valSets.map((v) => `${v.sequences.length} ${v.name}`).join(', ')} (held out)`);
   }
   const { bilm, classifier, sweep, bilmSummary } = await trainBiLMProbe({
-    tokenizer,
+    tokenizer, bilm: given ?? undefined,
     sources: [{ shards: [forgetShard], weight: o.forgetWeight, name: forget }, { shards: [otherShard], weight: 1 - o.forgetWeight, name: 'other' }],
     bilmPath, dModel: o.dModel, layers: o.layers, heads: o.heads, context: o.context, batch: o.batch, steps: o.steps, lr: o.lr,
-    probeTrain: tokenTrain, probeVal: tokenVal, sweepLayers: o.sweepLayers, maxTrainTokens: o.maxTrainTokens, l2: o.l2, smoothing: o.smoothing,
-    seed: o.seed, onLog: log, signal: o.signal,
+    probeTrain: tokenTrain, probeVal: [], probeValSets: valSets, sweepLayers: o.sweepLayers, maxTrainTokens: o.maxTrainTokens, l2: o.l2,
+    smoothing: o.smoothing, segmentation: o.segmentation ?? true, seed: o.seed, onLog: log, signal: o.signal,
   });
   await classifier.save(o.out);
-  log(`token classifier: layer ${classifier.layer}, threshold ${classifier.threshold.toFixed(3)}, smoothing ${classifier.smoothing} → ${o.out}`);
+  log(`token classifier: layer ${classifier.layer}, threshold ${classifier.threshold.toFixed(3)}, ${describeScoreMethod(classifier.method)} → ${o.out}`);
 
   let unidirectionalSweep: LayerResult[] | null = null;
   if (o.compareUnidirectional) {
     ({ sweep: unidirectionalSweep } = await TokenClassifier.train({
-      bilm, bilmPath, train: tokenTrain, val: tokenVal, layers: o.sweepLayers, maxTrainTokens: o.maxTrainTokens, seed: o.seed,
-      logistic: { l2: o.l2 }, smoothing: o.smoothing, signal: o.signal, direction: 'forward',
-      onLayer: (r) => log(`forward-only probe layer ${r.layer}: val F1 ${r.maxF1.f1.toFixed(4)} at ${r.maxF1.threshold.toFixed(3)}`),
+      bilm, bilmPath, train: tokenTrain, valSets, layers: o.sweepLayers, maxTrainTokens: o.maxTrainTokens, seed: o.seed,
+      logistic: { l2: o.l2 }, smoothing: o.smoothing, segmentation: o.segmentation ?? true, signal: o.signal, direction: 'forward',
+      onLayer: (r) => log(`forward-only probe ${describeLayer(r)}`),
     }));
   }
-
-  let documentSweep: DocumentLayerResult[] | null = null;
-  let documentPath: string | null = null;
-  if (o.documentClassifier) {
-    const asDocument = (s: { tokens: Uint32Array; domain: string }): LabelledDocument => ({ tokens: s.tokens, label: s.domain === forget ? 1 : 0 });
-    const docTrain = probeTrain.map(asDocument);
-    const docVal = probeVal.map(asDocument);
-    const trained = await DocumentClassifier.train({
-      bilm, bilmPath, train: docTrain, val: docVal, layers: [classifier.layer], logistic: { l2: o.l2 }, signal: o.signal,
-      onLayer: (r) => log(`document probe layer ${r.layer}: val F1 ${r.maxF1.f1.toFixed(4)} (F1 ${r.atHalf.f1.toFixed(4)} at 0.5)`),
-    });
-    documentSweep = trained.sweep;
-    documentPath = `${stemPath}.document.safetensors`;
-    await trained.classifier.save(documentPath);
-  }
+  const document = o.documentClassifier ? await trainDocumentProbe(o, bilm, bilmPath, classifier.layer, probeTrain, probeVal, stemPath, log) : null;
   const reportPath = `${stemPath}.report.json`;
   const { onLog: _l, signal: _s, ...recorded } = o;
+  const chosen = (classifier.report as { chosen: { kinds: CorpusClassifierReport['tokenKinds'] } }).chosen;
   const report: CorpusClassifierReport = {
     options: recorded,
-    files: { tokenClassifier: o.out, bilm: bilmPath, documentClassifier: documentPath, report: reportPath },
+    files: { tokenClassifier: o.out, bilm: bilmPath, documentClassifier: document?.path ?? null, report: reportPath },
     tokenizer: { vocabSize: tokenizer.vocabSize, hash: tokenizer.hash },
     bilm: bilmSummary,
     tokenSweep: sweep,
@@ -243,9 +286,27 @@ export async function trainClassifierFromCorpus(options: CorpusClassifierOptions
     tokenLayer: classifier.layer,
     tokenThreshold: classifier.threshold,
     tokenSmoothing: classifier.smoothing,
-    documentSweep,
+    tokenScoring: describeScoreMethod(classifier.method),
+    tokenKinds: chosen.kinds.map((k) => ({ name: k.name, precision: k.precision, recall: k.recall, f1: k.f1 })),
+    documentSweep: document?.sweep ?? null,
     seconds: (performance.now() - started) / 1000,
   };
   await writeFile(reportPath, JSON.stringify(report, null, 2) + '\n');
   return report;
+}
+
+/** The document probe at the token classifier's layer, saved beside it. */
+async function trainDocumentProbe(
+  o: CorpusClassifierOptions, bilm: BiLM, bilmPath: string, layer: number, probeTrain: readonly (LabelledSequence & { domain: string })[],
+  probeVal: readonly (LabelledSequence & { domain: string })[], stemPath: string, log: (line: string) => void,
+): Promise<{ path: string; sweep: DocumentLayerResult[] }> {
+  const forget = o.forget ?? 'medical';
+  const asDocument = (s: { tokens: Uint32Array; domain: string }): LabelledDocument => ({ tokens: s.tokens, label: s.domain === forget ? 1 : 0 });
+  const trained = await DocumentClassifier.train({
+    bilm, bilmPath, train: probeTrain.map(asDocument), val: probeVal.map(asDocument), layers: [layer], logistic: { l2: o.l2 }, signal: o.signal,
+    onLayer: (r) => log(`document probe layer ${r.layer}: val F1 ${r.maxF1.f1.toFixed(4)} (F1 ${r.atHalf.f1.toFixed(4)} at 0.5)`),
+  });
+  const path = `${stemPath}.document.safetensors`;
+  await trained.classifier.save(path);
+  return { path, sweep: trained.sweep };
 }

@@ -1,13 +1,23 @@
 /**
- * `tokenfilter eval-classifier --classifier C (--spans FILE | --documents FILES...)`: precision,
- * recall and F1 of a token classifier against character spans (token level), or of a document
- * classifier against document domains, at a threshold and at the max-F1 threshold.
+ * `tokenfilter eval-classifier --classifier C (--spans FILES... | --sentence-mixes DIR | --documents FILES...)`:
+ * precision, recall and F1 of a token classifier against character spans (token level), or of a
+ * document classifier against document domains, at a threshold and at the max-F1 threshold.
+ * A token classifier is evaluated on each kind of text given, separately: every spans file
+ * (e.g. spliced.val's paragraph mixes) and, with `--sentence-mixes DIR`, sentence-level mixes
+ * built from DIR/corpus/*.val.jsonl.gz (sentence_mixes.ts; `--mix-count`, `--mix-seed`).
+ * `--smoothing R` / `--segmentation C[,S[,L[,B]]]` score with another method than the one saved.
  * @module
  */
 import type { Command } from 'commander';
 import { DocumentClassifier } from '../classify/document_classifier.js';
-import { evaluateDocumentClassifier, evaluateTokenClassifier, type Evaluation } from '../classify/evaluate.js';
+import { readdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { evaluateDocumentClassifier, evaluateTokenClassifier, evaluateTokenClassifierOn, type Evaluation } from '../classify/evaluate.js';
+import { Random } from '../classify/sampling.js';
+import { describeScoreMethod, parseSegmentationOption, type ScoreMethod } from '../classify/score_method.js';
+import { sentenceMixesOf } from '../classify/sentence_mixes.js';
 import { TokenClassifier } from '../classify/token_classifier.js';
+import { readDocuments } from '../data/read_documents.js';
 import { readSafetensors } from '../model/safetensors.js';
 import { parseNumber } from './demo.js';
 import { UsageError, parseIntegerOption, writeJson, type CliIO } from './output.js';
@@ -15,7 +25,12 @@ import { UsageError, parseIntegerOption, writeJson, type CliIO } from './output.
 /** Options of `tokenfilter eval-classifier`, as the CLI parses them. */
 export interface EvalClassifierCommandOptions {
   classifier: string;
-  spans?: string;
+  spans?: string[];
+  sentenceMixes?: string;
+  mixCount: number;
+  mixSeed: number;
+  smoothing?: number;
+  segmentation?: string;
   documents?: string[];
   label: string;
   threshold?: number;
@@ -41,10 +56,21 @@ export async function evalClassifierCommand(options: EvalClassifierCommandOption
       throw new UsageError((error as Error).message, { cause: error });
     }
   };
+  let kinds: (Evaluation & { name: string })[] | undefined;
+  let scoring: string | undefined;
   if (kind === 'token') {
-    if (!options.spans) throw new UsageError('a token classifier is evaluated with --spans FILE.jsonl[.gz] (records {text, spans})');
-    const classifier = await load(() => TokenClassifier.load(options.classifier));
-    result = await evaluateTokenClassifier(classifier, options.spans, options.label, { threshold: options.threshold, limit: options.limit });
+    if (!options.spans?.length && !options.sentenceMixes)
+      throw new UsageError('a token classifier is evaluated with --spans FILES... (records {text, spans}) and/or --sentence-mixes DIR');
+    const classifier = await load(() => TokenClassifier.load(options.classifier)).then((c) => withOverride(c, options));
+    scoring = describeScoreMethod(classifier.method);
+    kinds = [];
+    const evalOptions = { threshold: options.threshold, limit: options.limit };
+    for (const file of options.spans ?? []) kinds.push({ name: basename(file), ...(await evaluateTokenClassifier(classifier, file, options.label, evalOptions)) });
+    if (options.sentenceMixes) {
+      const mixes = await load(() => sentenceMixesOfFolder(options.sentenceMixes!, options.label, options.mixCount, options.mixSeed));
+      kinds.push({ name: 'sentence-mixes', ...(await evaluateTokenClassifierOn(classifier, mixes, options.label, evalOptions)) });
+    }
+    result = kinds[0];
   } else if (kind === 'document') {
     if (!options.documents?.length) throw new UsageError('a document classifier is evaluated with --documents FILES... (records {text, domain})');
     const classifier = await load(() => DocumentClassifier.load(options.classifier));
@@ -52,14 +78,40 @@ export async function evalClassifierCommand(options: EvalClassifierCommandOption
       threshold: options.threshold, limit: options.limit, maxTokens: options.maxTokens,
     });
   } else throw new UsageError(`${options.classifier}: not a tokenfilter classifier (kind ${JSON.stringify(kind)})`);
-  const summary = { command: 'eval-classifier', classifier: options.classifier, kind, label: options.label, seconds: (performance.now() - started) / 1000, ...result };
+  const seconds = (performance.now() - started) / 1000;
+  const summary = { command: 'eval-classifier', classifier: options.classifier, kind, label: options.label, scoring, seconds, ...result, kinds };
   if (options.json) writeJson(io, summary);
   else {
     const f = (m: Evaluation['maxF1']) => `P ${m.precision.toFixed(4)} R ${m.recall.toFixed(4)} F1 ${m.f1.toFixed(4)} (threshold ${m.threshold.toFixed(3)})`;
-    io.stdout.write(`${kind} level, ${result.items} items (${result.positives} ${options.label}) in ${result.documents} documents\n`);
-    io.stdout.write(`  at threshold: ${f(result.atThreshold)}\n  at max F1:    ${f(result.maxF1)}\n`);
+    if (scoring) io.stdout.write(`scores: ${scoring}\n`);
+    for (const k of kinds ?? [{ ...result, name: 'documents' }]) {
+      io.stdout.write(`${kind} level, ${k.name}: ${k.items} items (${k.positives} ${options.label}) in ${k.documents} documents\n`);
+      io.stdout.write(`  at threshold: ${f(k.atThreshold)}\n  at max F1:    ${f(k.maxF1)}\n`);
+    }
   }
   return result;
+}
+
+/** The classifier with the scoring method of `--smoothing` / `--segmentation`, if one is given. */
+function withOverride(classifier: TokenClassifier, options: EvalClassifierCommandOptions): TokenClassifier {
+  if (options.smoothing !== undefined && options.segmentation !== undefined) throw new UsageError('give --smoothing or --segmentation, not both');
+  let method: ScoreMethod | undefined;
+  if (options.smoothing !== undefined) method = { kind: 'smooth', radius: options.smoothing };
+  if (options.segmentation !== undefined) method = parseSegmentationOption(options.segmentation);
+  return method ? classifier.withMethod(method) : classifier;
+}
+
+/** Sentence-level mixes (sentence_mixes.ts) from the val split of each domain in `folder`/corpus. */
+async function sentenceMixesOfFolder(folder: string, forget: string, count: number, seed: number) {
+  const corpus = join(folder, 'corpus');
+  const texts: Record<string, string[]> = {};
+  for (const name of readdirSync(corpus).sort()) {
+    const match = /^(.+)\.val\.jsonl(\.gz)?$/.exec(name);
+    if (!match) continue;
+    texts[match[1]] = [];
+    for await (const d of readDocuments(join(corpus, name))) texts[match[1]].push(d.text);
+  }
+  return sentenceMixesOf(texts, forget, { count, random: new Random(seed) });
 }
 
 /** Adds `eval-classifier` to the program. */
@@ -68,7 +120,12 @@ export function registerEvalClassifier(program: Command, io: CliIO): void {
     .command('eval-classifier')
     .description('precision / recall / F1 of a token classifier against character spans, or of a document classifier')
     .requiredOption('--classifier <path>', 'classifier file (token or document)')
-    .option('--spans <file>', 'JSON Lines records {text, spans: [[start, end, label], ...]} (token classifiers)')
+    .option('--spans <files...>', 'JSON Lines records {text, spans: [[start, end, label], ...]} (token classifiers; each file reported separately)')
+    .option('--sentence-mixes <dir>', 'token classifiers: also evaluate on sentence-level mixes built from DIR/corpus/*.val.jsonl.gz')
+    .option('--mix-count <n>', 'sentence-level mixes to build', (v) => parseIntegerOption('--mix-count', v, 1), 1000)
+    .option('--mix-seed <n>', 'seed of the sentence-level mixes', (v) => parseIntegerOption('--mix-seed', v, 0), 0)
+    .option('--smoothing <radius>', 'token classifiers: score with this smoothing radius instead of the saved method', (v) => parseIntegerOption('--smoothing', v, 0))
+    .option('--segmentation <costs>', 'token classifiers: score with this segmentation, C[,S[,L[,B]]] (switch, sentence, line cost, bias)')
     .option('--documents <files...>', 'JSON Lines records {text, domain} (document classifiers)')
     .option('--label <name>', 'the positive span label / domain', 'medical')
     .option('--threshold <x>', 'decision threshold (default: the classifier\'s max-F1 validation threshold)', parseNumber('--threshold', 0, 1))

@@ -20,6 +20,7 @@ import { registerExperiment } from './experiment.js';
 import { registerFilter } from './filter.js';
 import { registerLabel } from './label.js';
 import { registerRelabel } from './relabel.js';
+import { registerMixture } from './mixture.js';
 import { registerRmu } from './rmu.js';
 import { registerScore } from './score.js';
 import { registerTokenize } from './tokenize.js';
@@ -65,6 +66,7 @@ export function createProgram(io: CliIO): Command {
   registerRelabel(program, io);
   registerRmu(program, io);
   registerExperiment(program, io);
+  registerMixture(program, io);
   for (const command of program.commands) {
     command.exitOverride();
     command.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });

@@ -5,13 +5,19 @@
  *   spans. Every preset field can be overridden by its option.
  * - `--bilm B --train-labels SHARDS... --val-labels SHARDS... --out P`: a token probe on an
  *   existing biLM from token-label side files (e.g. the SAE labeller's).
+ * - `--preset default --data DIR --bilm B --out P`: the preset's probes on a biLM the same preset
+ *   (same seed and corpus options) made before, without pretraining.
+ * Token probes try smoothing radii and two-state segmentations (`--no-segmentation` for
+ * smoothing alone) and are chosen on the blend of the validation kinds.
  * Validation metrics print as each layer of the sweep finishes.
  * @module
  */
 import type { Command } from 'commander';
 import { BiLM } from '../classify/bilm.js';
 import { labelsFromSideFile } from '../classify/labels.js';
+import { describeScoreMethod } from '../classify/score_method.js';
 import { TokenClassifier } from '../classify/token_classifier.js';
+import { describeLayer } from '../classify/train_bilm_probe.js';
 import { CLASSIFIER_PRESETS, trainClassifierFromCorpus, type CorpusClassifierOptions } from '../classify/train_from_corpus.js';
 import { parseNumber } from './demo.js';
 import { UsageError, parseIntegerOption, writeJson, type CliIO } from './output.js';
@@ -38,6 +44,8 @@ export interface TrainClassifierCommandOptions {
   probeData?: string;
   charsPerDomain?: number;
   smoothing?: number[];
+  segmentation: boolean;
+  sentenceMixes: boolean;
   maxTrainTokens?: number;
   sweep?: number[];
   l2?: number;
@@ -53,7 +61,7 @@ const intList = (name: string) => (value: string) =>
 /** Runs `train-classifier` and returns its report. */
 export async function trainClassifierCommand(options: TrainClassifierCommandOptions, io: CliIO): Promise<unknown> {
   const log = (line: string) => io.stderr.write(`${line}\n`);
-  if (options.bilm !== undefined) {
+  if (options.bilm !== undefined && (options.trainLabels !== undefined || options.valLabels !== undefined || options.preset === undefined)) {
     if (!options.trainLabels?.length || !options.valLabels?.length)
       throw new UsageError('--bilm needs --train-labels SHARDS... and --val-labels SHARDS... (token shards with .labels.side files)');
     const read = (shards: string[]) => {
@@ -67,10 +75,13 @@ export async function trainClassifierCommand(options: TrainClassifierCommandOpti
     const { classifier, sweep } = await TokenClassifier.train({
       bilm, bilmPath: options.bilm, train: read(options.trainLabels), val: read(options.valLabels), layers: options.sweep,
       maxTrainTokens: options.maxTrainTokens, seed: options.seed, logistic: { l2: options.l2 }, smoothing: options.smoothing,
-      onLayer: (r) => log(`layer ${r.layer}: val F1 ${r.maxF1.f1.toFixed(4)} at ${r.maxF1.threshold.toFixed(3)} (P ${r.maxF1.precision.toFixed(3)}, R ${r.maxF1.recall.toFixed(3)}), ${r.trainTokens} training tokens`),
+      segmentation: options.segmentation, onLayer: (r) => log(describeLayer(r)),
     });
     await classifier.save(options.out);
-    const summary = { command: 'train-classifier', out: options.out, layer: classifier.layer, threshold: classifier.threshold, smoothing: classifier.smoothing, sweep };
+    const summary = {
+      command: 'train-classifier', out: options.out, layer: classifier.layer, threshold: classifier.threshold, smoothing: classifier.smoothing,
+      scoring: describeScoreMethod(classifier.method), sweep,
+    };
     if (options.json) writeJson(io, summary);
     else io.stdout.write(`token classifier at layer ${classifier.layer} (threshold ${classifier.threshold.toFixed(3)}) → ${options.out}\n`);
     return summary;
@@ -87,13 +98,14 @@ export async function trainClassifierCommand(options: TrainClassifierCommandOpti
     maxTrainTokens: options.maxTrainTokens, sweepLayers: options.sweep, l2: options.l2, seed: options.seed,
     documentClassifier: options.document, compareUnidirectional: options.compareUnidirectional,
     probeData: options.probeData as CorpusClassifierOptions['probeData'], charsPerDomain: options.charsPerDomain, smoothing: options.smoothing,
+    segmentation: options.segmentation, sentenceMixes: options.sentenceMixes, bilm: options.bilm,
   };
   const settings = { ...preset, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) } as CorpusClassifierOptions;
   const report = await trainClassifierFromCorpus({ ...settings, data: options.data, out: options.out, onLog: log });
   if (options.json) writeJson(io, { command: 'train-classifier', ...report });
   else
     io.stdout.write(
-      `token classifier (layer ${report.tokenLayer}, val F1 ${Math.max(...report.tokenSweep.map((s) => s.maxF1.f1)).toFixed(4)}) → ${report.files.tokenClassifier}; ` +
+      `token classifier (layer ${report.tokenLayer}, ${report.tokenScoring}, held-out F1 ${report.tokenKinds.map((k) => `${k.name} ${k.f1.toFixed(4)}`).join(', ')}) → ${report.files.tokenClassifier}; ` +
         `report ${report.files.report} (${report.seconds.toFixed(0)} s)\n`,
     );
   return report;
@@ -107,7 +119,7 @@ export function registerTrainClassifier(program: Command, io: CliIO): void {
     .requiredOption('--out <path>', 'token classifier file (.safetensors); the biLM, document classifier and report go beside it')
     .option('--preset <name>', 'default (needs --data) or wordnet (the built-in corpus)')
     .option('--data <dir>', 'data folder holding corpus/<domain>.{train,val}.jsonl.gz')
-    .option('--bilm <path>', 'train only a token probe on this biLM, from --train-labels / --val-labels')
+    .option('--bilm <path>', 'train only a token probe on this biLM, from --train-labels / --val-labels (or, with --preset, the preset\'s probes)')
     .option('--train-labels <shards...>', 'token shards with .labels.side files (training)')
     .option('--val-labels <shards...>', 'token shards with .labels.side files (layer sweep)')
     .option('--positive <ids>', 'label values that count as the forget class (comma-separated)', intList('--positive'), [1])
@@ -123,7 +135,9 @@ export function registerTrainClassifier(program: Command, io: CliIO): void {
     .option('--probe-documents <n>', 'training documents per domain for the probes', (v) => parseIntegerOption('--probe-documents', v, 1))
     .option('--probe-data <kind>', "what the token probe trains on (--preset default): 'spliced' paragraphs of all domains or single-domain 'windows'")
     .option('--chars-per-domain <n>', 'characters read per domain for biLM pretraining (--preset default)', (v) => parseIntegerOption('--chars-per-domain', v, 1000))
-    .option('--smoothing <radii>', 'score smoothing radii tried on validation data, comma-separated (0 = none; default 0,2,4,8,16,32)', intList('--smoothing'))
+    .option('--smoothing <radii>', 'score smoothing radii tried on validation data, comma-separated (0 = none; default 0,2,4,8,16,32,64,128)', intList('--smoothing'))
+    .option('--no-segmentation', 'try smoothing radii only, not two-state segmentations of the probe scores')
+    .option('--no-sentence-mixes', '--preset default: no sentence-level mixes in the probe data and validation')
     .option('--max-train-tokens <n>', 'fit the token probe on at most this many tokens', (v) => parseIntegerOption('--max-train-tokens', v, 2))
     .option('--sweep <layers>', 'layers to sweep, comma-separated (default all)', intList('--sweep'))
     .option('--l2 <x>', 'L2 penalty of the probes', parseNumber('--l2', 0, 1e6))

@@ -110,6 +110,7 @@ function fmt(v: number): string {
   return Number(v.toPrecision(3)).toString();
 }
 
-function escapeXml(s: string): string {
+/** Escapes text for SVG and HTML. */
+export function escapeXml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }

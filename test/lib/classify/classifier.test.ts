@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { DocumentClassifier } from '../../../lib/classify/document_classifier.js';
 import { broadcastLabel, labelsFromScores, labelsFromSideFile, labelsFromSpans, UNLABELLED } from '../../../lib/classify/labels.js';
 import { binaryMetrics, precisionRecallCurve } from '../../../lib/classify/metrics.js';
+import { applyScoreMethod } from '../../../lib/classify/score_method.js';
 import { scoreShards } from '../../../lib/classify/score_shards.js';
+import { boundariesOf, boundaryIds } from '../../../lib/classify/segmentation.js';
 import { breaksOf, lineBreakIds, smoothScores } from '../../../lib/classify/smoothing.js';
 import { TokenClassifier } from '../../../lib/classify/token_classifier.js';
 import { writeShard } from '../../../lib/data/shard.js';
@@ -78,6 +80,50 @@ describe('TokenClassifier', () => {
     expect((await loaded.scoreDocuments([doc]))[0]).toEqual(expected);
     await expect(TokenClassifier.train({ bilm, bilmPath, train, val, layers: [0], smoothing: [] })).rejects.toThrow(/at least one radius/);
     await expect(TokenClassifier.train({ bilm, bilmPath, train, val, layers: [0], smoothing: [-2] })).rejects.toThrow(/non-negative integers/);
+  });
+
+  it('chooses among smoothing and segmentation on two validation kinds, saves the method, and scores shards with it on record', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tf-clf-'));
+    const bilm = await tinyBiLM();
+    const tokenizer = bilm.tokenizer;
+    const bilmPath = join(dir, 'bilm.safetensors');
+    await bilm.save(bilmPath);
+    // paragraph kind: whole lines of one domain; sentence kind: one medical sentence inside general text
+    const paragraph = (k: number) => labelsFromSpans(tokenizer, `${MEDICAL.repeat(1 + (k % 2))}\n${GENERAL.repeat(2)}`, [[0, MEDICAL.length * (1 + (k % 2)), 'medical']], 'medical');
+    const sentence = (k: number) => {
+      const text = GENERAL.repeat(1 + (k % 2)) + MEDICAL + GENERAL;
+      const start = GENERAL.length * (1 + (k % 2));
+      return labelsFromSpans(tokenizer, text, [[start, start + MEDICAL.length - 1, 'medical']], 'medical');
+    };
+    const train = [0, 1, 2].flatMap((k) => [paragraph(k), sentence(k)]);
+    const valSets = [{ name: 'paragraph', sequences: [3, 4].map(paragraph) }, { name: 'sentence', sequences: [3, 4].map(sentence) }];
+    const { classifier, sweep } = await TokenClassifier.train({ bilm, bilmPath, train, valSets, layers: [1, 2], smoothing: [0, 4], segmentation: true });
+    expect(sweep.map((r) => r.kinds.map((k) => k.name))).toEqual([['paragraph', 'sentence'], ['paragraph', 'sentence']]);
+    for (const r of sweep) expect(r.blendF1).toBeCloseTo((r.kinds[0].f1 + r.kinds[1].f1) / 2, 12);
+    const chosen = (classifier.report as { chosen: { blendF1: number; layer: number; methodName: string } }).chosen;
+    expect(chosen.blendF1).toBe(Math.max(...sweep.map((r) => r.blendF1)));
+    expect(chosen.methodName).toBe(sweep.find((r) => r.layer === classifier.layer)!.methodName);
+    // scores are the raw probe's turned by the chosen method; the file keeps the method
+    const doc = valSets[1].sequences[0].tokens;
+    const expected = applyScoreMethod(classifier.probe.predict(await bilm.features(doc, classifier.layer)), classifier.method, boundariesOf(doc, boundaryIds(tokenizer)));
+    expect((await classifier.scoreDocuments([doc]))[0]).toEqual(expected);
+    const path = join(dir, 'blend.safetensors');
+    await classifier.save(path);
+    const loaded = await TokenClassifier.load(path);
+    expect(loaded.method).toEqual(classifier.method);
+    expect((await loaded.scoreDocuments([doc]))[0]).toEqual(expected);
+    // an override scores by another method; a segmented classifier survives a round trip
+    const segment = { kind: 'segment', switchCost: 4, sentenceCost: 1, lineCost: 0, bias: 0.5 } as const;
+    await classifier.withMethod(segment).save(path);
+    const segmented = await TokenClassifier.load(path);
+    expect(segmented.method).toEqual(segment);
+    expect(segmented.smoothing).toBe(0);
+    // the score record says which method made the scores
+    const shard = join(dir, 'a.bin');
+    await writeShard(shard, Uint32Array.from([tokenizer.eotId, ...doc]), { tokenizer });
+    const result = await scoreShards({ shards: [shard], classifier: path, out: join(dir, 'scores') });
+    expect(result.processed[0].scoring).toEqual({ method: segment, name: 'segment c=4 s=1 l=0 b=0.5' });
+    expect(JSON.parse(readFileSync(join(dir, 'scores', 'a.score.json'), 'utf8')).scoring.method).toEqual(segment);
   });
 
   it('refuses a classifier whose biLM changed, or a file of another kind', async () => {

@@ -51,6 +51,20 @@ describe('classifier subcommands', () => {
     expect(report.kind).toBe('token');
     expect(report.items).toBe(enc(text).length);
     expect(report.maxF1.f1).toBeGreaterThan(0.6);
+    expect(report.kinds.map((k: { name: string }) => k.name)).toEqual(['spliced.jsonl.gz']);
+    // each spans file reported on its own; a scoring override is applied and named
+    const sentence = join(dir, 'sentence.jsonl');
+    const mixed = `${GENERAL}${MEDICAL}${GENERAL}`;
+    writeFileSync(sentence, JSON.stringify({ id: 'y', text: mixed, spans: [[GENERAL.length, GENERAL.length + MEDICAL.length, 'medical']] }) + '\n');
+    const both = await run(['eval-classifier', '--classifier', clf, '--spans', spans, sentence, '--segmentation', '4,1', '--json']);
+    expect(both.code).toBe(0);
+    const bothReport = JSON.parse(both.stdout);
+    expect(bothReport.scoring).toBe('segment c=4 s=1 l=1 b=0');
+    expect(bothReport.kinds.map((k: { name: string; items: number }) => [k.name, k.items])).toEqual([['spliced.jsonl.gz', enc(text).length], ['sentence.jsonl', enc(mixed).length]]);
+    const plain = await run(['eval-classifier', '--classifier', clf, '--spans', spans, sentence, '--smoothing', '0']);
+    expect(plain.stdout).toMatch(/scores: raw\n[^]*spliced\.jsonl\.gz[^]*sentence\.jsonl/);
+    expect((await run(['eval-classifier', '--classifier', clf, '--spans', spans, '--segmentation', '4,x'])).code).toBe(2);
+    expect((await run(['eval-classifier', '--classifier', clf, '--spans', spans, '--segmentation', '4', '--smoothing', '2'])).code).toBe(2);
 
     expect((await run(['eval-classifier', '--classifier', join(dir, 'missing.safetensors'), '--spans', spans])).code).toBe(2);
     expect((await run(['eval-classifier', '--classifier', clf, '--documents', spans])).code).toBe(2);

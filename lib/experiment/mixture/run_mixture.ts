@@ -1,0 +1,254 @@
+/**
+ * The mixture study (Li et al. 2025, "When Bad Data Leads to Good Models", on our domains): models
+ * of one size pretrained with medicine at several shares of their tokens (same total tokens, same
+ * general / biology proportions), then for each: held-out loss per domain, linear separability of
+ * medicine per layer and per head, steering (ITI and residual) swept against its cost, alignability
+ * at a fixed general-loss cost, and samples from medical prompts with and without steering.
+ *
+ * Work is written as it goes and skipped when done: `results.json` in the output folder holds each
+ * finished (share, seed), and a training run resumes from its checkpoint.
+ * @module
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { throwIfAborted } from '../../abort.js';
+import { writeFileAtomic } from '../../data/binary_header.js';
+import { readDocuments } from '../../data/read_documents.js';
+import { BatchSampler } from '../../data/sampler.js';
+import { Tokenizer } from '../../data/tokenizer.js';
+import { TokenfilterError } from '../../errors.js';
+import { trainMasked } from '../../model/train.js';
+import { Transformer } from '../../model/transformer.js';
+import { backendInfo } from '../../native.js';
+import { EXPERIMENT_DOMAINS } from '../domain_corpus.js';
+import { buildMixtureCorpus, shareWeights, type MixtureCorpus } from './mixture_corpus.js';
+import { measureSeparability, type Separability } from './separability.js';
+import { alignability, itiSteering, steeringSweep, type Alignability, type DomainLossTable, type SteeringPoint } from './steering_sweep.js';
+
+/** Options of {@link runMixtureExperiment}; defaults in {@link MIXTURE_DEFAULTS}. */
+export interface MixtureExperimentOptions {
+  /** Data folder holding `corpus/` (and `eval/healthsearchqa.jsonl.gz` for sample prompts). */
+  data: string;
+  /** Output folder. */
+  out: string;
+  /** Medical shares of the training tokens, each in [0, 1). */
+  shares?: number[];
+  seeds?: number[];
+  /** Model size. */
+  layers?: number;
+  dModel?: number;
+  heads?: number;
+  context?: number;
+  vocabSize?: number;
+  /** Training: steps × batch × context tokens for every share. */
+  steps?: number;
+  batch?: number;
+  lr?: number;
+  /** Held-out tokens per domain for the losses; held-out mixed documents for the probes. */
+  valTokensPerDomain?: number;
+  probeDocuments?: number;
+  /** ITI sweep: heads steered (top-K) and strengths. */
+  ks?: number[];
+  alphas?: number[];
+  /** General-loss cost at which alignability is read (nats). */
+  alignCost?: number;
+  /** Medical prompts sampled with and without steering per model (0: none). */
+  samples?: number;
+  sampleTokens?: number;
+  onLog?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+/** Defaults of {@link MixtureExperimentOptions}: the only place their numbers are written. */
+export const MIXTURE_DEFAULTS = Object.freeze({
+  shares: [0, 0.01, 0.05, 0.1, 0.2, 0.4],
+  seeds: [1, 2],
+  layers: 4,
+  dModel: 128,
+  heads: 4,
+  context: 128,
+  vocabSize: 2048,
+  steps: 1500,
+  batch: 16,
+  lr: 3e-3,
+  valTokensPerDomain: 40_000,
+  probeDocuments: 600,
+  ks: [1, 2, 4, 8],
+  alphas: [0, 1, 2, 4, 8, 16],
+  alignCost: 0.05,
+  samples: 3,
+  sampleTokens: 24,
+});
+
+type Resolved = Required<Omit<MixtureExperimentOptions, 'onLog' | 'signal'>> & Pick<MixtureExperimentOptions, 'onLog' | 'signal'>;
+
+/** Applies defaults; refuses unknown keys and values out of range (E_OPTION naming them). */
+export function resolveMixtureOptions(options: MixtureExperimentOptions): Resolved {
+  const known = new Set([...Object.keys(MIXTURE_DEFAULTS), 'data', 'out', 'onLog', 'signal']);
+  for (const key of Object.keys(options)) if (!known.has(key)) throw new TokenfilterError('E_OPTION', `unknown mixture option '${key}'`);
+  const o = { ...MIXTURE_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as Resolved;
+  if (typeof o.data !== 'string' || typeof o.out !== 'string') throw new TokenfilterError('E_OPTION', 'data and out must be paths');
+  if (!Array.isArray(o.shares) || o.shares.length === 0) throw new TokenfilterError('E_OPTION', 'shares must be a non-empty array');
+  for (const s of o.shares) if (!(s >= 0 && s < 1)) throw new TokenfilterError('E_OPTION', `share ${s} is outside [0, 1)`);
+  for (const [name, v] of Object.entries({ layers: o.layers, dModel: o.dModel, heads: o.heads, context: o.context, steps: o.steps, batch: o.batch, probeDocuments: o.probeDocuments }))
+    if (!Number.isInteger(v) || v < 1) throw new TokenfilterError('E_OPTION', `${name} must be a positive integer, got ${v}`);
+  if (o.dModel % o.heads !== 0) throw new TokenfilterError('E_OPTION', `dModel ${o.dModel} is not divisible by heads ${o.heads}`);
+  for (const a of o.alphas) if (!Number.isFinite(a)) throw new TokenfilterError('E_OPTION', `alpha ${a} is not finite`);
+  if (!(o.alignCost > 0)) throw new TokenfilterError('E_OPTION', `alignCost must be > 0, got ${o.alignCost}`);
+  return o;
+}
+
+/** One trained model of the study and what was measured on it. */
+export interface MixtureRun {
+  id: string;
+  share: number;
+  seed: number;
+  steps: number;
+  trainTokens: number;
+  /** Sampler weight of each domain (the share of training windows drawn from it). */
+  weights: Record<string, number>;
+  loss: DomainLossTable;
+  separability: Omit<Separability, 'layers' | 'heads'> & {
+    layers: { auroc: number; accuracy: number }[];
+    heads: { layer: number; head: number; auroc: number; accuracy: number }[];
+  };
+  steering: SteeringPoint[];
+  alignability: Alignability;
+  samples: { prompt: string; plain: string; steered: string }[];
+  seconds: number;
+  modelPath: string;
+}
+
+/** Everything the study wrote (results.json). */
+export interface MixtureResults {
+  version: 1;
+  updated: string;
+  options: Omit<Resolved, 'onLog' | 'signal'>;
+  backend: ReturnType<typeof backendInfo>;
+  runs: Record<string, MixtureRun>;
+}
+
+/** Reads `results.json` of a study folder, or null. */
+export async function readMixtureResults(out: string): Promise<MixtureResults | null> {
+  const path = join(out, 'results.json');
+  return existsSync(path) ? (JSON.parse(await readFile(path, 'utf8')) as MixtureResults) : null;
+}
+
+async function saveResults(out: string, results: MixtureResults): Promise<void> {
+  results.updated = new Date().toISOString();
+  await writeFileAtomic(join(out, 'results.json'), [Buffer.from(`${JSON.stringify(results, null, 1)}\n`)]);
+}
+
+async function studyTokenizer(o: Resolved): Promise<Tokenizer> {
+  const path = join(o.out, 'tokenizer.json');
+  if (existsSync(path)) return Tokenizer.load(path);
+  const texts: string[] = [];
+  for (const name of EXPERIMENT_DOMAINS)
+    for await (const d of readDocuments(join(o.data, 'corpus', `${name}.train.jsonl.gz`), { signal: o.signal })) texts.push(d.text);
+  const tokenizer = await Tokenizer.train(texts, { vocabSize: o.vocabSize, maxChars: 4_000_000, signal: o.signal });
+  await tokenizer.save(path);
+  return tokenizer;
+}
+
+/** Trains (or resumes) one model at `share`; returns it with its training summary. */
+async function trainShare(o: Resolved, corpus: MixtureCorpus, tokenizer: Tokenizer, share: number, seed: number, id: string) {
+  const weights = shareWeights(share, corpus.trainTokens);
+  const sources = EXPERIMENT_DOMAINS.filter((d) => weights[d] > 0).map((d) => ({ name: d, shards: [corpus.trainShards[d]], weight: weights[d] }));
+  const model = await Transformer.create({ vocabSize: tokenizer.vocabSize, dModel: o.dModel, layers: o.layers, heads: o.heads, context: o.context, seed });
+  const sampler = new BatchSampler({ sources, batch: o.batch, context: o.context, seed, expectTokenizer: tokenizer, lossMask: 'none' });
+  const checkpoint = join(o.out, 'models', `${id}.checkpoint.safetensors`);
+  try {
+    const summary = await trainMasked(model, sampler, {
+      steps: o.steps, lr: o.lr, signal: o.signal, checkpointPath: checkpoint, checkpointEvery: 250,
+      resumeFrom: existsSync(checkpoint) ? checkpoint : undefined,
+      onProgress: (p) => {
+        if (p.step % 250 === 0 || p.step === o.steps) o.onLog?.(`  ${id}: step ${p.step}/${o.steps} loss ${p.loss.toFixed(3)}`);
+      },
+    });
+    return { model, summary, checkpoint, weights };
+  } finally {
+    sampler.close();
+  }
+}
+
+/** Medical prompts from `{data}/eval/healthsearchqa.jsonl.gz` (none when absent). */
+async function samplePrompts(o: Resolved): Promise<string[]> {
+  const path = join(o.data, 'eval', 'healthsearchqa.jsonl.gz');
+  if (o.samples === 0 || !existsSync(path)) return [];
+  const prompts: string[] = [];
+  for await (const d of readDocuments(path, { textField: 'question' })) {
+    prompts.push(d.text);
+    if (prompts.length >= o.samples) break;
+  }
+  return prompts;
+}
+
+async function samplesOf(o: Resolved, model: Transformer, tokenizer: Tokenizer, prompts: string[], separability: Separability, align: Alignability) {
+  const steering = itiSteering(separability, Math.max(1, align.k), align.alpha);
+  const out: MixtureRun['samples'] = [];
+  for (const [i, prompt] of prompts.entries()) {
+    const ids = Uint32Array.from([tokenizer.eotId, ...tokenizer.encode(`${prompt} `)]).slice(-Math.floor(o.context / 2));
+    const maxTokens = Math.min(o.sampleTokens, o.context - ids.length);
+    const plain = await model.generate(ids, { maxTokens, temperature: 0.8, topK: 40, seed: i, stopToken: tokenizer.eotId });
+    const steered = await model.generate(ids, { maxTokens, temperature: 0.8, topK: 40, seed: i, stopToken: tokenizer.eotId, steering });
+    out.push({ prompt, plain: tokenizer.decode(plain), steered: tokenizer.decode(steered) });
+  }
+  return out;
+}
+
+/** Measures one trained model: losses, probes, steering sweep, alignability, samples. */
+async function measureRun(o: Resolved, model: Transformer, tokenizer: Tokenizer, corpus: MixtureCorpus, prompts: string[]) {
+  const separability = await measureSeparability(model, corpus.probe, { signal: o.signal });
+  const { base, points } = await steeringSweep(model, corpus.val, separability, { ks: o.ks, alphas: o.alphas, signal: o.signal });
+  const align = alignability(points, o.alignCost);
+  const samples = await samplesOf(o, model, tokenizer, prompts, separability, align);
+  return { base, points, align, separability, samples };
+}
+
+/**
+ * Runs (or continues) the study and returns its results.
+ * @throws TokenfilterError E_OPTION for bad options; the corpus readers' errors; AbortError.
+ */
+export async function runMixtureExperiment(options: MixtureExperimentOptions): Promise<MixtureResults> {
+  const o = resolveMixtureOptions(options);
+  const log = o.onLog ?? (() => {});
+  await mkdir(join(o.out, 'models'), { recursive: true });
+  const { onLog: _l, signal: _s, ...recorded } = o;
+  const results: MixtureResults = (await readMixtureResults(o.out)) ?? { version: 1, updated: '', options: recorded, backend: backendInfo(), runs: {} };
+  results.options = recorded;
+  results.backend = backendInfo();
+  const tokenizer = await studyTokenizer(o);
+  const trainTokensPerDomain = Math.ceil(1.1 * o.steps * o.batch * o.context);
+  const corpus = await buildMixtureCorpus(tokenizer, { data: o.data, out: join(o.out, 'data'), trainTokensPerDomain, valTokensPerDomain: o.valTokensPerDomain, probeDocuments: o.probeDocuments, seed: 7, signal: o.signal });
+  const prompts = await samplePrompts(o);
+  for (const share of o.shares)
+    for (const seed of o.seeds) {
+      throwIfAborted(o.signal, 'mixture experiment');
+      const id = `share-${+(share * 100).toFixed(2)}-seed-${seed}`;
+      if (results.runs[id]) continue;
+      log(`${id}: training (${o.steps} steps × ${o.batch} × ${o.context})`);
+      const started = performance.now();
+      const { model, summary, checkpoint, weights } = await trainShare(o, corpus, tokenizer, share, seed, id);
+      const modelPath = join(o.out, 'models', `${id}.safetensors`);
+      await model.save(modelPath, { mixture_run: id });
+      await rm(checkpoint, { force: true });
+      log(`${id}: probes and steering`);
+      const m = await measureRun(o, model, tokenizer, corpus, prompts);
+      results.runs[id] = {
+        id, share, seed, steps: summary.steps, trainTokens: summary.tokens,
+        weights: Object.fromEntries(EXPERIMENT_DOMAINS.map((d) => [d, weights[d]])),
+        loss: m.base,
+        separability: {
+          trainTokens: m.separability.trainTokens, testTokens: m.separability.testTokens,
+          layers: m.separability.layers.map(({ auroc, accuracy }) => ({ auroc, accuracy })),
+          heads: m.separability.heads.map(({ layer, head, auroc, accuracy }) => ({ layer, head, auroc, accuracy })),
+        },
+        steering: m.points, alignability: m.align, samples: m.samples,
+        seconds: (performance.now() - started) / 1000 + summary.totalSeconds - summary.elapsedMs / 1000, modelPath,
+      };
+      await saveResults(o.out, results);
+      log(`${id}: medical ${m.base.medical.toFixed(3)}, best layer AUROC ${Math.max(...m.separability.layers.map((l) => l.auroc)).toFixed(3)}, alignability ${m.align.medicalRise.toFixed(3)}${m.align.reached ? '' : ' (cost not reached)'}`);
+    }
+  return results;
+}

@@ -1,0 +1,41 @@
+// Scoring cost of token classifiers against the ladder's pretraining cost, per token.
+//   node scripts/classifier_cost.mjs CLASSIFIER.safetensors... [--doc 600]
+// For each classifier: its biLM's shape, the layer read, FLOPs per scored token for documents
+// of --doc tokens (the half-overlapping windows of windows.ts included; both directions, the
+// blocks up to the layer read, the probe; segmentation and smoothing add ~10 FLOPs per token),
+// and that as a share of the pretraining FLOPs per token (Transformer.flopsPerToken) of the
+// ladder's depth-2 and depth-8 models (ladderConfig, vocabulary 50257, context 1024), the
+// convention of bench/score.mjs.
+import { readSafetensors } from '../dist/model/safetensors.js';
+import { BiLM } from '../dist/classify/bilm.js';
+import { planWindows } from '../dist/classify/windows.js';
+import { ladderConfig } from '../dist/model/config.js';
+import { Transformer } from '../dist/model/transformer.js';
+import { dirname, resolve } from 'node:path';
+
+/** Inference FLOPs per position of one causal model read after `layer` blocks, sequence length T (as bench/score.mjs). */
+function inferenceFlops(config, layer, T) {
+  const blocks = Math.min(layer, config.layers);
+  const C = config.dModel;
+  return blocks * (2 * (4 * C * C + 2 * C * config.hidden) + 2 * T * C);
+}
+
+const args = process.argv.slice(2);
+const docAt = args.indexOf('--doc');
+const docLength = docAt >= 0 ? Number(args.splice(docAt, 2)[1]) : 600;
+const ladder = Object.fromEntries([2, 8].map((d) => [d, Transformer.uninitialized(ladderConfig(d, { vocabSize: 50257, context: 1024 })).flopsPerToken()]));
+for (const path of args) {
+  const m = (await readSafetensors(path)).metadata;
+  const bilm = await BiLM.load(resolve(dirname(path), m.bilm));
+  const config = bilm.forward.config;
+  const layer = Number(m.layer);
+  let flops = 0;
+  for (const w of planWindows(docLength, config.context)) flops += 2 * w.length * inferenceFlops(config, layer, w.length);
+  const perToken = flops / docLength + 2 * 2 * config.dModel;
+  const counts = bilm.forward.parameterCount();
+  console.log(JSON.stringify({
+    classifier: path, dModel: config.dModel, layers: config.layers, context: config.context, layer, paramsPerDirection: counts.total,
+    nonEmbeddingPerDirection: counts.nonEmbedding, docLength, flopsPerScoredToken: perToken,
+    shareOfLadder: { depth2: perToken / ladder[2], depth8: perToken / ladder[8] },
+  }));
+}

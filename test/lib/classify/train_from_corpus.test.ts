@@ -1,0 +1,61 @@
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { describeScoreMethod } from '../../../lib/classify/score_method.js';
+import { TokenClassifier } from '../../../lib/classify/token_classifier.js';
+import { trainClassifierFromCorpus, CLASSIFIER_PRESETS } from '../../../lib/classify/train_from_corpus.js';
+import { Random } from '../../../lib/classify/sampling.js';
+
+/** A data folder with corpus/<domain>.{train,val}.jsonl.gz of small multi-paragraph documents. */
+function tinyData(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tf-corpus-'));
+  mkdirSync(join(dir, 'corpus'));
+  const random = new Random(2);
+  const vocab: Record<string, string[]> = {
+    medical: ['patient', 'dose', 'insulin', 'diabetes', 'clinic', 'therapy', 'nurse', 'symptom'],
+    biology: ['cell', 'protein', 'gene', 'membrane', 'species', 'enzyme', 'tissue', 'evolution'],
+    general: ['river', 'castle', 'king', 'market', 'summer', 'festival', 'village', 'bridge'],
+  };
+  const sentence = (domain: string) => {
+    const words = Array.from({ length: 7 + Math.floor(random.next() * 6) }, () => vocab[domain][Math.floor(random.next() * 8)]);
+    return `The ${words.join(' ')} was seen.`;
+  };
+  const paragraph = (domain: string) => Array.from({ length: 3 + Math.floor(random.next() * 3) }, () => sentence(domain)).join(' ');
+  for (const domain of Object.keys(vocab))
+    for (const [split, n] of [['train', 24], ['val', 6]] as const) {
+      const lines = Array.from({ length: n }, (_, i) => JSON.stringify({ id: `${domain}-${i}`, domain, text: [paragraph(domain), paragraph(domain), paragraph(domain)].join('\n\n') }));
+      writeFileSync(join(dir, 'corpus', `${domain}.${split}.jsonl.gz`), gzipSync(lines.join('\n') + '\n'));
+    }
+  return dir;
+}
+
+describe('trainClassifierFromCorpus', () => {
+  it('validates on paragraph and sentence mixes, records the chosen method, and retrains the probe alone on a saved biLM', async () => {
+    const data = tinyData();
+    const out = join(data, 'clf.safetensors');
+    const options = {
+      ...CLASSIFIER_PRESETS.default, data, out, vocabSize: 300, dModel: 16, layers: 1, heads: 2, context: 32, batch: 2, steps: 3,
+      probeDocuments: 6, valDocuments: 3, maxTrainTokens: 5000, sweepLayers: [1], smoothing: [0, 4], documentClassifier: false,
+    };
+    const report = await trainClassifierFromCorpus(options);
+    expect(report.tokenKinds.map((k) => k.name)).toEqual(['paragraph', 'sentence']);
+    expect(report.tokenSweep[0].kinds.map((k) => k.name)).toEqual(['paragraph', 'sentence']);
+    const classifier = await TokenClassifier.load(out);
+    expect(report.tokenScoring).toMatch(/^(raw|smooth r=4|segment c=.*)$/);
+    expect(describeScoreMethod(classifier.method)).toBe(report.tokenScoring);
+    // the probe alone on the saved biLM: same split, tokenizer and probe data, so the same probe
+    const again = join(data, 'again.safetensors');
+    const reused = await trainClassifierFromCorpus({ ...options, out: again, bilm: report.files.bilm });
+    expect(reused.files.bilm).toBe(report.files.bilm);
+    expect(reused.bilm.trainTokensPerDirection).toBe(0);
+    const second = await TokenClassifier.load(again);
+    expect(Array.from(second.probe.weights)).toEqual(Array.from(classifier.probe.weights));
+    expect(second.threshold).toBe(classifier.threshold);
+    expect(JSON.parse(readFileSync(reused.files.report, 'utf8')).tokenKinds).toEqual(report.tokenKinds);
+    // without sentence mixes there is one validation kind
+    const paragraphOnly = await trainClassifierFromCorpus({ ...options, out: join(data, 'p.safetensors'), bilm: report.files.bilm, sentenceMixes: false });
+    expect(paragraphOnly.tokenKinds.map((k) => k.name)).toEqual(['paragraph']);
+  }, 60_000);
+});
