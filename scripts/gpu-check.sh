@@ -13,6 +13,7 @@ OUT="${OUT:-/tmp/tokenfilter-gpu-check}"
 mkdir -p "$OUT"
 rm -f "$OUT/steps.tsv"
 export TOKENFILTER_CUDA=1 TOKENFILTER_THREADS="${TOKENFILTER_THREADS:-$(nproc)}"
+export PATH="$PATH:/usr/local/cuda/bin"  # nvcc where CUDA images keep it
 
 # No Node.js here: unpack the one scripts/gpu-pack.sh packed (and its node_modules).
 if ! command -v node >/dev/null 2>&1; then
