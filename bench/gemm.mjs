@@ -8,9 +8,11 @@
 // Prints one JSON line per shape: {bench:'gemm', metric:'gflops', value, unit, shape, m, n, k,
 // transA, transB, threads, clock, gflops, numpy_gflops, ratio, simd} (numpy_gflops and ratio
 // are null without python3 + numpy; ratio = gflops / numpy_gflops).
+// `--device cuda` runs our device GEMMs instead (bench/_gemm_cuda.mjs).
 import { backendInfo, setThreads } from '../dist/native.js';
 import { startNumpy } from './_numpy.mjs';
 import { checkGemm, gemmOperands, timeGemm } from './_gemm_timer.mjs';
+import { runCudaGemm } from './_gemm_cuda.mjs';
 
 /** The model's GEMMs for width C (linear layers on N = 1024 rows of a [B, T] batch). */
 function modelShapes(C, N = 1024) {
@@ -41,6 +43,7 @@ function positiveInteger(value, name) {
 }
 
 export async function run(options = {}) {
+  if (options.device === 'cuda') return runCudaGemm(options); // bench/_gemm_cuda.mjs
   const threads = positiveInteger(options.threads ?? 2, 'threads');
   const rounds = positiveInteger(options.reps ?? 10, 'reps');
   const clock = options.clock ?? 'wall';

@@ -11,11 +11,12 @@
 // inflate (MFU then uses tokens per CPU-second).
 // One JSON line per configuration: {bench: 'train', config, tokens_per_s, mfu, params,
 // peak_rss_bytes, theoretical_min_bytes, rss_ratio, ...}; --profile adds milliseconds per step
-// by op kind.
+// by op kind. `--device cuda` trains on the GPU instead (bench/_train_cuda.mjs).
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { cpuClockPeakGflops, gemmPeakGflops } from './_peak.mjs';
+import { runCudaTrain } from './_train_cuda.mjs';
 
 const child = join(fileURLToPath(import.meta.url), '..', '_train_child.mjs');
 
@@ -32,6 +33,10 @@ function positiveInteger(value, name) {
 }
 
 export async function run(options = {}) {
+  if (options.device === 'cuda') {
+    const { device, ...rest } = options; // bench/_train_cuda.mjs (GPT-2 124M shape by default)
+    return runCudaTrain(rest);
+  }
   for (const key of Object.keys(options)) if (!KNOWN.has(key)) throw new TypeError(`unknown option --${key}`);
   const custom = SHAPE_KEYS.some((k) => k in options);
   const configs = custom ? [{ ...PRESETS[0], ...options, name: 'custom' }] : PRESETS;

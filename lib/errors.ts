@@ -27,6 +27,8 @@ export const ERROR_CODES = {
   E_TOO_LARGE: 'E_TOO_LARGE',
   /** An object is used in a state that does not allow it (closed file, busy model). */
   E_STATE: 'E_STATE',
+  /** A device was asked for that cannot be used (no CUDA binary, driver or device), or it failed. */
+  E_DEVICE: 'E_DEVICE',
   /** The native core failed for a reason not covered above (out of memory, thread start-up). */
   E_NATIVE: 'E_NATIVE',
 } as const;

@@ -43,6 +43,37 @@ export const native: any = loadAddon();
 /** SIMD instruction set used by the CPU kernels. */
 export type SimdLevel = 'scalar' | 'avx2' | 'avx512';
 
+/** One CUDA device as the driver reports it. */
+export interface CudaDevice {
+  /** Marketing name, e.g. "NVIDIA H100 80GB HBM3". */
+  name: string;
+  /** Global memory in bytes. */
+  memory: number;
+  /** Compute capability, e.g. "9.0". */
+  capability: string;
+  /** Streaming multiprocessors. */
+  multiprocessors: number;
+  /** SM clock in kHz (0 when the runtime does not report it). */
+  clockKhz: number;
+}
+
+/** The CUDA backend (native/cuda, loaded on demand from tokenfilter_cuda.so). */
+export interface CudaBackend {
+  /** Whether a CUDA device can be used. */
+  available: boolean;
+  /**
+   * Why not, when `available` is false: starts with "no CUDA binary built", "no driver" or
+   * "no device" (or says which other check failed); empty when available.
+   */
+  reason: string;
+  /** The library that was loaded or tried. */
+  library: string;
+  /** The devices found (empty when unavailable). */
+  devices: CudaDevice[];
+  /** Which GEMMs run on the device: our own kernels (no cuBLAS in this build). */
+  gemm: 'own' | 'cublasLt';
+}
+
 /** What the native core runs on. */
 export interface BackendInfo {
   /** SIMD level the kernels use now. */
@@ -53,15 +84,50 @@ export interface BackendInfo {
   threads: number;
   /** Hardware threads reported by the OS. */
   hardwareThreads: number;
-  /** Whether a CUDA device is in use. */
-  cuda: boolean;
+  /** The CUDA backend: available or not, and why. */
+  cuda: CudaBackend;
+  /**
+   * Set once a model asked for `device: 'auto'` (lib/device.ts): the device it got and, when
+   * that was the CPU, why CUDA was not used.
+   */
+  auto?: { device: 'cpu' | 'cuda'; reason: string };
   /** The most threads {@link setThreads} accepts: 4 per hardware thread, at most 256. */
   maxThreads: number;
 }
 
+/** Where the CUDA library is looked for: TOKENFILTER_CUDA_LIB, else next to the local build. */
+export function cudaLibraryPath(): string {
+  const fromEnv = process.env.TOKENFILTER_CUDA_LIB;
+  return fromEnv && fromEnv.length > 0 ? fromEnv : join(packageRoot, 'build', 'Release', 'tokenfilter_cuda.so');
+}
+
+let cudaState: CudaBackend | undefined;
+let autoChoice: BackendInfo['auto'];
+
+/**
+ * The CUDA backend's status. The first call loads the library (dlopen) and asks the driver for
+ * devices; a missing library, driver or device gives `available: false` and a reason, never
+ * an exception. The result is fixed for the life of the process.
+ */
+export function cudaBackend(): CudaBackend {
+  if (!cudaState) {
+    const s = native.cudaLoad(cudaLibraryPath()) as { available: boolean; reason: string; path: string; devices: CudaDevice[] };
+    cudaState = { available: s.available, reason: s.reason, library: s.path, devices: s.devices, gemm: 'own' };
+  }
+  return { ...cudaState, devices: cudaState.devices.map((d) => ({ ...d })) };
+}
+
+/** Records what `device: 'auto'` resolved to, for backendInfo(). Internal (lib/device.ts). */
+export function recordAutoDevice(choice: { device: 'cpu' | 'cuda'; reason: string }): void {
+  autoChoice = { ...choice };
+}
+
 /** Reports the backend: SIMD level, threads, CUDA. */
 export function backendInfo(): BackendInfo {
-  return native.backendInfo() as BackendInfo;
+  const cpu = native.backendInfo() as Omit<BackendInfo, 'cuda' | 'auto'>;
+  const info: BackendInfo = { ...cpu, cuda: cudaBackend() };
+  if (autoChoice) info.auto = { ...autoChoice };
+  return info;
 }
 
 /**

@@ -405,5 +405,5 @@ function pick<T>(losses: Record<string, DomainLoss>, f: (l: DomainLoss) => T): R
 
 function describeBackend(b: BackendInfo): string {
   const warn = b.threads === 1 ? ' (one thread: set TOKENFILTER_THREADS to use more)' : b.simd === 'scalar' ? ' (scalar kernels: slow)' : '';
-  return `${b.threads} threads, ${b.simd}${b.cuda ? ', CUDA' : ''}${warn}`;
+  return `${b.threads} threads, ${b.simd}${b.cuda.available ? ', CUDA' : ''}${warn}`;
 }

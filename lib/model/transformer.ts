@@ -13,6 +13,8 @@
  * @module
  */
 import { validateBatch, type Batch } from '../data/batch.js';
+import { resolveDevice, resolvePrecision, type Device, type DeviceOptions, type Precision } from '../device.js';
+import { TokenfilterError } from '../errors.js';
 import { native } from '../native.js';
 import { resolveTransformerConfig, type TransformerConfig, type TransformerOptions } from './config.js';
 import { checkTransformerTensors } from './expected_tensors.js';
@@ -73,46 +75,57 @@ export type NativeTransformer = any;
 export class Transformer {
   /** The resolved configuration. */
   readonly config: TransformerConfig;
+  /** The device holding the parameters, gradients and AdamW state ('cpu' or 'cuda'). */
+  readonly device: Device;
+  /** GEMM precision on the device (the CPU always computes in fp32). */
+  readonly precision: Precision;
   /** @internal the native model (parameters, gradients, AdamW state). */
   readonly native: NativeTransformer;
   private readonly table: TensorInfo[];
 
-  private constructor(config: TransformerConfig) {
+  private constructor(config: TransformerConfig, options: DeviceOptions = {}) {
     this.config = config;
-    this.native = new native.TransformerModel(config);
+    this.device = resolveDevice(options.device);
+    this.precision = resolvePrecision(options.precision);
+    this.native =
+      this.device === 'cuda' ? new native.CudaTransformerModel(config, this.precision) : new native.TransformerModel(config);
     this.table = this.native.tensors() as TensorInfo[];
   }
 
   /**
    * Creates a model with GPT-2-style initialisation from `options.seed`: matrices and the
    * embedding N(0, 0.02), residual projections (`attn.proj`, `mlp.proj`) N(0, 0.02/√(2L)),
-   * norm gains 1. Defaults: see {@link resolveTransformerConfig}.
-   * @throws TypeError / RangeError for an invalid or misspelled option.
+   * norm gains 1. Defaults: see {@link resolveTransformerConfig}. `device` (default
+   * TOKENFILTER_DEVICE, else 'cpu') and `precision` (default 'fp32') pick where it runs; the
+   * same seed gives the same parameters on every device.
+   * @throws TypeError / RangeError for an invalid or misspelled option; TokenfilterError
+   *   E_DEVICE when `device: 'cuda'` is not available (the message says why).
    */
-  static async create(options: TransformerOptions): Promise<Transformer> {
-    const model = new Transformer(resolveTransformerConfig(options));
+  static async create(options: TransformerOptions & DeviceOptions): Promise<Transformer> {
+    const { device, precision, ...config } = options;
+    const model = new Transformer(resolveTransformerConfig(config), { device, precision });
     await model.native.init(model.config.seed);
     return model;
   }
 
   /** @internal a model with zero parameters, to be filled by a loader. */
-  static uninitialized(config: TransformerConfig): Transformer {
-    return new Transformer(resolveTransformerConfig(config));
+  static uninitialized(config: TransformerConfig, options: DeviceOptions = {}): Transformer {
+    return new Transformer(resolveTransformerConfig(config), options);
   }
 
   /**
    * Loads a model saved by {@link Transformer.save} (or the parameters of a training
-   * checkpoint).
+   * checkpoint) onto `options.device` (files are the same whatever device wrote them).
    * @throws SafetensorsError for a malformed file, a wrong format, a missing, unexpected or
    *   misshapen tensor, a non-F32 dtype or a non-finite value (tensors are checked against the
    *   config before the model is allocated); TokenfilterError E_TOO_LARGE for a config beyond
-   *   MAX_LOAD_PARAMETERS.
+   *   MAX_LOAD_PARAMETERS; E_DEVICE as {@link create}.
    */
-  static async load(path: string): Promise<Transformer> {
+  static async load(path: string, options: DeviceOptions = {}): Promise<Transformer> {
     const file = await readSafetensors(path);
     const config = configFromMetadata(file, path);
     checkTransformerTensors(file, config, path, '');
-    const model = Transformer.uninitialized(config);
+    const model = Transformer.uninitialized(config, options);
     model.setParameters(parametersFromFile(model, file, path, ''));
     return model;
   }
@@ -185,6 +198,8 @@ export class Transformer {
    *   value in it, a layer outside [0, L + 1] and as {@link logits}.
    */
   async hiddenStateBackward(tokens: Uint32Array, layer: number, dHidden: Float32Array, shape: TokenShape = {}): Promise<number> {
+    if (this.device === 'cuda')
+      throw new TokenfilterError('E_DEVICE', "hiddenStateBackward runs on the CPU only: load the model with device 'cpu'");
     const [B, T] = resolveShape(tokens, shape);
     return (await this.native.hiddenBackward(tokens, B, T, layer, dHidden)) as number;
   }

@@ -1,4 +1,4 @@
-// Backend information and global settings: SIMD level, thread count, CUDA availability.
+// Backend information and global settings: SIMD level, thread count (CUDA: cuda_binding.cc).
 #include <napi.h>
 
 #include "addon/convert.h"
@@ -19,7 +19,6 @@ Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
   out.Set("threads", num_threads());
   out.Set("maxThreads", max_threads());
   out.Set("hardwareThreads", static_cast<double>(std::thread::hardware_concurrency()));
-  out.Set("cuda", false);
   return out;
 }
 

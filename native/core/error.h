@@ -16,6 +16,7 @@ enum class ErrorKind {
   TooLarge,    // E_TOO_LARGE: a size beyond what the package accepts
   State,       // E_STATE: an object used in a state that does not allow it (a busy model)
   Native,      // E_NATIVE: the native core failed (out of memory, thread start-up)
+  Device,      // E_DEVICE: a device (CUDA) is unavailable or one of its calls failed
 };
 
 // The stable code string of a kind ("E_OPTION", ...).
@@ -26,6 +27,7 @@ inline const char* error_code(ErrorKind kind) {
     case ErrorKind::TooLarge: return "E_TOO_LARGE";
     case ErrorKind::State: return "E_STATE";
     case ErrorKind::Native: return "E_NATIVE";
+    case ErrorKind::Device: return "E_DEVICE";
   }
   return "E_NATIVE";
 }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "kernels/attention_math.h"
 #include "kernels/ops.h"
 #include "kernels/simd.h"
 
@@ -155,7 +156,7 @@ struct AttentionForwardTask {
         const float inv = 1.0f / l[r];
         const float* o = O + r * hsp;
         for (int64_t d = 0; d < hs; d++) y[d] = o[d] * inv;
-        lse[(b * S.NH + h) * T + i0 + r] = m[r] + std::log(l[r]);
+        lse[(b * S.NH + h) * T + i0 + r] = attention_lse(m[r], l[r]);
       }
     }
   }
@@ -222,7 +223,7 @@ struct AttentionBackwardTask {
           exp_row<W>(prow, std::min(nk, i0 + r - j0 + 1), L[i0 + r]);
           const vf<W> Di = broadcast<W>(D[i0 + r]);
           for (int64_t c = 0; c < kKeyBlock; c += W)
-            store<W>(dsrow + c, load<W>(prow + c) * (load<W>(dsrow + c) - Di));  // ds = p (dp - D)
+            store<W>(dsrow + c, attention_ds(load<W>(prow + c), load<W>(dsrow + c), Di));  // ds = p (dp - D)
         }
         // dV[j] += sum_i P[i, j] dO[i];  dK[j] += sum_i dS[i, j] Q[i];  dQ[i] += sum_j dS[i, j] K[j]
         combine<W>(dV + j0 * hsp, hsp, true, P, 1, kKeyBlock, dO + i0 * hsp, hsp, nk, nq, hsp);

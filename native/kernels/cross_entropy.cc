@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "kernels/cross_entropy_math.h"
 #include "kernels/ops.h"
 #include "kernels/simd.h"
 
@@ -42,13 +43,14 @@ struct CrossEntropyRow {
     }
     double sum = hsum_double<W>(s0) + hsum_double<W>(s1) + hsum_double<W>(s2) + hsum_double<W>(s3);
     for (int64_t j = body; j < V; j++) sum += exp_scalar(x[j] - maxv);
-    *loss = static_cast<double>(maxv) + std::log(sum) - static_cast<double>(x[target]);
+    *loss = cross_entropy_row_loss(maxv, sum, x[target]);
     if (!d) return;
     // d = exp(x - max) * (scale / sum), then subtract scale at the target
-    const vf<W> k = broadcast<W>(static_cast<float>(scale / sum));
+    const float factor = cross_entropy_grad_factor(scale, sum);
+    const vf<W> k = broadcast<W>(factor);
     int64_t j = 0;
     for (; j + W <= V; j += W) store<W>(d + j, exp<W>(load<W>(x + j) - mv) * k);
-    for (; j < V; j++) d[j] = exp_scalar(x[j] - maxv) * static_cast<float>(scale / sum);
+    for (; j < V; j++) d[j] = exp_scalar(x[j] - maxv) * factor;
     d[target] -= scale;
   }
 };

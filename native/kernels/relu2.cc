@@ -14,7 +14,7 @@ struct Relu2Forward {
     size_t i = begin;
     for (; i + W <= end; i += W) {
       const simd::vf<W> r = simd::vmax<W>(simd::load<W>(inp + i), simd::vf<W>{});
-      simd::store<W>(out + i, r * r);
+      simd::store<W>(out + i, relu2_of_rectified(r));
     }
     for (; i < end; i++) out[i] = relu2(inp[i]);
   }
@@ -26,7 +26,7 @@ struct Relu2Backward {
     size_t i = begin;
     for (; i + W <= end; i += W) {
       const simd::vf<W> r = simd::vmax<W>(simd::load<W>(inp + i), simd::vf<W>{});
-      simd::store<W>(dinp + i, 2.0f * r * simd::load<W>(dout + i));
+      simd::store<W>(dinp + i, relu2_grad_of_rectified(r, simd::load<W>(dout + i)));
     }
     for (; i < end; i++) dinp[i] = relu2_grad(inp[i], dout[i]);
   }

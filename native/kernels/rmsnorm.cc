@@ -38,7 +38,7 @@ struct RmsnormForwardRows {
       const float* x = inp + i * C;
       float* o = out + i * C;
       const float r = rmsnorm_rstd(dot_row<W>(x, x, nullptr, C), static_cast<float>(C), eps);
-      for (int64_t j = 0; j < C; j++) o[j] = x[j] * r * weight[j];
+      for (int64_t j = 0; j < C; j++) o[j] = rmsnorm_out(x[j], r, weight[j]);
       rstd[i] = r;
     }
   }
@@ -57,7 +57,7 @@ struct RmsnormBackwardRows {
       const float coef = rmsnorm_backward_coef(dot_row<W>(g, weight, x, C), r, static_cast<float>(C));
       for (int64_t j = 0; j < C; j++) {
         dx[j] += rmsnorm_dinp(g[j], weight[j], x[j], r, coef);
-        dw[j] += g[j] * x[j] * r;
+        dw[j] += rmsnorm_dweight_term(g[j], x[j], r);
       }
     }
   }

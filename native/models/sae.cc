@@ -11,6 +11,7 @@
 #include "core/rng.h"
 #include "core/thread_pool.h"
 #include "kernels/gemm.h"
+#include "kernels/sae_encode_math.h"
 #include "kernels/ops.h"
 
 namespace tf {
@@ -102,7 +103,7 @@ bool sae_encode_selected(const float* x, int64_t N, int64_t D, float scale, cons
              uint32_t bits;
              std::memcpy(&bits, &v, sizeof bits);
              nonfinite |= (bits & 0x7f800000u) == 0x7f800000u;
-             row[s] = v > theta[s] ? v : 0.0f;
+             row[s] = sae_jumprelu(v, theta[s]);
            }
          }
          if (nonfinite) finite.store(false, std::memory_order_relaxed);
