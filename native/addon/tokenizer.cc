@@ -111,11 +111,16 @@ class BpeWrap : public Napi::ObjectWrap<BpeWrap> {
     Napi::Object spec = object(info[0], "spec");
     auto pre = tokenizer::parse_pretokenizer(string(spec.Get("pretokenizer"), "spec.pretokenizer"));
     std::string mode = string(spec.Get("mode"), "spec.mode");
-    auto kinds_view = typed_array<uint8_t>(spec.Get("kinds"), "spec.kinds");
+    // Every property is read before any view is taken: a getter could detach an array whose
+    // view was taken earlier, freeing the memory the view points to.
+    Napi::Value kinds_value = spec.Get("kinds"), offsets_value = spec.Get("tokenOffsets");
+    Napi::Value bytes_value = spec.Get("tokenBytes"), merges_value = spec.Get("merges");
+    Napi::Value whole = spec.Get("wholePieceFirst");
+    auto kinds_view = typed_array<uint8_t>(kinds_value, "spec.kinds");
     size_t vocab = kinds_view.length;
     if (vocab == 0 || vocab > 0x7FFFFFFF) throw_range_error(env, "spec.kinds must have between 1 and 2^31 - 1 entries");
-    auto offsets = typed_array<uint32_t>(spec.Get("tokenOffsets"), "spec.tokenOffsets", vocab + 1);
-    auto bytes = typed_array<uint8_t>(spec.Get("tokenBytes"), "spec.tokenBytes");
+    auto offsets = typed_array<uint32_t>(offsets_value, "spec.tokenOffsets", vocab + 1);
+    auto bytes = typed_array<uint8_t>(bytes_value, "spec.tokenBytes");
     if (offsets.data[0] != 0) throw_range_error(env, "spec.tokenOffsets[0] must be 0");
     for (size_t i = 0; i < vocab; i++)
       if (offsets.data[i + 1] < offsets.data[i] || offsets.data[i + 1] > bytes.length)
@@ -132,11 +137,10 @@ class BpeWrap : public Napi::ObjectWrap<BpeWrap> {
       if (mode == "ranks") {
         bpe_ = Bpe::from_ranks(pre, std::move(tokens), std::move(kinds));
       } else if (mode == "merges") {
-        auto flat = typed_array<uint32_t>(spec.Get("merges"), "spec.merges");
+        auto flat = typed_array<uint32_t>(merges_value, "spec.merges");
         if (flat.length % 2) throw_range_error(env, "spec.merges must hold pairs (even length)");
         std::vector<std::pair<uint32_t, uint32_t>> merges(flat.length / 2);
         for (size_t i = 0; i < merges.size(); i++) merges[i] = {flat.data[2 * i], flat.data[2 * i + 1]};
-        Napi::Value whole = spec.Get("wholePieceFirst");
         bool whole_first = whole.IsUndefined() ? false : boolean(whole, "spec.wholePieceFirst");
         bpe_ = Bpe::from_merges(pre, std::move(tokens), std::move(kinds), merges, whole_first);
       } else {

@@ -6,7 +6,9 @@
 // SIGSEGV (and under AddressSanitizer any size reports a use-after-free). Now inputs are copied
 // and outputs delivered on the JS thread: a detached input gives the same result as an
 // attached one, a detached output rejects with E_STATE, and a cancel word that JS could detach
-// (an Int32Array over an ordinary ArrayBuffer) is refused with E_OPTION. The cases run in a
+// (an Int32Array over an ordinary ArrayBuffer) is refused with E_OPTION. A synchronous call is
+// safe only if no JS runs between taking a view and using it: the Bpe constructor read its
+// spec's properties (getters) after viewing spec.kinds, and now reads them all first. The cases run in a
 // child process (with --expose-gc, to free the transferred memory at once), so a crash fails
 // the test instead of killing the test runner.
 import { spawnSync } from 'node:child_process';
@@ -95,6 +97,12 @@ async function run(name, start, check) {
   // the model is usable afterwards, and an attached output still receives its result
   await run('logits attached', async () => { const out = new Float32Array(B * T * 2048); await model.logits(tokens, B, T, out); return out; },
     (out) => out.some((v) => v !== 0) && out.every(Number.isFinite));
+  // a synchronous call whose argument getter detaches an array the call already looked at
+  await run('Bpe spec getter detaching kinds', async () => {
+    const V = 1 << 22, kinds = new Uint8Array(V).fill(1);
+    const spec = { pretokenizer: 'gpt2', mode: 'ranks', kinds, tokenBytes: new Uint8Array(0), get tokenOffsets() { detach(kinds); return new Uint32Array(V + 1); } };
+    return new addon.Bpe(spec);
+  });
   console.log('done');
 })().catch((error) => { console.log('failed ' + error.stack); process.exit(1); });
 `;
@@ -105,6 +113,7 @@ interface Outcome {
   correct?: boolean;
   code?: string;
   type?: string;
+  message?: string;
 }
 
 describe('async bindings and detached buffers', () => {
@@ -124,5 +133,13 @@ describe('async bindings and detached buffers', () => {
       expect(outcomes.get(name), name).toMatchObject({ outcome: 'rejected', code: 'E_STATE', type: 'Error' });
     for (const name of ['logistic.fit cancel over an ArrayBuffer', 'step cancel over an ArrayBuffer'])
       expect(outcomes.get(name), name).toMatchObject({ outcome: 'rejected', code: 'E_OPTION', type: 'TypeError' });
+    // every property is read before any view is taken, so the getter's detach is seen as an empty array
+    // (the old order read the freed kinds; without ASan that went unnoticed here and failed later with "byte 0x00 has no token")
+    expect(outcomes.get('Bpe spec getter detaching kinds')).toMatchObject({
+      outcome: 'rejected',
+      code: 'E_OPTION',
+      type: 'RangeError',
+      message: expect.stringContaining('spec.kinds must have between 1 and'),
+    });
   }, 90_000);
 });

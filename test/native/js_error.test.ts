@@ -59,6 +59,10 @@ describe('coded native errors', () => {
     const pending = model.init(2);
     expect(thrown(() => model.zeroGradients())).toMatchObject({ code: 'E_STATE', message: expect.stringContaining('busy') });
     await pending;
+    const sae = new native.sae.SaeModel({ dModel: 4, dSae: 8, kind: 'topk', k: 2, l0Coefficient: 0, bandwidth: 0.1, auxCoefficient: 0, auxK: 2, deadAfter: 10 });
+    const step = sae.step(new Float32Array(8).fill(0.5), 1e-3, 0.9, 0.999, 1e-8);
+    expect(thrown(() => sae.init(1, 0.1))).toMatchObject({ code: 'E_STATE', message: expect.stringContaining('busy') });
+    await step;
     const encode = native.sae.encodeSelected(new Float32Array([NaN, 1]), 2, 1, new Float32Array(2), new Float32Array(1), new Float32Array(1), new Float32Array(1));
     expect(await rejected(encode)).toMatchObject({ code: 'E_NOT_FINITE' });
   });
