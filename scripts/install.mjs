@@ -1,5 +1,5 @@
 // `npm install` hook: use a prebuilt binary when one matches this platform (prebuilds/,
-// made by `npm run prebuild`), otherwise compile the addon from source with cmake-js.
+// made by `npm run prebuildify`), otherwise compile the addon from source with cmake-js.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
