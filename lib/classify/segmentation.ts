@@ -8,9 +8,12 @@
  * logit and cₜ the cost of switching between tokens t − 1 and t: `switchCost` inside a sentence,
  * `sentenceCost` after a token that ends a sentence, `lineCost` after a line break (a CRF with a
  * fixed emission). Instead of the hard path, each token gets a score: the sigmoid of its
- * max-marginal margin, the best total with sₜ = 1 minus the best with sₜ = 0 (a forward and a
- * backward Viterbi pass, linear in tokens). A margin above 0 is exactly the Viterbi path's label,
- * and thresholds other than 0.5 trade precision for recall as with any score.
+ * max-marginal margin (the best total with sₜ = 1 minus the best with sₜ = 0; a forward and a
+ * backward Viterbi pass, linear in tokens) divided by max(1, switchCost). A score above 0.5 is
+ * exactly the Viterbi path's label, and thresholds other than 0.5 trade precision for recall as
+ * with any score. Margins grow with the evidence of a whole run, to tens of logits; in units of
+ * the switch cost they stay where float32 and the 8-bit score files (side_file.ts) still tell
+ * them apart.
  * @module
  */
 import type { Tokenizer } from '../data/tokenizer.js';
@@ -73,7 +76,7 @@ export function checkSegmentationParams(p: SegmentationParams): void {
 
 /**
  * Segmented scores of one document (a new array): for each token, the sigmoid of its
- * max-marginal margin (see the module comment). `boundaries[t]` is the {@link Boundary} after
+ * max-marginal margin over max(1, switchCost) (see the module comment). `boundaries[t]` is the {@link Boundary} after
  * token t (all `None` when omitted).
  * @throws TokenfilterError (E_OPTION) for bad parameters or `boundaries` of another length.
  */
@@ -100,11 +103,12 @@ export function segmentScores(probabilities: Float32Array, params: SegmentationP
   }
   // backward: best score of tokens t + 1 … n − 1 given state s at t; the margin uses f + b
   const out = new Float32Array(n);
+  const scale = 1 / Math.max(1, params.switchCost);
   let b0 = 0;
   let b1 = 0;
   for (let t = n - 1; t >= 0; t--) {
     const margin = f1[t] + b1 - (f0[t] + b0);
-    out[t] = 1 / (1 + Math.exp(-margin));
+    out[t] = 1 / (1 + Math.exp(-margin * scale));
     if (t > 0) {
       const c = cost(t);
       const stay0 = b0;
