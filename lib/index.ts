@@ -83,7 +83,8 @@ export { thresholdForFraction } from './filter/threshold.js';
 export type { TokenScores } from './filter/threshold.js';
 export { ScoreHistogram } from './filter/score_histogram.js';
 export { filterShards } from './filter/filter_shards.js';
-export type { FilterShardsOptions, FilterShardsProgress, FilterShardsResult, ShardFilterRecord } from './filter/filter_shards.js';
+export type { FilterSettings, FilterShardsOptions, FilterShardsProgress, FilterShardsResult, ShardFilterRecord } from './filter/filter_shards.js';
+export type { FileDigest, ShardRecordCore } from './data/shard_record.js';
 
 // evaluation
 export { domainLosses } from './eval/domain_loss.js';
@@ -153,7 +154,7 @@ export type { LabelledSequence } from './classify/labels.js';
 export { binaryMetrics, precisionRecallCurve, auroc } from './classify/metrics.js';
 export type { BinaryMetrics, PrPoint } from './classify/metrics.js';
 export { scoreShards } from './classify/score_shards.js';
-export type { ScoreShardsOptions, ScoreShardsProgress, ScoreShardsResult, ShardScoreRecord, ShardScoreStats } from './classify/score_shards.js';
+export type { ScoreSettings, ScoreShardsOptions, ScoreShardsProgress, ScoreShardsResult, ShardScoreRecord, ShardScoreStats } from './classify/score_shards.js';
 export { trainBiLMProbe } from './classify/train_bilm_probe.js';
 export type { BiLMProbeOptions, BiLMProbeResult } from './classify/train_bilm_probe.js';
 export { trainClassifierFromCorpus, CLASSIFIER_PRESETS } from './classify/train_from_corpus.js';
