@@ -18,10 +18,7 @@ function outputsOf(out: string): Map<string, Buffer> {
 }
 
 describe('fuzz: filter records', () => {
-  // Skipped until the resume rework (issue 15 item 6, lib/data/shard_record.ts on the
-  // data-integrity branch) is merged: on this code a record holding JSON null makes
-  // filter_shards.ts finishedRecord throw an uncoded TypeError (FUZZ_SEED=1 case 4).
-  it.skip('a mutated record makes a rerun redo the shard or refuse (coded), never trust it', async () => {
+  it('a mutated record makes a rerun redo the shard or refuse (coded), never trust it', async () => {
     const tok = fakeTokenizer(100);
     const shard = join(dir, 'a.bin');
     const rng0 = caseRng('manifest-source', 0);
