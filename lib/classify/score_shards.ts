@@ -23,6 +23,7 @@ import { SideFileKind, sideFilePathFor, writeSideFile } from '../data/side_file.
 import { shardDocuments } from './labels.js';
 import { describeScoreMethod, type ScoreMethod } from './score_method.js';
 import { TokenClassifier } from './token_classifier.js';
+import { TokenfilterError } from '../errors.js';
 
 /** Options of {@link scoreShards}. */
 export interface ScoreShardsOptions {
@@ -103,7 +104,7 @@ export async function scoreShards(options: ScoreShardsOptions): Promise<ScoreSha
   const all = [...new Set(options.shards)].sort();
   const names = new Set<string>();
   for (const s of all) {
-    if (names.has(basename(s))) throw new RangeError(`two input shards share the name '${basename(s)}'; outputs are named by input`);
+    if (names.has(basename(s))) throw new TokenfilterError('E_OPTION', `two input shards share the name '${basename(s)}'; outputs are named by input`, { path: s });
     names.add(basename(s));
   }
   const perCall = options.documentsPerCall ?? 64;

@@ -116,7 +116,7 @@ export async function filterShards(options: FilterShardsOptions): Promise<Filter
   const all = [...new Set(options.shards)].sort();
   const names = new Set<string>();
   for (const s of all) {
-    if (names.has(basename(s))) throw new RangeError(`two input shards share the name '${basename(s)}'; outputs are named by input`);
+    if (names.has(basename(s))) throw new TokenfilterError('E_OPTION', `two input shards share the name '${basename(s)}'; outputs are named by input`, { path: s });
     names.add(basename(s));
   }
   await checkFilterOutputs(all, options);

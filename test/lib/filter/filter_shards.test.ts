@@ -98,6 +98,14 @@ describe('filterShards', () => {
     await expect(filterShards({ shards: paths, out: join(dir, 'o'), mode: 'mask' })).rejects.toThrow(/exactly one/);
   });
 
+  it('refuses two input shards with one name (outputs are named by input) as bad input, E_OPTION', async () => {
+    const a = await corpus(1);
+    const b = await corpus(1);
+    const error = await filterShards({ shards: [a.paths[0], b.paths[0]], out: join(a.dir, 'o'), mode: 'mask', threshold: 0.5 }).then(() => null, (e: unknown) => e);
+    expect((error as { code?: string })?.code).toBe('E_OPTION');
+    expect((error as Error).message).toMatch(/two input shards share the name 'part_0.bin'/);
+  });
+
   it('keeps every separator in remove mode even when its score passes the threshold', async () => {
     const { dir, paths, data } = await corpus(1);
     await writeSideFile(sideFilePathFor(paths[0], SideFileKind.ScoresUint8), new Uint8Array(data[0].tokens.length).fill(255), { kind: SideFileKind.ScoresUint8, tokenizer });
