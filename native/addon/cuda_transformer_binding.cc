@@ -19,6 +19,7 @@
 #include "addon/convert.h"
 #include "addon/cuda_loader.h"
 #include "addon/js_error.h"
+#include "addon/model_args.h"
 #include "addon/owned_arrays.h"
 #include "addon/promise_worker.h"
 #include "addon/registry.h"
@@ -29,12 +30,6 @@ namespace tf::addon {
 namespace {
 
 // A validated, copied batch (as transformer_binding.cc's OwnedBatch).
-struct DeviceBatch {
-  std::vector<uint32_t> inputs, targets;
-  std::vector<uint8_t> mask;
-  int64_t B = 0, T = 0, supervised = 0;
-};
-
 // The device model and its context, released together (model first).
 struct DeviceModel {
   const CudaApi* api = nullptr;
@@ -113,7 +108,7 @@ class CudaTransformerModel : public Napi::ObjectWrap<CudaTransformerModel> {
   }
   Napi::Promise queue(Napi::Env env, const char* what, std::function<void()> run,
                       std::function<Napi::Value(Napi::Env)> result, const std::vector<Napi::Value>& keep_alive);
-  DeviceBatch batch(const Napi::Value& value, const std::string& name);
+  OwnedBatch batch(const Napi::Value& value, const std::string& name);
   std::shared_ptr<std::vector<uint32_t>> tokens(const Napi::CallbackInfo& info, int64_t& B, int64_t& T);
   void read_array(const Napi::CallbackInfo& info, int which, const Napi::Value& out, const char* name);
   void write_array(const Napi::CallbackInfo& info, int which, const Napi::Value& in, const char* name);
@@ -231,37 +226,12 @@ Napi::Promise CudaTransformerModel::queue(Napi::Env env, const char* what, std::
   return promise;
 }
 
-DeviceBatch CudaTransformerModel::batch(const Napi::Value& value, const std::string& name) {
-  Napi::Env env = value.Env();
-  Napi::Object o = object(value, name);
-  DeviceBatch b;
-  b.B = integer(o.Get("batch"), name + ".batch", 1, int64_t(1) << 24);
-  b.T = integer(o.Get("context"), name + ".context", 1, host_->config().context);
-  const size_t n = static_cast<size_t>(b.B * b.T);
-  View<uint32_t> in = typed_array<uint32_t>(o.Get("inputs"), name + ".inputs", n);
-  View<uint32_t> tg = typed_array<uint32_t>(o.Get("targets"), name + ".targets", n);
-  View<uint8_t> mk = typed_array<uint8_t>(o.Get("lossMask"), name + ".lossMask", n);
-  const uint32_t V = static_cast<uint32_t>(host_->config().vocab);
-  check_ids_below(env, in.data, n, V, name + ".inputs");
-  check_ids_below(env, tg.data, n, V, name + ".targets");
-  for (size_t i = 0; i < n; i++) {
-    if (mk.data[i] > 1)
-      throw_range_error(env, name + ".lossMask[" + std::to_string(i) + "] = " + std::to_string(mk.data[i]) + " must be 0 or 1");
-    b.supervised += mk.data[i];
-  }
-  b.inputs.assign(in.data, in.data + n);
-  b.targets.assign(tg.data, tg.data + n);
-  b.mask.assign(mk.data, mk.data + n);
-  return b;
+OwnedBatch CudaTransformerModel::batch(const Napi::Value& value, const std::string& name) {
+  return read_batch(value, name, host_->config().vocab, host_->config().context);
 }
 
 std::shared_ptr<std::vector<uint32_t>> CudaTransformerModel::tokens(const Napi::CallbackInfo& info, int64_t& B, int64_t& T) {
-  B = integer(info[1], "batch", 1, int64_t(1) << 24);
-  T = integer(info[2], "context", 1, host_->config().context);
-  const size_t n = static_cast<size_t>(B * T);
-  View<uint32_t> t = typed_array<uint32_t>(info[0], "tokens", n);
-  check_ids_below(info.Env(), t.data, n, static_cast<uint32_t>(host_->config().vocab), "tokens");
-  return std::make_shared<std::vector<uint32_t>>(t.data, t.data + n);
+  return read_tokens(info, host_->config().vocab, host_->config().context, B, T);
 }
 
 // Synchronous copies between a JS Float32Array [paramCount] and a device array.
@@ -353,31 +323,11 @@ Napi::Value CudaTransformerModel::ZeroGradients(const Napi::CallbackInfo& info) 
 Napi::Value CudaTransformerModel::Step(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ensure_idle(env, "step");
-  if (!info[0].IsArray()) throw_type_error(env, "microBatches must be an array");
-  Napi::Array list = info[0].As<Napi::Array>();
-  if (list.Length() < 1) throw_range_error(env, "microBatches must not be empty");
-  auto batches = std::make_shared<std::vector<DeviceBatch>>();
   int64_t supervised = 0, tokens = 0;
-  for (uint32_t i = 0; i < list.Length(); i++) {
-    batches->push_back(batch(list.Get(i), "microBatches[" + std::to_string(i) + "]"));
-    supervised += batches->back().supervised;
-    tokens += batches->back().B * batches->back().T;
-  }
-  Napi::Object o = object(info[1], "options");
-  const bool zero = boolean(o.Get("zeroGradients"), "options.zeroGradients");
-  const bool update = boolean(o.Get("update"), "options.update");
-  AdamHyper h;
-  if (update) {
-    h.lr = static_cast<float>(number(o.Get("lr"), "options.lr"));
-    h.beta1 = static_cast<float>(number(o.Get("beta1"), "options.beta1"));
-    h.beta2 = static_cast<float>(number(o.Get("beta2"), "options.beta2"));
-    h.eps = static_cast<float>(number(o.Get("eps"), "options.eps"));
-    h.weight_decay = static_cast<float>(number(o.Get("weightDecay"), "options.weightDecay"));
-    h.clip = static_cast<float>(number(o.Get("clip"), "options.clip"));
-    if (!(h.lr >= 0) || !(h.beta1 >= 0 && h.beta1 < 1) || !(h.beta2 >= 0 && h.beta2 < 1) || !(h.eps > 0) ||
-        !(h.weight_decay >= 0))
-      throw_range_error(env, "options: need lr >= 0, beta1 and beta2 in [0, 1), eps > 0, weightDecay >= 0");
-  }
+  auto batches = read_micro_batches(info[0], host_->config().vocab, host_->config().context, supervised, tokens);
+  const StepOptions options = read_step_options(info[1]);
+  const bool zero = options.zero, update = options.update;
+  const AdamHyper h = options.hyper;
   CancelFlag cancel = cancel_flag(info[2], "cancel");
   std::vector<Napi::Value> keep_alive;
   if (!info[2].IsUndefined()) keep_alive.push_back(info[2]);
@@ -387,7 +337,7 @@ Napi::Value CudaTransformerModel::Step(const Napi::CallbackInfo& info) {
   auto run = [dm, batches, zero, update, h, cancel, scale, out] {
     const CudaApi& api = *dm->api;
     if (zero) cuda_check(api.model_zero_grads(dm->model), "step");
-    for (const DeviceBatch& b : *batches) {
+    for (const OwnedBatch& b : *batches) {
       if (cancel.cancelled()) throw tf::Cancelled();
       double sum = 0.0;
       cuda_check(api.model_forward(dm->model, b.inputs.data(), b.targets.data(), b.mask.data(), b.B, b.T, nullptr, 1,
@@ -418,7 +368,7 @@ Napi::Value CudaTransformerModel::Step(const Napi::CallbackInfo& info) {
 Napi::Value CudaTransformerModel::Evaluate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ensure_idle(env, "evaluate");
-  auto b = std::make_shared<DeviceBatch>(batch(info[0], "batch"));
+  auto b = std::make_shared<OwnedBatch>(batch(info[0], "batch"));
   std::shared_ptr<PendingOutput<float>> losses;
   if (!info[1].IsUndefined() && !info[1].IsNull()) {
     const size_t n = typed_array<float>(info[1], "losses", static_cast<size_t>(b->B * b->T)).length;

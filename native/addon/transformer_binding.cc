@@ -16,6 +16,7 @@
 
 #include "addon/convert.h"
 #include "addon/js_error.h"
+#include "addon/model_args.h"
 #include "addon/owned_arrays.h"
 #include "addon/promise_worker.h"
 #include "addon/registry.h"
@@ -24,16 +25,6 @@
 
 namespace tf::addon {
 namespace {
-
-// A validated batch, copied out of the JS arrays: the ids were checked against the vocabulary
-// and JS cannot change them afterwards while a worker reads them.
-struct OwnedBatch {
-  std::vector<uint32_t> inputs;
-  std::vector<uint32_t> targets;
-  std::vector<uint8_t> mask;
-  int64_t B = 0, T = 0;
-  int64_t supervised = 0;
-};
 
 // A new Float32Array holding a copy of `values` (results the binding computed into its own memory).
 Napi::Float32Array float_array(Napi::Env env, const std::vector<float>& values) {
@@ -169,39 +160,12 @@ class TransformerModel : public Napi::ObjectWrap<TransformerModel> {
   }
 
   OwnedBatch batch_view(const Napi::Value& value, const std::string& name) {
-    Napi::Env env = value.Env();
-    Napi::Object o = object(value, name);
-    OwnedBatch view;
-    view.B = integer(o.Get("batch"), name + ".batch", 1, int64_t(1) << 24);
-    view.T = integer(o.Get("context"), name + ".context", 1, model_->config().context);
-    const size_t n = static_cast<size_t>(view.B * view.T);
-    Napi::Value inputs = o.Get("inputs"), targets = o.Get("targets"), mask = o.Get("lossMask");
-    View<uint32_t> in = typed_array<uint32_t>(inputs, name + ".inputs", n);
-    View<uint32_t> tg = typed_array<uint32_t>(targets, name + ".targets", n);
-    View<uint8_t> mk = typed_array<uint8_t>(mask, name + ".lossMask", n);
-    const uint32_t V = static_cast<uint32_t>(model_->config().vocab);
-    check_ids_below(env, in.data, n, V, name + ".inputs");
-    check_ids_below(env, tg.data, n, V, name + ".targets");
-    for (size_t i = 0; i < n; i++) {
-      if (mk.data[i] > 1)
-        throw_range_error(env, name + ".lossMask[" + std::to_string(i) + "] = " + std::to_string(mk.data[i]) +
-                                   " must be 0 or 1");
-      view.supervised += mk.data[i];
-    }
-    view.inputs.assign(in.data, in.data + n);
-    view.targets.assign(tg.data, tg.data + n);
-    view.mask.assign(mk.data, mk.data + n);
-    return view;
+    return read_batch(value, name, model_->config().vocab, model_->config().context);
   }
 
   // Token ids [B, T] for inference calls: (tokens, batch, context), validated and copied.
   std::shared_ptr<std::vector<uint32_t>> token_view(const Napi::CallbackInfo& info, int64_t& B, int64_t& T) {
-    B = integer(info[1], "batch", 1, int64_t(1) << 24);
-    T = integer(info[2], "context", 1, model_->config().context);
-    const size_t n = static_cast<size_t>(B * T);
-    View<uint32_t> tokens = typed_array<uint32_t>(info[0], "tokens", n);
-    check_ids_below(info.Env(), tokens.data, n, static_cast<uint32_t>(model_->config().vocab), "tokens");
-    return std::make_shared<std::vector<uint32_t>>(tokens.data, tokens.data + n);
+    return read_tokens(info, model_->config().vocab, model_->config().context, B, T);
   }
 
   Napi::Value Init(const Napi::CallbackInfo& info) {
@@ -337,32 +301,12 @@ class TransformerModel : public Napi::ObjectWrap<TransformerModel> {
   Napi::Value Step(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     ensure_idle(env, "step");
-    if (!info[0].IsArray()) throw_type_error(env, "microBatches must be an array");
-    Napi::Array list = info[0].As<Napi::Array>();
-    if (list.Length() < 1) throw_range_error(env, "microBatches must not be empty");
     std::vector<Napi::Value> keep_alive;
-    auto batches = std::make_shared<std::vector<OwnedBatch>>();
     int64_t supervised = 0, tokens = 0;
-    for (uint32_t i = 0; i < list.Length(); i++) {
-      batches->push_back(batch_view(list.Get(i), "microBatches[" + std::to_string(i) + "]"));
-      supervised += batches->back().supervised;
-      tokens += batches->back().B * batches->back().T;
-    }
-    Napi::Object o = object(info[1], "options");
-    const bool zero = boolean(o.Get("zeroGradients"), "options.zeroGradients");
-    const bool update = boolean(o.Get("update"), "options.update");
-    AdamHyper h;
-    if (update) {
-      h.lr = static_cast<float>(number(o.Get("lr"), "options.lr"));
-      h.beta1 = static_cast<float>(number(o.Get("beta1"), "options.beta1"));
-      h.beta2 = static_cast<float>(number(o.Get("beta2"), "options.beta2"));
-      h.eps = static_cast<float>(number(o.Get("eps"), "options.eps"));
-      h.weight_decay = static_cast<float>(number(o.Get("weightDecay"), "options.weightDecay"));
-      h.clip = static_cast<float>(number(o.Get("clip"), "options.clip"));
-      if (!(h.lr >= 0) || !(h.beta1 >= 0 && h.beta1 < 1) || !(h.beta2 >= 0 && h.beta2 < 1) || !(h.eps > 0) ||
-          !(h.weight_decay >= 0))
-        throw_range_error(env, "options: need lr >= 0, beta1 and beta2 in [0, 1), eps > 0, weightDecay >= 0");
-    }
+    auto batches = read_micro_batches(info[0], model_->config().vocab, model_->config().context, supervised, tokens);
+    const StepOptions options = read_step_options(info[1]);
+    const bool zero = options.zero, update = options.update;
+    const AdamHyper h = options.hyper;
     CancelFlag cancel = cancel_flag(info[2], "cancel");
     if (!info[2].IsUndefined()) keep_alive.push_back(info[2]);
 
