@@ -46,7 +46,7 @@ export type { OffsetUnit, TransferRule, TransferLabelsOptions } from './data/tra
 export { writeRelabelledShards } from './data/relabelled_shards.js';
 export type { ForeignLabelledDocument, RelabelledShardOptions, RelabelledShardSummary } from './data/relabelled_shards.js';
 export { readShard, readShardHeader, writeShard, ShardFile } from './data/shard.js';
-export type { Shard, ShardHeader, ReadShardOptions } from './data/shard.js';
+export type { Shard, ShardHeader, ReadShardOptions, ShardVersion, WritableShardVersion } from './data/shard.js';
 export { ShardWriter } from './data/shard_writer.js';
 export type { ShardWriterOptions } from './data/shard_writer.js';
 export { SideFileKind, readSideFile, readSideFileHeader, writeSideFile, sideFilePathFor, findSideFile, sideFileScores, quantizeScores } from './data/side_file.js';
