@@ -4,8 +4,8 @@
  * the shards' tokens concatenated in the order given. Beside each, a loss mask with one uint8 per
  * token (`train.mask.bin`: 1 = learn to predict this token as a target, 0 = do not; from the
  * shard's `x.mask.side` when it has one, else 1) and `meta.json` (vocabulary size, token counts,
- * the tokenizer contract, the mask convention). Every file is written atomically, `meta.json`
- * last, and never over an input.
+ * the tokenizer contract, the mask convention). Every file is written to a temporary file and
+ * renamed into place only once all of them are complete, `meta.json` last; never over an input.
  * @module
  */
 import { closeSync, openSync } from 'node:fs';
@@ -141,8 +141,11 @@ async function copyShard(shard: CheckedShard, tokensOut: AtomicFile, maskOut: At
   }
 }
 
-/** Writes one split's token file and mask (committed together once both are complete). */
-async function writeSplit(name: string, shards: CheckedShard[], out: string): Promise<NanoGptSplit> {
+/**
+ * Writes one split's token file and mask into temporary files, pushed onto `pending` (the caller
+ * commits or discards them).
+ */
+async function writeSplit(name: string, shards: CheckedShard[], out: string, pending: AtomicFile[]): Promise<NanoGptSplit> {
   const split: NanoGptSplit = {
     file: join(out, `${name}.bin`),
     mask: join(out, `${name}.mask.bin`),
@@ -152,21 +155,14 @@ async function writeSplit(name: string, shards: CheckedShard[], out: string): Pr
     shardsWithMask: shards.filter((s) => s.mask).length,
   };
   const tokensOut = await AtomicFile.create(split.file);
-  let maskOut: AtomicFile | null = null;
-  try {
-    maskOut = await AtomicFile.create(split.mask);
-    for (const shard of shards) {
-      split.learnedTargets += await copyShard(shard, tokensOut, maskOut);
-      split.tokens += shard.header.tokenCount;
-    }
-    await maskOut.commit();
-    await tokensOut.commit();
-    return split;
-  } catch (error) {
-    await maskOut?.discard();
-    await tokensOut.discard();
-    throw error;
+  pending.push(tokensOut);
+  const maskOut = await AtomicFile.create(split.mask);
+  pending.push(maskOut);
+  for (const shard of shards) {
+    split.learnedTargets += await copyShard(shard, tokensOut, maskOut);
+    split.tokens += shard.header.tokenCount;
   }
+  return split;
 }
 
 /** The `meta.json` object (snake_case keys, as nanoGPT's own `meta.pkl` uses `vocab_size`). */
@@ -214,10 +210,17 @@ export async function exportNanoGpt(options: NanoGptExportOptions): Promise<Nano
   ]);
   await checkOutputPaths([{ folder: out, role: '--out', writes: (name) => names.has(name) }], inputs);
   await makeFolder(out, '--out');
-  const trainSplit = await writeSplit('train', checked[0], out);
-  const valSplit = val.length > 0 ? await writeSplit('val', checked[1], out) : null;
-  const result = { train: trainSplit, val: valSplit, vocabSize: tokenizer.vocabSize || null, tokenizer };
-  const meta = join(out, 'meta.json');
-  await writeFileAtomic(meta, `${JSON.stringify(metaOf(result), null, 2)}\n`);
-  return { ...result, meta };
+  const pending: AtomicFile[] = [];
+  try {
+    const trainSplit = await writeSplit('train', checked[0], out, pending);
+    const valSplit = val.length > 0 ? await writeSplit('val', checked[1], out, pending) : null;
+    const result = { train: trainSplit, val: valSplit, vocabSize: tokenizer.vocabSize || null, tokenizer };
+    for (const file of pending) await file.commit(); // only once every file is complete
+    const meta = join(out, 'meta.json');
+    await writeFileAtomic(meta, `${JSON.stringify(metaOf(result), null, 2)}\n`);
+    return { ...result, meta };
+  } catch (error) {
+    for (const file of pending) await file.discard();
+    throw error;
+  }
 }
