@@ -46,7 +46,9 @@ export type { OffsetUnit, TransferRule, TransferLabelsOptions } from './data/tra
 export { writeRelabelledShards } from './data/relabelled_shards.js';
 export type { ForeignLabelledDocument, RelabelledShardOptions, RelabelledShardSummary } from './data/relabelled_shards.js';
 export { readShard, readShardHeader, writeShard, ShardFile } from './data/shard.js';
-export type { Shard, ShardHeader, ReadShardOptions } from './data/shard.js';
+export type { Shard, ShardHeader, ReadShardOptions, ShardVersion, WritableShardVersion } from './data/shard.js';
+export { exportNanoGpt, NANOGPT_MASK_CONVENTION, NANOGPT_MAX_VOCAB } from './data/nanogpt_export.js';
+export type { NanoGptExport, NanoGptExportOptions, NanoGptSplit } from './data/nanogpt_export.js';
 export { ShardWriter } from './data/shard_writer.js';
 export type { ShardWriterOptions } from './data/shard_writer.js';
 export { SideFileKind, readSideFile, readSideFileHeader, writeSideFile, sideFilePathFor, findSideFile, sideFileScores, quantizeScores } from './data/side_file.js';

@@ -127,6 +127,33 @@ class Files(unittest.TestCase):
         self.assertEqual((header.version, header.token_count), (1, 100))
         np.testing.assert_array_equal(values, np.arange(100))
 
+    def test_wide_shards_are_written_in_llmc_uint32_layout(self):
+        path = os.path.join(DIR, "from_python_wide.bin")
+        wide = tio.TokenizerContract.from_hash(70_000, 0, 1, "ab" * 32)
+        tio.write_shard(path, np.array([5, 69_999, 0]), wide)
+        words = np.fromfile(path, dtype="<i4", count=3)
+        self.assertEqual(list(words), [20240801, 7, 3])  # llm.c's uint32 header
+        np.testing.assert_array_equal(np.fromfile(path, dtype="<u4", offset=1024), [5, 69_999, 0])
+        values, header = tio.read_shard(path, expect_tokenizer=wide)
+        self.assertEqual((header.version, header.token_bytes), (7, 4))
+        np.testing.assert_array_equal(values, [5, 69_999, 0])
+        for bad in (2, 3):
+            with self.assertRaises(tio.TokenfilterError) as caught:
+                tio.write_shard(path, np.array([1]), wide, version=bad)
+            self.assertEqual(caught.exception.code, "E_OPTION")
+        with self.assertRaises(tio.TokenfilterError):
+            tio.write_shard(path, np.array([1]), wide, version=1)
+
+    def test_older_uint32_shards_are_read(self):
+        path = os.path.join(DIR, "old_uint32.bin")
+        header = np.zeros(256, dtype="<i4")
+        header[:3] = (20240520, 2, 3)
+        with open(path, "wb") as f:
+            f.write(header.tobytes() + np.array([7, 70000, 9], dtype="<u4").tobytes())
+        values, parsed = tio.read_shard(path)
+        self.assertEqual((parsed.version, parsed.token_bytes), (2, 4))
+        np.testing.assert_array_equal(values, [7, 70000, 9])
+
 
 class Batches(unittest.TestCase):
     def assert_batch(self, got: tio.Batch, want: dict, what: str):

@@ -3,9 +3,10 @@ and the model, with numpy only (PyTorch optional).
 
 What is here (one file on purpose: copy it next to your training script):
 
-* ``read_shard`` / ``read_shard_header``: llm.c-style token shards (256 x int32 header, then
-  uint16 or uint32 tokens; llm.c's own uint32 files, magic 20240801 version 7, too), checked as
-  strictly as tokenfilter's TypeScript reader; ``write_shard``.
+* ``read_shard`` / ``read_shard_header``: llm.c token shards (256 x int32 header, then uint16
+  tokens under magic 20240520 version 1, or uint32 tokens under llm.c's magic 20240801 version 7
+  or tokenfilter's older magic 20240520 version 2), checked as strictly as tokenfilter's
+  TypeScript reader; ``write_shard`` (version 1 or 7).
 * ``read_side_file`` / ``read_side_file_header``: per-token side files (loss mask, labels,
   scores), same header layout with their own magic.
 * ``tokenizer_contract_from_json``: the tokenizer contract (vocabulary size, special ids, hash)
@@ -249,7 +250,7 @@ def tokenizer_contract_from_json(path: str) -> TokenizerContract:
 
 @dataclass(frozen=True)
 class ShardHeader:
-    version: int  # 1 = uint16 (llm.c), 2 = uint32 (tokenfilter), 7 = uint32 (llm.c, magic 20240801)
+    version: int  # 1 = uint16 (llm.c), 7 = uint32 (llm.c, magic 20240801), 2 = uint32 (older tokenfilter files)
     token_count: int
     token_bytes: int
     tokenizer: TokenizerContract
@@ -263,9 +264,10 @@ def parse_shard_header(words: np.ndarray, file_bytes: int, path: str) -> ShardHe
     elif magic == LLMC_UINT32_MAGIC and version == 7:
         width = 4
     elif magic in (SHARD_MAGIC, LLMC_UINT32_MAGIC):
-        _fail("E_FILE_FORMAT", path, f"unsupported shard version {version} (expected 1 = uint16 or 2 = uint32)")
+        _fail("E_FILE_FORMAT", path, f"unsupported shard version {version} for magic {magic} (expected magic "
+              f"{SHARD_MAGIC} with version 1 = uint16 or 2 = uint32, or magic {LLMC_UINT32_MAGIC} with version 7 = uint32)")
     else:
-        _fail("E_FILE_FORMAT", path, f"not a token shard: magic {magic}, expected {SHARD_MAGIC}")
+        _fail("E_FILE_FORMAT", path, f"not a token shard: magic {magic}, expected {SHARD_MAGIC} or {LLMC_UINT32_MAGIC}")
     if count < 0:
         _fail("E_FILE_FORMAT", path, f"header records a negative token count ({count})")
     expected = HEADER_BYTES + count * width
@@ -307,17 +309,20 @@ def read_shard(path: str, expect_tokenizer: Optional[TokenizerContract] = None,
 
 
 def write_shard(path: str, tokens: np.ndarray, tokenizer: Optional[TokenizerContract], version: Optional[int] = None) -> None:
-    """Writes a shard (version 1 when the vocabulary fits uint16, else 2), atomically."""
+    """Writes a shard atomically: uint16 (magic 20240520, version 1) when the vocabulary fits,
+    else uint32 in llm.c's layout (magic 20240801, version 7); ``version`` 1 or 7 forces one."""
     tokens = np.asarray(tokens)
     vocab = tokenizer.vocab_size if tokenizer is not None else 0
-    version = version if version is not None else (1 if vocab <= 65536 else 2)
-    if version not in (1, 2):
-        _fail("E_OPTION", path, f"shard version must be 1 or 2, got {version}")
+    version = version if version is not None else (1 if vocab <= 65536 else 7)
+    if version not in (1, 7):
+        _fail("E_OPTION", path, f"shard version must be 1 (uint16) or 7 (uint32, llm.c's layout), got {version}")
+    if version == 1 and vocab > 65536:
+        _fail("E_OPTION", path, f"version 1 (uint16) cannot hold a vocabulary of {vocab}")
     limit = vocab if vocab > 0 else (65536 if version == 1 else 2 ** 32)
     if tokens.size and (int(tokens.min()) < 0 or int(tokens.max()) >= limit):
         _fail("E_OPTION", path, f"token ids must lie in [0, {limit})")
     words = np.zeros(HEADER_WORDS, dtype="<i4")
-    words[:3] = (SHARD_MAGIC, version, tokens.size)
+    words[:3] = (SHARD_MAGIC if version == 1 else LLMC_UINT32_MAGIC, version, tokens.size)
     words[CONTRACT_WORD:CONTRACT_WORD + 7] = _contract_words(tokenizer)
     body = tokens.astype("<u2" if version == 1 else "<u4")
     _write_atomic(path, [words.tobytes(), body.tobytes()])

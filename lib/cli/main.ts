@@ -17,6 +17,7 @@ import { registerEval } from './eval.js';
 import { registerEvalClassifier } from './eval_classifier.js';
 import { registerEvalMcq } from './eval_mcq.js';
 import { registerExperiment } from './experiment.js';
+import { registerExport } from './export.js';
 import { registerFilter } from './filter.js';
 import { registerLabel } from './label.js';
 import { registerRelabel } from './relabel.js';
@@ -67,6 +68,7 @@ export function createProgram(io: CliIO): Command {
   registerRmu(program, io);
   registerExperiment(program, io);
   registerMixture(program, io);
+  registerExport(program, io);
   for (const command of program.commands) {
     command.exitOverride();
     command.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });

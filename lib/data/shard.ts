@@ -1,18 +1,20 @@
 /**
- * Token shards: the llm.c / nanoGPT `.bin` format with a tokenizer contract in unused header words.
+ * Token shards: llm.c's `.bin` formats with a tokenizer contract in header words llm.c ignores.
  *
  * Layout (all little endian):
  * - header, 256 × int32:
- *   - `[0]` magic 20240520
- *   - `[1]` version: 1 = uint16 tokens, 2 = uint32 tokens (our extension, for vocabularies
- *     over 65,536 ids)
+ *   - `[0]` magic and `[1]` version, one of
+ *     - 20240520, 1: uint16 tokens (llm.c's GPT-2 layout; written for vocabularies ≤ 65,536)
+ *     - 20240801, 7: uint32 tokens (llm.c's Llama 3 layout; written for larger vocabularies)
+ *     - 20240520, 2: uint32 tokens (what tokenfilter wrote before it used llm.c's uint32
+ *       layout; still read, no longer written)
  *   - `[2]` token count (int32, so at most 2^31 − 1 tokens per shard)
  *   - `[3..7]` zero
  *   - `[8]` vocabulary size, `[9]` end-of-text id, `[10]` hidden id, `[11..14]` first 16 bytes of
  *     the tokenizer hash (see {@link TokenizerContract}); zero in files written by llm.c, whose
  *     readers ignore these words
  *   - `[15..255]` zero
- * - then `count` tokens of 2 (version 1) or 4 (version 2) bytes.
+ * - then, at byte 1024, `count` tokens of 2 (uint16) or 4 (uint32) bytes.
  *
  * Documents follow llm.c's convention: every document is preceded by `<|endoftext|>`, so a shard
  * starts with it and the token before each document is the separator. `ShardWriter`
@@ -43,15 +45,29 @@ import {
   type TokenizerContract,
 } from './tokenizer_contract.js';
 
-/** Magic number of a token shard (word 0). */
+/** Magic number (word 0) of uint16 shards (version 1) and of our older uint32 shards (version 2). */
 export const SHARD_MAGIC = 20240520;
+/** Magic number (word 0) of llm.c's uint32 shards (version 7). */
+export const SHARD_MAGIC_UINT32 = 20240801;
+/** Version (word 1) of llm.c's uint32 shards. */
+export const SHARD_VERSION_UINT32 = 7;
+
+/**
+ * A shard layout by its version word: 1 = uint16 (magic 20240520), 7 = uint32 (magic 20240801),
+ * 2 = uint32 with magic 20240520 (read only: tokenfilter's older uint32 files).
+ */
+export type ShardVersion = 1 | 2 | 7;
+/** The layouts a shard is written in: 1 = uint16, 7 = uint32. */
+export type WritableShardVersion = 1 | 7;
 /** Most tokens one shard can hold (the count is an int32). */
 export const MAX_SHARD_TOKENS = 0x7fffffff;
 
 /** What a shard's header says. */
 export interface ShardHeader {
-  /** 1 = uint16 tokens, 2 = uint32 tokens. */
-  version: 1 | 2;
+  /** Word 0: 20240520 (versions 1 and 2) or 20240801 (version 7). */
+  magic: number;
+  /** 1 = uint16 tokens; 7 (llm.c) or 2 (older tokenfilter files) = uint32 tokens. */
+  version: ShardVersion;
   /** Tokens in the shard. */
   tokenCount: number;
   /** Bytes per token (2 or 4). */
@@ -70,17 +86,42 @@ export interface ReadShardOptions {
 
 /** A shard read into memory. */
 export interface Shard {
-  /** The tokens, as stored: Uint16Array for version 1, Uint32Array for version 2. */
+  /** The tokens, as stored: Uint16Array for version 1, Uint32Array for versions 2 and 7. */
   tokens: Uint16Array | Uint32Array;
   header: ShardHeader;
   path: string;
 }
 
-/** Bytes per token for a version, or throws naming the file. */
-function tokenBytesOf(version: number, file: string): 2 | 4 {
-  if (version === 1) return 2;
-  if (version === 2) return 4;
-  throw fileFormatError(file, `unsupported shard version ${version} (expected 1 = uint16 or 2 = uint32)`);
+/** Bytes per token for a magic and version, or throws naming the file. */
+function tokenBytesOf(magic: number, version: number, file: string): 2 | 4 {
+  if (magic === SHARD_MAGIC && version === 1) return 2;
+  if (magic === SHARD_MAGIC && version === 2) return 4;
+  if (magic === SHARD_MAGIC_UINT32 && version === SHARD_VERSION_UINT32) return 4;
+  if (magic !== SHARD_MAGIC && magic !== SHARD_MAGIC_UINT32)
+    throw fileFormatError(file, `not a token shard: magic ${magic}, expected ${SHARD_MAGIC} or ${SHARD_MAGIC_UINT32}`);
+  throw fileFormatError(
+    file,
+    `unsupported shard version ${version} for magic ${magic} (expected magic ${SHARD_MAGIC} with version 1 = uint16 ` +
+      `or 2 = uint32, or magic ${SHARD_MAGIC_UINT32} with version 7 = uint32)`,
+  );
+}
+
+/** The version word of a layout by token width: 1 (uint16) or 7 (llm.c's uint32). */
+export function shardVersionFor(tokenBytes: 2 | 4): WritableShardVersion {
+  return tokenBytes === 2 ? 1 : SHARD_VERSION_UINT32;
+}
+
+/**
+ * The layout to write for a tokenizer: `requested` when given (1 or 7; 2 is read only), else 1
+ * for vocabularies ≤ 65,536 and 7 above.
+ * @throws RangeError for another version, or version 1 with a vocabulary over 65,536.
+ */
+export function writableShardVersion(vocabSize: number, requested?: number): WritableShardVersion {
+  const version = requested ?? (vocabSize <= 65536 ? 1 : SHARD_VERSION_UINT32);
+  if (version !== 1 && version !== SHARD_VERSION_UINT32)
+    throw new RangeError(`shard version must be 1 (uint16) or 7 (uint32, llm.c's layout), got ${version}`);
+  if (version === 1 && vocabSize > 65536) throw new RangeError(`version 1 (uint16) cannot hold a vocabulary of ${vocabSize}`);
+  return version;
 }
 
 /**
@@ -90,9 +131,7 @@ function tokenBytesOf(version: number, file: string): 2 | 4 {
  *   impossible tokenizer record.
  */
 export function parseShardHeader(words: Int32Array, fileBytes: number, file: string): ShardHeader {
-  if (words[0] !== SHARD_MAGIC)
-    throw fileFormatError(file, `not a token shard: magic ${words[0]}, expected ${SHARD_MAGIC}`);
-  const tokenBytes = tokenBytesOf(words[1], file);
+  const tokenBytes = tokenBytesOf(words[0], words[1], file);
   const tokenCount = words[2];
   if (tokenCount < 0) throw fileFormatError(file, `header records a negative token count (${tokenCount})`);
   const expectedBytes = HEADER_BYTES + tokenCount * tokenBytes;
@@ -103,7 +142,7 @@ export function parseShardHeader(words: Int32Array, fileBytes: number, file: str
   const tokenizer = readContract(words, file);
   if (tokenBytes === 2 && tokenizer.vocabSize > 65536)
     throw fileFormatError(file, `version 1 (uint16) shard records a vocabulary of ${tokenizer.vocabSize} > 65536`);
-  return { version: words[1] as 1 | 2, tokenCount, tokenBytes, tokenizer };
+  return { magic: words[0], version: words[1] as ShardVersion, tokenCount, tokenBytes, tokenizer };
 }
 
 /** Reads and validates a shard's header only. */
@@ -159,7 +198,7 @@ export function readShard(path: string, options: ReadShardOptions = {}): Shard {
     const bytes = Buffer.allocUnsafeSlow(header.tokenCount * header.tokenBytes);
     readExactly(fd, bytes, HEADER_BYTES, path);
     const tokens =
-      header.version === 1 ? new Uint16Array(bytes.buffer, 0, header.tokenCount) : new Uint32Array(bytes.buffer, 0, header.tokenCount);
+      header.tokenBytes === 2 ? new Uint16Array(bytes.buffer, 0, header.tokenCount) : new Uint32Array(bytes.buffer, 0, header.tokenCount);
     if (header.tokenizer.vocabSize > 0 && options.validateIds !== false)
       checkIdsBelow(tokens, header.tokenizer.vocabSize, path, 0, 'file');
     return { tokens, header, path };
@@ -230,10 +269,10 @@ export class ShardFile {
   }
 }
 
-/** The 256-word header of a shard. */
-export function shardHeaderBytes(version: 1 | 2, tokenCount: number, tokenizer: TokenizerContract): Buffer {
+/** The 256-word header of a shard in layout `version` (1 = uint16, 7 = uint32). */
+export function shardHeaderBytes(version: WritableShardVersion, tokenCount: number, tokenizer: TokenizerContract): Buffer {
   const words = new Int32Array(HEADER_WORDS);
-  words[0] = SHARD_MAGIC;
+  words[0] = version === 1 ? SHARD_MAGIC : SHARD_MAGIC_UINT32;
   words[1] = version;
   words[2] = tokenCount;
   writeContract(words, tokenizer);
@@ -241,21 +280,22 @@ export function shardHeaderBytes(version: 1 | 2, tokenCount: number, tokenizer: 
 }
 
 /**
- * Writes `tokens` as one shard at `path`, atomically.
- * @throws RangeError for an id outside the tokenizer's vocabulary or too many tokens.
+ * Writes `tokens` as one shard at `path`, atomically: uint16 (magic 20240520, version 1) for
+ * vocabularies ≤ 65,536, else uint32 in llm.c's layout (magic 20240801, version 7), unless
+ * `version` says which.
+ * @throws RangeError for an id outside the tokenizer's vocabulary, too many tokens, or a version
+ *   other than 1 and 7 (or 1 for a vocabulary over 65,536).
  */
 export async function writeShard(
   path: string,
   tokens: Uint16Array | Uint32Array | ArrayLike<number>,
-  options: { tokenizer: TokenizerContract; version?: 1 | 2 },
+  options: { tokenizer: TokenizerContract; version?: WritableShardVersion },
 ): Promise<void> {
   const { tokenizer } = options;
   validateContract(tokenizer);
   assertLittleEndianHost();
   if (tokens.length > MAX_SHARD_TOKENS) throw new RangeError(`a shard holds at most ${MAX_SHARD_TOKENS} tokens, got ${tokens.length}`);
-  const version = options.version ?? (tokenizer.vocabSize <= 65536 ? 1 : 2);
-  if (version === 1 && tokenizer.vocabSize > 65536)
-    throw new RangeError(`version 1 (uint16) cannot hold a vocabulary of ${tokenizer.vocabSize}`);
+  const version = writableShardVersion(tokenizer.vocabSize, options.version);
   checkIdsBelow(tokens, tokenizer.vocabSize, path);
   const Typed = version === 1 ? Uint16Array : Uint32Array;
   const body = tokens instanceof Typed ? tokens : Typed.from(tokens);

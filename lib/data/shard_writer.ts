@@ -7,7 +7,7 @@ import { makeFolder } from './output_path.js';
 import { join } from 'node:path';
 import { AtomicFile } from './atomic_file.js';
 import { assertLittleEndianHost, HEADER_BYTES } from './binary_header.js';
-import { checkIdsBelow, MAX_SHARD_TOKENS, shardHeaderBytes } from './shard.js';
+import { checkIdsBelow, MAX_SHARD_TOKENS, shardHeaderBytes, writableShardVersion, type WritableShardVersion } from './shard.js';
 import { SideFileKind, firstAbove, sideFileHeaderBytes, sideFilePathFor } from './side_file.js';
 import { validateContract, type TokenizerContract } from './tokenizer_contract.js';
 
@@ -21,8 +21,8 @@ export interface ShardWriterOptions {
   shardTokens?: number;
   /** The tokenizer the ids come from; recorded in every header and used to check ids. */
   tokenizer: TokenizerContract;
-  /** Force a version (default: 1 when vocabSize ≤ 65,536, else 2). */
-  version?: 1 | 2;
+  /** Force a layout: 1 = uint16, 7 = uint32 in llm.c's layout (default: 1 when vocabSize ≤ 65,536, else 7). */
+  version?: WritableShardVersion;
   /**
    * Also write a side file of this kind next to every shard (`x.mask.side`, `x.labels.side` or
    * `x.scores8.side`); `writeDocument` then takes one value per id. Only the uint8 kinds.
@@ -87,7 +87,7 @@ export class ShardWriter {
   private readonly prefix: string;
   private readonly shardTokens: number;
   private readonly tokenizer: TokenizerContract;
-  private readonly version: 1 | 2;
+  private readonly version: WritableShardVersion;
   private readonly sideKind: SideFileKind | null;
   private readonly separatorValue: number;
   private readonly chunk: Uint16Array | Uint32Array;
@@ -107,10 +107,7 @@ export class ShardWriter {
       throw new RangeError(`shardTokens must be an integer in [1, ${MAX_SHARD_TOKENS}], got ${shardTokens}`);
     validateContract(tokenizer);
     assertLittleEndianHost();
-    const version = options.version ?? (tokenizer.vocabSize <= 65536 ? 1 : 2);
-    if (version !== 1 && version !== 2) throw new RangeError(`version must be 1 or 2, got ${version}`);
-    if (version === 1 && tokenizer.vocabSize > 65536)
-      throw new RangeError(`version 1 (uint16) cannot hold a vocabulary of ${tokenizer.vocabSize}`);
+    const version = writableShardVersion(tokenizer.vocabSize, options.version);
     if (sideKind !== undefined && ![SideFileKind.LossMask, SideFileKind.Labels, SideFileKind.ScoresUint8].includes(sideKind))
       throw new RangeError(`sideKind must be a uint8 kind (1 loss mask, 2 labels, 3 uint8 scores), got ${sideKind}`);
     const separatorValue = options.separatorValue ?? (sideKind === SideFileKind.LossMask ? 1 : 0);

@@ -29,7 +29,7 @@ import { checkOutputPaths, makeFolder } from '../data/output_path.js';
 import { digestFile, digestOutputs, prepareRedo, verifiedRecord, type FileDigest, type ShardRecordCore } from '../data/shard_record.js';
 import { TokenfilterError } from '../errors.js';
 import { decodeFloat16 } from '../data/float16.js';
-import { readShard, writeShard, type Shard } from '../data/shard.js';
+import { readShard, shardVersionFor, writeShard, type Shard } from '../data/shard.js';
 import { SideFileKind, readSideFile, sideFilePathFor, writeSideFile, type SideFile } from '../data/side_file.js';
 import type { RecordedContract, TokenizerContract } from '../data/tokenizer_contract.js';
 import { documentEnds, filterTokens, meanDocumentScores, zeroAtSeparators, type FilterMode, type FilterStats } from './filter_tokens.js';
@@ -278,7 +278,7 @@ async function filterOneShard(
     ...(settings.mode === 'remove' ? { hiddenId: contract.hiddenId } : {}),
   });
   const [outShard, outMask] = filterOutputsOf(input, options.out);
-  await writeShard(outShard, filtered.tokens, { tokenizer: contract, version: shard.header.version });
+  await writeShard(outShard, filtered.tokens, { tokenizer: contract, version: shardVersionFor(shard.header.tokenBytes) });
   await writeSideFile(outMask, filtered.lossMask, { kind: SideFileKind.LossMask, tokenizer: contract });
   return { input, scores: file.path, inputs, settings, outputs: await digestOutputs([outShard, outMask]), stats: filtered.stats };
 }

@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HEADER_BYTES } from '../../lib/data/binary_header.js';
-import { ShardFile, readShard, readShardHeader, writeShard, type Shard } from '../../lib/data/shard.js';
+import { SHARD_MAGIC, SHARD_MAGIC_UINT32, ShardFile, readShard, readShardHeader, shardVersionFor, writeShard, type Shard } from '../../lib/data/shard.js';
 import type { TokenizerContract } from '../../lib/data/tokenizer_contract.js';
 import { fakeTokenizer, tempDir } from '../lib/data/helpers.js';
 import { caseCount, caseLabel, caseRng, checkInput, expectCodedError, mutate } from './fuzz_kit.js';
@@ -24,22 +24,29 @@ async function roundTrip(shard: Shard, label: string): Promise<void> {
   const contract = contractOf(shard);
   if (contract === null) return; // a plain llm.c shard: nothing to write a contract from
   const again = join(dir, 'again.bin');
-  await writeShard(again, shard.tokens, { tokenizer: contract, version: shard.header.version });
+  await writeShard(again, shard.tokens, { tokenizer: contract, version: shardVersionFor(shard.header.tokenBytes) });
   const reread = readShard(again);
-  expect(reread.header, label).toEqual(shard.header);
+  // an older uint32 shard (20240520 v2) is written back in llm.c's uint32 layout (20240801 v7)
+  const { magic, version, ...rest } = shard.header;
+  const written = shard.header.tokenBytes === 2 ? { magic, version } : { magic: SHARD_MAGIC_UINT32, version: 7 };
+  expect(reread.header, label).toEqual({ ...rest, ...written });
   expect(Buffer.from(reread.tokens.buffer, reread.tokens.byteOffset, reread.tokens.byteLength).equals(
     Buffer.from(shard.tokens.buffer, shard.tokens.byteOffset, shard.tokens.byteLength)), label).toBe(true);
 }
 
 describe('fuzz: token shards', () => {
-  it('reads or refuses (coded) every mutated shard, version 1 and 2', async () => {
-    const seeds: [string, number][] = [['v1', 1000], ['v2', 70_000]];
+  it('reads or refuses (coded) every mutated shard: uint16 (v1), llm.c uint32 (v7), older uint32 (v2)', async () => {
+    const seeds: [string, number][] = [['v1', 1000], ['v7', 70_000], ['v2', 70_000]];
     const outcomes = { parsed: 0, refused: 0 };
     for (const [name, vocab] of seeds) {
       const source = join(dir, `${name}.bin`);
       const rng0 = caseRng(`shard-${name}`, -1);
       await writeShard(source, Uint32Array.from({ length: 300 }, () => rng0.below(vocab)), { tokenizer: fakeTokenizer(vocab) });
       const good = readFileSync(source);
+      if (name === 'v2') {
+        good.writeInt32LE(SHARD_MAGIC, 0); // the older uint32 layout
+        good.writeInt32LE(2, 4);
+      }
       const cases = caseCount(60);
       for (let i = 0; i < cases; i++) {
         const rng = caseRng(`shard-${name}`, i);
@@ -76,13 +83,15 @@ describe('fuzz: token shards', () => {
 
   it('refuses hostile header counts without allocating for them', () => {
     const path = join(dir, 'hostile.bin');
-    for (const count of [0x7fffffff, -1, -0x80000000]) {
-      const header = Buffer.alloc(HEADER_BYTES);
-      header.writeInt32LE(20240520, 0);
-      header.writeInt32LE(2, 4);
-      header.writeInt32LE(count, 8);
-      writeFileSync(path, header);
-      expect(() => readShard(path)).toThrow(expect.objectContaining({ code: 'E_FILE_FORMAT' }));
+    for (const [magic, version] of [[SHARD_MAGIC, 1], [SHARD_MAGIC, 2], [SHARD_MAGIC_UINT32, 7]]) {
+      for (const count of [0x7fffffff, -1, -0x80000000]) {
+        const header = Buffer.alloc(HEADER_BYTES);
+        header.writeInt32LE(magic, 0);
+        header.writeInt32LE(version, 4);
+        header.writeInt32LE(count, 8);
+        writeFileSync(path, header);
+        expect(() => readShard(path)).toThrow(expect.objectContaining({ code: 'E_FILE_FORMAT' }));
+      }
     }
   });
 });

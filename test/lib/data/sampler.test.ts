@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchSampler } from '../../../lib/data/sampler.js';
@@ -136,6 +136,35 @@ describe('BatchSampler', () => {
     expect(fds()).toBeLessThanOrEqual(before);
     expect(sampler.next().batch).toBe(16); // reopens after close
     sampler.close();
+  });
+
+  it('draws the same batches from the older uint32 layout and from plain llm.c uint32 shards', () => {
+    expect(readFileSync(shardsA[0]).readInt32LE(0)).toBe(20240801); // a vocabulary of 1,000,000: llm.c's uint32 layout
+    const old: string[] = [];
+    const plain: string[] = [];
+    for (const [k, path] of shardsA.entries()) {
+      const bytes = readFileSync(path);
+      const legacy = Buffer.from(bytes);
+      legacy.writeInt32LE(20240520, 0);
+      legacy.writeInt32LE(2, 4);
+      old.push(join(dir, `old_${k}.bin`));
+      writeFileSync(old[k], legacy);
+      copyFileSync(sideFilePathFor(path, SideFileKind.LossMask), sideFilePathFor(old[k], SideFileKind.LossMask));
+      const llmc = Buffer.from(bytes);
+      llmc.fill(0, 4 * 8, 4 * 15); // no tokenizer contract, as llm.c writes it
+      plain.push(join(dir, `llmc_${k}.bin`));
+      writeFileSync(plain[k], llmc);
+    }
+    const batchesOf = (shards: string[], lossMask: 'auto' | 'none') => {
+      const sampler = new BatchSampler({ shards, batch: 3, context: 9, seed: 5, lossMask });
+      const out = draw(sampler, 6);
+      sampler.close();
+      return out;
+    };
+    expect(batchesOf(old, 'auto')).toEqual(batchesOf(shardsA, 'auto'));
+    expect(batchesOf(plain, 'none')).toEqual(batchesOf(shardsA, 'none'));
+    const sequential = (shards: string[]) => Array.from(sequentialBatches({ shards, batch: 2, context: 50 }), (b) => [b.inputs, b.targets, b.lossMask]);
+    expect(sequential(old)).toEqual(sequential(shardsA));
   });
 
   it('rejects bad options and shards too short for a window', () => {

@@ -1,7 +1,7 @@
 import { readFileSync, statSync, truncateSync, writeFileSync, appendFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SHARD_MAGIC, ShardFile, readShard, readShardHeader, writeShard } from '../../../lib/data/shard.js';
+import { SHARD_MAGIC, SHARD_MAGIC_UINT32, ShardFile, readShard, readShardHeader, writeShard } from '../../../lib/data/shard.js';
 import { ShardWriter } from '../../../lib/data/shard_writer.js';
 import { HEADER_BYTES } from '../../../lib/data/binary_header.js';
 import { SideFileKind, readSideFile, sideFilePathFor } from '../../../lib/data/side_file.js';
@@ -44,17 +44,56 @@ describe('token shards', () => {
     expect(shard.header.tokenizer.hashPrefix).toBe(tok.hash.slice(0, 32));
   });
 
-  it('round-trips uint32 (version 2) for vocabularies over 65,536', async () => {
+  it('writes uint32 in llm.c\'s layout (magic 20240801, version 7) for vocabularies over 65,536', async () => {
     const tok = fakeTokenizer(100_277);
     const ids = randomIds(5000, 100_277, 2);
     ids[3] = 100_276;
-    const path = join(dir, 'v2.bin');
+    const path = join(dir, 'v7.bin');
     await writeShard(path, ids, { tokenizer: tok });
     const shard = readShard(path, { expectTokenizer: tok });
-    expect(shard.header.version).toBe(2);
+    expect([shard.header.magic, shard.header.version, shard.header.tokenBytes]).toEqual([SHARD_MAGIC_UINT32, 7, 4]);
     expect(shard.tokens).toBeInstanceOf(Uint32Array);
     expect(Array.from(shard.tokens)).toEqual(Array.from(ids));
+    // llm.c's uint32 loader, written down: int32 [0] magic 20240801, [1] version 7, [2] count;
+    // the tokens are count × uint32 at byte 1024 = 256 × 4 and the file ends there
+    const raw = readFileSync(path);
+    expect([raw.readInt32LE(0), raw.readInt32LE(4), raw.readInt32LE(8)]).toEqual([20240801, 7, ids.length]);
+    expect(raw.length).toBe(1024 + 4 * ids.length);
+    const asLlmc = Array.from({ length: raw.readInt32LE(8) }, (_, i) => raw.readUInt32LE(1024 + 4 * i));
+    expect(asLlmc).toEqual(Array.from(ids));
+    // the contract sits in words 8..14, which that loader ignores; words 3..7 stay zero
+    expect([3, 4, 5, 6, 7].map((w) => raw.readInt32LE(4 * w))).toEqual([0, 0, 0, 0, 0]);
+    expect([raw.readInt32LE(32), raw.readInt32LE(36), raw.readInt32LE(40)]).toEqual([100_277, tok.eotId, tok.hiddenId]);
     await expect(writeShard(join(dir, 'bad.bin'), ids, { tokenizer: tok, version: 1 })).rejects.toThrow(/cannot hold/);
+    await expect(writeShard(join(dir, 'bad.bin'), ids, { tokenizer: tok, version: 2 as 7 })).rejects.toThrow(/must be 1 \(uint16\) or 7/);
+    expect(() => new ShardWriter({ dir: join(dir, 'never2'), tokenizer: tok, version: 2 as 7 })).toThrow(/must be 1 \(uint16\) or 7/);
+    const streamed = new ShardWriter({ dir: join(dir, 'wide'), tokenizer: tok });
+    await streamed.writeDocument(ids.subarray(0, 10));
+    const [wide] = await streamed.close();
+    expect(readFileSync(wide).readInt32LE(0)).toBe(SHARD_MAGIC_UINT32);
+    expect(readShard(wide).header.version).toBe(7);
+  });
+
+  it('still reads the older uint32 layout (magic 20240520, version 2) everywhere', async () => {
+    const tok = fakeTokenizer(70_000);
+    const ids = randomIds(600, 70_000, 12);
+    const path = join(dir, 'old-v2.bin');
+    await writeShard(path, ids, { tokenizer: tok });
+    patchWord(path, 0, SHARD_MAGIC);
+    patchWord(path, 1, 2);
+    const shard = readShard(path, { expectTokenizer: tok });
+    expect([shard.header.magic, shard.header.version, shard.header.tokenBytes]).toEqual([SHARD_MAGIC, 2, 4]);
+    expect(Array.from(shard.tokens)).toEqual(Array.from(ids));
+    expect(readShardHeader(path).tokenCount).toBe(600);
+    const file = new ShardFile(path, { expectTokenizer: tok });
+    expect(Array.from(file.read(590, new Uint32Array(10)))).toEqual(Array.from(ids.subarray(590)));
+    file.close();
+    // version 7 under the uint16 magic, and version 2 under llm.c's uint32 magic, are refused
+    patchWord(path, 1, 7);
+    expect(() => readShard(path)).toThrow(/unsupported shard version 7 for magic 20240520/);
+    patchWord(path, 0, SHARD_MAGIC_UINT32);
+    patchWord(path, 1, 2);
+    expect(() => readShardHeader(path)).toThrow(expect.objectContaining({ code: 'E_FILE_FORMAT', message: expect.stringMatching(/unsupported shard version 2 for magic 20240801/) }));
   });
 
   it('streams documents with <|endoftext|> before each and rolls over at shardTokens', async () => {
@@ -170,7 +209,7 @@ describe('token shards', () => {
     it('wrong magic and version', async () => {
       const path = await make('magic.bin');
       patchWord(path, 0, 12345);
-      expect(() => readShard(path)).toThrow(/not a token shard: magic 12345, expected 20240520/);
+      expect(() => readShard(path)).toThrow(/not a token shard: magic 12345, expected 20240520 or 20240801/);
       const path2 = await make('version.bin');
       patchWord(path2, 1, 7);
       expect(() => readShard(path2)).toThrow(/unsupported shard version 7/);
