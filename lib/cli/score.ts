@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { readShardHeader } from '../data/shard.js';
 import { scoreShards, type ScoreShardsResult } from '../classify/score_shards.js';
-import { parseTask } from './filter.js';
+import { parseTask } from './task_index.js';
 import { ProgressLine, UsageError, formatCount, writeJson, type CliIO } from './output.js';
 
 /** Options of `tokenfilter score`, as the CLI parses them. */
