@@ -57,6 +57,7 @@ export async function filterCommand(shards: string[], options: FilterCommandOpti
       fraction: options.fraction,
       scoresDir: options.scores,
       task,
+      signal: io.signal,
       onProgress: (p) => progress.update(p.done, p.total, 'shards', `${formatCount(p.tokens)} tokens${p.skipped ? ' (done before)' : ''}`, true),
     });
   } catch (error) {

@@ -32,7 +32,7 @@ export async function scoreCommand(shards: string[], options: ScoreCommandOption
   let result: ScoreShardsResult;
   try {
     result = await scoreShards({
-      shards, classifier: options.classifier, out: options.out, task,
+      shards, classifier: options.classifier, out: options.out, task, signal: io.signal,
       onProgress: (p) => progress.update(p.tokens, p.shardTokens, 'tokens', `shard ${p.done + 1}/${p.total}${p.skipped ? ' (done before)' : ''}`),
     });
   } catch (error) {
