@@ -26,6 +26,7 @@ import { registerRelabel } from './relabel.js';
 import { registerMixture } from './mixture.js';
 import { registerRmu } from './rmu.js';
 import { registerScore } from './score.js';
+import { registerSummary } from './summary.js';
 import { registerTokenize } from './tokenize.js';
 import { registerTrain } from './train.js';
 import { registerTrainClassifier } from './train_classifier.js';
@@ -65,6 +66,7 @@ export function createProgram(io: CliIO): Command {
   registerDemo(program, io);
   registerTrainClassifier(program, io);
   registerScore(program, io);
+  registerSummary(program, io);
   registerEvalClassifier(program, io);
   registerEvalMcq(program, io);
   registerAttack(program, io);

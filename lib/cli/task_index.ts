@@ -14,6 +14,8 @@ export interface TaskIndex {
 /** Where an `auto` index came from, for messages. */
 const SLURM_ID = 'SLURM_ARRAY_TASK_ID';
 const SLURM_MIN = 'SLURM_ARRAY_TASK_MIN';
+const SLURM_COUNT = 'SLURM_ARRAY_TASK_COUNT';
+const SLURM_STEP = 'SLURM_ARRAY_TASK_STEP';
 const K8S_INDEX = 'JOB_COMPLETION_INDEX';
 
 /** Reads a non-negative integer variable; an empty or non-integer value names the variable and value. */
@@ -50,10 +52,27 @@ export function autoTaskIndex(env: NodeJS.ProcessEnv): { index: number; source: 
 }
 
 /**
+ * Under Slurm, refuses an array that is not exactly N consecutive ids (SLURM_ARRAY_TASK_COUNT ≠ N,
+ * or SLURM_ARRAY_TASK_STEP ≠ 1): `ID − MIN` would name the wrong tasks, e.g. when a subset such
+ * as `--array=1,4` is resubmitted.
+ */
+function checkSlurmArray(env: NodeJS.ProcessEnv, count: number): void {
+  if (env[SLURM_ID] === undefined) return;
+  const total = env[SLURM_COUNT] === undefined ? undefined : envIndex(env, SLURM_COUNT);
+  const step = env[SLURM_STEP] === undefined ? 1 : envIndex(env, SLURM_STEP);
+  if ((total !== undefined && total !== count) || step !== 1)
+    throw new UsageError(
+      `--shard auto/${count} needs a Slurm array of exactly ${count} consecutive ids, but ${SLURM_COUNT}=${env[SLURM_COUNT] ?? '(unset)'}, ` +
+        `${SLURM_STEP}=${env[SLURM_STEP] ?? '(unset)'}; to rerun some tasks give the index yourself: --shard \$SLURM_ARRAY_TASK_ID/${count} with --array=<0-based indices>`,
+    );
+}
+
+/**
  * Parses `--shard I/N`: task I of N (0 <= I < N) takes the inputs whose position in the sorted
  * input list is I modulo N. `I` may be `auto` (see {@link autoTaskIndex}).
  * @throws UsageError (E_OPTION) for a malformed value, N < 1, I >= N (naming the variable and
- *   value under auto), or a missing, empty or non-integer environment variable under auto.
+ *   value under auto), a missing, empty or non-integer environment variable under auto, or a
+ *   Slurm array that is not N consecutive ids (SLURM_ARRAY_TASK_COUNT ≠ N or a step ≠ 1).
  */
 export function parseTask(value: string, env: NodeJS.ProcessEnv = process.env): TaskIndex {
   const match = /^(\d+|auto)\/(\d+)$/.exec(String(value).trim());
@@ -62,6 +81,7 @@ export function parseTask(value: string, env: NodeJS.ProcessEnv = process.env): 
   if (!Number.isSafeInteger(count) || count < 1) throw new UsageError(`--shard ${value}: N must be an integer >= 1`);
   if (match[1] === 'auto') {
     const { index, source } = autoTaskIndex(env);
+    checkSlurmArray(env, count);
     if (index >= count)
       throw new UsageError(
         `--shard auto/${count}: task index ${index} (from ${source}) is not below N = ${count}; ` +

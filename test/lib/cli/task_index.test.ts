@@ -40,6 +40,18 @@ describe('parseTask (--shard I/N | auto/N)', () => {
     expect(optionError(() => parseTask('auto/3', { SLURM_ARRAY_TASK_ID: '0', SLURM_ARRAY_TASK_MIN: '1' })).message).toMatch(/below SLURM_ARRAY_TASK_MIN=1/);
   });
 
+  it('refuses a Slurm array that is not N consecutive ids, such as a resubmitted subset', () => {
+    const full = { SLURM_ARRAY_TASK_ID: '2', SLURM_ARRAY_TASK_MIN: '1', SLURM_ARRAY_TASK_COUNT: '3', SLURM_ARRAY_TASK_STEP: '1' };
+    expect(parseTask('auto/3', full)).toEqual({ index: 1, count: 3 });
+    // --array=1,4 resubmitted for auto/5 would run as tasks 0 and 3
+    const subset = optionError(() => parseTask('auto/5', { SLURM_ARRAY_TASK_ID: '4', SLURM_ARRAY_TASK_MIN: '1', SLURM_ARRAY_TASK_COUNT: '2' })).message;
+    expect(subset).toContain('exactly 5 consecutive ids, but SLURM_ARRAY_TASK_COUNT=2');
+    expect(subset).toContain('--shard $SLURM_ARRAY_TASK_ID/5');
+    expect(optionError(() => parseTask('auto/3', { ...full, SLURM_ARRAY_TASK_STEP: '2' })).message).toContain('SLURM_ARRAY_TASK_STEP=2');
+    // the explicit form is not checked against the array
+    expect(parseTask('4/5', { SLURM_ARRAY_TASK_ID: '4', SLURM_ARRAY_TASK_COUNT: '2' })).toEqual({ index: 4, count: 5 });
+  });
+
   it('reads a Kubernetes Indexed Job index, with Slurm taking precedence when both are set', () => {
     expect(parseTask('auto/4', { JOB_COMPLETION_INDEX: '1' })).toEqual({ index: 1, count: 4 });
     expect(autoTaskIndex({ JOB_COMPLETION_INDEX: '1', SLURM_ARRAY_TASK_ID: '3' })).toEqual({ index: 3, source: 'SLURM_ARRAY_TASK_ID=3' });
