@@ -85,6 +85,8 @@ export { thresholdForFraction } from './filter/threshold.js';
 export type { TokenScores } from './filter/threshold.js';
 export { ScoreHistogram } from './filter/score_histogram.js';
 export { filterShards } from './filter/filter_shards.js';
+export { summarizeRun } from './filter/run_summary.js';
+export type { RunStage, RunSummary, StageSummary, TaskSummary } from './filter/run_summary.js';
 export type { FilterSettings, FilterShardsOptions, FilterShardsProgress, FilterShardsResult, ShardFilterRecord } from './filter/filter_shards.js';
 export type { FileDigest, ShardRecordCore } from './data/shard_record.js';
 

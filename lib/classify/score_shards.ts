@@ -144,7 +144,8 @@ export async function scoreShards(options: ScoreShardsOptions): Promise<ScoreSha
   await removeTemporaries(result.manifest);
   await writeFileAtomic(
     result.manifest,
-    JSON.stringify({ ...result, processed: result.processed.map((r) => r.input), shards: mine, classifier: identity }, null, 2) + '\n',
+    // `inputs` (every task's sorted input list) lets `tokenfilter summary` name the shards of tasks that never ran
+    JSON.stringify({ ...result, processed: result.processed.map((r) => r.input), shards: mine, inputs: all, classifier: identity }, null, 2) + '\n',
   );
   return result;
 }

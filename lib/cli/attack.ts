@@ -170,9 +170,6 @@ export async function attackCommand(options: AttackCommandOptions, io: CliIO): P
     samplers.push(sampler);
     return sampler;
   };
-  const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  process.once('SIGINT', onSignal);
   const progress = new ProgressLine(io, 'finetune');
   const common = {
     ...evalOptions,
@@ -180,7 +177,7 @@ export async function attackCommand(options: AttackCommandOptions, io: CliIO): P
     evalStream: stream,
     evalEvery: options.evalEvery,
     pretrainingTokens: options.pretrainingTokens,
-    signal: controller.signal,
+    signal: io.signal, // Ctrl-C in the CLI (main.ts)
   };
   let sweep: LrSweepResult | null = null;
   let result: AdversarialFinetuneResult;
@@ -217,7 +214,6 @@ export async function attackCommand(options: AttackCommandOptions, io: CliIO): P
   } finally {
     progress.finish();
     for (const sampler of samplers) sampler.close();
-    process.removeListener('SIGINT', onSignal);
   }
   if (options.out)
     await result.model.save(options.out, { ...contractMetadata(asRecorded(contract)), finetune_attack: JSON.stringify({ lr: result.lr, tokens: result.tokens }) });

@@ -47,9 +47,6 @@ export interface DemoCommandOptions {
 
 /** Runs the demo, writes report.json / loss.svg / index.html and prints the summary table. */
 export async function demoCommand(options: DemoCommandOptions, io: CliIO): Promise<DemoReport> {
-  const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  process.once('SIGINT', onSignal);
   const demoOptions: DemoOptions = {
     out: options.out,
     steps: options.steps,
@@ -83,7 +80,7 @@ export async function demoCommand(options: DemoCommandOptions, io: CliIO): Promi
     bilmSteps: options.bilmSteps,
     labelDocuments: options.labelDocs,
     trainDocuments: options.trainDocs,
-    signal: controller.signal,
+    signal: io.signal, // Ctrl-C in the CLI (main.ts)
     onLog: options.quiet ? undefined : (line) => io.stderr.write(`${line}\n`),
   };
   try {
@@ -91,22 +88,15 @@ export async function demoCommand(options: DemoCommandOptions, io: CliIO): Promi
   } catch (error) {
     throw new UsageError((error as Error).message, { cause: error });
   }
-  let report: DemoReport;
-  try {
-    report = await runDemo(demoOptions);
-  } finally {
-    process.removeListener('SIGINT', onSignal);
+  const report: DemoReport = await runDemo(demoOptions);
+  const files = await writeDemoReport(options.out, report);
+  if (options.json) writeJson(io, report);
+  else {
+    io.stdout.write(`\n${formatDemoSummary(report)}\n\n${formatDemoTable(report)}\n\n`);
+    io.stdout.write(`Loss in nats per token on held-out WordNet documents; Δ = change against the unfiltered baseline.\n`);
+    io.stdout.write(`Report: ${files.join(', ')} (${report.seconds.toFixed(0)} s)\n`);
   }
-  {
-    const files = await writeDemoReport(options.out, report);
-    if (options.json) writeJson(io, report);
-    else {
-      io.stdout.write(`\n${formatDemoSummary(report)}\n\n${formatDemoTable(report)}\n\n`);
-      io.stdout.write(`Loss in nats per token on held-out WordNet documents; Δ = change against the unfiltered baseline.\n`);
-      io.stdout.write(`Report: ${files.join(', ')} (${report.seconds.toFixed(0)} s)\n`);
-    }
-    return report;
-  }
+  return report;
 }
 
 /** Adds `demo` to the program. */

@@ -70,6 +70,7 @@ export async function experimentCommand(options: ExperimentCommandOptions, io: C
         tokensPerParameter: options.tokensPerParameter, context: options.context, batch: options.batch, lr: options.lr,
         threshold: options.threshold, noiseRates: options.noiseRates.trim() === '' ? [] : list('--noise-rates', options.noiseRates),
         attack: options.attack, attackBudget: options.attackBudget, attackLrs: list('--attack-lrs', options.attackLrs), rmuSteps: options.rmuSteps, mcqPerDomain: options.mcqPerDomain, onLog: log,
+        signal: io.signal, // Ctrl-C in the CLI (main.ts)
       });
     } catch (error) {
       if (error instanceof RangeError || error instanceof TypeError) throw new UsageError(error.message, { cause: error });

@@ -9,7 +9,8 @@ import { errorCode } from '../errors.js';
 import { readSideFileHeader } from '../data/side_file.js';
 import { filterShards, scoreFileFor, type FilterShardsResult } from '../filter/filter_shards.js';
 import type { FilterMode } from '../filter/filter_tokens.js';
-import { ProgressLine, UsageError, formatCount, numberOption, parseEnvInteger, writeJson, type CliIO } from './output.js';
+import { ProgressLine, UsageError, formatCount, numberOption, writeJson, type CliIO } from './output.js';
+import { parseTask } from './task_index.js';
 
 /** Options of `tokenfilter filter`, as the CLI parses them. */
 export interface FilterCommandOptions {
@@ -20,28 +21,6 @@ export interface FilterCommandOptions {
   scores?: string;
   shard: string;
   json?: boolean;
-}
-
-/**
- * Parses `--shard I/N`. `I` may be `auto`: the task index then comes from SLURM_ARRAY_TASK_ID
- * (Slurm job arrays) or JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs).
- * @throws UsageError for a malformed value or a missing environment variable.
- */
-export function parseTask(value: string, env: NodeJS.ProcessEnv = process.env): { index: number; count: number } {
-  const match = /^(\d+|auto)\/(\d+)$/.exec(value.trim());
-  if (!match) throw new UsageError(`--shard must look like I/N (e.g. 0/8) or auto/N, got '${value}'`);
-  let indexText = match[1];
-  if (indexText === 'auto') {
-    const variable = ['SLURM_ARRAY_TASK_ID', 'JOB_COMPLETION_INDEX'].find((name) => env[name] !== undefined);
-    if (variable === undefined)
-      throw new UsageError('--shard auto/N needs SLURM_ARRAY_TASK_ID (Slurm) or JOB_COMPLETION_INDEX (Kubernetes) in the environment');
-    indexText = String(parseEnvInteger(env, variable, 0));
-  }
-  const index = Number(indexText);
-  const count = Number(match[2]);
-  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(count) || count < 1 || index < 0 || index >= count)
-    throw new UsageError(`--shard ${value}: need 0 <= I < N, got I = ${indexText}, N = ${match[2]}`);
-  return { index, count };
 }
 
 /**
@@ -78,6 +57,7 @@ export async function filterCommand(shards: string[], options: FilterCommandOpti
       fraction: options.fraction,
       scoresDir: options.scores,
       task,
+      signal: io.signal,
       onProgress: (p) => progress.update(p.done, p.total, 'shards', `${formatCount(p.tokens)} tokens${p.skipped ? ' (done before)' : ''}`, true),
     });
   } catch (error) {

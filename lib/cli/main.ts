@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /**
  * The `tokenfilter` command. Subcommands live one per file in this folder and are registered
- * here. Exit codes: 0 success, 1 failure while running, 2 bad arguments or bad input files.
- * Errors print as one line; `--verbose` adds the stack.
+ * here. Exit codes: 0 success, 1 failure while running, 2 bad arguments or bad input files,
+ * 130 stopped by Ctrl-C. Every error prints as one stderr line starting `tokenfilter: `
+ * (`--verbose` adds the stack); under `--json` the error is also printed on stdout as one JSON
+ * object `{"error": {"code", "message"}}`. See docs/cli.md.
  * @module
  */
 import { realpathSync } from 'node:fs';
@@ -10,7 +12,8 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { errorCode, INPUT_ERROR_CODES } from '../errors.js';
-import { ExitCode, UsageError, parseIntegerOption, processIO, type CliIO } from './output.js';
+import { abortError } from '../abort.js';
+import { ExitCode, PROGRESS_MODES, UsageError, parseIntegerOption, processIO, writeJson, type CliIO, type ProgressMode } from './output.js';
 import { registerAttack } from './attack.js';
 import { registerDemo } from './demo.js';
 import { registerEval } from './eval.js';
@@ -24,6 +27,7 @@ import { registerRelabel } from './relabel.js';
 import { registerMixture } from './mixture.js';
 import { registerRmu } from './rmu.js';
 import { registerScore } from './score.js';
+import { registerSummary } from './summary.js';
 import { registerTokenize } from './tokenize.js';
 import { registerTrain } from './train.js';
 import { registerTrainClassifier } from './train_classifier.js';
@@ -43,10 +47,12 @@ export function createProgram(io: CliIO): Command {
       parseIntegerOption('--threads', v, 1, 1024),
     )
     .option('--verbose', 'print stack traces with errors')
-    .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .option('--progress <mode>', 'auto (bar on a terminal, a line every 10 s otherwise) | bar | lines | none', parseProgressMode, 'auto')
+    .showHelpAfterError(HELP_HINT)
+    .configureOutput(outputConfig(io))
     .exitOverride();
   program.hook('preAction', async (root) => {
+    io.progress = root.opts().progress as ProgressMode;
     const threads = root.opts().threads as number | undefined;
     if (threads !== undefined) {
       const { setThreads } = await import('../native.js');
@@ -61,6 +67,7 @@ export function createProgram(io: CliIO): Command {
   registerDemo(program, io);
   registerTrainClassifier(program, io);
   registerScore(program, io);
+  registerSummary(program, io);
   registerEvalClassifier(program, io);
   registerEvalMcq(program, io);
   registerAttack(program, io);
@@ -71,10 +78,34 @@ export function createProgram(io: CliIO): Command {
   registerExport(program, io);
   for (const command of program.commands) {
     command.exitOverride();
-    command.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
-    command.showHelpAfterError('(run with --help for usage)');
+    command.configureOutput(outputConfig(io));
+    command.showHelpAfterError(HELP_HINT);
   }
   return program;
+}
+
+const HELP_HINT = 'tokenfilter: run with --help for usage';
+
+/** Commander's output: help to stdout, its error lines prefixed `tokenfilter: ` on stderr. */
+function outputConfig(io: CliIO) {
+  return {
+    writeOut: (s: string) => io.stdout.write(s),
+    writeErr: (s: string) => io.stderr.write(s),
+    outputError: (s: string, write: (s: string) => void) => write(`tokenfilter: ${s}`),
+  };
+}
+
+function parseProgressMode(value: string): ProgressMode {
+  if (!(PROGRESS_MODES as readonly string[]).includes(value))
+    throw new UsageError(`--progress must be one of ${PROGRESS_MODES.join(', ')}, got '${value}'`);
+  return value as ProgressMode;
+}
+
+/** The code an error prints under `--json`: its TokenfilterError code, or E_UNKNOWN. */
+export function jsonErrorCode(error: unknown): string {
+  if (error instanceof CommanderError) return 'E_OPTION';
+  if (error instanceof DOMException && error.name === 'AbortError') return 'E_ABORTED';
+  return errorCode(error) ?? 'E_UNKNOWN';
 }
 
 /**
@@ -83,6 +114,7 @@ export function createProgram(io: CliIO): Command {
  */
 export async function runCli(argv: string[], io: CliIO = processIO()): Promise<number> {
   const program = createProgram(io);
+  const json = argv.includes('--json');
   try {
     await program.parseAsync(argv, { from: 'user' });
     return ExitCode.Ok;
@@ -90,14 +122,18 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
     if (error instanceof CommanderError) {
       // help and version are "errors" to commander; its usage message is already printed
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return ExitCode.Ok;
+      if (json) writeJson(io, { error: { code: jsonErrorCode(error), message: error.message.replace(/^error: /, '') } });
       if (error.code === 'commander.executeSubCommandAsync') return ExitCode.Failure;
       return ExitCode.Usage;
     }
+    const interrupted = io.signal?.aborted === true;
+    const thrown = interrupted ? abortError('command (Ctrl-C)') : error;
+    const message = (thrown instanceof Error ? thrown.message : String(thrown)).split('\n')[0];
+    io.stderr.write(`tokenfilter: error: ${message}\n`);
     const verbose = Boolean(program.opts().verbose) || argv.includes('--verbose');
-    const message = error instanceof Error ? error.message : String(error);
-    io.stderr.write(`tokenfilter: error: ${message.split('\n')[0]}\n`);
     if (verbose && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
-    return exitCodeOf(error);
+    if (json) writeJson(io, { error: { code: jsonErrorCode(thrown), message } });
+    return interrupted ? ExitCode.Interrupted : exitCodeOf(error);
   }
 }
 
@@ -117,8 +153,27 @@ function isEntryPoint(): boolean {
   }
 }
 
+/**
+ * Ctrl-C: the first SIGINT fires `signal` (commands that take one stop at their next check,
+ * remove their temporary files and exit 130); a command still running 10 s later, or a second
+ * SIGINT, exits 130 at once (outputs appear only by atomic rename, so none is left half-written
+ * under its final name).
+ */
+function interruptSignal(): AbortSignal {
+  const controller = new AbortController();
+  process.on('SIGINT', () => {
+    if (controller.signal.aborted) process.exit(ExitCode.Interrupted);
+    controller.abort();
+    setTimeout(() => {
+      process.stderr.write('tokenfilter: error: interrupted (Ctrl-C); the command did not stop within 10 s\n');
+      process.exit(ExitCode.Interrupted);
+    }, 10_000).unref();
+  });
+  return controller.signal;
+}
+
 if (isEntryPoint()) {
-  runCli(process.argv.slice(2)).then((code) => {
+  runCli(process.argv.slice(2), { ...processIO(), signal: interruptSignal() }).then((code) => {
     process.exitCode = code;
   });
 }

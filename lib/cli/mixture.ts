@@ -57,6 +57,7 @@ export async function mixtureCommand(options: MixtureCommandOptions, io: CliIO):
       layers: options.layers, dModel: options.width, heads: options.heads, context: options.context, vocabSize: options.vocab,
       steps: options.steps, batch: options.batch, lr: options.lr, ks: numbers('--ks', options.ks), alphas: numbers('--alphas', options.alphas),
       alignCost: options.alignCost, samples: options.samples, onLog: log,
+      signal: io.signal, // Ctrl-C in the CLI (main.ts)
     });
   }
   await writeMixtureReport(options.out, results);

@@ -1,6 +1,7 @@
 /**
- * What every subcommand shares: where output goes, a progress line on stderr (drawn only on a
- * terminal, no dependency), JSON summaries, and the error type that maps to exit code 2.
+ * What every subcommand shares: where output goes, progress on stderr (a redrawn bar on a
+ * terminal, plain lines every 10 s in logs; no dependency), JSON summaries, and the error type
+ * that maps to exit code 2.
  * @module
  */
 import { TokenfilterError } from '../errors.js';
@@ -14,6 +15,8 @@ export const ExitCode = {
   Failure: 1,
   /** Bad arguments or bad input files: nothing was done, or it stopped at the bad input. */
   Usage: 2,
+  /** Stopped by Ctrl-C (SIGINT): 128 + 2, as shells report it. */
+  Interrupted: 130,
 } as const;
 
 /**
@@ -32,6 +35,10 @@ export interface CliIO {
   stdout: { write(text: string): unknown };
   /** Progress, messages, errors. */
   stderr: { write(text: string): unknown; isTTY?: boolean; columns?: number };
+  /** How progress is shown (the global `--progress`; default `auto`). */
+  progress?: ProgressMode;
+  /** Fires on Ctrl-C (SIGINT) in the real CLI; commands that can stop early pass it on. */
+  signal?: AbortSignal;
 }
 
 /** The process's own streams. */
@@ -61,63 +68,117 @@ export function formatDuration(seconds: number): string {
   return h > 0 ? `${h}:${pad(m)}:${pad(s % 60)}` : `${pad(m)}:${pad(s % 60)}`;
 }
 
+/** How progress is shown: `auto` is `bar` when stderr is a terminal and `lines` otherwise. */
+export type ProgressMode = 'auto' | 'bar' | 'lines' | 'none';
+
+/** The progress modes `--progress` accepts. */
+export const PROGRESS_MODES: readonly ProgressMode[] = ['auto', 'bar', 'lines', 'none'];
+
+/** Width used when the terminal reports none, or 0 columns (some CI terminals and containers). */
+export const DEFAULT_COLUMNS = 80;
+
+/** Options of {@link ProgressLine}. */
+export interface ProgressLineOptions {
+  /** Overrides `io.progress` (default `auto`). */
+  mode?: ProgressMode;
+  /** Milliseconds between plain lines in `lines` mode (default 10 000). */
+  lineInterval?: number;
+  /** Milliseconds since some origin; tests pass a fake clock (default `Date.now`). */
+  clock?: () => number;
+}
+
 /**
- * A single redrawn progress line on stderr: a bar when the total is known, the counters, rate
- * and ETA. Draws nothing when stderr is not a terminal (logs stay clean) or when disabled.
- * Redraws at most every 100 ms.
+ * Progress on stderr: a bar when the total is known, the counters, rate and ETA.
+ * - `bar`: one line redrawn in place (`\r`), at most every 100 ms, cut to the terminal width
+ *   ({@link DEFAULT_COLUMNS} when the terminal reports 0 or no columns).
+ * - `lines`: a plain line (no `\r`, no padding) at most every `lineInterval` ms (10 s), for job
+ *   logs; the first after one interval, so stages shorter than that print nothing, and a last
+ *   line at {@link ProgressLine.finish} when any was printed.
+ * - `none`: nothing.
  */
 export class ProgressLine {
   private readonly io: CliIO;
   private readonly label: string;
-  private readonly enabled: boolean;
-  private readonly started = Date.now();
-  private lastDraw = 0;
+  /** The resolved mode: never `auto`. */
+  readonly mode: Exclude<ProgressMode, 'auto'>;
+  private readonly clock: () => number;
+  private readonly lineInterval: number;
+  private readonly started: number;
+  private lastDraw: number;
   private drawn = false;
+  private pending: string | null = null;
 
-  constructor(io: CliIO, label: string, options: { enabled?: boolean } = {}) {
+  constructor(io: CliIO, label: string, options: ProgressLineOptions = {}) {
     this.io = io;
     this.label = label;
-    this.enabled = options.enabled ?? Boolean(io.stderr.isTTY);
+    const mode = options.mode ?? io.progress ?? 'auto';
+    this.mode = mode === 'auto' ? (io.stderr.isTTY ? 'bar' : 'lines') : mode;
+    this.clock = options.clock ?? Date.now;
+    this.lineInterval = options.lineInterval ?? 10_000;
+    this.started = this.clock();
+    this.lastDraw = this.mode === 'lines' ? this.started : -Infinity;
   }
 
   /** Seconds since the line was created. */
   get elapsed(): number {
-    return (Date.now() - this.started) / 1000;
+    return (this.clock() - this.started) / 1000;
   }
 
   /**
-   * Updates the line. `done`/`total` drive the bar (total may be unknown); `unit` names them;
-   * `extra` is appended (e.g. "1.2M tokens").
+   * Updates the progress. `done`/`total` drive the bar, percentage and ETA (total may be
+   * unknown: null); `unit` names them; `extra` is appended (e.g. "1.2M tokens"). `force` redraws
+   * a bar now; it does not make `lines` print more often than its interval.
    */
   update(done: number, total: number | null, unit: string, extra = '', force = false): void {
-    if (!this.enabled) return;
-    const now = Date.now();
-    if (!force && now - this.lastDraw < 100) return;
+    if (this.mode === 'none') return;
+    const now = this.clock();
+    const interval = this.mode === 'lines' ? this.lineInterval : force ? 0 : 100;
+    const text = this.describe(done, total, unit, extra);
+    if (now - this.lastDraw < interval) {
+      this.pending = text;
+      return;
+    }
     this.lastDraw = now;
+    this.pending = null;
+    this.draw(text);
+  }
+
+  /** The progress text, without bar decoration for `lines`. */
+  private describe(done: number, total: number | null, unit: string, extra: string): string {
     const elapsed = this.elapsed;
     const rate = elapsed > 0 ? done / elapsed : 0;
     let line = `${this.label} `;
     if (total !== null && total > 0) {
       const fraction = Math.min(1, done / total);
-      const width = 24;
-      const filled = Math.round(fraction * width);
-      line += `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}% `;
-      line += `${formatCount(done)}/${formatCount(total)} ${unit}`;
+      if (this.mode === 'bar') {
+        const filled = Math.round(fraction * 24);
+        line += `[${'#'.repeat(filled)}${'.'.repeat(24 - filled)}] `;
+      }
+      line += `${(fraction * 100).toFixed(0).padStart(3)}% ${formatCount(done)}/${formatCount(total)} ${unit}`;
       if (rate > 0 && done < total) line += ` · ETA ${formatDuration((total - done) / rate)}`;
     } else {
       line += `${formatCount(done)} ${unit}`;
     }
     line += ` · ${formatCount(rate)} ${unit}/s · ${formatDuration(elapsed)}`;
-    if (extra) line += ` · ${extra}`;
-    const columns = this.io.stderr.columns ?? 100;
-    this.io.stderr.write(`\r${line.slice(0, Math.max(20, columns - 1)).padEnd(Math.max(20, columns - 1))}`);
+    return extra ? `${line} · ${extra}` : line;
+  }
+
+  private draw(text: string): void {
+    if (this.mode === 'lines') {
+      this.io.stderr.write(`${text}\n`);
+    } else {
+      const width = Math.max(20, (this.io.stderr.columns || DEFAULT_COLUMNS) - 1);
+      this.io.stderr.write(`\r${text.slice(0, width).padEnd(width)}`);
+    }
     this.drawn = true;
   }
 
-  /** Ends the line (a newline after the last redraw). */
+  /** Ends the progress: a newline after a bar; in `lines` mode the latest state, if a line was printed and it changed since. */
   finish(): void {
-    if (this.drawn) this.io.stderr.write('\n');
+    if (this.mode === 'bar' && this.drawn) this.io.stderr.write('\n');
+    if (this.mode === 'lines' && this.drawn && this.pending !== null) this.io.stderr.write(`${this.pending}\n`);
     this.drawn = false;
+    this.pending = null;
   }
 }
 

@@ -43,9 +43,6 @@ export async function rmuCommand(options: RmuCommandOptions, io: CliIO): Promise
   await checkModelsAgainstShards([options.model], contract, options.forget[0] ?? options.retain[0]);
   const samplers: BatchSampler[] = [];
   samplers.push(openSampler(options.forget, options.batch, context, options.seed, contract));
-  const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  process.once('SIGINT', onSignal);
   const progress = new ProgressLine(io, 'rmu');
   let result: RmuResult;
   try {
@@ -58,7 +55,7 @@ export async function rmuCommand(options: RmuCommandOptions, io: CliIO): Promise
       lr: options.lr,
       seed: options.seed,
       inPlace: true,
-      signal: controller.signal,
+      signal: io.signal, // Ctrl-C in the CLI (main.ts)
       onProgress: (p) => {
         progress.update(p.step, p.steps, 'steps', `forget ${p.forgetLoss.toFixed(3)} · retain ${p.retainLoss.toFixed(4)}`);
         if (!io.stderr.isTTY && (p.step === 1 || p.step % 50 === 0 || p.step === p.steps))
@@ -68,7 +65,6 @@ export async function rmuCommand(options: RmuCommandOptions, io: CliIO): Promise
   } finally {
     progress.finish();
     for (const sampler of samplers) sampler.close();
-    process.removeListener('SIGINT', onSignal);
   }
   const settings = { layer: result.layer, blocks: result.blocks, steps: result.steps, alpha: result.alpha, steeringCoefficient: result.steeringCoefficient, lr: result.lr, seed: result.seed };
   await result.model.save(options.out, { ...contractMetadata(asRecorded(contract)), rmu: JSON.stringify({ source: options.model, ...settings }) });

@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { readShardHeader } from '../data/shard.js';
 import { scoreShards, type ScoreShardsResult } from '../classify/score_shards.js';
-import { parseTask } from './filter.js';
+import { parseTask } from './task_index.js';
 import { ProgressLine, UsageError, formatCount, writeJson, type CliIO } from './output.js';
 
 /** Options of `tokenfilter score`, as the CLI parses them. */
@@ -32,7 +32,7 @@ export async function scoreCommand(shards: string[], options: ScoreCommandOption
   let result: ScoreShardsResult;
   try {
     result = await scoreShards({
-      shards, classifier: options.classifier, out: options.out, task,
+      shards, classifier: options.classifier, out: options.out, task, signal: io.signal,
       onProgress: (p) => progress.update(p.tokens, p.shardTokens, 'tokens', `shard ${p.done + 1}/${p.total}${p.skipped ? ' (done before)' : ''}`),
     });
   } catch (error) {

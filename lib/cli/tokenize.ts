@@ -139,8 +139,12 @@ export async function tokenizeCommand(inputs: string[], options: TokenizeOptions
     idField: options.idField,
     skipMalformed: options.skipMalformed,
     invalidUtf8: options.invalidUtf8,
+    signal: io.signal, // Ctrl-C in the CLI (main.ts): the shard in progress is discarded
   });
   const progress = new ProgressLine(io, 'tokenize');
+  // % and ETA by input bytes read (on-disk bytes, so compressed for .gz) against their total
+  const showProgress = (force = false) =>
+    progress.update(stream.bytesRead, totalBytes || null, 'bytes', `${formatCount(writer.documents)} docs · ${formatCount(writer.tokens)} tokens · ${writer.paths.length} shards · file ${filesDone}/${files.length}`, force);
   let characters = 0;
   let filesDone = 0;
   let batch: string[] = [];
@@ -151,7 +155,7 @@ export async function tokenizeCommand(inputs: string[], options: TokenizeOptions
     for (const ids of encoded) await writer.writeDocument(ids);
     batch = [];
     batchChars = 0;
-    progress.update(writer.documents, null, 'docs', `${formatCount(writer.tokens)} tokens · ${writer.paths.length} shards · file ${filesDone}/${files.length}`);
+    showProgress();
   };
   try {
     for await (const doc of stream) {
@@ -169,7 +173,8 @@ export async function tokenizeCommand(inputs: string[], options: TokenizeOptions
     throw error;
   }
   const shards = await writer.close();
-  progress.update(writer.documents, null, 'docs', `${formatCount(writer.tokens)} tokens · ${shards.length} shards`, true);
+  filesDone = stream.files;
+  showProgress(true);
   progress.finish();
   const seconds = (Date.now() - started) / 1000;
   const summary: TokenizeSummary = {

@@ -91,9 +91,6 @@ export async function trainCommand(shards: string[], options: TrainCommandOption
       `${resumeFrom ? `; resuming from ${resumeFrom}` : ''}\n`,
   );
   const sampler = new BatchSampler({ shards, batch: options.batch, context: options.context, seed: options.seed });
-  const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  process.once('SIGINT', onSignal);
   const progress = new ProgressLine(io, 'train');
   let summary: TrainSummary;
   try {
@@ -105,13 +102,12 @@ export async function trainCommand(shards: string[], options: TrainCommandOption
       checkpointPath: options.checkpoint,
       checkpointEvery: options.checkpoint ? options.checkpointEvery : 0,
       resumeFrom,
-      signal: controller.signal,
+      signal: io.signal, // Ctrl-C in the CLI (main.ts)
       onProgress: (p) => progress.update(p.step, options.steps, 'steps', `loss ${p.loss.toFixed(3)} · ${formatCount(p.tokensPerSecond)} tok/s`),
     });
   } finally {
     progress.finish();
     sampler.close();
-    process.removeListener('SIGINT', onSignal);
   }
   await model.save(options.out, contractMetadata(first!));
   const { lossHistory, ...rest } = summary;

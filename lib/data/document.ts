@@ -55,6 +55,8 @@ export interface ResolvedReadOptions {
   invalidUtf8: 'count' | 'error';
   onInvalidUtf8: (where: { file: string; line: number }) => void;
   signal: AbortSignal | undefined;
+  /** Internal (DocumentStream): told the on-disk bytes of a JSON Lines file as they are read. */
+  onBytesRead?: (bytes: number) => void;
 }
 
 /**

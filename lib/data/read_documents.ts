@@ -110,12 +110,15 @@ async function* readTextFile(file: string, options: ResolvedReadOptions): AsyncG
 /**
  * Documents from files and folders, streamed; iterate it once. `skipped` counts malformed
  * records skipped so far (with `skipMalformed`), `invalidUtf8Lines` the JSON Lines lines read
- * with invalid UTF-8 replaced, `files` the files opened.
+ * with invalid UTF-8 replaced, `files` the files opened, `bytesRead` the on-disk bytes read so
+ * far (compressed bytes for `.gz`; JSON Lines counted as read, Parquet and text a whole file at a
+ * time when it is done), against the files' total size for progress.
  */
 export class DocumentStream implements AsyncIterable<Document> {
   skipped = 0;
   invalidUtf8Lines = 0;
   files = 0;
+  bytesRead = 0;
   private readonly paths: string | readonly string[];
   private readonly options: ResolvedReadOptions;
 
@@ -126,6 +129,7 @@ export class DocumentStream implements AsyncIterable<Document> {
       ...resolved,
       onSkip: (s) => { this.skipped++; onSkip(s); },
       onInvalidUtf8: (where) => { this.invalidUtf8Lines++; onInvalidUtf8(where); },
+      onBytesRead: (n) => { this.bytesRead += n; },
     };
     this.paths = paths;
   }
@@ -134,10 +138,12 @@ export class DocumentStream implements AsyncIterable<Document> {
     for (const file of await listCorpusFiles(this.paths)) {
       throwIfAborted(this.options.signal, 'reading documents');
       this.files++;
+      const before = this.bytesRead;
       const format = documentFormatOf(file) ?? 'text';
       if (format === 'jsonl') yield* readJsonl(file, this.options);
       else if (format === 'parquet') yield* readParquet(file, this.options);
       else yield* readTextFile(file, this.options);
+      this.bytesRead = before + (await stat(file)).size;
     }
   }
 }

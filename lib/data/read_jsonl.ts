@@ -23,12 +23,25 @@ export const MAX_LINE_BYTES = 2 ** 28;
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const lossyUtf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
-/** The file's byte stream, gunzipped when its name ends in `.gz` (read errors reach `bytes`). */
-function openBytes(file: string): { bytes: AsyncIterable<Uint8Array>; close: () => void } {
+/** Passes chunks through, telling `onBytes` each one's size. */
+async function* counted(chunks: AsyncIterable<Uint8Array>, onBytes: (n: number) => void): AsyncGenerator<Uint8Array> {
+  for await (const chunk of chunks) {
+    onBytes(chunk.length);
+    yield chunk;
+  }
+}
+
+/**
+ * The file's byte stream, gunzipped when its name ends in `.gz` (read errors reach `bytes`);
+ * `onBytes` hears the on-disk (compressed) bytes as they are read.
+ */
+function openBytes(file: string, onBytes?: (n: number) => void): { bytes: AsyncIterable<Uint8Array>; close: () => void } {
   const raw = createReadStream(file);
-  if (!isGzipPath(file)) return { bytes: raw, close: () => raw.destroy() };
+  if (!isGzipPath(file)) return { bytes: onBytes ? counted(raw, onBytes) : raw, close: () => raw.destroy() };
   const gunzip = createGunzip();
   raw.on('error', (error) => gunzip.destroy(error));
+  // pipe() already reads `raw` in flowing mode, so one more 'data' listener only observes
+  if (onBytes) raw.on('data', (chunk) => onBytes(chunk.length));
   return { bytes: raw.pipe(gunzip), close: () => (gunzip.destroy(), raw.destroy()) };
 }
 
@@ -61,7 +74,7 @@ function decodeLine(bytes: Uint8Array, file: string, line: number, options: Reso
  *   E_TOO_LARGE for a line over {@link MAX_LINE_BYTES}.
  */
 export async function* readJsonl(file: string, options: ResolvedReadOptions): AsyncGenerator<Document> {
-  const input = openBytes(file);
+  const input = openBytes(file, options.onBytesRead);
   const name = basename(file);
   let lineNumber = 0;
   try {

@@ -153,7 +153,8 @@ export async function filterShards(options: FilterShardsOptions): Promise<Filter
   await removeTemporaries(result.manifest);
   await writeFileAtomic(
     result.manifest,
-    JSON.stringify({ ...result, processed: result.processed.map((r) => r.input), shards: mine, settings }, null, 2) + '\n',
+    // `inputs` (every task's sorted input list) lets `tokenfilter summary` name the shards of tasks that never ran
+    JSON.stringify({ ...result, processed: result.processed.map((r) => r.input), shards: mine, inputs: all, settings }, null, 2) + '\n',
   );
   return result;
 }

@@ -1,6 +1,6 @@
 // Mutated per-shard records (`<shard>.filter.json`, what a resumed `filter` trusts): a rerun
 // either redoes the shard or refuses with a coded error; its outputs always equal a clean run's.
-// (The manifest written at the end is output only: nothing reads it back.)
+// (The manifest written at the end is never trusted for resuming; only `tokenfilter summary` reads it, to report.)
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../lib/cli/main.js';
-import { parseTask } from '../../../lib/cli/filter.js';
 import { writeShard } from '../../../lib/data/shard.js';
 import { SideFileKind, sideFilePathFor, writeSideFile } from '../../../lib/data/side_file.js';
 
@@ -113,17 +112,6 @@ describe('tokenfilter filter', () => {
     expect(empty.code).toBe(2);
     expect(empty.stderr).toContain('--threshold is empty');
     expect(existsSync(join(dir, 'never'))).toBe(false);
-  });
-
-  it('splits work by --shard I/N and reads the index from the job environment', () => {
-    expect(parseTask('3/8')).toEqual({ index: 3, count: 8 });
-    expect(parseTask('auto/4', { SLURM_ARRAY_TASK_ID: '2' })).toEqual({ index: 2, count: 4 });
-    expect(parseTask('auto/4', { JOB_COMPLETION_INDEX: '1' })).toEqual({ index: 1, count: 4 });
-    expect(() => parseTask('auto/4', {})).toThrow(/SLURM_ARRAY_TASK_ID/);
-    expect(() => parseTask('auto/4', { SLURM_ARRAY_TASK_ID: '' })).toThrow(/SLURM_ARRAY_TASK_ID is empty/);
-    expect(() => parseTask('auto/4', { JOB_COMPLETION_INDEX: ' ' })).toThrow(/JOB_COMPLETION_INDEX is empty/);
-    expect(() => parseTask('4/4')).toThrow(/0 <= I < N/);
-    expect(() => parseTask('x')).toThrow(/I\/N/);
   });
 
   it('exits 2 with one clear line for bad arguments and bad files', async () => {
