@@ -19,16 +19,17 @@ export type { GenerateOptions } from './steer/generate.js';
 
 // the mixture study (medical share in pretraining → separability, steering)
 export { runMixtureExperiment, readMixtureResults, resolveMixtureOptions, MIXTURE_DEFAULTS } from './experiment/mixture/run_mixture.js';
-export type { MixtureExperimentOptions, MixtureResults, MixtureRun } from './experiment/mixture/run_mixture.js';
+export type { MixtureExperimentOptions, MixtureResults, MixtureRun, ResolvedMixtureOptions } from './experiment/mixture/run_mixture.js';
 export { measureSeparability } from './experiment/mixture/separability.js';
 export type { Separability, ProbeResult, HeadProbe, SeparabilityOptions } from './experiment/mixture/separability.js';
 export { steeringSweep, alignability, itiSteering } from './experiment/mixture/steering_sweep.js';
-export type { SteeringPoint, Alignability, SteeringSweepOptions } from './experiment/mixture/steering_sweep.js';
+export type { SteeringPoint, Alignability, SteeringSweepOptions, DomainLossTable } from './experiment/mixture/steering_sweep.js';
 export { writeMixtureReport } from './experiment/mixture/mixture_report.js';
 
 // backend
 export { backendInfo, setThreads, setSimdLevel } from './native.js';
-export type { BackendInfo, SimdLevel } from './native.js';
+export type { BackendInfo, SimdLevel, CudaBackend, CudaDevice } from './native.js';
+export type { Device, DeviceRequest, Precision, DeviceOptions } from './device.js';
 
 // data
 export type { Batch } from './data/batch.js';

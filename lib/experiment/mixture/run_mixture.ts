@@ -82,13 +82,14 @@ export const MIXTURE_DEFAULTS = Object.freeze({
   sampleTokens: 24,
 });
 
-type Resolved = Required<Omit<MixtureExperimentOptions, 'onLog' | 'signal'>> & Pick<MixtureExperimentOptions, 'onLog' | 'signal'>;
+/** {@link MixtureExperimentOptions} with every default applied. */
+export type ResolvedMixtureOptions = Required<Omit<MixtureExperimentOptions, 'onLog' | 'signal'>> & Pick<MixtureExperimentOptions, 'onLog' | 'signal'>;
 
 /** Applies defaults; refuses unknown keys and values out of range (E_OPTION naming them). */
-export function resolveMixtureOptions(options: MixtureExperimentOptions): Resolved {
+export function resolveMixtureOptions(options: MixtureExperimentOptions): ResolvedMixtureOptions {
   const known = new Set([...Object.keys(MIXTURE_DEFAULTS), 'data', 'out', 'onLog', 'signal']);
   for (const key of Object.keys(options)) if (!known.has(key)) throw new TokenfilterError('E_OPTION', `unknown mixture option '${key}'`);
-  const o = { ...MIXTURE_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as Resolved;
+  const o = { ...MIXTURE_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as ResolvedMixtureOptions;
   if (typeof o.data !== 'string' || typeof o.out !== 'string') throw new TokenfilterError('E_OPTION', 'data and out must be paths');
   if (!Array.isArray(o.shares) || o.shares.length === 0) throw new TokenfilterError('E_OPTION', 'shares must be a non-empty array');
   for (const s of o.shares) if (!(s >= 0 && s < 1)) throw new TokenfilterError('E_OPTION', `share ${s} is outside [0, 1)`);
@@ -125,7 +126,7 @@ export interface MixtureRun {
 export interface MixtureResults {
   version: 1;
   updated: string;
-  options: Omit<Resolved, 'onLog' | 'signal'>;
+  options: Omit<ResolvedMixtureOptions, 'onLog' | 'signal'>;
   backend: ReturnType<typeof backendInfo>;
   runs: Record<string, MixtureRun>;
 }
@@ -141,7 +142,7 @@ async function saveResults(out: string, results: MixtureResults): Promise<void> 
   await writeFileAtomic(join(out, 'results.json'), `${JSON.stringify(results, null, 1)}\n`);
 }
 
-async function studyTokenizer(o: Resolved): Promise<Tokenizer> {
+async function studyTokenizer(o: ResolvedMixtureOptions): Promise<Tokenizer> {
   const path = join(o.out, 'tokenizer.json');
   if (existsSync(path)) return Tokenizer.load(path);
   const texts: string[] = [];
@@ -153,7 +154,7 @@ async function studyTokenizer(o: Resolved): Promise<Tokenizer> {
 }
 
 /** Trains (or resumes) one model at `share`; returns it with its training summary. */
-async function trainShare(o: Resolved, corpus: MixtureCorpus, tokenizer: Tokenizer, share: number, seed: number, id: string) {
+async function trainShare(o: ResolvedMixtureOptions, corpus: MixtureCorpus, tokenizer: Tokenizer, share: number, seed: number, id: string) {
   const weights = shareWeights(share, corpus.trainTokens);
   const sources = EXPERIMENT_DOMAINS.filter((d) => weights[d] > 0).map((d) => ({ name: d, shards: [corpus.trainShards[d]], weight: weights[d] }));
   const model = await Transformer.create({ vocabSize: tokenizer.vocabSize, dModel: o.dModel, layers: o.layers, heads: o.heads, context: o.context, seed });
@@ -174,7 +175,7 @@ async function trainShare(o: Resolved, corpus: MixtureCorpus, tokenizer: Tokeniz
 }
 
 /** Medical prompts from `{data}/eval/healthsearchqa.jsonl.gz` (none when absent). */
-async function samplePrompts(o: Resolved): Promise<string[]> {
+async function samplePrompts(o: ResolvedMixtureOptions): Promise<string[]> {
   const path = join(o.data, 'eval', 'healthsearchqa.jsonl.gz');
   if (o.samples === 0 || !existsSync(path)) return [];
   const prompts: string[] = [];
@@ -185,7 +186,7 @@ async function samplePrompts(o: Resolved): Promise<string[]> {
   return prompts;
 }
 
-async function samplesOf(o: Resolved, model: Transformer, tokenizer: Tokenizer, prompts: string[], separability: Separability, align: Alignability) {
+async function samplesOf(o: ResolvedMixtureOptions, model: Transformer, tokenizer: Tokenizer, prompts: string[], separability: Separability, align: Alignability) {
   const steering = itiSteering(separability, Math.max(1, align.k), align.alpha);
   const out: MixtureRun['samples'] = [];
   for (const [i, prompt] of prompts.entries()) {
@@ -199,7 +200,7 @@ async function samplesOf(o: Resolved, model: Transformer, tokenizer: Tokenizer, 
 }
 
 /** Measures one trained model: losses, probes, steering sweep, alignability, samples. */
-async function measureRun(o: Resolved, model: Transformer, tokenizer: Tokenizer, corpus: MixtureCorpus, prompts: string[]) {
+async function measureRun(o: ResolvedMixtureOptions, model: Transformer, tokenizer: Tokenizer, corpus: MixtureCorpus, prompts: string[]) {
   const separability = await measureSeparability(model, corpus.probe, { signal: o.signal });
   const { base, points } = await steeringSweep(model, corpus.val, separability, { ks: o.ks, alphas: o.alphas, signal: o.signal });
   const align = alignability(points, o.alignCost);
