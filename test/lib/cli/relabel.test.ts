@@ -1,8 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../../lib/cli/main.js';
-import type { CliIO } from '../../../lib/cli/output.js';
+import { runCaptured } from './run_captured.js';
 import { readShard } from '../../../lib/data/shard.js';
 import { readSideFile } from '../../../lib/data/side_file.js';
 import { Tokenizer } from '../../../lib/data/tokenizer.js';
@@ -12,13 +11,7 @@ import { tempDir } from '../data/helpers.js';
 const { dir, cleanup } = tempDir('tf-relabel-');
 afterAll(cleanup);
 
-async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIO = { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s), isTTY: false } };
-  const code = await runCli(argv, io);
-  return { code, stdout, stderr };
-}
+const run = runCaptured;
 
 const texts = [
   'The patient took 5 µg of digoxin 💊 daily for atrial fibrillation.',

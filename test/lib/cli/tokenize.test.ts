@@ -2,8 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../../lib/cli/main.js';
-import type { CliIO } from '../../../lib/cli/output.js';
+import { runCaptured } from './run_captured.js';
 import { readShard } from '../../../lib/data/shard.js';
 import { Tokenizer } from '../../../lib/data/tokenizer.js';
 import { tempDir } from '../data/helpers.js';
@@ -11,14 +10,7 @@ import { tempDir } from '../data/helpers.js';
 const { dir, cleanup } = tempDir('tf-cli-');
 afterAll(cleanup);
 
-/** Runs the CLI in-process (no dependency on a compiled dist/), capturing its output. */
-async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIO = { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s), isTTY: false } };
-  const code = await runCli(argv, io);
-  return { code, stdout, stderr };
-}
+const run = runCaptured;
 
 const docs = [
   { id: 'a', text: 'Influenza is an acute febrile highly contagious viral disease.' },

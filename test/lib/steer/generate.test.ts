@@ -1,6 +1,6 @@
 // Generation with a KV cache against the full forward pass.
 import { describe, expect, it } from 'vitest';
-import { Transformer } from '../../../lib/model/transformer.js';
+import { randomModel as randomModelOf } from './random_model.js';
 import { sampleToken } from '../../../lib/steer/generate.js';
 import { Sfc32 } from '../../../lib/data/random.js';
 import { isTokenfilterError } from '../../../lib/errors.js';
@@ -8,15 +8,7 @@ import { freshSeed, makeRng } from '../../native/ops/helpers.js';
 
 const CONFIG = { vocabSize: 50, dModel: 32, layers: 2, heads: 4, context: 24 };
 
-async function randomModel(seed: number): Promise<Transformer> {
-  const model = await Transformer.create({ ...CONFIG, seed });
-  const r = makeRng(seed);
-  const flat = model.getParameters();
-  for (const t of model.tensorInfo())
-    for (let i = 0; i < t.size; i++) flat[t.offset + i] = t.shape.length === 1 ? 1 + 0.2 * r.normal() : 0.3 * r.normal();
-  model.setParameters(flat);
-  return model;
-}
+const randomModel = (seed: number) => randomModelOf(CONFIG, seed);
 
 describe('decode with a KV cache', () => {
   it("gives the full forward's logits at every position, prompt in one call then one token at a time", async () => {

@@ -1,22 +1,15 @@
 // Head outputs, ITI head shifts and residual-stream steering through the addon, against float64
 // references computed here from the model's own parameters.
 import { describe, expect, it } from 'vitest';
-import { Transformer } from '../../../lib/model/transformer.js';
+import type { Transformer } from '../../../lib/model/transformer.js';
+import { randomModel as randomModelOf } from './random_model.js';
 import { itiVector, setSteering } from '../../../lib/steer/steering.js';
 import { isTokenfilterError } from '../../../lib/errors.js';
 import { freshSeed, makeRng } from '../../native/ops/helpers.js';
 
 const CONFIG = { vocabSize: 40, dModel: 24, layers: 3, heads: 3, context: 16 };
 
-async function randomModel(seed: number): Promise<Transformer> {
-  const model = await Transformer.create({ ...CONFIG, seed });
-  const r = makeRng(seed);
-  const flat = model.getParameters();
-  for (const t of model.tensorInfo())
-    for (let i = 0; i < t.size; i++) flat[t.offset + i] = t.shape.length === 1 ? 1 + 0.2 * r.normal() : 0.3 * r.normal();
-  model.setParameters(flat);
-  return model;
-}
+const randomModel = (seed: number) => randomModelOf(CONFIG, seed);
 
 function randomTokens(seed: number, n: number): Uint32Array {
   const r = makeRng(seed);

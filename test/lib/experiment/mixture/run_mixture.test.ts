@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../../../lib/cli/main.js';
+import { runCaptured } from '../../cli/run_captured.js';
 import { resolveMixtureOptions } from '../../../../lib/experiment/mixture/run_mixture.js';
 import { isTokenfilterError } from '../../../../lib/errors.js';
 import { tempDir } from '../../data/helpers.js';
@@ -11,12 +11,7 @@ import { tempDir } from '../../data/helpers.js';
 const { dir, cleanup } = tempDir('tf-mixture-');
 afterAll(cleanup);
 
-async function cli(argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } });
-  return { code, stdout, stderr };
-}
+const cli = (argv: string[]) => runCaptured(...argv);
 
 const WORDS: Record<string, string[]> = {
   medical: ['patient', 'dose', 'fever', 'diagnosis', 'therapy', 'clinic', 'symptom', 'tumor', 'drug', 'surgery'],
