@@ -192,17 +192,7 @@ Napi::Function CudaTransformerModel::Define(Napi::Env env) {
 CudaTransformerModel::CudaTransformerModel(const Napi::CallbackInfo& info)
     : Napi::ObjectWrap<CudaTransformerModel>(info) {
   Napi::Env env = info.Env();
-  Napi::Object c = object(info[0], "config");
-  TransformerConfig config;
-  config.vocab = integer(c.Get("vocabSize"), "config.vocabSize", 1, int64_t(1) << 31);
-  config.dim = integer(c.Get("dModel"), "config.dModel", 1, 1 << 16);
-  config.layers = integer(c.Get("layers"), "config.layers", 1, 1024);
-  config.heads = integer(c.Get("heads"), "config.heads", 1, 1 << 16);
-  config.hidden = integer(c.Get("hidden"), "config.hidden", 1, 1 << 20);
-  config.context = integer(c.Get("context"), "config.context", 1, 1 << 20);
-  config.tie_embeddings = boolean(c.Get("tieEmbeddings"), "config.tieEmbeddings");
-  config.rope_base = static_cast<float>(number(c.Get("ropeBase"), "config.ropeBase"));
-  config.norm_eps = static_cast<float>(number(c.Get("normEps"), "config.normEps"));
+  const TransformerConfig config = read_transformer_config(info[0]);
   const std::string p = string(info[1], "precision");
   const int precision = p == "fp32" ? TFC_FP32 : p == "tf32" ? TFC_TF32 : p == "bf16" ? TFC_BF16 : -1;
   if (precision < 0) throw_range_error(env, "precision must be 'fp32', 'tf32' or 'bf16', got '" + p + "'");
@@ -260,24 +250,7 @@ Napi::Value CudaTransformerModel::Init(const Napi::CallbackInfo& info) {
   }, nullptr, {});
 }
 
-Napi::Value CudaTransformerModel::Tensors(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const auto& tensors = host_->tensors();
-  Napi::Array out = Napi::Array::New(env, tensors.size());
-  for (size_t i = 0; i < tensors.size(); i++) {
-    const TensorInfo& t = tensors[i];
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("name", t.name);
-    Napi::Array shape = Napi::Array::New(env, t.shape.size());
-    for (size_t d = 0; d < t.shape.size(); d++) shape.Set(static_cast<uint32_t>(d), static_cast<double>(t.shape[d]));
-    o.Set("shape", shape);
-    o.Set("offset", static_cast<double>(t.offset));
-    o.Set("size", static_cast<double>(t.size));
-    o.Set("decay", t.decay);
-    out.Set(static_cast<uint32_t>(i), o);
-  }
-  return out;
-}
+Napi::Value CudaTransformerModel::Tensors(const Napi::CallbackInfo& info) { return tensor_table(info.Env(), *host_); }
 
 Napi::Value CudaTransformerModel::ReadParameters(const Napi::CallbackInfo& info) {
   read_array(info, 0, info[0], "readParameters");

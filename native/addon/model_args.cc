@@ -4,6 +4,39 @@
 
 namespace tf::addon {
 
+TransformerConfig read_transformer_config(const Napi::Value& value) {
+  Napi::Object c = object(value, "config");
+  TransformerConfig config;
+  config.vocab = integer(c.Get("vocabSize"), "config.vocabSize", 1, int64_t(1) << 31);
+  config.dim = integer(c.Get("dModel"), "config.dModel", 1, 1 << 16);
+  config.layers = integer(c.Get("layers"), "config.layers", 1, 1024);
+  config.heads = integer(c.Get("heads"), "config.heads", 1, 1 << 16);
+  config.hidden = integer(c.Get("hidden"), "config.hidden", 1, 1 << 20);
+  config.context = integer(c.Get("context"), "config.context", 1, 1 << 20);
+  config.tie_embeddings = boolean(c.Get("tieEmbeddings"), "config.tieEmbeddings");
+  config.rope_base = static_cast<float>(number(c.Get("ropeBase"), "config.ropeBase"));
+  config.norm_eps = static_cast<float>(number(c.Get("normEps"), "config.normEps"));
+  return config;
+}
+
+Napi::Array tensor_table(Napi::Env env, const Transformer& model) {
+  const auto& tensors = model.tensors();
+  Napi::Array out = Napi::Array::New(env, tensors.size());
+  for (size_t i = 0; i < tensors.size(); i++) {
+    const TensorInfo& t = tensors[i];
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", t.name);
+    Napi::Array shape = Napi::Array::New(env, t.shape.size());
+    for (size_t d = 0; d < t.shape.size(); d++) shape.Set(static_cast<uint32_t>(d), static_cast<double>(t.shape[d]));
+    o.Set("shape", shape);
+    o.Set("offset", static_cast<double>(t.offset));
+    o.Set("size", static_cast<double>(t.size));
+    o.Set("decay", t.decay);
+    out.Set(static_cast<uint32_t>(i), o);
+  }
+  return out;
+}
+
 OwnedBatch read_batch(const Napi::Value& value, const std::string& name, int64_t vocab, int64_t context) {
   Napi::Env env = value.Env();
   Napi::Object o = object(value, name);

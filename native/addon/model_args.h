@@ -13,6 +13,13 @@
 
 namespace tf::addon {
 
+// The model config {vocabSize, dModel, layers, heads, hidden, context, tieEmbeddings, ropeBase,
+// normEps} (named `config.*` in errors; the model itself validates the combination).
+TransformerConfig read_transformer_config(const Napi::Value& value);
+
+// The model's tensor table as JS objects {name, shape, offset, size, decay}.
+Napi::Array tensor_table(Napi::Env env, const Transformer& model);
+
 // A validated batch, copied out of the JS arrays: JS cannot change it while a worker reads it.
 struct OwnedBatch {
   std::vector<uint32_t> inputs;   // [B, T]

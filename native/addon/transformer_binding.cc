@@ -77,17 +77,7 @@ class TransformerModel : public Napi::ObjectWrap<TransformerModel> {
 
   void construct(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    Napi::Object c = object(info[0], "config");
-    TransformerConfig config;
-    config.vocab = integer(c.Get("vocabSize"), "config.vocabSize", 1, int64_t(1) << 31);
-    config.dim = integer(c.Get("dModel"), "config.dModel", 1, 1 << 16);
-    config.layers = integer(c.Get("layers"), "config.layers", 1, 1024);
-    config.heads = integer(c.Get("heads"), "config.heads", 1, 1 << 16);
-    config.hidden = integer(c.Get("hidden"), "config.hidden", 1, 1 << 20);
-    config.context = integer(c.Get("context"), "config.context", 1, 1 << 20);
-    config.tie_embeddings = boolean(c.Get("tieEmbeddings"), "config.tieEmbeddings");
-    config.rope_base = static_cast<float>(number(c.Get("ropeBase"), "config.ropeBase"));
-    config.norm_eps = static_cast<float>(number(c.Get("normEps"), "config.normEps"));
+    const TransformerConfig config = read_transformer_config(info[0]);
     try {
       model_ = std::make_unique<Transformer>(config);
     } catch (const tf::Error& e) {
@@ -176,24 +166,7 @@ class TransformerModel : public Napi::ObjectWrap<TransformerModel> {
                  nullptr, {});
   }
 
-  Napi::Value Tensors(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    const auto& tensors = model_->tensors();
-    Napi::Array out = Napi::Array::New(env, tensors.size());
-    for (size_t i = 0; i < tensors.size(); i++) {
-      const TensorInfo& t = tensors[i];
-      Napi::Object o = Napi::Object::New(env);
-      o.Set("name", t.name);
-      Napi::Array shape = Napi::Array::New(env, t.shape.size());
-      for (size_t d = 0; d < t.shape.size(); d++) shape.Set(static_cast<uint32_t>(d), static_cast<double>(t.shape[d]));
-      o.Set("shape", shape);
-      o.Set("offset", static_cast<double>(t.offset));
-      o.Set("size", static_cast<double>(t.size));
-      o.Set("decay", t.decay);
-      out.Set(static_cast<uint32_t>(i), o);
-    }
-    return out;
-  }
+  Napi::Value Tensors(const Napi::CallbackInfo& info) { return tensor_table(info.Env(), *model_); }
 
   Napi::Value ParamCount(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(model_->param_count()));
