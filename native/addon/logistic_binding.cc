@@ -138,6 +138,9 @@ Napi::Value Predict(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const int64_t n = integer(info[1], "n", 0, int64_t{1} << 40);
   const int64_t d = integer(info[2], "d", 1, int64_t{1} << 24);
+  // n · d must not wrap: no typed array holds more than 2^53 elements
+  if (n > (int64_t{1} << 53) / d)
+    throw_range_error(env, "n × d = " + std::to_string(n) + " × " + std::to_string(d) + " is beyond any array", "E_TOO_LARGE");
   View<float> x = typed_array<float>(info[0], "x", static_cast<size_t>(n * d));
   View<double> w = typed_array<double>(info[3], "w", static_cast<size_t>(d));
   const double b = number(info[4], "b");

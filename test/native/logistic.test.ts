@@ -157,5 +157,14 @@ describe('native logistic regression', () => {
     const controller = new AbortController();
     controller.abort();
     await expect(fitLogistic(x, y, 3, { signal: controller.signal })).rejects.toThrow(/aborted/);
+    // n · d past 2^64 would wrap to a small length that a tiny array matches
+    let error: unknown;
+    try {
+      native.logistic.predict(new Float32Array(0), 2 ** 40, 2 ** 24, new Float64Array(2 ** 24), 0);
+    } catch (e) {
+      error = e;
+    }
+    expect((error as { code?: string }).code).toBe('E_TOO_LARGE');
+    expect((error as Error).message).toMatch(/n × d = 1099511627776 × 16777216 is beyond any array/);
   });
 });
