@@ -240,8 +240,8 @@ class Models(unittest.TestCase):
         tensors, metadata = tio.read_safetensors(EXPECTED["models"][0]["path"])
         tensors = {k: np.array(v) for k, v in tensors.items()}
         path = os.path.join(DIR, "broken.safetensors")
-        cases = [("E_FILE_FORMAT", {**tensors, "wte": tensors["wte"][:10]}, metadata),
-                 ("E_FILE_FORMAT", {**tensors, "wte": tensors["wte"].astype(np.float64)}, metadata),
+        cases = [("E_FILE_FORMAT", {**tensors, "wte.weight": tensors["wte.weight"][:10]}, metadata),
+                 ("E_FILE_FORMAT", {**tensors, "wte.weight": tensors["wte.weight"].astype(np.float64)}, metadata),
                  ("E_FILE_FORMAT", {k: v for k, v in tensors.items() if k != "final_norm.weight"}, metadata),
                  ("E_FILE_FORMAT", {**tensors, "extra": np.zeros(2, np.float32)}, metadata),
                  ("E_FILE_FORMAT", tensors, {**metadata, "format": "other"}),

@@ -1164,8 +1164,7 @@ if torch is not None:
 
         def save_safetensors(self, path: str) -> None:
             """Writes the parameters in tokenfilter's model format (``Transformer.load`` reads it)."""
-            names = {v: k for k, v in _ALIASES.items()}
-            tensors = {names.get(k, k): v.detach().float().cpu().numpy() for k, v in self.state_dict().items()}
+            tensors = {k: v.detach().float().cpu().numpy() for k, v in self.state_dict().items()}
             metadata = {"format": MODEL_FORMATS[0], "format_version": MODEL_FORMAT_VERSION,
                         "config": json.dumps(self.config)}
             write_safetensors(path, tensors, metadata)

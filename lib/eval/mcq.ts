@@ -211,7 +211,7 @@ export function letterTokenIds(tokenizer: Tokenizer, count: number): number[] {
 
 /** The LM head's weights [V, C] (the token embedding when tied). */
 function lmHead(model: Transformer): Float32Array {
-  const name = model.config.tieEmbeddings ? 'wte' : 'lm_head.weight';
+  const name = model.config.tieEmbeddings ? 'wte.weight' : 'lm_head.weight';
   const info = model.tensorInfo().find((t) => t.name === name);
   if (!info) throw new Error(`the model has no tensor '${name}'`);
   return model.getParameters().subarray(info.offset, info.offset + info.size);

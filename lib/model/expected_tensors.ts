@@ -19,7 +19,7 @@ export const MAX_LOAD_PARAMETERS = 1_000_000_000;
 /** The tensors of a transformer of `config`, in the native table's order (names and shapes). */
 export function transformerTensorShapes(config: TransformerConfig): [string, number[]][] {
   const { vocabSize: V, dModel: C, hidden: H, layers: L } = config;
-  const out: [string, number[]][] = [['wte', [V, C]]];
+  const out: [string, number[]][] = [['wte.weight', [V, C]]];
   for (let l = 0; l < L; l++) {
     const p = `blocks.${l}.`;
     out.push([`${p}attn_norm.weight`, [C]], [`${p}attn.qkv.weight`, [3 * C, C]], [`${p}attn.proj.weight`, [C, C]]);
@@ -28,6 +28,24 @@ export function transformerTensorShapes(config: TransformerConfig): [string, num
   out.push(['final_norm.weight', [C]]);
   if (!config.tieEmbeddings) out.push(['lm_head.weight', [V, C]]);
   return out;
+}
+
+/** Names older files used for a tensor (files written before the `*.weight` convention). */
+const LEGACY_NAMES: Readonly<Record<string, string>> = { 'wte.weight': 'wte' };
+
+/**
+ * The tensor `prefix + short` of `file`, or its legacy name (`wte` for `wte.weight`), with the
+ * name it was found under; undefined when neither is present.
+ * @throws SafetensorsError when the file holds both names.
+ */
+export function findTensor(file: SafetensorsContents, prefix: string, short: string, source: string) {
+  const name = prefix + short;
+  const legacy = LEGACY_NAMES[short] === undefined ? undefined : prefix + LEGACY_NAMES[short];
+  const found = file.tensors.get(name);
+  const old = legacy === undefined ? undefined : file.tensors.get(legacy);
+  if (found && old) throw new SafetensorsError(`${source}: holds both '${name}' and its old name '${legacy}'`);
+  if (found) return { name, tensor: found };
+  return old ? { name: legacy!, tensor: old } : undefined;
 }
 
 /** The parameter count of a transformer of `config` (as the native model counts it). */
@@ -52,9 +70,9 @@ export function checkTransformerTensors(file: SafetensorsContents, config: Trans
       { path: source },
     );
   for (const [short, shape] of transformerTensorShapes(config)) {
-    const name = prefix + short;
-    const found = file.tensors.get(name);
-    if (!found) throw new SafetensorsError(`${source}: tensor '${name}' is missing`);
+    const hit = findTensor(file, prefix, short, source);
+    if (!hit) throw new SafetensorsError(`${source}: tensor '${prefix + short}' is missing`);
+    const { name, tensor: found } = hit;
     if (found.dtype !== 'F32') throw new SafetensorsError(`${source}: tensor '${name}' has dtype ${found.dtype}, expected F32`);
     if (found.shape.length !== shape.length || found.shape.some((d, i) => d !== shape[i]))
       throw new SafetensorsError(`${source}: tensor '${name}' has shape [${found.shape.join(', ')}], expected [${shape.join(', ')}]`);

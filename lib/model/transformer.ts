@@ -17,7 +17,7 @@ import { resolveDevice, resolvePrecision, type Device, type DeviceOptions, type 
 import { TokenfilterError } from '../errors.js';
 import { native } from '../native.js';
 import { resolveTransformerConfig, type TransformerConfig, type TransformerOptions } from './config.js';
-import { checkTransformerTensors } from './expected_tensors.js';
+import { checkTransformerTensors, findTensor } from './expected_tensors.js';
 import { readSafetensors, writeSafetensors, SafetensorsError, type SafetensorsContents, type TensorToWrite } from './safetensors.js';
 import { generate, type GenerateOptions } from '../steer/generate.js';
 
@@ -326,10 +326,10 @@ export function parametersFromFile(model: Transformer, file: SafetensorsContents
   const flat = new Float32Array(model.native.paramCount());
   const expected = new Set<string>();
   for (const t of model.tensorInfo()) {
-    const name = prefix + t.name;
+    const hit = findTensor(file, prefix, t.name, source);
+    if (!hit) throw new SafetensorsError(`${source}: tensor '${prefix + t.name}' is missing`);
+    const { name, tensor: found } = hit;
     expected.add(name);
-    const found = file.tensors.get(name);
-    if (!found) throw new SafetensorsError(`${source}: tensor '${name}' is missing`);
     if (found.dtype !== 'F32') throw new SafetensorsError(`${source}: tensor '${name}' has dtype ${found.dtype}, expected F32`);
     if (found.shape.length !== t.shape.length || found.shape.some((d, i) => d !== t.shape[i]))
       throw new SafetensorsError(`${source}: tensor '${name}' has shape [${found.shape.join(', ')}], expected [${t.shape.join(', ')}]`);

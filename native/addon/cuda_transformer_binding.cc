@@ -75,7 +75,7 @@ std::shared_ptr<DeviceModel> create_device_model(const Transformer& host, int pr
   k.norm_eps = c.norm_eps;
   k.param_count = static_cast<int64_t>(host.param_count());
   k.decayed_count = static_cast<int64_t>(host.decayed_count());
-  k.wte_offset = offset_of(host, "wte", -1);
+  k.wte_offset = offset_of(host, "wte.weight", -1);
   k.final_norm_offset = offset_of(host, "final_norm.weight", -1);
   k.head_offset = offset_of(host, "lm_head.weight", k.wte_offset);
   k.layer_offsets = offsets.data();

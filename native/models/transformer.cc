@@ -96,7 +96,7 @@ Transformer::Transformer(const TransformerConfig& config) : config_(config) {
     for (int64_t d : shape) n *= static_cast<size_t>(d);
     tensors_.push_back(TensorInfo{std::move(name), std::move(shape), at, n, decay});
   };
-  add("wte", {V, C}, wte_offset_, false);
+  add("wte.weight", {V, C}, wte_offset_, false);
   for (int64_t l = 0; l < L; l++) {
     const std::string p = "blocks." + std::to_string(l) + ".";
     add(p + "attn_norm.weight", {C}, layer_offsets_[l * 6 + 0], false);

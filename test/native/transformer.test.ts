@@ -183,13 +183,13 @@ describe('Transformer layout', () => {
     expect(model.parameterCount()).toEqual({ total: 12 * L * C * C + 100 * C + (2 * L + 1) * C, nonEmbedding: 12 * L * C * C + (2 * L + 1) * C });
     expect(model.flopsPerToken()).toBe(6 * (L * (4 * C * C + 2 * C * H) + 100 * C) + 6 * L * 32 * C);
     const names = model.tensorInfo().map((t) => t.name);
-    expect(names.slice(0, 7)).toEqual(['wte', 'blocks.0.attn_norm.weight', 'blocks.0.attn.qkv.weight', 'blocks.0.attn.proj.weight',
+    expect(names.slice(0, 7)).toEqual(['wte.weight', 'blocks.0.attn_norm.weight', 'blocks.0.attn.qkv.weight', 'blocks.0.attn.proj.weight',
       'blocks.0.mlp_norm.weight', 'blocks.0.mlp.fc.weight', 'blocks.0.mlp.proj.weight']);
     // decayed tensors (linear layers' matrices) form one contiguous range at the start of the block
     const decayed = model.tensorInfo().filter((t) => t.decay).sort((a, b) => a.offset - b.offset);
     let end = 0;
     for (const t of decayed) { expect(t.offset).toBe(end); end += t.size; }
-    expect(decayed.every((t) => t.shape.length === 2 && t.name !== 'wte')).toBe(true);
+    expect(decayed.every((t) => t.shape.length === 2 && t.name !== 'wte.weight')).toBe(true);
   });
 });
 
@@ -198,7 +198,7 @@ describe('Transformer inference', () => {
     const model = await Transformer.create(TINY);
     const tokens = Uint32Array.from([1, 2, 3, 4, 5, 6]);
     const h0 = await model.hiddenStates(tokens, 0);
-    const wte = model.tensors().get('wte')!.data;
+    const wte = model.tensors().get('wte.weight')!.data;
     const C = TINY.dModel;
     for (let t = 0; t < tokens.length; t++) expect(h0.subarray(t * C, (t + 1) * C)).toEqual(wte.subarray(tokens[t] * C, (tokens[t] + 1) * C));
     const last = await model.hiddenStates(tokens, 3);

@@ -88,7 +88,7 @@ describe.each([true, false])('hiddenStateBackward (tieEmbeddings=%s)', (tie) => 
     let checked = 0;
     for (const t of model.tensorInfo()) {
       const block = blockOf(t.name);
-      const feeds = t.name === 'wte' || (block !== undefined && block < layer);
+      const feeds = t.name === 'wte.weight' || (block !== undefined && block < layer);
       const g = grads.subarray(t.offset, t.offset + t.size);
       if (!feeds) {
         // blocks at or above the layer, the final norm and an untied head do not feed h_layer
@@ -142,11 +142,11 @@ describe('hiddenStateBackward', () => {
     const zero = await analytic(model, tokens, 0, w);
     for (const t of model.tensorInfo()) {
       const g = zero.grads.subarray(t.offset, t.offset + t.size);
-      expect(g.some((x) => x !== 0), t.name).toBe(t.name === 'wte');
+      expect(g.some((x) => x !== 0), t.name).toBe(t.name === 'wte.weight');
     }
     // d h_0 / d wte[token] = identity: the embedding gradient is the scatter-sum of w rows
     const C = SMALL.dModel;
-    const wte = model.tensorInfo().find((t) => t.name === 'wte')!;
+    const wte = model.tensorInfo().find((t) => t.name === 'wte.weight')!;
     const expected = new Float64Array(wte.size);
     for (let p = 0; p < tokens.length; p++) for (let c = 0; c < C; c++) expected[tokens[p] * C + c] += w[p * C + c];
     zero.grads.subarray(wte.offset, wte.offset + wte.size).forEach((x, i) => expect(x).toBeCloseTo(expected[i], 5));

@@ -134,11 +134,11 @@ async function writeModels(dir: string, shards: string[]) {
   }
   const renamed = join(dir, 'renamed.safetensors');
   const file = await readSafetensors(models[0].path);
-  await writeSafetensors(renamed, [...file.tensors].map(([k, t]) => [k === 'wte' ? 'wte.weight' : k, t]), file.metadata);
+  await writeSafetensors(renamed, [...file.tensors].map(([k, t]) => [k === 'wte.weight' ? 'wte' : k, t]), file.metadata);
   models.push({ ...models[0], path: renamed });
   const both = join(dir, 'both_names.safetensors');
   copyFileSync(renamed, both);
-  await writeSafetensors(both, [...file.tensors, ['wte.weight', file.tensors.get('wte')!]], file.metadata);
+  await writeSafetensors(both, [...file.tensors, ['wte', file.tensors.get('wte.weight')!]], file.metadata);
   return { models, tokens: { shape: [2, 20], values: [...tokens] }, lossBatch: plain(batch), bothNames: both };
 }
 

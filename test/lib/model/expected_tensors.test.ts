@@ -53,16 +53,16 @@ describe('model files are checked before allocation', () => {
   it('refuses a tiny file claiming GPT-2 small (a missing tensor) without allocating the model', async () => {
     const config = JSON.stringify(resolveTransformerConfig(GPT2_SMALL));
     const model = await metadataOnly('claim.safetensors', { format: MODEL_FORMAT, format_version: MODEL_FORMAT_VERSION, config });
-    expect((await rejectsCheaply(() => Transformer.load(model))).message).toMatch(/claim\.safetensors: tensor 'wte' is missing/);
+    expect((await rejectsCheaply(() => Transformer.load(model))).message).toMatch(/claim\.safetensors: tensor 'wte.weight' is missing/);
     const checkpoint = await metadataOnly('claim.ckpt.safetensors', { format: CHECKPOINT_FORMAT, format_version: MODEL_FORMAT_VERSION, config });
-    expect((await rejectsCheaply(() => loadCheckpoint(checkpoint))).message).toMatch(/tensor 'wte' is missing/);
+    expect((await rejectsCheaply(() => loadCheckpoint(checkpoint))).message).toMatch(/tensor 'wte.weight' is missing/);
   });
 
   it('refuses a biLM whose backward tensors are missing before allocating either model', async () => {
     const tokenizer = await Tokenizer.train(['a tiny corpus for a tiny tokenizer'.repeat(4)], { vocabSize: 270 });
     const config = JSON.stringify({ ...GPT2_SMALL, vocabSize: tokenizer.vocabSize });
     const path = await metadataOnly('bilm.safetensors', { format: BILM_FORMAT, tokenizer: JSON.stringify(tokenizer.toJSON()), forward_config: config, backward_config: config });
-    expect((await rejectsCheaply(() => BiLM.load(path))).message).toMatch(/tensor 'forward\.wte' is missing/);
+    expect((await rejectsCheaply(() => BiLM.load(path))).message).toMatch(/tensor 'forward\.wte\.weight' is missing/);
   });
 
   it('refuses a config beyond MAX_LOAD_PARAMETERS with E_TOO_LARGE, naming the file and the limit', async () => {

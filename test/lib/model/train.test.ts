@@ -190,11 +190,11 @@ describe('Transformer save/load', () => {
     await writeSafetensors(nan, poisoned as never, file.metadata);
     await expect(Transformer.load(nan)).rejects.toThrow(/final_norm.weight' has a non-finite value at index 3/);
     const missing = join(dir, 'missing.safetensors');
-    await writeSafetensors(missing, tensors.filter(([n]) => n !== 'wte'), file.metadata);
-    await expect(Transformer.load(missing)).rejects.toThrow(/'wte' is missing/);
+    await writeSafetensors(missing, tensors.filter(([n]) => n !== 'wte.weight'), file.metadata);
+    await expect(Transformer.load(missing)).rejects.toThrow(/'wte.weight' is missing/);
     const shape = join(dir, 'shape.safetensors');
-    await writeSafetensors(shape, tensors.map(([n, t]) => [n, n === 'wte' ? { ...t, shape: [16, 64] } : t]), file.metadata);
-    await expect(Transformer.load(shape)).rejects.toThrow(/'wte' has shape \[16, 64\], expected \[64, 16\]/);
+    await writeSafetensors(shape, tensors.map(([n, t]) => [n, n === 'wte.weight' ? { ...t, shape: [16, 64] } : t]), file.metadata);
+    await expect(Transformer.load(shape)).rejects.toThrow(/'wte.weight' has shape \[16, 64\], expected \[64, 16\]/);
     const foreign = join(dir, 'foreign.safetensors');
     await writeSafetensors(foreign, tensors, { format: 'other' });
     await expect(Transformer.load(foreign)).rejects.toThrow(/not a tokenfilter model/);

@@ -109,7 +109,7 @@ describe('measureSeparability', () => {
     const u = Float32Array.from({ length: 16 }, () => r.normal());
     const norm = Math.hypot(...u);
     const flat = model.getParameters();
-    const wte = model.tensorInfo().find((t) => t.name === 'wte')!;
+    const wte = model.tensorInfo().find((t) => t.name === 'wte.weight')!;
     // tokens 20..39 are "medical": their embeddings move 1.0 along u
     for (let v = 20; v < 40; v++) for (let c = 0; c < 16; c++) flat[wte.offset + v * 16 + c] += u[c] / norm;
     model.setParameters(flat);
