@@ -217,6 +217,12 @@ export async function attackCommand(options: AttackCommandOptions, io: CliIO): P
   }
   if (options.out)
     await result.model.save(options.out, { ...contractMetadata(asRecorded(contract)), finetune_attack: JSON.stringify({ lr: result.lr, tokens: result.tokens }) });
+  printAttackResult(io, options, result, sweep, targetLoss!);
+  return { result, sweep, targetLoss: targetLoss! };
+}
+
+/** Prints the attack's outcome: a JSON summary with `--json`, else one line on stdout. */
+function printAttackResult(io: CliIO, options: AttackCommandOptions, result: AdversarialFinetuneResult, sweep: LrSweepResult | null, targetLoss: number): void {
   const summary: Partial<AdversarialFinetuneResult> = { ...result };
   delete summary.model;
   const output = {
@@ -230,16 +236,15 @@ export async function attackCommand(options: AttackCommandOptions, io: CliIO): P
   if (options.json) writeJson(io, output);
   else if (result.reached)
     io.stdout.write(
-      `reached the target forget loss ${targetLoss!.toFixed(4)} after ${formatCount(result.tokensToTarget!)} tokens ` +
+      `reached the target forget loss ${targetLoss.toFixed(4)} after ${formatCount(result.tokensToTarget!)} tokens ` +
         `(interpolated; first evaluation at or below it: step ${result.stepsToTarget}, ${result.tokensAtTarget} tokens) at lr ${result.lr}` +
         `${result.fractionOfPretraining !== null ? `, ${(100 * result.fractionOfPretraining).toFixed(3)}% of pretraining tokens` : ''}\n`,
     );
   else
     io.stdout.write(
-      `did not reach the target forget loss ${targetLoss!.toFixed(4)}: ${result.startLoss.toFixed(4)} → ${result.finalLoss.toFixed(4)} ` +
+      `did not reach the target forget loss ${targetLoss.toFixed(4)}: ${result.startLoss.toFixed(4)} → ${result.finalLoss.toFixed(4)} ` +
         `after ${result.tokens} tokens (${result.stoppedBy}) at lr ${result.lr}\n`,
     );
-  return { result, sweep, targetLoss: targetLoss! };
 }
 
 /** Adds `finetune-attack` to the program. */

@@ -326,14 +326,7 @@ Napi::Value CudaTransformerModel::Step(const Napi::CallbackInfo& info) {
                                     &out->second), "step");
     dm->step += 1;  // only once the update succeeded (a non-finite gradient leaves the state)
   };
-  auto result = [out, supervised, tokens](Napi::Env e) -> Napi::Value {
-    Napi::Object r = Napi::Object::New(e);
-    r.Set("lossSum", out->first);
-    r.Set("supervised", static_cast<double>(supervised));
-    r.Set("tokens", static_cast<double>(tokens));
-    r.Set("gradNorm", out->second);
-    return r;
-  };
+  auto result = [out, supervised, tokens](Napi::Env e) -> Napi::Value { return step_result(e, out->first, supervised, tokens, out->second); };
   return queue(env, "tokenfilter:cuda.step", run, result, keep_alive);
 }
 

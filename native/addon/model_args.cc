@@ -106,4 +106,13 @@ StepOptions read_step_options(const Napi::Value& value) {
   return s;
 }
 
+Napi::Object step_result(Napi::Env env, double loss_sum, int64_t supervised, int64_t tokens, double grad_norm) {
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("lossSum", loss_sum);
+  r.Set("supervised", static_cast<double>(supervised));
+  r.Set("tokens", static_cast<double>(tokens));
+  r.Set("gradNorm", grad_norm);
+  return r;
+}
+
 }  // namespace tf::addon

@@ -49,4 +49,7 @@ struct StepOptions {
 };
 StepOptions read_step_options(const Napi::Value& value);
 
+// What a step resolves to: {lossSum, supervised, tokens, gradNorm}.
+Napi::Object step_result(Napi::Env env, double loss_sum, int64_t supervised, int64_t tokens, double grad_norm);
+
 }  // namespace tf::addon

@@ -300,12 +300,7 @@ class TransformerModel : public Napi::ObjectWrap<TransformerModel> {
       out->grad_norm = update ? m->adamw_step(*adam, h) : m->grad_norm();
     };
     auto result = [out, supervised, tokens](Napi::Env e) -> Napi::Value {
-      Napi::Object r = Napi::Object::New(e);
-      r.Set("lossSum", out->loss_sum);
-      r.Set("supervised", static_cast<double>(supervised));
-      r.Set("tokens", static_cast<double>(tokens));
-      r.Set("gradNorm", out->grad_norm);
-      return r;
+      return step_result(e, out->loss_sum, supervised, tokens, out->grad_norm);
     };
     return queue(env, "tokenfilter:transformer.step", run, result, keep_alive);
   }

@@ -25,6 +25,6 @@ export function describeCuda(title: string, body: () => void): void {
       console.log(`CUDA parity suite "${title}" skipped: ${cuda.reason}`);
       expect(cuda.reason.length).toBeGreaterThan(0);
     });
-    describe.skip('needs a CUDA device', body);
+    describe.skip(`needs a CUDA device (${cuda.reason})`, body);
   });
 }

@@ -215,6 +215,8 @@ async function measureRun(o: ResolvedMixtureOptions, model: Transformer, tokeniz
 export async function runMixtureExperiment(options: MixtureExperimentOptions): Promise<MixtureResults> {
   const o = resolveMixtureOptions(options);
   const log = o.onLog ?? (() => {});
+  const missing = EXPERIMENT_DOMAINS.flatMap((d) => ['train', 'val'].map((split) => join(o.data, 'corpus', `${d}.${split}.jsonl.gz`))).filter((f) => !existsSync(f));
+  if (missing.length > 0) throw new TokenfilterError('E_OPTION', `data folder ${o.data} lacks ${missing.join(', ')}`, { path: missing[0] });
   await checkOutputPaths([{ folder: o.out, role: 'out', writes: () => true }], [{ path: join(o.data, 'corpus'), role: 'data' }]);
   await makeFolder(join(o.out, 'models'), 'out/models');
   const { onLog: _l, signal: _s, ...recorded } = o;

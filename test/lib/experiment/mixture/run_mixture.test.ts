@@ -83,6 +83,10 @@ describe('tokenfilter mixture', () => {
     }
     expect(isTokenfilterError(error, 'E_OPTION')).toBe(true);
     expect((error as Error).message).toMatch(/unknown mixture option 'shars'/);
+    const absent = await cli(['mixture', '--data', join(dir, 'no-data'), '--out', join(dir, 'y')]);
+    expect(absent.code).toBe(2);
+    expect(absent.stderr).toMatch(/lacks .*general\.train\.jsonl\.gz/);
+    expect(existsSync(join(dir, 'y'))).toBe(false); // nothing written
     const r = await cli(['mixture', '--data', 'd', '--out', join(dir, 'x'), '--shares', '10,abc']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--shares: 'abc' is not a number/);
