@@ -10,6 +10,7 @@
 // errors
 export { TokenfilterError, ERROR_CODES, isTokenfilterError, errorCode } from './errors.js';
 export type { ErrorCode } from './errors.js';
+export { isAborted } from './abort.js';
 
 // steering and generation
 export { setSteering, itiVector, headShiftBlock, residualBlock } from './steer/steering.js';

@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TokenfilterError } from './errors.js';
 
 const require = createRequire(import.meta.url);
 /** The package root: this file lives in lib/ (sources) or dist/ (compiled). */
@@ -28,7 +29,8 @@ function loadAddon(): any {
     return require('node-gyp-build')(packageRoot);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(
+    throw new TokenfilterError(
+      'E_NATIVE',
       `tokenfilter: could not load the native addon for ${process.platform}-${process.arch} (Node ${process.version}).\n` +
         `  ${reason}\n` +
         '  Build it from source with `npm rebuild tokenfilter` (needs cmake >= 3.18 and a C++17 compiler).',

@@ -10,6 +10,7 @@ import { readShard } from '../data/shard.js';
 import { SideFileKind, readSideFile, sideFilePathFor } from '../data/side_file.js';
 import { spanLabelsToTokenLabels, type CharSpan, type OverlapRule } from '../data/span_labels.js';
 import type { Tokenizer } from '../data/tokenizer.js';
+import { TokenfilterError } from '../errors.js';
 
 /** Label value of a token that takes part in neither training nor metrics. */
 export const UNLABELLED = 255;
@@ -48,13 +49,13 @@ export function labelsFromSpans(
  * Reads a token shard and its label side file (`x.labels.side`, or `labelsPath`) and splits it
  * into documents at the end-of-text token (which is dropped). A token is 1 when its label is in
  * `positive` (default [1]), {@link UNLABELLED} when its label is 255, else 0.
- * @throws Error naming the file for a missing or mismatched side file (E_TOKENIZER_MISMATCH when
+ * @throws TokenfilterError naming the file for a missing or mismatched side file (E_TOKENIZER_MISMATCH when
  *   written with another tokenizer) or a shard without a tokenizer contract.
  */
 export function labelsFromSideFile(shardPath: string, options: { positive?: readonly number[]; labelsPath?: string } = {}): LabelledSequence[] {
   const shard = readShard(shardPath);
   const eot = shard.header.tokenizer.eotId;
-  if (shard.header.tokenizer.vocabSize === 0) throw new Error(`${shardPath}: the shard records no tokenizer, so documents cannot be found`);
+  if (shard.header.tokenizer.vocabSize === 0) throw new TokenfilterError('E_FILE_FORMAT', `${shardPath}: the shard records no tokenizer, so documents cannot be found`, { path: shardPath });
   const side = readSideFile(options.labelsPath ?? sideFilePathFor(shardPath, SideFileKind.Labels), {
     expectKind: SideFileKind.Labels,
     expectTokens: shard.tokens.length,

@@ -18,7 +18,7 @@ export function fileFormatError(file: string, problem: string): TokenfilterError
  * @throws Error on a big-endian host.
  */
 export function assertLittleEndianHost(): void {
-  if (endianness() !== 'LE') throw new Error('tokenfilter file formats need a little-endian host (x86-64, arm64)');
+  if (endianness() !== 'LE') throw new TokenfilterError('E_NATIVE', 'tokenfilter file formats need a little-endian host (x86-64, arm64)');
 }
 
 /** Header words. */

@@ -10,6 +10,7 @@ import { assertLittleEndianHost, HEADER_BYTES } from './binary_header.js';
 import { checkIdsBelow, MAX_SHARD_TOKENS, shardHeaderBytes, writableShardVersion, type WritableShardVersion } from './shard.js';
 import { SideFileKind, firstAbove, sideFileHeaderBytes, sideFilePathFor } from './side_file.js';
 import { validateContract, type TokenizerContract } from './tokenizer_contract.js';
+import { TokenfilterError } from '../errors.js';
 
 /** Options of a {@link ShardWriter}. */
 export interface ShardWriterOptions {
@@ -137,7 +138,7 @@ export class ShardWriter {
    *   mis-sized or out-of-range side values (nothing of the document is written then).
    */
   async writeDocument(ids: ArrayLike<number>, values?: Uint8Array): Promise<void> {
-    if (this.closed) throw new Error('ShardWriter is closed');
+    if (this.closed) throw new TokenfilterError('E_STATE', 'ShardWriter is closed');
     checkIdsBelow(ids, this.tokenizer.vocabSize, `document ${this.documents}`);
     if (this.sideChunk) {
       if (!(values instanceof Uint8Array) || values.length !== ids.length)

@@ -202,7 +202,7 @@ export function sideFileScores(file: SideFile): Float32Array {
     for (let i = 0; i < out.length; i++) out[i] = file.values[i] / 255;
     return out;
   }
-  throw new Error(`${file.path}: side file holds ${KIND_NAMES[file.header.kind]}, not scores`);
+  throw new TokenfilterError('E_MISMATCH', `${file.path}: side file holds ${KIND_NAMES[file.header.kind]}, not scores`, { path: file.path });
 }
 
 /** round(255 · p) per value, for p in [0, 1]. @throws RangeError for a value outside [0, 1] or NaN. */

@@ -242,9 +242,7 @@ export class Tokenizer {
     try {
       return Tokenizer.fromJSON(text);
     } catch (e) {
-      const code = errorCode(e);
-      if (code === undefined) throw new Error(`${path}: ${(e as Error).message}`, { cause: e });
-      throw new TokenfilterError(code, `${path}: ${(e as Error).message}`, { path, cause: e });
+      throw new TokenfilterError(errorCode(e) ?? 'E_FILE_FORMAT', `${path}: ${(e as Error).message}`, { path, cause: e });
     }
   }
 
@@ -261,7 +259,7 @@ export class Tokenizer {
       special_tokens: Record<string, number>;
       bpe_ranks: string;
     };
-    if (ranks.pat_str !== CL100K_PATTERN_TIKTOKEN) throw new Error('js-tiktoken cl100k_base has an unexpected split pattern');
+    if (ranks.pat_str !== CL100K_PATTERN_TIKTOKEN) throw new TokenfilterError('E_FILE_FORMAT', 'js-tiktoken cl100k_base has an unexpected split pattern');
     const tokens: Uint8Array[] = [];
     for (const line of ranks.bpe_ranks.split('\n')) {
       if (!line) continue;

@@ -5,8 +5,8 @@
  * batch tokens, stop at the baseline's forget loss or a token budget).
  * @module
  */
-import { abortError } from '../abort.js';
-import { errorCode } from '../errors.js';
+import { abortError, isAborted } from '../abort.js';
+import { errorCode, TokenfilterError } from '../errors.js';
 import type { Batch } from '../data/batch.js';
 import { domainLosses } from './domain_loss.js';
 import { trainMasked, type TrainProgress } from '../model/train.js';
@@ -272,7 +272,7 @@ export async function adversarialFinetune(
     } catch (error) {
       if (signal?.aborted) throw abortError('fine-tuning');
       // the evaluation hook stops training through `stop` once the target is reached
-      if (!(reached && (error as Error)?.name === 'AbortError')) throw error;
+      if (!(reached && isAborted(error))) throw error;
     } finally {
       signal?.removeEventListener('abort', forward);
     }
@@ -342,7 +342,7 @@ export const SWEEP_DEFAULT_LRS: readonly number[] = Object.freeze([1e-4, 3e-4, 1
  * sweep budget, and picks the rate that recovers fastest: among runs that reach the target, the
  * fewest interpolated tokens; if none does, the lowest forget loss at the end of the budget. A
  * run whose gradient or loss goes non-finite counts as diverged and is never picked.
- * @throws TypeError / RangeError for bad options, Error when every rate diverged, AbortError on
+ * @throws TypeError / RangeError for bad options, TokenfilterError E_NOT_FINITE when every rate diverged, E_ABORTED on
  *   `signal`.
  */
 export async function lrSweepFinetune(
@@ -364,7 +364,7 @@ export async function lrSweepFinetune(
     try {
       result = await adversarialFinetune(model, forgetBatches(), { ...rest, lr, inPlace: false });
     } catch (error) {
-      if ((error as Error)?.name === 'AbortError' || errorCode(error) !== 'E_NOT_FINITE') throw error;
+      if (errorCode(error) !== 'E_NOT_FINITE') throw error;
       runs.push({ lr, diverged: true, result: null, error: (error as Error).message });
       continue;
     }
@@ -372,7 +372,7 @@ export async function lrSweepFinetune(
     runs.push({ lr, diverged, result: withoutModel(result) });
     if (!diverged && better(result, best)) best = result;
   }
-  if (best === null) throw new Error(`every learning rate diverged (${lrs.join(', ')})`);
+  if (best === null) throw new TokenfilterError('E_NOT_FINITE', `every learning rate diverged (${lrs.join(', ')})`);
   return { bestLr: best.lr, best, runs };
 }
 

@@ -25,6 +25,7 @@ import type { Tokenizer } from '../data/tokenizer.js';
 import type { Transformer } from '../model/transformer.js';
 import { MAX_CHOICES, toMcqQuestion, type McqQuestion } from './mcq_questions.js';
 import { summariseMcq, type McqBreakdown, type McqNormalisation, type McqScoredQuestion } from './mcq_summary.js';
+import { TokenfilterError } from '../errors.js';
 
 /** A prompt format. */
 export type McqFormat = 'cloze' | 'letter';
@@ -191,7 +192,7 @@ interface Row {
 
 /**
  * The ids of ` A`, ` B`, … (the first `count` letters), the letter format's continuations.
- * @throws Error when one of them is not a single token under `tokenizer`.
+ * @throws TokenfilterError E_OPTION when one of them is not a single token under `tokenizer`.
  */
 export function letterTokenIds(tokenizer: Tokenizer, count: number): number[] {
   if (!Number.isInteger(count) || count < 1 || count > MAX_CHOICES) throw new RangeError(`count must be an integer in [1, ${MAX_CHOICES}], got ${count}`);
@@ -200,7 +201,8 @@ export function letterTokenIds(tokenizer: Tokenizer, count: number): number[] {
     const text = ` ${LETTERS[i]}`;
     const encoded = tokenizer.encode(text);
     if (encoded.length !== 1)
-      throw new Error(
+      throw new TokenfilterError(
+        'E_OPTION',
         `the letter format needs '${text}' to be one token, but tokenizer ${tokenizer.name} encodes it as ${encoded.length} tokens ` +
           `[${[...encoded].join(', ')}]; use the cloze format with this tokenizer`,
       );
@@ -213,7 +215,7 @@ export function letterTokenIds(tokenizer: Tokenizer, count: number): number[] {
 function lmHead(model: Transformer): Float32Array {
   const name = model.config.tieEmbeddings ? 'wte.weight' : 'lm_head.weight';
   const info = model.tensorInfo().find((t) => t.name === name);
-  if (!info) throw new Error(`the model has no tensor '${name}'`);
+  if (!info) throw new TokenfilterError('E_STATE', `the model has no tensor '${name}'`);
   return model.getParameters().subarray(info.offset, info.offset + info.size);
 }
 
@@ -252,7 +254,7 @@ function concat(a: Uint32Array, b: Uint32Array): Uint32Array {
  * question counts as correct when its answer scores strictly above every other choice (a tie
  * is wrong).
  * @throws TypeError / RangeError for a malformed question (naming `questions[i]`), a bad option,
- *   or a tokenizer with more ids than the model; Error when a letter is not a single token
+ *   or a tokenizer with more ids than the model; TokenfilterError E_OPTION when a letter is not a single token
  *   (letter format); AbortError when `options.signal` fires.
  */
 export async function scoreMcq(

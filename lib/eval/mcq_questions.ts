@@ -10,7 +10,9 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
-import { throwIfAborted } from '../abort.js';
+import { isAborted, throwIfAborted } from '../abort.js';
+import { isTokenfilterError } from '../errors.js';
+import { streamError as codedStreamError } from '../data/read_jsonl.js';
 import { MalformedRecordError } from '../data/document.js';
 import { stripBom } from '../data/byte_lines.js';
 import { hashUnit, seedWords } from '../data/random.js';
@@ -145,14 +147,14 @@ export async function readMcq(path: string, options: ReadMcqOptions = {}): Promi
       kept.push(question);
     }
   } catch (error) {
-    if (error instanceof MalformedRecordError || (error as Error).name === 'AbortError') throw error;
-    throw new Error(`${path}: ${(error as Error).message}`, { cause: error });
+    if (isTokenfilterError(error) || isAborted(error)) throw error;
+    throw codedStreamError(path, error as Error);
   } finally {
     lines.close();
     stream.destroy();
     raw.destroy();
   }
-  if (streamError) throw new Error(`${path}: ${(streamError as Error).message}`, { cause: streamError });
+  if (streamError) throw codedStreamError(path, streamError);
   throwIfAborted(signal, 'reading questions');
   if (limit === undefined || limit >= kept.length) return kept;
   // the `limit` questions with the smallest seeded keys: a uniform sample, kept in file order

@@ -10,6 +10,7 @@ import { validateBatch, type Batch } from '../data/batch.js';
 import { seedWords, Sfc32 } from '../data/random.js';
 import { Transformer } from '../model/transformer.js';
 import { cloneModel, type BatchSource } from './adversarial_finetune.js';
+import { TokenfilterError } from '../errors.js';
 
 /** Options of {@link rmu}; every default is in {@link RMU_DEFAULTS}. */
 export interface RmuOptions {
@@ -119,7 +120,7 @@ function mlpTensors(model: Transformer, blocks: number[]) {
   const table = new Map(model.tensorInfo().map((t) => [t.name, t]));
   return names.map((name) => {
     const t = table.get(name);
-    if (!t) throw new Error(`the model has no tensor '${name}'`);
+    if (!t) throw new TokenfilterError('E_STATE', `the model has no tensor '${name}'`);
     return t;
   });
 }

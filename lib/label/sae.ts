@@ -10,6 +10,7 @@ import { decodeFloat16 } from '../data/float16.js';
 import { readSafetensors, SafetensorsError, writeSafetensors, type SafetensorsTensor } from '../model/safetensors.js';
 import { native } from '../native.js';
 import { readNpz, type NpyArray } from './npz.js';
+import { TokenfilterError } from '../errors.js';
 
 /** SAE file format name in safetensors metadata. */
 export const SAE_FORMAT = 'tokenfilter.sae';
@@ -90,7 +91,7 @@ export class SparseAutoencoder {
   /**
    * Loads an SAE: a file saved by {@link save}, a Gemma Scope `params.npz`, or a safetensors file
    * with the Gemma Scope tensor names (kind JumpReLU unless the metadata says otherwise).
-   * @throws SafetensorsError / NpyError for a bad file; Error for missing tensors, shapes that
+   * @throws SafetensorsError / NpyError for a bad file; TokenfilterError E_FILE_FORMAT for missing tensors, shapes that
    *   disagree, or non-finite values (naming the tensor).
    */
   static async load(path: string): Promise<SparseAutoencoder> {
@@ -105,8 +106,8 @@ export class SparseAutoencoder {
     }
     const get = (name: string, rank: number) => {
       const t = tensors.get(name);
-      if (!t) throw new Error(`${path}: tensor '${name}' is missing (expected the Gemma Scope layout W_enc, b_enc, threshold, W_dec, b_dec)`);
-      if (t.shape.length !== rank) throw new Error(`${path}: tensor '${name}' has rank ${t.shape.length}, expected ${rank}`);
+      if (!t) throw new TokenfilterError('E_FILE_FORMAT', `${path}: tensor '${name}' is missing (expected the Gemma Scope layout W_enc, b_enc, threshold, W_dec, b_dec)`, { path });
+      if (t.shape.length !== rank) throw new TokenfilterError('E_FILE_FORMAT', `${path}: tensor '${name}' has rank ${t.shape.length}, expected ${rank}`, { path });
       return t;
     };
     const wEnc = get('W_enc', 2);
@@ -116,12 +117,12 @@ export class SparseAutoencoder {
       try {
         saved = JSON.parse(metadata.config) as Partial<SaeConfig>;
       } catch (error) {
-        throw new Error(`${path}: metadata config is not valid JSON (${(error as Error).message})`);
+        throw new TokenfilterError('E_FILE_FORMAT', `${path}: metadata config is not valid JSON (${(error as Error).message})`, { path });
       }
     }
     const config = resolveSaeConfig({ ...saved, dModel: D, dSae: L, kind: saved.kind ?? 'jumprelu', k: Math.min(saved.k ?? SAE_DEFAULTS.k, L) });
     const scale = metadata.input_scale === undefined ? 1 : Number(metadata.input_scale);
-    if (!(scale > 0 && Number.isFinite(scale))) throw new Error(`${path}: metadata input_scale must be a positive number, got '${metadata.input_scale}'`);
+    if (!(scale > 0 && Number.isFinite(scale))) throw new TokenfilterError('E_FILE_FORMAT', `${path}: metadata input_scale must be a positive number, got '${metadata.input_scale}'`, { path });
     const { input_scale: _s, config: _c, format: _f, ...rest } = metadata;
     const lay = layoutOf(config);
     const wanted: [string, number[], number, boolean][] = [
@@ -137,9 +138,9 @@ export class SparseAutoencoder {
       if (!tensors.get(name) && optional) continue;
       const tensor = get(name, shape.length);
       if (tensor.shape.some((d, i) => d !== shape[i]))
-        throw new Error(`${path}: tensor '${name}' has shape [${tensor.shape.join(', ')}], expected [${shape.join(', ')}] (W_enc is [${D}, ${L}])`);
+        throw new TokenfilterError('E_FILE_FORMAT', `${path}: tensor '${name}' has shape [${tensor.shape.join(', ')}], expected [${shape.join(', ')}] (W_enc is [${D}, ${L}])`, { path });
       const bad = tensor.data.findIndex((v) => !Number.isFinite(v));
-      if (bad >= 0) throw new Error(`${path}: tensor '${name}' holds a non-finite value at index ${bad}`);
+      if (bad >= 0) throw new TokenfilterError('E_FILE_FORMAT', `${path}: tensor '${name}' holds a non-finite value at index ${bad}`, { path });
       found.push([tensor.data, offset]);
     }
     const sae = new SparseAutoencoder(config, scale, rest);
@@ -356,7 +357,7 @@ export function resolveSaeConfig(options: SaeOptions): SaeConfig {
 function npyAsFloat32(a: NpyArray, source: string): { shape: number[]; data: Float32Array } {
   if (a.data instanceof Float32Array) return { shape: a.shape, data: a.data };
   if (a.data instanceof Float64Array) return { shape: a.shape, data: Float32Array.from(a.data) };
-  throw new Error(`${source}: expected a float array, got dtype ${a.dtype}`);
+  throw new TokenfilterError('E_FILE_FORMAT', `${source}: expected a float array, got dtype ${a.dtype}`, { path: source });
 }
 
 function safetensorAsFloat32(t: SafetensorsTensor, source: string): { shape: number[]; data: Float32Array } {

@@ -23,6 +23,7 @@ import { SparseAutoencoder, type SaeKind } from './sae.js';
 import { LatentSelector, type LatentScore, type SelectLatentsOptions } from './select_latents.js';
 import { trainSae, type TrainSaeProgress, type TrainSaeSummary } from './train_sae.js';
 import { stripUndefined } from '../options.js';
+import { TokenfilterError } from '../errors.js';
 
 /** Options of {@link fitSaeLabeller}. */
 export interface FitSaeLabellerOptions {
@@ -149,7 +150,7 @@ export async function fitSaeLabeller(options: FitSaeLabellerOptions): Promise<Sa
       for (let t = 0; t < end - start; t++) {
         for (let l = 0, row = t * L; l < L; l++) {
           if (codes[row + l] === 0) continue;
-          if (nonzeros === sparse.latent.length) throw new Error(`a TopK code has more than k = ${sae.config.k} active latents`);
+          if (nonzeros === sparse.latent.length) throw new TokenfilterError('E_NATIVE', `a TopK code has more than k = ${sae.config.k} active latents`);
           sparse.latent[nonzeros] = l;
           sparse.value[nonzeros++] = codes[row + l];
         }

@@ -12,6 +12,7 @@ import { readSafetensors, SafetensorsError, writeSafetensors, type SafetensorsCo
 import { checkTransformerTensors } from './expected_tensors.js';
 import { configFromMetadata, MODEL_FORMAT_VERSION, parametersFromFile, Transformer } from './transformer.js';
 import type { TransformerConfig } from './config.js';
+import { TokenfilterError } from '../errors.js';
 
 /** Format identifier in `__metadata__.format` of checkpoints. */
 export const CHECKPOINT_FORMAT = 'tokenfilter.checkpoint';
@@ -40,7 +41,7 @@ export async function saveCheckpoint(path: string, model: Transformer, state: Tr
   const m = new Float32Array(n);
   const v = new Float32Array(n);
   const step = model.native.readOptimizer(m, v) as number;
-  if (step !== state.step) throw new Error(`checkpoint: optimizer step ${step} disagrees with training state step ${state.step}`);
+  if (step !== state.step) throw new TokenfilterError('E_STATE', `checkpoint: optimizer step ${step} disagrees with training state step ${state.step}`);
   const tensors = [
     ...model.namedTensors(model.getParameters(), ''),
     ...model.namedTensors(m, 'optimizer.exp_avg.'),

@@ -2,7 +2,7 @@
  * `trainMasked`: AdamW training with a per-token loss mask, off the JS thread.
  * @module
  */
-import { abortError, nativeCancelFlag } from '../abort.js';
+import { abortError, isAborted, nativeCancelFlag } from '../abort.js';
 import { validateBatch, type Batch } from '../data/batch.js';
 import { restoreCheckpoint, saveCheckpoint, type TrainingState } from './checkpoint.js';
 import { cosineSchedule } from './schedule.js';
@@ -177,7 +177,7 @@ export function resolveTrainOptions(options: TrainOptions, batchCount: number | 
  * nothing to it or to any gradient. Each step runs in the native thread pool, off the JS
  * thread. The model is left consistent at every point: an aborted step changes nothing.
  * @throws TypeError / RangeError for invalid options or a malformed batch (before its step);
- *   DOMException named 'AbortError' when `signal` fires; SafetensorsError for a bad `resumeFrom`.
+ *   TokenfilterError E_ABORTED (named 'AbortError') when `signal` fires; SafetensorsError for a bad `resumeFrom`.
  */
 export async function trainMasked(
   model: Transformer,
@@ -239,7 +239,7 @@ export async function trainMasked(
           cancel,
         );
       } catch (error) {
-        if ((error as Error)?.name === 'AbortError') throw abortError('training');
+        if (isAborted(error)) throw abortError('training');
         throw error;
       }
       const seconds = (performance.now() - t0) / 1000;
