@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TokenfilterError } from './errors.js';
+import type { NativeAddon } from './native_types.js';
 
 const require = createRequire(import.meta.url);
 /** The package root: this file lives in lib/ (sources) or dist/ (compiled). */
@@ -22,7 +23,7 @@ export function addonOverride(): string | undefined {
   return path === undefined || path === '' ? undefined : path;
 }
 
-function loadAddon(): any {
+function loadAddon(): NativeAddon {
   try {
     const override = addonOverride();
     if (override !== undefined) return require(override);
@@ -38,9 +39,11 @@ function loadAddon(): any {
   }
 }
 
-/** The raw addon. Internal: the public API wraps and validates every call. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const native: any = loadAddon();
+/**
+ * The raw addon, typed by {@link NativeAddon}. Internal: this module is the only one that loads
+ * it, and the public API wraps and validates every call.
+ */
+export const native: NativeAddon = loadAddon();
 
 /** SIMD instruction set used by the CPU kernels. */
 export type SimdLevel = 'scalar' | 'avx2' | 'avx512';
@@ -113,7 +116,7 @@ let autoChoice: BackendInfo['auto'];
  */
 export function cudaBackend(): CudaBackend {
   if (!cudaState) {
-    const s = native.cudaLoad(cudaLibraryPath()) as { available: boolean; reason: string; path: string; devices: CudaDevice[] };
+    const s = native.cudaLoad(cudaLibraryPath());
     cudaState = { available: s.available, reason: s.reason, library: s.path, devices: s.devices, gemm: 'own' };
   }
   return { ...cudaState, devices: cudaState.devices.map((d) => ({ ...d })) };
@@ -126,7 +129,7 @@ export function recordAutoDevice(choice: { device: 'cpu' | 'cuda'; reason: strin
 
 /** Reports the backend: SIMD level, threads, CUDA. */
 export function backendInfo(): BackendInfo {
-  const cpu = native.backendInfo() as Omit<BackendInfo, 'cuda' | 'auto'>;
+  const cpu = native.backendInfo();
   const info: BackendInfo = { ...cpu, cuda: cudaBackend() };
   if (autoChoice) info.auto = { ...autoChoice };
   return info;

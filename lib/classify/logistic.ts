@@ -76,7 +76,7 @@ export class LogisticModel {
     if (!(features instanceof Float32Array)) throw new TypeError('features must be a Float32Array');
     if (features.length % this.dimension !== 0)
       throw new RangeError(`features has length ${features.length}, not a multiple of the probe's dimension ${this.dimension}`);
-    return native.logistic.predict(features, features.length / this.dimension, this.dimension, this.rawWeights, this.rawBias) as Float32Array;
+    return native.logistic.predict(features, features.length / this.dimension, this.dimension, this.rawWeights, this.rawBias);
   }
 }
 

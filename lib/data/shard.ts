@@ -173,7 +173,7 @@ export function checkIdsBelow(
 ): void {
   if (ids instanceof Uint16Array || ids instanceof Uint32Array) {
     if (ids instanceof Uint16Array && vocabSize > 0xffff) return;
-    if (ids.length >= NATIVE_SCAN_MIN && (native.maxTokenId(ids) as number) < vocabSize) return;
+    if (ids.length >= NATIVE_SCAN_MIN && native.maxTokenId(ids) < vocabSize) return;
   }
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i];

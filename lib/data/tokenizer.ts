@@ -24,6 +24,7 @@ import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from './atomic_file.js';
 import { createRequire } from 'node:module';
 import { native } from '../native.js';
+import type { NativeBpe } from '../native_types.js';
 import { errorCode, TokenfilterError } from '../errors.js';
 import { stripBom } from './byte_lines.js';
 import {
@@ -110,8 +111,7 @@ export class Tokenizer {
   readonly name: string;
   private readonly spec: BpeSpec;
   private readonly specials: Map<string, number>;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  private readonly bpe: any;
+  private readonly bpe: NativeBpe;
   private hashCache: string | undefined;
 
   private constructor(spec: BpeSpec, specials: Map<string, number>, name?: string) {

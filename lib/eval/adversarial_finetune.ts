@@ -229,10 +229,7 @@ export async function adversarialFinetune(
     maxEvalWindows: options.maxEvalWindows,
   };
   const target = options.inPlace ? model : cloneModel(model);
-  if (options.inPlace) {
-    const n = model.parameterCount().total;
-    model.native.writeOptimizer(new Float32Array(n), new Float32Array(n), 0);
-  }
+  if (options.inPlace) model.setOptimizerState();
   const curve: RecoveryPoint[] = [];
   const shape: BudgetState = { batchTokens: 0, ended: undefined };
   const record = (step: number, loss: number) => {

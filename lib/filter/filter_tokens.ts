@@ -3,6 +3,7 @@
  * @module
  */
 import { native } from '../native.js';
+import type { NativeFilterPass } from '../native_types.js';
 import { quantisedLevel, thresholdForFraction, validateScores, type TokenScores } from './threshold.js';
 
 /** How flagged tokens are kept out of training. */
@@ -173,15 +174,7 @@ export function filterTokens(tokens: Uint32Array, scores: TokenScores, options: 
 }
 
 /** Result of the native per-token pass. */
-interface PassResult {
-  lossMask: Uint8Array;
-  tokens?: Uint32Array;
-  flagged: number;
-  documents: number;
-  emptied: number;
-  labelTokens: Float64Array;
-  labelFlagged: Float64Array;
-}
+type PassResult = NativeFilterPass;
 
 function runPass(
   tokens: Uint32Array,
@@ -192,7 +185,7 @@ function runPass(
   labels: Uint8Array | undefined,
   flagSeparators = false,
 ): PassResult {
-  return native.filter.tokenFilter(tokens, scores, threshold, quantisedLevel(threshold), eot, hidden, labels, flagSeparators) as PassResult;
+  return native.filter.tokenFilter(tokens, scores, threshold, quantisedLevel(threshold), eot, hidden, labels, flagSeparators);
 }
 
 function resolveOptions(tokens: Uint32Array, scores: TokenScores, options: FilterOptions): FilterOptions {

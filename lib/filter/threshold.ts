@@ -15,7 +15,7 @@ export type TokenScores = Float32Array | Uint8Array;
 export function validateScores(scores: TokenScores, name = 'scores'): void {
   if (scores instanceof Uint8Array) return;
   if (!(scores instanceof Float32Array)) throw new TypeError(`${name} must be a Float32Array or a Uint8Array`);
-  const bad = native.filter.firstInvalidProbability(scores) as number;
+  const bad = native.filter.firstInvalidProbability(scores);
   if (bad >= 0) throw new RangeError(`${name}[${bad}] = ${scores[bad]} is not a probability in [0, 1]`);
 }
 

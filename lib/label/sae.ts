@@ -9,6 +9,7 @@ import { extname } from 'node:path';
 import { decodeFloat16 } from '../data/float16.js';
 import { readSafetensors, SafetensorsError, writeSafetensors, type SafetensorsTensor } from '../model/safetensors.js';
 import { native } from '../native.js';
+import type { NativeSaeModel } from '../native_types.js';
 import { readNpz, type NpyArray } from './npz.js';
 import { TokenfilterError } from '../errors.js';
 
@@ -175,7 +176,7 @@ export class SparseAutoencoder {
   }
 
   /** A native training model holding a copy of the parameters (internal to training). */
-  nativeModel(): any {
+  nativeModel(): NativeSaeModel {
     const model = new native.sae.SaeModel(this.config);
     if (this.parameters.some((v) => v !== 0)) model.writeParameters(this.parameters);
     return model;

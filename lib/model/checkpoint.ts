@@ -37,10 +37,7 @@ export interface TrainingState {
 
 /** Writes a checkpoint of `model` (parameters and AdamW state) and `state` to `path`, atomically. */
 export async function saveCheckpoint(path: string, model: Transformer, state: TrainingState): Promise<void> {
-  const n = model.native.paramCount() as number;
-  const m = new Float32Array(n);
-  const v = new Float32Array(n);
-  const step = model.native.readOptimizer(m, v) as number;
+  const { m, v, step } = model.optimizerState();
   if (step !== state.step) throw new TokenfilterError('E_STATE', `checkpoint: optimizer step ${step} disagrees with training state step ${state.step}`);
   const tensors = [
     ...model.namedTensors(model.getParameters(), ''),
@@ -117,7 +114,7 @@ function restoreFromContents(file: SafetensorsContents, path: string, model: Tra
   if (!numbers.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0) || !Array.isArray(lossHistory) ||
       lossHistory.length !== step || !lossHistory.every((x) => typeof x === 'number'))
     throw new SafetensorsError(`${path}: metadata 'trainer' is malformed`);
-  model.native.writeOptimizer(m, v, step);
+  model.setOptimizerState({ m, v, step });
   model.setParameters(params);
   return {
     step,

@@ -233,7 +233,7 @@ export async function trainMasked(
       const t0 = performance.now();
       let r: { lossSum: number; supervised: number; tokens: number; gradNorm: number };
       try {
-        r = await model.native.step(
+        r = await model.trainStep(
           group,
           { zeroGradients: true, update: true, lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay, clip: o.clip },
           cancel,
