@@ -11,7 +11,7 @@
  * @module
  */
 import type { CharSpan } from '../data/span_labels.js';
-import type { Random } from './sampling.js';
+import type { Random } from '../data/random.js';
 import { paragraphsOf } from './spliced_documents.js';
 
 /** A host text with inserted sentences: `spans` are `[start, end, domain]` of every sentence inserted. */

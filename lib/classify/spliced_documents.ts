@@ -10,7 +10,7 @@
  * @module
  */
 import type { CharSpan } from '../data/span_labels.js';
-import type { Random } from './sampling.js';
+import type { Random } from '../data/random.js';
 
 /** A document made of paragraphs of known domains: `spans` are `[start, end, domain]`, end exclusive. */
 export interface SplicedDocument {

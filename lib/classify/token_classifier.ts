@@ -4,7 +4,7 @@
  * @module
  */
 import { TokenfilterError } from '../errors.js';
-import { Random } from './sampling.js';
+import { Random } from '../data/random.js';
 import type { BiLM, FeatureDirection } from './bilm.js';
 import { UNLABELLED, type LabelledSequence } from './labels.js';
 import { fitLogistic, type LogisticModel, type LogisticOptions } from './logistic.js';

@@ -6,6 +6,7 @@
  */
 import type { Batch } from '../data/batch.js';
 import type { Transformer } from '../model/transformer.js';
+import { Random } from '../data/random.js';
 
 /** A token stream with one domain label per token (0..labelNames.length-1; others ignored). */
 export interface LabelledTokens {
@@ -96,7 +97,8 @@ export async function domainLosses(
   }
 
   const out: Record<string, DomainLoss> = {};
-  const random = mulberry32(options.seed ?? 0);
+  const rng = Random.fromState(options.seed ?? 0);
+  const random = () => rng.next();
   for (let k = 0; k < K; k++) {
     let sum = 0;
     let count = 0;
@@ -125,14 +127,3 @@ export async function domainLosses(
   return out;
 }
 
-/** A small seeded PRNG for resampling (uniform in [0, 1)). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -4,6 +4,7 @@
  */
 import { native } from '../native.js';
 import type { NativeFilterPass } from '../native_types.js';
+import { precisionRecallF1, type PrecisionRecallF1 } from '../classify/metrics.js';
 import { quantisedLevel, thresholdForFraction, validateScores, type TokenScores } from './threshold.js';
 
 /** How flagged tokens are kept out of training. */
@@ -81,8 +82,8 @@ export interface FilterStats {
   documentsEmptied: number;
   /** Per label name, when `labels` were given. */
   perLabel?: Record<string, LabelStats>;
-  /** Filtering as a classifier of the forget label, when `labels` and `forgetLabel` were given. */
-  forget?: { precision: number; recall: number; f1: number };
+  /** Filtering as a classifier of the forget label, when `labels` and `forgetLabel` were given (empty cases: {@link precisionRecallF1}). */
+  forget?: PrecisionRecallF1;
 }
 
 /** The filtered stream. */
@@ -309,9 +310,7 @@ function makeStats(opts: FilterOptions, threshold: number, n: number, pass: Pass
   }
   if (opts.forgetLabel !== undefined) {
     const truePositive = pass.labelFlagged[opts.forgetLabel];
-    const precision = pass.flagged ? truePositive / pass.flagged : 0;
-    const recall = pass.labelTokens[opts.forgetLabel] ? truePositive / pass.labelTokens[opts.forgetLabel] : 0;
-    stats.forget = { precision, recall, f1: precision + recall ? (2 * precision * recall) / (precision + recall) : 0 };
+    stats.forget = precisionRecallF1(truePositive, pass.flagged - truePositive, pass.labelTokens[opts.forgetLabel] - truePositive);
   }
   return stats;
 }

@@ -15,7 +15,7 @@
  * @module
  */
 import { throwIfAborted } from '../abort.js';
-import { Random } from '../classify/sampling.js';
+import { Random } from '../data/random.js';
 import type { Transformer } from '../model/transformer.js';
 import { tokenActivations } from './activations.js';
 import { LatentMoments } from './latent_moments.js';
