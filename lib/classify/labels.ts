@@ -11,9 +11,10 @@ import { SideFileKind, readSideFile, sideFilePathFor } from '../data/side_file.j
 import { spanLabelsToTokenLabels, type CharSpan, type OverlapRule } from '../data/span_labels.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import { TokenfilterError } from '../errors.js';
+import { UNLABELLED } from '../data/domains.js';
 
 /** Label value of a token that takes part in neither training nor metrics. */
-export const UNLABELLED = 255;
+export { UNLABELLED };
 
 /** One document's tokens with a label per token (0, 1 or {@link UNLABELLED}). */
 export interface LabelledSequence {

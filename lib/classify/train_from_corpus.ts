@@ -20,6 +20,7 @@ import { makeFolder } from '../data/output_path.js';
 import { writeFileAtomic } from '../data/atomic_file.js';
 import { join } from 'node:path';
 import { loadDefaultCorpus } from '../data/default_corpus.js';
+import { FORGET_FIRST } from '../data/domains.js';
 import { readDocuments } from '../data/read_documents.js';
 import { writeShard } from '../data/shard.js';
 import { Tokenizer } from '../data/tokenizer.js';
@@ -130,7 +131,7 @@ interface Doc { text: string; domain: string; spans?: [number, number, string][]
 /** Reads up to `chars` characters of random documents of each domain file of a split. */
 async function readDomainSplit(data: string, split: 'train' | 'val', chars: number, random: Random): Promise<Doc[]> {
   const out: Doc[] = [];
-  for (const domain of ['medical', 'biology', 'general']) {
+  for (const domain of FORGET_FIRST) {
     const docs: Doc[] = [];
     for await (const d of readDocuments(join(data, 'corpus', `${domain}.${split}.jsonl.gz`))) docs.push({ text: d.text, domain });
     let total = 0;

@@ -4,6 +4,7 @@
  * rates 0..1 and finds the compute slowdown falls as a power law in the error rate).
  * @module
  */
+import { UNLABELLED } from '../data/domains.js';
 import { hashUnit } from '../data/random.js';
 
 /**
@@ -26,13 +27,13 @@ export function flipFlags(scores: Float32Array, threshold: number, rate: number,
   return out;
 }
 
-/** Share of positions where `flags ≥ 0.5` disagrees with `truth === positive`, over labelled positions (truth < 255). */
+/** Share of positions where `flags ≥ 0.5` disagrees with `truth === positive`, over labelled positions (truth ≠ {@link UNLABELLED}). */
 export function flagErrorRate(flags: Float32Array, truth: Uint8Array, positive: number): number {
   if (flags.length !== truth.length) throw new RangeError(`flags (${flags.length}) and truth (${truth.length}) differ in length`);
   let wrong = 0;
   let counted = 0;
   for (let i = 0; i < flags.length; i++) {
-    if (truth[i] === 255) continue;
+    if (truth[i] === UNLABELLED) continue;
     counted++;
     if (flags[i] >= 0.5 !== (truth[i] === positive)) wrong++;
   }

@@ -19,6 +19,7 @@ import { native } from '../native.js';
 import type { NativeBatch, NativeCancel, NativeKvCache, NativeStepOptions, NativeStepResult, NativeTransformer } from '../native_types.js';
 import { resolveTransformerConfig, type TransformerConfig, type TransformerOptions } from './config.js';
 import { checkTransformerTensors, findTensor } from './expected_tensors.js';
+import { transformerParameterCount, type ParameterCount } from './parameter_count.js';
 import { readSafetensors, writeSafetensors, SafetensorsError, type SafetensorsContents, type TensorToWrite } from './safetensors.js';
 import { generate, type GenerateOptions } from '../steer/generate.js';
 
@@ -39,13 +40,7 @@ export interface TensorInfo {
   decay: boolean;
 }
 
-/** Parameter counts. */
-export interface ParameterCount {
-  /** Every parameter (the tied embedding counted once). */
-  total: number;
-  /** Without the token embedding and the untied LM head. */
-  nonEmbedding: number;
-}
+export type { ParameterCount };
 
 /** Shape of a flat token array: `batch` sequences of `context` tokens. */
 export interface TokenShape {
@@ -243,11 +238,9 @@ export class Transformer {
     return this.native.hiddenBackward(tokens, B, T, layer, dHidden);
   }
 
-  /** Parameter counts: total and non-embedding. */
+  /** Parameter counts: total and non-embedding ({@link transformerParameterCount} of the config). */
   parameterCount(): ParameterCount {
-    const { vocabSize: V, dModel: C, tieEmbeddings } = this.config;
-    const total = this.native.paramCount();
-    return { total, nonEmbedding: total - V * C * (tieEmbeddings ? 1 : 2) };
+    return transformerParameterCount(this.config);
   }
 
   /**
