@@ -61,6 +61,7 @@ export type { BatchSamplerOptions, SamplerSource, SamplerState } from './data/sa
 export { sequentialBatches } from './data/sequential_batches.js';
 export type { SequentialBatch, SequentialBatchOptions, RowOrigin } from './data/sequential_batches.js';
 export { encodeFloat16, decodeFloat16 } from './data/float16.js';
+export { DOMAINS, FORGET_DOMAIN, FORGET_LABEL, FORGET_FIRST } from './data/domains.js';
 export { loadDefaultCorpus, buildDefaultCorpus } from './data/default_corpus.js';
 export type { CorpusDocument, DefaultCorpus, CorpusStats, DefaultCorpusOptions } from './data/default_corpus.js';
 export { writeLabelledShards } from './data/labelled_shards.js';
@@ -69,6 +70,7 @@ export type { LabelledShardOptions, LabelledShardSummary } from './data/labelled
 // model
 export { Transformer } from './model/transformer.js';
 export type { ParameterCount, TensorInfo, TokenShape } from './model/transformer.js';
+export { transformerParameterCount } from './model/parameter_count.js';
 export { resolveTransformerConfig, ladderConfig, TRANSFORMER_DEFAULTS } from './model/config.js';
 export type { TransformerConfig, TransformerOptions, LadderOptions } from './model/config.js';
 export { trainMasked, TRAIN_DEFAULTS } from './model/train.js';
@@ -157,8 +159,8 @@ export { DocumentClassifier } from './classify/document_classifier.js';
 export type { LabelledDocument, TrainDocumentClassifierOptions, DocumentLayerResult } from './classify/document_classifier.js';
 export { UNLABELLED, broadcastLabel, labelsFromSpans, labelsFromSideFile, labelsFromScores } from './classify/labels.js';
 export type { LabelledSequence } from './classify/labels.js';
-export { binaryMetrics, precisionRecallCurve, auroc } from './classify/metrics.js';
-export type { BinaryMetrics, PrPoint } from './classify/metrics.js';
+export { binaryMetrics, precisionRecallCurve, auroc, precisionRecallF1 } from './classify/metrics.js';
+export type { BinaryMetrics, PrPoint, PrecisionRecallF1 } from './classify/metrics.js';
 export { scoreShards } from './classify/score_shards.js';
 export type { ScoreSettings, ScoreShardsOptions, ScoreShardsProgress, ScoreShardsResult, ShardScoreRecord, ShardScoreStats } from './classify/score_shards.js';
 export { trainBiLMProbe } from './classify/train_bilm_probe.js';

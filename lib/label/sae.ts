@@ -175,7 +175,7 @@ export class SparseAutoencoder {
     );
   }
 
-  /** A native training model holding a copy of the parameters (internal to training). */
+  /** @internal a native training model holding a copy of the parameters (train_sae.ts). */
   nativeModel(): NativeSaeModel {
     const model = new native.sae.SaeModel(this.config);
     if (this.parameters.some((v) => v !== 0)) model.writeParameters(this.parameters);
