@@ -9,7 +9,7 @@ import { extname } from 'node:path';
 import { decodeFloat16 } from '../data/float16.js';
 import { readSafetensors, SafetensorsError, writeSafetensors, type SafetensorsTensor } from '../model/safetensors.js';
 import { native } from '../native.js';
-import type { NativeSaeModel } from '../native_types.js';
+import type { NativeSaeModel, NativeSaeStats } from '../native_types.js';
 import { readNpz, type NpyArray } from './npz.js';
 import { TokenfilterError } from '../errors.js';
 
@@ -83,7 +83,7 @@ export class SparseAutoencoder {
   static create(options: SaeOptions): SparseAutoencoder {
     const config = resolveSaeConfig(options);
     const sae = new SparseAutoencoder(config, 1);
-    const model = sae.nativeModel();
+    const model = new native.sae.SaeModel(config);
     model.init(options.seed ?? 0, options.initialThreshold ?? 0.5);
     model.readParameters(sae.parameters);
     return sae;
@@ -175,11 +175,12 @@ export class SparseAutoencoder {
     );
   }
 
-  /** @internal a native training model holding a copy of the parameters (train_sae.ts). */
-  nativeModel(): NativeSaeModel {
-    const model = new native.sae.SaeModel(this.config);
-    if (this.parameters.some((v) => v !== 0)) model.writeParameters(this.parameters);
-    return model;
+  /**
+   * @internal a training copy of the parameters in native memory (train_sae.ts); its `finish()`
+   * writes the trained parameters back into this SAE.
+   */
+  trainingModel(): SaeTrainingModel {
+    return new SaeTrainingModel(this);
   }
 
   /**
@@ -372,4 +373,32 @@ function safetensorAsFloat32(t: SafetensorsTensor, source: string): { shape: num
     return { shape: t.shape, data: new Float32Array(words.buffer) };
   }
   throw new SafetensorsError(`${source}: expected a float tensor, got dtype ${t.dtype}`);
+}
+
+/**
+ * @internal the native SAE under training (parameters, gradients, Adam state) for
+ * {@link SparseAutoencoder.trainingModel}: the one holder of the native handle.
+ */
+export class SaeTrainingModel {
+  private readonly model: NativeSaeModel;
+
+  constructor(private readonly sae: SparseAutoencoder) {
+    this.model = new native.sae.SaeModel(sae.config);
+    if (sae.parameters.some((v) => v !== 0)) this.model.writeParameters(sae.parameters);
+  }
+
+  /** Sets the decoder bias from the (scaled) rows `x` [N, dModel]. */
+  initDecoderBias(x: Float32Array): void {
+    this.model.initDecoderBias(x);
+  }
+
+  /** One Adam step on the (scaled) rows `x` [N, dModel]. */
+  step(x: Float32Array, lr: number, beta1: number, beta2: number, eps: number): Promise<NativeSaeStats> {
+    return this.model.step(x, lr, beta1, beta2, eps);
+  }
+
+  /** Copies the trained parameters into the SAE. */
+  finish(): void {
+    this.model.readParameters(this.sae.parameters);
+  }
 }

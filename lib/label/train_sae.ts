@@ -65,7 +65,7 @@ export async function trainSae(
   if (!(lr > 0)) throw new RangeError(`lr must be > 0, got ${lr}`);
   if (steps !== undefined && (!Number.isInteger(steps) || steps < 1)) throw new RangeError(`steps must be a positive integer, got ${steps}`);
   const D = sae.config.dModel;
-  const model = sae.nativeModel();
+  const model = sae.trainingModel();
   const start = performance.now();
   let step = 0;
   let tokens = 0;
@@ -101,7 +101,7 @@ export async function trainSae(
     if (steps !== undefined && step >= steps) break;
   }
   if (!last) throw new RangeError('no batches to train on');
-  model.readParameters(sae.parameters);
+  model.finish();
   const seconds = (performance.now() - start) / 1000;
   return { ...last, seconds, tokensPerSecond: tokens / seconds };
 }
