@@ -273,34 +273,54 @@ export interface NativeCudaStatus {
   devices: { name: string; memory: number; capability: string; multiprocessors: number; clockKhz: number }[];
 }
 
-/** A kernel entry point of the test hooks `_ops` / `_cudaOps` (ops_binding.cc, cuda_ops_binding.cc). */
-export type NativeKernel = (...args: (Float32Array | Uint32Array | Uint8Array | number | boolean | string | null | undefined)[]) => unknown;
+/** GEMM precision on the device. */
+export type NativeGemmPrecision = 'fp32' | 'tf32' | 'bf16';
 
-/** The kernel test hooks: one entry per op, forward and backward (see ops_binding.cc for each argument list). */
+/**
+ * The kernel test hooks `_ops` (ops_binding.cc): one entry per op, forward and backward, over
+ * caller-owned arrays (outputs first). Shapes: embedding out [N, C], wte [V, C]; rmsnorm rows
+ * [N, C], rstd [N]; rope x rows of `rowStride` floats holding NH heads of hs; attention qkv
+ * [B, T, 3C], out [B, T, C], lse [B, NH, T]; cross-entropy logits [N, V].
+ */
 export interface NativeOps {
-  embeddingForward: NativeKernel;
-  embeddingBackward: NativeKernel;
-  rmsnormForward: NativeKernel;
-  rmsnormBackward: NativeKernel;
-  ropeForward: NativeKernel;
-  ropeBackward: NativeKernel;
-  attentionForward: NativeKernel;
-  attentionBackward: NativeKernel;
-  relu2Forward: NativeKernel;
-  relu2Backward: NativeKernel;
-  crossEntropyForward: NativeKernel;
-  crossEntropyForwardBackward: NativeKernel;
-  adamwUpdate: NativeKernel;
-  sumOfSquares: (x: Float32Array) => number;
+  embeddingForward(out: Float32Array, tokens: Uint32Array, wte: Float32Array, N: number, C: number, V: number): void;
+  /** Accumulates into dwte. */
+  embeddingBackward(dwte: Float32Array, dout: Float32Array, tokens: Uint32Array, N: number, C: number, V: number): void;
+  rmsnormForward(out: Float32Array, rstd: Float32Array, inp: Float32Array, weight: Float32Array, N: number, C: number, eps: number): void;
+  /** Accumulates into dinp and dweight. */
+  rmsnormBackward(dinp: Float32Array, dweight: Float32Array, dout: Float32Array, inp: Float32Array, weight: Float32Array, rstd: Float32Array, N: number, C: number): void;
+  /** In place on x. */
+  ropeForward(x: Float32Array, B: number, T: number, NH: number, hs: number, rowStride: number, base: number): void;
+  ropeBackward(x: Float32Array, B: number, T: number, NH: number, hs: number, rowStride: number, base: number): void;
+  attentionForward(out: Float32Array, lse: Float32Array, qkv: Float32Array, B: number, T: number, C: number, NH: number): void;
+  attentionBackward(dqkv: Float32Array, dout: Float32Array, qkv: Float32Array, out: Float32Array, lse: Float32Array, B: number, T: number, C: number, NH: number): void;
+  relu2Forward(out: Float32Array, inp: Float32Array, n: number): void;
+  relu2Backward(dinp: Float32Array, dout: Float32Array, inp: Float32Array, n: number): void;
+  /** Sum of the masked per-row losses (written into `losses` when given). */
+  crossEntropyForward(losses: Float32Array | null, logits: Float32Array, targets: Uint32Array, mask: Uint8Array | null, N: number, V: number): number;
+  /** Like crossEntropyForward; overwrites `logits` with dloss/dlogits × dlossScale. */
+  crossEntropyForwardBackward(logits: Float32Array, losses: Float32Array | null, targets: Uint32Array, mask: Uint8Array | null, N: number, V: number, dlossScale: number): number;
+  adamwUpdate(
+    params: Float32Array, grads: Float32Array, m: Float32Array, v: Float32Array, n: number,
+    lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number, gradScale: number,
+  ): void;
+  sumOfSquares(x: Float32Array): number;
 }
 
-/** The device kernel hooks: the CPU set plus GEMMs and the SAE encoder (cuda_ops_binding.cc). */
+/** The device kernel hooks `_cudaOps` (cuda_ops_binding.cc): the CPU set's arguments, plus GEMMs and the SAE encoder. */
 export interface NativeCudaOps extends NativeOps {
-  gemm: NativeKernel;
-  /** Seconds per GEMM of the given shape and precision over `reps` runs. */
-  gemmTime(transA: boolean, transB: boolean, M: number, N: number, K: number, precision: string, reps: number): number;
-  /** Like `sae.encodeSelected` on the device; returns whether every code is finite. */
-  saeEncodeSelected: NativeKernel;
+  /** C = alpha·op(A)·op(B) + beta·C on the device. */
+  gemm(
+    transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: Float32Array, lda: number,
+    B: Float32Array, ldb: number, beta: number, C: Float32Array, ldc: number, precision: NativeGemmPrecision,
+  ): void;
+  /** Seconds per device-resident GEMM of the given shape over `reps` runs. */
+  gemmTime(transA: boolean, transB: boolean, M: number, N: number, K: number, precision: NativeGemmPrecision, reps: number): number;
+  /** `sae.encodeSelected` on the device; returns whether every code is finite. */
+  saeEncodeSelected(
+    x: Float32Array, dModel: number, scale: number, encoder: Float32Array, bias: Float32Array, threshold: Float32Array,
+    out: Float32Array, precision: NativeGemmPrecision,
+  ): boolean;
 }
 
 /** Every export of the addon. */
@@ -322,8 +342,11 @@ export interface NativeAddon {
   sae: NativeSae;
   filter: NativeFilter;
   logistic: NativeLogistic;
-  /** Test hook: C = alpha·op(A)·op(B) + beta·C, with an optional per-element visit counter. */
-  _gemm: NativeKernel;
+  /** Test hook: C = alpha·op(A)·op(B) + beta·C on the CPU; `visits` [M, N] counts each element's epilogue calls. */
+  _gemm(
+    transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: Float32Array, lda: number,
+    B: Float32Array, ldb: number, beta: number, C: Float32Array, ldc: number, visits?: Uint32Array,
+  ): void;
   _ops: NativeOps;
   /** Present when the build includes CUDA. */
   _cudaOps?: NativeCudaOps;
