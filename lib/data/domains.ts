@@ -27,3 +27,9 @@ export const FORGET_FIRST: readonly Domain[] = ['medical', 'biology', 'general']
 
 /** The label value of a token with no label: skipped by metrics, training and error rates. */
 export const UNLABELLED = 255;
+
+/** @deprecated the same list as {@link DOMAINS} (the experiment's former name for it). */
+export const EXPERIMENT_DOMAINS = DOMAINS;
+
+/** @deprecated the same list as {@link DOMAINS} (the demo's former name for it). */
+export const DEMO_DOMAINS = DOMAINS;
