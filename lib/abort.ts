@@ -5,7 +5,7 @@
  * the signal sets (convert.h `cancel_flag`). Callers test {@link isAborted}, which reads the code.
  * @module
  */
-import { TokenfilterError, errorCode } from './errors.js';
+import { TokenfilterError, errorCode, CodedTypeError } from './errors.js';
 
 /** The error every aborted operation rejects with (code E_ABORTED, name 'AbortError'); `what` names the operation. */
 export function abortError(what = 'operation'): TokenfilterError {
@@ -35,7 +35,7 @@ export function throwIfAborted(signal: AbortSignal | undefined, what?: string): 
 export function nativeCancelFlag(signal: AbortSignal | undefined, what?: string): { flag: Int32Array; dispose: () => void } {
   const flag = new Int32Array(new SharedArrayBuffer(4));
   if (signal === undefined) return { flag, dispose: () => {} };
-  if (!(signal instanceof AbortSignal)) throw new TypeError('signal must be an AbortSignal');
+  if (!(signal instanceof AbortSignal)) throw new CodedTypeError('signal must be an AbortSignal');
   throwIfAborted(signal, what);
   const onAbort = () => Atomics.store(flag, 0, 1);
   signal.addEventListener('abort', onAbort, { once: true });

@@ -10,7 +10,7 @@ import { readShard } from '../data/shard.js';
 import { SideFileKind, readSideFile, sideFilePathFor } from '../data/side_file.js';
 import { spanLabelsToTokenLabels, type CharSpan, type OverlapRule } from '../data/span_labels.js';
 import type { Tokenizer } from '../data/tokenizer.js';
-import { TokenfilterError } from '../errors.js';
+import { TokenfilterError, CodedRangeError } from '../errors.js';
 import { UNLABELLED } from '../data/domains.js';
 
 /** Label value of a token that takes part in neither training nor metrics. */
@@ -26,7 +26,7 @@ export interface LabelledSequence {
 
 /** Every token of `tokens` labelled `label` (0 or 1): a document-level label broadcast. */
 export function broadcastLabel(tokens: Uint32Array, label: 0 | 1, id?: string): LabelledSequence {
-  if (label !== 0 && label !== 1) throw new RangeError(`label must be 0 or 1, got ${String(label)}`);
+  if (label !== 0 && label !== 1) throw new CodedRangeError(`label must be 0 or 1, got ${String(label)}`);
   return { tokens, labels: new Uint8Array(tokens.length).fill(label), id };
 }
 
@@ -90,9 +90,9 @@ export function shardDocuments(tokens: Uint32Array, eotId: number): { start: num
  * sequence, e.g. a smaller classifier's) is ≥ `threshold`, else 0; unlabelled tokens stay so.
  */
 export function labelsFromScores(sequences: readonly LabelledSequence[], scores: readonly Float32Array[], threshold: number): LabelledSequence[] {
-  if (scores.length !== sequences.length) throw new RangeError(`got ${scores.length} score arrays for ${sequences.length} sequences`);
+  if (scores.length !== sequences.length) throw new CodedRangeError(`got ${scores.length} score arrays for ${sequences.length} sequences`);
   return sequences.map((s, k) => {
-    if (scores[k].length !== s.tokens.length) throw new RangeError(`scores[${k}] has length ${scores[k].length}, its sequence ${s.tokens.length}`);
+    if (scores[k].length !== s.tokens.length) throw new CodedRangeError(`scores[${k}] has length ${scores[k].length}, its sequence ${s.tokens.length}`);
     const labels = new Uint8Array(s.tokens.length);
     for (let t = 0; t < labels.length; t++) labels[t] = s.labels[t] === UNLABELLED ? UNLABELLED : scores[k][t] >= threshold ? 1 : 0;
     return { tokens: s.tokens, labels, id: s.id };

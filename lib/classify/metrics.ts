@@ -5,6 +5,7 @@
  * Labels other than 0 and 1 (e.g. 255 = unlabelled) are ignored everywhere.
  * @module
  */
+import { CodedTypeError, CodedRangeError } from '../errors.js';
 /** Counts and rates at one threshold (a score ≥ threshold is flagged). */
 export interface BinaryMetrics {
   threshold: number;
@@ -28,8 +29,8 @@ export interface PrPoint {
 }
 
 function check(scores: ArrayLike<number>, labels: Uint8Array): void {
-  if (!(labels instanceof Uint8Array)) throw new TypeError('labels must be a Uint8Array');
-  if (scores.length !== labels.length) throw new RangeError(`scores has length ${scores.length}, labels ${labels.length}`);
+  if (!(labels instanceof Uint8Array)) throw new CodedTypeError('labels must be a Uint8Array');
+  if (scores.length !== labels.length) throw new CodedRangeError(`scores has length ${scores.length}, labels ${labels.length}`);
 }
 
 /** Precision, recall and F1 of one set of flags. */
@@ -50,7 +51,7 @@ export interface PrecisionRecallF1 {
  */
 export function precisionRecallF1(tp: number, fp: number, fn: number): PrecisionRecallF1 {
   for (const [name, n] of [['tp', tp], ['fp', fp], ['fn', fn]] as const)
-    if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`${name} must be a non-negative integer count, got ${n}`);
+    if (!Number.isSafeInteger(n) || n < 0) throw new CodedRangeError(`${name} must be a non-negative integer count, got ${n}`);
   return {
     precision: tp + fp > 0 ? tp / (tp + fp) : 1,
     recall: tp + fn > 0 ? tp / (tp + fn) : 1,
@@ -95,7 +96,7 @@ export function precisionRecallCurve(scores: ArrayLike<number>, labels: Uint8Arr
     if (labels[i] === 1) pos.push(scores[i]);
     else if (labels[i] === 0) neg.push(scores[i]);
   }
-  if (pos.length + neg.length === 0) throw new RangeError('no labelled items (labels 0 or 1)');
+  if (pos.length + neg.length === 0) throw new CodedRangeError('no labelled items (labels 0 or 1)');
   const p = Float64Array.from(pos).sort().reverse();
   const q = Float64Array.from(neg).sort().reverse();
   const points: PrPoint[] = [];
@@ -151,6 +152,6 @@ export function auroc(scores: ArrayLike<number>, labels: Uint8Array): number {
     start = end + 1;
   }
   const negatives = items.length - positives;
-  if (positives === 0 || negatives === 0) throw new RangeError(`auroc needs both classes (${positives} positive, ${negatives} negative)`);
+  if (positives === 0 || negatives === 0) throw new CodedRangeError(`auroc needs both classes (${positives} positive, ${negatives} negative)`);
   return (rankSum - (positives * (positives + 1)) / 2) / (positives * negatives);
 }

@@ -30,6 +30,7 @@ import { FORGET_FIRST } from './domains.js';
 import { hash32, seedWords, Sfc32 } from './random.js';
 import { loadWordNet, type Synset } from './wordnet.js';
 import { assignDomains, type Domain } from './wordnet_domains.js';
+import { CodedRangeError } from '../errors.js';
 
 /** A document of the default corpus. */
 export interface CorpusDocument {
@@ -249,9 +250,9 @@ export function loadDefaultCorpus(options: DefaultCorpusOptions = {}): DefaultCo
 export function buildDefaultCorpus(options: DefaultCorpusOptions = {}): DefaultCorpus {
   const { seed = 0, medicalFraction = 0.2, medicalRepeats = 3 } = options;
   const [lo, hi] = seedWords(seed);
-  if (!(medicalFraction > 0 && medicalFraction <= 0.5)) throw new RangeError(`medicalFraction must be in (0, 0.5], got ${medicalFraction}`);
+  if (!(medicalFraction > 0 && medicalFraction <= 0.5)) throw new CodedRangeError(`medicalFraction must be in (0, 0.5], got ${medicalFraction}`);
   if (!Number.isInteger(medicalRepeats) || medicalRepeats < 1 || medicalRepeats > 20)
-    throw new RangeError(`medicalRepeats must be an integer in [1, 20], got ${medicalRepeats}`);
+    throw new CodedRangeError(`medicalRepeats must be an integer in [1, 20], got ${medicalRepeats}`);
   const { entries, synsets, synsetCharacters } = prepare();
   const train = entries.train;
   const medChars = characters(train.medical);

@@ -8,6 +8,7 @@
  * stored experiment. Nothing else in lib/ draws random numbers (no Math.random).
  * @module
  */
+import { CodedRangeError } from '../errors.js';
 
 /** murmur3's 32-bit finaliser: a bijective mix of a 32-bit integer. */
 export function mix32(x: number): number {
@@ -26,7 +27,7 @@ export function hash32(...parts: number[]): number {
 
 /** Splits a seed (any safe integer ≥ 0) into two 32-bit words. @throws RangeError otherwise. */
 export function seedWords(seed: number, name = 'seed'): [number, number] {
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`${name} must be a non-negative safe integer, got ${seed}`);
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new CodedRangeError(`${name} must be a non-negative safe integer, got ${seed}`);
   return [seed >>> 0, Math.floor(seed / 2 ** 32) >>> 0];
 }
 

@@ -19,7 +19,7 @@ import { readNpy } from './npz.js';
 import { readShard } from '../data/shard.js';
 import type { TokenizerContract } from '../data/tokenizer_contract.js';
 import type { Transformer } from '../model/transformer.js';
-import { TokenfilterError } from '../errors.js';
+import { TokenfilterError, CodedRangeError } from '../errors.js';
 
 /** Options of {@link tokenActivations}. */
 export interface ActivationOptions {
@@ -51,10 +51,10 @@ export async function* tokenActivations(model: Transformer, tokens: Uint32Array,
   const B = options.batch ?? 8;
   const overlap = options.overlap ?? Math.floor(T / 4);
   if (!Number.isInteger(options.layer) || options.layer < 0 || options.layer > model.config.layers + 1)
-    throw new RangeError(`layer must be an integer in [0, ${model.config.layers + 1}], got ${options.layer}`);
-  if (!Number.isInteger(T) || T < 1 || T > model.config.context) throw new RangeError(`context must be an integer in [1, ${model.config.context}], got ${T}`);
-  if (!Number.isInteger(B) || B < 1) throw new RangeError(`batch must be a positive integer, got ${B}`);
-  if (!Number.isInteger(overlap) || overlap < 0 || overlap >= T) throw new RangeError(`overlap must be an integer in [0, ${T}), got ${overlap}`);
+    throw new CodedRangeError(`layer must be an integer in [0, ${model.config.layers + 1}], got ${options.layer}`);
+  if (!Number.isInteger(T) || T < 1 || T > model.config.context) throw new CodedRangeError(`context must be an integer in [1, ${model.config.context}], got ${T}`);
+  if (!Number.isInteger(B) || B < 1) throw new CodedRangeError(`batch must be a positive integer, got ${B}`);
+  if (!Number.isInteger(overlap) || overlap < 0 || overlap >= T) throw new CodedRangeError(`overlap must be an integer in [0, ${T}), got ${overlap}`);
   const n = tokens.length;
   if (n === 0) return;
   if (n <= T) {
@@ -114,7 +114,7 @@ export async function writeActivationsNpy(
     let rows = 0;
     await file.write(new Uint8Array(HEADER));
     for await (const { activations } of blocks) {
-      if (activations.length % dModel !== 0) throw new RangeError(`an activation block of length ${activations.length} is not a multiple of dModel = ${dModel}`);
+      if (activations.length % dModel !== 0) throw new CodedRangeError(`an activation block of length ${activations.length} is not a multiple of dModel = ${dModel}`);
       const body = dtype === 'float16' ? encodeFloat16(activations) : activations;
       await file.write(new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
       rows += activations.length / dModel;

@@ -14,7 +14,7 @@
  */
 import { validateBatch, type Batch } from '../data/batch.js';
 import { resolveDevice, resolvePrecision, type Device, type DeviceOptions, type Precision } from '../device.js';
-import { TokenfilterError } from '../errors.js';
+import { TokenfilterError, CodedTypeError, CodedRangeError } from '../errors.js';
 import { native } from '../native.js';
 import type { NativeBatch, NativeCancel, NativeKvCache, NativeStepOptions, NativeStepResult, NativeTransformer } from '../native_types.js';
 import { resolveTransformerConfig, type TransformerConfig, type TransformerOptions } from './config.js';
@@ -320,12 +320,12 @@ export class Transformer {
 }
 
 function resolveShape(tokens: Uint32Array, shape: TokenShape): [number, number] {
-  if (!(tokens instanceof Uint32Array)) throw new TypeError('tokens must be a Uint32Array');
+  if (!(tokens instanceof Uint32Array)) throw new CodedTypeError('tokens must be a Uint32Array');
   const B = shape.batch ?? 1;
-  if (!Number.isInteger(B) || B < 1) throw new RangeError(`batch must be a positive integer, got ${B}`);
+  if (!Number.isInteger(B) || B < 1) throw new CodedRangeError(`batch must be a positive integer, got ${B}`);
   const T = shape.context ?? tokens.length / B;
   if (!Number.isInteger(T) || T < 1 || B * T !== tokens.length)
-    throw new RangeError(`tokens has length ${tokens.length}, which is not batch × context (${B} × ${shape.context ?? '?'})`);
+    throw new CodedRangeError(`tokens has length ${tokens.length}, which is not batch × context (${B} × ${shape.context ?? '?'})`);
   return [B, T];
 }
 
