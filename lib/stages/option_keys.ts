@@ -6,10 +6,13 @@
  */
 import { TokenfilterError } from '../errors.js';
 
+/** A name compared case-insensitively with `_` and `-` ignored. */
+const normal = (name: string) => name.toLowerCase().replace(/[_-]/g, '');
+
 /** Edit distance between two names, compared case-insensitively with `_` and `-` ignored. */
 function distance(a: string, b: string): number {
-  const x = a.toLowerCase().replace(/[_-]/g, '');
-  const y = b.toLowerCase().replace(/[_-]/g, '');
+  const x = normal(a);
+  const y = normal(b);
   let previous = Array.from({ length: y.length + 1 }, (_, j) => j);
   for (let i = 1; i <= x.length; i++) {
     const row = [i];
@@ -19,15 +22,22 @@ function distance(a: string, b: string): number {
   return previous[y.length];
 }
 
-/** The valid name closest to `name`, or undefined when none is within a third of its length (at least 2 edits). */
+/**
+ * The valid name closest to `name`: the fewest edits when within a third of its length (at least
+ * 2), else the longest valid name that begins it or that it begins (`z_score` → `z`), else undefined.
+ */
 export function nearestName(name: string, valid: Iterable<string>): string | undefined {
+  const names = [...valid];
   let best: string | undefined;
   let bestDistance = Infinity;
-  for (const candidate of valid) {
+  for (const candidate of names) {
     const d = distance(name, candidate);
     if (d < bestDistance) [best, bestDistance] = [candidate, d];
   }
-  return bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
+  if (bestDistance <= Math.max(2, Math.floor(name.length / 3))) return best;
+  const n = normal(name);
+  const prefixes = names.filter((c) => normal(c) !== '' && (n.startsWith(normal(c)) || normal(c).startsWith(n)));
+  return prefixes.sort((a, b) => b.length - a.length)[0];
 }
 
 /**
