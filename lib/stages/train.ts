@@ -17,7 +17,7 @@ import { BatchSampler, type SamplerSource } from '../data/sampler.js';
 import type { LossMaskMode } from '../data/shard_windows.js';
 import type { TokenizerContract } from '../data/tokenizer_contract.js';
 import { TokenfilterError } from '../errors.js';
-import { trainMasked, type TrainSummary } from '../model/train.js';
+import { TRAIN_DEFAULTS, trainMasked, type TrainSummary } from '../model/train.js';
 import { Transformer } from '../model/transformer.js';
 import { withDefaults } from './option_keys.js';
 
@@ -40,11 +40,12 @@ export interface TrainStageOptions {
   stream: TrainingStream;
   /** The tokenizer of the stream (vocabulary size and the contract every shard must match). */
   tokenizer: TokenizerContract;
-  model: ModelShape;
-  /** Context length T, sequences per step B, optimizer steps, peak learning rate. */
+  /** Optimizer steps. */
+  steps: number;
+  model?: ModelShape;
+  /** Context length T, sequences per step B, peak learning rate. */
   context?: number;
   batch?: number;
-  steps?: number;
   lr?: number;
   /** Seed of the initialisation and of the batch order. */
   seed?: number;
@@ -59,26 +60,30 @@ export interface TrainStageOptions {
   signal?: AbortSignal;
 }
 
-/** Defaults of {@link TrainStageOptions}: the only place the train stage's numbers are written. */
+/**
+ * Defaults of {@link TrainStageOptions}: the only place the train stage's numbers are written
+ * (`tokenfilter train` reads its help from here; the peak learning rate is `trainMasked`'s).
+ * The demo, the experiment and the mixture study state their own values in their configurations.
+ */
 export const TRAIN_STAGE_DEFAULTS = Object.freeze({
-  context: 128,
-  batch: 16,
-  steps: 400,
-  lr: 3e-3,
-  seed: 1,
-  checkpointEvery: 200,
+  model: Object.freeze({ layers: 4, dModel: 256, heads: 4 }) as ModelShape,
+  context: 256,
+  batch: 8,
+  lr: TRAIN_DEFAULTS.lr,
+  seed: 0,
+  checkpointEvery: 100,
   logEvery: 100,
 });
 
 /** {@link TrainStageOptions} with every default applied. */
 export type ResolvedTrainOptions = TrainStageOptions & typeof TRAIN_STAGE_DEFAULTS;
 
-const REQUIRED = ['name', 'stream', 'tokenizer', 'model'] as const;
+const REQUIRED = ['name', 'stream', 'tokenizer', 'steps'] as const;
 
 /**
  * Applies defaults and checks the options once.
  * @throws TokenfilterError E_OPTION for an unknown key (naming the nearest valid one), a missing
- *   stream, tokenizer or shape, or a count that is not a positive integer.
+ *   stream, tokenizer or step count, or a count that is not a positive integer.
  */
 export function resolveTrain(options: TrainStageOptions): ResolvedTrainOptions {
   const o = withDefaults('train', TRAIN_STAGE_DEFAULTS, options, [...REQUIRED, 'checkpoint', 'save', 'onLog', 'signal']);

@@ -44,12 +44,13 @@ describe('stage resolvers', () => {
   const sae = SparseAutoencoder.create({ dModel: 8, dSae: 64, kind: 'topk', k: 32, seed: 1 });
 
   it('train: defaults from TRAIN_STAGE_DEFAULTS, misspellings and bad counts refused', () => {
-    const o = resolveTrain({ name: 'x', stream: { shards: ['a.bin'] }, tokenizer, model: { layers: 1, dModel: 16, heads: 1 } });
-    expect(o).toMatchObject(TRAIN_STAGE_DEFAULTS);
-    expect(optionError(() => resolveTrain({ name: 'x', stream: { shards: ['a.bin'] }, tokenizer, model: { layers: 1, dModel: 16, heads: 1 }, step: 3 } as never)))
-      .toBe("unknown option 'step' for stage train; did you mean 'steps'?");
-    expect(optionError(() => resolveTrain({ name: 'x', stream: { shards: ['a.bin'] }, tokenizer, model: { layers: 1, dModel: 16, heads: 1 }, steps: 0 }))).toMatch(/steps must be a positive integer/);
-    expect(optionError(() => resolveTrain({ name: 'x', stream: {} as never, tokenizer, model: { layers: 1, dModel: 16, heads: 1 } }))).toMatch(/exactly one of shards and sources/);
+    const o = resolveTrain({ name: 'x', stream: { shards: ['a.bin'] }, tokenizer, steps: 5 });
+    expect(o).toMatchObject({ ...TRAIN_STAGE_DEFAULTS, steps: 5 });
+    expect(optionError(() => resolveTrain({ name: 'x', stream: { shards: ['a.bin'] }, tokenizer, steps: 5, bach: 3 } as never)))
+      .toBe("unknown option 'bach' for stage train; did you mean 'batch'?");
+    expect(optionError(() => resolveTrain({ name: 'x', stream: { shards: ['a.bin'] }, tokenizer } as never))).toBe("stage train needs 'steps'");
+    expect(optionError(() => resolveTrain({ name: 'x', stream: { shards: ['a.bin'] }, tokenizer, steps: 0 }))).toMatch(/steps must be a positive integer/);
+    expect(optionError(() => resolveTrain({ name: 'x', stream: {} as never, tokenizer, steps: 5 }))).toMatch(/exactly one of shards and sources/);
   });
 
   it('evaluate, filter and score refuse misspelled keys', () => {
