@@ -145,7 +145,7 @@ export function registerDemo(program: Command, io: CliIO): void {
     .option('--bilm-context <n>', 'classifier biLM context', (v) => parseIntegerOption('--bilm-context', v, 2, 1 << 16), d.bilmContext)
     .option('--bilm-from-labeler', "reuse the labeler LM as the classifier biLM's forward half and train only a backward model of its shape (instead of --bilm-*): better probe features, slower scoring")
     .option('--bilm-steps <n>', 'classifier biLM training steps per trained direction', (v) => parseIntegerOption('--bilm-steps', v, 1), d.bilmSteps)
-    .option('--label-docs <n>', 'training documents SAE-labelled for the token probe (300 of them validate it)', (v) => parseIntegerOption('--label-docs', v, 2), d.labelDocuments)
+    .option('--label-docs <n>', `training documents SAE-labelled for the token probe (${d.probeValDocuments} of them validate it)`, (v) => parseIntegerOption('--label-docs', v, 2), d.labelDocuments)
     .option('--json', 'print the whole report as JSON on stdout instead of the table')
     .option('--quiet', 'no progress lines on stderr')
     .action(async (options: DemoCommandOptions) => {

@@ -31,6 +31,7 @@ import type { FilterMode, FilterStats } from '../filter/filter_tokens.js';
 import { backendInfo, type BackendInfo } from '../native.js';
 import { stripUndefined } from '../options.js';
 import { runFilteredModel, type ScoredStream } from '../stages/filtered_run.js';
+import { withDefaults } from '../stages/option_keys.js';
 import { corpusTokenizer, domainTrainTexts } from '../stages/tokenize.js';
 import { runAttacks, type AttackRecord } from './attack_stage.js';
 import { EXPERIMENT_DOMAINS, FORGET_LABEL, buildDomainCorpus, type DomainCorpus } from './domain_corpus.js';
@@ -473,7 +474,7 @@ type ResolvedOptions = Required<Omit<FilteringExperimentOptions, 'classifier' | 
 
 function resolveOptions(options: FilteringExperimentOptions): ResolvedOptions {
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
-  const o = { ...EXPERIMENT_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as ResolvedOptions;
+  const o = withDefaults('experiment', EXPERIMENT_DEFAULTS, options, ['data', 'out', 'classifier', 'tokenizer', 'threshold', 'mcq', 'onLog', 'signal']) as ResolvedOptions;
   if (typeof o.data !== 'string' || !existsSync(join(o.data, 'corpus')))
     throw new RangeError(`data must be a folder holding corpus/<domain>.{train,val}.jsonl.gz, got '${o.data}'`);
   if (typeof o.out !== 'string' || o.out === '') throw new TypeError('out must be a folder path');

@@ -20,6 +20,7 @@ import { readDocuments } from '../../data/read_documents.js';
 import type { Tokenizer } from '../../data/tokenizer.js';
 import { TokenfilterError } from '../../errors.js';
 import type { Transformer } from '../../model/transformer.js';
+import { withDefaults } from '../../stages/option_keys.js';
 import { corpusTokenizer, domainTrainTexts } from '../../stages/tokenize.js';
 import { runTrain } from '../../stages/train.js';
 import { backendInfo } from '../../native.js';
@@ -88,9 +89,7 @@ export type ResolvedMixtureOptions = Required<Omit<MixtureExperimentOptions, 'on
 
 /** Applies defaults; refuses unknown keys and values out of range (E_OPTION naming them). */
 export function resolveMixtureOptions(options: MixtureExperimentOptions): ResolvedMixtureOptions {
-  const known = new Set([...Object.keys(MIXTURE_DEFAULTS), 'data', 'out', 'onLog', 'signal']);
-  for (const key of Object.keys(options)) if (!known.has(key)) throw new TokenfilterError('E_OPTION', `unknown mixture option '${key}'`);
-  const o = { ...MIXTURE_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as ResolvedMixtureOptions;
+  const o = withDefaults('mixture', MIXTURE_DEFAULTS, options, ['data', 'out', 'onLog', 'signal']) as ResolvedMixtureOptions;
   if (typeof o.data !== 'string' || typeof o.out !== 'string') throw new TokenfilterError('E_OPTION', 'data and out must be paths');
   if (!Array.isArray(o.shares) || o.shares.length === 0) throw new TokenfilterError('E_OPTION', 'shares must be a non-empty array');
   for (const s of o.shares) if (!(s >= 0 && s < 1)) throw new TokenfilterError('E_OPTION', `share ${s} is outside [0, 1)`);
