@@ -76,13 +76,17 @@ export function joinDocuments(docs: readonly DocumentTokens[], options: JoinOpti
   const labels = new Uint8Array(total);
   const before = options.separator === 'before';
   let at = 0;
+  const separator = () => {
+    tokens[at] = options.eotId;
+    labels[at++] = options.separatorLabel;
+  };
   for (const doc of docs) {
-    if (before) [tokens[at], labels[at]] = [options.eotId, options.separatorLabel], at++;
+    if (before) separator();
     tokens.set(doc.ids, at);
     if (typeof doc.labels === 'number') labels.fill(doc.labels, at, at + doc.ids.length);
     else labels.set(doc.labels, at);
     at += doc.ids.length;
-    if (!before) [tokens[at], labels[at]] = [options.eotId, options.separatorLabel], at++;
+    if (!before) separator();
   }
   return { tokens, labels };
 }
