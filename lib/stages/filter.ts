@@ -35,7 +35,7 @@ function checkRule(mode: FilterMode, rule: FlagRule): void {
   if (!MODES.includes(mode)) throw new TokenfilterError('E_OPTION', `stage filter: unknown mode '${String(mode)}' (document, mask, remove)`);
   if ((rule.threshold === undefined) === (rule.fraction === undefined)) throw new TokenfilterError('E_OPTION', 'stage filter: give exactly one of threshold and fraction');
   if (rule.threshold !== undefined && !(rule.threshold >= 0 && rule.threshold <= 1)) throw new TokenfilterError('E_OPTION', `stage filter: threshold must lie in [0, 1], got ${rule.threshold}`);
-  if (rule.fraction !== undefined && !(rule.fraction > 0 && rule.fraction < 1)) throw new TokenfilterError('E_OPTION', `stage filter: fraction must lie in (0, 1), got ${rule.fraction}`);
+  if (rule.fraction !== undefined && !(rule.fraction >= 0 && rule.fraction <= 1)) throw new TokenfilterError('E_OPTION', `stage filter: fraction must lie in [0, 1], got ${rule.fraction}`);
 }
 
 /**
