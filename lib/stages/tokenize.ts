@@ -9,6 +9,7 @@
 import { existsSync } from 'node:fs';
 import { readCorpusTexts } from '../data/corpus_layout.js';
 import { writeShard } from '../data/shard.js';
+import { SHARD_WRITER_DEFAULTS } from '../data/shard_writer.js';
 import { SideFileKind, sideFilePathFor, writeSideFile } from '../data/side_file.js';
 import { spanLabelsToTokenLabels, type CharSpan } from '../data/span_labels.js';
 import { Tokenizer } from '../data/tokenizer.js';
@@ -22,6 +23,9 @@ export const TOKENIZE_STAGE_DEFAULTS = Object.freeze({
   vocabSize: 2048,
   /** Characters of the corpus the BPE is trained on at most. */
   maxChars: 4_000_000,
+  /** Shard file prefix and tokens per shard (`tokenfilter tokenize`, `relabel`). */
+  prefix: SHARD_WRITER_DEFAULTS.prefix,
+  shardTokens: SHARD_WRITER_DEFAULTS.shardTokens,
 });
 
 /** Options of {@link corpusTokenizer}. */
@@ -40,7 +44,8 @@ export interface TokenizerStageOptions {
  * @throws TokenfilterError E_OPTION for an unknown key (naming the nearest valid one).
  */
 export async function corpusTokenizer(options: TokenizerStageOptions): Promise<Tokenizer> {
-  const o = withDefaults('tokenize', TOKENIZE_STAGE_DEFAULTS, options, ['path', 'texts', 'signal']);
+  const { prefix: _p, shardTokens: _s, ...defaults } = TOKENIZE_STAGE_DEFAULTS;
+  const o = withDefaults('tokenize', defaults, options, ['path', 'texts', 'signal']);
   if (existsSync(o.path)) return Tokenizer.load(o.path);
   const texts = typeof o.texts === 'function' ? await o.texts() : o.texts;
   const tokenizer = await Tokenizer.train(texts, { vocabSize: o.vocabSize, maxChars: o.maxChars, signal: o.signal });
