@@ -180,7 +180,7 @@ export type { TokenizerStageOptions, DocumentTokens, JoinOptions } from './stage
 export { runLabel, resolveLabel, selectMinLatents, LABEL_STAGE_DEFAULTS } from './stages/label.js';
 export type { LabelStageOptions, ResolvedLabelOptions } from './stages/label.js';
 export { runScore, resolveScore, SCORE_STAGE_DEFAULTS } from './stages/score.js';
-export { runFilter, resolveFilter, filterToShard, FILTER_STAGE_DEFAULTS } from './stages/filter.js';
+export { runFilter, resolveFilter, filterToShard, FILTER_STAGE_DEFAULTS, BINARY_SCORE_THRESHOLD } from './stages/filter.js';
 export type { FilterJob, FlagRule } from './stages/filter.js';
 export { runTrain, resolveTrain, TRAIN_STAGE_DEFAULTS } from './stages/train.js';
 export type { TrainStageOptions, TrainStageResult, ResolvedTrainOptions, TrainingStream, ModelShape } from './stages/train.js';

@@ -29,7 +29,7 @@ import { Tokenizer } from '../data/tokenizer.js';
 import type { LabelledTokens } from '../eval/domain_loss.js';
 import { filterTokens, type FilterMode } from '../filter/filter_tokens.js';
 import { backendInfo, type BackendInfo } from '../native.js';
-import type { FlagRule } from '../stages/filter.js';
+import { BINARY_SCORE_THRESHOLD, type FlagRule } from '../stages/filter.js';
 import { runFilteredModel, type FilteredRunResult, type ScoredStream } from '../stages/filtered_run.js';
 import { joinDocuments, spanTokenLabels, writeLabelledShard } from '../stages/tokenize.js';
 import { resolveDemoOptions, type DemoConfig, type DemoLabels, type DemoOptions, type ResolvedDemoOptions } from './demo_config.js';
@@ -180,7 +180,7 @@ async function forgetScores(opts: DemoConfig, s: DemoStreams, timer: Timer, log:
   // 1 inside medical gold spans, 0 elsewhere
   const scores = Uint8Array.from(s.train.labels, (l) => (l === FORGET ? 255 : 0));
   await writeSideFile(sideFilePathFor(s.trainShard, SideFileKind.ScoresUint8), scores, { kind: SideFileKind.ScoresUint8, tokenizer: s.tokenizer });
-  return { scores, threshold: opts.threshold ?? 0.5, chain: null };
+  return { scores, threshold: opts.threshold ?? BINARY_SCORE_THRESHOLD, chain: null };
 }
 
 /** Step 3, once per mode: filter → train → evaluate → save (lib/stages/filtered_run.ts). */

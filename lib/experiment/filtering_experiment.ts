@@ -30,6 +30,7 @@ import { fitPowerLaw, relativeComputeSlowdown, type PowerLawFit } from '../eval/
 import type { FilterMode, FilterStats } from '../filter/filter_tokens.js';
 import { backendInfo, type BackendInfo } from '../native.js';
 import { stripUndefined } from '../options.js';
+import { BINARY_SCORE_THRESHOLD } from '../stages/filter.js';
 import { runFilteredModel, type ScoredStream } from '../stages/filtered_run.js';
 import { withDefaults } from '../stages/option_keys.js';
 import { corpusTokenizer, domainTrainTexts } from '../stages/tokenize.js';
@@ -253,7 +254,7 @@ export async function runFilteringExperiment(options: FilteringExperimentOptions
   const results = await openResults(o);
   const save = () => writeExperimentResults(o.out, results);
   const { tokenizer, classifier } = await experimentTokenizer(o, results);
-  const threshold = o.threshold ?? classifier?.threshold ?? 0.5;
+  const threshold = o.threshold ?? classifier?.threshold ?? BINARY_SCORE_THRESHOLD;
   results.threshold = threshold;
   const streams = await experimentStreams(o, results, tokenizer, save, log);
   const scores = await forgetScores(o, classifier, streams.train.shard, streams.train.labels, log);
@@ -327,7 +328,7 @@ async function trainRun(x: ExperimentContext, spec: RunSpec): Promise<Experiment
   const noisy = filter?.noise !== undefined ? flipFlags(x.train.scores as Float32Array, filter.threshold ?? x.threshold, filter.noise, seed) : null;
   const modelDir = join(o.out, 'models');
   const r = await runFilteredModel({
-    mode, rule: noisy ? { threshold: 0.5 } : stripUndefined({ threshold: filter?.threshold, fraction: filter?.fraction }), scores: noisy ?? undefined,
+    mode, rule: noisy ? { threshold: BINARY_SCORE_THRESHOLD } : stripUndefined({ threshold: filter?.threshold, fraction: filter?.fraction }), scores: noisy ?? undefined,
     stream: x.train, tokenizer: x.tokenizer, filteredShard: join(o.out, 'filtered', id, 'train.bin'), keepFiltered: false,
     steps: () => Math.max(1, Math.ceil(trainTokensFor(size, o) / (o.batch * o.context))),
     train: {

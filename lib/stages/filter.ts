@@ -23,6 +23,9 @@ export const FILTER_STAGE_DEFAULTS = Object.freeze({
   task: Object.freeze({ index: 0, count: 1 }) as { index: number; count: number },
 });
 
+/** The threshold for scores that are 0 or 1 (gold or domain labels, flipped flags): not a default of a classifier's scores. */
+export const BINARY_SCORE_THRESHOLD = 0.5;
+
 const MODES: readonly FilterMode[] = ['document', 'mask', 'remove'];
 
 /** How tokens are flagged: exactly one of a score threshold and a target flagged fraction. */
