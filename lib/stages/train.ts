@@ -92,7 +92,7 @@ export function resolveTrain(options: TrainStageOptions): ResolvedTrainOptions {
   for (const [key, value] of Object.entries({ context: o.context, batch: o.batch, steps: o.steps, checkpointEvery: o.checkpointEvery, logEvery: o.logEvery }))
     if (!Number.isInteger(value) || value < 1) throw new TokenfilterError('E_OPTION', `stage train: ${key} must be a positive integer, got ${value}`);
   if (!Number.isInteger(o.seed) || o.seed < 0) throw new TokenfilterError('E_OPTION', `stage train: seed must be a non-negative integer, got ${o.seed}`);
-  if (!(o.lr > 0 && Number.isFinite(o.lr))) throw new TokenfilterError('E_OPTION', `stage train: lr must be a positive number, got ${o.lr}`);
+  if (!(o.lr >= 0 && Number.isFinite(o.lr))) throw new TokenfilterError('E_OPTION', `stage train: lr must be a finite number >= 0, got ${o.lr}`);
   return o;
 }
 
