@@ -182,8 +182,8 @@ export type { LabelStageOptions, ResolvedLabelOptions } from './stages/label.js'
 export { runScore, resolveScore, SCORE_STAGE_DEFAULTS } from './stages/score.js';
 export { runFilter, resolveFilter, filterToShard, FILTER_STAGE_DEFAULTS, BINARY_SCORE_THRESHOLD } from './stages/filter.js';
 export type { FilterJob, FlagRule } from './stages/filter.js';
-export { runTrain, resolveTrain, TRAIN_STAGE_DEFAULTS } from './stages/train.js';
-export type { TrainStageOptions, TrainStageResult, ResolvedTrainOptions, TrainingStream, ModelShape } from './stages/train.js';
+export { runTrain, resolveTrain, openStream, TRAIN_STAGE_DEFAULTS } from './stages/train.js';
+export type { TrainStageOptions, TrainStageResult, ResolvedTrainOptions, TrainingStream, ModelShape, BatchSettings, OpenedBatches } from './stages/train.js';
 export { runEvaluate, resolveEvaluate, EVALUATE_STAGE_DEFAULTS } from './stages/evaluate.js';
 export type { EvaluateStageOptions, DomainLossRows } from './stages/evaluate.js';
 export { runFilteredModel } from './stages/filtered_run.js';

@@ -13,7 +13,7 @@ import { SideFileKind, sideFilePathFor, writeSideFile } from '../data/side_file.
 import type { Tokenizer } from '../data/tokenizer.js';
 import { TokenfilterError } from '../errors.js';
 import { filterShards, type FilterShardsOptions, type FilterShardsResult } from '../filter/filter_shards.js';
-import { filterTokens, type FilterMode, type FilterResult } from '../filter/filter_tokens.js';
+import { filterTokens, type FilterMode, type FilterOptions, type FilterResult } from '../filter/filter_tokens.js';
 import type { TokenScores } from '../filter/threshold.js';
 import { withDefaults } from './option_keys.js';
 
@@ -68,13 +68,15 @@ export interface FilterJob {
   labels?: { values: Uint8Array; names: readonly string[]; forget: number };
   /** Where the filtered shard goes; its loss-mask side file is written beside it. */
   shard: string;
+  /** Further options of {@link filterTokens} (e.g. per-document scores for document filtering). */
+  options?: Partial<FilterOptions>;
 }
 
 /** Filters the stream and writes the shard and its loss mask; returns the filter's result. */
 export async function filterToShard(job: FilterJob): Promise<FilterResult> {
   checkRule(job.mode, job.rule);
   const filtered = filterTokens(job.tokens, job.scores, {
-    mode: job.mode, ...job.rule, eotId: job.tokenizer.eotId, hiddenId: job.tokenizer.hiddenId,
+    ...job.options, mode: job.mode, ...job.rule, eotId: job.tokenizer.eotId, hiddenId: job.tokenizer.hiddenId,
     ...(job.labels ? { labels: job.labels.values, labelNames: [...job.labels.names], forgetLabel: job.labels.forget } : {}),
   });
   await makeFolder(dirname(job.shard));

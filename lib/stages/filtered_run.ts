@@ -13,8 +13,8 @@ import type { FilterMode, FilterResult } from '../filter/filter_tokens.js';
 import type { TokenScores } from '../filter/threshold.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import { runEvaluate, type DomainLossRows, type EvaluateStageOptions } from './evaluate.js';
-import { filterToShard, type FlagRule } from './filter.js';
-import { runTrain, type TrainStageOptions, type TrainStageResult } from './train.js';
+import { filterToShard, type FilterJob, type FlagRule } from './filter.js';
+import { runTrain, type TrainingStream, type TrainStageOptions, type TrainStageResult } from './train.js';
 
 /** The unfiltered training stream of a comparison: its shard, tokens, scores and gold labels. */
 export interface ScoredStream extends LabelledTokens {
@@ -30,8 +30,9 @@ export interface FilteredRunJob {
   mode: 'baseline' | FilterMode;
   /** How the filter flags tokens (ignored for the baseline). */
   rule?: FlagRule;
-  /** Scores to filter by instead of the stream's (e.g. flags with injected noise). */
+  /** Scores to filter by instead of the stream's (e.g. flags with injected noise), and further filter options. */
   scores?: TokenScores;
+  filterOptions?: FilterJob['options'];
   stream: ScoredStream;
   tokenizer: Tokenizer;
   /** Where the filtered shard goes, and whether it is deleted once the model is trained. */
@@ -39,11 +40,14 @@ export interface FilteredRunJob {
   keepFiltered: boolean;
   /** Called once the filter has run, before training (e.g. to log its statistics). */
   onFiltered?: (filtered: FilterResult) => void;
-  /** Training options except the stream (the filtered shard, or the stream's own for the baseline). */
+  /** Training options except the stream, the tokenizer and the steps. */
   train: Omit<TrainStageOptions, 'stream' | 'tokenizer' | 'steps'>;
-  /** Optimizer steps, from the filter's flagged fraction (0 for the baseline). */
-  steps: (flaggedFraction: number) => number;
-  evaluate: EvaluateStageOptions;
+  /** The training stream made of the shard the run trains on (default: that shard alone). */
+  trainStream?: (shard: string) => TrainingStream;
+  /** Optimizer steps, from the filter's flagged fraction (0 for the baseline) and the shard trained on. */
+  steps: (flaggedFraction: number, shard: string) => number;
+  /** Held-out evaluations; the rows of several are merged (their label names must differ). */
+  evaluate: EvaluateStageOptions | readonly EvaluateStageOptions[];
 }
 
 /** What one run produced. */
@@ -61,14 +65,20 @@ export async function runFilteredModel(job: FilteredRunJob): Promise<FilteredRun
     const { stream } = job;
     filtered = await filterToShard({
       mode: job.mode, rule: job.rule ?? {}, tokens: stream.tokens, scores: job.scores ?? stream.scores, tokenizer: job.tokenizer,
-      labels: { values: stream.labels, names: stream.labelNames, forget: stream.forgetLabel }, shard: job.filteredShard,
+      labels: { values: stream.labels, names: stream.labelNames, forget: stream.forgetLabel }, shard: job.filteredShard, options: job.filterOptions,
     });
     shard = job.filteredShard;
     job.onFiltered?.(filtered);
   }
-  const steps = job.steps(filtered ? filtered.stats.flaggedFraction : 0);
-  const trained = await runTrain({ ...job.train, stream: { shards: [shard] }, tokenizer: job.tokenizer, steps });
-  const rows = await runEvaluate(trained.model, job.evaluate);
+  const steps = job.steps(filtered ? filtered.stats.flaggedFraction : 0, shard);
+  const stream = job.trainStream ? job.trainStream(shard) : { shards: [shard] };
+  const trained = await runTrain({ ...job.train, stream, tokenizer: job.tokenizer, steps });
+  const rows: DomainLossRows = { loss: {}, ci95: {} };
+  for (const evaluation of Array.isArray(job.evaluate) ? job.evaluate : [job.evaluate]) {
+    const r = await runEvaluate(trained.model, evaluation);
+    Object.assign(rows.loss, r.loss);
+    Object.assign(rows.ci95, r.ci95);
+  }
   if (filtered && !job.keepFiltered) await rm(dirname(job.filteredShard), { recursive: true, force: true });
   return { ...trained, ...rows, filtered, steps };
 }

@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { makeFolder } from '../data/output_path.js';
+import type { Batch } from '../data/batch.js';
 import { BatchSampler, type SamplerSource } from '../data/sampler.js';
 import type { LossMaskMode } from '../data/shard_windows.js';
 import type { TokenizerContract } from '../data/tokenizer_contract.js';
@@ -21,10 +22,36 @@ import { TRAIN_DEFAULTS, trainMasked, type TrainSummary } from '../model/train.j
 import { Transformer } from '../model/transformer.js';
 import { withDefaults } from './option_keys.js';
 
-/** What a model trains on: one source of shards, or weighted sources; `lossMask` as {@link BatchSampler}. */
+/** The batch settings of a training run, handed to a stream that makes its own batches. */
+export interface BatchSettings {
+  batch: number;
+  context: number;
+  seed: number;
+  expectTokenizer: TokenizerContract;
+}
+
+/** Batches a stream opened for one run, and how to release what they read. */
+export interface OpenedBatches {
+  batches: Iterable<Batch> | AsyncIterable<Batch>;
+  close: () => void;
+}
+
+/**
+ * What a model trains on: one source of shards, or weighted sources (`lossMask` as
+ * {@link BatchSampler}), or `open`, which makes the batches itself from the run's settings (e.g. a
+ * schedule that switches streams part-way).
+ */
 export type TrainingStream =
-  | { shards: readonly string[]; sources?: undefined; lossMask?: LossMaskMode }
-  | { sources: readonly SamplerSource[]; shards?: undefined; lossMask?: LossMaskMode };
+  | { shards: readonly string[]; sources?: undefined; open?: undefined; lossMask?: LossMaskMode }
+  | { sources: readonly SamplerSource[]; shards?: undefined; open?: undefined; lossMask?: LossMaskMode }
+  | { open: (settings: BatchSettings) => OpenedBatches; shards?: undefined; sources?: undefined };
+
+/** Opens a stream's batches with a run's settings. */
+export function openStream(stream: TrainingStream, settings: BatchSettings): OpenedBatches {
+  if (stream.open) return stream.open(settings);
+  const sampler = new BatchSampler({ ...stream, ...settings });
+  return { batches: sampler, close: () => sampler.close() };
+}
 
 /** A model's shape (the vocabulary comes from the tokenizer, the context from the options). */
 export interface ModelShape {
@@ -88,7 +115,8 @@ const REQUIRED = ['name', 'stream', 'tokenizer', 'steps'] as const;
 export function resolveTrain(options: TrainStageOptions): ResolvedTrainOptions {
   const o = withDefaults('train', TRAIN_STAGE_DEFAULTS, options, [...REQUIRED, 'checkpoint', 'save', 'onLog', 'signal']);
   for (const key of REQUIRED) if (o[key] === undefined) throw new TokenfilterError('E_OPTION', `stage train needs '${key}'`);
-  if ((o.stream.shards === undefined) === (o.stream.sources === undefined)) throw new TokenfilterError('E_OPTION', 'the training stream needs exactly one of shards and sources');
+  if ([o.stream.shards, o.stream.sources, o.stream.open].filter((x) => x !== undefined).length !== 1)
+    throw new TokenfilterError('E_OPTION', 'the training stream needs exactly one of shards, sources and open');
   for (const [key, value] of Object.entries({ context: o.context, batch: o.batch, steps: o.steps, checkpointEvery: o.checkpointEvery, logEvery: o.logEvery }))
     if (!Number.isInteger(value) || value < 1) throw new TokenfilterError('E_OPTION', `stage train: ${key} must be a positive integer, got ${value}`);
   if (!Number.isInteger(o.seed) || o.seed < 0) throw new TokenfilterError('E_OPTION', `stage train: seed must be a non-negative integer, got ${o.seed}`);
@@ -111,10 +139,10 @@ export async function runTrain(options: TrainStageOptions): Promise<TrainStageRe
   const model = await Transformer.create({ vocabSize: o.tokenizer.vocabSize, ...o.model, context: o.context, seed: o.seed });
   const counts = model.parameterCount();
   if (o.checkpoint) await makeFolder(dirname(o.checkpoint));
-  const sampler = new BatchSampler({ ...o.stream, batch: o.batch, context: o.context, seed: o.seed, expectTokenizer: o.tokenizer });
+  const source = openStream(o.stream, { batch: o.batch, context: o.context, seed: o.seed, expectTokenizer: o.tokenizer });
   let summary: TrainSummary;
   try {
-    summary = await trainMasked(model, sampler, {
+    summary = await trainMasked(model, source.batches, {
       steps: o.steps, lr: o.lr, signal: o.signal,
       ...(o.checkpoint ? { checkpointPath: o.checkpoint, checkpointEvery: o.checkpointEvery, resumeFrom: existsSync(o.checkpoint) ? o.checkpoint : undefined } : {}),
       onProgress: (p) => {
@@ -122,7 +150,7 @@ export async function runTrain(options: TrainStageOptions): Promise<TrainStageRe
       },
     });
   } finally {
-    sampler.close();
+    source.close();
   }
   if (o.save) {
     await makeFolder(dirname(o.save.path));

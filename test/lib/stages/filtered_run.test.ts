@@ -1,11 +1,13 @@
 // The filter → train → evaluate → save loop on a tiny stream: the baseline trains on the stream's
 // own shard, a filtered run on the filtered shard and loss mask it writes (kept or removed), the
 // step count sees the flagged fraction, and the train stage saves the model and drops its checkpoint.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { BatchSampler } from '../../../lib/data/sampler.js';
 import { readSideFile, SideFileKind, sideFilePathFor } from '../../../lib/data/side_file.js';
+import type { EvaluateStageOptions } from '../../../lib/stages/evaluate.js';
 import { Transformer } from '../../../lib/model/transformer.js';
 import { runFilteredModel, type FilteredRunJob, type ScoredStream } from '../../../lib/stages/filtered_run.js';
 import { corpusTokenizer, joinDocuments, writeLabelledShard } from '../../../lib/stages/tokenize.js';
@@ -54,6 +56,24 @@ describe('runFilteredModel', () => {
     // a filtered run whose shard is not kept removes its folder once trained
     await runFilteredModel(job('remove', false));
     expect(existsSync(join(root, 'filtered', 'remove'))).toBe(false);
+    // a stream that opens its own batches (here the same sampler) trains the same model, and a
+    // second evaluation's rows are merged into the first's
+    let opened = 0;
+    const custom = job('mask', true);
+    custom.train = { ...custom.train, save: { path: join(root, 'models', 'mask-open.safetensors') }, checkpoint: undefined };
+    custom.trainStream = (shard) => ({
+      open: (settings) => {
+        opened++;
+        const sampler = new BatchSampler({ shards: [shard], ...settings });
+        return { batches: sampler, close: () => sampler.close() };
+      },
+    });
+    custom.evaluate = [custom.evaluate as EvaluateStageOptions, { heldOut: labelled, labelNames: ['other_general', 'other_medical'], bootstrap: 0 }];
+    const reopened = await runFilteredModel(custom);
+    expect(opened).toBe(1);
+    expect(readFileSync(join(root, 'models', 'mask-open.safetensors')).equals(readFileSync(join(root, 'models', 'mask.safetensors')))).toBe(true);
+    expect(Object.keys(reopened.loss)).toEqual(['general', 'medical', 'other_general', 'other_medical']);
+    expect(reopened.loss.other_medical).toBe(reopened.loss.medical);
     expect(existsSync(join(root, 'filtered', 'mask', 'train.bin'))).toBe(true);
   }, 120_000);
 });

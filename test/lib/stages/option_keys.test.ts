@@ -50,7 +50,7 @@ describe('stage resolvers', () => {
       .toBe("unknown option 'bach' for stage train; did you mean 'batch'?");
     expect(optionError(() => resolveTrain({ name: 'x', stream: { shards: ['a.bin'] }, tokenizer } as never))).toBe("stage train needs 'steps'");
     expect(optionError(() => resolveTrain({ name: 'x', stream: { shards: ['a.bin'] }, tokenizer, steps: 0 }))).toMatch(/steps must be a positive integer/);
-    expect(optionError(() => resolveTrain({ name: 'x', stream: {} as never, tokenizer, steps: 5 }))).toMatch(/exactly one of shards and sources/);
+    expect(optionError(() => resolveTrain({ name: 'x', stream: {} as never, tokenizer, steps: 5 }))).toMatch(/exactly one of shards, sources and open/);
   });
 
   it('evaluate, filter and score refuse misspelled keys', () => {
