@@ -25,7 +25,6 @@ export { measureSeparability } from './experiment/mixture/separability.js';
 export type { Separability, ProbeResult, HeadProbe, SeparabilityOptions } from './experiment/mixture/separability.js';
 export { steeringSweep, alignability, itiSteering } from './experiment/mixture/steering_sweep.js';
 export type { SteeringPoint, Alignability, SteeringSweepOptions, DomainLossTable } from './experiment/mixture/steering_sweep.js';
-export { writeMixtureReport } from './experiment/mixture/mixture_report.js';
 
 // backend
 export { backendInfo, setThreads, setSimdLevel } from './native.js';
@@ -61,7 +60,7 @@ export type { BatchSamplerOptions, SamplerSource, SamplerState } from './data/sa
 export { sequentialBatches } from './data/sequential_batches.js';
 export type { SequentialBatch, SequentialBatchOptions, RowOrigin } from './data/sequential_batches.js';
 export { encodeFloat16, decodeFloat16 } from './data/float16.js';
-export { DOMAINS, FORGET_DOMAIN, FORGET_LABEL, FORGET_FIRST } from './data/domains.js';
+export { DOMAINS, FORGET_DOMAIN, FORGET_LABEL, FORGET_FIRST, EXPERIMENT_DOMAINS, DEMO_DOMAINS } from './data/domains.js';
 export { loadDefaultCorpus, buildDefaultCorpus } from './data/default_corpus.js';
 export type { CorpusDocument, DefaultCorpus, CorpusStats, DefaultCorpusOptions } from './data/default_corpus.js';
 export { writeLabelledShards } from './data/labelled_shards.js';
@@ -113,13 +112,10 @@ export { summariseMcq, normalisedScores } from './eval/mcq_summary.js';
 export type { McqNormalisation, McqGroupScore, McqBreakdown, McqScoredQuestion } from './eval/mcq_summary.js';
 
 // experiments
-export { runFilteringExperiment, readExperimentResults, parseModelSize, sizeName, updateFits, EXPERIMENT_DEFAULTS } from './experiment/filtering_experiment.js';
+export { runFilteringExperiment, readExperimentResults, parseModelSize, sizeName, EXPERIMENT_DEFAULTS } from './experiment/filtering_experiment.js';
 export type { FilteringExperimentOptions, FilteringExperimentResults, ExperimentRun, ModelSize, SlowdownRecord } from './experiment/filtering_experiment.js';
-export { buildDomainCorpus, EXPERIMENT_DOMAINS } from './experiment/domain_corpus.js';
+export { buildDomainCorpus } from './experiment/domain_corpus.js';
 export type { DomainCorpus, DomainCorpusOptions } from './experiment/domain_corpus.js';
-export { writeExperimentReport } from './experiment/experiment_report.js';
-export { chartSvg } from './experiment/svg_chart.js';
-export type { ChartSpec, ChartSeries } from './experiment/svg_chart.js';
 
 // labelling with sparse autoencoders
 export { SparseAutoencoder, SAE_DEFAULTS, SAE_FORMAT, resolveSaeConfig } from './label/sae.js';
@@ -171,10 +167,9 @@ export { evaluateTokenClassifier, evaluateTokenClassifierOn, evaluateDocumentCla
 export type { Evaluation, EvaluateOptions, SpannedText } from './classify/evaluate.js';
 
 // the demo
-export { runDemo, DEMO_DEFAULTS, validateDemoOptions } from './demo/run_demo.js';
+export { runDemo, DEMO_DEFAULTS } from './demo/run_demo.js';
 export type { DemoOptions, DemoReport, DemoRun, DemoLabels, ResolvedDemoOptions } from './demo/run_demo.js';
-export { runSaeChain } from './demo/sae_chain.js';
-export type { SaeChainSettings, SaeChainInputs, SaeChainReport, SaeChainResult, GoldAgreement } from './demo/sae_chain.js';
+export type { SaeChainSettings, SaeChainReport, GoldAgreement } from './demo/sae_chain.js';
 
 // pipeline stages (docs/stages.md): one file each, with its defaults, resolve() and run()
 export { checkOptionKeys, nearestName } from './stages/option_keys.js';
@@ -201,11 +196,7 @@ export type { Domain } from './data/wordnet_domains.js';
 export type { SplitStats } from './data/default_corpus.js';
 export type { OffsetTokenizer, SpannedDocument } from './data/labelled_shards.js';
 export type { TensorData } from './model/safetensors.js';
-export type { ExperimentReportFiles } from './experiment/experiment_report.js';
 export type { HistogramScores } from './filter/score_histogram.js';
-export { DOMAINS as DEMO_DOMAINS } from './demo/run_demo.js';
 export { DEFAULT_SMOOTHING_RADII } from './classify/token_classifier.js';
-export { smoothScores, lineBreakIds } from './classify/smoothing.js';
-export { insertedCount } from './classify/sentence_mixes.js';
-export { Random } from './classify/sampling.js';
-export { Sfc32 } from './data/random.js';
+export { smoothScores } from './classify/smoothing.js';
+export { Random, Sfc32 } from './data/random.js';

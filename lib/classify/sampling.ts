@@ -1,11 +1,9 @@
 /**
  * Random windows of labelled sequences for classifier training, drawn from {@link Random}
- * (lib/data/random.ts, re-exported here for the modules that import it from this path).
+ * (lib/data/random.ts).
  * @module
  */
-import { Random } from '../data/random.js';
-
-export { Random };
+import type { Random } from '../data/random.js';
 
 /** A random window of at most `n` tokens of a labelled sequence (the sequence itself when shorter). */
 export function windowOf<S extends { tokens: Uint32Array; labels: Uint8Array }>(s: S, n: number, random: Random): S {

@@ -23,7 +23,7 @@ import { SideFileKind, sideFilePathFor, writeSideFile } from '../data/side_file.
 import { shardDocuments } from './labels.js';
 import { describeScoreMethod, type ScoreMethod } from './score_method.js';
 import { TokenClassifier } from './token_classifier.js';
-import { TokenfilterError } from '../errors.js';
+import { TokenfilterError, CodedRangeError } from '../errors.js';
 
 /** Options of {@link scoreShards}. */
 export interface ScoreShardsOptions {
@@ -99,8 +99,8 @@ export interface ScoreShardsResult {
 export async function scoreShards(options: ScoreShardsOptions): Promise<ScoreShardsResult> {
   const task = options.task ?? { index: 0, count: 1 };
   if (!Number.isInteger(task.count) || task.count < 1 || !Number.isInteger(task.index) || task.index < 0 || task.index >= task.count)
-    throw new RangeError(`task must be {index, count} with 0 <= index < count, got ${task.index}/${task.count}`);
-  if (!Array.isArray(options.shards) || options.shards.length === 0) throw new RangeError('shards must be a non-empty array of paths');
+    throw new CodedRangeError(`task must be {index, count} with 0 <= index < count, got ${task.index}/${task.count}`);
+  if (!Array.isArray(options.shards) || options.shards.length === 0) throw new CodedRangeError('shards must be a non-empty array of paths');
   const all = [...new Set(options.shards)].sort();
   const names = new Set<string>();
   for (const s of all) {
@@ -108,7 +108,7 @@ export async function scoreShards(options: ScoreShardsOptions): Promise<ScoreSha
     names.add(basename(s));
   }
   const perCall = options.documentsPerCall ?? 64;
-  if (!Number.isInteger(perCall) || perCall < 1) throw new RangeError(`documentsPerCall must be a positive integer, got ${perCall}`);
+  if (!Number.isInteger(perCall) || perCall < 1) throw new CodedRangeError(`documentsPerCall must be a positive integer, got ${perCall}`);
   await checkOutputPaths(
     [{ folder: options.out, role: 'out', writes: (name) => name.endsWith('.scores8.side') || name.endsWith('.score.json') || name.startsWith('manifest.score.') }],
     [...all.map((path) => ({ path, role: 'input shard' })), { path: options.classifier, role: 'classifier' }],

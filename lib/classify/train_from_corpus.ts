@@ -34,6 +34,7 @@ import { paragraphsOf, spliceDocuments } from './spliced_documents.js';
 import { describeScoreMethod } from './score_method.js';
 import { TokenClassifier, type LayerResult, type ValidationSet } from './token_classifier.js';
 import { describeLayer, trainBiLMProbe, type BiLMProbeOptions } from './train_bilm_probe.js';
+import { CodedTypeError } from '../errors.js';
 
 /**
  * Options of {@link trainClassifierFromCorpus}. The biLM's shape and training, the probe's fit
@@ -158,7 +159,7 @@ async function readCorpus(o: CorpusClassifierOptions, probeData: 'spliced' | 'wi
     const asDoc = (d: Doc) => ({ text: d.text, domain: d.domain, spans: d.spans });
     return { train: corpus.train.map(asDoc), val: corpus.val.map(asDoc), heldOut: [] };
   }
-  if (!o.data) throw new TypeError('the domains corpus needs a data folder');
+  if (!o.data) throw new CodedTypeError('the domains corpus needs a data folder');
   let train = await readDomainSplit(o.data, 'train', o.charsPerDomain, random);
   const val = await readDomainSplit(o.data, 'val', Number.POSITIVE_INFINITY, random);
   // spliced probe data: the layer sweep reads training documents held out of everything else

@@ -6,7 +6,7 @@
  * Training documents of all domains are shuffled together (seeded) and taken in that order
  * until the stream holds `trainTokens` tokens, so the mixture is the corpus's own. Held-out
  * documents are taken per domain up to `valTokensPerDomain` tokens each. Every document ends
- * with `<|endoftext|>`, whose label is {@link NO_DOMAIN} (scored by no domain).
+ * with `<|endoftext|>`, whose label is {@link UNLABELLED} (scored by no domain).
  * @module
  */
 import { makeFolder } from '../data/output_path.js';
@@ -15,13 +15,8 @@ import { readCorpusTexts } from '../data/corpus_layout.js';
 import { Sfc32, permutation } from '../data/random.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import { joinDocuments, writeLabelledShard } from '../stages/tokenize.js';
+import { DOMAINS, UNLABELLED } from '../data/domains.js';
 
-/** Domain names in label order: label value = index. */
-export const EXPERIMENT_DOMAINS = ['general', 'medical', 'biology'] as const;
-/** Label value of the forget domain (medical). */
-export const FORGET_LABEL = 1;
-/** Label of document separators. */
-export const NO_DOMAIN = 255;
 
 /** Options of {@link buildDomainCorpus}. */
 export interface DomainCorpusOptions {
@@ -53,7 +48,7 @@ export async function buildDomainCorpus(tokenizer: Tokenizer, options: DomainCor
   await makeFolder(options.out);
   const trainDocs: { text: string; domain: number }[] = [];
   const valParts: { ids: Uint32Array[]; domain: number }[] = [];
-  for (const [domain, name] of EXPERIMENT_DOMAINS.entries()) {
+  for (const [domain, name] of DOMAINS.entries()) {
     for (const text of await readCorpusTexts(options.data, name, 'train')) trainDocs.push({ text, domain });
     const val = await readCorpusTexts(options.data, name, 'val');
     const ids = await tokenizer.encodeBatch(val, { signal: options.signal });
@@ -82,15 +77,15 @@ export async function buildDomainCorpus(tokenizer: Tokenizer, options: DomainCor
       total += ids[k].length + 1;
     }
   }
-  const joinOptions = { eotId: tokenizer.eotId, separator: 'after', separatorLabel: NO_DOMAIN } as const;
+  const joinOptions = { eotId: tokenizer.eotId, separator: 'after', separatorLabel: UNLABELLED } as const;
   const train = joinDocuments(chosen.map((ids, i) => ({ ids, labels: chosenDomains[i] })), joinOptions);
   const val = joinDocuments(valParts.flatMap((p) => p.ids.map((ids) => ({ ids, labels: p.domain }))), joinOptions);
   const trainPath = join(options.out, 'train.bin');
   const valPath = join(options.out, 'val.bin');
   await writeLabelledShard(trainPath, train, tokenizer);
   await writeLabelledShard(valPath, val, tokenizer);
-  const counts = new Array<number>(EXPERIMENT_DOMAINS.length).fill(0);
-  for (const l of train.labels) if (l !== NO_DOMAIN) counts[l]++;
+  const counts = new Array<number>(DOMAINS.length).fill(0);
+  for (const l of train.labels) if (l !== UNLABELLED) counts[l]++;
   const labelled = counts.reduce((a, b) => a + b, 0);
   return {
     train: trainPath,
@@ -98,6 +93,6 @@ export async function buildDomainCorpus(tokenizer: Tokenizer, options: DomainCor
     trainTokens: train.tokens.length,
     valTokens: val.tokens.length,
     trainDocuments: chosen.length,
-    trainDomainFraction: Object.fromEntries(EXPERIMENT_DOMAINS.map((n, i) => [n, counts[i] / labelled])),
+    trainDomainFraction: Object.fromEntries(DOMAINS.map((n, i) => [n, counts[i] / labelled])),
   };
 }

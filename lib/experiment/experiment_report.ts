@@ -8,11 +8,11 @@
 import { writeFileAtomic } from '../data/atomic_file.js';
 import { join } from 'node:path';
 import { predictLoss } from '../eval/scaling.js';
-import { EXPERIMENT_DOMAINS } from './domain_corpus.js';
 import { sizeName, type ExperimentRun, type FilteringExperimentResults } from './filtering_experiment.js';
 import type { AttackRecord } from './attack_stage.js';
 import type { McqSummary } from './mcq_stage.js';
 import { chartSvg, type ChartSeries } from './svg_chart.js';
+import { DOMAINS, FORGET_FIRST } from '../data/domains.js';
 
 /** Colours per mode, shared by every plot. */
 export const MODE_COLORS: Record<string, string> = { baseline: '#222222', document: '#8c8c8c', mask: '#4c78a8', remove: '#e45756', rmu: '#f58518' };
@@ -52,9 +52,9 @@ export function experimentTables(results: FilteringExperimentResults): string {
     const b = baselineOf(r);
     const s = slowdown.get(r.id);
     return [
-      sizeName(r.size), String(r.seed), r.mode, compact(r.non_embedding_params), r.train_flops.toExponential(2), `${(100 * r.flagged_fraction).toFixed(1)}%`,
-      ...EXPERIMENT_DOMAINS.map((d) => r.loss[d].toFixed(4)),
-      ...['medical', 'biology', 'general'].map((d) => (b && r.mode !== 'baseline' ? signed(r.loss[d] - b.loss[d]) : '')),
+      sizeName(r.size), String(r.seed), r.mode, compact(r.nonEmbeddingParams), r.trainFlops.toExponential(2), `${(100 * r.flaggedFraction).toFixed(1)}%`,
+      ...DOMAINS.map((d) => r.loss[d].toFixed(4)),
+      ...FORGET_FIRST.map((d) => (b && r.mode !== 'baseline' ? signed(r.loss[d] - b.loss[d]) : '')),
       s ? (s.slowdown !== null ? `${s.slowdown.toPrecision(3)}×${s.extrapolation && s.extrapolation > 1 ? ' (extrap.)' : ''}` : 'n/a') : '',
     ];
   });
@@ -71,8 +71,8 @@ export function experimentTables(results: FilteringExperimentResults): string {
     parts.push('', `Flagged-fraction sweep at ${sizeName(sweep[0].size)}`);
     const b = baselineOf(sweep[0]);
     parts.push(align(['mode', 'target', 'filtered', 'forget recall', 'forget precision', 'medical', 'biology', 'general', 'Δ medical', 'Δ biology'], sweep.map((r) => [
-      r.mode, `${(100 * (r.filter?.fraction ?? 0)).toFixed(1)}%`, `${(100 * r.flagged_fraction).toFixed(1)}%`,
-      r.filter_stats?.forget ? r.filter_stats.forget.recall.toFixed(3) : '', r.filter_stats?.forget ? r.filter_stats.forget.precision.toFixed(3) : '',
+      r.mode, `${(100 * (r.filter?.fraction ?? 0)).toFixed(1)}%`, `${(100 * r.flaggedFraction).toFixed(1)}%`,
+      r.filterStats?.forget ? r.filterStats.forget.recall.toFixed(3) : '', r.filterStats?.forget ? r.filterStats.forget.precision.toFixed(3) : '',
       r.loss.medical.toFixed(4), r.loss.biology.toFixed(4), r.loss.general.toFixed(4),
       b ? signed(r.loss.medical - b.loss.medical) : '', b ? signed(r.loss.biology - b.loss.biology) : '',
     ])));
@@ -84,7 +84,7 @@ export function experimentTables(results: FilteringExperimentResults): string {
     parts.push(align(['mode', 'flip rate', 'flag error', 'filtered', 'medical', 'biology', 'Δ medical', 'Δ biology', 'slowdown'], noise.map((r) => {
       const s = slowdown.get(r.id);
       return [
-        r.mode, (r.filter?.noise ?? 0).toFixed(3), r.flag_error_rate === null ? '' : r.flag_error_rate.toFixed(3), `${(100 * r.flagged_fraction).toFixed(1)}%`,
+        r.mode, (r.filter?.noise ?? 0).toFixed(3), r.flagErrorRate === null ? '' : r.flagErrorRate.toFixed(3), `${(100 * r.flaggedFraction).toFixed(1)}%`,
         r.loss.medical.toFixed(4), r.loss.biology.toFixed(4), b ? signed(r.loss.medical - b.loss.medical) : '', b ? signed(r.loss.biology - b.loss.biology) : '',
         s?.slowdown != null ? `${s.slowdown.toPrecision(3)}×` : 'n/a',
       ];
@@ -96,8 +96,8 @@ export function experimentTables(results: FilteringExperimentResults): string {
     const b = results.runs[rmuRecord.of];
     parts.push('', `RMU on ${rmuRecord.of}: steered layer ${rmuRecord.layer}, MLPs of blocks ${rmuRecord.blocks.join(', ')} updated, ${rmuRecord.steps} steps`);
     parts.push(align(['model', 'medical', 'biology', 'general', 'Δ medical', 'Δ biology', 'Δ general'], [[
-      'rmu', ...['medical', 'biology', 'general'].map((d) => rmuRecord.loss[d].toFixed(4)),
-      ...['medical', 'biology', 'general'].map((d) => (b ? signed(rmuRecord.loss[d] - b.loss[d]) : '')),
+      'rmu', ...FORGET_FIRST.map((d) => rmuRecord.loss[d].toFixed(4)),
+      ...FORGET_FIRST.map((d) => (b ? signed(rmuRecord.loss[d] - b.loss[d]) : '')),
     ]]));
   }
   if (attacks && Object.keys(attacks).length > 0) {
@@ -116,9 +116,9 @@ export function experimentTables(results: FilteringExperimentResults): string {
       for (const [format, norm] of [['cloze', 'raw'], ['cloze', 'char'], ['letter', 'raw']]) {
         const byDomain = m[format]?.scores[norm];
         if (!byDomain) continue;
-        rows.push([id, `${format}/${norm}`, ...EXPERIMENT_DOMAINS.flatMap((d) => [byDomain[d] ? byDomain[d].accuracy.toFixed(3) : '', byDomain[d] ? byDomain[d].meanMargin.toFixed(3) : ''])]);
+        rows.push([id, `${format}/${norm}`, ...DOMAINS.flatMap((d) => [byDomain[d] ? byDomain[d].accuracy.toFixed(3) : '', byDomain[d] ? byDomain[d].meanMargin.toFixed(3) : ''])]);
       }
-    parts.push(align(['model', 'format', ...EXPERIMENT_DOMAINS.flatMap((d) => [`${d} acc`, `${d} margin`])], rows));
+    parts.push(align(['model', 'format', ...DOMAINS.flatMap((d) => [`${d} acc`, `${d} margin`])], rows));
   }
   return parts.join('\n');
 }
@@ -128,8 +128,8 @@ export function scalingSvg(results: FilteringExperimentResults, domain: string):
   const ladder = Object.values(results.runs).filter((r) => r.series === 'ladder');
   const series: ChartSeries[] = [];
   for (const mode of ['baseline', 'document', 'mask', 'remove']) {
-    const runs = ladder.filter((r) => r.mode === mode).sort((a, b) => a.train_flops - b.train_flops);
-    if (runs.length) series.push({ name: mode, color: MODE_COLORS[mode], line: true, points: runs.map((r) => ({ x: r.train_flops, y: r.loss[domain], label: sizeName(r.size) })) });
+    const runs = ladder.filter((r) => r.mode === mode).sort((a, b) => a.trainFlops - b.trainFlops);
+    if (runs.length) series.push({ name: mode, color: MODE_COLORS[mode], line: true, points: runs.map((r) => ({ x: r.trainFlops, y: r.loss[domain], label: sizeName(r.size) })) });
   }
   const fit = results.fits?.[domain];
   if (fit) {
@@ -145,8 +145,8 @@ export function paretoSvg(results: FilteringExperimentResults): string {
   const sweep = Object.values(results.runs).filter((r) => r.series === 'sweep');
   const series: ChartSeries[] = [];
   for (const mode of ['document', 'mask', 'remove']) {
-    const runs = sweep.filter((r) => r.mode === mode).sort((a, b) => a.flagged_fraction - b.flagged_fraction);
-    if (runs.length) series.push({ name: mode, color: MODE_COLORS[mode], line: true, points: runs.map((r) => ({ x: r.loss.medical, y: r.loss.biology, label: `${(100 * r.flagged_fraction).toFixed(1)}% filtered` })) });
+    const runs = sweep.filter((r) => r.mode === mode).sort((a, b) => a.flaggedFraction - b.flaggedFraction);
+    if (runs.length) series.push({ name: mode, color: MODE_COLORS[mode], line: true, points: runs.map((r) => ({ x: r.loss.medical, y: r.loss.biology, label: `${(100 * r.flaggedFraction).toFixed(1)}% filtered` })) });
   }
   const size = sweep[0]?.size;
   const base = size ? Object.values(results.runs).find((r) => r.mode === 'baseline' && r.series === 'ladder' && sizeName(r.size) === sizeName(size)) : undefined;
@@ -192,7 +192,7 @@ ${extras}
 
 function bySizeThenMode(a: ExperimentRun, b: ExperimentRun): number {
   const order = ['baseline', 'document', 'mask', 'remove'];
-  return a.non_embedding_params - b.non_embedding_params || a.seed - b.seed || order.indexOf(a.mode) - order.indexOf(b.mode);
+  return a.nonEmbeddingParams - b.nonEmbeddingParams || a.seed - b.seed || order.indexOf(a.mode) - order.indexOf(b.mode);
 }
 
 function align(header: string[], rows: string[][]): string {

@@ -27,7 +27,7 @@ import { basename, join } from 'node:path';
 import { removeTemporaries, writeFileAtomic } from '../data/atomic_file.js';
 import { checkOutputPaths, makeFolder } from '../data/output_path.js';
 import { digestFile, digestOutputs, prepareRedo, verifiedRecord, type FileDigest, type ShardRecordCore } from '../data/shard_record.js';
-import { TokenfilterError } from '../errors.js';
+import { TokenfilterError, CodedTypeError, CodedRangeError } from '../errors.js';
 import { decodeFloat16 } from '../data/float16.js';
 import { readShard, shardVersionFor, writeShard, type Shard } from '../data/shard.js';
 import { SideFileKind, readSideFile, sideFilePathFor, writeSideFile, type SideFile } from '../data/side_file.js';
@@ -109,10 +109,10 @@ export async function filterShards(options: FilterShardsOptions): Promise<Filter
   const { out, mode } = options;
   const task = options.task ?? { index: 0, count: 1 };
   if (!Number.isInteger(task.count) || task.count < 1 || !Number.isInteger(task.index) || task.index < 0 || task.index >= task.count)
-    throw new RangeError(`task must be {index, count} with 0 <= index < count, got ${task.index}/${task.count}`);
-  if (!Array.isArray(options.shards) || options.shards.length === 0) throw new RangeError('shards must be a non-empty array of paths');
+    throw new CodedRangeError(`task must be {index, count} with 0 <= index < count, got ${task.index}/${task.count}`);
+  if (!Array.isArray(options.shards) || options.shards.length === 0) throw new CodedRangeError('shards must be a non-empty array of paths');
   if ((options.threshold === undefined) === (options.fraction === undefined))
-    throw new TypeError('give exactly one of threshold and fraction');
+    throw new CodedTypeError('give exactly one of threshold and fraction');
   const all = [...new Set(options.shards)].sort();
   const names = new Set<string>();
   for (const s of all) {
@@ -228,7 +228,7 @@ function readScores(shard: Shard, shardPath: string, options: FilterShardsOption
  */
 function globalThreshold(shards: readonly string[], options: FilterShardsOptions): number {
   const fraction = options.fraction!;
-  if (!(fraction >= 0 && fraction <= 1)) throw new RangeError(`fraction must be in [0, 1], got ${fraction}`);
+  if (!(fraction >= 0 && fraction <= 1)) throw new CodedRangeError(`fraction must be in [0, 1], got ${fraction}`);
   const histogram = new ScoreHistogram();
   let firstKind: { kind: SideFileKind; path: string } | null = null;
   for (const path of shards) {

@@ -1,5 +1,5 @@
 /**
- * The labelling stage over token shards: labeler LM → residual activations at one layer →
+ * The labelling stage over token shards: labeller LM → residual activations at one layer →
  * exact codes of the selected SAE latents ({@link SparseAutoencoder.selectedCodes}) → {@link labelTokensWithEot} → a Labels side file per shard
  * (`<out>/<stem>.labels.side`, 1 = forget). Per-latent mean and std come from the caller or
  * from a first streaming pass over the same shards. When a shard has a gold label side file
@@ -19,6 +19,7 @@ import { readActivations, tokenActivations, type ActivationBlock } from './activ
 import { labelTokensWithEot, LABEL_DEFAULTS } from './label_tokens.js';
 import { LatentMoments } from './latent_moments.js';
 import type { SparseAutoencoder } from './sae.js';
+import { CodedRangeError, TokenfilterError } from '../errors.js';
 
 /** Options of {@link labelShards}. */
 export interface LabelShardsOptions {
@@ -26,7 +27,7 @@ export interface LabelShardsOptions {
   /** Output folder for the label side files (created). */
   out: string;
   /**
-   * The labeler LM and the layer whose residual stream the SAE reads; or, instead of a model,
+   * The labeller LM and the layer whose residual stream the SAE reads; or, instead of a model,
    * `activations`: a folder holding `<stem>.npy` or `<stem>.safetensors` per shard with
    * activations computed elsewhere ([tokens, dModel], see {@link readActivations}).
    */
@@ -81,7 +82,7 @@ export interface LabelShardsResult {
 function contractOf(path: string): { tokens: Uint32Array; contract: TokenizerContract; recorded: RecordedContract } {
   const shard = readShard(path);
   const r = shard.header.tokenizer;
-  if (r.vocabSize === 0) throw new Error(`${path}: the shard records no tokenizer (the <|endoftext|> id is unknown); rewrite it with \`tokenfilter tokenize\``);
+  if (r.vocabSize === 0) throw new TokenfilterError('E_FILE_FORMAT', `${path}: the shard records no tokenizer (the <|endoftext|> id is unknown); rewrite it with \`tokenfilter tokenize\``);
   const tokens = shard.tokens instanceof Uint32Array ? shard.tokens : Uint32Array.from(shard.tokens);
   return { tokens, recorded: r, contract: { vocabSize: r.vocabSize, eotId: r.eotId, hiddenId: r.hiddenId, hash: r.hashPrefix } };
 }
@@ -109,9 +110,9 @@ async function checkLabelOutputs(shards: readonly string[], out: string, activat
  */
 export async function labelShards(options: LabelShardsOptions): Promise<LabelShardsResult> {
   const { shards, out, model, layer, sae, latents, onProgress, signal } = options;
-  if ((model === undefined) === (options.activations === undefined)) throw new RangeError('give either model (with layer) or activations');
+  if ((model === undefined) === (options.activations === undefined)) throw new CodedRangeError('give either model (with layer) or activations');
   if (model && model.config.dModel !== sae.config.dModel)
-    throw new RangeError(`the SAE reads ${sae.config.dModel}-wide activations, the model's layer ${layer} is ${model.config.dModel} wide`);
+    throw new CodedRangeError(`the SAE reads ${sae.config.dModel}-wide activations, the model's layer ${layer} is ${model.config.dModel} wide`);
   await checkLabelOutputs(shards, out, options.activations);
   const encoder = sae.encoderFor(latents);
   const codesOf = sae.codesReusing(encoder); // one buffer for both passes
@@ -137,7 +138,7 @@ export async function labelShards(options: LabelShardsOptions): Promise<LabelSha
   let mean: Float32Array;
   let std: Float32Array;
   if (options.mean && options.std) {
-    if (options.mean.length !== S || options.std.length !== S) throw new RangeError(`mean and std must hold ${S} values (one per selected latent)`);
+    if (options.mean.length !== S || options.std.length !== S) throw new CodedRangeError(`mean and std must hold ${S} values (one per selected latent)`);
     mean = Float32Array.from(options.mean);
     std = Float32Array.from(options.std);
   } else {

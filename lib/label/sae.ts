@@ -11,7 +11,7 @@ import { readSafetensors, SafetensorsError, writeSafetensors, type SafetensorsTe
 import { native } from '../native.js';
 import type { NativeSaeModel, NativeSaeStats } from '../native_types.js';
 import { readNpz, type NpyArray } from './npz.js';
-import { TokenfilterError } from '../errors.js';
+import { TokenfilterError, CodedTypeError, CodedRangeError } from '../errors.js';
 
 /** SAE file format name in safetensors metadata. */
 export const SAE_FORMAT = 'tokenfilter.sae';
@@ -190,8 +190,8 @@ export class SparseAutoencoder {
   encoderFor(latents: ArrayLike<number>): SelectedEncoder {
     const { dModel: D, dSae: L } = this.config;
     const ids = Uint32Array.from(latents as ArrayLike<number>);
-    if (ids.length === 0) throw new RangeError('latents must not be empty');
-    for (const id of ids) if (id >= L) throw new RangeError(`latent ${id} is outside [0, ${L})`);
+    if (ids.length === 0) throw new CodedRangeError('latents must not be empty');
+    for (const id of ids) if (id >= L) throw new CodedRangeError(`latent ${id} is outside [0, ${L})`);
     const S = ids.length;
     const lay = this.layout;
     const weight = new Float32Array(D * S);
@@ -222,9 +222,9 @@ export class SparseAutoencoder {
     const S = encoder.latents.length;
     const T = this.tokensOf(x);
     if (out !== undefined && (!(out instanceof Float32Array) || out.length !== T * S))
-      throw new RangeError(`out must be a Float32Array of tokens × latents = ${T} × ${S}`);
+      throw new CodedRangeError(`out must be a Float32Array of tokens × latents = ${T} × ${S}`);
     if (scratch !== undefined && (!(scratch instanceof Float32Array) || scratch.length !== T * L))
-      throw new RangeError(`scratch must be a Float32Array of tokens × dSae = ${T} × ${L}`);
+      throw new CodedRangeError(`scratch must be a Float32Array of tokens × dSae = ${T} × ${L}`);
     const full = await this.encode(x, undefined, scratch);
     const codes = out ?? new Float32Array(T * S);
     for (let t = 0; t < T; t++) {
@@ -261,8 +261,8 @@ export class SparseAutoencoder {
   /** Rows T of activations x [T, dModel], checked once for every encode path. */
   private tokensOf(x: Float32Array): number {
     const D = this.config.dModel;
-    if (!(x instanceof Float32Array)) throw new TypeError('x must be a Float32Array');
-    if (x.length % D !== 0) throw new RangeError(`x has length ${x.length}, not a multiple of dModel = ${D}`);
+    if (!(x instanceof Float32Array)) throw new CodedTypeError('x must be a Float32Array');
+    if (x.length % D !== 0) throw new CodedRangeError(`x has length ${x.length}, not a multiple of dModel = ${D}`);
     return x.length / D;
   }
 
@@ -282,10 +282,10 @@ export class SparseAutoencoder {
     const T = this.tokensOf(x);
     const S = encoder ? encoder.latents.length : this.config.dSae;
     if (out !== undefined) {
-      if (!(out instanceof Float32Array)) throw new TypeError('out must be a Float32Array');
-      if (out.length !== T * S) throw new RangeError(`out has length ${out.length}, expected tokens × latents = ${T} × ${S}`);
+      if (!(out instanceof Float32Array)) throw new CodedTypeError('out must be a Float32Array');
+      if (out.length !== T * S) throw new CodedRangeError(`out has length ${out.length}, expected tokens × latents = ${T} × ${S}`);
       if (out.buffer === x.buffer && out.byteOffset < x.byteOffset + x.byteLength && x.byteOffset < out.byteOffset + out.byteLength)
-        throw new RangeError('out must not overlap x');
+        throw new CodedRangeError('out must not overlap x');
     }
     const codes = out ?? new Float32Array(T * S);
     if (encoder) {
@@ -342,17 +342,17 @@ export function resolveSaeConfig(options: SaeOptions): SaeConfig {
   };
   const positive = (name: keyof SaeConfig, max: number) => {
     const v = c[name] as number;
-    if (!Number.isInteger(v) || v < 1 || v > max) throw new RangeError(`${name} must be an integer in [1, ${max}], got ${v}`);
+    if (!Number.isInteger(v) || v < 1 || v > max) throw new CodedRangeError(`${name} must be an integer in [1, ${max}], got ${v}`);
   };
   positive('dModel', 1 << 20);
   positive('dSae', 1 << 24);
   positive('k', c.dSae);
   positive('auxK', c.dSae);
   positive('deadAfter', Number.MAX_SAFE_INTEGER);
-  if (c.kind !== 'topk' && c.kind !== 'jumprelu') throw new RangeError(`kind must be 'topk' or 'jumprelu', got '${c.kind}'`);
+  if (c.kind !== 'topk' && c.kind !== 'jumprelu') throw new CodedRangeError(`kind must be 'topk' or 'jumprelu', got '${c.kind}'`);
   for (const name of ['l0Coefficient', 'auxCoefficient'] as const)
-    if (!(c[name] >= 0 && Number.isFinite(c[name]))) throw new RangeError(`${name} must be a finite number >= 0, got ${c[name]}`);
-  if (!(c.bandwidth > 0 && Number.isFinite(c.bandwidth))) throw new RangeError(`bandwidth must be > 0, got ${c.bandwidth}`);
+    if (!(c[name] >= 0 && Number.isFinite(c[name]))) throw new CodedRangeError(`${name} must be a finite number >= 0, got ${c[name]}`);
+  if (!(c.bandwidth > 0 && Number.isFinite(c.bandwidth))) throw new CodedRangeError(`bandwidth must be > 0, got ${c.bandwidth}`);
   return c;
 }
 

@@ -64,14 +64,14 @@ describe('runFilteringExperiment', () => {
     const medicalShare = results.corpus!.trainDomainFraction.medical;
     for (const run of Object.values(results.runs)) {
       for (const d of ['general', 'medical', 'biology']) expect(run.loss[d]).toBeGreaterThan(0);
-      if (run.mode === 'baseline') expect(run.flagged_fraction).toBe(0);
+      if (run.mode === 'baseline') expect(run.flaggedFraction).toBe(0);
       else if (run.series === 'ladder') {
         // domain labels flag exactly the medical documents' tokens
-        expect(run.filter_stats!.forget!.recall).toBe(1);
+        expect(run.filterStats!.forget!.recall).toBe(1);
         // a dropped document also drops its <|endoftext|>, which belongs to no domain
-        if (run.mode === 'document') expect(run.filter_stats!.forget!.precision).toBeGreaterThan(0.98);
-        else expect(run.filter_stats!.forget!.precision).toBe(1);
-        expect(Math.abs(run.flagged_fraction - medicalShare)).toBeLessThan(0.05);
+        if (run.mode === 'document') expect(run.filterStats!.forget!.precision).toBeGreaterThan(0.98);
+        else expect(run.filterStats!.forget!.precision).toBe(1);
+        expect(Math.abs(run.flaggedFraction - medicalShare)).toBeLessThan(0.05);
       }
     }
     // the training stream is the corpus's own mixture and larger than the biggest model needs
@@ -80,15 +80,15 @@ describe('runFilteringExperiment', () => {
     expect(results.slowdowns.map((s) => s.id).sort()).toEqual(['document-1x16-s1', 'document-1x32-s1', 'mask-1x16-s1', 'mask-1x32-s1', 'noise-remove-0.2-1x16-s1', 'remove-1x16-s1', 'remove-1x32-s1']);
     // flipping 20% of the oracle's flags makes about 20% of them wrong
     const noisy = results.runs['noise-remove-0.2-1x16-s1'];
-    expect(Math.abs(noisy.flag_error_rate! - 0.2)).toBeLessThan(0.03);
-    expect(results.runs['remove-1x16-s1'].flag_error_rate).toBe(0);
+    expect(Math.abs(noisy.flagErrorRate! - 0.2)).toBeLessThan(0.03);
+    expect(results.runs['remove-1x16-s1'].flagErrorRate).toBe(0);
     for (const s of results.slowdowns) expect(s.slowdown !== null || typeof s.note === 'string').toBe(true);
     // masking learns from fewer tokens than the baseline at the same steps
     const base = results.runs['baseline-1x32-s1'];
     const mask = results.runs['mask-1x32-s1'];
     expect(mask.steps).toBe(base.steps);
-    expect(mask.train_supervised_tokens).toBeLessThan(base.train_supervised_tokens);
-    expect(existsSync(mask.model_path)).toBe(true);
+    expect(mask.trainSupervisedTokens).toBeLessThan(base.trainSupervisedTokens);
+    expect(existsSync(mask.modelPath)).toBe(true);
     expect(existsSync(join(out, 'filtered', 'mask-1x32-s1'))).toBe(false);
     const onDisk = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
     expect(Object.keys(onDisk.runs).length).toBe(12);
