@@ -198,5 +198,6 @@ export type { OffsetTokenizer, SpannedDocument } from './data/labelled_shards.js
 export type { TensorData } from './model/safetensors.js';
 export type { HistogramScores } from './filter/score_histogram.js';
 export { DEFAULT_SMOOTHING_RADII } from './classify/token_classifier.js';
-export { smoothScores } from './classify/smoothing.js';
+export { smoothScores, lineBreakIds } from './classify/smoothing.js';
+export { insertedCount } from './classify/sentence_mixes.js';
 export { Random, Sfc32 } from './data/random.js';

@@ -60,7 +60,7 @@ export function experimentTables(results: FilteringExperimentResults): string {
   });
   const parts = [
     'Ladder (compute-optimal, held-out loss in nats/token)',
-    align(['size', 'seed', 'mode', 'non-emb', 'FLOPs', 'filtered', 'general', 'medical', 'biology', 'Δ medical', 'Δ biology', 'Δ general', 'slowdown'], ladderRows),
+    align(['size', 'seed', 'mode', 'non-emb', 'FLOPs', 'filtered', ...DOMAINS, ...FORGET_FIRST.map((d) => `Δ ${d}`), 'slowdown'], ladderRows),
   ];
   if (results.fits) {
     parts.push('', 'Baseline fits: loss = exp(a) · C^b');
@@ -95,7 +95,7 @@ export function experimentTables(results: FilteringExperimentResults): string {
   if (rmuRecord) {
     const b = results.runs[rmuRecord.of];
     parts.push('', `RMU on ${rmuRecord.of}: steered layer ${rmuRecord.layer}, MLPs of blocks ${rmuRecord.blocks.join(', ')} updated, ${rmuRecord.steps} steps`);
-    parts.push(align(['model', 'medical', 'biology', 'general', 'Δ medical', 'Δ biology', 'Δ general'], [[
+    parts.push(align(['model', ...FORGET_FIRST, ...FORGET_FIRST.map((d) => `Δ ${d}`)], [[
       'rmu', ...FORGET_FIRST.map((d) => rmuRecord.loss[d].toFixed(4)),
       ...FORGET_FIRST.map((d) => (b ? signed(rmuRecord.loss[d] - b.loss[d]) : '')),
     ]]));
