@@ -94,7 +94,7 @@ cuda_ok=1
 step available 30 available || cuda_ok=0
 if [ "$cuda_ok" = 0 ] && [ "$DRY_RUN" != 1 ]; then echo "CUDA is not usable here: see $OUT/available.log (DRY_RUN=1 runs the rest anyway)"; exit 1; fi
 # the device tests (test/cuda) and the device-selection tests of the API they rely on
-step parity 210 node node_modules/vitest/vitest.mjs run test/cuda test/native/cuda_loader.test.ts test/native/sae_topk.test.ts \
+step parity 210 node node_modules/vitest/vitest.mjs run test/cuda test/native/cuda_loader.test.ts test/native/sae_topk.test.ts test/native/gemm_tile.test.ts \
   test/lib/device.test.ts test/lib/model/transformer_device.test.ts test/lib/classify/bilm_device.test.ts \
   test/lib/label/sae_device.test.ts test/lib/cli/device_option.test.ts --reporter=verbose
 if [ "$cuda_ok" = 1 ]; then

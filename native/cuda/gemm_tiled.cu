@@ -2,9 +2,11 @@
 // tfc_gemm: C[M, N] = alpha * op(A)[M, K] · op(B)[K, N] + beta * C[M, N], row-major,
 // beta == 0: C not read. gemm.cu picks it for bf16 / tf32 when M and N are both >= 128.
 //
-// Block tile 128 x 128, depth 32 per stage, 256 threads = 8 warps laid out 2 (rows) x 4 (cols):
-// warp (wm, wn) owns C rows [64 wm, 64 wm + 64) x cols [32 wn, 32 wn + 32) of the tile, as
-// 4 x 2 WMMA accumulator fragments of 16 x 16 (fp32).
+// Block tile 128 x 128, depth 32 per stage, 256 threads = 8 warps laid out 2 (rows) x 4 (cols),
+// each owning 64 x 32 of C as 4 x 2 WMMA accumulator fragments of 16 x 16 (fp32). The index
+// math (tiles, which thread loads what, shared offsets, fragment layouts) is
+// kernels/gemm_tile_math.h, shared with a host emulation the CPU suite runs
+// (test/native/gemm_tile.test.ts).
 //
 // Shared-memory tiles keep the orientation of the matrix in global memory, so every transpose
 // is a fragment layout rather than a strided load:
@@ -28,14 +30,12 @@
 
 #include "cuda/check.cuh"
 #include "cuda/gemm_tiled.cuh"
+#include "kernels/gemm_tile_math.h"
 
 namespace tf::cuda {
 namespace {
 
-constexpr int kBlock = 128;    // rows and cols of the block tile
-constexpr int kDepth = 32;     // depth of a stage
-constexpr int kPad = 8;        // elements of padding per shared-memory line
-constexpr int kThreads = 256;  // 8 warps
+using namespace tf::gemm_tile;
 
 struct Bf16 {
   using Smem = __nv_bfloat16;
@@ -50,50 +50,38 @@ struct Tf32 {
   __device__ static Smem convert(float x) { return nvcuda::wmma::__float_to_tf32(x); }
 };
 
-// One operand tile stored as it lies in global memory: kLines lines of kWidth contiguous
-// elements (kLines * kWidth = 4096, i.e. 1024 float4 = 4 per thread).
-template <int kLines, int kWidth>
-struct TileShape {
-  static constexpr int ld = kWidth + kPad;
-  static constexpr int vectors_per_line = kWidth / 4;
-  static constexpr int per_thread = kLines * kWidth / 4 / kThreads;
-  static_assert(kLines * kWidth == 4096 && per_thread == 4, "a tile is 4096 elements, 4 float4 per thread");
-};
-using Tall = TileShape<kBlock, kDepth>;  // 128 lines of 32: A row-major, B transposed
-using Wide = TileShape<kDepth, kBlock>;  // 32 lines of 128: A transposed, B row-major
+static_assert(a_tile(false).lines * a_tile(false).width == kThreads * kVectorsPerThread * 4, "one float4 per thread and q");
+static_assert(a_tile(true).lines * a_tile(true).width == kThreads * kVectorsPerThread * 4, "one float4 per thread and q");
 
-// Loads this thread's 4 float4 of the tile whose first line is `line0` and first column
-// `col0` of P [lines_total, cols_total] (leading dimension ld); zeros outside.
-template <typename Shape>
-__device__ __forceinline__ void load_tile(float4 (&r)[4], const float* P, int64_t ld, int64_t line0, int64_t col0,
-                                          int64_t lines_total, int64_t cols_total, bool vec) {
+// Loads this thread's 4 float4 of tile `t` starting at `o` in the stored operand P (leading
+// dimension ld); zeros outside the operand.
+__device__ __forceinline__ void load_tile(float4 (&r)[kVectorsPerThread], const float* P, int64_t ld, Origin o, Tile t,
+                                          bool vec) {
 #pragma unroll
-  for (int q = 0; q < 4; q++) {
-    const int v = threadIdx.x + kThreads * q;
-    const int64_t line = line0 + v / Shape::vectors_per_line, col = col0 + (v % Shape::vectors_per_line) * 4;
+  for (int q = 0; q < kVectorsPerThread; q++) {
+    const int64_t line = o.line0 + vector_line(t, threadIdx.x, q), col = o.col0 + vector_col(t, threadIdx.x, q);
     float4 x = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-    if (line < lines_total) {
+    if (line < o.lines) {
       const float* p = P + line * ld + col;
-      if (vec && col + 3 < cols_total) {
+      if (vec && col + 3 < o.cols) {
         x = *reinterpret_cast<const float4*>(p);
       } else {
-        if (col < cols_total) x.x = p[0];
-        if (col + 1 < cols_total) x.y = p[1];
-        if (col + 2 < cols_total) x.z = p[2];
-        if (col + 3 < cols_total) x.w = p[3];
+        if (col < o.cols) x.x = p[0];
+        if (col + 1 < o.cols) x.y = p[1];
+        if (col + 2 < o.cols) x.z = p[2];
+        if (col + 3 < o.cols) x.w = p[3];
       }
     }
     r[q] = x;
   }
 }
 
-// Stores the registers of load_tile into the shared tile [lines][ld], rounded to Tr::Smem.
-template <typename Tr, typename Shape>
-__device__ __forceinline__ void store_tile(typename Tr::Smem* s, const float4 (&r)[4]) {
+// Stores the registers of load_tile into the shared tile `t`, rounded to Tr::Smem.
+template <typename Tr>
+__device__ __forceinline__ void store_tile(typename Tr::Smem* s, const float4 (&r)[kVectorsPerThread], Tile t) {
 #pragma unroll
-  for (int q = 0; q < 4; q++) {
-    const int v = threadIdx.x + kThreads * q;
-    typename Tr::Smem* d = s + (v / Shape::vectors_per_line) * Shape::ld + (v % Shape::vectors_per_line) * 4;
+  for (int q = 0; q < kVectorsPerThread; q++) {
+    typename Tr::Smem* d = s + vector_line(t, threadIdx.x, q) * tile_ld(t) + vector_col(t, threadIdx.x, q);
     d[0] = Tr::convert(r[q].x);
     d[1] = Tr::convert(r[q].y);
     d[2] = Tr::convert(r[q].z);
@@ -101,25 +89,13 @@ __device__ __forceinline__ void store_tile(typename Tr::Smem* s, const float4 (&
   }
 }
 
-// How op(A) / op(B) map onto a shared tile and a fragment, per transpose.
-template <bool kTransA>
-struct OperandA {  // op(A) [M, K]
-  using Shape = typename std::conditional<kTransA, Wide, Tall>::type;
-  using Layout = typename std::conditional<kTransA, nvcuda::wmma::col_major, nvcuda::wmma::row_major>::type;
-  // element (row r of the tile, depth k) in the shared tile
-  __device__ static int at(int r, int k) { return kTransA ? k * Shape::ld + r : r * Shape::ld + k; }
-};
-template <bool kTransB>
-struct OperandB {  // op(B) [K, N]
-  using Shape = typename std::conditional<kTransB, Tall, Wide>::type;
-  using Layout = typename std::conditional<kTransB, nvcuda::wmma::col_major, nvcuda::wmma::row_major>::type;
-  // element (depth k, column c of the tile) in the shared tile
-  __device__ static int at(int k, int c) { return kTransB ? c * Shape::ld + k : k * Shape::ld + c; }
-};
+template <bool kColMajor>
+using Layout = typename std::conditional<kColMajor, nvcuda::wmma::col_major, nvcuda::wmma::row_major>::type;
 
 template <typename Tr>
 constexpr int tile_bytes() {
-  return (kBlock * (kDepth + kPad) > kDepth * (kBlock + kPad) ? kBlock * (kDepth + kPad) : kDepth * (kBlock + kPad)) *
+  return (tile_elements(a_tile(false)) > tile_elements(a_tile(true)) ? tile_elements(a_tile(false))
+                                                                      : tile_elements(a_tile(true))) *
          int(sizeof(typename Tr::Smem));
 }
 
@@ -130,24 +106,13 @@ __global__ void __launch_bounds__(kThreads) gemm_tiled_kernel(int64_t M, int64_t
                                                               int64_t ldc) {
   using namespace nvcuda;
   using S = typename Tr::Smem;
-  using OA = OperandA<kTransA>;
-  using OB = OperandB<kTransB>;
+  constexpr Tile kTileA = a_tile(kTransA), kTileB = b_tile(kTransB);
   constexpr int kTileBytes = tile_bytes<Tr>();
   __shared__ __align__(128) unsigned char smem[2 * kTileBytes];
   S* As = reinterpret_cast<S*>(smem);
   S* Bs = reinterpret_cast<S*>(smem + kTileBytes);
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, wm = warp / 4, wn = warp % 4;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int64_t i0 = int64_t(blockIdx.y) * kBlock, j0 = int64_t(blockIdx.x) * kBlock;
-
-  // global coordinates of the tiles at depth k0: (first line, first column, extents)
-  auto load_a = [&](float4 (&r)[4], int64_t k0) {
-    if (kTransA) load_tile<typename OA::Shape>(r, A, lda, k0, i0, K, M, vec_a);  // A [K, M]
-    else load_tile<typename OA::Shape>(r, A, lda, i0, k0, M, K, vec_a);          // A [M, K]
-  };
-  auto load_b = [&](float4 (&r)[4], int64_t k0) {
-    if (kTransB) load_tile<typename OB::Shape>(r, B, ldb, j0, k0, N, K, vec_b);  // B [N, K]
-    else load_tile<typename OB::Shape>(r, B, ldb, k0, j0, K, N, vec_b);          // B [K, N]
-  };
 
   wmma::fragment<wmma::accumulator, 16, 16, Tr::kStep, float> acc[4][2];
 #pragma unroll
@@ -155,25 +120,27 @@ __global__ void __launch_bounds__(kThreads) gemm_tiled_kernel(int64_t M, int64_t
 #pragma unroll
     for (int j = 0; j < 2; j++) wmma::fill_fragment(acc[i][j], 0.0f);
 
-  float4 ra[4], rb[4];
-  load_a(ra, 0);
-  load_b(rb, 0);
+  float4 ra[kVectorsPerThread], rb[kVectorsPerThread];
+  load_tile(ra, A, lda, a_origin(kTransA, i0, 0, M, K), kTileA, vec_a);
+  load_tile(rb, B, ldb, b_origin(kTransB, j0, 0, K, N), kTileB, vec_b);
   for (int64_t k0 = 0; k0 < K; k0 += kDepth) {
-    store_tile<Tr, typename OA::Shape>(As, ra);
-    store_tile<Tr, typename OB::Shape>(Bs, rb);
+    store_tile<Tr>(As, ra, kTileA);
+    store_tile<Tr>(Bs, rb, kTileB);
     __syncthreads();
     if (k0 + kDepth < K) {  // the next stage's loads are in flight during this stage's MMAs
-      load_a(ra, k0 + kDepth);
-      load_b(rb, k0 + kDepth);
+      load_tile(ra, A, lda, a_origin(kTransA, i0, k0 + kDepth, M, K), kTileA, vec_a);
+      load_tile(rb, B, ldb, b_origin(kTransB, j0, k0 + kDepth, K, N), kTileB, vec_b);
     }
 #pragma unroll
     for (int kk = 0; kk < kDepth; kk += Tr::kStep) {
-      wmma::fragment<wmma::matrix_a, 16, 16, Tr::kStep, typename Tr::Frag, typename OA::Layout> a[4];
-      wmma::fragment<wmma::matrix_b, 16, 16, Tr::kStep, typename Tr::Frag, typename OB::Layout> b[2];
+      wmma::fragment<wmma::matrix_a, 16, 16, Tr::kStep, typename Tr::Frag, Layout<a_col_major(kTransA)>> a[4];
+      wmma::fragment<wmma::matrix_b, 16, 16, Tr::kStep, typename Tr::Frag, Layout<b_col_major(kTransB)>> b[2];
 #pragma unroll
-      for (int i = 0; i < 4; i++) wmma::load_matrix_sync(a[i], As + OA::at(wm * 64 + i * 16, kk), OA::Shape::ld);
+      for (int i = 0; i < 4; i++)
+        wmma::load_matrix_sync(a[i], As + a_at(kTransA, warp_row(warp) + i * kFrag, kk), tile_ld(kTileA));
 #pragma unroll
-      for (int j = 0; j < 2; j++) wmma::load_matrix_sync(b[j], Bs + OB::at(kk, wn * 32 + j * 16), OB::Shape::ld);
+      for (int j = 0; j < 2; j++)
+        wmma::load_matrix_sync(b[j], Bs + b_at(kTransB, kk, warp_col(warp) + j * kFrag), tile_ld(kTileB));
 #pragma unroll
       for (int i = 0; i < 4; i++)
 #pragma unroll
@@ -194,7 +161,7 @@ __global__ void __launch_bounds__(kThreads) gemm_tiled_kernel(int64_t M, int64_t
 #pragma unroll
       for (int t = 0; t < 8; t++) {
         const int e = lane + 32 * t, r = e / 16, c = e % 16;
-        const int64_t gi = i0 + wm * 64 + i * 16 + r, gj = j0 + wn * 32 + j * 16 + c;
+        const int64_t gi = i0 + warp_row(warp) + i * kFrag + r, gj = j0 + warp_col(warp) + j * kFrag + c;
         if (gi < M && gj < N) {
           float* out = C + gi * ldc + gj;
           *out = beta == 0.0f ? alpha * patch[e] : alpha * patch[e] + beta * *out;
