@@ -48,16 +48,10 @@ __global__ void __launch_bounds__(kTopkThreads) sae_topk_kernel(float* codes, in
         if ((key & mask) == prefix) atomicAdd(&hist[(key >> shift) & 0xffu], 1u);
       }
       __syncthreads();
-      if (threadIdx.x == 0) {
-        // invariant: the matching keys number >= need >= 1, so the scan stops at a bin by d = 0
-        int64_t above = 0;
-        int d = 255;
-        for (; d > 0; d--) {
-          if (above + hist[d] >= need) break;
-          above += hist[d];
-        }
-        chosen_prefix = prefix | (uint32_t(d) << shift);
-        chosen_need = need - above;
+      if (threadIdx.x == 0) {  // the matching keys number >= need >= 1, so a bin is found
+        uint32_t p = prefix;
+        chosen_need = sae_topk_radix_step(hist, shift, need, &p);
+        chosen_prefix = p;
       }
       __syncthreads();
       prefix = chosen_prefix;  // rewritten only after the next pass's two barriers
@@ -80,7 +74,7 @@ __global__ void __launch_bounds__(kTopkThreads) sae_topk_kernel(float* codes, in
         if (q < warp) rank += warp_equal[q];
         chunk += warp_equal[q];
       }
-      if (i < L) v[i] = (key > prefix || (equal && rank < need)) ? sae_topk_code(x) : 0.0f;
+      if (i < L) v[i] = sae_topk_kept(key, prefix, rank, need) ? sae_topk_code(x) : 0.0f;
       taken += chunk;
       __syncthreads();  // warp_equal is read by every thread before the next chunk rewrites it
     }

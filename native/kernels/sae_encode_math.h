@@ -34,4 +34,26 @@ TF_HOST_DEVICE inline bool sae_topk_before(float va, int64_t a, float vb, int64_
 // The code a TopK winner keeps: relu of its pre-activation.
 TF_HOST_DEVICE inline float sae_topk_code(float pre) { return pre > 0.0f ? pre : 0.0f; }
 
+// One pass of the radix select of the CUDA TopK kernel (and its host emulation,
+// sae_topk_radix_emulate): `hist` counts, per value of the key's byte at `shift`, the keys that
+// match the bytes chosen so far (`prefix`); `need` (>= 1, <= their total) winners are still to
+// be found among them. Picks the byte where the count from the top reaches `need`, adds it to
+// `prefix` and returns the winners still needed among keys with that byte.
+TF_HOST_DEVICE inline int64_t sae_topk_radix_step(const uint32_t* hist, int shift, int64_t need, uint32_t* prefix) {
+  int64_t above = 0;
+  int d = 255;
+  for (; d > 0; d--) {
+    if (above + hist[d] >= need) break;
+    above += hist[d];
+  }
+  *prefix |= uint32_t(d) << shift;
+  return need - above;
+}
+
+// After the 4 passes `prefix` is the k-th largest key and `need` how many keys equal to it win
+// (the lowest indices): whether a latent with `key`, `rank` equal keys before it, is kept.
+TF_HOST_DEVICE inline bool sae_topk_kept(uint32_t key, uint32_t prefix, int64_t rank, int64_t need) {
+  return key > prefix || (key == prefix && rank < need);
+}
+
 }  // namespace tf
