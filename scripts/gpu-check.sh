@@ -9,7 +9,7 @@
 #   DRY_RUN=1 scripts/gpu-check.sh  # where no GPU is: builds, runs the suite (which reports
 #                                   # itself skipped, with the reason), skips the benches; exit 0
 # Expected wall time on an H100 with 16 cores (estimated, not yet measured): build 1-2 min,
-# parity 1-2 min, GEMM bench 1-1.5 min, training bench 1-2 min. Every step has its own time
+# parity 1-2 min, GEMM bench 1-1.5 min, training bench 1-2 min, SAE encode bench < 1 min. Every step has its own time
 # limit and the whole run a deadline (BUDGET_S, default 470 s: each step's limit is cut to what
 # is left), so a hung step cannot take the run past 8 minutes.
 set -uo pipefail
@@ -100,10 +100,12 @@ step parity 210 node node_modules/vitest/vitest.mjs run test/cuda test/native/cu
 if [ "$cuda_ok" = 1 ]; then
   step bench_gemm 120 node scripts/bench.mjs gemm --device cuda --reps 10
   step bench_train 150 node scripts/bench.mjs train --device cuda
+  step bench_sae 60 node scripts/bench.mjs sae --device cuda --reps 3
 else
   reason=$(grep -o 'CUDA not available: .*' "$OUT/available.log" | head -1)
   skip bench_gemm "${reason:-CUDA not available}"
   skip bench_train "${reason:-CUDA not available}"
+  skip bench_sae "${reason:-CUDA not available}"
 fi
 
 # ---- summary (also $OUT/gpu-check.json) ------------------------------------------------------
@@ -126,6 +128,7 @@ const summary = {
   gemm_4096: gemm.filter((r) => r.shape === 'square 4096').map((r) => ({ precision: r.precision, kernel: r.kernel, tflops: r.tflops, mfu: r.mfu })),
   gemm_best_bf16: gemm.filter((r) => r.precision === 'bf16').reduce((a, r) => (a && a.tflops > r.tflops ? a : r), null),
   train: json('bench_train')[0] ?? null,
+  sae: json('bench_sae').map((r) => ({ metric: r.metric, precision: r.precision, tokens_per_s: r.value, tflops: r.tflops, mfu: r.mfu })),
 };
 writeFileSync(out + '/gpu-check.json', JSON.stringify(summary, null, 2) + '\\n');
 console.log('==== gpu-check summary');
@@ -133,4 +136,4 @@ console.log(JSON.stringify(summary, null, 2));
 " "$OUT" "$(($(date +%s) - started))"
 [ "${status[parity]:-missing}" = ok ] || exit 1
 [ "$cuda_ok" = 1 ] || { echo "dry run: CUDA not available, benches skipped"; exit 0; }
-for k in bench_gemm bench_train; do [ "${status[$k]:-missing}" = ok ] || exit 1; done
+for k in bench_gemm bench_train bench_sae; do [ "${status[$k]:-missing}" = ok ] || exit 1; done
