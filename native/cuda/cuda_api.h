@@ -45,8 +45,8 @@ extern "C" {
 #define TFC_TF32 1
 #define TFC_BF16 2
 
-/* GEMM kernels (tfc_gemm_with): AUTO picks TILED for bf16 / tf32 when M and N are both >= 128,
- * else SIMPLE. SIMPLE: 64 x 64 tiles (fp32 FFMA, or 4 warps of WMMA for bf16 / tf32). TILED:
+/* GEMM kernels (tfc_gemm_with): AUTO picks TILED for bf16 / tf32 when M and N are both >= 128
+ * and the 128 x 128 blocks are at least as many as the SMs, else SIMPLE. SIMPLE: 64 x 64 tiles (fp32 FFMA, or 4 warps of WMMA for bf16 / tf32). TILED:
  * 128 x 128 x 32 tensor-core tiles, 8 warps (bf16 / tf32 only). Every kernel takes any shape. */
 #define TFC_GEMM_AUTO 0
 #define TFC_GEMM_SIMPLE 1

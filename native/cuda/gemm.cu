@@ -6,9 +6,9 @@
 // - tensor cores (WMMA): 4 warps, each a 32 x 32 quarter of the tile as 2 x 2 fragments of
 //   16 x 16; inputs are rounded to bf16 or tf32 as they enter shared memory ("autocast" with
 //   fp32 master values), accumulation is fp32.
-// These are the "simple" kernels (TFC_GEMM_SIMPLE): every fp32 GEMM, and bf16 / tf32 GEMMs with
-// M or N below 128. Larger bf16 / tf32 GEMMs take the 128 x 128 tensor-core kernel of
-// gemm_tiled.cu (TFC_GEMM_TILED); tfc_gemm_with names the kernel for tests and benchmarks.
+// These are the "simple" kernels (TFC_GEMM_SIMPLE): every fp32 GEMM, and the bf16 / tf32 GEMMs
+// too small for the 128 x 128 tensor-core kernel of gemm_tiled.cu (TFC_GEMM_TILED; the choice:
+// tiled_preferred in gemm_tiled.cuh); tfc_gemm_with names the kernel for tests and benchmarks.
 #include <cuda_bf16.h>
 #include <mma.h>
 
@@ -164,7 +164,7 @@ extern "C" const char* tfc_gemm_with(tfc_context* ctx, int trans_a, int trans_b,
     if (M == 0 || N == 0) return;
     const bool ta = trans_a != 0, tb = trans_b != 0;
     const bool tiled = kernel == TFC_GEMM_TILED ||
-                       (kernel == TFC_GEMM_AUTO && precision != TFC_FP32 && M >= kTiledMin && N >= kTiledMin);
+                       (kernel == TFC_GEMM_AUTO && precision != TFC_FP32 && tiled_preferred(ctx, M, N));
     if (tiled) {
       gemm_tiled(ctx, ta, tb, M, N, K, alpha, d_A, lda, d_B, ldb, beta, d_C, ldc, precision);
       return;
