@@ -73,7 +73,7 @@ export async function writeProbeFile(path: string, p: ProbeFile): Promise<void> 
 }
 
 /**
- * Reads a classifier file and loads its biLM.
+ * Reads a classifier file and loads its biLM (its two models on `device`, see {@link BiLM.load}).
  * @throws SafetensorsError for a malformed file, another format or kind, a missing biLM, a biLM
  *   whose checksum differs from the recorded one, or a probe that does not fit the biLM.
  */
