@@ -265,6 +265,14 @@ export interface NativeBackendInfo {
   maxThreads: number;
 }
 
+/** `CudaSaeEncoder`: an SAE encoder resident on the CUDA device (cuda_sae_binding.cc). */
+export interface NativeCudaSaeEncoder {
+  /** Codes [N, S] of x [N, dModel] × scale into `out`; rejects E_NOT_FINITE or E_DEVICE. */
+  encode(x: Float32Array, scale: number, out: Float32Array): Promise<void>;
+  /** Frees the device memory now. */
+  dispose(): void;
+}
+
 /** What `cudaLoad` reports (cuda_binding.cc). */
 export interface NativeCudaStatus {
   available: boolean;
@@ -332,6 +340,10 @@ export interface NativeAddon {
   maxTokenId(ids: Uint16Array | Uint32Array): number;
   TransformerModel: new (config: NativeTransformerConfig) => NativeCpuTransformer;
   CudaTransformerModel: new (config: NativeTransformerConfig, precision: string) => NativeCudaTransformer;
+  /** An encoder [dModel, S] with bias [S] and threshold [S] on the device; k ≥ 1 adds TopK over the S latents. */
+  CudaSaeEncoder: new (
+    weight: Float32Array, bias: Float32Array, threshold: Float32Array, dModel: number, precision: NativeGemmPrecision, k: number,
+  ) => NativeCudaSaeEncoder;
   Bpe: new (spec: NativeBpeSpec) => NativeBpe;
   bpeTrain(
     texts: string[], merges: number, pretokenizer: string, cancel?: NativeCancel,
@@ -360,7 +372,7 @@ export interface NativeAddon {
  * misses or invents a member, and test/lib/native_types.test.ts compares it with the loaded addon.
  */
 export const NATIVE_EXPORT_NAMES = [
-  'backendInfo', 'setThreads', 'setSimd', 'cudaLoad', 'maxTokenId', 'TransformerModel', 'CudaTransformerModel', 'Bpe',
+  'backendInfo', 'setThreads', 'setSimd', 'cudaLoad', 'maxTokenId', 'TransformerModel', 'CudaTransformerModel', 'CudaSaeEncoder', 'Bpe',
   'bpeTrain', 'pretokenize', 'sae', 'filter', 'logistic', '_gemm', '_ops', '_cudaOps', '_throwNative', '_rejectNative',
 ] as const satisfies readonly (keyof NativeAddon)[];
 
