@@ -359,6 +359,13 @@ export interface NativeAddon {
     transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: Float32Array, lda: number,
     B: Float32Array, ldb: number, beta: number, C: Float32Array, ldc: number, visits?: Uint32Array,
   ): void;
+  /** Test hook: the host model of the CUDA tiled GEMM (same arguments as `_gemm`, no `visits`), C updated in place. */
+  _gemmTiledEmulate(
+    transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: Float32Array, lda: number,
+    B: Float32Array, ldb: number, beta: number, C: Float32Array, ldc: number,
+  ): void;
+  /** Test hook: the host model of the CUDA TopK kernel, in place on codes [N, L]. */
+  _saeTopkEmulate(codes: Float32Array, L: number, k: number): void;
   _ops: NativeOps;
   /** Present when the build includes CUDA. */
   _cudaOps?: NativeCudaOps;
@@ -373,7 +380,8 @@ export interface NativeAddon {
  */
 export const NATIVE_EXPORT_NAMES = [
   'backendInfo', 'setThreads', 'setSimd', 'cudaLoad', 'maxTokenId', 'TransformerModel', 'CudaTransformerModel', 'CudaSaeEncoder', 'Bpe',
-  'bpeTrain', 'pretokenize', 'sae', 'filter', 'logistic', '_gemm', '_ops', '_cudaOps', '_throwNative', '_rejectNative',
+  'bpeTrain', 'pretokenize', 'sae', 'filter', 'logistic', '_gemm', '_gemmTiledEmulate', '_saeTopkEmulate', '_ops', '_cudaOps',
+  '_throwNative', '_rejectNative',
 ] as const satisfies readonly (keyof NativeAddon)[];
 
 type Missing = Exclude<keyof NativeAddon, (typeof NATIVE_EXPORT_NAMES)[number]>;
