@@ -53,22 +53,9 @@ export interface DomainCorpus {
 export async function buildDomainCorpus(tokenizer: Tokenizer, options: DomainCorpusOptions): Promise<DomainCorpus> {
   await makeFolder(options.out);
   const trainDocs: { text: string; domain: number }[] = [];
-  const valParts: { ids: Uint32Array[]; domain: number }[] = [];
-  for (const [domain, name] of EXPERIMENT_DOMAINS.entries()) {
+  for (const [domain, name] of EXPERIMENT_DOMAINS.entries())
     for await (const d of readDocuments(join(options.data, 'corpus', `${name}.train.jsonl.gz`))) trainDocs.push({ text: d.text, domain });
-    const val: string[] = [];
-    for await (const d of readDocuments(join(options.data, 'corpus', `${name}.val.jsonl.gz`))) val.push(d.text);
-    const ids = await tokenizer.encodeBatch(val, { signal: options.signal });
-    const kept: Uint32Array[] = [];
-    let total = 0;
-    for (const doc of ids) {
-      if (total >= options.valTokensPerDomain) break;
-      const take = doc.subarray(0, options.valTokensPerDomain - total);
-      kept.push(take);
-      total += take.length;
-    }
-    valParts.push({ ids: kept, domain });
-  }
+  const val = await buildValStream(tokenizer, options);
 
   const order = permutation(trainDocs.length, new Sfc32(options.seed, 0x636f7270));
   const chosen: Uint32Array[] = [];
@@ -84,40 +71,72 @@ export async function buildDomainCorpus(tokenizer: Tokenizer, options: DomainCor
       total += ids[k].length + 1;
     }
   }
-  const train = concatenate(tokenizer.eotId, chosen, chosenDomains);
-  const val = concatenate(tokenizer.eotId, valParts.flatMap((p) => p.ids), valParts.flatMap((p) => p.ids.map(() => p.domain)));
+  const train = concatenate(tokenizer.eotId, chosen, chosenDomains.map((d, i) => new Uint8Array(chosen[i].length).fill(d)));
   const trainPath = join(options.out, 'train.bin');
-  const valPath = join(options.out, 'val.bin');
-  for (const [path, stream] of [[trainPath, train], [valPath, val]] as const) {
-    await writeShard(path, stream.tokens, { tokenizer });
-    await writeSideFile(sideFilePathFor(path, SideFileKind.Labels), stream.labels, { kind: SideFileKind.Labels, tokenizer });
-  }
-  const counts = new Array<number>(EXPERIMENT_DOMAINS.length).fill(0);
-  for (const l of train.labels) if (l !== NO_DOMAIN) counts[l]++;
-  const labelled = counts.reduce((a, b) => a + b, 0);
+  await writeLabelledShard(trainPath, train, tokenizer);
   return {
     train: trainPath,
-    val: valPath,
+    val: val.path,
     trainTokens: train.tokens.length,
-    valTokens: val.tokens.length,
+    valTokens: val.tokens,
     trainDocuments: chosen.length,
-    trainDomainFraction: Object.fromEntries(EXPERIMENT_DOMAINS.map((n, i) => [n, counts[i] / labelled])),
+    trainDomainFraction: domainFractions(train.labels),
   };
 }
 
-/** Documents joined with `<|endoftext|>` after each, and their per-token domain labels. */
-function concatenate(eot: number, docs: Uint32Array[], domains: number[]): { tokens: Uint32Array; labels: Uint8Array } {
+/** Share of labelled tokens (label ≠ {@link NO_DOMAIN}) per domain name. */
+export function domainFractions(labels: Uint8Array): Record<string, number> {
+  const counts = new Array<number>(EXPERIMENT_DOMAINS.length).fill(0);
+  for (const l of labels) if (l !== NO_DOMAIN) counts[l]++;
+  const labelled = counts.reduce((a, b) => a + b, 0);
+  return Object.fromEntries(EXPERIMENT_DOMAINS.map((n, i) => [n, labelled > 0 ? counts[i] / labelled : 0]));
+}
+
+/**
+ * The held-out stream: per domain, documents of `corpus/<domain>.val.jsonl.gz` up to
+ * `valTokensPerDomain` tokens, each token labelled with its domain; written to `out/val.bin`.
+ */
+export async function buildValStream(tokenizer: Tokenizer, options: DomainCorpusOptions): Promise<{ path: string; tokens: number }> {
+  const docs: Uint32Array[] = [];
+  const labels: Uint8Array[] = [];
+  for (const [domain, name] of EXPERIMENT_DOMAINS.entries()) {
+    const texts: string[] = [];
+    for await (const d of readDocuments(join(options.data, 'corpus', `${name}.val.jsonl.gz`))) texts.push(d.text);
+    const ids = await tokenizer.encodeBatch(texts, { signal: options.signal });
+    let total = 0;
+    for (const doc of ids) {
+      if (total >= options.valTokensPerDomain) break;
+      const take = doc.subarray(0, options.valTokensPerDomain - total);
+      docs.push(take);
+      labels.push(new Uint8Array(take.length).fill(domain));
+      total += take.length;
+    }
+  }
+  const stream = concatenate(tokenizer.eotId, docs, labels);
+  const path = join(options.out, 'val.bin');
+  await writeLabelledShard(path, stream, tokenizer);
+  return { path, tokens: stream.tokens.length };
+}
+
+/** Writes a token shard and its label side file. */
+export async function writeLabelledShard(path: string, stream: { tokens: Uint32Array; labels: Uint8Array }, tokenizer: Tokenizer): Promise<void> {
+  await writeShard(path, stream.tokens, { tokenizer });
+  await writeSideFile(sideFilePathFor(path, SideFileKind.Labels), stream.labels, { kind: SideFileKind.Labels, tokenizer });
+}
+
+/** Documents joined with `<|endoftext|>` after each (label {@link NO_DOMAIN}), with their per-token labels. */
+export function concatenate(eot: number, docs: readonly Uint32Array[], labels: readonly Uint8Array[]): { tokens: Uint32Array; labels: Uint8Array } {
   const total = docs.reduce((n, d) => n + d.length + 1, 0);
   const tokens = new Uint32Array(total);
-  const labels = new Uint8Array(total);
+  const out = new Uint8Array(total);
   let at = 0;
   docs.forEach((d, i) => {
     tokens.set(d, at);
-    labels.fill(domains[i], at, at + d.length);
+    out.set(labels[i], at);
     at += d.length;
     tokens[at] = eot;
-    labels[at] = NO_DOMAIN;
+    out[at] = NO_DOMAIN;
     at += 1;
   });
-  return { tokens, labels };
+  return { tokens, labels: out };
 }
