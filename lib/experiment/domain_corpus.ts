@@ -47,6 +47,8 @@ export interface DomainCorpus {
   trainDocuments: number;
   /** Share of training tokens per domain. */
   trainDomainFraction: Record<string, number>;
+  /** Which stream this is (absent in results written before the mixed stream existed: documents). */
+  stream?: 'documents' | 'mixed';
 }
 
 /** Tokenizes the data folder's domain files into a training and a held-out labelled shard. */
@@ -75,6 +77,7 @@ export async function buildDomainCorpus(tokenizer: Tokenizer, options: DomainCor
   const trainPath = join(options.out, 'train.bin');
   await writeLabelledShard(trainPath, train, tokenizer);
   return {
+    stream: 'documents',
     train: trainPath,
     val: val.path,
     trainTokens: train.tokens.length,

@@ -26,7 +26,7 @@ import { SideFileKind, readSideFile, sideFilePathFor, sideFileScores, writeSideF
 import { BatchSampler } from '../data/sampler.js';
 import { Tokenizer } from '../data/tokenizer.js';
 import { domainLosses } from '../eval/domain_loss.js';
-import { flagErrorRate, flipFlags } from '../eval/label_noise.js';
+import { flagErrorRate, flipFlagsAtFraction } from '../eval/label_noise.js';
 import { fitPowerLaw, relativeComputeSlowdown, type PowerLawFit } from '../eval/scaling.js';
 import { filterTokens, type FilterMode, type FilterStats } from '../filter/filter_tokens.js';
 import { Transformer } from '../model/transformer.js';
@@ -34,7 +34,12 @@ import { trainMasked } from '../model/train.js';
 import { backendInfo, type BackendInfo } from '../native.js';
 import { runAttacks, type AttackRecord } from './attack_stage.js';
 import { mcqForRun, sampleMcq, type McqSummary } from './mcq_stage.js';
-import { EXPERIMENT_DOMAINS, FORGET_LABEL, buildDomainCorpus, type DomainCorpus } from './domain_corpus.js';
+import { EXPERIMENT_DOMAINS, FORGET_LABEL, NO_DOMAIN, buildDomainCorpus, type DomainCorpus } from './domain_corpus.js';
+import { buildMixedCorpus, type MixedCorpus } from './mixed_corpus.js';
+import { documentClassifierPathFor, documentClassifierScores, type DocumentScorer } from './document_scores.js';
+import { delayedBatches, stepsForSupervisedTokens, type ComputeMatch } from './training_schedule.js';
+import { TokenfilterError } from '../errors.js';
+import type { Batch } from '../data/batch.js';
 import { stripUndefined } from '../options.js';
 
 /** One model size of the ladder. */
@@ -54,6 +59,22 @@ export interface FilteringExperimentOptions {
   labels?: 'classifier' | 'domain';
   /** Token classifier file (needed for `labels: 'classifier'`); its biLM's tokenizer is used throughout. */
   classifier?: string;
+  /**
+   * Training stream: `mixed` (default; web-like documents with medical sentences and paragraphs
+   * set inside general and biology documents, mixed_corpus.ts) or `documents` (the corpus's own
+   * single-domain documents, domain_corpus.ts).
+   */
+  stream?: 'documents' | 'mixed';
+  /** Document filter scores: the document classifier beside the token classifier (default), or the mean of the token scores. */
+  documentScores?: DocumentScorer;
+  /** Filtered runs train until they have learned from as many supervised tokens as the baseline (default), or for the same steps. */
+  match?: ComputeMatch;
+  /** Training tokens are `tokensPerParameter` × non-embedding parameters (default) or × all parameters. */
+  parameterBasis?: 'non-embedding' | 'total';
+  /** Delayed filtering at the sweep size: filtering starts after these shares of the baseline's steps (token removal). */
+  delayShares?: number[];
+  /** Tokens of held-out mixed documents (mixed stream). */
+  valMixedTokens?: number;
   /** Tokenizer file for `labels: 'domain'` (default: train a BPE of `vocabSize` on the corpus). */
   tokenizer?: string;
   vocabSize?: number;
@@ -102,6 +123,12 @@ export interface FilteringExperimentOptions {
 /** Defaults of {@link FilteringExperimentOptions}. */
 export const EXPERIMENT_DEFAULTS = Object.freeze({
   labels: 'classifier' as 'classifier' | 'domain',
+  stream: 'mixed' as 'documents' | 'mixed',
+  documentScores: 'classifier' as DocumentScorer,
+  match: 'supervised' as ComputeMatch,
+  parameterBasis: 'non-embedding' as 'non-embedding' | 'total',
+  delayShares: [0.4, 0.8],
+  valMixedTokens: 150_000,
   vocabSize: 2048,
   sizes: [
     { layers: 2, dModel: 64, heads: 2 },
@@ -131,15 +158,17 @@ export const EXPERIMENT_DEFAULTS = Object.freeze({
 /** One trained model in `results.json`. */
 export interface ExperimentRun {
   id: string;
-  /** 'ladder' (compute-optimal series), 'sweep' (flagged-fraction sweep at one size) or 'noise' (flipped flags). */
-  series: 'ladder' | 'sweep' | 'noise';
+  /** 'ladder' (compute-optimal series), 'sweep' (flagged-fraction sweep at one size), 'noise' (moved flags) or 'delay' (filtering from a share of training on). */
+  series: 'ladder' | 'sweep' | 'noise' | 'delay';
   mode: 'baseline' | FilterMode;
   size: ModelSize;
   seed: number;
   params: number;
   non_embedding_params: number;
-  /** Threshold or target fraction the filter was run with, and the flip rate of noise runs. */
-  filter: { threshold?: number; fraction?: number; noise?: number } | null;
+  /** Threshold or target fraction the filter was run with, the flip rate of noise runs, the share of training before filtering starts. */
+  filter: { threshold?: number; fraction?: number; noise?: number; delay?: number } | null;
+  /** What the run was matched to the baseline on (absent in results from before matching existed: steps). */
+  match?: ComputeMatch;
   /** Share of labelled training tokens whose flag disagrees with their document's domain. */
   flag_error_rate: number | null;
   /** Share of training tokens no longer learned from, and the filter's statistics. */
@@ -159,9 +188,11 @@ export interface ExperimentRun {
   model_path: string;
 }
 
-/** A filtered ladder run's slowdown on the forget domain. */
+/** A filtered run's slowdown on one domain (the forget domain, a retain domain, or a part of the held-out mixed documents). */
 export interface SlowdownRecord {
   id: string;
+  /** Held-out loss the slowdown is read on (absent in older results: medical). */
+  domain?: string;
   mode: FilterMode;
   non_embedding_params: number;
   compute: number;
@@ -179,7 +210,7 @@ export interface FilteringExperimentResults {
   updated: string;
   backend: BackendInfo;
   options: Omit<FilteringExperimentOptions, 'onLog' | 'signal'>;
-  corpus: DomainCorpus | null;
+  corpus: DomainCorpus | MixedCorpus | null;
   classifier: { path: string; threshold: number; layer: number } | null;
   threshold: number | null;
   runs: Record<string, ExperimentRun>;
@@ -260,57 +291,83 @@ export async function runFilteringExperiment(options: FilteringExperimentOptions
   // corpus streams: enough training tokens for the largest size
   const maxTokens = Math.max(...o.sizes.map((s) => trainTokensFor(s, tokenizer.vocabSize, o)));
   const dataDir = join(o.out, 'data');
-  if (!results.corpus || results.corpus.trainTokens < maxTokens || !existsSync(results.corpus.train)) {
-    log(`corpus: tokenizing ${o.data}/corpus into ${dataDir} (${(maxTokens / 1e6).toFixed(1)}M training tokens)`);
+  const builtStream = results.corpus ? (results.corpus.stream ?? 'documents') : null;
+  if (builtStream !== null && builtStream !== o.stream && Object.keys(results.runs).length > 0)
+    throw new TokenfilterError('E_OPTION', `${o.out} holds runs on the ${builtStream} stream; use another --out for --stream ${o.stream}`);
+  if (!results.corpus || builtStream !== o.stream || results.corpus.trainTokens < maxTokens || !existsSync(results.corpus.train)) {
+    log(`corpus: building the ${o.stream} stream from ${o.data}/corpus into ${dataDir} (${(maxTokens / 1e6).toFixed(1)}M training tokens)`);
     await rm(join(dataDir, 'train.scores8.side'), { force: true });
-    results.corpus = await buildDomainCorpus(tokenizer, { data: o.data, out: dataDir, trainTokens: Math.ceil(maxTokens * 1.05), valTokensPerDomain: o.valTokensPerDomain, seed: o.seeds[0], signal: o.signal });
+    const corpusOptions = { data: o.data, out: dataDir, trainTokens: Math.ceil(maxTokens * 1.05), valTokensPerDomain: o.valTokensPerDomain, seed: o.seeds[0], signal: o.signal };
+    results.corpus = o.stream === 'mixed'
+      ? await buildMixedCorpus(tokenizer, { ...corpusOptions, valMixedTokens: o.valMixedTokens })
+      : await buildDomainCorpus(tokenizer, corpusOptions);
     await save();
   }
   const corpus = results.corpus;
-  const trainShard = readShard(corpus.train);
-  const trainTokens = Uint32Array.from(trainShard.tokens);
-  const trainLabels = readSideFile(sideFilePathFor(corpus.train, SideFileKind.Labels), { expectKind: SideFileKind.Labels, expectTokens: trainTokens.length, shard: { path: corpus.train, tokenizer: trainShard.header.tokenizer } }).values as Uint8Array;
-  const valShard = readShard(corpus.val);
-  const val = {
-    tokens: Uint32Array.from(valShard.tokens),
-    labels: readSideFile(sideFilePathFor(corpus.val, SideFileKind.Labels), { expectKind: SideFileKind.Labels, expectTokens: valShard.tokens.length, shard: { path: corpus.val, tokenizer: valShard.header.tokenizer } }).values as Uint8Array,
-  };
-  log(`corpus: ${corpus.trainTokens} training tokens (${fractionText(corpus.trainDomainFraction)}), ${corpus.valTokens} held-out`);
+  const train = readLabelledShard(corpus.train);
+  const trainTokens = train.tokens;
+  const trainLabels = train.labels;
+  const val = readLabelledShard(corpus.val);
+  // held-out mixed documents: 0 = a retain-domain token, 1 = a medical token (by its gold span)
+  const valMixed = 'valMixed' in corpus ? readLabelledShard(corpus.valMixed) : null;
+  if (valMixed) valMixed.labels = Uint8Array.from(valMixed.labels, (l) => (l === NO_DOMAIN ? NO_DOMAIN : l === FORGET_LABEL ? 1 : 0));
+  log(`corpus: ${corpus.trainTokens} training tokens (${fractionText(corpus.trainDomainFraction)}), ${corpus.valTokens} held-out${valMixed ? `, ${valMixed.tokens.length} held-out mixed` : ''}`);
 
-  // forget scores of the training stream
+  // forget scores of the training stream, and the document filter's scores
   const scores = await forgetScores(o, classifier, corpus.train, trainLabels, log);
+  const documentScores = classifier && o.documentScores === 'classifier'
+    ? await documentClassifierScores({
+      classifierPath: documentClassifierPathFor(o.classifier!), tokens: trainTokens, eotId: tokenizer.eotId, tokenizerHash: tokenizer.hash,
+      cachePath: join(o.out, 'scores', 'documents.json'), onLog: log, signal: o.signal,
+    })
+    : undefined;
+  // every mode of the ladder flags the share the token classifier flags at the threshold
+  const ladderFraction = filterTokens(trainTokens, scores, { mode: 'mask', threshold, eotId: tokenizer.eotId }).stats.flaggedFraction;
+  results.extra.ladder_fraction = ladderFraction;
+  const eligible = Uint8Array.from(trainLabels, (l) => (l === NO_DOMAIN ? 0 : 1));
+
+  const filterRun = async (id: string, mode: FilterMode, seed: number, filter: NonNullable<ExperimentRun['filter']>) => {
+    const noisy = filter.noise !== undefined ? flipFlagsAtFraction(scores, filter.threshold ?? threshold, filter.noise, seed, eligible) : null;
+    const flags = noisy ? { threshold: 0.5 } : { threshold: filter.threshold, fraction: filter.fraction };
+    const filtered = filterTokens(trainTokens, noisy ?? scores, {
+      mode, ...stripUndefined(flags), eotId: tokenizer.eotId, hiddenId: tokenizer.hiddenId,
+      ...(mode === 'document' && !noisy && documentScores ? { documentScores } : {}),
+      labels: trainLabels, labelNames: [...EXPERIMENT_DOMAINS], forgetLabel: FORGET_LABEL,
+    });
+    const errorRate = mode !== 'document' ? flagErrorRate(Float32Array.from(filtered.lossMask, (m) => 1 - m), trainLabels, FORGET_LABEL) : null;
+    const dir = join(o.out, 'filtered', id);
+    await makeFolder(dir);
+    const shard = join(dir, 'train.bin');
+    await writeShard(shard, filtered.tokens, { tokenizer });
+    await writeSideFile(sideFilePathFor(shard, SideFileKind.LossMask), filtered.lossMask, { kind: SideFileKind.LossMask, tokenizer });
+    return { shard, stats: filtered.stats, errorRate };
+  };
 
   const trainRun = async (id: string, series: ExperimentRun['series'], mode: 'baseline' | FilterMode, size: ModelSize, seed: number, filter: ExperimentRun['filter']) => {
     if (results.runs[id]) return results.runs[id];
     const started = performance.now();
-    let shard = corpus.train;
-    let stats: FilterStats | null = null;
-    let errorRate: number | null = null;
-    if (mode !== 'baseline') {
-      const noisy = filter?.noise !== undefined ? flipFlags(scores, filter.threshold ?? threshold, filter.noise, seed) : null;
-      const flagThreshold = noisy ? { threshold: 0.5 } : { threshold: filter?.threshold, fraction: filter?.fraction };
-      const filtered = filterTokens(trainTokens, noisy ?? scores, {
-        mode, ...stripUndefined(flagThreshold), eotId: tokenizer.eotId, hiddenId: tokenizer.hiddenId,
-        labels: trainLabels, labelNames: [...EXPERIMENT_DOMAINS], forgetLabel: FORGET_LABEL,
-      });
-      stats = filtered.stats;
-      if (mode !== 'document') errorRate = flagErrorRate(Float32Array.from(filtered.lossMask, (m) => 1 - m), trainLabels, FORGET_LABEL);
-      const dir = join(o.out, 'filtered', id);
-      await makeFolder(dir);
-      shard = join(dir, 'train.bin');
-      await writeShard(shard, filtered.tokens, { tokenizer });
-      await writeSideFile(sideFilePathFor(shard, SideFileKind.LossMask), filtered.lossMask, { kind: SideFileKind.LossMask, tokenizer });
-    }
+    const f = mode === 'baseline' ? null : await filterRun(id, mode, seed, filter!);
     const model = await Transformer.create({ vocabSize: tokenizer.vocabSize, ...size, context: o.context, seed });
     const counts = model.parameterCount();
-    const steps = Math.max(1, Math.ceil(trainTokensFor(size, tokenizer.vocabSize, o) / (o.batch * o.context)));
+    const baseSteps = Math.max(1, Math.ceil(trainTokensFor(size, tokenizer.vocabSize, o) / (o.batch * o.context)));
+    const switchAt = Math.round((filter?.delay ?? 0) * baseSteps);
+    const open = () => openBatches(f ? f.shard : corpus.train, switchAt > 0 ? corpus.train : null, switchAt, { batch: o.batch, context: o.context, seed, expectTokenizer: tokenizer });
+    let steps = baseSteps;
+    if (f && o.match === 'supervised') {
+      const scan = open();
+      try {
+        steps = stepsForSupervisedTokens(scan.batches, baseSteps * o.batch * o.context, baseSteps * 100);
+      } finally {
+        scan.close();
+      }
+    }
     const modelDir = join(o.out, 'models');
     await makeFolder(modelDir);
     const checkpoint = join(modelDir, `${id}.checkpoint.safetensors`);
-    const sampler = new BatchSampler({ shards: [shard], batch: o.batch, context: o.context, seed, expectTokenizer: tokenizer });
+    const batches = open();
     let summary;
     try {
-      summary = await trainMasked(model, sampler, {
+      summary = await trainMasked(model, batches.batches, {
         steps, lr: o.lr, signal: o.signal, checkpointPath: checkpoint, checkpointEvery: o.checkpointEvery,
         resumeFrom: existsSync(checkpoint) ? checkpoint : undefined,
         onProgress: (p) => {
@@ -319,17 +376,18 @@ export async function runFilteringExperiment(options: FilteringExperimentOptions
         },
       });
     } finally {
-      sampler.close();
+      batches.close();
     }
     const losses = await domainLosses(model, val, { labelNames: [...EXPERIMENT_DOMAINS], bootstrap: 500, seed });
+    if (valMixed) Object.assign(losses, await domainLosses(model, valMixed, { labelNames: ['mixed_retain', 'mixed_medical'], bootstrap: 500, seed }));
     const modelPath = join(modelDir, `${id}.safetensors`);
     await model.save(modelPath, { experiment_run: id });
     await rm(checkpoint, { force: true });
-    if (mode !== 'baseline') await rm(join(o.out, 'filtered', id), { recursive: true, force: true });
+    if (f) await rm(join(o.out, 'filtered', id), { recursive: true, force: true });
     const run: ExperimentRun = {
-      id, series, mode, size, seed, params: counts.total, non_embedding_params: counts.nonEmbedding, filter, flag_error_rate: errorRate,
-      flagged_fraction: stats ? stats.flaggedFraction : 0,
-      filter_stats: stats, steps: summary.steps, train_tokens: summary.tokens, train_supervised_tokens: summary.supervisedTokens,
+      id, series, mode, size, seed, params: counts.total, non_embedding_params: counts.nonEmbedding, filter, match: o.match,
+      flag_error_rate: f ? f.errorRate : null, flagged_fraction: f ? f.stats.flaggedFraction : 0,
+      filter_stats: f ? f.stats : null, steps: summary.steps, train_tokens: summary.tokens, train_supervised_tokens: summary.supervisedTokens,
       train_flops: summary.flops, final_train_loss: summary.finalLoss,
       loss: Object.fromEntries(Object.entries(losses).map(([k, v]) => [k, v.loss])),
       ci95: Object.fromEntries(Object.entries(losses).map(([k, v]) => [k, v.ci95])),
@@ -339,7 +397,7 @@ export async function runFilteringExperiment(options: FilteringExperimentOptions
     };
     results.runs[id] = run;
     await save();
-    log(`${id}: medical ${run.loss.medical.toFixed(4)}, biology ${run.loss.biology.toFixed(4)}, general ${run.loss.general.toFixed(4)} (${run.seconds.toFixed(0)} s)`);
+    log(`${id}: ${Object.entries(run.loss).map(([d, l]) => `${d} ${l.toFixed(4)}`).join(', ')} (${run.steps} steps, ${run.seconds.toFixed(0)} s)`);
     return run;
   };
 
@@ -347,7 +405,8 @@ export async function runFilteringExperiment(options: FilteringExperimentOptions
   for (const size of o.sizes) {
     for (const seed of o.seeds)
       for (const mode of ['baseline', ...o.modes] as const)
-        await trainRun(`${mode}-${sizeName(size)}-s${seed}`, 'ladder', mode, size, seed, mode === 'baseline' ? null : { threshold });
+        await trainRun(`${mode}-${sizeName(size)}-s${seed}`, 'ladder', mode, size, seed,
+          mode === 'baseline' ? null : mode === 'document' ? { fraction: ladderFraction } : { threshold });
     updateFits(results);
     await save();
   }
@@ -366,18 +425,19 @@ export async function runFilteringExperiment(options: FilteringExperimentOptions
       await save();
     });
   }
-  // the Pareto sweep at one size
+  // at the sweep size, every seed: the Pareto sweep, label noise at the ladder's flagged share, delayed filtering
   if (o.sweepSize >= 0) {
     const size = o.sizes[o.sweepSize];
-    for (const fraction of o.sweepFractions)
-      for (const mode of o.modes)
-        await trainRun(`sweep-${mode}-${fraction}-${sizeName(size)}-s${o.seeds[0]}`, 'sweep', mode, size, o.seeds[0], { fraction });
-  }
-  // label noise at the sweep size
-  if (o.sweepSize >= 0) {
-    const size = o.sizes[o.sweepSize];
-    for (const noise of o.noiseRates)
-      await trainRun(`noise-${o.noiseMode}-${noise}-${sizeName(size)}-s${o.seeds[0]}`, 'noise', o.noiseMode, size, o.seeds[0], { threshold, noise });
+    for (const seed of o.seeds) {
+      for (const fraction of o.sweepFractions)
+        for (const mode of o.modes)
+          await trainRun(`sweep-${mode}-${fraction}-${sizeName(size)}-s${seed}`, 'sweep', mode, size, seed, { fraction });
+      for (const noise of o.noiseRates)
+        await trainRun(`noise-${o.noiseMode}-${noise}-${sizeName(size)}-s${seed}`, 'noise', o.noiseMode, size, seed, { threshold, noise });
+      for (const delay of o.delayShares)
+        await trainRun(`delay-${o.noiseMode}-${delay}-${sizeName(size)}-s${seed}`, 'delay', o.noiseMode, size, seed,
+          o.noiseMode === 'document' ? { fraction: ladderFraction, delay } : { threshold, delay });
+    }
     updateFits(results);
     await save();
   }
@@ -399,10 +459,29 @@ export async function runFilteringExperiment(options: FilteringExperimentOptions
   return results;
 }
 
-/** Training tokens of a size: tokensPerParameter × non-embedding parameters. */
-function trainTokensFor(size: ModelSize, _vocab: number, o: { tokensPerParameter: number }): number {
+/** Training tokens of a size: tokensPerParameter × non-embedding parameters (12·L·C²), or × all parameters (plus the tied embedding V·C). */
+function trainTokensFor(size: ModelSize, vocab: number, o: { tokensPerParameter: number; parameterBasis: 'non-embedding' | 'total' }): number {
   const nonEmbedding = size.layers * 12 * size.dModel * size.dModel;
-  return Math.ceil(o.tokensPerParameter * nonEmbedding);
+  return Math.ceil(o.tokensPerParameter * (nonEmbedding + (o.parameterBasis === 'total' ? vocab * size.dModel : 0)));
+}
+
+/** A token shard and its label side file, read whole. */
+function readLabelledShard(path: string): { tokens: Uint32Array; labels: Uint8Array } {
+  const shard = readShard(path);
+  const labels = readSideFile(sideFilePathFor(path, SideFileKind.Labels), { expectKind: SideFileKind.Labels, expectTokens: shard.tokens.length, shard: { path, tokenizer: shard.header.tokenizer } }).values as Uint8Array;
+  return { tokens: Uint32Array.from(shard.tokens), labels };
+}
+
+/**
+ * The batches a run trains on: random windows of `shard` (seeded), or, with `before` and
+ * `switchAt` > 0, the first `switchAt` batches from `before` (the unfiltered stream) and then
+ * those of `shard` (delayed filtering). Close when done.
+ */
+function openBatches(shard: string, before: string | null, switchAt: number, options: { batch: number; context: number; seed: number; expectTokenizer: Tokenizer }): { batches: Iterable<Batch>; close: () => void } {
+  const after = new BatchSampler({ shards: [shard], ...options });
+  if (!before || switchAt === 0) return { batches: after, close: () => after.close() };
+  const first = new BatchSampler({ shards: [before], ...options });
+  return { batches: delayedBatches(first, after, switchAt), close: () => { first.close(); after.close(); } };
 }
 
 /** Scores of the training stream: the classifier's (scored once, cached as a side file) or the domain oracle's. */
@@ -426,25 +505,27 @@ async function forgetScores(
   return sideFileScores(side);
 }
 
-/** Refits the baseline per domain (seed means per size) and recomputes every ladder run's slowdown. */
+/** Refits the baseline per held-out loss (seed means per size) and recomputes every filtered run's slowdown on each. */
 export function updateFits(results: FilteringExperimentResults): void {
   const ladder = Object.values(results.runs).filter((r) => r.series === 'ladder');
   const bySize = new Map<string, ExperimentRun[]>();
   for (const r of ladder.filter((r) => r.mode === 'baseline')) bySize.set(sizeName(r.size), [...(bySize.get(sizeName(r.size)) ?? []), r]);
   if (bySize.size < 2) return;
+  const baselines = [...bySize.values()].flat();
+  const domains = Object.keys(baselines[0].loss).filter((d) => baselines.every((r) => Number.isFinite(r.loss[d])));
   const fits: Record<string, PowerLawFit> = {};
-  for (const domain of EXPERIMENT_DOMAINS)
+  for (const domain of domains)
     fits[domain] = fitPowerLaw([...bySize.values()].map((runs) => ({ compute: mean(runs.map((r) => r.train_flops)), loss: mean(runs.map((r) => r.loss[domain])) })));
   results.fits = fits;
   results.slowdowns = Object.values(results.runs)
     .filter((r) => r.mode !== 'baseline' && r.series !== 'sweep')
-    .map((r) => {
+    .flatMap((r) => domains.filter((d) => Number.isFinite(r.loss[d])).map((domain) => {
       const record: SlowdownRecord = {
-        id: r.id, mode: r.mode as FilterMode, non_embedding_params: r.non_embedding_params, compute: r.train_flops,
-        loss: r.loss.medical, slowdown: null, baseline_compute: null, extrapolation: null,
+        id: r.id, domain, mode: r.mode as FilterMode, non_embedding_params: r.non_embedding_params, compute: r.train_flops,
+        loss: r.loss[domain], slowdown: null, baseline_compute: null, extrapolation: null,
       };
       try {
-        const s = relativeComputeSlowdown(fits.medical, { compute: r.train_flops, loss: r.loss.medical });
+        const s = relativeComputeSlowdown(fits[domain], { compute: r.train_flops, loss: r.loss[domain] });
         record.slowdown = s.slowdown;
         record.baseline_compute = s.baselineCompute;
         record.extrapolation = s.extrapolation;
@@ -452,7 +533,7 @@ export function updateFits(results: FilteringExperimentResults): void {
         record.note = (error as Error).message;
       }
       return record;
-    });
+    }));
 }
 
 type ResolvedOptions = Required<Omit<FilteringExperimentOptions, 'classifier' | 'tokenizer' | 'threshold' | 'mcq' | 'onLog' | 'signal'>> &
@@ -486,6 +567,12 @@ function resolveOptions(options: FilteringExperimentOptions): ResolvedOptions {
     throw new RangeError(`sweepSize must be -1 or an index into sizes (0..${o.sizes.length - 1}), got ${o.sweepSize}`);
   for (const f of o.sweepFractions) if (!(f > 0 && f < 1)) throw new RangeError(`sweep fractions must lie in (0, 1), got ${f}`);
   for (const r of o.noiseRates) if (!(r >= 0 && r <= 1)) throw new RangeError(`noise rates must lie in [0, 1], got ${r}`);
+  for (const d of o.delayShares) if (!(d > 0 && d < 1)) throw new RangeError(`delay shares must lie in (0, 1), got ${d}`);
+  if (o.stream !== 'documents' && o.stream !== 'mixed') throw new RangeError(`stream must be 'documents' or 'mixed', got '${o.stream}'`);
+  if (o.match !== 'supervised' && o.match !== 'steps') throw new RangeError(`match must be 'supervised' or 'steps', got '${o.match}'`);
+  if (o.documentScores !== 'classifier' && o.documentScores !== 'mean') throw new RangeError(`documentScores must be 'classifier' or 'mean', got '${o.documentScores}'`);
+  if (o.parameterBasis !== 'non-embedding' && o.parameterBasis !== 'total') throw new RangeError(`parameterBasis must be 'non-embedding' or 'total', got '${o.parameterBasis}'`);
+  positive('valMixedTokens', o.valMixedTokens);
   if (!['document', 'mask', 'remove'].includes(o.noiseMode)) throw new RangeError(`unknown noiseMode '${o.noiseMode}'`);
   if (o.threshold !== undefined && !(o.threshold >= 0 && o.threshold <= 1)) throw new RangeError(`threshold must lie in [0, 1], got ${o.threshold}`);
   return o;

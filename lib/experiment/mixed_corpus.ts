@@ -40,7 +40,6 @@ export interface MixingStats {
 
 /** The built streams: those of a {@link DomainCorpus} plus the held-out mixed documents. */
 export interface MixedCorpus extends DomainCorpus {
-  stream: 'mixed';
   /** Held-out mixed documents, labelled per token with the domain of its gold span. */
   valMixed: string;
   valMixedTokens: number;
