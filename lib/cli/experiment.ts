@@ -22,6 +22,9 @@ export interface ExperimentCommandOptions {
   match: 'supervised' | 'steps';
   parameterBasis: 'non-embedding' | 'total';
   delayShares: string;
+  trainStreamTokens: number;
+  valTokens: number;
+  valMixedTokens: number;
   sizes: string;
   seeds: string;
   modes: string;
@@ -73,6 +76,7 @@ export async function experimentCommand(options: ExperimentCommandOptions, io: C
         data: options.data, out: options.out, labels: options.labels, classifier: options.classifier, sizes,
         stream: options.stream, documentScores: options.documentScores, match: options.match, parameterBasis: options.parameterBasis,
         delayShares: options.delayShares.trim() === '' ? [] : list('--delay-shares', options.delayShares),
+        minTrainTokens: options.trainStreamTokens, valTokensPerDomain: options.valTokens, valMixedTokens: options.valMixedTokens,
         seeds: list('--seeds', options.seeds), modes, sweepSize: options.sweepSize, sweepFractions: list('--fractions', options.fractions),
         tokensPerParameter: options.tokensPerParameter, context: options.context, batch: options.batch, lr: options.lr,
         threshold: options.threshold, noiseRates: options.noiseRates.trim() === '' ? [] : list('--noise-rates', options.noiseRates),
@@ -117,6 +121,9 @@ export function registerExperiment(program: Command, io: CliIO): void {
     .option('--match <what>', "filtered runs match the baseline's 'supervised' tokens (train longer) or its 'steps' (same compute)", choice('--match', ['supervised', 'steps']), d.match)
     .option('--parameter-basis <basis>', "--tokens-per-parameter counts 'non-embedding' or 'total' parameters", choice('--parameter-basis', ['non-embedding', 'total']), d.parameterBasis)
     .option('--delay-shares <list>', "delayed filtering at the sweep size: shares of training before filtering starts ('' for none)", d.delayShares.join(','))
+    .option('--train-stream-tokens <n>', 'build the training stream for at least this many tokens (so later invocations with larger sizes reuse it)', (v) => parseIntegerOption('--train-stream-tokens', v, 0), d.minTrainTokens)
+    .option('--val-tokens <n>', 'held-out tokens per domain', (v) => parseIntegerOption('--val-tokens', v, 1), d.valTokensPerDomain)
+    .option('--val-mixed-tokens <n>', 'tokens of held-out mixed documents (mixed stream)', (v) => parseIntegerOption('--val-mixed-tokens', v, 1), d.valMixedTokens)
     .option('--sizes <list>', 'model sizes LAYERSxWIDTH, smallest first', d.sizes.map(sizeName).join(','))
     .option('--seeds <list>', 'seeds per size and mode', d.seeds.join(','))
     .option('--modes <list>', 'filtering modes', d.modes.join(','))

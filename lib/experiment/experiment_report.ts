@@ -13,6 +13,7 @@ import { sizeName, type ExperimentRun, type FilteringExperimentResults } from '.
 import type { AttackRecord } from './attack_stage.js';
 import type { McqSummary } from './mcq_stage.js';
 import { chartSvg, type ChartSeries } from './svg_chart.js';
+import { seedGroups, spreadText } from './seed_summary.js';
 
 /** Colours per mode, shared by every plot. */
 export const MODE_COLORS: Record<string, string> = { baseline: '#222222', document: '#8c8c8c', mask: '#4c78a8', remove: '#e45756', rmu: '#f58518' };
@@ -47,21 +48,36 @@ export function experimentTables(results: FilteringExperimentResults): string {
   const runs = Object.values(results.runs);
   const ladder = runs.filter((r) => r.series === 'ladder').sort(bySizeThenMode);
   const baselineOf = (r: ExperimentRun) => results.runs[`baseline-${sizeName(r.size)}-s${r.seed}`];
-  const slowdown = new Map(results.slowdowns.map((s) => [s.id, s]));
+  const slowdown = new Map(results.slowdowns.filter((s) => (s.domain ?? 'medical') === 'medical').map((s) => [s.id, s]));
+  const mixed = ladder.some((r) => r.loss.mixed_medical !== undefined);
+  const mixedDomains = mixed ? ['mixed_medical', 'mixed_retain'] : [];
   const ladderRows = ladder.map((r) => {
     const b = baselineOf(r);
     const s = slowdown.get(r.id);
     return [
       sizeName(r.size), String(r.seed), r.mode, compact(r.non_embedding_params), r.train_flops.toExponential(2), `${(100 * r.flagged_fraction).toFixed(1)}%`,
       ...EXPERIMENT_DOMAINS.map((d) => r.loss[d].toFixed(4)),
-      ...['medical', 'biology', 'general'].map((d) => (b && r.mode !== 'baseline' ? signed(r.loss[d] - b.loss[d]) : '')),
+      ...['medical', 'biology', 'general', ...mixedDomains].map((d) => (b && r.mode !== 'baseline' ? signed(r.loss[d] - b.loss[d]) : '')),
+      `${r.steps}`, compact(r.train_supervised_tokens),
       s ? (s.slowdown !== null ? `${s.slowdown.toPrecision(3)}×${s.extrapolation && s.extrapolation > 1 ? ' (extrap.)' : ''}` : 'n/a') : '',
     ];
   });
+  const o = results.options;
   const parts = [
+    `Stream: ${results.corpus?.stream ?? 'documents'}; compute matched on ${o.match === 'steps' || o.match === undefined && ladder.every((r) => !r.match) ? 'steps (same compute)' : "the baseline's supervised tokens"}; document filter: ${results.classifier && o.documentScores !== 'mean' ? 'document classifier' : 'mean token score'}; ladder flags ${results.extra.ladder_fraction !== undefined ? `${(100 * (results.extra.ladder_fraction as number)).toFixed(1)}% of training tokens in every mode` : 'at the threshold'}`,
+    '',
     'Ladder (compute-optimal, held-out loss in nats/token)',
-    align(['size', 'seed', 'mode', 'non-emb', 'FLOPs', 'filtered', 'general', 'medical', 'biology', 'Δ medical', 'Δ biology', 'Δ general', 'slowdown'], ladderRows),
+    align(['size', 'seed', 'mode', 'non-emb', 'FLOPs', 'filtered', 'general', 'medical', 'biology', 'Δ medical', 'Δ biology', 'Δ general', ...mixedDomains.map((d) => `Δ ${d}`), 'steps', 'supervised', 'slowdown'], ladderRows),
   ];
+  const groups = seedGroups(results);
+  if (groups.length > 0) {
+    const domains = ['medical', 'biology', 'general', ...mixedDomains];
+    parts.push('', 'Seed means ± half-range (Δ against the same seed\'s baseline; slowdown per held-out loss)');
+    parts.push(align(['series', 'size', 'mode', 'setting', 'seeds', 'filtered', ...domains.map((d) => `Δ ${d}`), ...domains.map((d) => `slowdown ${d}`)], groups.map((g) => [
+      g.series, g.size, g.mode, g.setting, String(g.seeds.length), `${(100 * g.flagged.mean).toFixed(1)}%`,
+      ...domains.map((d) => spreadText(g.delta[d])), ...domains.map((d) => spreadText(g.slowdown[d], 2, '×')),
+    ])));
+  }
   if (results.fits) {
     parts.push('', 'Baseline fits: loss = exp(a) · C^b');
     parts.push(align(['domain', 'b', 'R²', 'points'], Object.entries(results.fits).map(([d, f]) => [d, f.exponent.toFixed(4), f.r2.toFixed(4), String(f.points)])));
@@ -79,9 +95,9 @@ export function experimentTables(results: FilteringExperimentResults): string {
   }
   const noise = runs.filter((r) => r.series === 'noise').sort((a, b) => (a.filter?.noise ?? 0) - (b.filter?.noise ?? 0));
   if (noise.length > 0) {
-    parts.push('', `Label noise at ${sizeName(noise[0].size)} (${noise[0].mode}; flags flipped at the given rate before filtering)`);
+    parts.push('', `Label noise at ${sizeName(noise[0].size)} (${noise[0].mode}; a share of the flags moved off and as many on, so the flagged share stays fixed)`);
     const b = baselineOf(noise[0]);
-    parts.push(align(['mode', 'flip rate', 'flag error', 'filtered', 'medical', 'biology', 'Δ medical', 'Δ biology', 'slowdown'], noise.map((r) => {
+    parts.push(align(['mode', 'moved', 'flag error', 'filtered', 'medical', 'biology', 'Δ medical', 'Δ biology', 'slowdown'], noise.map((r) => {
       const s = slowdown.get(r.id);
       return [
         r.mode, (r.filter?.noise ?? 0).toFixed(3), r.flag_error_rate === null ? '' : r.flag_error_rate.toFixed(3), `${(100 * r.flagged_fraction).toFixed(1)}%`,

@@ -75,6 +75,8 @@ export interface FilteringExperimentOptions {
   delayShares?: number[];
   /** Tokens of held-out mixed documents (mixed stream). */
   valMixedTokens?: number;
+  /** Build the training stream for at least this many tokens (default 0: what the largest size needs), so invocations with smaller ladders share one stream. */
+  minTrainTokens?: number;
   /** Tokenizer file for `labels: 'domain'` (default: train a BPE of `vocabSize` on the corpus). */
   tokenizer?: string;
   vocabSize?: number;
@@ -129,6 +131,7 @@ export const EXPERIMENT_DEFAULTS = Object.freeze({
   parameterBasis: 'non-embedding' as 'non-embedding' | 'total',
   delayShares: [0.4, 0.8],
   valMixedTokens: 150_000,
+  minTrainTokens: 0,
   vocabSize: 2048,
   sizes: [
     { layers: 2, dModel: 64, heads: 2 },
@@ -289,7 +292,7 @@ export async function runFilteringExperiment(options: FilteringExperimentOptions
   results.threshold = threshold;
 
   // corpus streams: enough training tokens for the largest size
-  const maxTokens = Math.max(...o.sizes.map((s) => trainTokensFor(s, tokenizer.vocabSize, o)));
+  const maxTokens = Math.max(o.minTrainTokens, ...o.sizes.map((s) => trainTokensFor(s, tokenizer.vocabSize, o)));
   const dataDir = join(o.out, 'data');
   const builtStream = results.corpus ? (results.corpus.stream ?? 'documents') : null;
   if (builtStream !== null && builtStream !== o.stream && Object.keys(results.runs).length > 0)
@@ -573,6 +576,7 @@ function resolveOptions(options: FilteringExperimentOptions): ResolvedOptions {
   if (o.documentScores !== 'classifier' && o.documentScores !== 'mean') throw new RangeError(`documentScores must be 'classifier' or 'mean', got '${o.documentScores}'`);
   if (o.parameterBasis !== 'non-embedding' && o.parameterBasis !== 'total') throw new RangeError(`parameterBasis must be 'non-embedding' or 'total', got '${o.parameterBasis}'`);
   positive('valMixedTokens', o.valMixedTokens);
+  if (!(Number.isInteger(o.minTrainTokens) && o.minTrainTokens >= 0)) throw new RangeError(`minTrainTokens must be a non-negative integer, got ${o.minTrainTokens}`);
   if (!['document', 'mask', 'remove'].includes(o.noiseMode)) throw new RangeError(`unknown noiseMode '${o.noiseMode}'`);
   if (o.threshold !== undefined && !(o.threshold >= 0 && o.threshold <= 1)) throw new RangeError(`threshold must lie in [0, 1], got ${o.threshold}`);
   return o;
