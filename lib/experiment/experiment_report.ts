@@ -33,6 +33,7 @@ export async function writeExperimentReport(out: string, results: FilteringExper
     ['scaling-biology.svg', scalingSvg(results, 'biology')],
     ['scaling-general.svg', scalingSvg(results, 'general')],
     ['pareto.svg', paretoSvg(results)],
+    ...(Object.values(results.runs).some((r) => r.loss.mixed_medical !== undefined) ? [['pareto-mixed.svg', paretoSvg(results, 'mixed_medical', 'mixed_retain')] as [string, string]] : []),
     ['attack.svg', attackSvg(results)],
   ];
   const html = experimentHtml(results, table, svgs.map(([name]) => name));
@@ -156,18 +157,27 @@ export function scalingSvg(results: FilteringExperimentResults, domain: string):
   return chartSvg({ title: `Held-out ${domain} loss vs. training compute`, xLabel: 'training FLOPs', yLabel: `${domain} loss (nats/token)`, logX: true, logY: true, series });
 }
 
-/** Retain (biology) loss against forget (medical) loss across the sweep, with the baseline. */
-export function paretoSvg(results: FilteringExperimentResults): string {
-  const sweep = Object.values(results.runs).filter((r) => r.series === 'sweep');
+/**
+ * Retain loss against forget loss across the sweep (seed means per mode and fraction), with the
+ * baseline: biology against medical by default, or the two parts of the held-out mixed documents.
+ */
+export function paretoSvg(results: FilteringExperimentResults, forget = 'medical', retain = 'biology'): string {
+  const sweep = Object.values(results.runs).filter((r) => r.series === 'sweep' && r.loss[forget] !== undefined);
+  const meanOf = (runs: ExperimentRun[], d: string) => runs.reduce((a, r) => a + r.loss[d], 0) / runs.length;
   const series: ChartSeries[] = [];
   for (const mode of ['document', 'mask', 'remove']) {
-    const runs = sweep.filter((r) => r.mode === mode).sort((a, b) => a.flagged_fraction - b.flagged_fraction);
-    if (runs.length) series.push({ name: mode, color: MODE_COLORS[mode], line: true, points: runs.map((r) => ({ x: r.loss.medical, y: r.loss.biology, label: `${(100 * r.flagged_fraction).toFixed(1)}% filtered` })) });
+    const byFraction = new Map<number, ExperimentRun[]>();
+    for (const r of sweep.filter((r) => r.mode === mode)) byFraction.set(r.filter?.fraction ?? 0, [...(byFraction.get(r.filter?.fraction ?? 0) ?? []), r]);
+    const points = [...byFraction.values()]
+      .map((runs) => ({ x: meanOf(runs, forget), y: meanOf(runs, retain), flagged: runs.reduce((a, r) => a + r.flagged_fraction, 0) / runs.length }))
+      .sort((a, b) => a.flagged - b.flagged)
+      .map((p) => ({ x: p.x, y: p.y, label: `${(100 * p.flagged).toFixed(1)}% filtered` }));
+    if (points.length) series.push({ name: mode, color: MODE_COLORS[mode], line: true, points });
   }
   const size = sweep[0]?.size;
-  const base = size ? Object.values(results.runs).find((r) => r.mode === 'baseline' && r.series === 'ladder' && sizeName(r.size) === sizeName(size)) : undefined;
-  if (base) series.push({ name: 'baseline', color: MODE_COLORS.baseline, points: [{ x: base.loss.medical, y: base.loss.biology }] });
-  return chartSvg({ title: `Forget vs. retain loss across flagged fractions${size ? ` (${sizeName(size)})` : ''}`, xLabel: 'medical (forget) loss — higher is better', yLabel: 'biology (retain) loss — lower is better', series });
+  const bases = size ? Object.values(results.runs).filter((r) => r.mode === 'baseline' && r.series === 'ladder' && sizeName(r.size) === sizeName(size) && sweep.some((s) => s.seed === r.seed)) : [];
+  if (bases.length) series.push({ name: 'baseline', color: MODE_COLORS.baseline, points: [{ x: meanOf(bases, forget), y: meanOf(bases, retain) }] });
+  return chartSvg({ title: `Forget vs. retain loss across flagged fractions${size ? ` (${sizeName(size)}, seed means)` : ''}`, xLabel: `${forget} (forget) loss — higher is better`, yLabel: `${retain} (retain) loss — lower is better`, series });
 }
 
 /** Forget loss against fine-tuning tokens for every attacked model, with the baseline's loss as the target. */

@@ -211,5 +211,6 @@ describe('runFilteringExperiment on the mixed stream', () => {
     expect(files.table).toMatch(/Stream: mixed; compute matched on the baseline's supervised tokens/);
     expect(files.table).toMatch(/Δ mixed_medical/);
     expect(files.table).toMatch(/Seed means/);
+    expect(readFileSync(join(out, 'pareto-mixed.svg'), 'utf8')).toMatch(/mixed_medical \(forget\) loss[\s\S]*<circle/);
   }, 180_000);
 });
