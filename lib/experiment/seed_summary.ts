@@ -85,7 +85,8 @@ export function seedGroups(results: FilteringExperimentResults): SeedGroup[] {
   }
   const order = ['ladder', 'sweep', 'noise', 'delay'];
   const params = (g: SeedGroup) => runsOfSize(results, g.size);
-  return out.sort((a, b) => order.indexOf(a.series) - order.indexOf(b.series) || params(a) - params(b) || a.setting.localeCompare(b.setting, 'en', { numeric: true }) || a.mode.localeCompare(b.mode));
+  const value = (g: SeedGroup) => Number(g.setting.split(' ').pop() || 0);
+  return out.sort((a, b) => order.indexOf(a.series) - order.indexOf(b.series) || params(a) - params(b) || value(b) - value(a) || a.mode.localeCompare(b.mode));
 }
 
 function runsOfSize(results: FilteringExperimentResults, size: string): number {
