@@ -1,6 +1,6 @@
 /**
  * The experiment's token streams: documents of a data folder's domain files
- * (`corpus/<domain>.<split>.jsonl.gz`), tokenized into one training shard and one held-out
+ * (`corpus/<domain>.<split>.jsonl.gz`, see corpus_layout.ts), tokenized into one training shard and one held-out
  * shard, each with a label side file that gives every token its document's domain.
  *
  * Training documents of all domains are shuffled together (seeded) and taken in that order
@@ -11,11 +11,10 @@
  */
 import { makeFolder } from '../data/output_path.js';
 import { join } from 'node:path';
-import { readDocuments } from '../data/read_documents.js';
+import { readCorpusTexts } from '../data/corpus_layout.js';
 import { Sfc32, permutation } from '../data/random.js';
-import { writeShard } from '../data/shard.js';
-import { SideFileKind, sideFilePathFor, writeSideFile } from '../data/side_file.js';
 import type { Tokenizer } from '../data/tokenizer.js';
+import { joinDocuments, writeLabelledShard, type DocumentTokens, type JoinOptions } from '../stages/tokenize.js';
 
 /** Domain names in label order: label value = index. */
 export const EXPERIMENT_DOMAINS = ['general', 'medical', 'biology'] as const;
@@ -56,7 +55,7 @@ export async function buildDomainCorpus(tokenizer: Tokenizer, options: DomainCor
   await makeFolder(options.out);
   const trainDocs: { text: string; domain: number }[] = [];
   for (const [domain, name] of EXPERIMENT_DOMAINS.entries())
-    for await (const d of readDocuments(join(options.data, 'corpus', `${name}.train.jsonl.gz`))) trainDocs.push({ text: d.text, domain });
+    for (const text of await readCorpusTexts(options.data, name, 'train')) trainDocs.push({ text, domain });
   const val = await buildValStream(tokenizer, options);
 
   const order = permutation(trainDocs.length, new Sfc32(options.seed, 0x636f7270));
@@ -73,7 +72,7 @@ export async function buildDomainCorpus(tokenizer: Tokenizer, options: DomainCor
       total += ids[k].length + 1;
     }
   }
-  const train = concatenate(tokenizer.eotId, chosen, chosenDomains.map((d, i) => new Uint8Array(chosen[i].length).fill(d)));
+  const train = joinDocuments(chosen.map((ids, i) => ({ ids, labels: chosenDomains[i] })), EXPERIMENT_JOIN(tokenizer));
   const trainPath = join(options.out, 'train.bin');
   await writeLabelledShard(trainPath, train, tokenizer);
   return {
@@ -87,59 +86,37 @@ export async function buildDomainCorpus(tokenizer: Tokenizer, options: DomainCor
   };
 }
 
+/** How the experiment joins documents: `<|endoftext|>` after each, labelled {@link NO_DOMAIN}. */
+export function EXPERIMENT_JOIN(tokenizer: Tokenizer): JoinOptions {
+  return { eotId: tokenizer.eotId, separator: 'after', separatorLabel: NO_DOMAIN };
+}
+
+/**
+ * The held-out stream: per domain, documents of the domain's val file up to `valTokensPerDomain`
+ * tokens, each token labelled with its domain; written to `out/val.bin`.
+ */
+export async function buildValStream(tokenizer: Tokenizer, options: DomainCorpusOptions): Promise<{ path: string; tokens: number }> {
+  const docs: DocumentTokens[] = [];
+  for (const [domain, name] of EXPERIMENT_DOMAINS.entries()) {
+    const ids = await tokenizer.encodeBatch(await readCorpusTexts(options.data, name, 'val'), { signal: options.signal });
+    let total = 0;
+    for (const doc of ids) {
+      if (total >= options.valTokensPerDomain) break;
+      const take = doc.subarray(0, options.valTokensPerDomain - total);
+      docs.push({ ids: take, labels: domain });
+      total += take.length;
+    }
+  }
+  const stream = joinDocuments(docs, EXPERIMENT_JOIN(tokenizer));
+  const path = join(options.out, 'val.bin');
+  await writeLabelledShard(path, stream, tokenizer);
+  return { path, tokens: stream.tokens.length };
+}
+
 /** Share of labelled tokens (label ≠ {@link NO_DOMAIN}) per domain name. */
 export function domainFractions(labels: Uint8Array): Record<string, number> {
   const counts = new Array<number>(EXPERIMENT_DOMAINS.length).fill(0);
   for (const l of labels) if (l !== NO_DOMAIN) counts[l]++;
   const labelled = counts.reduce((a, b) => a + b, 0);
   return Object.fromEntries(EXPERIMENT_DOMAINS.map((n, i) => [n, labelled > 0 ? counts[i] / labelled : 0]));
-}
-
-/**
- * The held-out stream: per domain, documents of `corpus/<domain>.val.jsonl.gz` up to
- * `valTokensPerDomain` tokens, each token labelled with its domain; written to `out/val.bin`.
- */
-export async function buildValStream(tokenizer: Tokenizer, options: DomainCorpusOptions): Promise<{ path: string; tokens: number }> {
-  const docs: Uint32Array[] = [];
-  const labels: Uint8Array[] = [];
-  for (const [domain, name] of EXPERIMENT_DOMAINS.entries()) {
-    const texts: string[] = [];
-    for await (const d of readDocuments(join(options.data, 'corpus', `${name}.val.jsonl.gz`))) texts.push(d.text);
-    const ids = await tokenizer.encodeBatch(texts, { signal: options.signal });
-    let total = 0;
-    for (const doc of ids) {
-      if (total >= options.valTokensPerDomain) break;
-      const take = doc.subarray(0, options.valTokensPerDomain - total);
-      docs.push(take);
-      labels.push(new Uint8Array(take.length).fill(domain));
-      total += take.length;
-    }
-  }
-  const stream = concatenate(tokenizer.eotId, docs, labels);
-  const path = join(options.out, 'val.bin');
-  await writeLabelledShard(path, stream, tokenizer);
-  return { path, tokens: stream.tokens.length };
-}
-
-/** Writes a token shard and its label side file. */
-export async function writeLabelledShard(path: string, stream: { tokens: Uint32Array; labels: Uint8Array }, tokenizer: Tokenizer): Promise<void> {
-  await writeShard(path, stream.tokens, { tokenizer });
-  await writeSideFile(sideFilePathFor(path, SideFileKind.Labels), stream.labels, { kind: SideFileKind.Labels, tokenizer });
-}
-
-/** Documents joined with `<|endoftext|>` after each (label {@link NO_DOMAIN}), with their per-token labels. */
-export function concatenate(eot: number, docs: readonly Uint32Array[], labels: readonly Uint8Array[]): { tokens: Uint32Array; labels: Uint8Array } {
-  const total = docs.reduce((n, d) => n + d.length + 1, 0);
-  const tokens = new Uint32Array(total);
-  const out = new Uint8Array(total);
-  let at = 0;
-  docs.forEach((d, i) => {
-    tokens.set(d, at);
-    out.set(labels[i], at);
-    at += d.length;
-    tokens[at] = eot;
-    out[at] = NO_DOMAIN;
-    at += 1;
-  });
-  return { tokens, labels: out };
 }

@@ -16,31 +16,34 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
-import { makeFolder } from '../data/output_path.js';
-import { writeFileAtomic } from '../data/atomic_file.js';
 import { join } from 'node:path';
 import { TokenClassifier } from '../classify/token_classifier.js';
 import { scoreShards } from '../classify/score_shards.js';
-import { readShard, writeShard } from '../data/shard.js';
-import { SideFileKind, readSideFile, sideFilePathFor, sideFileScores, writeSideFile } from '../data/side_file.js';
-import { BatchSampler } from '../data/sampler.js';
-import { Tokenizer } from '../data/tokenizer.js';
-import { domainLosses } from '../eval/domain_loss.js';
+import { writeFileAtomic } from '../data/atomic_file.js';
+import { makeFolder } from '../data/output_path.js';
+import { readShard } from '../data/shard.js';
+import { SideFileKind, readSideFile, sideFilePathFor, sideFileScores } from '../data/side_file.js';
+import type { Tokenizer } from '../data/tokenizer.js';
+import type { LabelledTokens } from '../eval/domain_loss.js';
 import { flagErrorRate, flipFlagsAtFraction } from '../eval/label_noise.js';
 import { fitPowerLaw, relativeComputeSlowdown, type PowerLawFit } from '../eval/scaling.js';
-import { filterTokens, type FilterMode, type FilterStats } from '../filter/filter_tokens.js';
-import { Transformer } from '../model/transformer.js';
-import { trainMasked } from '../model/train.js';
+import type { FilterMode, FilterStats } from '../filter/filter_tokens.js';
 import { backendInfo, type BackendInfo } from '../native.js';
+import { stripUndefined } from '../options.js';
+import { BINARY_SCORE_THRESHOLD } from '../stages/filter.js';
+import { runFilteredModel, type ScoredStream } from '../stages/filtered_run.js';
+import { openStream, type TrainingStream } from '../stages/train.js';
+import { TokenfilterError } from '../errors.js';
+import type { Batch } from '../data/batch.js';
+import { filterTokens } from '../filter/filter_tokens.js';
+import { withDefaults } from '../stages/option_keys.js';
+import { corpusTokenizer, domainTrainTexts } from '../stages/tokenize.js';
 import { runAttacks, type AttackRecord } from './attack_stage.js';
-import { mcqForRun, sampleMcq, type McqSummary } from './mcq_stage.js';
 import { EXPERIMENT_DOMAINS, FORGET_LABEL, NO_DOMAIN, buildDomainCorpus, type DomainCorpus } from './domain_corpus.js';
 import { buildMixedCorpus, type MixedCorpus } from './mixed_corpus.js';
 import { documentClassifierPathFor, documentClassifierScores, type DocumentScorer } from './document_scores.js';
 import { delayedBatches, stepsForSupervisedTokens, type ComputeMatch } from './training_schedule.js';
-import { TokenfilterError } from '../errors.js';
-import type { Batch } from '../data/batch.js';
-import { stripUndefined } from '../options.js';
+import { mcqForRun, sampleMcq, type McqSummary } from './mcq_stage.js';
 
 /** One model size of the ladder. */
 export interface ModelSize {
@@ -71,7 +74,7 @@ export interface FilteringExperimentOptions {
   match?: ComputeMatch;
   /** Training tokens are `tokensPerParameter` × non-embedding parameters (default) or × all parameters. */
   parameterBasis?: 'non-embedding' | 'total';
-  /** Delayed filtering at the sweep size: filtering starts after these shares of the baseline's steps (token removal). */
+  /** Delayed filtering at the sweep size: filtering starts after these shares of the baseline's steps (the noise mode). */
   delayShares?: number[];
   /** Tokens of held-out mixed documents (mixed stream). */
   valMixedTokens?: number;
@@ -255,11 +258,74 @@ export async function writeExperimentResults(out: string, results: FilteringExpe
   await writeFileAtomic(path, JSON.stringify(results, null, 2) + '\n');
 }
 
+/** What every step of a running experiment shares. */
+interface ExperimentContext {
+  o: ResolvedOptions;
+  results: FilteringExperimentResults;
+  save: () => Promise<void>;
+  log: (line: string) => void;
+  tokenizer: Tokenizer;
+  /** The ladder's flagging threshold. */
+  threshold: number;
+  /** The training stream every model of the experiment filters and trains on (a plain value). */
+  train: ScoredStream;
+  val: LabelledTokens;
+  /** Held-out mixed documents, labelled 0 (retain) / 1 (medical) by gold span (mixed stream only). */
+  valMixed: LabelledTokens | null;
+  /** The document classifier's score of every training document (undefined: mean token scores). */
+  documentScores: Float32Array | undefined;
+  /** The share of training tokens every ladder mode flags (the token flags' share at the threshold). */
+  ladderFraction: number;
+  /** 1 where a token may carry a flag (not a document separator). */
+  eligible: Uint8Array;
+}
+
+/** One model to train: its id, series, mode, size, seed and filter. */
+interface RunSpec {
+  id: string;
+  series: ExperimentRun['series'];
+  mode: 'baseline' | FilterMode;
+  size: ModelSize;
+  seed: number;
+  filter: ExperimentRun['filter'];
+}
+
 /** Runs (or continues) the experiment; returns the results, also in `out/results.json`. */
 export async function runFilteringExperiment(options: FilteringExperimentOptions): Promise<FilteringExperimentResults> {
   const o = resolveOptions(options);
   const log = options.onLog ?? (() => {});
   await makeFolder(o.out);
+  const results = await openResults(o);
+  const save = () => writeExperimentResults(o.out, results);
+  const { tokenizer, classifier } = await experimentTokenizer(o, results);
+  const threshold = o.threshold ?? classifier?.threshold ?? BINARY_SCORE_THRESHOLD;
+  results.threshold = threshold;
+  const streams = await experimentStreams(o, results, tokenizer, save, log);
+  const scores = await forgetScores(o, classifier, streams.train.shard, streams.train.labels, log);
+  const documentScores = classifier && o.documentScores === 'classifier'
+    ? await documentClassifierScores({
+      classifierPath: documentClassifierPathFor(o.classifier!), tokens: streams.train.tokens, eotId: tokenizer.eotId, tokenizerHash: tokenizer.hash,
+      cachePath: join(o.out, 'scores', 'documents.json'), onLog: log, signal: o.signal,
+    })
+    : undefined;
+  // every mode of the ladder flags the share the token classifier flags at the threshold
+  const ladderFraction = filterTokens(streams.train.tokens, scores, { mode: 'mask', threshold, eotId: tokenizer.eotId }).stats.flaggedFraction;
+  results.extra.ladder_fraction = ladderFraction;
+  const eligible = Uint8Array.from(streams.train.labels, (l) => (l === NO_DOMAIN ? 0 : 1));
+  const x: ExperimentContext = {
+    o, results, save, log, tokenizer, threshold, train: { ...streams.train, scores }, val: streams.val, valMixed: streams.valMixed,
+    documentScores, ladderFraction, eligible,
+  };
+
+  await runLadder(x);
+  if (o.attack) await runAttackStage(x);
+  if (o.sweepSize >= 0) await runSweepNoiseAndDelay(x);
+  await runMcqStage(x);
+  return results;
+}
+
+/** The results so far (`results.json`), or a new record, with the current options and backend. */
+async function openResults(o: ResolvedOptions): Promise<FilteringExperimentResults> {
   const { onLog: _l, signal: _s, ...recorded } = o;
   const results: FilteringExperimentResults = (await readExperimentResults(o.out)) ?? {
     version: 1, updated: '', backend: backendInfo(), options: recorded, corpus: null, classifier: null,
@@ -267,37 +333,33 @@ export async function runFilteringExperiment(options: FilteringExperimentOptions
   };
   results.options = recorded;
   results.backend = backendInfo();
-  const save = () => writeExperimentResults(o.out, results);
+  return results;
+}
 
-  // tokenizer and scorer
-  let tokenizer: Tokenizer;
-  let classifier: TokenClassifier | null = null;
+/** The classifier's tokenizer, or (domain labels) the given one, or one trained on the corpus (tokenize stage). */
+async function experimentTokenizer(o: ResolvedOptions, results: FilteringExperimentResults): Promise<{ tokenizer: Tokenizer; classifier: TokenClassifier | null }> {
   if (o.labels === 'classifier') {
-    classifier = await TokenClassifier.load(o.classifier!);
-    tokenizer = classifier.bilm.tokenizer;
+    const classifier = await TokenClassifier.load(o.classifier!);
     results.classifier = { path: o.classifier!, threshold: classifier.threshold, layer: classifier.layer };
-  } else {
-    const path = o.tokenizer ?? join(o.out, 'tokenizer.json');
-    if (existsSync(path)) tokenizer = await Tokenizer.load(path);
-    else {
-      const texts: string[] = [];
-      const { readDocuments } = await import('../data/read_documents.js');
-      for (const name of EXPERIMENT_DOMAINS)
-        for await (const d of readDocuments(join(o.data, 'corpus', `${name}.train.jsonl.gz`))) texts.push(d.text);
-      tokenizer = await Tokenizer.train(texts, { vocabSize: o.vocabSize, maxChars: 4_000_000, signal: o.signal });
-      await tokenizer.save(path);
-    }
+    return { tokenizer: classifier.bilm.tokenizer, classifier };
   }
-  const threshold = o.threshold ?? classifier?.threshold ?? 0.5;
-  results.threshold = threshold;
+  const tokenizer = await corpusTokenizer({
+    path: o.tokenizer ?? join(o.out, 'tokenizer.json'), texts: () => domainTrainTexts(o.data, EXPERIMENT_DOMAINS, o.signal), vocabSize: o.vocabSize, signal: o.signal,
+  });
+  return { tokenizer, classifier: null };
+}
 
-  // corpus streams: enough training tokens for the largest size
-  const maxTokens = Math.max(o.minTrainTokens, ...o.sizes.map((s) => trainTokensFor(s, tokenizer.vocabSize, o)));
+/**
+ * The training and held-out streams (`o.stream`: mixed or single-domain documents): enough
+ * training tokens for the largest size, built once and reused; a folder keeps one stream kind.
+ */
+async function experimentStreams(o: ResolvedOptions, results: FilteringExperimentResults, tokenizer: Tokenizer, save: () => Promise<void>, log: (line: string) => void) {
+  const maxTokens = Math.max(o.minTrainTokens, ...o.sizes.map((s) => trainTokensFor(s, o, tokenizer.vocabSize)));
   const dataDir = join(o.out, 'data');
-  const builtStream = results.corpus ? (results.corpus.stream ?? 'documents') : null;
-  if (builtStream !== null && builtStream !== o.stream && Object.keys(results.runs).length > 0)
-    throw new TokenfilterError('E_OPTION', `${o.out} holds runs on the ${builtStream} stream; use another --out for --stream ${o.stream}`);
-  if (!results.corpus || builtStream !== o.stream || results.corpus.trainTokens < maxTokens || !existsSync(results.corpus.train)) {
+  const built = results.corpus ? (results.corpus.stream ?? 'documents') : null;
+  if (built !== null && built !== o.stream && Object.keys(results.runs).length > 0)
+    throw new TokenfilterError('E_OPTION', `${o.out} holds runs on the ${built} stream; use another --out for --stream ${o.stream}`);
+  if (!results.corpus || built !== o.stream || results.corpus.trainTokens < maxTokens || !existsSync(results.corpus.train)) {
     log(`corpus: building the ${o.stream} stream from ${o.data}/corpus into ${dataDir} (${(maxTokens / 1e6).toFixed(1)}M training tokens)`);
     await rm(join(dataDir, 'train.scores8.side'), { force: true });
     const corpusOptions = { data: o.data, out: dataDir, trainTokens: Math.ceil(maxTokens * 1.05), valTokensPerDomain: o.valTokensPerDomain, seed: o.seeds[0], signal: o.signal };
@@ -308,183 +370,176 @@ export async function runFilteringExperiment(options: FilteringExperimentOptions
   }
   const corpus = results.corpus;
   const train = readLabelledShard(corpus.train);
-  const trainTokens = train.tokens;
-  const trainLabels = train.labels;
-  const val = readLabelledShard(corpus.val);
   // held-out mixed documents: 0 = a retain-domain token, 1 = a medical token (by its gold span)
   const valMixed = 'valMixed' in corpus ? readLabelledShard(corpus.valMixed) : null;
   if (valMixed) valMixed.labels = Uint8Array.from(valMixed.labels, (l) => (l === NO_DOMAIN ? NO_DOMAIN : l === FORGET_LABEL ? 1 : 0));
   log(`corpus: ${corpus.trainTokens} training tokens (${fractionText(corpus.trainDomainFraction)}), ${corpus.valTokens} held-out${valMixed ? `, ${valMixed.tokens.length} held-out mixed` : ''}`);
-
-  // forget scores of the training stream, and the document filter's scores
-  const scores = await forgetScores(o, classifier, corpus.train, trainLabels, log);
-  const documentScores = classifier && o.documentScores === 'classifier'
-    ? await documentClassifierScores({
-      classifierPath: documentClassifierPathFor(o.classifier!), tokens: trainTokens, eotId: tokenizer.eotId, tokenizerHash: tokenizer.hash,
-      cachePath: join(o.out, 'scores', 'documents.json'), onLog: log, signal: o.signal,
-    })
-    : undefined;
-  // every mode of the ladder flags the share the token classifier flags at the threshold
-  const ladderFraction = filterTokens(trainTokens, scores, { mode: 'mask', threshold, eotId: tokenizer.eotId }).stats.flaggedFraction;
-  results.extra.ladder_fraction = ladderFraction;
-  const eligible = Uint8Array.from(trainLabels, (l) => (l === NO_DOMAIN ? 0 : 1));
-
-  const filterRun = async (id: string, mode: FilterMode, seed: number, filter: NonNullable<ExperimentRun['filter']>) => {
-    const noisy = filter.noise !== undefined ? flipFlagsAtFraction(scores, filter.threshold ?? threshold, filter.noise, seed, eligible) : null;
-    const flags = noisy ? { threshold: 0.5 } : { threshold: filter.threshold, fraction: filter.fraction };
-    const filtered = filterTokens(trainTokens, noisy ?? scores, {
-      mode, ...stripUndefined(flags), eotId: tokenizer.eotId, hiddenId: tokenizer.hiddenId,
-      ...(mode === 'document' && !noisy && documentScores ? { documentScores } : {}),
-      labels: trainLabels, labelNames: [...EXPERIMENT_DOMAINS], forgetLabel: FORGET_LABEL,
-    });
-    const errorRate = mode !== 'document' ? flagErrorRate(Float32Array.from(filtered.lossMask, (m) => 1 - m), trainLabels, FORGET_LABEL) : null;
-    const dir = join(o.out, 'filtered', id);
-    await makeFolder(dir);
-    const shard = join(dir, 'train.bin');
-    await writeShard(shard, filtered.tokens, { tokenizer });
-    await writeSideFile(sideFilePathFor(shard, SideFileKind.LossMask), filtered.lossMask, { kind: SideFileKind.LossMask, tokenizer });
-    return { shard, stats: filtered.stats, errorRate };
+  return {
+    train: { ...train, shard: corpus.train, labelNames: EXPERIMENT_DOMAINS, forgetLabel: FORGET_LABEL },
+    val: readLabelledShard(corpus.val),
+    valMixed,
   };
-
-  const trainRun = async (id: string, series: ExperimentRun['series'], mode: 'baseline' | FilterMode, size: ModelSize, seed: number, filter: ExperimentRun['filter']) => {
-    if (results.runs[id]) return results.runs[id];
-    const started = performance.now();
-    const f = mode === 'baseline' ? null : await filterRun(id, mode, seed, filter!);
-    const model = await Transformer.create({ vocabSize: tokenizer.vocabSize, ...size, context: o.context, seed });
-    const counts = model.parameterCount();
-    const baseSteps = Math.max(1, Math.ceil(trainTokensFor(size, tokenizer.vocabSize, o) / (o.batch * o.context)));
-    const switchAt = Math.round((filter?.delay ?? 0) * baseSteps);
-    const open = () => openBatches(f ? f.shard : corpus.train, switchAt > 0 ? corpus.train : null, switchAt, { batch: o.batch, context: o.context, seed, expectTokenizer: tokenizer });
-    let steps = baseSteps;
-    if (f && o.match === 'supervised') {
-      const scan = open();
-      try {
-        steps = stepsForSupervisedTokens(scan.batches, baseSteps * o.batch * o.context, baseSteps * 100);
-      } finally {
-        scan.close();
-      }
-    }
-    const modelDir = join(o.out, 'models');
-    await makeFolder(modelDir);
-    const checkpoint = join(modelDir, `${id}.checkpoint.safetensors`);
-    const batches = open();
-    let summary;
-    try {
-      summary = await trainMasked(model, batches.batches, {
-        steps, lr: o.lr, signal: o.signal, checkpointPath: checkpoint, checkpointEvery: o.checkpointEvery,
-        resumeFrom: existsSync(checkpoint) ? checkpoint : undefined,
-        onProgress: (p) => {
-          if (p.step % 100 === 0 || p.step === steps)
-            log(`  ${id}: step ${p.step}/${steps} loss ${p.loss.toFixed(3)} (${Math.round(p.tokensPerSecond)} tokens/s)`);
-        },
-      });
-    } finally {
-      batches.close();
-    }
-    const losses = await domainLosses(model, val, { labelNames: [...EXPERIMENT_DOMAINS], bootstrap: 500, seed });
-    if (valMixed) Object.assign(losses, await domainLosses(model, valMixed, { labelNames: ['mixed_retain', 'mixed_medical'], bootstrap: 500, seed }));
-    const modelPath = join(modelDir, `${id}.safetensors`);
-    await model.save(modelPath, { experiment_run: id });
-    await rm(checkpoint, { force: true });
-    if (f) await rm(join(o.out, 'filtered', id), { recursive: true, force: true });
-    const run: ExperimentRun = {
-      id, series, mode, size, seed, params: counts.total, non_embedding_params: counts.nonEmbedding, filter, match: o.match,
-      flag_error_rate: f ? f.errorRate : null, flagged_fraction: f ? f.stats.flaggedFraction : 0,
-      filter_stats: f ? f.stats : null, steps: summary.steps, train_tokens: summary.tokens, train_supervised_tokens: summary.supervisedTokens,
-      train_flops: summary.flops, final_train_loss: summary.finalLoss,
-      loss: Object.fromEntries(Object.entries(losses).map(([k, v]) => [k, v.loss])),
-      ci95: Object.fromEntries(Object.entries(losses).map(([k, v]) => [k, v.ci95])),
-      // a resumed run counts the training time of its earlier segments too (from the checkpoint)
-      seconds: (performance.now() - started) / 1000 + summary.totalSeconds - summary.elapsedMs / 1000,
-      train_seconds: summary.totalSeconds, model_path: modelPath,
-    };
-    results.runs[id] = run;
-    await save();
-    log(`${id}: ${Object.entries(run.loss).map(([d, l]) => `${d} ${l.toFixed(4)}`).join(', ')} (${run.steps} steps, ${run.seconds.toFixed(0)} s)`);
-    return run;
-  };
-
-  // the ladder: every size, baseline then filtered modes, seed by seed; fits after each size
-  for (const size of o.sizes) {
-    for (const seed of o.seeds)
-      for (const mode of ['baseline', ...o.modes] as const)
-        await trainRun(`${mode}-${sizeName(size)}-s${seed}`, 'ladder', mode, size, seed,
-          mode === 'baseline' ? null : mode === 'document' ? { fraction: ladderFraction } : { threshold });
-    updateFits(results);
-    await save();
-  }
-  // attacks at the largest size
-  if (o.attack) {
-    const largest = sizeName(o.sizes[o.sizes.length - 1]);
-    const baseline = results.runs[`baseline-${largest}-s${o.seeds[0]}`];
-    const targets = o.modes.map((m) => results.runs[`${m}-${largest}-s${o.seeds[0]}`]).filter(Boolean);
-    const done = { attacks: (results.extra.attacks ?? {}) as Record<string, AttackRecord>, rmu: results.extra.rmu as Record<string, unknown> | undefined };
-    await runAttacks(join(o.out, 'attack'), tokenizer, baseline, targets, { tokens: trainTokens, labels: trainLabels }, val, {
-      batch: 8, budgetFraction: o.attackBudget, sweepFraction: 0.25, lrs: o.attackLrs, evalEvery: 20, rmuSteps: o.rmuSteps,
-      seed: o.seeds[0], signal: o.signal, log,
-    }, done, async () => {
-      results.extra.attacks = done.attacks;
-      results.extra.rmu = done.rmu;
-      await save();
-    });
-  }
-  // at the sweep size, every seed: the Pareto sweep, label noise at the ladder's flagged share, delayed filtering
-  if (o.sweepSize >= 0) {
-    const size = o.sizes[o.sweepSize];
-    for (const seed of o.seeds) {
-      for (const fraction of o.sweepFractions)
-        for (const mode of o.modes)
-          await trainRun(`sweep-${mode}-${fraction}-${sizeName(size)}-s${seed}`, 'sweep', mode, size, seed, { fraction });
-      for (const noise of o.noiseRates)
-        await trainRun(`noise-${o.noiseMode}-${noise}-${sizeName(size)}-s${seed}`, 'noise', o.noiseMode, size, seed, { threshold, noise });
-      for (const delay of o.delayShares)
-        await trainRun(`delay-${o.noiseMode}-${delay}-${sizeName(size)}-s${seed}`, 'delay', o.noiseMode, size, seed,
-          o.noiseMode === 'document' ? { fraction: ladderFraction, delay } : { threshold, delay });
-    }
-    updateFits(results);
-    await save();
-  }
-  // multiple choice at the largest size
-  const mcqPath = o.mcq ?? join(o.data, 'eval', 'mcq.jsonl.gz');
-  if (o.mcqPerDomain > 0 && existsSync(mcqPath)) {
-    const largest = sizeName(o.sizes[o.sizes.length - 1]);
-    const mcq = (results.extra.mcq ??= {}) as Record<string, McqSummary>;
-    const todo = Object.values(results.runs).filter((r) => r.series === 'ladder' && sizeName(r.size) === largest && !mcq[r.id]);
-    if (todo.length > 0) {
-      const questions = await sampleMcq(mcqPath, o.mcqPerDomain, o.seeds[0], o.signal);
-      for (const run of todo) {
-        mcq[run.id] = await mcqForRun(run, tokenizer, questions, o.signal);
-        await save();
-        log(`mcq ${run.id}: cloze accuracy ${EXPERIMENT_DOMAINS.map((d) => `${d} ${mcq[run.id].cloze?.scores.raw?.[d]?.accuracy.toFixed(3)}`).join(', ')}`);
-      }
-    }
-  }
-  return results;
 }
 
-/** Training tokens of a size: tokensPerParameter × non-embedding parameters (12·L·C²), or × all parameters (plus the tied embedding V·C). */
-function trainTokensFor(size: ModelSize, vocab: number, o: { tokensPerParameter: number; parameterBasis: 'non-embedding' | 'total' }): number {
-  const nonEmbedding = size.layers * 12 * size.dModel * size.dModel;
-  return Math.ceil(o.tokensPerParameter * (nonEmbedding + (o.parameterBasis === 'total' ? vocab * size.dModel : 0)));
-}
-
-/** A token shard and its label side file, read whole. */
-function readLabelledShard(path: string): { tokens: Uint32Array; labels: Uint8Array } {
+/** A shard's tokens and its label side file. */
+function readLabelledShard(path: string): LabelledTokens {
   const shard = readShard(path);
-  const labels = readSideFile(sideFilePathFor(path, SideFileKind.Labels), { expectKind: SideFileKind.Labels, expectTokens: shard.tokens.length, shard: { path, tokenizer: shard.header.tokenizer } }).values as Uint8Array;
-  return { tokens: Uint32Array.from(shard.tokens), labels };
+  const tokens = Uint32Array.from(shard.tokens);
+  const side = readSideFile(sideFilePathFor(path, SideFileKind.Labels), { expectKind: SideFileKind.Labels, expectTokens: tokens.length, shard: { path, tokenizer: shard.header.tokenizer } });
+  return { tokens, labels: side.values as Uint8Array };
 }
 
 /**
- * The batches a run trains on: random windows of `shard` (seeded), or, with `before` and
- * `switchAt` > 0, the first `switchAt` batches from `before` (the unfiltered stream) and then
- * those of `shard` (delayed filtering). Close when done.
+ * The training stream of a run on `shard`: the shard alone, or (delayed filtering) the unfiltered
+ * stream for the first `switchAt` batches and then the shard.
  */
-function openBatches(shard: string, before: string | null, switchAt: number, options: { batch: number; context: number; seed: number; expectTokenizer: Tokenizer }): { batches: Iterable<Batch>; close: () => void } {
-  const after = new BatchSampler({ shards: [shard], ...options });
-  if (!before || switchAt === 0) return { batches: after, close: () => after.close() };
-  const first = new BatchSampler({ shards: [before], ...options });
-  return { batches: delayedBatches(first, after, switchAt), close: () => { first.close(); after.close(); } };
+function runStream(x: ExperimentContext, shard: string, switchAt: number): TrainingStream {
+  if (switchAt === 0 || shard === x.train.shard) return { shards: [shard] };
+  return {
+    open: (settings) => {
+      const before = openStream({ shards: [x.train.shard] }, settings);
+      const after = openStream({ shards: [shard] }, settings);
+      return { batches: delayedBatches(before.batches as Iterable<Batch>, after.batches as Iterable<Batch>, switchAt), close: () => { before.close(); after.close(); } };
+    },
+  };
+}
+
+/** The baseline's steps at a size: tokensPerParameter × parameters, in batches. */
+function baselineSteps(x: ExperimentContext, size: ModelSize): number {
+  return Math.max(1, Math.ceil(trainTokensFor(size, x.o, x.tokenizer.vocabSize) / (x.o.batch * x.o.context)));
+}
+
+/**
+ * Steps of a run: the baseline's, or with `match: 'supervised'` for a filtered run, the fewest
+ * steps of its own batches that hold the baseline's supervised tokens (within one batch).
+ */
+function runSteps(x: ExperimentContext, spec: RunSpec, stream: TrainingStream): number {
+  const { o } = x;
+  const baseSteps = baselineSteps(x, spec.size);
+  if (spec.mode === 'baseline' || o.match === 'steps') return baseSteps;
+  const scan = openStream(stream, { batch: o.batch, context: o.context, seed: spec.seed, expectTokenizer: x.tokenizer });
+  try {
+    return stepsForSupervisedTokens(scan.batches as Iterable<Batch>, baseSteps * o.batch * o.context, baseSteps * 100);
+  } finally {
+    scan.close();
+  }
+}
+
+/** Trains one model (filter → train → evaluate → save, lib/stages/filtered_run.ts) unless it is done; records it. */
+async function trainRun(x: ExperimentContext, spec: RunSpec): Promise<ExperimentRun> {
+  const { o, results } = x;
+  const { id, mode, size, seed, filter } = spec;
+  if (results.runs[id]) return results.runs[id];
+  const started = performance.now();
+  const noisy = filter?.noise !== undefined ? flipFlagsAtFraction(x.train.scores as Float32Array, filter.threshold ?? x.threshold, filter.noise, seed, x.eligible) : null;
+  const switchAt = Math.round((filter?.delay ?? 0) * baselineSteps(x, size));
+  const modelDir = join(o.out, 'models');
+  const r = await runFilteredModel({
+    mode, rule: noisy ? { threshold: BINARY_SCORE_THRESHOLD } : stripUndefined({ threshold: filter?.threshold, fraction: filter?.fraction }), scores: noisy ?? undefined,
+    filterOptions: mode === 'document' && !noisy && x.documentScores ? { documentScores: x.documentScores } : undefined,
+    stream: x.train, tokenizer: x.tokenizer, filteredShard: join(o.out, 'filtered', id, 'train.bin'), keepFiltered: false,
+    trainStream: (shard) => runStream(x, shard, switchAt),
+    steps: (_flagged, shard) => runSteps(x, spec, runStream(x, shard, switchAt)),
+    train: {
+      name: `${id}:`, model: size, context: o.context, batch: o.batch, lr: o.lr, seed,
+      checkpoint: join(modelDir, `${id}.checkpoint.safetensors`), checkpointEvery: o.checkpointEvery,
+      save: { path: join(modelDir, `${id}.safetensors`), metadata: { experiment_run: id } }, logEvery: 100, onLog: x.log, signal: o.signal,
+    },
+    evaluate: [
+      { heldOut: x.val, labelNames: EXPERIMENT_DOMAINS, seed },
+      ...(x.valMixed ? [{ heldOut: x.valMixed, labelNames: ['mixed_retain', 'mixed_medical'], seed }] : []),
+    ],
+  });
+  const stats = r.filtered?.stats ?? null;
+  const errorRate = r.filtered && mode !== 'document' ? flagErrorRate(Float32Array.from(r.filtered.lossMask, (m) => 1 - m), x.train.labels, FORGET_LABEL) : null;
+  const { summary } = r;
+  const run: ExperimentRun = {
+    id, series: spec.series, mode, size, seed, params: r.params.total, non_embedding_params: r.params.nonEmbedding, filter, match: o.match, flag_error_rate: errorRate,
+    flagged_fraction: stats ? stats.flaggedFraction : 0,
+    filter_stats: stats, steps: summary.steps, train_tokens: summary.tokens, train_supervised_tokens: summary.supervisedTokens,
+    train_flops: summary.flops, final_train_loss: summary.finalLoss, loss: r.loss, ci95: r.ci95,
+    // a resumed run counts the training time of its earlier segments too (from the checkpoint)
+    seconds: (performance.now() - started) / 1000 + summary.totalSeconds - summary.elapsedMs / 1000,
+    train_seconds: summary.totalSeconds, model_path: join(modelDir, `${id}.safetensors`),
+  };
+  results.runs[id] = run;
+  await x.save();
+  x.log(`${id}: ${Object.entries(run.loss).map(([d, l]) => `${d} ${l.toFixed(4)}`).join(', ')} (${run.steps} steps, ${run.seconds.toFixed(0)} s)`);
+  return run;
+}
+
+/** The ladder: every size, baseline then filtered modes, seed by seed, every mode at the token flags' share; fits after each size. */
+async function runLadder(x: ExperimentContext): Promise<void> {
+  for (const size of x.o.sizes) {
+    for (const seed of x.o.seeds)
+      for (const mode of ['baseline', ...x.o.modes] as const)
+        await trainRun(x, {
+          id: `${mode}-${sizeName(size)}-s${seed}`, series: 'ladder', mode, size, seed,
+          filter: mode === 'baseline' ? null : mode === 'document' ? { fraction: x.ladderFraction } : { threshold: x.threshold },
+        });
+    updateFits(x.results);
+    await x.save();
+  }
+}
+
+/** Attacks at the largest size: RMU on the baseline, adversarial fine-tuning of the filtered models. */
+async function runAttackStage(x: ExperimentContext): Promise<void> {
+  const { o, results } = x;
+  const largest = sizeName(o.sizes[o.sizes.length - 1]);
+  const baseline = results.runs[`baseline-${largest}-s${o.seeds[0]}`];
+  const targets = o.modes.map((m) => results.runs[`${m}-${largest}-s${o.seeds[0]}`]).filter(Boolean);
+  const done = { attacks: (results.extra.attacks ?? {}) as Record<string, AttackRecord>, rmu: results.extra.rmu as Record<string, unknown> | undefined };
+  await runAttacks(join(o.out, 'attack'), x.tokenizer, baseline, targets, { tokens: x.train.tokens, labels: x.train.labels }, x.val, {
+    batch: 8, budgetFraction: o.attackBudget, sweepFraction: 0.25, lrs: o.attackLrs, evalEvery: 20, rmuSteps: o.rmuSteps,
+    seed: o.seeds[0], signal: o.signal, log: x.log,
+  }, done, async () => {
+    results.extra.attacks = done.attacks;
+    results.extra.rmu = done.rmu;
+    await x.save();
+  });
+}
+
+/** At the sweep size, for every seed: the Pareto sweep, label noise at the ladder's flagged share, delayed filtering. */
+async function runSweepNoiseAndDelay(x: ExperimentContext): Promise<void> {
+  const { o } = x;
+  const size = o.sizes[o.sweepSize];
+  const name = sizeName(size);
+  for (const seed of o.seeds) {
+    for (const fraction of o.sweepFractions)
+      for (const mode of o.modes) await trainRun(x, { id: `sweep-${mode}-${fraction}-${name}-s${seed}`, series: 'sweep', mode, size, seed, filter: { fraction } });
+    for (const noise of o.noiseRates)
+      await trainRun(x, { id: `noise-${o.noiseMode}-${noise}-${name}-s${seed}`, series: 'noise', mode: o.noiseMode, size, seed, filter: { threshold: x.threshold, noise } });
+    for (const delay of o.delayShares)
+      await trainRun(x, {
+        id: `delay-${o.noiseMode}-${delay}-${name}-s${seed}`, series: 'delay', mode: o.noiseMode, size, seed,
+        filter: o.noiseMode === 'document' ? { fraction: x.ladderFraction, delay } : { threshold: x.threshold, delay },
+      });
+  }
+  updateFits(x.results);
+  await x.save();
+}
+
+/** Multiple choice for every ladder model of the largest size (when the data folder has questions). */
+async function runMcqStage(x: ExperimentContext): Promise<void> {
+  const { o, results } = x;
+  const mcqPath = o.mcq ?? join(o.data, 'eval', 'mcq.jsonl.gz');
+  if (o.mcqPerDomain === 0 || !existsSync(mcqPath)) return;
+  const largest = sizeName(o.sizes[o.sizes.length - 1]);
+  const mcq = (results.extra.mcq ??= {}) as Record<string, McqSummary>;
+  const todo = Object.values(results.runs).filter((r) => r.series === 'ladder' && sizeName(r.size) === largest && !mcq[r.id]);
+  if (todo.length === 0) return;
+  const questions = await sampleMcq(mcqPath, o.mcqPerDomain, o.seeds[0], o.signal);
+  for (const run of todo) {
+    mcq[run.id] = await mcqForRun(run, x.tokenizer, questions, o.signal);
+    await x.save();
+    x.log(`mcq ${run.id}: cloze accuracy ${EXPERIMENT_DOMAINS.map((d) => `${d} ${mcq[run.id].cloze?.scores.raw?.[d]?.accuracy.toFixed(3)}`).join(', ')}`);
+  }
+}
+
+/** Training tokens of a size: tokensPerParameter × non-embedding parameters (12·L·C²), or × all parameters (plus the tied embedding V·C). */
+function trainTokensFor(size: ModelSize, o: { tokensPerParameter: number; parameterBasis: 'non-embedding' | 'total' }, vocab: number): number {
+  const nonEmbedding = size.layers * 12 * size.dModel * size.dModel;
+  return Math.ceil(o.tokensPerParameter * (nonEmbedding + (o.parameterBasis === 'total' ? vocab * size.dModel : 0)));
 }
 
 /** Scores of the training stream: the classifier's (scored once, cached as a side file) or the domain oracle's. */
@@ -544,7 +599,7 @@ type ResolvedOptions = Required<Omit<FilteringExperimentOptions, 'classifier' | 
 
 function resolveOptions(options: FilteringExperimentOptions): ResolvedOptions {
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
-  const o = { ...EXPERIMENT_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as ResolvedOptions;
+  const o = withDefaults('experiment', EXPERIMENT_DEFAULTS, options, ['data', 'out', 'classifier', 'tokenizer', 'threshold', 'mcq', 'onLog', 'signal']) as ResolvedOptions;
   if (typeof o.data !== 'string' || !existsSync(join(o.data, 'corpus')))
     throw new RangeError(`data must be a folder holding corpus/<domain>.{train,val}.jsonl.gz, got '${o.data}'`);
   if (typeof o.out !== 'string' || o.out === '') throw new TypeError('out must be a folder path');

@@ -12,15 +12,13 @@
  */
 import { join } from 'node:path';
 import { makeFolder } from '../data/output_path.js';
-import { readDocuments } from '../data/read_documents.js';
+import { readCorpusTexts, type CorpusSplit } from '../data/corpus_layout.js';
 import { spanLabelsToTokenLabels } from '../data/span_labels.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import { Random } from '../classify/sampling.js';
 import { webDocuments, type HostDocument, type WebDocument, type WebDocumentOptions } from '../classify/web_documents.js';
-import {
-  EXPERIMENT_DOMAINS, FORGET_LABEL, buildValStream, concatenate, domainFractions, writeLabelledShard,
-  type DomainCorpus, type DomainCorpusOptions,
-} from './domain_corpus.js';
+import { joinDocuments, writeLabelledShard } from '../stages/tokenize.js';
+import { EXPERIMENT_DOMAINS, EXPERIMENT_JOIN, FORGET_LABEL, buildValStream, domainFractions, type DomainCorpus, type DomainCorpusOptions } from './domain_corpus.js';
 
 /** Options of {@link buildMixedCorpus}. */
 export interface MixedCorpusOptions extends DomainCorpusOptions {
@@ -47,12 +45,9 @@ export interface MixedCorpus extends DomainCorpus {
 }
 
 /** Reads the split's documents of each domain. */
-async function readSplit(data: string, split: 'train' | 'val'): Promise<Record<string, string[]>> {
+async function readSplit(data: string, split: CorpusSplit): Promise<Record<string, string[]>> {
   const out: Record<string, string[]> = {};
-  for (const name of EXPERIMENT_DOMAINS) {
-    out[name] = [];
-    for await (const d of readDocuments(join(data, 'corpus', `${name}.${split}.jsonl.gz`))) out[name].push(d.text);
-  }
+  for (const name of EXPERIMENT_DOMAINS) out[name] = await readCorpusTexts(data, name, split);
   return out;
 }
 
@@ -101,7 +96,7 @@ async function mixedStream(
     labels.push(l);
     total += ids.length + 1;
   }
-  const stream = concatenate(tokenizer.eotId, docs, labels);
+  const stream = joinDocuments(docs.map((ids, i) => ({ ids, labels: labels[i] })), EXPERIMENT_JOIN(tokenizer));
   return { ...stream, documents: docs.length, stats: { documentsByShare: byShare, forgetInMostlyRetain: forgetTokens > 0 ? forgetInMostlyRetain / forgetTokens : 0 } };
 }
 
