@@ -1,8 +1,10 @@
 // Scoring cost of token classifiers against the ladder's pretraining cost, per token.
 //   node scripts/classifier_cost.mjs CLASSIFIER.safetensors... [--doc 600]
-// For each classifier: its biLM's shape, the layer read, FLOPs per scored token for documents
+// For each classifier: its biLM's shape, the layers read, FLOPs per scored token for documents
 // of --doc tokens (the half-overlapping windows of windows.ts included; both directions, the
-// blocks up to the layer read, the probe; segmentation and smoothing add ~10 FLOPs per token),
+// blocks up to the deepest layer read, counted once when several layers are read (one pass
+// keeps every state on the way; layer_features.ts runs a pass per layer, which costs wall
+// time, not FLOPs, for layer 0: an embedding lookup), the probe; segmentation and smoothing add ~10 FLOPs per token),
 // and that as a share of the pretraining FLOPs per token (Transformer.flopsPerToken) of the
 // ladder's depth-2 and depth-8 models (ladderConfig, vocabulary 50257, context 1024), the
 // convention of bench/score.mjs.
@@ -29,12 +31,13 @@ for (const path of args) {
   const bilm = await BiLM.load(resolve(dirname(path), m.bilm));
   const config = bilm.forward.config;
   const layer = Number(m.layer);
+  const layers = m.layers ? JSON.parse(m.layers) : [layer];
   let flops = 0;
   for (const w of planWindows(docLength, config.context)) flops += 2 * w.length * inferenceFlops(config, layer, w.length);
-  const perToken = flops / docLength + 2 * 2 * config.dModel;
+  const perToken = flops / docLength + 2 * 2 * config.dModel * layers.length;
   const counts = bilm.forward.parameterCount();
   console.log(JSON.stringify({
-    classifier: path, dModel: config.dModel, layers: config.layers, context: config.context, layer, paramsPerDirection: counts.total,
+    classifier: path, dModel: config.dModel, layers: config.layers, context: config.context, layer, layers, paramsPerDirection: counts.total,
     nonEmbeddingPerDirection: counts.nonEmbedding, docLength, flopsPerScoredToken: perToken,
     shareOfLadder: { depth2: perToken / ladder[2], depth8: perToken / ladder[8] },
   }));

@@ -12,13 +12,14 @@ import type { Tokenizer } from '../data/tokenizer.js';
 import type { Transformer } from '../model/transformer.js';
 import { BiLM } from './bilm.js';
 import type { LabelledSequence } from './labels.js';
+import { layerSetName, type LayerChoice } from './layer_features.js';
 import { TokenClassifier, type LayerResult, type ValidationSet } from './token_classifier.js';
 
 /** One line of a layer's sweep result: F1 on the blend and on each validation kind. */
 export function describeLayer(r: LayerResult): string {
   const kinds = r.kinds.map((k) => `${k.name} ${k.f1.toFixed(4)}`).join(', ');
   const raw = r.kindsUnsmoothed.map((k) => `${k.name} ${k.f1.toFixed(4)}`).join(', ');
-  return `layer ${r.layer}: blend F1 ${r.blendF1.toFixed(4)} (${kinds}) at ${r.maxF1.threshold.toFixed(3)} with ${r.methodName}; raw probe ${raw}; ${r.trainTokens} tokens, ${r.seconds.toFixed(1)} s`;
+  return `layer ${layerSetName(r.layers)}: blend F1 ${r.blendF1.toFixed(4)} (${kinds}) at ${r.maxF1.threshold.toFixed(3)} with ${r.methodName}; raw probe ${raw}; ${r.trainTokens} tokens, ${r.seconds.toFixed(1)} s`;
 }
 
 /** Options of {@link trainBiLMProbe}. */
@@ -51,7 +52,7 @@ export interface BiLMProbeOptions {
   /** Validation kinds to choose on (their blend; see blend_selection.ts); replaces `probeVal` when given. */
   probeValSets?: readonly ValidationSet[];
   /** Layers to sweep (default all). */
-  sweepLayers?: number[];
+  sweepLayers?: LayerChoice[];
   /** Fit the probe on at most this many labelled tokens. */
   maxTrainTokens: number;
   /** L2 strength of the logistic probe. */

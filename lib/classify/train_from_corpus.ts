@@ -30,6 +30,7 @@ import { BiLM } from './bilm.js';
 import { sentenceMixesOf } from './sentence_mixes.js';
 import { paragraphsOf, spliceDocuments } from './spliced_documents.js';
 import { describeScoreMethod } from './score_method.js';
+import { layerSetName, type LayerSet } from './layer_features.js';
 import { TokenClassifier, type LayerResult, type ValidationSet } from './token_classifier.js';
 import { describeLayer, trainBiLMProbe, type BiLMProbeOptions } from './train_bilm_probe.js';
 
@@ -113,7 +114,10 @@ export interface CorpusClassifierReport {
   tokenSweep: LayerResult[];
   /** The forward-only probe's sweep on the same data, when asked for. */
   unidirectionalSweep: LayerResult[] | null;
+  /** The deepest layer the token probe reads. */
   tokenLayer: number;
+  /** Every layer the token probe reads (features concatenated). */
+  tokenLayers: LayerSet;
   tokenThreshold: number;
   /** Smoothing radius the token classifier keeps (0 = none). */
   tokenSmoothing: number;
@@ -267,7 +271,7 @@ export async function trainClassifierFromCorpus(options: CorpusClassifierOptions
     smoothing: o.smoothing, segmentation: o.segmentation ?? true, seed: o.seed, onLog: log, signal: o.signal,
   });
   await classifier.save(o.out);
-  log(`token classifier: layer ${classifier.layer}, threshold ${classifier.threshold.toFixed(3)}, ${describeScoreMethod(classifier.method)} → ${o.out}`);
+  log(`token classifier: layer ${layerSetName(classifier.layers)}, threshold ${classifier.threshold.toFixed(3)}, ${describeScoreMethod(classifier.method)} → ${o.out}`);
 
   let unidirectionalSweep: LayerResult[] | null = null;
   if (o.compareUnidirectional) {
@@ -289,6 +293,7 @@ export async function trainClassifierFromCorpus(options: CorpusClassifierOptions
     tokenSweep: sweep,
     unidirectionalSweep,
     tokenLayer: classifier.layer,
+    tokenLayers: classifier.layers,
     tokenThreshold: classifier.threshold,
     tokenSmoothing: classifier.smoothing,
     tokenScoring: describeScoreMethod(classifier.method),
