@@ -16,6 +16,7 @@
  * work folder `P.work/` (tokenizer, shards).
  * @module
  */
+import { TokenfilterError } from '../errors.js';
 import { makeFolder } from '../data/output_path.js';
 import { writeFileAtomic } from '../data/atomic_file.js';
 import { join } from 'node:path';
@@ -85,6 +86,13 @@ export interface CorpusClassifierOptions
   documentClassifier: boolean;
   /** Also sweep a forward-only probe on the same data (the unidirectional baseline), recorded in the report. */
   compareUnidirectional?: boolean;
+  /**
+   * Spliced probe data: replaces the gold labels of the token probe's training sequences and
+   * validation kinds before the probe is fitted (e.g. with an SAE labeller's weak labels, the
+   * paper's route); must return the same tokens. The probe and its choices then see only these
+   * labels. The document probe keeps its document labels.
+   */
+  relabel?: (data: { tokenTrain: readonly LabelledSequence[]; valSets: readonly ValidationSet[] }) => Promise<{ tokenTrain: LabelledSequence[]; valSets: ValidationSet[] }>;
 }
 
 const SHARED = { forget: 'medical', lr: 3e-3, forgetWeight: 0.5, l2: 1e-3, seed: 1, documentClassifier: true, compareUnidirectional: false };
@@ -107,7 +115,8 @@ export const CLASSIFIER_PRESETS: Record<'default' | 'wordnet', Omit<CorpusClassi
 
 /** What {@link trainClassifierFromCorpus} produced. */
 export interface CorpusClassifierReport {
-  options: Omit<CorpusClassifierOptions, 'onLog' | 'signal'>;
+  /** The options, `relabel` recorded as whether one was given. */
+  options: Omit<CorpusClassifierOptions, 'onLog' | 'signal' | 'relabel'> & { relabel?: boolean };
   files: { tokenClassifier: string; bilm: string; documentClassifier: string | null; report: string };
   tokenizer: { vocabSize: number; hash: string };
   bilm: { parametersPerDirection: number; nonEmbeddingPerDirection: number; trainTokensPerDirection: number; finalLoss: { forward: number | null; backward: number }; seconds: number };
@@ -233,6 +242,18 @@ async function writeShards(tokenizer: Tokenizer, seqs: readonly { tokens: Uint32
   return [await shardOf('forget', seqs.filter((s) => s.domain === forget)), await shardOf('other', seqs.filter((s) => s.domain !== forget))];
 }
 
+/** The probe data with the labels of `relabel`, checked to keep every sequence's tokens. */
+async function relabelled(
+  relabel: NonNullable<CorpusClassifierOptions['relabel']>, tokenTrain: LabelledSequence[], valSets: ValidationSet[],
+): Promise<{ tokenTrain: LabelledSequence[]; valSets: ValidationSet[] }> {
+  const out = await relabel({ tokenTrain, valSets });
+  const same = (a: readonly LabelledSequence[], b: readonly LabelledSequence[]) =>
+    a.length === b.length && a.every((s, i) => s.tokens.length === b[i].tokens.length && s.labels.length === s.tokens.length && s.tokens.every((t, j) => t === b[i].tokens[j]));
+  if (!same(out.tokenTrain, tokenTrain) || out.valSets.length !== valSets.length || out.valSets.some((v, k) => v.name !== valSets[k].name || !same(v.sequences, valSets[k].sequences)))
+    throw new TokenfilterError('E_OPTION', 'relabel must return the same sequences (tokens) and validation kinds it was given, with one label per token');
+  return out;
+}
+
 /** Trains a biLM, a token classifier and a document classifier; see the module comment. */
 export async function trainClassifierFromCorpus(options: CorpusClassifierOptions): Promise<CorpusClassifierReport> {
   const o = options;
@@ -262,6 +283,7 @@ export async function trainClassifierFromCorpus(options: CorpusClassifierOptions
   if (probeData === 'spliced') {
     ({ tokenTrain, valSets } = splicedProbeData(o, tokenizer, train, heldOut, random));
     log(`probe data: ${tokenTrain.length} training documents; validation ${valSets.map((v) => `${v.sequences.length} ${v.name}`).join(', ')} (held out)`);
+    if (o.relabel) ({ tokenTrain, valSets } = await relabelled(o.relabel, tokenTrain, valSets));
   }
   const { bilm, classifier, sweep, bilmSummary } = await trainBiLMProbe({
     tokenizer, bilm: given ?? undefined,
@@ -283,10 +305,10 @@ export async function trainClassifierFromCorpus(options: CorpusClassifierOptions
   }
   const document = o.documentClassifier ? await trainDocumentProbe(o, bilm, bilmPath, classifier.layer, probeTrain, probeVal, stemPath, log) : null;
   const reportPath = `${stemPath}.report.json`;
-  const { onLog: _l, signal: _s, ...recorded } = o;
+  const { onLog: _l, signal: _s, relabel, ...recorded } = o;
   const chosen = (classifier.report as { chosen: { kinds: CorpusClassifierReport['tokenKinds'] } }).chosen;
   const report: CorpusClassifierReport = {
-    options: recorded,
+    options: { ...recorded, ...(relabel ? { relabel: true } : {}) },
     files: { tokenClassifier: o.out, bilm: bilmPath, documentClassifier: document?.path ?? null, report: reportPath },
     tokenizer: { vocabSize: tokenizer.vocabSize, hash: tokenizer.hash },
     bilm: bilmSummary,
