@@ -1,5 +1,6 @@
 // Scoring cost of token classifiers against the ladder's pretraining cost, per token.
-//   node scripts/classifier_cost.mjs CLASSIFIER.safetensors... [--doc 600]
+//   node scripts/classifier_cost.mjs CLASSIFIER.safetensors... [--doc 600] [--shape D,L,READ[,CONTEXT[,VOCAB]]]...
+// (--shape: a biLM not trained, width D, L blocks, read at layer READ; context 128, vocabulary 2048 by default)
 // For each classifier: its biLM's shape, the layers read, FLOPs per scored token for documents
 // of --doc tokens (the half-overlapping windows of windows.ts included; both directions, the
 // blocks up to the deepest layer read, counted once when several layers are read (one pass
@@ -11,7 +12,7 @@
 import { readSafetensors } from '../dist/model/safetensors.js';
 import { BiLM } from '../dist/classify/bilm.js';
 import { planWindows } from '../dist/classify/windows.js';
-import { ladderConfig } from '../dist/model/config.js';
+import { ladderConfig, resolveTransformerConfig } from '../dist/model/config.js';
 import { Transformer } from '../dist/model/transformer.js';
 import { dirname, resolve } from 'node:path';
 
@@ -25,17 +26,27 @@ function inferenceFlops(config, layer, T) {
 const args = process.argv.slice(2);
 const docAt = args.indexOf('--doc');
 const docLength = docAt >= 0 ? Number(args.splice(docAt, 2)[1]) : 600;
+const shapes = [];
+for (let at; (at = args.indexOf('--shape')) >= 0; ) shapes.push(args.splice(at, 2)[1].split(',').map(Number));
 const ladder = Object.fromEntries([2, 8].map((d) => [d, Transformer.uninitialized(ladderConfig(d, { vocabSize: 50257, context: 1024 })).flopsPerToken()]));
-for (const path of args) {
-  const m = (await readSafetensors(path)).metadata;
-  const bilm = await BiLM.load(resolve(dirname(path), m.bilm));
-  const config = bilm.forward.config;
-  const layer = Number(m.layer);
-  const layers = m.layers ? JSON.parse(m.layers) : [layer];
+const entries = [
+  ...args.map((path) => async () => {
+    const m = (await readSafetensors(path)).metadata;
+    const model = (await BiLM.load(resolve(dirname(path), m.bilm))).forward;
+    return { name: path, model, layer: Number(m.layer), layers: m.layers ? JSON.parse(m.layers) : [Number(m.layer)] };
+  }),
+  ...shapes.map(([dModel, blocks, layer, context = 128, vocabSize = 2048]) => async () => {
+    const config = resolveTransformerConfig({ vocabSize, dModel, layers: blocks, heads: Math.max(1, dModel / 64), context });
+    return { name: `shape ${dModel}x${blocks} read at ${layer}`, model: Transformer.uninitialized(config), layer, layers: [layer] };
+  }),
+];
+for (const entry of entries) {
+  const { name: path, model, layer, layers } = await entry();
+  const config = model.config;
   let flops = 0;
   for (const w of planWindows(docLength, config.context)) flops += 2 * w.length * inferenceFlops(config, layer, w.length);
   const perToken = flops / docLength + 2 * 2 * config.dModel * layers.length;
-  const counts = bilm.forward.parameterCount();
+  const counts = model.parameterCount();
   console.log(JSON.stringify({
     classifier: path, dModel: config.dModel, layers: config.layers, context: config.context, layer, layers, paramsPerDirection: counts.total,
     nonEmbeddingPerDirection: counts.nonEmbedding, docLength, flopsPerScoredToken: perToken,
