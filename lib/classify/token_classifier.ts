@@ -13,6 +13,7 @@ import { binaryMetrics, type BinaryMetrics } from './metrics.js';
 import { readProbeFile, writeProbeFile } from './probe_file.js';
 import { applyScoreMethod, candidateMethods, describeScoreMethod, RAW_SCORES, type ScoreMethod } from './score_method.js';
 import { boundariesOf, boundaryIds } from './segmentation.js';
+import { checkMixtureScales, mixedProbabilities, mixProbes, probeLogits } from './logit_mixture.js';
 import { featuresOfLayers, layerSetDimension, layerSetName, layerSetOf, type LayerChoice, type LayerSet } from './layer_features.js';
 import type { smoothScores } from './smoothing.js';
 
@@ -31,6 +32,8 @@ export interface LayerResult {
   layer: number;
   /** The layers whose features the probe reads, concatenated (ascending). */
   layers: LayerSet;
+  /** A logit mixture (logit_mixture.ts): the first layer's probe plus this times the second's; absent for a fitted probe. */
+  mixtureScale?: number;
   /** Metrics on all validation tokens pooled, at the threshold chosen on the blend of kinds. */
   maxF1: BinaryMetrics;
   /** Metrics on all validation tokens pooled at 0.5. */
@@ -77,6 +80,12 @@ export interface TrainTokenClassifierOptions {
   smoothing?: readonly number[];
   /** Also try the two-state segmentations of {@link DEFAULT_SEGMENTATION_GRID} (default false). */
   segmentation?: boolean;
+  /**
+   * Logit mixtures to try (logit_mixture.ts): for every two single layers a < b of the sweep, the
+   * probe a + scale · probe b for each scale given, with every scoring method, chosen on the blend
+   * like any entry (default none).
+   */
+  mixtures?: readonly number[];
   logistic?: Omit<LogisticOptions, 'signal'>;
   /** Called after each layer of the sweep. */
   onLayer?: (result: LayerResult) => void;
@@ -119,17 +128,22 @@ export async function labelledFeatures(
   return { features, labels };
 }
 
-/** Raw probe probabilities of every token of each sequence, per sequence. */
+/** Raw probe probabilities of every token of each sequence, per sequence, and their exact logits when asked (for mixtures). */
 async function documentScores(
   bilm: BiLM, probe: LogisticModel, sequences: readonly LabelledSequence[], layers: LayerSet, options: { signal?: AbortSignal; direction?: FeatureDirection },
-): Promise<Float32Array[]> {
-  const out: Float32Array[] = [];
+  withLogits: boolean,
+): Promise<{ raw: Float32Array[]; logits?: Float64Array[] }> {
+  const raw: Float32Array[] = [];
+  const logits: Float64Array[] = [];
   const chunk = 64;
   for (let first = 0; first < sequences.length; first += chunk) {
     const feats = await featuresOfLayers(bilm, sequences.slice(first, first + chunk).map((s) => s.tokens), layers, options);
-    for (const f of feats) out.push(probe.predict(f));
+    for (const f of feats) {
+      raw.push(probe.predict(f));
+      if (withLogits) logits.push(probeLogits(probe, f));
+    }
   }
-  return out;
+  return withLogits ? { raw, logits } : { raw };
 }
 
 /** The scores and labels of the labelled tokens of `sequences`, flattened. */
@@ -152,6 +166,8 @@ function labelledScores(sequences: readonly LabelledSequence[], scores: readonly
 /** A validation kind with the raw probe scores and the boundaries of its sequences. */
 interface ScoredSet extends ValidationSet {
   raw: Float32Array[];
+  /** Exact raw logits (only when mixtures are tried). */
+  logits?: Float64Array[];
   boundaries: Uint8Array[];
 }
 
@@ -194,6 +210,8 @@ interface LayerCandidates {
   layers: LayerSet;
   probe: LogisticModel;
   evaluated: { method: ScoreMethod; blend: BlendResult }[];
+  /** The scored validation kinds (kept for mixtures). */
+  scored: ScoredSet[];
 }
 
 const asSetting = (e: { blend: BlendResult }) => ({ f1: e.blend.kinds.map((k) => k.f1), objective: e.blend.objective });
@@ -209,19 +227,48 @@ async function sweepLayer(
   const train = await labelledFeatures(bilm, options.train, layers, options.maxTrainTokens ?? 200_000, options.seed ?? 0, featureOptions);
   const probe = await fitLogistic(train.features, train.labels, layerSetDimension(bilm, layers, direction), { ...options.logistic, signal: options.signal });
   const scored: ScoredSet[] = [];
-  for (const s of sets) scored.push({ ...s, raw: await documentScores(bilm, probe, s.sequences, layers, featureOptions) });
+  const withLogits = (options.mixtures?.length ?? 0) > 0 && layers.length === 1;
+  for (const s of sets) scored.push({ ...s, ...(await documentScores(bilm, probe, s.sequences, layers, featureOptions, withLogits)) });
+  return evaluateProbe(layers, probe, scored, methods, { trainTokens: train.labels.length, started });
+}
+
+/** Every scoring method's blend for a probe's scored validation kinds, and the layer's result. */
+function evaluateProbe(
+  layers: LayerSet, probe: LogisticModel, scored: ScoredSet[], methods: readonly ScoreMethod[], info: { trainTokens: number; started: number; mixtureScale?: number },
+): { candidates: LayerCandidates; result: LayerResult } {
   const evaluated = methods.map((method) => ({ method, blend: blendThreshold(kindScores(scored, method)) }));
   const pick = evaluated[selectOnBlend(evaluated.map(asSetting))];
   const kinds = kindScores(scored, pick.method);
   const rawKinds = kindScores(scored, RAW_SCORES);
   const raw = evaluated.find((e) => e.method.kind === 'smooth' && e.method.radius === 0)?.blend ?? blendThreshold(rawKinds);
   const result: LayerResult = {
-    layer: layers[layers.length - 1], layers, maxF1: pooledMetrics(kinds, pick.blend.threshold), atHalf: pooledMetrics(kinds, 0.5), method: pick.method, methodName: describeScoreMethod(pick.method),
+    layer: layers[layers.length - 1], layers, ...(info.mixtureScale !== undefined ? { mixtureScale: info.mixtureScale } : {}),
+    maxF1: pooledMetrics(kinds, pick.blend.threshold), atHalf: pooledMetrics(kinds, 0.5), method: pick.method, methodName: describeScoreMethod(pick.method),
     smoothing: pick.method.kind === 'smooth' ? pick.method.radius : 0, blendF1: pick.blend.objective, kinds: pick.blend.kinds,
     maxF1Unsmoothed: pooledMetrics(rawKinds, raw.threshold), kindsUnsmoothed: raw.kinds,
-    trainTokens: train.labels.length, fitIterations: probe.fit.iterations, seconds: (performance.now() - started) / 1000,
+    trainTokens: info.trainTokens, fitIterations: probe.fit.iterations, seconds: (performance.now() - info.started) / 1000,
   };
-  return { candidates: { layers, probe, evaluated }, result };
+  return { candidates: { layers, probe, evaluated, scored }, result };
+}
+
+/** The logit mixtures of every two single-layer probes a < b of the sweep, one per scale. */
+function mixtureCandidates(
+  singles: readonly LayerCandidates[], scales: readonly number[], methods: readonly ScoreMethod[], trainTokens: number,
+): { candidates: LayerCandidates; result: LayerResult }[] {
+  const out: { candidates: LayerCandidates; result: LayerResult }[] = [];
+  const sorted = [...singles].sort((x, y) => x.layers[0] - y.layers[0]);
+  for (let i = 0; i < sorted.length; i++)
+    for (let j = i + 1; j < sorted.length; j++) {
+      const [a, b] = [sorted[i], sorted[j]];
+      for (const scale of scales) {
+        const started = performance.now();
+        const scored = a.scored.map((s, k) => ({
+          ...s, logits: undefined, raw: s.logits!.map((za, d) => mixedProbabilities(za, b.scored[k].logits![d], scale)),
+        }));
+        out.push(evaluateProbe([a.layers[0], b.layers[0]], mixProbes(a.probe, b.probe, scale), scored, methods, { trainTokens, started, mixtureScale: scale }));
+      }
+    }
+  return out;
 }
 
 /**
@@ -290,17 +337,23 @@ export class TokenClassifier {
     const table = boundaryIds(bilm.tokenizer);
     const sets = validationSets(options).map((s) => ({ ...s, boundaries: s.sequences.map((q) => boundariesOf(q.tokens, table)) }));
     const sweep: LayerResult[] = [];
-    const all: (LayerCandidates['evaluated'][number] & { layers: LayerSet; probe: LogisticModel })[] = [];
-    for (const entry of layers) {
-      const set = layerSetOf(entry, bilm.layerCount);
-      const { candidates, result } = await sweepLayer(options, set, sets, methods);
+    checkMixtureScales(options.mixtures ?? []);
+    const all: (LayerCandidates['evaluated'][number] & { layers: LayerSet; probe: LogisticModel; mixtureScale?: number })[] = [];
+    const singles: LayerCandidates[] = [];
+    const keep = ({ candidates, result }: { candidates: LayerCandidates; result: LayerResult }) => {
       sweep.push(result);
       options.onLayer?.(result);
-      all.push(...candidates.evaluated.map((e) => ({ ...e, layers: set, probe: candidates.probe })));
+      all.push(...candidates.evaluated.map((e) => ({ ...e, layers: candidates.layers, probe: candidates.probe, mixtureScale: result.mixtureScale })));
+    };
+    for (const entry of layers) {
+      const swept = await sweepLayer(options, layerSetOf(entry, bilm.layerCount), sets, methods);
+      keep(swept);
+      if (swept.candidates.layers.length === 1 && !singles.some((c) => c.layers[0] === swept.candidates.layers[0])) singles.push(swept.candidates);
     }
+    for (const mixed of mixtureCandidates(singles, options.mixtures ?? [], methods, sweep[0].trainTokens)) keep(mixed);
     const best = all[selectOnBlend(all.map(asSetting))];
     const chosen = {
-      layer: best.layers[best.layers.length - 1], layers: best.layers, method: best.method, methodName: describeScoreMethod(best.method),
+      layer: best.layers[best.layers.length - 1], layers: best.layers, ...(best.mixtureScale !== undefined ? { mixtureScale: best.mixtureScale } : {}), method: best.method, methodName: describeScoreMethod(best.method),
       threshold: best.blend.threshold, blendF1: best.blend.objective, kinds: best.blend.kinds,
     };
     const classifier = new TokenClassifier(bilm, options.bilmPath, best.layers, best.probe, best.blend.threshold, { sweep, chosen }, options.direction ?? 'both', best.method);

@@ -19,7 +19,8 @@ import { TokenClassifier, type LayerResult, type ValidationSet } from './token_c
 export function describeLayer(r: LayerResult): string {
   const kinds = r.kinds.map((k) => `${k.name} ${k.f1.toFixed(4)}`).join(', ');
   const raw = r.kindsUnsmoothed.map((k) => `${k.name} ${k.f1.toFixed(4)}`).join(', ');
-  return `layer ${layerSetName(r.layers)}: blend F1 ${r.blendF1.toFixed(4)} (${kinds}) at ${r.maxF1.threshold.toFixed(3)} with ${r.methodName}; raw probe ${raw}; ${r.trainTokens} tokens, ${r.seconds.toFixed(1)} s`;
+  const mix = r.mixtureScale !== undefined ? ` (logit mixture, scale ${r.mixtureScale})` : '';
+  return `layer ${layerSetName(r.layers)}${mix}: blend F1 ${r.blendF1.toFixed(4)} (${kinds}) at ${r.maxF1.threshold.toFixed(3)} with ${r.methodName}; raw probe ${raw}; ${r.trainTokens} tokens, ${r.seconds.toFixed(1)} s`;
 }
 
 /** Options of {@link trainBiLMProbe}. */
@@ -61,6 +62,8 @@ export interface BiLMProbeOptions {
   smoothing?: readonly number[];
   /** Also try two-state segmentations of the probe's scores (default false; see segmentation.ts). */
   segmentation?: boolean;
+  /** Logit-mixture scales tried for every two single layers of the sweep (default none; see logit_mixture.ts). */
+  mixtures?: readonly number[];
   seed: number;
   onLog?: (line: string) => void;
   signal?: AbortSignal;
@@ -95,7 +98,7 @@ export async function trainBiLMProbe(o: BiLMProbeOptions): Promise<BiLMProbeResu
   const seconds = (performance.now() - started) / 1000;
   const { classifier, sweep } = await TokenClassifier.train({
     bilm, bilmPath: o.bilmPath, train: o.probeTrain, val: o.probeVal, valSets: o.probeValSets, layers: o.sweepLayers, maxTrainTokens: o.maxTrainTokens,
-    seed: o.seed, logistic: { l2: o.l2 }, smoothing: o.smoothing, segmentation: o.segmentation, signal: o.signal,
+    seed: o.seed, logistic: { l2: o.l2 }, smoothing: o.smoothing, segmentation: o.segmentation, mixtures: o.mixtures, signal: o.signal,
     onLayer: (r) => log(`token probe ${describeLayer(r)}`),
   });
   const counts = bilm.forward.parameterCount();

@@ -74,6 +74,8 @@ export interface CorpusClassifierOptions
   sentenceMixes?: boolean;
   /** Also try two-state segmentations of the probe's scores (default true; see segmentation.ts). */
   segmentation?: boolean;
+  /** Logit-mixture scales tried for every two single layers of the sweep (default none; see logit_mixture.ts). */
+  mixtures?: number[];
   /**
    * A biLM this pipeline made before with the same corpus options and seed (so the same held-out
    * split and tokenizer): reused, skipping tokenizer training and pretraining; only the probes
@@ -290,7 +292,7 @@ export async function trainClassifierFromCorpus(options: CorpusClassifierOptions
     sources: [{ shards: [forgetShard], weight: o.forgetWeight, name: forget }, { shards: [otherShard], weight: 1 - o.forgetWeight, name: 'other' }],
     bilmPath, dModel: o.dModel, layers: o.layers, heads: o.heads, context: o.context, batch: o.batch, steps: o.steps, lr: o.lr,
     probeTrain: tokenTrain, probeVal: [], probeValSets: valSets, sweepLayers: o.sweepLayers, maxTrainTokens: o.maxTrainTokens, l2: o.l2,
-    smoothing: o.smoothing, segmentation: o.segmentation ?? true, seed: o.seed, onLog: log, signal: o.signal,
+    smoothing: o.smoothing, segmentation: o.segmentation ?? true, mixtures: o.mixtures, seed: o.seed, onLog: log, signal: o.signal,
   });
   await classifier.save(o.out);
   log(`token classifier: layer ${layerSetName(classifier.layers)}, threshold ${classifier.threshold.toFixed(3)}, ${describeScoreMethod(classifier.method)} → ${o.out}`);

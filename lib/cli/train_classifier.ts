@@ -50,6 +50,7 @@ export interface TrainClassifierCommandOptions {
   sentenceMixes: boolean;
   maxTrainTokens?: number;
   sweep?: LayerChoice[];
+  mixtures?: number[];
   l2?: number;
   document: boolean;
   compareUnidirectional?: boolean;
@@ -91,7 +92,7 @@ export async function trainClassifierCommand(options: TrainClassifierCommandOpti
     const { classifier, sweep } = await TokenClassifier.train({
       bilm, bilmPath: options.bilm, train: read(options.trainLabels), val: read(options.valLabels), layers: options.sweep,
       maxTrainTokens: options.maxTrainTokens, seed: options.seed, logistic: { l2: options.l2 }, smoothing: options.smoothing,
-      segmentation: options.segmentation, onLayer: (r) => log(describeLayer(r)),
+      segmentation: options.segmentation, mixtures: options.mixtures, onLayer: (r) => log(describeLayer(r)),
     });
     await classifier.save(options.out);
     const summary = {
@@ -114,7 +115,7 @@ export async function trainClassifierCommand(options: TrainClassifierCommandOpti
     maxTrainTokens: options.maxTrainTokens, sweepLayers: options.sweep, l2: options.l2, seed: options.seed,
     documentClassifier: options.document, compareUnidirectional: options.compareUnidirectional,
     probeData: options.probeData as CorpusClassifierOptions['probeData'], charsPerDomain: options.charsPerDomain, smoothing: options.smoothing,
-    segmentation: options.segmentation, sentenceMixes: options.sentenceMixes, bilm: options.bilm,
+    segmentation: options.segmentation, mixtures: options.mixtures, sentenceMixes: options.sentenceMixes, bilm: options.bilm,
   };
   const settings = { ...preset, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) } as CorpusClassifierOptions;
   const report = await trainClassifierFromCorpus({ ...settings, data: options.data, out: options.out, onLog: log });
@@ -156,6 +157,8 @@ export function registerTrainClassifier(program: Command, io: CliIO): void {
     .option('--no-sentence-mixes', '--preset default: no sentence-level mixes in the probe data and validation')
     .option('--max-train-tokens <n>', 'fit the token probe on at most this many tokens', (v) => parseIntegerOption('--max-train-tokens', v, 2))
     .option('--sweep <layers>', "layers to sweep, comma-separated (default all); '+' joins layers read together (0,3,0+3)", layerChoices)
+    .option('--mixtures <scales>', 'also try logit mixtures of every two single layers of the sweep: probe a + scale x probe b, comma-separated scales > 0', (v) =>
+      v.split(',').map((x) => numberOption('--mixtures', Number.MIN_VALUE, 1e6)(x.trim())))
     .option('--l2 <x>', 'L2 penalty of the probes', numberOption('--l2', 0, 1e6))
     .option('--no-document', 'skip the document classifier')
     .option('--compare-unidirectional', 'also sweep a forward-only probe on the same data (reported, not saved)')
