@@ -48,7 +48,7 @@ for (const entry of entries) {
   const perToken = flops / docLength + 2 * 2 * config.dModel * layers.length;
   const counts = model.parameterCount();
   console.log(JSON.stringify({
-    classifier: path, dModel: config.dModel, layers: config.layers, context: config.context, layer, layers, paramsPerDirection: counts.total,
+    classifier: path, dModel: config.dModel, blocks: config.layers, context: config.context, layer, readLayers: layers, paramsPerDirection: counts.total,
     nonEmbeddingPerDirection: counts.nonEmbedding, docLength, flopsPerScoredToken: perToken,
     shareOfLadder: { depth2: perToken / ladder[2], depth8: perToken / ladder[8] },
   }));
