@@ -32,6 +32,7 @@ import { sentenceMixesOf } from './sentence_mixes.js';
 import { paragraphsOf, spliceDocuments } from './spliced_documents.js';
 import { describeScoreMethod } from './score_method.js';
 import { layerSetName, type LayerSet } from './layer_features.js';
+import { DEFAULT_MIXTURE_SCALES } from './logit_mixture.js';
 import { TokenClassifier, type LayerResult, type ValidationSet } from './token_classifier.js';
 import { describeLayer, trainBiLMProbe, type BiLMProbeOptions } from './train_bilm_probe.js';
 
@@ -109,7 +110,7 @@ export const CLASSIFIER_PRESETS: Record<'default' | 'wordnet', Omit<CorpusClassi
   default: {
     ...SHARED, corpus: 'domains', charsPerDomain: 12_000_000, vocabSize: 2048, dModel: 128, layers: 2, heads: 2, context: 128,
     batch: 8, steps: 8000, lr: 5e-3, probeDocuments: 150, probeTokensPerDocument: 128, valDocuments: 60, maxTrainTokens: 100_000,
-    sweepLayers: [0, 2], mixtures: [0.125, 0.25, 0.5, 1],
+    sweepLayers: [0, 2], mixtures: [...DEFAULT_MIXTURE_SCALES],
   },
   wordnet: {
     ...SHARED, corpus: 'wordnet', charsPerDomain: 0, vocabSize: 2048, dModel: 64, layers: 2, heads: 2, context: 64,
