@@ -156,8 +156,8 @@ export function registerTrainClassifier(program: Command, io: CliIO): void {
     .option('--no-segmentation', 'try smoothing radii only, not two-state segmentations of the probe scores')
     .option('--no-sentence-mixes', '--preset default: no sentence-level mixes in the probe data and validation')
     .option('--max-train-tokens <n>', 'fit the token probe on at most this many tokens', (v) => parseIntegerOption('--max-train-tokens', v, 2))
-    .option('--sweep <layers>', "layers to sweep, comma-separated (default all); '+' joins layers read together (0,3,0+3)", layerChoices)
-    .option('--mixtures <scales>', 'also try logit mixtures of every two single layers of the sweep: probe a + scale x probe b, comma-separated scales > 0', (v) =>
+    .option('--sweep <layers>', "layers to sweep, comma-separated (default: the preset's; all with --train-labels); '+' joins layers read together (0,3,0+3)", layerChoices)
+    .option('--mixtures <scales>', 'logit mixtures tried for every two single layers of the sweep: probe a + scale x probe b, comma-separated scales > 0 (default: the preset\'s; none with --train-labels)', (v) =>
       v.split(',').map((x) => numberOption('--mixtures', Number.MIN_VALUE, 1e6)(x.trim())))
     .option('--l2 <x>', 'L2 penalty of the probes', numberOption('--l2', 0, 1e6))
     .option('--no-document', 'skip the document classifier')
