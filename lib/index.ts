@@ -152,6 +152,9 @@ export { fitLogistic, LogisticModel, LOGISTIC_DEFAULTS } from './classify/logist
 export type { LogisticOptions, ClassWeighting } from './classify/logistic.js';
 export { TokenClassifier } from './classify/token_classifier.js';
 export type { TrainTokenClassifierOptions, LayerResult, ValidationSet, KindMetrics } from './classify/token_classifier.js';
+export { featuresOfLayers, layerSetOf, layerSetName, layerSetDimension, parseLayerChoices } from './classify/layer_features.js';
+export type { LayerSet, LayerChoice } from './classify/layer_features.js';
+export { mixProbes, probeLogits, mixedProbabilities, checkMixtureScales, DEFAULT_MIXTURE_SCALES } from './classify/logit_mixture.js';
 export { segmentScores, boundaryIds, boundariesOf, Boundary } from './classify/segmentation.js';
 export type { SegmentationParams } from './classify/segmentation.js';
 export { applyScoreMethod, describeScoreMethod, parseScoreMethod, candidateMethods, DEFAULT_SEGMENTATION_GRID } from './classify/score_method.js';
