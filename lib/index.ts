@@ -89,7 +89,7 @@ export { filterShards } from './filter/filter_shards.js';
 export { summarizeRun } from './filter/run_summary.js';
 export type { RunStage, RunSummary, StageSummary, TaskSummary } from './filter/run_summary.js';
 export type { FilterSettings, FilterShardsOptions, FilterShardsProgress, FilterShardsResult, ShardFilterRecord } from './filter/filter_shards.js';
-export type { FileDigest, ShardRecordCore } from './data/shard_record.js';
+export type { FileDigest, ShardRecordCore } from './stages/shard_record.js';
 
 // evaluation
 export { domainLosses } from './eval/domain_loss.js';

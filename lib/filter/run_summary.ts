@@ -11,6 +11,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { TokenfilterError } from '../errors.js';
+import { shardRecordPath } from '../stages/shard_runner.js';
 import type { LabelStats } from './filter_tokens.js';
 
 /** The two stages that write task manifests. */
@@ -90,11 +91,6 @@ async function readJson<T>(path: string): Promise<T> {
   }
 }
 
-function stem(path: string): string {
-  const name = basename(path);
-  return name.endsWith('.bin') ? name.slice(0, -4) : name;
-}
-
 /** What a stage's records are compared with: the filter settings, or the classifier's hash. */
 function identity(stage: RunStage, item: { settings?: unknown; classifier?: { sha256: string } }): string {
   return JSON.stringify(stage === 'filter' ? item.settings ?? null : item.classifier?.sha256 ?? null);
@@ -121,7 +117,7 @@ async function readManifests(dir: string, names: string[], stage: RunStage): Pro
 async function readRecords(dir: string, names: Set<string>, stage: RunStage, inputs: string[], reference: string): Promise<Map<string, ShardRecord>> {
   const records = new Map<string, ShardRecord>();
   for (const input of inputs) {
-    const name = `${stem(input)}.${stage}.json`;
+    const name = basename(shardRecordPath(dir, input, stage));
     if (!names.has(name)) continue;
     const record = await readJson<ShardRecord>(join(dir, name));
     if (record?.input === input && identity(stage, record) === reference && typeof record.stats?.tokens === 'number') records.set(input, record);
