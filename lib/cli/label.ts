@@ -5,6 +5,8 @@
  * and prints a summary, with the fraction of tokens labelled per gold domain when the shards
  * have gold label side files beside them. `--select K` picks the K latents that fire most
  * specifically on gold label 1 of those side files and prints their top contexts for audit.
+ * `--shard I/N` labels every N-th shard (a job array's task; each task still reads every shard
+ * for the corpus statistics and `--select`), and a rerun skips the shards whose records verify.
  * @module
  */
 import type { Command } from 'commander';
@@ -23,6 +25,7 @@ import { LABEL_DEFAULTS } from '../label/label_tokens.js';
 import { SparseAutoencoder } from '../label/sae.js';
 import { LatentSelector, type LatentRanking, type LatentScore } from '../label/select_latents.js';
 import { Transformer } from '../model/transformer.js';
+import { parseTask } from './task_index.js';
 import { ProgressLine, UsageError, formatCount, numberOption, parseIntegerOption, writeJson, type CliIO } from './output.js';
 
 /** Options of `tokenfilter label`, as the CLI parses them. */
@@ -41,6 +44,8 @@ export interface LabelCommandOptions {
   context?: number;
   batch: number;
   tokenizer?: string;
+  /** `I/N` or `auto/N` (lib/cli/task_index.ts); default 0/1. */
+  shard?: string;
   json?: boolean;
 }
 
@@ -122,6 +127,7 @@ export async function labelCommand(shards: string[], options: LabelCommandOption
     throw new UsageError('give either --model LM (with --layer) or --activations DIR (activations computed elsewhere)');
   if (options.model !== undefined && options.layer === undefined) throw new UsageError('--model needs --layer');
   if (options.select !== undefined && options.model === undefined) throw new UsageError('--select runs the labeler LM: give --model and --layer');
+  const task = parseTask(options.shard ?? '0/1');
   let model: Transformer | undefined;
   let sae: SparseAutoencoder;
   try {
@@ -156,6 +162,7 @@ export async function labelCommand(shards: string[], options: LabelCommandOption
     for (const id of latents) if (id >= sae.config.dSae) throw new UsageError(`latent ${id} is outside the SAE's ${sae.config.dSae} latents`);
     result = await labelShards({
       shards, out: options.out, model, layer: options.layer, activations: options.activations, sae, latents, z: options.z, minLatents, context: options.context, batch: options.batch,
+      task, sources: [...(options.model ? [options.model] : []), options.sae], signal: io.signal,
       onProgress: (p) => progress.update(p.shard, p.shards, 'shards', `${p.pass}: ${formatCount(p.tokens)} tokens`),
     });
     await writeFileAtomic(join(options.out, 'latents.json'), JSON.stringify({ latents, mean: [...result.mean], std: [...result.std], z: options.z, minLatents, audit }, null, 1));
@@ -165,10 +172,13 @@ export async function labelCommand(shards: string[], options: LabelCommandOption
   const byGold = result.byGold
     ? Object.fromEntries(Object.entries(result.byGold).map(([k, v]) => [k, { tokens: v.tokens, labelledFraction: v.tokens ? v.labelled / v.tokens : 0 }]))
     : undefined;
-  const summary = { command: 'label', shards: result.shards.length, tokens: result.tokens, labelled: result.labelled, labelledFraction: result.tokens ? result.labelled / result.tokens : 0, byGold, latents: join(options.out, 'latents.json'), audit };
+  const summary = { command: 'label', task: result.task, shards: result.shards.length, skipped: result.skipped.length, manifest: result.manifest, tokens: result.tokens, labelled: result.labelled, labelledFraction: result.tokens ? result.labelled / result.tokens : 0, byGold, latents: join(options.out, 'latents.json'), audit };
   if (options.json) writeJson(io, summary);
   else {
-    io.stdout.write(`labelled ${formatCount(result.labelled)} of ${formatCount(result.tokens)} tokens (${(100 * summary.labelledFraction).toFixed(2)}%) in ${result.shards.length} shard(s)\n`);
+    io.stdout.write(
+      `labelled ${formatCount(result.labelled)} of ${formatCount(result.tokens)} tokens (${(100 * summary.labelledFraction).toFixed(2)}%) in ${result.shards.length} shard(s) ` +
+        `(${result.skipped.length} already done); manifest ${result.manifest}\n`,
+    );
     if (byGold) for (const [k, v] of Object.entries(byGold)) io.stdout.write(`  gold label ${k}: ${(100 * v.labelledFraction).toFixed(2)}% of ${formatCount(v.tokens)} tokens labelled\n`);
     io.stdout.write(`latents, mean and std: ${summary.latents}\n`);
   }
@@ -194,6 +204,7 @@ export function registerLabel(program: Command, io: CliIO): void {
     .option('--context <n>', 'window length (default: the model context)', (v) => parseIntegerOption('--context', v, 1, 1 << 20))
     .option('--batch <n>', 'windows per forward pass (default 8)', (v) => parseIntegerOption('--batch', v, 1, 4096), 8)
     .option('--tokenizer <path>', 'tokenizer.json, to print audit contexts as text')
+    .option('--shard <I/N>', 'label every N-th shard starting at I; I may be auto (Slurm / Kubernetes index)', '0/1')
     .option('--json', 'print the summary as JSON')
     .action(async (shards: string[], options: LabelCommandOptions) => {
       await labelCommand(shards, options, io);
