@@ -2,19 +2,19 @@
 // partial or stale output under a final name; and the toy stage (toy_stage.ts) run as two
 // array-job tasks in child processes, one SIGKILLed mid-shard and resumed, byte-identical to
 // one process.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureCurrentDist, root } from '../../helpers/current_dist.js';
 import { temporaryPath, writeFileAtomic } from '../../../lib/data/atomic_file.js';
 import { writeShard } from '../../../lib/data/shard.js';
 import { runShards, shardStem, type ShardStage } from '../../../lib/stages/shard_runner.js';
 import { main, toyStage } from './toy_stage.js';
 
-const root = join(import.meta.dirname, '..', '..', '..');
 const tokenizer = { vocabSize: 1000, eotId: 0, hiddenId: 1, hash: 'd4'.repeat(32), name: 'test' };
 let dir: string;
 let shards: string[];
@@ -32,16 +32,6 @@ beforeAll(async () => {
   }
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** The newest modification time of the files under `folder`. */
-function newestSource(folder: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(folder, { withFileTypes: true })) {
-    const path = join(folder, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
 
 /** Final outputs (`.toy`) of a folder, by name. */
 function toyOutputs(out: string): Map<string, Buffer> {
@@ -127,9 +117,7 @@ describe('a toy stage through the shard runner', () => {
   let toyModule: string;
   beforeAll(() => {
     // the children run the compiled library (dist/) and the toy stage transpiled next to it
-    const built = join(root, 'dist', 'stages', 'shard_runner.js');
-    if (!existsSync(built) || statSync(built).mtimeMs < newestSource(join(root, 'lib')))
-      execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')]);
+    ensureCurrentDist(join(root, 'dist', 'stages', 'shard_runner.js'));
     const source = readFileSync(join(import.meta.dirname, 'toy_stage.ts'), 'utf8');
     const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } }).outputText;
     toyModule = join(dir, 'toy_stage.mjs');
