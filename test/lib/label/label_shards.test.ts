@@ -11,6 +11,7 @@ import { readShard, writeShard } from '../../../lib/data/shard.js';
 import { readSideFile, SideFileKind, sideFilePathFor, writeSideFile } from '../../../lib/data/side_file.js';
 import { tokenActivations } from '../../../lib/label/activations.js';
 import { labelShards } from '../../../lib/label/label_shards.js';
+import { summarizeRun } from '../../../lib/filter/run_summary.js';
 import { labelTokensWithEot } from '../../../lib/label/label_tokens.js';
 import { LatentMoments } from '../../../lib/label/latent_moments.js';
 import { SparseAutoencoder } from '../../../lib/label/sae.js';
@@ -141,6 +142,9 @@ describe('labelShards through the shard runner', () => {
     const redone = await labelShards({ shards, out: two, ...common(), task: { index: 0, count: 2 } });
     expect(redone.skipped).toEqual([]);
     expect(labelsOf(two, 0).equals(labelsOf(one, 0))).toBe(true);
+    const summary = await summarizeRun(two);
+    expect(summary.stages.map((st) => st.stage)).toEqual(['label']);
+    expect(summary.stages[0]).toMatchObject({ complete: true, taskCount: 2, tokens: 650, labelledTokens: whole.labelled });
     // other rule settings redo every shard; so does a call that names no source files
     expect((await labelShards({ shards, out: one, ...common(), z: 1.5 })).skipped).toEqual([]);
     expect((await labelShards({ shards, out: two, ...common(), sources: undefined, task: { index: 1, count: 2 } })).skipped).toEqual([]);
