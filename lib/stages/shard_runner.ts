@@ -180,7 +180,13 @@ function manifestPrefixOf(stage: { name: string; manifestPrefix?: string }): str
 }
 
 /** Runs `stage.run` for one shard and records it; on failure its outputs are removed. */
-async function runOne<E extends object, S>(stage: ShardStage<E, S>, shard: TaskShard, recorded: ShardRecordCore<S>, recordPath: string, signal?: AbortSignal): Promise<StageRecord<E, S>> {
+async function runOne<E extends object, S>(
+  stage: ShardStage<E, S>,
+  shard: TaskShard,
+  recorded: Pick<ShardRecordCore<S>, 'inputs' | 'settings'>,
+  recordPath: string,
+  signal?: AbortSignal,
+): Promise<StageRecord<E, S>> {
   const outputs = stage.outputs(shard.path);
   await prepareRedo(recordPath, outputs);
   let extras: E;
@@ -219,7 +225,7 @@ export async function runShards<E extends object, S = null>(stage: ShardStage<E,
       record = previous;
       result.skipped.push(path);
     } else {
-      record = await runOne(stage, { path, index, total: mine.length }, { inputs, settings, outputs: [] }, recordPath, signal);
+      record = await runOne(stage, { path, index, total: mine.length }, { inputs, settings }, recordPath, signal);
       result.processed.push(record);
     }
     result.records.push(record);
