@@ -18,7 +18,7 @@
  *   killed run's temporary files are removed; a shard whose `run` fails has its outputs removed,
  *   so no partial or stale file is left under a final name;
  * - **a manifest per task**: `<prefix>task-I-of-N.json` (what `tokenfilter summary` reads),
- *   written at the end.
+ *   removed when the task starts and written when it ends, so it only stands for a finished task.
  * @module
  */
 import { throwIfAborted } from '../abort.js';
@@ -214,6 +214,9 @@ export async function runShards<E extends object, S = null>(stage: ShardStage<E,
     task, settings, inputs: all, shards: mine, records: [], processed: [], skipped: [],
     manifest: taskManifestPath(out, manifestPrefixOf(stage), task),
   };
+  // a manifest from an earlier run of this task is stale until this run finishes
+  await removeIfPresent(result.manifest);
+  await removeTemporaries(result.manifest);
   for (const [index, path] of mine.entries()) {
     throwIfAborted(signal, stage.name);
     const recordPath = shardRecordPath(out, path, stage.name);
@@ -231,7 +234,6 @@ export async function runShards<E extends object, S = null>(stage: ShardStage<E,
     result.records.push(record);
     options.onShard?.({ shard: path, done: index + 1, total: mine.length, skipped: trusted, record });
   }
-  await removeTemporaries(result.manifest);
   const manifest = {
     task, settings, ...stage.manifest?.(result.records),
     shards: mine, inputs: all, processed: result.processed.map((r) => r.input), skipped: result.skipped,

@@ -96,14 +96,16 @@ describe('runShards', () => {
     expect(existsSync(leftover)).toBe(false);
   });
 
-  it('leaves no output and no record of a shard whose run fails, and redoes it next time', async () => {
+  it('leaves no output and no record of a shard whose run fails, nor a manifest of its task, and redoes it next time', async () => {
     const out = join(dir, 'failing');
-    await runShards(copyStage(out), { shards: shards.slice(0, 2), out });
+    const manifest = (await runShards(copyStage(out), { shards: shards.slice(0, 2), out })).manifest;
+    expect(existsSync(manifest)).toBe(true);
     rmSync(join(out, 'part_1.b')); // part_1 must be redone ...
     await expect(runShards(copyStage(out, 'part_1'), { shards: shards.slice(0, 2), out })).rejects.toThrow(/half-way/);
     // ... and its failed redo leaves neither the new first output nor the stale one
     expect(readdirSync(out).filter((f) => f.startsWith('part_1'))).toEqual([]);
     expect(readdirSync(out).some((f) => f.endsWith('.tmp'))).toBe(false);
+    expect(existsSync(manifest), 'the manifest of an unfinished task').toBe(false);
     const stage = copyStage(out);
     await runShards(stage, { shards: shards.slice(0, 2), out });
     expect(stage.runs).toEqual([shards[1]]);
