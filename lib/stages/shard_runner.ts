@@ -14,7 +14,7 @@
  *   the stage's settings and the size and SHA-256 of its outputs (lib/stages/shard_record.ts),
  *   written last and atomically;
  * - **resume**: a rerun skips a shard only when its record verifies (inputs and outputs rehashed,
- *   settings equal); any other shard is redone after its stale record, stale outputs and a
+ *   settings equal, the outputs the stage writes now); any other shard is redone after its stale record, stale outputs and a
  *   killed run's temporary files are removed; a shard whose `run` fails has its outputs removed,
  *   so no partial or stale file is left under a final name;
  * - **a manifest per task**: `<prefix>task-I-of-N.json` (what `tokenfilter summary` reads),
@@ -179,6 +179,11 @@ function manifestPrefixOf(stage: { name: string; manifestPrefix?: string }): str
   return stage.manifestPrefix ?? `manifest.${stage.name}.`;
 }
 
+/** Whether a record lists exactly the outputs the stage writes now (a stage that gained an output redoes its shards). */
+function listsOutputs(record: ShardRecordCore<unknown>, outputs: readonly string[]): boolean {
+  return record.outputs.length === outputs.length && record.outputs.every((o, i) => o.path === basename(outputs[i]));
+}
+
 /** Runs `stage.run` for one shard and records it; on failure its outputs are removed. */
 async function runOne<E extends object, S>(
   stage: ShardStage<E, S>,
@@ -222,7 +227,7 @@ export async function runShards<E extends object, S = null>(stage: ShardStage<E,
     const recordPath = shardRecordPath(out, path, stage.name);
     const inputs = [await digestFile(path), ...(await Promise.all((stage.inputs?.(path) ?? []).map((p) => digestFile(p))))];
     const previous = await verifiedRecord<StageRecord<E, S>>(recordPath, { inputs, settings });
-    const trusted = previous !== null && previous.input === path && (stage.trusts?.(previous) ?? true);
+    const trusted = previous !== null && previous.input === path && listsOutputs(previous, stage.outputs(path)) && (stage.trusts?.(previous) ?? true);
     let record: StageRecord<E, S>;
     if (trusted) {
       record = previous;

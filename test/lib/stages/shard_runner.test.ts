@@ -112,6 +112,13 @@ describe('runShards', () => {
     // a stage that does not trust a record that verifies redoes the shard
     const doubting = { ...copyStage(out), trusts: () => false };
     expect((await runShards(doubting, { shards: shards.slice(0, 2), out })).processed).toHaveLength(2);
+    // a stage that writes another output now redoes the shard
+    const grown = { ...copyStage(out), outputs: (shard: string) => [...copyStage(out).outputs(shard), join(out, `${shardStem(shard)}.c`)] };
+    grown.run = async (shard) => {
+      await writeFileAtomic(join(out, `${shardStem(shard.path)}.c`), 'c');
+      return copyStage(out).run(shard);
+    };
+    expect((await runShards(grown, { shards: shards.slice(0, 2), out })).processed).toHaveLength(2);
   });
 });
 
