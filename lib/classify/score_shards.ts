@@ -20,6 +20,7 @@ import { SideFileKind, sideFilePathFor, writeSideFile } from '../data/side_file.
 import { shardDocuments } from './labels.js';
 import { describeScoreMethod, type ScoreMethod } from './score_method.js';
 import { TokenClassifier } from './token_classifier.js';
+import type { DeviceOptions } from '../device.js';
 
 /** Options of {@link scoreShards}. */
 export interface ScoreShardsOptions {
@@ -32,6 +33,8 @@ export interface ScoreShardsOptions {
   task?: ShardTask;
   /** Documents per feature call (default 64). */
   documentsPerCall?: number;
+  /** Where the classifier's biLM runs (default TOKENFILTER_DEVICE, else 'cpu'); scores do not depend on it beyond rounding. */
+  device?: DeviceOptions;
   /** Called as tokens are scored (`tokens` of `shardTokens` in shard `done + 1` of `total`). */
   onProgress?: (p: ScoreShardsProgress) => void;
   signal?: AbortSignal;
@@ -104,7 +107,7 @@ function scoreStage(options: ScoreShardsOptions, perCall: number): ShardStage<Sc
     inputs: () => [options.classifier],
     guards: () => [{ path: options.classifier, role: 'classifier' }],
     async prepare() {
-      classifier = await TokenClassifier.load(options.classifier);
+      classifier = await TokenClassifier.load(options.classifier, options.device);
       identity = { path: options.classifier, sha256: (await digestFile(options.classifier)).sha256 };
       return { kind: 'scores8' };
     },

@@ -26,10 +26,11 @@ import { LatentSelector, SELECT_DEFAULTS, type LatentRanking, type LatentScore }
 import { LABEL_STAGE_DEFAULTS, resolveLabel, runLabel } from '../stages/label.js';
 import { Transformer } from '../model/transformer.js';
 import { parseTask } from './task_index.js';
+import { addDeviceOptions, deviceOptionsOf, type DeviceCommandOptions } from './device_option.js';
 import { ProgressLine, UsageError, formatCount, numberOption, parseIntegerOption, writeJson, type CliIO } from './output.js';
 
 /** Options of `tokenfilter label`, as the CLI parses them. */
-export interface LabelCommandOptions {
+export interface LabelCommandOptions extends DeviceCommandOptions {
   model?: string;
   layer?: number;
   activations?: string;
@@ -114,11 +115,12 @@ export async function labelCommand(shards: string[], options: LabelCommandOption
   if (options.model !== undefined && options.layer === undefined) throw new UsageError('--model needs --layer');
   if (options.select !== undefined && options.model === undefined) throw new UsageError('--select runs the labeler LM: give --model and --layer');
   const task = parseTask(options.shard ?? '0/1');
+  const device = deviceOptionsOf(options);
   let model: Transformer | undefined;
   let sae: SparseAutoencoder;
   try {
-    if (options.model) model = await Transformer.load(options.model);
-    sae = await SparseAutoencoder.load(options.sae);
+    if (options.model) model = await Transformer.load(options.model, device);
+    sae = await SparseAutoencoder.load(options.sae, device);
     for (const shard of shards) {
       const { header } = readShard(shard, { validateIds: false });
       if (model && header.tokenizer.vocabSize !== model.config.vocabSize)
@@ -173,7 +175,7 @@ export async function labelCommand(shards: string[], options: LabelCommandOption
 export function registerLabel(program: Command, io: CliIO): void {
   const d = LABEL_STAGE_DEFAULTS;
   const floor = d.minLatents;
-  program
+  const command = program
     .command('label')
     .description('weak token labels from SAE latents on a labeler LM (writes label side files)')
     .argument('<shards...>', 'token shards (.bin)')
@@ -191,8 +193,8 @@ export function registerLabel(program: Command, io: CliIO): void {
     .option('--batch <n>', 'windows per forward pass', (v) => parseIntegerOption('--batch', v, 1, 4096), d.batch)
     .option('--tokenizer <path>', 'tokenizer.json, to print audit contexts as text')
     .option('--shard <I/N>', 'label every N-th shard starting at I; I may be auto (Slurm / Kubernetes index)', '0/1')
-    .option('--json', 'print the summary as JSON')
-    .action(async (shards: string[], options: LabelCommandOptions) => {
-      await labelCommand(shards, options, io);
-    });
+    .option('--json', 'print the summary as JSON');
+  addDeviceOptions(command).action(async (shards: string[], options: LabelCommandOptions) => {
+    await labelCommand(shards, options, io);
+  });
 }
