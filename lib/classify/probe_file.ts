@@ -13,7 +13,7 @@
  * @module
  */
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
-import { fileSha256 } from '../data/shard_record.js';
+import { fileSha256 } from '../stages/shard_record.js';
 import { readSafetensors, writeSafetensors, SafetensorsError } from '../model/safetensors.js';
 import { BiLM, type FeatureDirection } from './bilm.js';
 import type { DeviceOptions } from '../device.js';
