@@ -33,6 +33,7 @@ import { Transformer } from '../model/transformer.js';
 import { trainMasked } from '../model/train.js';
 import { backendInfo, type BackendInfo } from '../native.js';
 import { stageTimer } from './stage_timer.js';
+import { formatRemaining, remainingSeconds, stagePlan } from './eta.js';
 import { stripUndefined } from '../options.js';
 
 /** Domain label values used in label side files and reports. */
@@ -173,6 +174,8 @@ export interface DemoReport {
   chain: SaeChainReport | null;
   /** Wall seconds per stage, in order (each training run also records its own). */
   stages: Record<string, number>;
+  /** CPU seconds (user + system, all threads) per stage: comparable across loads, unlike wall time. */
+  stages_cpu: Record<string, number>;
   corpus: {
     documents: { train: number; val: number };
     train_tokens: number;
@@ -184,15 +187,17 @@ export interface DemoReport {
   matched_fraction: number;
   runs: DemoRun[];
   seconds: number;
+  cpu_seconds: number;
 }
 
 /** Runs the demo and returns its report (also written to `out/report.json` by the CLI). */
 export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   const opts: ResolvedDemoOptions & Pick<DemoOptions, 'onLog' | 'signal'> = { ...DEMO_DEFAULTS, ...stripUndefined(options) };
   validateDemoOptions(opts);
-  const log = options.onLog ?? (() => {});
+  const log = withRemainingTime(opts, options.onLog ?? (() => {}));
   const started = Date.now();
-  const { stages, lap, restart } = stageTimer();
+  const cpuStarted = process.cpuUsage();
+  const { stages, cpu, lap, restart } = stageTimer(log.stageDone);
   const out = opts.out;
   const dataDir = join(out, 'data');
   await makeFolder(dataDir);
@@ -222,11 +227,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   let chain: SaeChainReport | null = null;
   let threshold: number;
   if (opts.labels === 'sae') {
-    const result = await runSaeChain({ settings: opts, out, tokenizer, trainShard, train, val, onLog: log, signal: options.signal });
+    const result = await runSaeChain({ settings: opts, out, tokenizer, trainShard, train, val, onLog: log, onStage: log.stageDone, signal: options.signal });
     scores = result.scores;
     chain = result.report;
     threshold = opts.threshold ?? result.threshold;
     Object.assign(stages, result.stages);
+    Object.assign(cpu, result.cpu);
     restart();
   } else {
     // 1 inside medical gold spans, 0 elsewhere (see the module comment)
@@ -329,6 +335,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     threshold: opts.fraction !== undefined ? null : threshold,
     chain,
     stages,
+    stages_cpu: cpu,
     corpus: {
       documents: { train: corpus.train.length, val: corpus.val.length },
       train_tokens: train.tokens.length,
@@ -340,7 +347,33 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     matched_fraction: matched,
     runs,
     seconds: (Date.now() - started) / 1000,
+    cpu_seconds: cpuSeconds(process.cpuUsage(cpuStarted)),
   };
+}
+
+function cpuSeconds(u: NodeJS.CpuUsage): number {
+  return (u.user + u.system) / 1e6;
+}
+
+/**
+ * The demo's log with the remaining-time estimate: `stageDone(name, seconds)` records a stage,
+ * and the line after it (the stage's own log line) is followed by the estimate (see eta.ts).
+ */
+function withRemainingTime(opts: ResolvedDemoOptions, onLog: (line: string) => void): ((line: string) => void) & { stageDone: (name: string, seconds: number) => void } {
+  const plan = stagePlan(opts);
+  const done: Record<string, number> = {};
+  let pending: string | null = null;
+  const log = (line: string) => {
+    onLog(line);
+    if (pending !== null) onLog(pending);
+    pending = null;
+  };
+  log.stageDone = (name: string, seconds: number) => {
+    done[name] = seconds;
+    const left = remainingSeconds(plan, done);
+    pending = left === null ? null : `  ${formatRemaining(left)} at this machine's pace so far`;
+  };
+  return log;
 }
 
 /** Token ids of a split's documents, each followed by `<|endoftext|>`, with gold domain labels. */

@@ -97,6 +97,8 @@ export interface SaeChainInputs {
   /** Held-out tokens and gold labels, for grading the classifier. */
   val: LabelledTokens;
   onLog?: (line: string) => void;
+  /** Hears each stage's name and wall seconds as it ends (before its log line). */
+  onStage?: (name: string, seconds: number) => void;
   signal?: AbortSignal;
 }
 
@@ -160,15 +162,16 @@ export interface SaeChainResult {
   scores: Uint8Array;
   threshold: number;
   report: SaeChainReport;
-  /** Seconds per stage, in order. */
+  /** Wall and CPU seconds per stage, in order. */
   stages: Record<string, number>;
+  cpu: Record<string, number>;
 }
 
 /** Runs the chain; see the module comment. */
 export async function runSaeChain(inputs: SaeChainInputs): Promise<SaeChainResult> {
   const { settings: s, out, tokenizer, trainShard, train, val, signal } = inputs;
   const log = inputs.onLog ?? (() => {});
-  const { stages, lap } = stageTimer();
+  const { stages, cpu, lap } = stageTimer(inputs.onStage);
   await makeFolder(join(out, 'models'));
   await makeFolder(join(out, 'sae'));
   await makeFolder(join(out, 'classifier'));
@@ -297,6 +300,7 @@ export async function runSaeChain(inputs: SaeChainInputs): Promise<SaeChainResul
     scores,
     threshold: classifier.threshold,
     stages,
+    cpu,
     report: {
       labeler_lm: {
         params: labeler.parameterCount().total, layers: s.labelerLayers, d_model: s.labelerDim, context: s.labelerContext,
