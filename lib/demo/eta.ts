@@ -1,7 +1,7 @@
 /**
  * The demo's remaining-time estimate. Each stage's share of the work is known from a reference
  * run of the defaults (wall seconds per stage on 2 idle AVX-512 cores, {@link REFERENCE_STAGE_SECONDS});
- * stages driven by a step count scale with it. After each stage the pace of this machine is
+ * stages scale with the settings that drive their work (steps, batch, documents). After each stage the pace of this machine is
  * measured as the wall time of the stages done over their reference time, and the stages left
  * are expected to take their reference time times that pace. A slow or loaded machine thus
  * learns after the first stages how long the rest will take; the first estimate (after the
@@ -27,39 +27,47 @@ export const REFERENCE_STAGE_SECONDS: Readonly<Record<string, number>> = Object.
   train_remove: 26,
 });
 
-/** Step counts of a run, to scale the step-driven stages. */
-export interface StepCounts {
+/** The settings that each stage's work grows with (the demo's options of the same names). */
+export interface WorkSettings {
   labelerSteps: number;
+  labelerBatch: number;
   saeSteps: number;
+  labelDocuments: number;
   bilmSteps: number;
+  bilmBatch: number;
   steps: number;
+  batch: number;
 }
 
-/** The step counts of the reference run (the defaults it measured). */
-export const REFERENCE_STEPS: Readonly<StepCounts> = Object.freeze({ labelerSteps: 800, saeSteps: 800, bilmSteps: 800, steps: 400 });
+/** The settings of the reference run (the defaults it measured). */
+export const REFERENCE_SETTINGS: Readonly<WorkSettings> = Object.freeze({
+  labelerSteps: 800, labelerBatch: 16, saeSteps: 800, labelDocuments: 1000, bilmSteps: 800, bilmBatch: 16, steps: 400, batch: 16,
+});
 
-/** Which reference stage each step count drives. */
-const DRIVEN_BY: Readonly<Record<string, keyof StepCounts>> = Object.freeze({
-  labeler_lm: 'labelerSteps',
-  sae: 'saeSteps',
-  classifier: 'bilmSteps',
-  train_baseline: 'steps',
-  train_document: 'steps',
-  train_mask: 'steps',
-  train_remove: 'steps',
+/** The settings whose product each stage's time is taken to be proportional to (stages not listed: fixed). */
+const SCALES_WITH: Readonly<Record<string, readonly (keyof WorkSettings)[]>> = Object.freeze({
+  labeler_lm: ['labelerSteps', 'labelerBatch'],
+  sae: ['saeSteps'],
+  sae_labels: ['labelDocuments'],
+  classifier: ['bilmSteps', 'bilmBatch'],
+  train_baseline: ['steps', 'batch'],
+  train_document: ['steps', 'batch'],
+  train_mask: ['steps', 'batch'],
+  train_remove: ['steps', 'batch'],
 });
 
 /**
  * Expected seconds per stage on the reference machine for a run: the stages it will run (the
- * chain's only with SAE labels), each step-driven one scaled by its steps over the reference's.
+ * chain's only with SAE labels), each scaled by its settings over the reference's. A rough
+ * model (the SAE stage also encodes its sample, the classifier stage also fits the probe), good
+ * enough for an estimate that the measured pace corrects as the stages go by.
  */
-export function stagePlan(run: StepCounts & { labels: 'sae' | 'gold' }, reference: StepCounts = REFERENCE_STEPS): Record<string, number> {
+export function stagePlan(run: WorkSettings & { labels: 'sae' | 'gold' }, reference: WorkSettings = REFERENCE_SETTINGS): Record<string, number> {
   const chain = new Set(['labeler_lm', 'sae', 'sae_labels', 'classifier', 'scoring']);
   const plan: Record<string, number> = {};
   for (const [stage, seconds] of Object.entries(REFERENCE_STAGE_SECONDS)) {
     if (run.labels === 'gold' && chain.has(stage)) continue;
-    const key = DRIVEN_BY[stage];
-    plan[stage] = key ? (seconds * run[key]) / reference[key] : seconds;
+    plan[stage] = (SCALES_WITH[stage] ?? []).reduce((t, key) => (t * run[key]) / reference[key], seconds);
   }
   return plan;
 }

@@ -1,23 +1,25 @@
 // The demo's remaining-time estimate: the plan scales step-driven stages, the pace is the
 // measured time of the stages done over their planned time, and the rest is planned × pace.
 import { describe, expect, it } from 'vitest';
-import { formatRemaining, REFERENCE_STAGE_SECONDS, REFERENCE_STEPS, remainingSeconds, stagePlan } from '../../../lib/demo/eta.js';
+import { formatRemaining, REFERENCE_SETTINGS, REFERENCE_STAGE_SECONDS, remainingSeconds, stagePlan } from '../../../lib/demo/eta.js';
 import { stageTimer } from '../../../lib/demo/stage_timer.js';
 
 const total = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
 
 describe('stagePlan', () => {
-  it('is the reference at the reference steps, and scales each step-driven stage with its own steps', () => {
-    expect(stagePlan({ ...REFERENCE_STEPS, labels: 'sae' })).toEqual(REFERENCE_STAGE_SECONDS);
-    const plan = stagePlan({ ...REFERENCE_STEPS, labelerSteps: REFERENCE_STEPS.labelerSteps / 2, steps: REFERENCE_STEPS.steps * 2, labels: 'sae' });
-    expect(plan.labeler_lm).toBeCloseTo(REFERENCE_STAGE_SECONDS.labeler_lm / 2, 12);
+  it('is the reference at the reference settings, and scales each stage with the settings that drive it', () => {
+    expect(stagePlan({ ...REFERENCE_SETTINGS, labels: 'sae' })).toEqual(REFERENCE_STAGE_SECONDS);
+    const r = REFERENCE_SETTINGS;
+    const plan = stagePlan({ ...r, labelerSteps: r.labelerSteps / 2, labelerBatch: r.labelerBatch / 2, steps: r.steps * 2, labelDocuments: r.labelDocuments * 3, labels: 'sae' });
+    expect(plan.labeler_lm).toBeCloseTo(REFERENCE_STAGE_SECONDS.labeler_lm / 4, 12);
     expect(plan.train_remove).toBeCloseTo(REFERENCE_STAGE_SECONDS.train_remove * 2, 12);
+    expect(plan.sae_labels).toBeCloseTo(REFERENCE_STAGE_SECONDS.sae_labels * 3, 12);
     expect(plan.sae).toBe(REFERENCE_STAGE_SECONDS.sae);
     expect(plan.scoring).toBe(REFERENCE_STAGE_SECONDS.scoring);
   });
 
   it('leaves out the SAE chain with gold labels', () => {
-    const plan = stagePlan({ ...REFERENCE_STEPS, labels: 'gold' });
+    const plan = stagePlan({ ...REFERENCE_SETTINGS, labels: 'gold' });
     expect(Object.keys(plan)).toEqual(['tokenizer', 'shards', 'train_baseline', 'train_document', 'train_mask', 'train_remove']);
   });
 });
@@ -33,7 +35,7 @@ describe('remainingSeconds', () => {
   });
 
   it('on the reference machine predicts the reference total', () => {
-    const ref = stagePlan({ ...REFERENCE_STEPS, labels: 'sae' });
+    const ref = stagePlan({ ...REFERENCE_SETTINGS, labels: 'sae' });
     expect(remainingSeconds(ref, { tokenizer: ref.tokenizer })! + ref.tokenizer).toBeCloseTo(total(ref), 9);
   });
 
