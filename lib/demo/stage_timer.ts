@@ -15,10 +15,15 @@ export interface StageTimer {
   cpu: Record<string, number>;
   lap: (name: string) => string;
   restart: () => void;
+  /** The listener the timer was made with, to hand on to stages timed elsewhere. */
+  onLap?: LapListener;
 }
 
+/** Hears a stage's name, wall seconds and CPU seconds as it ends. */
+export type LapListener = (name: string, seconds: number, cpuSeconds: number) => void;
+
 /** Makes a {@link StageTimer}. */
-export function stageTimer(onLap?: (name: string, seconds: number, cpuSeconds: number) => void): StageTimer {
+export function stageTimer(onLap?: LapListener): StageTimer {
   const stages: Record<string, number> = {};
   const cpu: Record<string, number> = {};
   let clock = performance.now();
@@ -37,5 +42,5 @@ export function stageTimer(onLap?: (name: string, seconds: number, cpuSeconds: n
     clock = performance.now();
     cpuClock = process.cpuUsage();
   };
-  return { stages, cpu, lap, restart };
+  return { stages, cpu, lap, restart, onLap };
 }
