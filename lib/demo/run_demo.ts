@@ -35,6 +35,7 @@ import { joinDocuments, spanTokenLabels, writeLabelledShard } from '../stages/to
 import { resolveDemoOptions, type DemoConfig, type DemoLabels, type DemoOptions, type ResolvedDemoOptions } from './demo_config.js';
 import { runSaeChain, type SaeChainReport } from './sae_chain.js';
 import { stageTimer } from './stage_timer.js';
+import { formatRemaining, remainingSeconds, stagePlan } from './eta.js';
 import { CodedRangeError } from '../errors.js';
 import { DOMAINS, FORGET_LABEL, UNLABELLED } from '../data/domains.js';
 
@@ -83,6 +84,8 @@ export interface DemoReport {
   chain: SaeChainReport | null;
   /** Wall seconds per stage, in order (each training run also records its own). */
   stages: Record<string, number>;
+  /** CPU seconds (user + system, all threads) per stage: comparable across loads, unlike wall time. */
+  stagesCpu: Record<string, number>;
   corpus: {
     documents: { train: number; val: number };
     trainTokens: number;
@@ -94,6 +97,7 @@ export interface DemoReport {
   matchedFraction: number;
   runs: DemoRun[];
   seconds: number;
+  cpuSeconds: number;
 }
 
 type Timer = ReturnType<typeof stageTimer>;
@@ -118,9 +122,10 @@ interface ForgetScores {
 /** Runs the demo and returns its report (also written to `out/report.json` by the CLI). */
 export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   const opts = resolveDemoOptions(options);
-  const log: Log = opts.onLog ?? (() => {});
+  const log = withRemainingTime(opts, opts.onLog ?? (() => {}));
   const started = Date.now();
-  const timer = stageTimer();
+  const cpuStarted = process.cpuUsage();
+  const timer = stageTimer(log.stageDone);
   await makeFolder(join(opts.out, 'data'));
   await makeFolder(join(opts.out, 'models'));
   log(`backend: ${describeBackend(backendInfo())}`);
@@ -143,7 +148,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     const l = result.loss;
     log(`${mode}: held-out loss medical ${l.medical.toFixed(3)}, biology ${l.biology.toFixed(3)}, general ${l.general.toFixed(3)} (${timer.lap(`train_${mode}`)})`);
   }
-  return demoReport(opts, streams, forget, { matched, runs, model: model!, stages: timer.stages, seconds: (Date.now() - started) / 1000 });
+  const cpu = process.cpuUsage(cpuStarted);
+  return demoReport(opts, streams, forget, {
+    matched, runs, model: model!, stages: timer.stages, cpu: timer.cpu, seconds: (Date.now() - started) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6,
+  });
 }
 
 /** Step 1: the WordNet corpus, a BPE tokenizer trained on it, and the train / val shards with gold labels. */
@@ -170,8 +178,9 @@ async function prepareStreams(opts: DemoConfig, timer: Timer, log: Log): Promise
 /** Step 2: forget scores from the SAE chain, or from the gold labels (see the module comment). */
 async function forgetScores(opts: DemoConfig, s: DemoStreams, timer: Timer, log: Log): Promise<ForgetScores> {
   if (opts.labels === 'sae') {
-    const result = await runSaeChain({ settings: opts, out: opts.out, tokenizer: s.tokenizer, trainShard: s.trainShard, train: s.train, val: s.val, onLog: log, signal: opts.signal });
+    const result = await runSaeChain({ settings: opts, out: opts.out, tokenizer: s.tokenizer, trainShard: s.trainShard, train: s.train, val: s.val, onLog: log, onStage: timer.onLap, signal: opts.signal });
     Object.assign(timer.stages, result.stages);
+    Object.assign(timer.cpu, result.cpu);
     timer.restart();
     return { scores: result.scores, threshold: opts.threshold ?? result.threshold, chain: result.report };
   }
@@ -222,7 +231,7 @@ function demoRun(mode: DemoRun['mode'], r: FilteredRunResult, trainTokens: numbe
 /** Step 4: the report. */
 function demoReport(
   opts: DemoConfig, s: DemoStreams, forget: ForgetScores,
-  done: { matched: number; runs: DemoRun[]; model: DemoReport['model']; stages: Record<string, number>; seconds: number },
+  done: { matched: number; runs: DemoRun[]; model: DemoReport['model']; stages: Record<string, number>; cpu: Record<string, number>; seconds: number; cpuSeconds: number },
 ): DemoReport {
   const { onLog: _onLog, signal: _signal, ...recorded } = opts;
   return {
@@ -237,6 +246,7 @@ function demoReport(
     threshold: opts.fraction !== undefined ? null : forget.threshold,
     chain: forget.chain,
     stages: done.stages,
+    stagesCpu: done.cpu,
     corpus: {
       documents: { train: s.corpus.train.length, val: s.corpus.val.length },
       trainTokens: s.train.tokens.length,
@@ -248,7 +258,29 @@ function demoReport(
     matchedFraction: done.matched,
     runs: done.runs,
     seconds: done.seconds,
+    cpuSeconds: done.cpuSeconds,
   };
+}
+
+/**
+ * The demo's log with the remaining-time estimate: `stageDone(name, seconds)` records a stage,
+ * and the line after it (the stage's own log line) is followed by the estimate (see eta.ts).
+ */
+function withRemainingTime(opts: DemoConfig, onLog: Log): Log & { stageDone: (name: string, seconds: number) => void } {
+  const plan = stagePlan(opts);
+  const done: Record<string, number> = {};
+  let pending: string | null = null;
+  const log = (line: string) => {
+    onLog(line);
+    if (pending !== null) onLog(pending);
+    pending = null;
+  };
+  log.stageDone = (name: string, seconds: number) => {
+    done[name] = seconds;
+    const left = remainingSeconds(plan, done);
+    pending = left === null ? null : `  ${formatRemaining(left)} at this machine's pace so far`;
+  };
+  return log;
 }
 
 function domainFractions(labels: Uint8Array): Record<(typeof DOMAINS)[number], number> {
