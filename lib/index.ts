@@ -73,8 +73,11 @@ export type { TransformerConfig, TransformerOptions, LadderOptions } from './mod
 export { trainMasked, TRAIN_DEFAULTS } from './model/train.js';
 export type { TrainOptions, TrainProgress, TrainSummary } from './model/train.js';
 export { loadCheckpoint, saveCheckpoint, restoreCheckpoint } from './model/checkpoint.js';
-export type { TrainingState } from './model/checkpoint.js';
-export { readSafetensors, writeSafetensors, parseSafetensors, SafetensorsError } from './model/safetensors.js';
+export type { TrainingState, RestoreOptions } from './model/checkpoint.js';
+export { readSafetensors, readSafetensorsMetadata, writeSafetensors, parseSafetensors, SafetensorsError } from './model/safetensors.js';
+export { readModelTokenizer, tokenizerMetadata, tokenizerFromMetadata, TOKENIZER_JSON_METADATA_KEY } from './model/model_tokenizer.js';
+export type { EmbedTokenizerOptions } from './model/model_tokenizer.js';
+export { readModelContract, TOKENIZER_METADATA_KEY } from './model/model_contract.js';
 export type { SafetensorsContents, SafetensorsTensor, SafetensorsDtype, TensorToWrite } from './model/safetensors.js';
 export { cosineSchedule } from './model/schedule.js';
 export type { CosineScheduleOptions } from './model/schedule.js';
