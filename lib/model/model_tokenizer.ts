@@ -62,8 +62,8 @@ export function tokenizerMetadata(tokenizer: Tokenizer | RecordedContract, optio
 
 /**
  * The tokenizer embedded in a file's metadata, or null when it embeds none.
- * @throws TokenfilterError E_FILE_FORMAT naming `path` when the JSON is not a tokenizer, or when
- *   it is not the tokenizer the file's contract names.
+ * @throws TokenfilterError E_FILE_FORMAT naming `path` when the JSON is not a tokenizer, when
+ *   it is not the tokenizer the file's contract names, or when its vocabulary is not the model's.
  */
 export function tokenizerFromMetadata(metadata: Record<string, string>, path: string): Tokenizer | null {
   const text = metadata[TOKENIZER_JSON_METADATA_KEY];
@@ -82,7 +82,20 @@ export function tokenizerFromMetadata(metadata: Record<string, string>, path: st
       `${path}: the embedded tokenizer (hash ${own.hashPrefix}, vocab ${own.vocabSize}) is not the one the file's contract names (hash ${contract.hashPrefix}, vocab ${contract.vocabSize})`,
       { path },
     );
+  const vocab = configVocabulary(metadata);
+  if (vocab !== undefined && vocab !== tokenizer.vocabSize)
+    throw new TokenfilterError('E_FILE_FORMAT', `${path}: the embedded tokenizer has ${tokenizer.vocabSize} ids, the model ${vocab}`, { path });
   return tokenizer;
+}
+
+/** The vocabulary size of a model file's `config` metadata, when it has a readable one. */
+function configVocabulary(metadata: Record<string, string>): number | undefined {
+  try {
+    const vocabSize: unknown = (JSON.parse(metadata.config ?? 'null') as { vocabSize?: unknown } | null)?.vocabSize;
+    return typeof vocabSize === 'number' ? vocabSize : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -110,3 +110,13 @@ describe('the tokenizer a model file carries', () => {
     await expect(trainMasked(await tinyModel(a.vocabSize), batches(a.vocabSize, 1), { tokenizer: a, embedTokenizer: 1 as never })).rejects.toThrow(TypeError);
   });
 });
+
+describe('a tokenizer of another vocabulary than the model', () => {
+  it('is refused on reading (E_FILE_FORMAT)', async () => {
+    const [a] = await twoTokenizers();
+    const model = await tinyModel(a.vocabSize + 4);
+    const path = join(dir, 'wide.safetensors');
+    await model.save(path, tokenizerMetadata(a));
+    await expect(readModelTokenizer(path)).rejects.toMatchObject({ code: 'E_FILE_FORMAT', message: expect.stringContaining('the model 304') });
+  });
+});
