@@ -18,6 +18,7 @@ import { rmu } from '../eval/rmu.js';
 import { Transformer } from '../model/transformer.js';
 import { EXPERIMENT_DOMAINS, FORGET_LABEL, NO_DOMAIN } from './domain_corpus.js';
 import type { ExperimentRun } from './filtering_experiment.js';
+import { tokenizerMetadata } from '../model/model_tokenizer.js';
 
 /** Settings of the attack stage. */
 export interface AttackSettings {
@@ -115,7 +116,7 @@ export async function runAttacks(
         if (p.step % 100 === 0) settings.log(`  rmu step ${p.step}/${p.steps}: forget term ${p.forgetLoss.toFixed(2)}, retain term ${p.retainLoss.toFixed(4)}`);
       },
     });
-    await result.model.save(rmuPath, { experiment_run: 'rmu', rmu_of: baseline.id });
+    await result.model.save(rmuPath, { experiment_run: 'rmu', rmu_of: baseline.id, ...tokenizerMetadata(tokenizer) });
     const losses = await domainLosses(result.model, val, { labelNames: [...EXPERIMENT_DOMAINS], bootstrap: 500, seed: settings.seed });
     const every = Math.max(1, Math.floor(result.curve.length / 50));
     done.rmu = {

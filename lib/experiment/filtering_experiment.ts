@@ -36,6 +36,7 @@ import { runAttacks, type AttackRecord } from './attack_stage.js';
 import { mcqForRun, sampleMcq, type McqSummary } from './mcq_stage.js';
 import { EXPERIMENT_DOMAINS, FORGET_LABEL, buildDomainCorpus, type DomainCorpus } from './domain_corpus.js';
 import { stripUndefined } from '../options.js';
+import { tokenizerMetadata } from '../model/model_tokenizer.js';
 
 /** One model size of the ladder. */
 export interface ModelSize {
@@ -311,7 +312,7 @@ export async function runFilteringExperiment(options: FilteringExperimentOptions
     let summary;
     try {
       summary = await trainMasked(model, sampler, {
-        steps, lr: o.lr, signal: o.signal, checkpointPath: checkpoint, checkpointEvery: o.checkpointEvery,
+        steps, lr: o.lr, signal: o.signal, checkpointPath: checkpoint, checkpointEvery: o.checkpointEvery, tokenizer,
         resumeFrom: existsSync(checkpoint) ? checkpoint : undefined,
         onProgress: (p) => {
           if (p.step % 100 === 0 || p.step === steps)
@@ -323,7 +324,7 @@ export async function runFilteringExperiment(options: FilteringExperimentOptions
     }
     const losses = await domainLosses(model, val, { labelNames: [...EXPERIMENT_DOMAINS], bootstrap: 500, seed });
     const modelPath = join(modelDir, `${id}.safetensors`);
-    await model.save(modelPath, { experiment_run: id });
+    await model.save(modelPath, { experiment_run: id, ...tokenizerMetadata(tokenizer) });
     await rm(checkpoint, { force: true });
     if (mode !== 'baseline') await rm(join(o.out, 'filtered', id), { recursive: true, force: true });
     const run: ExperimentRun = {

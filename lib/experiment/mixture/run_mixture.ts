@@ -26,6 +26,7 @@ import { EXPERIMENT_DOMAINS } from '../domain_corpus.js';
 import { buildMixtureCorpus, shareWeights, type MixtureCorpus } from './mixture_corpus.js';
 import { measureSeparability, type Separability } from './separability.js';
 import { alignability, itiSteering, steeringSweep, type Alignability, type DomainLossTable, type SteeringPoint } from './steering_sweep.js';
+import { tokenizerMetadata } from '../../model/model_tokenizer.js';
 
 /** Options of {@link runMixtureExperiment}; defaults in {@link MIXTURE_DEFAULTS}. */
 export interface MixtureExperimentOptions {
@@ -162,7 +163,7 @@ async function trainShare(o: ResolvedMixtureOptions, corpus: MixtureCorpus, toke
   const checkpoint = join(o.out, 'models', `${id}.checkpoint.safetensors`);
   try {
     const summary = await trainMasked(model, sampler, {
-      steps: o.steps, lr: o.lr, signal: o.signal, checkpointPath: checkpoint, checkpointEvery: 250,
+      steps: o.steps, lr: o.lr, signal: o.signal, checkpointPath: checkpoint, checkpointEvery: 250, tokenizer,
       resumeFrom: existsSync(checkpoint) ? checkpoint : undefined,
       onProgress: (p) => {
         if (p.step % 250 === 0 || p.step === o.steps) o.onLog?.(`  ${id}: step ${p.step}/${o.steps} loss ${p.loss.toFixed(3)}`);
@@ -236,7 +237,7 @@ export async function runMixtureExperiment(options: MixtureExperimentOptions): P
       const started = performance.now();
       const { model, summary, checkpoint, weights } = await trainShare(o, corpus, tokenizer, share, seed, id);
       const modelPath = join(o.out, 'models', `${id}.safetensors`);
-      await model.save(modelPath, { mixture_run: id });
+      await model.save(modelPath, { mixture_run: id, ...tokenizerMetadata(tokenizer) });
       await rm(checkpoint, { force: true });
       log(`${id}: probes and steering`);
       const m = await measureRun(o, model, tokenizer, corpus, prompts);
