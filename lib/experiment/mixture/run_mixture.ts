@@ -23,10 +23,11 @@ import { trainMasked } from '../../model/train.js';
 import { Transformer } from '../../model/transformer.js';
 import { backendInfo } from '../../native.js';
 import { EXPERIMENT_DOMAINS } from '../domain_corpus.js';
-import { buildMixtureCorpus, shareWeights, type MixtureCorpus } from './mixture_corpus.js';
+import { buildMixtureCorpus, shareWeights, type Domain, type MixtureCorpus } from './mixture_corpus.js';
 import { measureSeparability, type Separability } from './separability.js';
 import { alignability, itiSteering, steeringSweep, type Alignability, type DomainLossTable, type SteeringPoint } from './steering_sweep.js';
 import { tokenizerMetadata } from '../../model/model_tokenizer.js';
+import { checkComparisonSettings, runFilteringComparison, type ComparisonSettings, type FilteringComparison } from './filtering_comparison.js';
 
 /** Options of {@link runMixtureExperiment}; defaults in {@link MIXTURE_DEFAULTS}. */
 export interface MixtureExperimentOptions {
@@ -58,6 +59,11 @@ export interface MixtureExperimentOptions {
   /** Medical prompts sampled with and without steering per model (0: none). */
   samples?: number;
   sampleTokens?: number;
+  /**
+   * After the ladder, compare keep-then-steer with filtering (token removal, ITI, RMU, with
+   * adversarial fine-tuning): true for the defaults, or the settings; see filtering_comparison.ts.
+   */
+  compare?: boolean | ComparisonSettings;
   onLog?: (line: string) => void;
   signal?: AbortSignal;
 }
@@ -81,6 +87,7 @@ export const MIXTURE_DEFAULTS = Object.freeze({
   alignCost: 0.05,
   samples: 3,
   sampleTokens: 24,
+  compare: false as boolean | ComparisonSettings,
 });
 
 /** {@link MixtureExperimentOptions} with every default applied. */
@@ -99,6 +106,7 @@ export function resolveMixtureOptions(options: MixtureExperimentOptions): Resolv
   if (o.dModel % o.heads !== 0) throw new TokenfilterError('E_OPTION', `dModel ${o.dModel} is not divisible by heads ${o.heads}`);
   for (const a of o.alphas) if (!Number.isFinite(a)) throw new TokenfilterError('E_OPTION', `alpha ${a} is not finite`);
   if (!(o.alignCost > 0)) throw new TokenfilterError('E_OPTION', `alignCost must be > 0, got ${o.alignCost}`);
+  checkComparisonSettings(o.compare);
   return o;
 }
 
@@ -130,6 +138,8 @@ export interface MixtureResults {
   options: Omit<ResolvedMixtureOptions, 'onLog' | 'signal'>;
   backend: ReturnType<typeof backendInfo>;
   runs: Record<string, MixtureRun>;
+  /** Keep-then-steer against filtering, when run (`compare`). */
+  comparison?: FilteringComparison;
 }
 
 /** Reads `results.json` of a study folder, or null. */
@@ -154,12 +164,20 @@ async function studyTokenizer(o: ResolvedMixtureOptions): Promise<Tokenizer> {
   return tokenizer;
 }
 
-/** Trains (or resumes) one model at `share`; returns it with its training summary. */
-async function trainShare(o: ResolvedMixtureOptions, corpus: MixtureCorpus, tokenizer: Tokenizer, share: number, seed: number, id: string) {
+/**
+ * Trains (or resumes) one model at `share`; returns it with its training summary. `shards`
+ * replaces a domain's training shard (a filtered copy with its loss mask beside it, which is then
+ * applied); the weights and the batches drawn stay those of `share`.
+ */
+export async function trainShare(
+  o: ResolvedMixtureOptions, corpus: MixtureCorpus, tokenizer: Tokenizer, share: number, seed: number, id: string,
+  shards: Partial<Record<Domain, string>> = {},
+) {
   const weights = shareWeights(share, corpus.trainTokens);
-  const sources = EXPERIMENT_DOMAINS.filter((d) => weights[d] > 0).map((d) => ({ name: d, shards: [corpus.trainShards[d]], weight: weights[d] }));
+  const sources = EXPERIMENT_DOMAINS.filter((d) => weights[d] > 0).map((d) => ({ name: d, shards: [shards[d] ?? corpus.trainShards[d]], weight: weights[d] }));
   const model = await Transformer.create({ vocabSize: tokenizer.vocabSize, dModel: o.dModel, layers: o.layers, heads: o.heads, context: o.context, seed });
-  const sampler = new BatchSampler({ sources, batch: o.batch, context: o.context, seed, expectTokenizer: tokenizer, lossMask: 'none' });
+  const lossMask = Object.keys(shards).length > 0 ? 'auto' : 'none';
+  const sampler = new BatchSampler({ sources, batch: o.batch, context: o.context, seed, expectTokenizer: tokenizer, lossMask });
   const checkpoint = join(o.out, 'models', `${id}.checkpoint.safetensors`);
   try {
     const summary = await trainMasked(model, sampler, {
@@ -256,5 +274,7 @@ export async function runMixtureExperiment(options: MixtureExperimentOptions): P
       await saveResults(o.out, results);
       log(`${id}: medical ${m.base.medical.toFixed(3)}, best layer AUROC ${Math.max(...m.separability.layers.map((l) => l.auroc)).toFixed(3)}, alignability ${m.align.medicalRise.toFixed(3)}${m.align.reached ? '' : ' (cost not reached)'}`);
     }
+  if (o.compare !== false)
+    await runFilteringComparison(o, results, corpus, tokenizer, o.compare === true ? {} : o.compare, () => saveResults(o.out, results));
   return results;
 }
