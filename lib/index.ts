@@ -25,6 +25,9 @@ export type { Separability, ProbeResult, HeadProbe, SeparabilityOptions } from '
 export { steeringSweep, alignability, itiSteering } from './experiment/mixture/steering_sweep.js';
 export type { SteeringPoint, Alignability, SteeringSweepOptions, DomainLossTable } from './experiment/mixture/steering_sweep.js';
 export { writeMixtureReport } from './experiment/mixture/mixture_report.js';
+export { bestSteeredShare, checkComparisonSettings, COMPARISON_DEFAULTS } from './experiment/mixture/filtering_comparison.js';
+export type { ComparisonSettings, FilteringComparison, SeedComparison, DefenceRecord } from './experiment/mixture/filtering_comparison.js';
+export type { AttackRecord, AttackTarget } from './experiment/attack_stage.js';
 
 // backend
 export { backendInfo, setThreads, setSimdLevel } from './native.js';
