@@ -6,14 +6,33 @@
  * contract only and a note says so.
  * @module
  */
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Tokenizer } from '../data/tokenizer.js';
 import { checkContract, tokenizerHashPrefix, type RecordedContract } from '../data/tokenizer_contract.js';
 import { UsageError, type CliIO } from './output.js';
 
 /** The vocabulary size of the built-in cl100k (with `<|hidden|>`), to skip hashing it for other shards. */
 const CL100K_VOCAB = 100_278;
+
+/**
+ * The `tokenizer.json` beside `shard`, or beside the input shard named by the `.filter.json`
+ * record `tokenfilter filter` wrote next to it (its `input` field); null when there is none.
+ */
+export function tokenizerBeside(shard: string): string | null {
+  const beside = join(dirname(shard), 'tokenizer.json');
+  if (existsSync(beside)) return beside;
+  const record = join(dirname(shard), `${basename(shard).replace(/\.bin$/, '')}.filter.json`);
+  if (!existsSync(record)) return null;
+  try {
+    const input: unknown = (JSON.parse(readFileSync(record, 'utf8')) as { input?: unknown }).input;
+    if (typeof input !== 'string') return null;
+    const original = join(dirname(resolve(input)), 'tokenizer.json');
+    return existsSync(original) ? original : null;
+  } catch {
+    return null; // an unreadable record: no tokenizer found (filter's own readers judge records)
+  }
+}
 
 async function loadTokenizer(spec: string, option: string): Promise<Tokenizer> {
   if (spec === 'cl100k') return Tokenizer.cl100k();
@@ -39,8 +58,8 @@ export async function trainingTokenizer(
   let tokenizer: Tokenizer | undefined;
   if (options.tokenizer !== undefined) tokenizer = await loadTokenizer(options.tokenizer, '--tokenizer');
   else if (options.embedTokenizer !== false) {
-    const beside = join(dirname(shards[0]), 'tokenizer.json');
-    if (existsSync(beside)) {
+    const beside = tokenizerBeside(shards[0]);
+    if (beside !== null) {
       tokenizer = await loadTokenizer(beside, 'tokenizer beside the shards:');
     } else if (contract.vocabSize === CL100K_VOCAB && contract.hashPrefix === tokenizerHashPrefix(Tokenizer.cl100k().hash)) {
       tokenizer = Tokenizer.cl100k();

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ import { broadcastLabel } from '../../../lib/classify/labels.js';
 import { TokenClassifier } from '../../../lib/classify/token_classifier.js';
 import { GENERAL, MEDICAL, tinyBiLM } from '../classify/fixtures.js';
 import { runCaptured } from './run_captured.js';
+import { tokenizerBeside } from '../../../lib/cli/training_tokenizer.js';
 
 // `tokenfilter train` embeds the shards' tokenizer in the model and its checkpoints; train, eval
 // and score refuse a model, checkpoint or classifier of another tokenizer (E_TOKENIZER_MISMATCH).
@@ -47,6 +48,22 @@ describe('tokenfilter train records its tokenizer', () => {
       expect(back?.hash).toBe(mine.hash);
       expect([...back!.encode(TEXT)]).toEqual([...mine.encode(TEXT)]);
     }
+  });
+
+  it("finds the tokenizer of a filtered shard through its filter record's input", async () => {
+    const filtered = join(dir, 'filtered');
+    mkdirSync(filtered);
+    const copy = join(filtered, 'train_000000.bin');
+    copyFileSync(shard, copy);
+    expect(tokenizerBeside(copy)).toBeNull();
+    writeFileSync(join(filtered, 'train_000000.filter.json'), JSON.stringify({ input: shard }));
+    expect(tokenizerBeside(copy)).toBe(join(dir, 'data', 'tokenizer.json'));
+    const out = join(dir, 'from-filtered.safetensors');
+    const r = await runCaptured('train', copy, '--out', out, '--steps', '1', ...model);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await readModelTokenizer(out))?.hash).toBe(mine.hash);
+    writeFileSync(join(filtered, 'train_000000.filter.json'), '{"input": 3}');
+    expect(tokenizerBeside(copy)).toBeNull();
   });
 
   it('records the contract only with --no-embed-tokenizer, and says so when it finds no tokenizer', async () => {
