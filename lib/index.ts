@@ -179,6 +179,24 @@ export type { DemoOptions, DemoReport, DemoRun, DemoLabels, ResolvedDemoOptions 
 export { runSaeChain } from './demo/sae_chain.js';
 export type { SaeChainSettings, SaeChainInputs, SaeChainReport, SaeChainResult, GoldAgreement } from './demo/sae_chain.js';
 
+// pipeline stages (docs/stages.md): one file each, with its defaults, resolve() and run()
+export { checkOptionKeys, nearestName } from './stages/option_keys.js';
+export { corpusTokenizer, domainTrainTexts, joinDocuments, spanTokenLabels, writeLabelledShard, TOKENIZE_STAGE_DEFAULTS } from './stages/tokenize.js';
+export type { TokenizerStageOptions, DocumentTokens, JoinOptions } from './stages/tokenize.js';
+export { runLabel, resolveLabel, selectMinLatents, LABEL_STAGE_DEFAULTS } from './stages/label.js';
+export type { LabelStageOptions, ResolvedLabelOptions } from './stages/label.js';
+export { runScore, resolveScore, SCORE_STAGE_DEFAULTS } from './stages/score.js';
+export { runFilter, resolveFilter, filterToShard, FILTER_STAGE_DEFAULTS, BINARY_SCORE_THRESHOLD } from './stages/filter.js';
+export type { FilterJob, FlagRule } from './stages/filter.js';
+export { runTrain, resolveTrain, openStream, TRAIN_STAGE_DEFAULTS } from './stages/train.js';
+export type { TrainStageOptions, TrainStageResult, ResolvedTrainOptions, TrainingStream, ModelShape, BatchSettings, OpenedBatches } from './stages/train.js';
+export { runEvaluate, resolveEvaluate, EVALUATE_STAGE_DEFAULTS } from './stages/evaluate.js';
+export type { EvaluateStageOptions, DomainLossRows } from './stages/evaluate.js';
+export { runFilteredModel } from './stages/filtered_run.js';
+export type { FilteredRunJob, FilteredRunResult, ScoredStream } from './stages/filtered_run.js';
+export { corpusFile, missingCorpusFiles, readCorpusTexts } from './data/corpus_layout.js';
+export type { CorpusSplit } from './data/corpus_layout.js';
+
 // types (and constants) that appear in the signatures above, exported so that users can name them
 // and the API reference resolves every link
 export type { LossMaskMode } from './data/shard_windows.js';

@@ -28,7 +28,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BatchSampler, Tokenizer, Transformer, backendInfo, readDocuments, spanLabelsToTokenLabels, trainMasked, writeShard } from '../dist/index.js';
+import { Tokenizer, Transformer, backendInfo, joinDocuments, readDocuments, runTrain, spanTokenLabels, writeShard } from '../dist/index.js';
 import { loadDefaultCorpus } from '../dist/data/default_corpus.js';
 import { tokenActivations } from '../dist/label/activations.js';
 import { labelTokensWithEot } from '../dist/label/label_tokens.js';
@@ -167,26 +167,16 @@ async function loadDocs() {
   return { train, dev, evaluation };
 }
 
-/** Tokens with <|endoftext|> after each document; labels 1 medical, 0 other, 255 on eot. */
+/** Tokens with <|endoftext|> after each document (tokenize stage); labels 1 medical, 0 other, 255 on eot; domains index DOMAINS, 255 for none. */
 const DOMAINS = ['medical', 'biology', 'general'];
 function encode(tokenizer, docs) {
-  const ids = [];
-  const labels = [];
-  const domains = []; // index into DOMAINS per token, 255 for none
-  for (const doc of docs) {
-    const enc = tokenizer.encodeWithOffsets(doc.text);
-    const masks = DOMAINS.map((label) => spanLabelsToTokenLabels(enc.offsets, doc.spans, { label }));
-    for (let i = 0; i < enc.ids.length; i++) {
-      ids.push(enc.ids[i]);
-      labels.push(masks[0][i] ? 1 : 0);
-      const d = masks.findIndex((m) => m[i]);
-      domains.push(d < 0 ? 255 : d);
-    }
-    ids.push(tokenizer.eotId);
-    labels.push(255);
-    domains.push(255);
-  }
-  return { tokens: Uint32Array.from(ids), labels: Uint8Array.from(labels), domains: Uint8Array.from(domains) };
+  const eot = { eotId: tokenizer.eotId, separator: 'after', separatorLabel: 255 };
+  // label k + 1 for DOMAINS[k] (the first listed wins), 0 for none
+  const parts = docs.map((doc) => spanTokenLabels(tokenizer, doc, ['none', ...DOMAINS]));
+  const { tokens, labels: byDomain } = joinDocuments(parts, eot);
+  const labels = Uint8Array.from(byDomain, (l) => (l === 255 ? 255 : l === 1 ? 1 : 0));
+  const domains = Uint8Array.from(byDomain, (l) => (l === 255 || l === 0 ? 255 : l - 1));
+  return { tokens, labels, domains };
 }
 
 const docs = await loadDocs();
@@ -214,21 +204,19 @@ log(`${docs.train.length} training docs (${train.tokens.length} tokens), ${docs.
 
 // ---- labeler LM
 const modelPath = join(out, 'lm.safetensors');
-const lmConfig = { vocabSize: tokenizer.vocabSize, dModel: Number(args['d-model']), layers: Number(args.layers), heads: Number(args.heads), context: Number(args.context), seed: 1 };
 let model;
 if (existsSync(modelPath)) model = await Transformer.load(modelPath);
 else {
   const shard = join(out, 'train.bin');
   await writeShard(shard, train.tokens, { tokenizer });
-  model = await Transformer.create(lmConfig);
-  const sampler = new BatchSampler({ shards: [shard], batch: Number(args.batch), context: lmConfig.context, seed: 1 });
   const steps = Number(args.steps);
-  const summary = await trainMasked(model, sampler, {
-    steps, lr: Number(args.lr),
-    onProgress: (p) => { if (p.step % 100 === 0) log(`LM step ${p.step}/${steps} loss ${p.loss.toFixed(3)} ${Math.round(p.tokensPerSecond)} tok/s`); },
+  const trained = await runTrain({
+    name: 'LM', stream: { shards: [shard] }, tokenizer, steps, lr: Number(args.lr), seed: 1, logEvery: 100, onLog: log,
+    model: { layers: Number(args.layers), dModel: Number(args['d-model']), heads: Number(args.heads) }, context: Number(args.context), batch: Number(args.batch),
+    save: { path: modelPath },
   });
-  sampler.close();
-  await model.save(modelPath);
+  model = trained.model;
+  const { summary } = trained;
   emit({ metric: 'lm_train', params: model.parameterCount().total, steps, final_loss: summary.finalLoss, seconds: summary.elapsedMs / 1000, tokens: summary.tokens });
 }
 const layer = Number(args.layer);

@@ -20,7 +20,7 @@ import { makeFolder } from '../data/output_path.js';
 import { writeFileAtomic } from '../data/atomic_file.js';
 import { join } from 'node:path';
 import { loadDefaultCorpus } from '../data/default_corpus.js';
-import { readDocuments } from '../data/read_documents.js';
+import { readCorpusTexts } from '../data/corpus_layout.js';
 import { writeShard } from '../data/shard.js';
 import { Tokenizer } from '../data/tokenizer.js';
 import { DocumentClassifier, type DocumentLayerResult, type LabelledDocument } from './document_classifier.js';
@@ -131,7 +131,7 @@ async function readDomainSplit(data: string, split: 'train' | 'val', chars: numb
   const out: Doc[] = [];
   for (const domain of ['medical', 'biology', 'general']) {
     const docs: Doc[] = [];
-    for await (const d of readDocuments(join(data, 'corpus', `${domain}.${split}.jsonl.gz`))) docs.push({ text: d.text, domain });
+    for (const text of await readCorpusTexts(data, domain, split)) docs.push({ text, domain });
     let total = 0;
     for (const d of random.shuffle(docs)) {
       if (total >= chars) break;

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { formatDemoSummary, formatDemoTable, writeDemoReport } from '../demo/report.js';
 import { DEMO_DEFAULTS, runDemo, validateDemoOptions, type DemoOptions, type DemoReport } from '../demo/run_demo.js';
+import { BINARY_SCORE_THRESHOLD } from '../stages/filter.js';
 import { UsageError, numberOption, parseIntegerOption, writeJson, type CliIO } from './output.js';
 
 /** Options of `tokenfilter demo`, as the CLI parses them. */
@@ -127,7 +128,7 @@ export function registerDemo(program: Command, io: CliIO): void {
       if (v !== 'sae' && v !== 'gold') throw new UsageError(`--labels must be 'sae' or 'gold', got '${v}'`);
       return v;
     }, d.labels)
-    .option('--threshold <p>', "token threshold of the filters (default: the classifier's max-F1 threshold; 0.5 with gold labels)", numberOption('--threshold', 0, 1))
+    .option('--threshold <p>', `token threshold of the filters (default: the classifier's max-F1 threshold; ${BINARY_SCORE_THRESHOLD} with gold labels)`, numberOption('--threshold', 0, 1))
     .option('--fraction <f>', 'flag this fraction of training tokens in every mode instead of thresholding', numberOption('--fraction', 1e-6, 1 - 1e-6))
     .option('--labeler-layers <n>', 'labeler LM layers (the SAE reads the last)', (v) => parseIntegerOption('--labeler-layers', v, 1, 64), d.labelerLayers)
     .option('--labeler-dim <n>', 'labeler LM width', (v) => parseIntegerOption('--labeler-dim', v, 8, 1 << 14), d.labelerDim)
@@ -145,7 +146,7 @@ export function registerDemo(program: Command, io: CliIO): void {
     .option('--bilm-context <n>', 'classifier biLM context', (v) => parseIntegerOption('--bilm-context', v, 2, 1 << 16), d.bilmContext)
     .option('--bilm-from-labeler', "reuse the labeler LM as the classifier biLM's forward half and train only a backward model of its shape (instead of --bilm-*): better probe features, slower scoring")
     .option('--bilm-steps <n>', 'classifier biLM training steps per trained direction', (v) => parseIntegerOption('--bilm-steps', v, 1), d.bilmSteps)
-    .option('--label-docs <n>', 'training documents SAE-labelled for the token probe (300 of them validate it)', (v) => parseIntegerOption('--label-docs', v, 2), d.labelDocuments)
+    .option('--label-docs <n>', `training documents SAE-labelled for the token probe (${d.probeValDocuments} of them validate it)`, (v) => parseIntegerOption('--label-docs', v, 2), d.labelDocuments)
     .option('--json', 'print the whole report as JSON on stdout instead of the table')
     .option('--quiet', 'no progress lines on stderr')
     .action(async (options: DemoCommandOptions) => {

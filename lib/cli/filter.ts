@@ -7,7 +7,8 @@ import type { Command } from 'commander';
 import { readShardHeader } from '../data/shard.js';
 import { errorCode } from '../errors.js';
 import { readSideFileHeader } from '../data/side_file.js';
-import { filterShards, scoreFileFor, type FilterShardsResult } from '../filter/filter_shards.js';
+import { scoreFileFor, type FilterShardsResult } from '../filter/filter_shards.js';
+import { runFilter } from '../stages/filter.js';
 import type { FilterMode } from '../filter/filter_tokens.js';
 import { ProgressLine, UsageError, formatCount, numberOption, writeJson, type CliIO } from './output.js';
 import { parseTask } from './task_index.js';
@@ -49,7 +50,7 @@ export async function filterCommand(shards: string[], options: FilterCommandOpti
   const progress = new ProgressLine(io, `filter ${task.index}/${task.count}`);
   let result: FilterShardsResult;
   try {
-    result = await filterShards({
+    result = await runFilter({
       shards,
       out: options.out,
       mode,

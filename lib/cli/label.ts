@@ -18,10 +18,10 @@ import { findSideFile, readSideFile, SideFileKind } from '../data/side_file.js';
 import { readJsonFile } from '../data/json_file.js';
 import { Tokenizer } from '../data/tokenizer.js';
 import { tokenActivations } from '../label/activations.js';
-import { labelShards, type LabelShardsResult } from '../label/label_shards.js';
-import { LABEL_DEFAULTS } from '../label/label_tokens.js';
+import type { LabelShardsResult } from '../label/label_shards.js';
 import { SparseAutoencoder } from '../label/sae.js';
-import { LatentSelector, type LatentRanking, type LatentScore } from '../label/select_latents.js';
+import { LatentSelector, SELECT_DEFAULTS, type LatentRanking, type LatentScore } from '../label/select_latents.js';
+import { LABEL_STAGE_DEFAULTS, resolveLabel, runLabel } from '../stages/label.js';
 import { Transformer } from '../model/transformer.js';
 import { ProgressLine, UsageError, formatCount, numberOption, parseIntegerOption, writeJson, type CliIO } from './output.js';
 
@@ -36,7 +36,7 @@ export interface LabelCommandOptions {
   select?: number;
   rank: LatentRanking;
   z: number;
-  /** Default: 2 with --latents (the paper's rule); max(2, round(2·log2 K) − 6) with --select K. */
+  /** Default: the label stage's (2, the paper's) with --latents; its log rule with --select K (see selectMinLatents). */
   minLatents?: number;
   context?: number;
   batch: number;
@@ -61,20 +61,6 @@ async function parseLatents(value: string): Promise<number[]> {
   return ids as number[];
 }
 
-/**
- * The default minLatents for `--select K`: max(2, round(2·log2 K) − 6), i.e. 4, 6, 8, 10, 12 at
- * K = 32, 64, 128, 256, 512, and for a TopK SAE at most max(2, round(k / 3)) (11 at k = 32): a
- * token has only k active latents, so the count of selected ones that fire stops growing with K.
- * Measured at z = 4 (docs/labelling.md) the log rule is the best minLatents, or within 0.06 F1
- * of it, at every K of 16–512 swept on both corpora; at K = 1024 (8,192 latents, k = 32) the
- * best is 10 (F1 0.70), where the uncapped rule's 14 gives 0.63. An earlier K / 16 grew too fast
- * and labelled almost nothing at K = 256–512.
- */
-export function selectMinLatents(k: number, topK?: number): number {
-  const byK = Math.max(LABEL_DEFAULTS.minLatents, Math.round(2 * Math.log2(k)) - 6);
-  return topK === undefined ? byK : Math.min(byK, Math.max(LABEL_DEFAULTS.minLatents, Math.round(topK / 3)));
-}
-
 /** Parses `--rank`. */
 function parseRanking(value: string): LatentRanking {
   if (value !== 'auroc' && value !== 'ratio') throw new UsageError(`--rank must be auroc or ratio, got ${value}`);
@@ -83,7 +69,7 @@ function parseRanking(value: string): LatentRanking {
 
 /** Ranks latents on the shards' gold labels (1 = forget) and returns the best `k` with contexts. */
 async function selectLatents(shards: string[], model: Transformer, sae: SparseAutoencoder, options: LabelCommandOptions & { layer: number }, progress: ProgressLine) {
-  const selector = new LatentSelector(sae.config.dSae, { contexts: 3 });
+  const selector = new LatentSelector(sae.config.dSae, { contexts: SELECT_DEFAULTS.contexts });
   const sources: { shard: string; tokens: Uint32Array; origin: number }[] = [];
   let origin = 0;
   const codesOf = sae.codesReusing();
@@ -137,11 +123,6 @@ export async function labelCommand(shards: string[], options: LabelCommandOption
     throw new UsageError((error as Error).message, { cause: error, code: errorCode(error) ?? 'E_FILE_FORMAT' });
   }
   if (model && options.layer! > model.config.layers + 1) throw new UsageError(`--layer must be in [0, ${model.config.layers + 1}] for this model`);
-  // With many selected TopK latents, what separates the forget domain is how many of them pass
-  // at once (docs/labelling.md): minLatents growing with log K (capped by k / 3 for TopK) measured
-  // best, 2 (the paper's) far worse.
-  const topK = sae.config.kind === 'topk' ? sae.config.k : undefined;
-  const minLatents = options.minLatents ?? (options.select !== undefined ? selectMinLatents(options.select, topK) : LABEL_DEFAULTS.minLatents);
   const progress = new ProgressLine(io, 'label');
   let result: LabelShardsResult;
   let audit: unknown;
@@ -154,11 +135,14 @@ export async function labelCommand(shards: string[], options: LabelCommandOption
       audit = chosen;
     }
     for (const id of latents) if (id >= sae.config.dSae) throw new UsageError(`latent ${id} is outside the SAE's ${sae.config.dSae} latents`);
-    result = await labelShards({
-      shards, out: options.out, model, layer: options.layer, activations: options.activations, sae, latents, z: options.z, minLatents, context: options.context, batch: options.batch,
+    // with many selected latents, minLatents follows the log rule of the label stage (selectMinLatents)
+    const stage = resolveLabel({
+      shards, out: options.out, model, layer: options.layer, activations: options.activations, sae, latents, z: options.z, minLatents: options.minLatents,
+      selected: options.select, context: options.context, batch: options.batch,
       onProgress: (p) => progress.update(p.shard, p.shards, 'shards', `${p.pass}: ${formatCount(p.tokens)} tokens`),
     });
-    await writeFileAtomic(join(options.out, 'latents.json'), JSON.stringify({ latents, mean: [...result.mean], std: [...result.std], z: options.z, minLatents, audit }, null, 1));
+    result = await runLabel(stage);
+    await writeFileAtomic(join(options.out, 'latents.json'), JSON.stringify({ latents, mean: [...result.mean], std: [...result.std], z: stage.z, minLatents: stage.minLatents, audit }, null, 1));
   } finally {
     progress.finish();
   }
@@ -177,6 +161,8 @@ export async function labelCommand(shards: string[], options: LabelCommandOption
 
 /** Adds `label` to the program. */
 export function registerLabel(program: Command, io: CliIO): void {
+  const d = LABEL_STAGE_DEFAULTS;
+  const floor = d.minLatents;
   program
     .command('label')
     .description('weak token labels from SAE latents on a labeler LM (writes label side files)')
@@ -188,11 +174,11 @@ export function registerLabel(program: Command, io: CliIO): void {
     .requiredOption('--out <dir>', 'output folder for <stem>.labels.side and latents.json')
     .option('--latents <ids|file>', 'selected latents: comma-separated ids, or a JSON file with {latents: [...]}')
     .option('--select <k>', 'choose the k latents most specific to gold label 1 (needs gold label side files)', (v) => parseIntegerOption('--select', v, 1, 1 << 20))
-    .option('--rank <method>', 'how --select orders latents: auroc (coverage of the forget tokens, the default) or ratio (firing-rate ratio)', parseRanking, 'auroc')
-    .option('--z <x>', 'standard deviations above the mean (default 4)', numberOption('--z', -100, 100), 4)
-    .option('--min-latents <n>', 'latents that must pass for a seed token (default 2; with --select K, max(2, round(2·log2 K) − 6), at most round(k / 3) for a TopK SAE)', (v) => parseIntegerOption('--min-latents', v, 1, 1 << 20))
+    .option('--rank <method>', 'how --select orders latents: auroc (coverage of the forget tokens) or ratio (firing-rate ratio)', parseRanking, d.select.by)
+    .option('--z <x>', 'standard deviations above the mean', numberOption('--z', -100, 100), d.z)
+    .option('--min-latents <n>', `latents that must pass for a seed token (default ${floor}; with --select K, max(${floor}, round(2·log2 K) − 6), at most max(${floor}, round(k / 3)) for a TopK SAE)`, (v) => parseIntegerOption('--min-latents', v, 1, 1 << 20))
     .option('--context <n>', 'window length (default: the model context)', (v) => parseIntegerOption('--context', v, 1, 1 << 20))
-    .option('--batch <n>', 'windows per forward pass (default 8)', (v) => parseIntegerOption('--batch', v, 1, 4096), 8)
+    .option('--batch <n>', 'windows per forward pass', (v) => parseIntegerOption('--batch', v, 1, 4096), d.batch)
     .option('--tokenizer <path>', 'tokenizer.json, to print audit contexts as text')
     .option('--json', 'print the summary as JSON')
     .action(async (shards: string[], options: LabelCommandOptions) => {

@@ -7,6 +7,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { TOKENIZE_STAGE_DEFAULTS } from '../stages/tokenize.js';
 import { writeFileAtomic } from '../data/atomic_file.js';
 import { checkOutputPaths, makeFolder } from '../data/output_path.js';
 import { listCorpusFiles, readDocuments } from '../data/read_documents.js';
@@ -82,7 +83,7 @@ export function registerRelabel(program: Command, io: CliIO): void {
     .requiredOption('--out <dir>', 'output folder (empty) for shards, side files and relabel.json')
     .option('--offset-unit <unit>', 'unit of the records\' offsets: codepoint (Python str), utf16 or utf8', choice('--offset-unit', ['codepoint', 'utf16', 'utf8'] as const), 'codepoint')
     .option('--rule <rule>', 'any: a token is flagged when any of its characters was (scores: max); majority: more than half (scores: mean)', choice('--rule', ['any', 'majority'] as const), 'any')
-    .option('--shard-tokens <n>', 'tokens per shard (as given to tokenize)', (v) => parseIntegerOption('--shard-tokens', v, 1, 0x7fffffff), 100_000_000)
+    .option('--shard-tokens <n>', 'tokens per shard (as given to tokenize)', (v) => parseIntegerOption('--shard-tokens', v, 1, 0x7fffffff), TOKENIZE_STAGE_DEFAULTS.shardTokens)
     .option('--prefix <name>', 'shard file prefix (as given to tokenize)', 'shard')
     .option('--json', 'print a JSON summary on stdout')
     .action(async (inputs: string[], options: RelabelOptions) => {

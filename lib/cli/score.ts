@@ -6,7 +6,8 @@
  */
 import type { Command } from 'commander';
 import { readShardHeader } from '../data/shard.js';
-import { scoreShards, type ScoreShardsResult } from '../classify/score_shards.js';
+import type { ScoreShardsResult } from '../classify/score_shards.js';
+import { runScore } from '../stages/score.js';
 import { parseTask } from './task_index.js';
 import { ProgressLine, UsageError, formatCount, writeJson, type CliIO } from './output.js';
 
@@ -31,7 +32,7 @@ export async function scoreCommand(shards: string[], options: ScoreCommandOption
   const progress = new ProgressLine(io, `score ${task.index}/${task.count}`);
   let result: ScoreShardsResult;
   try {
-    result = await scoreShards({
+    result = await runScore({
       shards, classifier: options.classifier, out: options.out, task, signal: io.signal,
       onProgress: (p) => progress.update(p.tokens, p.shardTokens, 'tokens', `shard ${p.done + 1}/${p.total}${p.skipped ? ' (done before)' : ''}`),
     });

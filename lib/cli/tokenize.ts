@@ -7,6 +7,7 @@ import { checkOutputPaths, makeFolder } from '../data/output_path.js';
 import { writeFileAtomic } from '../data/atomic_file.js';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { TOKENIZE_STAGE_DEFAULTS } from '../stages/tokenize.js';
 import { Tokenizer } from '../data/tokenizer.js';
 import { ShardWriter } from '../data/shard_writer.js';
 import { listCorpusFiles, readDocuments } from '../data/read_documents.js';
@@ -218,8 +219,8 @@ export function registerTokenize(program: Command, io: CliIO): void {
     .option('--vocab <n>', 'vocabulary size of the trained tokenizer', (v) => parseIntegerOption('--vocab', v, 258, 1 << 24))
     .option('--text-field <name>', 'field holding the text', 'text')
     .option('--id-field <name>', 'field holding the document id', 'id')
-    .option('--shard-tokens <n>', 'tokens per shard', (v) => parseIntegerOption('--shard-tokens', v, 1, 0x7fffffff), 100_000_000)
-    .option('--prefix <name>', 'shard file prefix', 'shard')
+    .option('--shard-tokens <n>', 'tokens per shard', (v) => parseIntegerOption('--shard-tokens', v, 1, 0x7fffffff), TOKENIZE_STAGE_DEFAULTS.shardTokens)
+    .option('--prefix <name>', 'shard file prefix', TOKENIZE_STAGE_DEFAULTS.prefix)
     .option('--skip-malformed', 'skip malformed records instead of stopping')
     .option('--invalid-utf8 <mode>', "JSON Lines lines that are not valid UTF-8: 'count' (replace bad bytes, report the count) or 'error' (stop)", (v) => {
       if (v !== 'count' && v !== 'error') throw new UsageError(`--invalid-utf8 must be count or error, got '${v}'`);

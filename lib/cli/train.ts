@@ -16,7 +16,8 @@ import { BatchSampler } from '../data/sampler.js';
 import { ladderConfig, resolveTransformerConfig, type TransformerConfig } from '../model/config.js';
 import { Transformer } from '../model/transformer.js';
 import { Tokenizer } from '../data/tokenizer.js';
-import { trainMasked, type TrainSummary } from '../model/train.js';
+import { TRAIN_DEFAULTS, trainMasked, type TrainSummary } from '../model/train.js';
+import { TRAIN_STAGE_DEFAULTS } from '../stages/train.js';
 import { backendInfo } from '../native.js';
 import { ProgressLine, UsageError, formatCount, numberOption, parseIntegerOption, writeJson, type CliIO } from './output.js';
 
@@ -51,7 +52,8 @@ function modelConfig(vocabSize: number, o: TrainCommandOptions): TransformerConf
         throw new UsageError('give either --depth (the width = 64 × depth ladder) or --layers/--dim/--heads');
       return ladderConfig(o.depth, { vocabSize, context: o.context, seed: o.seed });
     }
-    return resolveTransformerConfig({ vocabSize, context: o.context, layers: o.layers ?? 4, dModel: o.dim ?? 256, heads: o.heads ?? 4, seed: o.seed });
+    const shape = TRAIN_STAGE_DEFAULTS.model;
+    return resolveTransformerConfig({ vocabSize, context: o.context, layers: o.layers ?? shape.layers, dModel: o.dim ?? shape.dModel, heads: o.heads ?? shape.heads, seed: o.seed });
   } catch (error) {
     throw error instanceof UsageError ? error : new UsageError((error as Error).message, { cause: error });
   }
@@ -136,24 +138,25 @@ export async function trainCommand(shards: string[], options: TrainCommandOption
 /** Adds `train` to the program. */
 export function registerTrain(program: Command, io: CliIO): void {
   const int = (name: string, min: number, max?: number) => (v: string) => parseIntegerOption(name, v, min, max);
+  const d = TRAIN_STAGE_DEFAULTS;
   program
     .command('train')
     .description('train a transformer on token shards, learning only where their loss-mask side files say 1')
     .argument('<shards...>', 'token shards (.bin), with .mask.side files where filtered')
     .requiredOption('--out <path>', 'where to save the model (safetensors)')
     .option('--depth <n>', 'size from the paper ladder: width 64 × depth, head size 64', int('--depth', 1, 256))
-    .option('--layers <n>', 'layers (default 4)', int('--layers', 1, 256))
-    .option('--dim <n>', 'width (default 256)', int('--dim', 8, 1 << 15))
-    .option('--heads <n>', 'attention heads (default 4)', int('--heads', 1, 1024))
-    .option('--context <n>', 'context length', int('--context', 2, 1 << 16), 256)
-    .option('--batch <n>', 'sequences per micro-batch', int('--batch', 1, 1 << 16), 8)
+    .option('--layers <n>', `layers (default ${d.model.layers})`, int('--layers', 1, 256))
+    .option('--dim <n>', `width (default ${d.model.dModel})`, int('--dim', 8, 1 << 15))
+    .option('--heads <n>', `attention heads (default ${d.model.heads})`, int('--heads', 1, 1024))
+    .option('--context <n>', 'context length', int('--context', 2, 1 << 16), d.context)
+    .option('--batch <n>', 'sequences per micro-batch', int('--batch', 1, 1 << 16), d.batch)
     .option('--accumulation <n>', 'micro-batches per optimizer step', int('--accumulation', 1, 1 << 16), 1)
     .requiredOption('--steps <n>', 'optimizer steps', int('--steps', 1))
-    .option('--lr <x>', 'peak learning rate (cosine decay to 0.1×)', numberOption('--lr', 0, 10), 1e-3)
+    .option('--lr <x>', `peak learning rate (cosine decay to ${TRAIN_DEFAULTS.minLrRatio}×)`, numberOption('--lr', 0, 10), d.lr)
     .option('--warmup <n>', 'warm-up steps (default 10% of --steps)', int('--warmup', 0))
-    .option('--seed <n>', 'seed of initialisation and batch order', int('--seed', 0), 0)
+    .option('--seed <n>', 'seed of initialisation and batch order', int('--seed', 0), d.seed)
     .option('--checkpoint <path>', 'checkpoint file (written atomically at the end and every --checkpoint-every steps)')
-    .option('--checkpoint-every <n>', 'steps between checkpoints', int('--checkpoint-every', 1), 100)
+    .option('--checkpoint-every <n>', 'steps between checkpoints', int('--checkpoint-every', 1), d.checkpointEvery)
     .option('--resume', 'continue from --checkpoint when it exists (same shards, seed and options)')
     .option('--tokenizer <path>', "the shards' tokenizer.json (or cl100k) to embed in the model (default: tokenizer.json beside the first shard)")
     .option('--no-embed-tokenizer', "record the tokenizer's contract only, not its JSON")

@@ -11,6 +11,9 @@ import { checkIdsBelow, MAX_SHARD_TOKENS, shardHeaderBytes, writableShardVersion
 import { SideFileKind, firstAbove, sideFileHeaderBytes, sideFilePathFor } from './side_file.js';
 import { validateContract, type TokenizerContract } from './tokenizer_contract.js';
 
+/** Defaults of {@link ShardWriterOptions}: shard file prefix and tokens per shard (the tokenize stage and CLI read them here). */
+export const SHARD_WRITER_DEFAULTS = Object.freeze({ prefix: 'shard', shardTokens: 100_000_000 });
+
 /** Options of a {@link ShardWriter}. */
 export interface ShardWriterOptions {
   /** Folder for the shards (created if missing). */
@@ -100,7 +103,7 @@ export class ShardWriter {
 
   /** @throws TypeError / RangeError for bad options. */
   constructor(options: ShardWriterOptions) {
-    const { dir, prefix = 'shard', shardTokens = 100_000_000, tokenizer, sideKind } = options;
+    const { dir, prefix = SHARD_WRITER_DEFAULTS.prefix, shardTokens = SHARD_WRITER_DEFAULTS.shardTokens, tokenizer, sideKind } = options;
     if (typeof dir !== 'string' || dir === '') throw new TypeError('dir must be a non-empty string');
     if (!/^[\w.-]+$/.test(prefix)) throw new TypeError(`prefix must be letters, digits, '_', '.' or '-', got '${prefix}'`);
     if (!Number.isInteger(shardTokens) || shardTokens < 1 || shardTokens > MAX_SHARD_TOKENS)

@@ -16,124 +16,36 @@
  * filtering drops the documents with the highest mean score until it flags as many tokens.
  * `labels: 'gold'` scores 1 inside the corpus's medical sentences and 0 elsewhere instead, for
  * comparison (filtering as precise as the labels).
+ *
+ * The demo is a composition of stages (lib/stages/): each step below is one named function, and
+ * every setting comes from the demo's configuration ({@link DEMO_DEFAULTS}, demo_config.ts).
  * @module
  */
-import { makeFolder } from '../data/output_path.js';
 import { join } from 'node:path';
-import { loadDefaultCorpus } from '../data/default_corpus.js';
-import { writeShard } from '../data/shard.js';
+import { loadDefaultCorpus, type DefaultCorpus } from '../data/default_corpus.js';
+import { makeFolder } from '../data/output_path.js';
 import { SideFileKind, sideFilePathFor, writeSideFile } from '../data/side_file.js';
-import { BatchSampler } from '../data/sampler.js';
-import { spanLabelsToTokenLabels, type CharSpan } from '../data/span_labels.js';
 import { Tokenizer } from '../data/tokenizer.js';
-import { domainLosses, type DomainLoss, type LabelledTokens } from '../eval/domain_loss.js';
+import type { LabelledTokens } from '../eval/domain_loss.js';
 import { filterTokens, type FilterMode } from '../filter/filter_tokens.js';
-import { runSaeChain, type SaeChainReport, type SaeChainSettings } from './sae_chain.js';
-import { Transformer } from '../model/transformer.js';
-import { trainMasked } from '../model/train.js';
 import { backendInfo, type BackendInfo } from '../native.js';
+import { BINARY_SCORE_THRESHOLD, type FlagRule } from '../stages/filter.js';
+import { runFilteredModel, type FilteredRunResult, type ScoredStream } from '../stages/filtered_run.js';
+import { joinDocuments, spanTokenLabels, writeLabelledShard } from '../stages/tokenize.js';
+import { resolveDemoOptions, type DemoConfig, type DemoLabels, type DemoOptions, type ResolvedDemoOptions } from './demo_config.js';
+import { runSaeChain, type SaeChainReport } from './sae_chain.js';
 import { stageTimer } from './stage_timer.js';
-import { stripUndefined } from '../options.js';
+
+export { DEMO_DEFAULTS, resolveDemoOptions, validateDemoOptions } from './demo_config.js';
+export type { DemoConfig, DemoLabels, DemoOptions, ResolvedDemoOptions } from './demo_config.js';
 
 /** Domain label values used in label side files and reports. */
 export const DOMAINS = ['general', 'medical', 'biology'] as const;
 /** Label of tokens that belong to no domain (document separators): not scored. */
 const NO_LABEL = 255;
 const FORGET = 1;
-
-/** Where the demo's forget scores come from. */
-export type DemoLabels = 'sae' | 'gold';
-
-/**
- * Options of {@link runDemo}; every default is in {@link DEMO_DEFAULTS}. The settings of the
- * SAE chain ({@link SaeChainSettings}: labeler LM, SAE, rule, biLM, probe) are options too.
- */
-export interface DemoOptions extends Partial<SaeChainSettings> {
-  /** `'sae'` (default): scores from the SAE → classifier chain; `'gold'`: the corpus's gold sentence labels. */
-  labels?: DemoLabels;
-  /**
-   * Token threshold of the filters, in [0, 1] (default: the classifier's max-F1 threshold on
-   * validation SAE labels; 0.5 with gold labels). Ignored when `fraction` is given.
-   */
-  threshold?: number;
-  /** Flag this fraction of training tokens in every mode instead of using a threshold, in (0, 1). */
-  fraction?: number;
-  /** Use only the first this many training documents (default 0 = all), to scale the demo down. */
-  trainDocuments?: number;
-  /** Output folder. */
-  out?: string;
-  /** BPE vocabulary size. */
-  vocabSize?: number;
-  /** Model size (all four models share it). */
-  layers?: number;
-  dModel?: number;
-  heads?: number;
-  /** Context length T. */
-  context?: number;
-  /** Sequences per batch B. */
-  batch?: number;
-  /** Optimizer steps of the baseline (and of every run with `match: 'steps'`). */
-  steps?: number;
-  /**
-   * What the filtered runs are matched on: `'supervised'` (default) trains each until it has
-   * seen the baseline's number of supervised tokens, i.e. steps / (1 − masked fraction);
-   * `'steps'` gives every run the same steps.
-   */
-  match?: 'supervised' | 'steps';
-  /** Peak learning rate. */
-  lr?: number;
-  /** Seed of the corpus split, model init and batch order. */
-  seed?: number;
-  /** At most this many held-out windows per evaluation. */
-  evalWindows?: number;
-  /** Receives one line per stage and progress update. */
-  onLog?: (line: string) => void;
-  /** Stops the demo at the next training step. */
-  signal?: AbortSignal;
-}
-
-/** Options after defaults: every field set except the optional `threshold` and `fraction`. */
-export type ResolvedDemoOptions = Required<Omit<DemoOptions, 'onLog' | 'signal' | 'threshold' | 'fraction'>> & Pick<DemoOptions, 'threshold' | 'fraction'>;
-
-/** Defaults of {@link DemoOptions}. */
-export const DEMO_DEFAULTS: Readonly<Omit<ResolvedDemoOptions, 'threshold' | 'fraction'>> = Object.freeze({
-  out: './tokenfilter-demo',
-  vocabSize: 2048,
-  layers: 2,
-  dModel: 128,
-  heads: 2,
-  context: 128,
-  batch: 16,
-  steps: 400,
-  match: 'supervised',
-  lr: 3e-3,
-  seed: 1,
-  evalWindows: 400,
-  trainDocuments: 0,
-  labels: 'sae',
-  labelerLayers: 4,
-  labelerDim: 256,
-  labelerContext: 128,
-  labelerSteps: 800,
-  labelerBatch: 16,
-  saeLatents: 2048,
-  saeK: 32,
-  saeSteps: 800,
-  saeSampleTokens: 150_000,
-  saeTop: 128,
-  z: 1,
-  minLatents: 8,
-  separateBilm: true,
-  bilmLayers: 2,
-  bilmDim: 128,
-  bilmContext: 64,
-  bilmSteps: 800,
-  bilmBatch: 16,
-  labelDocuments: 1000,
-  probeValDocuments: 300,
-  probeTokens: 128,
-  probeMaxTokens: 80_000,
-});
+/** The compared runs, in report order. */
+const MODES = ['baseline', 'document', 'mask', 'remove'] as const;
 
 /** One trained model in the report. */
 export interface DemoRun {
@@ -186,136 +98,134 @@ export interface DemoReport {
   seconds: number;
 }
 
+type Timer = ReturnType<typeof stageTimer>;
+type Log = (line: string) => void;
+
+/** The corpus, its tokenizer and its two labelled streams (written as shards). */
+interface DemoStreams {
+  corpus: DefaultCorpus;
+  tokenizer: Tokenizer;
+  train: LabelledTokens;
+  val: LabelledTokens;
+  trainShard: string;
+}
+
+/** Forget scores of every training token, where they came from, and the filters' token threshold. */
+interface ForgetScores {
+  scores: Uint8Array;
+  threshold: number;
+  chain: SaeChainReport | null;
+}
+
 /** Runs the demo and returns its report (also written to `out/report.json` by the CLI). */
 export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
-  const opts: ResolvedDemoOptions & Pick<DemoOptions, 'onLog' | 'signal'> = { ...DEMO_DEFAULTS, ...stripUndefined(options) };
-  validateDemoOptions(opts);
-  const log = options.onLog ?? (() => {});
+  const opts = resolveDemoOptions(options);
+  const log: Log = opts.onLog ?? (() => {});
   const started = Date.now();
-  const { stages, lap, restart } = stageTimer();
-  const out = opts.out;
-  const dataDir = join(out, 'data');
-  await makeFolder(dataDir);
-  await makeFolder(join(out, 'models'));
-
+  const timer = stageTimer();
+  await makeFolder(join(opts.out, 'data'));
+  await makeFolder(join(opts.out, 'models'));
   log(`backend: ${describeBackend(backendInfo())}`);
+
+  const streams = await prepareStreams(opts, timer, log);
+  const forget = await forgetScores(opts, streams, timer, log);
+  // the token modes' flags decide the fraction every mode is matched on
+  const rule: FlagRule = opts.fraction !== undefined ? { fraction: opts.fraction } : { threshold: forget.threshold };
+  const matched = filterTokens(streams.train.tokens, forget.scores, { mode: 'mask', ...rule, eotId: streams.tokenizer.eotId }).stats.flaggedFraction;
+  if (matched === 0) throw new RangeError(`no training token scores at or above the threshold ${forget.threshold.toFixed(3)}: nothing to filter`);
+  log(`filters: ${(100 * matched).toFixed(1)}% of training tokens flagged ${opts.fraction !== undefined ? `(fraction ${opts.fraction})` : `at threshold ${forget.threshold.toFixed(3)}`}`);
+
+  const runs: DemoRun[] = [];
+  let model: DemoReport['model'] | undefined;
+  for (const mode of MODES) {
+    const runStart = Date.now();
+    const result = await trainRun(opts, streams, forget.scores, mode, mode === 'document' ? { fraction: matched } : rule, log);
+    model ??= { params: result.params.total, non_embedding_params: result.params.nonEmbedding, layers: opts.layers, d_model: opts.dModel, heads: opts.heads, context: opts.context };
+    runs.push(demoRun(mode, result, streams.train.tokens.length, (Date.now() - runStart) / 1000, join(opts.out, 'models', `${mode}.safetensors`)));
+    const l = result.loss;
+    log(`${mode}: held-out loss medical ${l.medical.toFixed(3)}, biology ${l.biology.toFixed(3)}, general ${l.general.toFixed(3)} (${timer.lap(`train_${mode}`)})`);
+  }
+  return demoReport(opts, streams, forget, { matched, runs, model: model!, stages: timer.stages, seconds: (Date.now() - started) / 1000 });
+}
+
+/** Step 1: the WordNet corpus, a BPE tokenizer trained on it, and the train / val shards with gold labels. */
+async function prepareStreams(opts: DemoConfig, timer: Timer, log: Log): Promise<DemoStreams> {
   const corpus = loadDefaultCorpus({ seed: opts.seed });
   if (opts.trainDocuments > 0) corpus.train = corpus.train.slice(0, opts.trainDocuments);
   log(`corpus: WordNet glosses, ${corpus.train.length} train / ${corpus.val.length} val documents`);
+  const tokenizer = await Tokenizer.train(corpus.train.map((d) => d.text), { vocabSize: opts.vocabSize, signal: opts.signal });
+  await tokenizer.save(join(opts.out, 'tokenizer.json'));
+  log(`tokenizer: byte-level BPE, ${tokenizer.vocabSize} tokens (${timer.lap('tokenizer')})`);
 
-  const tokenizer = await Tokenizer.train(corpus.train.map((d) => d.text), { vocabSize: opts.vocabSize, signal: options.signal });
-  await tokenizer.save(join(out, 'tokenizer.json'));
-  log(`tokenizer: byte-level BPE, ${tokenizer.vocabSize} tokens (${lap('tokenizer')})`);
+  const encode = (docs: DefaultCorpus['train']) =>
+    joinDocuments(docs.map((d) => spanTokenLabels(tokenizer, d, DOMAINS)), { eotId: tokenizer.eotId, separator: 'after', separatorLabel: NO_LABEL });
+  const train = encode(corpus.train);
+  const val = encode(corpus.val);
+  const trainShard = join(opts.out, 'data', 'train_000000.bin');
+  await writeLabelledShard(trainShard, train, tokenizer);
+  await writeLabelledShard(join(opts.out, 'data', 'val_000000.bin'), val, tokenizer);
+  const medical = domainFractions(train.labels).medical;
+  log(`shards: ${train.tokens.length} train / ${val.tokens.length} val tokens; medical ${(100 * medical).toFixed(1)}% of train tokens (${timer.lap('shards')})`);
+  return { corpus, tokenizer, train, val, trainShard };
+}
 
-  const train = encodeSplit(tokenizer, corpus.train);
-  const val = encodeSplit(tokenizer, corpus.val);
-  const trainShard = join(dataDir, 'train_000000.bin');
-  await writeShard(trainShard, train.tokens, { tokenizer });
-  await writeSideFile(sideFilePathFor(trainShard, SideFileKind.Labels), train.labels, { kind: SideFileKind.Labels, tokenizer });
-  const valShard = join(dataDir, 'val_000000.bin');
-  await writeShard(valShard, val.tokens, { tokenizer });
-  await writeSideFile(sideFilePathFor(valShard, SideFileKind.Labels), val.labels, { kind: SideFileKind.Labels, tokenizer });
-  const fractions = domainFractions(train.labels);
-  log(`shards: ${train.tokens.length} train / ${val.tokens.length} val tokens; medical ${(100 * fractions.medical).toFixed(1)}% of train tokens (${lap('shards')})`);
-
-  let scores: Uint8Array;
-  let chain: SaeChainReport | null = null;
-  let threshold: number;
+/** Step 2: forget scores from the SAE chain, or from the gold labels (see the module comment). */
+async function forgetScores(opts: DemoConfig, s: DemoStreams, timer: Timer, log: Log): Promise<ForgetScores> {
   if (opts.labels === 'sae') {
-    const result = await runSaeChain({ settings: opts, out, tokenizer, trainShard, train, val, onLog: log, signal: options.signal });
-    scores = result.scores;
-    chain = result.report;
-    threshold = opts.threshold ?? result.threshold;
-    Object.assign(stages, result.stages);
-    restart();
-  } else {
-    // 1 inside medical gold spans, 0 elsewhere (see the module comment)
-    scores = Uint8Array.from(train.labels, (l) => (l === FORGET ? 255 : 0));
-    await writeSideFile(sideFilePathFor(trainShard, SideFileKind.ScoresUint8), scores, { kind: SideFileKind.ScoresUint8, tokenizer });
-    threshold = opts.threshold ?? 0.5;
+    const result = await runSaeChain({ settings: opts, out: opts.out, tokenizer: s.tokenizer, trainShard: s.trainShard, train: s.train, val: s.val, onLog: log, signal: opts.signal });
+    Object.assign(timer.stages, result.stages);
+    timer.restart();
+    return { scores: result.scores, threshold: opts.threshold ?? result.threshold, chain: result.report };
   }
-  // the token modes' flags decide the fraction every mode is matched on
-  const tokenFlags = opts.fraction !== undefined ? { fraction: opts.fraction } : { threshold };
-  const matched = filterTokens(train.tokens, scores, { mode: 'mask', ...tokenFlags, eotId: tokenizer.eotId }).stats.flaggedFraction;
-  if (matched === 0) throw new RangeError(`no training token scores at or above the threshold ${threshold.toFixed(3)}: nothing to filter`);
-  log(`filters: ${(100 * matched).toFixed(1)}% of training tokens flagged ${opts.fraction !== undefined ? `(fraction ${opts.fraction})` : `at threshold ${threshold.toFixed(3)}`}`);
+  // 1 inside medical gold spans, 0 elsewhere
+  const scores = Uint8Array.from(s.train.labels, (l) => (l === FORGET ? 255 : 0));
+  await writeSideFile(sideFilePathFor(s.trainShard, SideFileKind.ScoresUint8), scores, { kind: SideFileKind.ScoresUint8, tokenizer: s.tokenizer });
+  return { scores, threshold: opts.threshold ?? BINARY_SCORE_THRESHOLD, chain: null };
+}
 
-  const config = { vocabSize: tokenizer.vocabSize, dModel: opts.dModel, layers: opts.layers, heads: opts.heads, context: opts.context, seed: opts.seed };
-  const runs: DemoRun[] = [];
-  let modelInfo: DemoReport['model'] | undefined;
-  for (const mode of ['baseline', 'document', 'mask', 'remove'] as const) {
-    const runStart = Date.now();
-    let shard = trainShard;
-    let flagged = 0;
-    let supervised = train.tokens.length;
-    let documentsDropped = 0;
-    let filteredByDomain: DemoRun['filtered_by_domain'];
-    let filterVsGold: DemoRun['filter_vs_gold'];
-    if (mode !== 'baseline') {
-      const filtered = filterTokens(train.tokens, scores, {
-        mode,
-        ...(mode === 'document' ? { fraction: matched } : tokenFlags),
-        eotId: tokenizer.eotId,
-        hiddenId: tokenizer.hiddenId,
-        labels: train.labels,
-        labelNames: [...DOMAINS],
-        forgetLabel: FORGET,
-      });
-      const dir = join(out, 'filtered', mode);
-      await makeFolder(dir);
-      shard = join(dir, 'train_000000.bin');
-      await writeShard(shard, filtered.tokens, { tokenizer });
-      await writeSideFile(sideFilePathFor(shard, SideFileKind.LossMask), filtered.lossMask, { kind: SideFileKind.LossMask, tokenizer });
-      flagged = filtered.stats.flaggedFraction;
-      supervised = filtered.stats.supervisedTokens;
-      documentsDropped = filtered.stats.documentsDropped;
-      filteredByDomain = filtered.stats.perLabel;
-      filterVsGold = filtered.stats.forget;
-      log(`${mode}: ${(100 * flagged).toFixed(1)}% of tokens filtered, ${documentsDropped} documents dropped; flags against gold medical F1 ${filterVsGold!.f1.toFixed(3)}`);
-    }
-
+/** Step 3, once per mode: filter → train → evaluate → save (lib/stages/filtered_run.ts). */
+async function trainRun(opts: DemoConfig, s: DemoStreams, scores: Uint8Array, mode: (typeof MODES)[number], rule: FlagRule, log: Log): Promise<FilteredRunResult> {
+  const stream: ScoredStream = { ...s.train, shard: s.trainShard, scores, labelNames: DOMAINS, forgetLabel: FORGET };
+  return runFilteredModel({
+    mode, rule, stream, tokenizer: s.tokenizer,
+    filteredShard: join(opts.out, 'filtered', mode, 'train_000000.bin'), keepFiltered: true,
+    onFiltered: (f) => log(`${mode}: ${(100 * f.stats.flaggedFraction).toFixed(1)}% of tokens filtered, ${f.stats.documentsDropped} documents dropped; flags against gold medical F1 ${f.stats.forget!.f1.toFixed(3)}`),
     // token modes learn from (1 - masked fraction) of each batch: match supervised tokens
-    const steps = opts.match === 'supervised' && mode !== 'baseline' && mode !== 'document' ? Math.ceil(opts.steps / (1 - flagged)) : opts.steps;
-    const model = await Transformer.create(config);
-    const counts = model.parameterCount();
-    modelInfo ??= { params: counts.total, non_embedding_params: counts.nonEmbedding, layers: opts.layers, d_model: opts.dModel, heads: opts.heads, context: opts.context };
-    const sampler = new BatchSampler({ shards: [shard], batch: opts.batch, context: opts.context, seed: opts.seed, expectTokenizer: tokenizer });
-    let summary;
-    try {
-      summary = await trainMasked(model, sampler, {
-        steps,
-        lr: opts.lr,
-        signal: options.signal,
-        onProgress: (p) => {
-          if (p.step % 50 === 0 || p.step === steps)
-            log(`  ${mode} step ${p.step}/${steps} loss ${p.loss.toFixed(3)} (${Math.round(p.tokensPerSecond)} tokens/s)`);
-        },
-      });
-    } finally {
-      sampler.close();
-    }
-    const losses = await domainLosses(model, val, { labelNames: [...DOMAINS], context: opts.context, maxWindows: opts.evalWindows, bootstrap: 500, seed: opts.seed });
-    const modelPath = join(out, 'models', `${mode}.safetensors`);
-    await model.save(modelPath, { demo_mode: mode });
-    runs.push({
-      mode,
-      flagged_fraction: flagged,
-      loss: pick(losses, (l) => l.loss),
-      ci95: pick(losses, (l) => l.ci95),
-      supervised_tokens: supervised,
-      filtered_by_domain: filteredByDomain,
-      filter_vs_gold: filterVsGold,
-      documents_dropped: documentsDropped,
-      steps,
-      train_supervised_tokens: summary.supervisedTokens,
-      train_flops: summary.flops,
-      final_train_loss: summary.finalLoss,
-      seconds: (Date.now() - runStart) / 1000,
-      model_path: modelPath,
-    });
-    log(`${mode}: held-out loss medical ${losses.medical.loss.toFixed(3)}, biology ${losses.biology.loss.toFixed(3)}, general ${losses.general.loss.toFixed(3)} (${lap(`train_${mode}`)})`);
-  }
+    steps: (flagged) => (opts.match === 'supervised' && (mode === 'mask' || mode === 'remove') ? Math.ceil(opts.steps / (1 - flagged)) : opts.steps),
+    train: {
+      name: mode, model: { layers: opts.layers, dModel: opts.dModel, heads: opts.heads }, context: opts.context, batch: opts.batch, lr: opts.lr, seed: opts.seed,
+      save: { path: join(opts.out, 'models', `${mode}.safetensors`), metadata: { demo_mode: mode } }, logEvery: 50, onLog: log, signal: opts.signal,
+    },
+    evaluate: { heldOut: s.val, labelNames: DOMAINS, context: opts.context, maxWindows: opts.evalWindows, seed: opts.seed },
+  });
+}
 
+/** A run's row of the report. */
+function demoRun(mode: DemoRun['mode'], r: FilteredRunResult, trainTokens: number, seconds: number, modelPath: string): DemoRun {
+  const stats = r.filtered?.stats;
+  return {
+    mode,
+    flagged_fraction: stats ? stats.flaggedFraction : 0,
+    loss: r.loss as DemoRun['loss'],
+    ci95: r.ci95 as DemoRun['ci95'],
+    supervised_tokens: stats ? stats.supervisedTokens : trainTokens,
+    filtered_by_domain: stats?.perLabel,
+    filter_vs_gold: stats?.forget,
+    documents_dropped: stats ? stats.documentsDropped : 0,
+    steps: r.steps,
+    train_supervised_tokens: r.summary.supervisedTokens,
+    train_flops: r.summary.flops,
+    final_train_loss: r.summary.finalLoss,
+    seconds,
+    model_path: modelPath,
+  };
+}
+
+/** Step 4: the report. */
+function demoReport(
+  opts: DemoConfig, s: DemoStreams, forget: ForgetScores,
+  done: { matched: number; runs: DemoRun[]; model: DemoReport['model']; stages: Record<string, number>; seconds: number },
+): DemoReport {
   const { onLog: _onLog, signal: _signal, ...recorded } = opts;
   return {
     created: new Date().toISOString(),
@@ -324,54 +234,23 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     labels: opts.labels,
     labeler:
       opts.labels === 'sae'
-        ? `SAE weak labels (labeler LM → SAE → latents above mean + ${opts.z}·std on ≥ ${opts.minLatents} of ${chain!.sae.selected.length} latents, spans grown) → biLM token probe → scores`
+        ? `SAE weak labels (labeler LM → SAE → latents above mean + ${opts.z}·std on ≥ ${opts.minLatents} of ${forget.chain!.sae.selected.length} latents, spans grown) → biLM token probe → scores`
         : 'gold sentence spans of the WordNet corpus (score 1 inside medical spans, 0 elsewhere)',
-    threshold: opts.fraction !== undefined ? null : threshold,
-    chain,
-    stages,
+    threshold: opts.fraction !== undefined ? null : forget.threshold,
+    chain: forget.chain,
+    stages: done.stages,
     corpus: {
-      documents: { train: corpus.train.length, val: corpus.val.length },
-      train_tokens: train.tokens.length,
-      val_tokens: val.tokens.length,
-      domain_token_fraction: fractions,
+      documents: { train: s.corpus.train.length, val: s.corpus.val.length },
+      train_tokens: s.train.tokens.length,
+      val_tokens: s.val.tokens.length,
+      domain_token_fraction: domainFractions(s.train.labels),
     },
-    tokenizer: { name: tokenizer.name, vocab_size: tokenizer.vocabSize, hash: tokenizer.hash },
-    model: modelInfo!,
-    matched_fraction: matched,
-    runs,
-    seconds: (Date.now() - started) / 1000,
+    tokenizer: { name: s.tokenizer.name, vocab_size: s.tokenizer.vocabSize, hash: s.tokenizer.hash },
+    model: done.model,
+    matched_fraction: done.matched,
+    runs: done.runs,
+    seconds: done.seconds,
   };
-}
-
-/** Token ids of a split's documents, each followed by `<|endoftext|>`, with gold domain labels. */
-function encodeSplit(tokenizer: Tokenizer, docs: readonly { text: string; spans: readonly CharSpan[] }[]): LabelledTokens {
-  const parts: Uint32Array[] = [];
-  const labelParts: Uint8Array[] = [];
-  let total = 0;
-  for (const doc of docs) {
-    const { ids, offsets } = tokenizer.encodeWithOffsets(doc.text);
-    const spans = doc.spans;
-    const medical = spanLabelsToTokenLabels(offsets, spans, { label: 'medical' });
-    const biology = spanLabelsToTokenLabels(offsets, spans, { label: 'biology' });
-    const labels = new Uint8Array(ids.length + 1);
-    for (let i = 0; i < ids.length; i++) labels[i] = medical[i] ? 1 : biology[i] ? 2 : 0;
-    labels[ids.length] = NO_LABEL;
-    const withEot = new Uint32Array(ids.length + 1);
-    withEot.set(ids);
-    withEot[ids.length] = tokenizer.eotId;
-    parts.push(withEot);
-    labelParts.push(labels);
-    total += withEot.length;
-  }
-  const tokens = new Uint32Array(total);
-  const labels = new Uint8Array(total);
-  let at = 0;
-  parts.forEach((p, i) => {
-    tokens.set(p, at);
-    labels.set(labelParts[i], at);
-    at += p.length;
-  });
-  return { tokens, labels };
 }
 
 function domainFractions(labels: Uint8Array): Record<(typeof DOMAINS)[number], number> {
@@ -383,24 +262,6 @@ function domainFractions(labels: Uint8Array): Record<(typeof DOMAINS)[number], n
       total++;
     }
   return { general: counts[0] / total, medical: counts[1] / total, biology: counts[2] / total };
-}
-
-/**
- * Checks options after defaults, naming the bad one.
- * @throws RangeError for an unknown label source, a threshold or fraction out of range, or
- *   chain settings that contradict each other.
- */
-export function validateDemoOptions(o: ResolvedDemoOptions): void {
-  if (o.labels !== 'sae' && o.labels !== 'gold') throw new RangeError(`labels must be 'sae' or 'gold', got '${String(o.labels)}'`);
-  if (o.threshold !== undefined && !(o.threshold >= 0 && o.threshold <= 1)) throw new RangeError(`threshold must be in [0, 1], got ${o.threshold}`);
-  if (o.fraction !== undefined && !(o.fraction > 0 && o.fraction < 1)) throw new RangeError(`fraction must be in (0, 1), got ${o.fraction}`);
-  if (!Number.isInteger(o.trainDocuments) || o.trainDocuments < 0) throw new RangeError(`trainDocuments must be a non-negative integer, got ${o.trainDocuments}`);
-  if (o.labels === 'sae' && o.saeK > o.saeLatents) throw new RangeError(`saeK (${o.saeK}) must be at most saeLatents (${o.saeLatents})`);
-  if (o.labels === 'sae' && o.minLatents > o.saeTop) throw new RangeError(`minLatents (${o.minLatents}) must be at most saeTop (${o.saeTop})`);
-}
-
-function pick<T>(losses: Record<string, DomainLoss>, f: (l: DomainLoss) => T): Record<(typeof DOMAINS)[number], T> {
-  return { general: f(losses.general), medical: f(losses.medical), biology: f(losses.biology) };
 }
 
 function describeBackend(b: BackendInfo): string {

@@ -23,18 +23,18 @@ import { join } from 'node:path';
 import { shardDocuments, labelsFromSideFile, UNLABELLED } from '../classify/labels.js';
 import { binaryMetrics, precisionRecallCurve, type BinaryMetrics } from '../classify/metrics.js';
 import { Random, windowOf } from '../classify/sampling.js';
-import { scoreShards } from '../classify/score_shards.js';
 import type { TokenClassifier } from '../classify/token_classifier.js';
 import { trainBiLMProbe } from '../classify/train_bilm_probe.js';
-import { BatchSampler } from '../data/sampler.js';
-import { writeShard } from '../data/shard.js';
-import { readSideFile, SideFileKind, sideFilePathFor, writeSideFile } from '../data/side_file.js';
+import { readSideFile, SideFileKind, sideFilePathFor } from '../data/side_file.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import type { LabelledTokens } from '../eval/domain_loss.js';
-import { labelShards } from '../label/label_shards.js';
-import { fitSaeLabeller } from '../label/sae_labeller.js';
-import { trainMasked } from '../model/train.js';
-import { Transformer } from '../model/transformer.js';
+import { fitSaeLabeller, type SaeLabeller } from '../label/sae_labeller.js';
+import type { TrainSummary } from '../model/train.js';
+import type { Transformer } from '../model/transformer.js';
+import { runLabel } from '../stages/label.js';
+import { runScore } from '../stages/score.js';
+import { joinDocuments, writeLabelledShard } from '../stages/tokenize.js';
+import { runTrain } from '../stages/train.js';
 import { makeFolder } from '../data/output_path.js';
 import { writeFileAtomic } from '../data/atomic_file.js';
 import { stageTimer } from './stage_timer.js';
@@ -164,40 +164,95 @@ export interface SaeChainResult {
   stages: Record<string, number>;
 }
 
+type Log = (line: string) => void;
+
+/** The trained labeler LM and where it was saved. */
+interface Labeler {
+  model: Transformer;
+  summary: TrainSummary;
+  path: string;
+}
+
+/** The SAE sample and the labelled subset, whole documents drawn in a seeded random order. */
+interface ChainDocuments {
+  sample: LabelledTokens;
+  subset: LabelledTokens;
+  sampleDocs: number;
+  subsetDocs: number;
+  /** Subset documents that validate the probe. */
+  valDocs: number;
+}
+
 /** Runs the chain; see the module comment. */
 export async function runSaeChain(inputs: SaeChainInputs): Promise<SaeChainResult> {
-  const { settings: s, out, tokenizer, trainShard, train, val, signal } = inputs;
-  const log = inputs.onLog ?? (() => {});
-  const { stages, lap } = stageTimer();
+  const { settings: s, out, tokenizer } = inputs;
+  const log: Log = inputs.onLog ?? (() => {});
+  const timer = stageTimer();
   await makeFolder(join(out, 'models'));
   await makeFolder(join(out, 'sae'));
   await makeFolder(join(out, 'classifier'));
 
-  // 1. labeler LM
-  log(`labeler LM: ${s.labelerLayers} layers, width ${s.labelerDim}, context ${s.labelerContext}, ${s.labelerSteps} steps`);
-  const labeler = await Transformer.create({
-    vocabSize: tokenizer.vocabSize, dModel: s.labelerDim, layers: s.labelerLayers, heads: headsForWidth(s.labelerDim), context: s.labelerContext, seed: s.seed + 100,
-  });
-  const sampler = new BatchSampler({ shards: [trainShard], batch: s.labelerBatch, context: s.labelerContext, seed: s.seed + 100, lossMask: 'none', expectTokenizer: tokenizer });
-  let lmSummary;
-  try {
-    lmSummary = await trainMasked(labeler, sampler, {
-      steps: s.labelerSteps, lr: s.lr, signal,
-      onProgress: (p) => {
-        if (p.step % 100 === 0 || p.step === s.labelerSteps) log(`  labeler step ${p.step}/${s.labelerSteps} loss ${p.loss.toFixed(3)} (${Math.round(p.tokensPerSecond)} tokens/s)`);
+  const labeler = await trainLabeler(inputs, log);
+  log(`labeler LM: final loss ${labeler.summary.finalLoss.toFixed(3)} (${timer.lap('labeler_lm')})`);
+  const docs = chainDocuments(s, inputs.train, tokenizer.eotId);
+  const sae = await fitChainSae(inputs, labeler, docs, log);
+  log(`SAE: explained variance ${sae.fit.training!.explainedVariance.toFixed(3)}; ${sae.fit.latents.length} latents chosen (best AUROC ${sae.fit.latents[0].auroc.toFixed(3)}) (${timer.lap('sae')})`);
+  const labels = await weakLabels(inputs, labeler.model, sae.fit, docs);
+  const g = labels.vsGold;
+  log(
+    `SAE labels: ${docs.subsetDocs} documents, ${(100 * labels.labelled / labels.tokens).toFixed(1)}% of ${labels.tokens} tokens labelled; ` +
+      `against gold medical P ${g.precision.toFixed(3)} R ${g.recall.toFixed(3)} F1 ${g.f1.toFixed(3)} (${timer.lap('sae_labels')})`,
+  );
+  const classifier = await trainChainClassifier(inputs, labeler.model, labels, docs.valDocs, log);
+  const c = classifier.report.vs_gold;
+  log(
+    `classifier: layer ${classifier.report.layer}, threshold ${classifier.report.threshold.toFixed(3)}; held-out against gold medical ` +
+      `P ${c.precision.toFixed(3)} R ${c.recall.toFixed(3)} F1 ${c.f1.toFixed(3)} (${timer.lap('classifier')})`,
+  );
+  const scores = await scoreTraining(inputs, classifier.report.path);
+  log(`scores: ${inputs.train.tokens.length} training tokens scored → ${scores.path} (${timer.lap('scoring')})`);
+  return {
+    scores: scores.values,
+    threshold: classifier.report.threshold,
+    stages: timer.stages,
+    report: {
+      labeler_lm: {
+        params: labeler.model.parameterCount().total, layers: s.labelerLayers, d_model: s.labelerDim, context: s.labelerContext,
+        steps: labeler.summary.steps, train_tokens: labeler.summary.tokens, final_loss: labeler.summary.finalLoss, path: labeler.path,
       },
-    });
-  } finally {
-    sampler.close();
-  }
-  const labelerPath = join(out, 'models', 'labeler.safetensors');
-  await labeler.save(labelerPath, { demo_role: 'labeler' });
-  log(`labeler LM: final loss ${lmSummary.finalLoss.toFixed(3)} (${lap('labeler_lm')})`);
+      sae: {
+        path: sae.path, latents: s.saeLatents, k: s.saeK, layer: sae.layer, steps: s.saeSteps,
+        explained_variance: sae.fit.training?.explainedVariance ?? null, dead_fraction: sae.fit.training?.deadFraction ?? null,
+        sample_tokens: docs.sample.tokens.length, selected: sae.selected,
+      },
+      sae_labels: {
+        rule: { z: s.z, min_latents: s.minLatents }, shard: labels.shard, path: labels.path, documents: docs.subsetDocs,
+        labelled_fraction: labels.labelled / labels.tokens, vs_gold: labels.vsGold,
+      },
+      classifier: classifier.report,
+      scores_path: scores.path,
+    },
+  };
+}
 
-  // 2. SAE on a sample (whole documents), latent selection on its gold labels
-  const layer = s.labelerLayers;
+/** Step 1: the labeler LM, a causal LM of the training shard (train stage). */
+async function trainLabeler(inputs: SaeChainInputs, log: Log): Promise<Labeler> {
+  const { settings: s, out, tokenizer } = inputs;
+  log(`labeler LM: ${s.labelerLayers} layers, width ${s.labelerDim}, context ${s.labelerContext}, ${s.labelerSteps} steps`);
+  const path = join(out, 'models', 'labeler.safetensors');
+  const trained = await runTrain({
+    name: 'labeler', stream: { shards: [inputs.trainShard], lossMask: 'none' }, tokenizer,
+    model: { layers: s.labelerLayers, dModel: s.labelerDim, heads: headsForWidth(s.labelerDim) },
+    context: s.labelerContext, batch: s.labelerBatch, steps: s.labelerSteps, lr: s.lr, seed: s.seed + 100,
+    save: { path, metadata: { demo_role: 'labeler' } }, logEvery: 100, onLog: log, signal: inputs.signal,
+  });
+  return { model: trained.model, summary: trained.summary, path };
+}
+
+/** Step 2a: the SAE sample (`saeSampleTokens` of whole documents) and the labelled subset after it. */
+function chainDocuments(s: SaeChainSettings, train: LabelledTokens, eotId: number): ChainDocuments {
   // documents in a seeded random order: the corpus is laid out topic by topic, so a prefix would be narrow
-  const docs = shardDocuments(train.tokens, tokenizer.eotId);
+  const docs = shardDocuments(train.tokens, eotId);
   const order = new Random(s.seed + 7).shuffle(docs.map((_, i) => i));
   let sampleDocs = 0;
   let sampleTokens = 0;
@@ -209,21 +264,30 @@ export async function runSaeChain(inputs: SaeChainInputs): Promise<SaeChainResul
       `${docs.length} training documents leave ${Math.max(0, subsetDocs)} after the SAE sample of ${sampleDocs}: too few to train and validate a probe on ` +
         `(at least 4 are needed: lower saeSampleTokens or use more documents)`,
     );
-  const sample = gather(train, docs, order.slice(0, sampleDocs), tokenizer.eotId);
-  const subset = gather(train, docs, order.slice(sampleDocs, sampleDocs + subsetDocs), tokenizer.eotId);
-  const n = sample.tokens.length;
-  const sampleLabels = forgetLabels(sample.labels);
-  log(`SAE: ${s.saeLatents} latents, k ${s.saeK}, ${s.saeSteps} steps on ${n} tokens (${sampleDocs} documents) at layer ${layer}`);
+  // each picked document followed by end-of-text, with its slice of the gold labels
+  const gather = (pick: readonly number[]) =>
+    joinDocuments(pick.map((i) => ({ ids: docs[i].tokens, labels: train.labels.subarray(docs[i].start, docs[i].start + docs[i].tokens.length) })), {
+      eotId, separator: 'after', separatorLabel: UNLABELLED,
+    });
+  return { sample: gather(order.slice(0, sampleDocs)), subset: gather(order.slice(sampleDocs, sampleDocs + subsetDocs)), sampleDocs, subsetDocs, valDocs };
+}
+
+/** Step 2b: an SAE on the labeler's last layer over the sample, medical latents chosen on its gold labels. */
+async function fitChainSae(inputs: SaeChainInputs, labeler: Labeler, docs: ChainDocuments, log: Log) {
+  const { settings: s, out, tokenizer } = inputs;
+  const { sample } = docs;
+  const layer = s.labelerLayers;
+  log(`SAE: ${s.saeLatents} latents, k ${s.saeK}, ${s.saeSteps} steps on ${sample.tokens.length} tokens (${docs.sampleDocs} documents) at layer ${layer}`);
   const fit = await fitSaeLabeller({
-    model: labeler, layer, tokens: sample.tokens, labels: sampleLabels,
-    dSae: s.saeLatents, k: s.saeK, steps: s.saeSteps, seed: s.seed, select: { top: s.saeTop, by: 'auroc' }, signal,
+    model: labeler.model, layer, tokens: sample.tokens, labels: forgetLabels(sample.labels),
+    dSae: s.saeLatents, k: s.saeK, steps: s.saeSteps, seed: s.seed, select: { top: s.saeTop }, signal: inputs.signal,
     onProgress: (p) => {
       if (p.step % 250 === 0 || p.step === s.saeSteps)
         log(`  SAE step ${p.step}/${s.saeSteps} explained variance ${p.explainedVariance.toFixed(3)}, L0 ${p.l0.toFixed(1)}, dead ${p.dead}`);
     },
   });
-  const saePath = join(out, 'sae', 'sae.safetensors');
-  await fit.sae.save(saePath, { layer: String(layer), model: labelerPath });
+  const path = join(out, 'sae', 'sae.safetensors');
+  await fit.sae.save(path, { layer: String(layer), model: labeler.path });
   const selected = fit.latents.map((l) => ({
     latent: l.latent,
     auroc: l.auroc,
@@ -232,36 +296,39 @@ export async function runSaeChain(inputs: SaeChainInputs): Promise<SaeChainResul
     contexts: fit.selector.topContexts(l.latent).map((c) => tokenizer.decode(sample.tokens.subarray(Math.max(0, c.position - 8), c.position + 3))),
   }));
   await writeFileAtomic(join(out, 'sae', 'latents.json'), JSON.stringify({ layer, latents: selected, mean: [...fit.mean], std: [...fit.std], z: s.z, minLatents: s.minLatents }, null, 1) + '\n');
-  log(`SAE: explained variance ${fit.training!.explainedVariance.toFixed(3)}; ${fit.latents.length} latents chosen (best AUROC ${fit.latents[0].auroc.toFixed(3)}) (${lap('sae')})`);
+  return { fit, layer, path, selected };
+}
 
-  // 3. weak labels on the subset of documents after the sample
-  const subsetShard = join(out, 'data', 'labelled_000000.bin');
-  await writeShard(subsetShard, subset.tokens, { tokenizer });
-  await writeSideFile(sideFilePathFor(subsetShard, SideFileKind.Labels), subset.labels, { kind: SideFileKind.Labels, tokenizer });
-  const labelled = await labelShards({
-    shards: [subsetShard], out: join(out, 'sae-labels'), model: labeler, layer, sae: fit.sae, latents: fit.latents.map((l) => l.latent),
-    mean: fit.mean, std: fit.std, z: s.z, minLatents: s.minLatents, context: s.labelerContext, batch: 16, signal,
+/** Step 3: the rule's weak labels on the subset (label stage), graded against its gold labels. */
+async function weakLabels(inputs: SaeChainInputs, labeler: Transformer, fit: SaeLabeller, docs: ChainDocuments) {
+  const { settings: s, out, tokenizer } = inputs;
+  const shard = join(out, 'data', 'labelled_000000.bin');
+  await writeLabelledShard(shard, docs.subset, tokenizer);
+  const labelled = await runLabel({
+    shards: [shard], out: join(out, 'sae-labels'), model: labeler, layer: s.labelerLayers, sae: fit.sae, latents: fit.latents.map((l) => l.latent),
+    mean: fit.mean, std: fit.std, z: s.z, minLatents: s.minLatents, context: s.labelerContext, batch: 16, signal: inputs.signal,
   });
-  if (labelled.labelled === 0 || labelled.labelled >= labelled.tokens - subsetDocs)
+  if (labelled.labelled === 0 || labelled.labelled >= labelled.tokens - docs.subsetDocs)
     throw new RangeError(
       `the SAE labels flag ${labelled.labelled} of ${labelled.tokens} tokens: the probe needs both classes (adjust z, minLatents, or train the labeler LM and SAE longer)`,
     );
-  const saeLabelsPath = labelled.shards[0].output;
-  const saeLabels = readSideFile(saeLabelsPath, { expectKind: SideFileKind.Labels, expectTokens: subset.tokens.length }).values as Uint8Array;
-  const goldBinary = forgetLabels(subset.labels);
-  const saeVsGold = agreement(binaryMetrics(saeLabels, goldBinary, 0.5));
-  log(
-    `SAE labels: ${subsetDocs} documents, ${(100 * labelled.labelled / labelled.tokens).toFixed(1)}% of ${labelled.tokens} tokens labelled; ` +
-      `against gold medical P ${saeVsGold.precision.toFixed(3)} R ${saeVsGold.recall.toFixed(3)} F1 ${saeVsGold.f1.toFixed(3)} (${lap('sae_labels')})`,
-  );
+  const path = labelled.shards[0].output;
+  const values = readSideFile(path, { expectKind: SideFileKind.Labels, expectTokens: docs.subset.tokens.length }).values as Uint8Array;
+  const vsGold = agreement(binaryMetrics(values, forgetLabels(docs.subset.labels), 0.5));
+  return { shard, path, labelled: labelled.labelled, tokens: labelled.tokens, vsGold };
+}
 
-  // 4. biLM on the whole training shard + token probe on the subset's SAE labels
+/** Step 4: a biLM on the whole training shard and a token probe on the subset's SAE labels, graded on held-out gold. */
+async function trainChainClassifier(
+  inputs: SaeChainInputs, labeler: Transformer, labels: { shard: string; path: string }, valDocs: number, log: Log,
+): Promise<{ report: SaeChainReport['classifier'] }> {
+  const { settings: s, out, tokenizer } = inputs;
   const random = new Random(s.seed);
-  const documents = random.shuffle(labelsFromSideFile(subsetShard, { labelsPath: saeLabelsPath }));
+  const documents = random.shuffle(labelsFromSideFile(labels.shard, { labelsPath: labels.path }));
   const probeVal = documents.slice(0, valDocs).map((d) => windowOf(d, s.probeTokens, random));
   const probeTrain = documents.slice(valDocs).map((d) => windowOf(d, s.probeTokens, random));
   const bilmPath = join(out, 'classifier', 'bilm.safetensors');
-  const classifierPath = join(out, 'classifier', 'token.safetensors');
+  const path = join(out, 'classifier', 'token.safetensors');
   log(
     s.separateBilm
       ? `classifier: biLM ${s.bilmLayers} layers, width ${s.bilmDim}, ${s.bilmSteps} steps per direction; probe on ${probeTrain.length} documents' SAE labels`
@@ -269,86 +336,42 @@ export async function runSaeChain(inputs: SaeChainInputs): Promise<SaeChainResul
   );
   const bilmDepth = s.separateBilm ? s.bilmLayers : s.labelerLayers;
   const trained = await trainBiLMProbe({
-    tokenizer, sources: [{ shards: [trainShard], weight: 1, name: 'train' }], bilmPath, forward: s.separateBilm ? undefined : labeler,
+    tokenizer, sources: [{ shards: [inputs.trainShard], weight: 1, name: 'train' }], bilmPath, forward: s.separateBilm ? undefined : labeler,
     dModel: s.bilmDim, layers: s.bilmLayers, heads: headsForWidth(s.bilmDim), context: s.bilmContext, batch: s.bilmBatch, steps: s.bilmSteps, lr: s.lr,
     probeTrain, probeVal, maxTrainTokens: s.probeMaxTokens, l2: 1e-3, seed: s.seed,
     // the last block's output and the final norm: the shallower layers never won on WordNet and each costs a probe fit
-    sweepLayers: [bilmDepth, bilmDepth + 1], onLog: (line) => log(`  ${line}`), signal,
+    sweepLayers: [bilmDepth, bilmDepth + 1], onLog: (line) => log(`  ${line}`), signal: inputs.signal,
   });
   const { classifier } = trained;
-  await classifier.save(classifierPath);
+  await classifier.save(path);
   const best = trained.sweep.find((r) => r.layer === classifier.layer)!;
-  const heldOut = await scoreHeldOut(classifier, val, tokenizer.eotId, signal);
-  const vsGold = agreement(binaryMetrics(heldOut.scores, heldOut.labels, classifier.threshold));
+  const heldOut = await scoreHeldOut(classifier, inputs.val, tokenizer.eotId, inputs.signal);
   const bestGold = precisionRecallCurve(heldOut.scores, heldOut.labels).maxF1;
-  log(
-    `classifier: layer ${classifier.layer}, threshold ${classifier.threshold.toFixed(3)}; held-out against gold medical ` +
-      `P ${vsGold.precision.toFixed(3)} R ${vsGold.recall.toFixed(3)} F1 ${vsGold.f1.toFixed(3)} (${lap('classifier')})`,
-  );
-
-  // 5. score every training token
-  const scoresDir = join(out, 'scores');
-  await scoreShards({ shards: [trainShard], classifier: classifierPath, out: scoresDir, signal });
-  const scoresPath = sideFilePathFor(join(scoresDir, 'train_000000.bin'), SideFileKind.ScoresUint8);
-  const scores = readSideFile(scoresPath, { expectKind: SideFileKind.ScoresUint8, expectTokens: train.tokens.length }).values as Uint8Array;
-  log(`scores: ${train.tokens.length} training tokens scored → ${scoresPath} (${lap('scoring')})`);
-
+  const forward = trained.bilm.forward.config;
   return {
-    scores,
-    threshold: classifier.threshold,
-    stages,
     report: {
-      labeler_lm: {
-        params: labeler.parameterCount().total, layers: s.labelerLayers, d_model: s.labelerDim, context: s.labelerContext,
-        steps: lmSummary.steps, train_tokens: lmSummary.tokens, final_loss: lmSummary.finalLoss, path: labelerPath,
+      path,
+      bilm_path: bilmPath,
+      bilm: {
+        forward_is_labeler: !s.separateBilm, params_per_direction: trained.bilmSummary.parametersPerDirection,
+        layers: forward.layers, d_model: forward.dModel, context: forward.context, steps: s.bilmSteps, final_loss: trained.bilmSummary.finalLoss,
       },
-      sae: {
-        path: saePath, latents: s.saeLatents, k: s.saeK, layer, steps: s.saeSteps,
-        explained_variance: fit.training?.explainedVariance ?? null, dead_fraction: fit.training?.deadFraction ?? null,
-        sample_tokens: n, selected,
-      },
-      sae_labels: {
-        rule: { z: s.z, min_latents: s.minLatents }, shard: subsetShard, path: saeLabelsPath, documents: subsetDocs,
-        labelled_fraction: labelled.labelled / labelled.tokens, vs_gold: saeVsGold,
-      },
-      classifier: {
-        path: classifierPath,
-        bilm_path: bilmPath,
-        bilm: {
-          forward_is_labeler: !s.separateBilm,
-          params_per_direction: trained.bilmSummary.parametersPerDirection,
-          layers: trained.bilm.forward.config.layers,
-          d_model: trained.bilm.forward.config.dModel,
-          context: trained.bilm.forward.config.context,
-          steps: s.bilmSteps,
-          final_loss: trained.bilmSummary.finalLoss,
-        },
-        layer: classifier.layer,
-        threshold: classifier.threshold,
-        vs_sae_labels: agreement(best.maxF1),
-        vs_gold: vsGold,
-        vs_gold_best_threshold: { ...agreement(bestGold), threshold: bestGold.threshold },
-      },
-      scores_path: scoresPath,
+      layer: classifier.layer,
+      threshold: classifier.threshold,
+      vs_sae_labels: agreement(best.maxF1),
+      vs_gold: agreement(binaryMetrics(heldOut.scores, heldOut.labels, classifier.threshold)),
+      vs_gold_best_threshold: { ...agreement(bestGold), threshold: bestGold.threshold },
     },
   };
 }
 
-/** The documents `pick` (indices into `docs`) of a token stream, each followed by end-of-text, with their labels. */
-function gather(stream: LabelledTokens, docs: { start: number; tokens: Uint32Array }[], pick: readonly number[], eotId: number): LabelledTokens {
-  const total = pick.reduce((a, i) => a + docs[i].tokens.length + 1, 0);
-  const tokens = new Uint32Array(total);
-  const labels = new Uint8Array(total);
-  let at = 0;
-  for (const i of pick) {
-    const { start, tokens: doc } = docs[i];
-    tokens.set(doc, at);
-    labels.set(stream.labels.subarray(start, start + doc.length), at);
-    at += doc.length;
-    tokens[at] = eotId;
-    labels[at++] = UNLABELLED;
-  }
-  return { tokens, labels };
+/** Step 5: every training token scored by the classifier (score stage). */
+async function scoreTraining(inputs: SaeChainInputs, classifierPath: string): Promise<{ values: Uint8Array; path: string }> {
+  const scoresDir = join(inputs.out, 'scores');
+  await runScore({ shards: [inputs.trainShard], classifier: classifierPath, out: scoresDir, signal: inputs.signal });
+  const path = sideFilePathFor(join(scoresDir, 'train_000000.bin'), SideFileKind.ScoresUint8);
+  const values = readSideFile(path, { expectKind: SideFileKind.ScoresUint8, expectTokens: inputs.train.tokens.length }).values as Uint8Array;
+  return { values, path };
 }
 
 /** Classifier scores of every held-out document token and the gold medical label of each. */

@@ -278,9 +278,17 @@ export async function scoreMcq(
   return result;
 }
 
+/** Scores every question in one prompt format: rows to score, their log-probabilities, then the summary. */
 async function scoreFormat(model: Transformer, tokenizer: Tokenizer, questions: McqQuestion[], format: McqFormat, o: Resolved): Promise<McqFormatResult> {
   const maxChoices = questions.reduce((m, q) => Math.max(m, q.choices.length), 0);
   const letters = format === 'letter' && maxChoices > 0 ? letterTokenIds(tokenizer, maxChoices) : [];
+  const { rows, scored, skippedIds } = formatRows(tokenizer, questions, format, letters, o);
+  await scoreRows(model, tokenizer, rows, scored, format, letters, o);
+  return formatResult(scored, skippedIds, format, o);
+}
+
+/** The rows to score (one per choice; one per question for letters) and an entry per question kept; questions too long to score are skipped. */
+function formatRows(tokenizer: Tokenizer, questions: McqQuestion[], format: McqFormat, letters: number[], o: Resolved) {
   const prefix = o.eotPrefix ? Uint32Array.of(tokenizer.eotId) : new Uint32Array(0);
   const maxLength = o.context + 1; // inputs are ids[0..n-2], so n - 1 ≤ context
   const rows: Row[] = [];
@@ -315,7 +323,11 @@ async function scoreFormat(model: Transformer, tokenizer: Tokenizer, questions: 
     });
     scored.push(entry);
   }
+  return { rows, scored, skippedIds };
+}
 
+/** Fills each entry's log-probabilities: rows batched longest first, summed continuation losses (cloze) or next-token log-probabilities of the letters. */
+async function scoreRows(model: Transformer, tokenizer: Tokenizer, rows: Row[], scored: McqScoredQuestion[], format: McqFormat, letters: number[], o: Resolved): Promise<void> {
   rows.sort((a, b) => b.ids.length - a.ids.length);
   const head = format === 'letter' ? lmHead(model) : undefined;
   let done = 0;
@@ -361,7 +373,10 @@ async function scoreFormat(model: Transformer, tokenizer: Tokenizer, questions: 
     done += B;
     o.onProgress?.({ format, done, total: rows.length });
   }
+}
 
+/** The format's summary under each normalisation, with per-question records when asked for. */
+function formatResult(scored: McqScoredQuestion[], skippedIds: string[], format: McqFormat, o: Resolved): McqFormatResult {
   const normalisations: McqNormalisation[] = format === 'cloze' ? ['raw', 'token', 'char', 'byte'] : ['raw'];
   const { breakdowns, predicted } = summariseMcq(scored, normalisations);
   const out: McqFormatResult = {

@@ -1,6 +1,6 @@
 /**
  * The experiment's token streams: documents of a data folder's domain files
- * (`corpus/<domain>.<split>.jsonl.gz`), tokenized into one training shard and one held-out
+ * (`corpus/<domain>.<split>.jsonl.gz`, see corpus_layout.ts), tokenized into one training shard and one held-out
  * shard, each with a label side file that gives every token its document's domain.
  *
  * Training documents of all domains are shuffled together (seeded) and taken in that order
@@ -11,11 +11,10 @@
  */
 import { makeFolder } from '../data/output_path.js';
 import { join } from 'node:path';
-import { readDocuments } from '../data/read_documents.js';
+import { readCorpusTexts } from '../data/corpus_layout.js';
 import { Sfc32, permutation } from '../data/random.js';
-import { writeShard } from '../data/shard.js';
-import { SideFileKind, sideFilePathFor, writeSideFile } from '../data/side_file.js';
 import type { Tokenizer } from '../data/tokenizer.js';
+import { joinDocuments, writeLabelledShard } from '../stages/tokenize.js';
 
 /** Domain names in label order: label value = index. */
 export const EXPERIMENT_DOMAINS = ['general', 'medical', 'biology'] as const;
@@ -55,9 +54,8 @@ export async function buildDomainCorpus(tokenizer: Tokenizer, options: DomainCor
   const trainDocs: { text: string; domain: number }[] = [];
   const valParts: { ids: Uint32Array[]; domain: number }[] = [];
   for (const [domain, name] of EXPERIMENT_DOMAINS.entries()) {
-    for await (const d of readDocuments(join(options.data, 'corpus', `${name}.train.jsonl.gz`))) trainDocs.push({ text: d.text, domain });
-    const val: string[] = [];
-    for await (const d of readDocuments(join(options.data, 'corpus', `${name}.val.jsonl.gz`))) val.push(d.text);
+    for (const text of await readCorpusTexts(options.data, name, 'train')) trainDocs.push({ text, domain });
+    const val = await readCorpusTexts(options.data, name, 'val');
     const ids = await tokenizer.encodeBatch(val, { signal: options.signal });
     const kept: Uint32Array[] = [];
     let total = 0;
@@ -84,14 +82,13 @@ export async function buildDomainCorpus(tokenizer: Tokenizer, options: DomainCor
       total += ids[k].length + 1;
     }
   }
-  const train = concatenate(tokenizer.eotId, chosen, chosenDomains);
-  const val = concatenate(tokenizer.eotId, valParts.flatMap((p) => p.ids), valParts.flatMap((p) => p.ids.map(() => p.domain)));
+  const joinOptions = { eotId: tokenizer.eotId, separator: 'after', separatorLabel: NO_DOMAIN } as const;
+  const train = joinDocuments(chosen.map((ids, i) => ({ ids, labels: chosenDomains[i] })), joinOptions);
+  const val = joinDocuments(valParts.flatMap((p) => p.ids.map((ids) => ({ ids, labels: p.domain }))), joinOptions);
   const trainPath = join(options.out, 'train.bin');
   const valPath = join(options.out, 'val.bin');
-  for (const [path, stream] of [[trainPath, train], [valPath, val]] as const) {
-    await writeShard(path, stream.tokens, { tokenizer });
-    await writeSideFile(sideFilePathFor(path, SideFileKind.Labels), stream.labels, { kind: SideFileKind.Labels, tokenizer });
-  }
+  await writeLabelledShard(trainPath, train, tokenizer);
+  await writeLabelledShard(valPath, val, tokenizer);
   const counts = new Array<number>(EXPERIMENT_DOMAINS.length).fill(0);
   for (const l of train.labels) if (l !== NO_DOMAIN) counts[l]++;
   const labelled = counts.reduce((a, b) => a + b, 0);
@@ -103,21 +100,4 @@ export async function buildDomainCorpus(tokenizer: Tokenizer, options: DomainCor
     trainDocuments: chosen.length,
     trainDomainFraction: Object.fromEntries(EXPERIMENT_DOMAINS.map((n, i) => [n, counts[i] / labelled])),
   };
-}
-
-/** Documents joined with `<|endoftext|>` after each, and their per-token domain labels. */
-function concatenate(eot: number, docs: Uint32Array[], domains: number[]): { tokens: Uint32Array; labels: Uint8Array } {
-  const total = docs.reduce((n, d) => n + d.length + 1, 0);
-  const tokens = new Uint32Array(total);
-  const labels = new Uint8Array(total);
-  let at = 0;
-  docs.forEach((d, i) => {
-    tokens.set(d, at);
-    labels.fill(domains[i], at, at + d.length);
-    at += d.length;
-    tokens[at] = eot;
-    labels[at] = NO_DOMAIN;
-    at += 1;
-  });
-  return { tokens, labels };
 }

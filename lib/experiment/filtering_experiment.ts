@@ -16,27 +16,27 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
-import { makeFolder } from '../data/output_path.js';
-import { writeFileAtomic } from '../data/atomic_file.js';
 import { join } from 'node:path';
 import { TokenClassifier } from '../classify/token_classifier.js';
 import { scoreShards } from '../classify/score_shards.js';
-import { readShard, writeShard } from '../data/shard.js';
-import { SideFileKind, readSideFile, sideFilePathFor, sideFileScores, writeSideFile } from '../data/side_file.js';
-import { BatchSampler } from '../data/sampler.js';
-import { Tokenizer } from '../data/tokenizer.js';
-import { domainLosses } from '../eval/domain_loss.js';
+import { writeFileAtomic } from '../data/atomic_file.js';
+import { makeFolder } from '../data/output_path.js';
+import { readShard } from '../data/shard.js';
+import { SideFileKind, readSideFile, sideFilePathFor, sideFileScores } from '../data/side_file.js';
+import type { Tokenizer } from '../data/tokenizer.js';
+import type { LabelledTokens } from '../eval/domain_loss.js';
 import { flagErrorRate, flipFlags } from '../eval/label_noise.js';
 import { fitPowerLaw, relativeComputeSlowdown, type PowerLawFit } from '../eval/scaling.js';
-import { filterTokens, type FilterMode, type FilterStats } from '../filter/filter_tokens.js';
-import { Transformer } from '../model/transformer.js';
-import { trainMasked } from '../model/train.js';
+import type { FilterMode, FilterStats } from '../filter/filter_tokens.js';
 import { backendInfo, type BackendInfo } from '../native.js';
-import { runAttacks, type AttackRecord } from './attack_stage.js';
-import { mcqForRun, sampleMcq, type McqSummary } from './mcq_stage.js';
-import { EXPERIMENT_DOMAINS, FORGET_LABEL, buildDomainCorpus, type DomainCorpus } from './domain_corpus.js';
 import { stripUndefined } from '../options.js';
-import { tokenizerMetadata } from '../model/model_tokenizer.js';
+import { BINARY_SCORE_THRESHOLD } from '../stages/filter.js';
+import { runFilteredModel, type ScoredStream } from '../stages/filtered_run.js';
+import { withDefaults } from '../stages/option_keys.js';
+import { corpusTokenizer, domainTrainTexts } from '../stages/tokenize.js';
+import { runAttacks, type AttackRecord } from './attack_stage.js';
+import { EXPERIMENT_DOMAINS, FORGET_LABEL, buildDomainCorpus, type DomainCorpus } from './domain_corpus.js';
+import { mcqForRun, sampleMcq, type McqSummary } from './mcq_stage.js';
 
 /** One model size of the ladder. */
 export interface ModelSize {
@@ -222,11 +222,53 @@ export async function writeExperimentResults(out: string, results: FilteringExpe
   await writeFileAtomic(path, JSON.stringify(results, null, 2) + '\n');
 }
 
+/** What every step of a running experiment shares. */
+interface ExperimentContext {
+  o: ResolvedOptions;
+  results: FilteringExperimentResults;
+  save: () => Promise<void>;
+  log: (line: string) => void;
+  tokenizer: Tokenizer;
+  /** The ladder's flagging threshold. */
+  threshold: number;
+  /** The training stream every model of the experiment filters and trains on (a plain value). */
+  train: ScoredStream;
+  val: LabelledTokens;
+}
+
+/** One model to train: its id, series, mode, size, seed and filter. */
+interface RunSpec {
+  id: string;
+  series: ExperimentRun['series'];
+  mode: 'baseline' | FilterMode;
+  size: ModelSize;
+  seed: number;
+  filter: ExperimentRun['filter'];
+}
+
 /** Runs (or continues) the experiment; returns the results, also in `out/results.json`. */
 export async function runFilteringExperiment(options: FilteringExperimentOptions): Promise<FilteringExperimentResults> {
   const o = resolveOptions(options);
   const log = options.onLog ?? (() => {});
   await makeFolder(o.out);
+  const results = await openResults(o);
+  const save = () => writeExperimentResults(o.out, results);
+  const { tokenizer, classifier } = await experimentTokenizer(o, results);
+  const threshold = o.threshold ?? classifier?.threshold ?? BINARY_SCORE_THRESHOLD;
+  results.threshold = threshold;
+  const streams = await experimentStreams(o, results, tokenizer, save, log);
+  const scores = await forgetScores(o, classifier, streams.train.shard, streams.train.labels, log);
+  const x: ExperimentContext = { o, results, save, log, tokenizer, threshold, train: { ...streams.train, scores }, val: streams.val };
+
+  await runLadder(x);
+  if (o.attack) await runAttackStage(x);
+  if (o.sweepSize >= 0) await runSweepAndNoise(x);
+  await runMcqStage(x);
+  return results;
+}
+
+/** The results so far (`results.json`), or a new record, with the current options and backend. */
+async function openResults(o: ResolvedOptions): Promise<FilteringExperimentResults> {
   const { onLog: _l, signal: _s, ...recorded } = o;
   const results: FilteringExperimentResults = (await readExperimentResults(o.out)) ?? {
     version: 1, updated: '', backend: backendInfo(), options: recorded, corpus: null, classifier: null,
@@ -234,32 +276,25 @@ export async function runFilteringExperiment(options: FilteringExperimentOptions
   };
   results.options = recorded;
   results.backend = backendInfo();
-  const save = () => writeExperimentResults(o.out, results);
+  return results;
+}
 
-  // tokenizer and scorer
-  let tokenizer: Tokenizer;
-  let classifier: TokenClassifier | null = null;
+/** The classifier's tokenizer, or (domain labels) the given one, or one trained on the corpus (tokenize stage). */
+async function experimentTokenizer(o: ResolvedOptions, results: FilteringExperimentResults): Promise<{ tokenizer: Tokenizer; classifier: TokenClassifier | null }> {
   if (o.labels === 'classifier') {
-    classifier = await TokenClassifier.load(o.classifier!);
-    tokenizer = classifier.bilm.tokenizer;
+    const classifier = await TokenClassifier.load(o.classifier!);
     results.classifier = { path: o.classifier!, threshold: classifier.threshold, layer: classifier.layer };
-  } else {
-    const path = o.tokenizer ?? join(o.out, 'tokenizer.json');
-    if (existsSync(path)) tokenizer = await Tokenizer.load(path);
-    else {
-      const texts: string[] = [];
-      const { readDocuments } = await import('../data/read_documents.js');
-      for (const name of EXPERIMENT_DOMAINS)
-        for await (const d of readDocuments(join(o.data, 'corpus', `${name}.train.jsonl.gz`))) texts.push(d.text);
-      tokenizer = await Tokenizer.train(texts, { vocabSize: o.vocabSize, maxChars: 4_000_000, signal: o.signal });
-      await tokenizer.save(path);
-    }
+    return { tokenizer: classifier.bilm.tokenizer, classifier };
   }
-  const threshold = o.threshold ?? classifier?.threshold ?? 0.5;
-  results.threshold = threshold;
+  const tokenizer = await corpusTokenizer({
+    path: o.tokenizer ?? join(o.out, 'tokenizer.json'), texts: () => domainTrainTexts(o.data, EXPERIMENT_DOMAINS, o.signal), vocabSize: o.vocabSize, signal: o.signal,
+  });
+  return { tokenizer, classifier: null };
+}
 
-  // corpus streams: enough training tokens for the largest size
-  const maxTokens = Math.max(...o.sizes.map((s) => trainTokensFor(s, tokenizer.vocabSize, o)));
+/** The training and held-out streams: enough training tokens for the largest size, built once and reused. */
+async function experimentStreams(o: ResolvedOptions, results: FilteringExperimentResults, tokenizer: Tokenizer, save: () => Promise<void>, log: (line: string) => void) {
+  const maxTokens = Math.max(...o.sizes.map((s) => trainTokensFor(s, o)));
   const dataDir = join(o.out, 'data');
   if (!results.corpus || results.corpus.trainTokens < maxTokens || !existsSync(results.corpus.train)) {
     log(`corpus: tokenizing ${o.data}/corpus into ${dataDir} (${(maxTokens / 1e6).toFixed(1)}M training tokens)`);
@@ -268,140 +303,119 @@ export async function runFilteringExperiment(options: FilteringExperimentOptions
     await save();
   }
   const corpus = results.corpus;
-  const trainShard = readShard(corpus.train);
-  const trainTokens = Uint32Array.from(trainShard.tokens);
-  const trainLabels = readSideFile(sideFilePathFor(corpus.train, SideFileKind.Labels), { expectKind: SideFileKind.Labels, expectTokens: trainTokens.length, shard: { path: corpus.train, tokenizer: trainShard.header.tokenizer } }).values as Uint8Array;
-  const valShard = readShard(corpus.val);
-  const val = {
-    tokens: Uint32Array.from(valShard.tokens),
-    labels: readSideFile(sideFilePathFor(corpus.val, SideFileKind.Labels), { expectKind: SideFileKind.Labels, expectTokens: valShard.tokens.length, shard: { path: corpus.val, tokenizer: valShard.header.tokenizer } }).values as Uint8Array,
-  };
+  const train = readLabelledShard(corpus.train);
   log(`corpus: ${corpus.trainTokens} training tokens (${fractionText(corpus.trainDomainFraction)}), ${corpus.valTokens} held-out`);
-
-  // forget scores of the training stream
-  const scores = await forgetScores(o, classifier, corpus.train, trainLabels, log);
-
-  const trainRun = async (id: string, series: ExperimentRun['series'], mode: 'baseline' | FilterMode, size: ModelSize, seed: number, filter: ExperimentRun['filter']) => {
-    if (results.runs[id]) return results.runs[id];
-    const started = performance.now();
-    let shard = corpus.train;
-    let stats: FilterStats | null = null;
-    let errorRate: number | null = null;
-    if (mode !== 'baseline') {
-      const noisy = filter?.noise !== undefined ? flipFlags(scores, filter.threshold ?? threshold, filter.noise, seed) : null;
-      const flagThreshold = noisy ? { threshold: 0.5 } : { threshold: filter?.threshold, fraction: filter?.fraction };
-      const filtered = filterTokens(trainTokens, noisy ?? scores, {
-        mode, ...stripUndefined(flagThreshold), eotId: tokenizer.eotId, hiddenId: tokenizer.hiddenId,
-        labels: trainLabels, labelNames: [...EXPERIMENT_DOMAINS], forgetLabel: FORGET_LABEL,
-      });
-      stats = filtered.stats;
-      if (mode !== 'document') errorRate = flagErrorRate(Float32Array.from(filtered.lossMask, (m) => 1 - m), trainLabels, FORGET_LABEL);
-      const dir = join(o.out, 'filtered', id);
-      await makeFolder(dir);
-      shard = join(dir, 'train.bin');
-      await writeShard(shard, filtered.tokens, { tokenizer });
-      await writeSideFile(sideFilePathFor(shard, SideFileKind.LossMask), filtered.lossMask, { kind: SideFileKind.LossMask, tokenizer });
-    }
-    const model = await Transformer.create({ vocabSize: tokenizer.vocabSize, ...size, context: o.context, seed });
-    const counts = model.parameterCount();
-    const steps = Math.max(1, Math.ceil(trainTokensFor(size, tokenizer.vocabSize, o) / (o.batch * o.context)));
-    const modelDir = join(o.out, 'models');
-    await makeFolder(modelDir);
-    const checkpoint = join(modelDir, `${id}.checkpoint.safetensors`);
-    const sampler = new BatchSampler({ shards: [shard], batch: o.batch, context: o.context, seed, expectTokenizer: tokenizer });
-    let summary;
-    try {
-      summary = await trainMasked(model, sampler, {
-        steps, lr: o.lr, signal: o.signal, checkpointPath: checkpoint, checkpointEvery: o.checkpointEvery, tokenizer,
-        resumeFrom: existsSync(checkpoint) ? checkpoint : undefined,
-        onProgress: (p) => {
-          if (p.step % 100 === 0 || p.step === steps)
-            log(`  ${id}: step ${p.step}/${steps} loss ${p.loss.toFixed(3)} (${Math.round(p.tokensPerSecond)} tokens/s)`);
-        },
-      });
-    } finally {
-      sampler.close();
-    }
-    const losses = await domainLosses(model, val, { labelNames: [...EXPERIMENT_DOMAINS], bootstrap: 500, seed });
-    const modelPath = join(modelDir, `${id}.safetensors`);
-    await model.save(modelPath, { experiment_run: id, ...tokenizerMetadata(tokenizer) });
-    await rm(checkpoint, { force: true });
-    if (mode !== 'baseline') await rm(join(o.out, 'filtered', id), { recursive: true, force: true });
-    const run: ExperimentRun = {
-      id, series, mode, size, seed, params: counts.total, non_embedding_params: counts.nonEmbedding, filter, flag_error_rate: errorRate,
-      flagged_fraction: stats ? stats.flaggedFraction : 0,
-      filter_stats: stats, steps: summary.steps, train_tokens: summary.tokens, train_supervised_tokens: summary.supervisedTokens,
-      train_flops: summary.flops, final_train_loss: summary.finalLoss,
-      loss: Object.fromEntries(Object.entries(losses).map(([k, v]) => [k, v.loss])),
-      ci95: Object.fromEntries(Object.entries(losses).map(([k, v]) => [k, v.ci95])),
-      // a resumed run counts the training time of its earlier segments too (from the checkpoint)
-      seconds: (performance.now() - started) / 1000 + summary.totalSeconds - summary.elapsedMs / 1000,
-      train_seconds: summary.totalSeconds, model_path: modelPath,
-    };
-    results.runs[id] = run;
-    await save();
-    log(`${id}: medical ${run.loss.medical.toFixed(4)}, biology ${run.loss.biology.toFixed(4)}, general ${run.loss.general.toFixed(4)} (${run.seconds.toFixed(0)} s)`);
-    return run;
+  return {
+    train: { ...train, shard: corpus.train, labelNames: EXPERIMENT_DOMAINS, forgetLabel: FORGET_LABEL },
+    val: readLabelledShard(corpus.val),
   };
+}
 
-  // the ladder: every size, baseline then filtered modes, seed by seed; fits after each size
-  for (const size of o.sizes) {
-    for (const seed of o.seeds)
-      for (const mode of ['baseline', ...o.modes] as const)
-        await trainRun(`${mode}-${sizeName(size)}-s${seed}`, 'ladder', mode, size, seed, mode === 'baseline' ? null : { threshold });
-    updateFits(results);
-    await save();
+/** A shard's tokens and its label side file. */
+function readLabelledShard(path: string): LabelledTokens {
+  const shard = readShard(path);
+  const tokens = Uint32Array.from(shard.tokens);
+  const side = readSideFile(sideFilePathFor(path, SideFileKind.Labels), { expectKind: SideFileKind.Labels, expectTokens: tokens.length, shard: { path, tokenizer: shard.header.tokenizer } });
+  return { tokens, labels: side.values as Uint8Array };
+}
+
+/** Trains one model (filter → train → evaluate → save, lib/stages/filtered_run.ts) unless it is done; records it. */
+async function trainRun(x: ExperimentContext, spec: RunSpec): Promise<ExperimentRun> {
+  const { o, results } = x;
+  const { id, mode, size, seed, filter } = spec;
+  if (results.runs[id]) return results.runs[id];
+  const started = performance.now();
+  const noisy = filter?.noise !== undefined ? flipFlags(x.train.scores as Float32Array, filter.threshold ?? x.threshold, filter.noise, seed) : null;
+  const modelDir = join(o.out, 'models');
+  const r = await runFilteredModel({
+    mode, rule: noisy ? { threshold: BINARY_SCORE_THRESHOLD } : stripUndefined({ threshold: filter?.threshold, fraction: filter?.fraction }), scores: noisy ?? undefined,
+    stream: x.train, tokenizer: x.tokenizer, filteredShard: join(o.out, 'filtered', id, 'train.bin'), keepFiltered: false,
+    steps: () => Math.max(1, Math.ceil(trainTokensFor(size, o) / (o.batch * o.context))),
+    train: {
+      name: `${id}:`, model: size, context: o.context, batch: o.batch, lr: o.lr, seed,
+      checkpoint: join(modelDir, `${id}.checkpoint.safetensors`), checkpointEvery: o.checkpointEvery,
+      save: { path: join(modelDir, `${id}.safetensors`), metadata: { experiment_run: id } }, logEvery: 100, onLog: x.log, signal: o.signal,
+    },
+    evaluate: { heldOut: x.val, labelNames: EXPERIMENT_DOMAINS, seed },
+  });
+  const stats = r.filtered?.stats ?? null;
+  const errorRate = r.filtered && mode !== 'document' ? flagErrorRate(Float32Array.from(r.filtered.lossMask, (m) => 1 - m), x.train.labels, FORGET_LABEL) : null;
+  const { summary } = r;
+  const run: ExperimentRun = {
+    id, series: spec.series, mode, size, seed, params: r.params.total, non_embedding_params: r.params.nonEmbedding, filter, flag_error_rate: errorRate,
+    flagged_fraction: stats ? stats.flaggedFraction : 0,
+    filter_stats: stats, steps: summary.steps, train_tokens: summary.tokens, train_supervised_tokens: summary.supervisedTokens,
+    train_flops: summary.flops, final_train_loss: summary.finalLoss, loss: r.loss, ci95: r.ci95,
+    // a resumed run counts the training time of its earlier segments too (from the checkpoint)
+    seconds: (performance.now() - started) / 1000 + summary.totalSeconds - summary.elapsedMs / 1000,
+    train_seconds: summary.totalSeconds, model_path: join(modelDir, `${id}.safetensors`),
+  };
+  results.runs[id] = run;
+  await x.save();
+  x.log(`${id}: medical ${run.loss.medical.toFixed(4)}, biology ${run.loss.biology.toFixed(4)}, general ${run.loss.general.toFixed(4)} (${run.seconds.toFixed(0)} s)`);
+  return run;
+}
+
+/** The ladder: every size, baseline then filtered modes, seed by seed; fits after each size. */
+async function runLadder(x: ExperimentContext): Promise<void> {
+  for (const size of x.o.sizes) {
+    for (const seed of x.o.seeds)
+      for (const mode of ['baseline', ...x.o.modes] as const)
+        await trainRun(x, { id: `${mode}-${sizeName(size)}-s${seed}`, series: 'ladder', mode, size, seed, filter: mode === 'baseline' ? null : { threshold: x.threshold } });
+    updateFits(x.results);
+    await x.save();
   }
-  // attacks at the largest size
-  if (o.attack) {
-    const largest = sizeName(o.sizes[o.sizes.length - 1]);
-    const baseline = results.runs[`baseline-${largest}-s${o.seeds[0]}`];
-    const targets = o.modes.map((m) => results.runs[`${m}-${largest}-s${o.seeds[0]}`]).filter(Boolean);
-    const done = { attacks: (results.extra.attacks ?? {}) as Record<string, AttackRecord>, rmu: results.extra.rmu as Record<string, unknown> | undefined };
-    await runAttacks(join(o.out, 'attack'), tokenizer, baseline, targets, { tokens: trainTokens, labels: trainLabels }, val, {
-      batch: 8, budgetFraction: o.attackBudget, sweepFraction: 0.25, lrs: o.attackLrs, evalEvery: 20, rmuSteps: o.rmuSteps,
-      seed: o.seeds[0], signal: o.signal, log,
-    }, done, async () => {
-      results.extra.attacks = done.attacks;
-      results.extra.rmu = done.rmu;
-      await save();
-    });
-  }
-  // the Pareto sweep at one size
-  if (o.sweepSize >= 0) {
-    const size = o.sizes[o.sweepSize];
-    for (const fraction of o.sweepFractions)
-      for (const mode of o.modes)
-        await trainRun(`sweep-${mode}-${fraction}-${sizeName(size)}-s${o.seeds[0]}`, 'sweep', mode, size, o.seeds[0], { fraction });
-  }
-  // label noise at the sweep size
-  if (o.sweepSize >= 0) {
-    const size = o.sizes[o.sweepSize];
-    for (const noise of o.noiseRates)
-      await trainRun(`noise-${o.noiseMode}-${noise}-${sizeName(size)}-s${o.seeds[0]}`, 'noise', o.noiseMode, size, o.seeds[0], { threshold, noise });
-    updateFits(results);
-    await save();
-  }
-  // multiple choice at the largest size
+}
+
+/** Attacks at the largest size: RMU on the baseline, adversarial fine-tuning of the filtered models. */
+async function runAttackStage(x: ExperimentContext): Promise<void> {
+  const { o, results } = x;
+  const largest = sizeName(o.sizes[o.sizes.length - 1]);
+  const baseline = results.runs[`baseline-${largest}-s${o.seeds[0]}`];
+  const targets = o.modes.map((m) => results.runs[`${m}-${largest}-s${o.seeds[0]}`]).filter(Boolean);
+  const done = { attacks: (results.extra.attacks ?? {}) as Record<string, AttackRecord>, rmu: results.extra.rmu as Record<string, unknown> | undefined };
+  await runAttacks(join(o.out, 'attack'), x.tokenizer, baseline, targets, { tokens: x.train.tokens, labels: x.train.labels }, x.val, {
+    batch: 8, budgetFraction: o.attackBudget, sweepFraction: 0.25, lrs: o.attackLrs, evalEvery: 20, rmuSteps: o.rmuSteps,
+    seed: o.seeds[0], signal: o.signal, log: x.log,
+  }, done, async () => {
+    results.extra.attacks = done.attacks;
+    results.extra.rmu = done.rmu;
+    await x.save();
+  });
+}
+
+/** The Pareto sweep of flagged fractions, then the label-noise runs, at the sweep size. */
+async function runSweepAndNoise(x: ExperimentContext): Promise<void> {
+  const { o } = x;
+  const size = o.sizes[o.sweepSize];
+  const seed = o.seeds[0];
+  for (const fraction of o.sweepFractions)
+    for (const mode of o.modes) await trainRun(x, { id: `sweep-${mode}-${fraction}-${sizeName(size)}-s${seed}`, series: 'sweep', mode, size, seed, filter: { fraction } });
+  for (const noise of o.noiseRates)
+    await trainRun(x, { id: `noise-${o.noiseMode}-${noise}-${sizeName(size)}-s${seed}`, series: 'noise', mode: o.noiseMode, size, seed, filter: { threshold: x.threshold, noise } });
+  updateFits(x.results);
+  await x.save();
+}
+
+/** Multiple choice for every ladder model of the largest size (when the data folder has questions). */
+async function runMcqStage(x: ExperimentContext): Promise<void> {
+  const { o, results } = x;
   const mcqPath = o.mcq ?? join(o.data, 'eval', 'mcq.jsonl.gz');
-  if (o.mcqPerDomain > 0 && existsSync(mcqPath)) {
-    const largest = sizeName(o.sizes[o.sizes.length - 1]);
-    const mcq = (results.extra.mcq ??= {}) as Record<string, McqSummary>;
-    const todo = Object.values(results.runs).filter((r) => r.series === 'ladder' && sizeName(r.size) === largest && !mcq[r.id]);
-    if (todo.length > 0) {
-      const questions = await sampleMcq(mcqPath, o.mcqPerDomain, o.seeds[0], o.signal);
-      for (const run of todo) {
-        mcq[run.id] = await mcqForRun(run, tokenizer, questions, o.signal);
-        await save();
-        log(`mcq ${run.id}: cloze accuracy ${EXPERIMENT_DOMAINS.map((d) => `${d} ${mcq[run.id].cloze?.scores.raw?.[d]?.accuracy.toFixed(3)}`).join(', ')}`);
-      }
-    }
+  if (o.mcqPerDomain === 0 || !existsSync(mcqPath)) return;
+  const largest = sizeName(o.sizes[o.sizes.length - 1]);
+  const mcq = (results.extra.mcq ??= {}) as Record<string, McqSummary>;
+  const todo = Object.values(results.runs).filter((r) => r.series === 'ladder' && sizeName(r.size) === largest && !mcq[r.id]);
+  if (todo.length === 0) return;
+  const questions = await sampleMcq(mcqPath, o.mcqPerDomain, o.seeds[0], o.signal);
+  for (const run of todo) {
+    mcq[run.id] = await mcqForRun(run, x.tokenizer, questions, o.signal);
+    await x.save();
+    x.log(`mcq ${run.id}: cloze accuracy ${EXPERIMENT_DOMAINS.map((d) => `${d} ${mcq[run.id].cloze?.scores.raw?.[d]?.accuracy.toFixed(3)}`).join(', ')}`);
   }
-  return results;
 }
 
 /** Training tokens of a size: tokensPerParameter × non-embedding parameters. */
-function trainTokensFor(size: ModelSize, _vocab: number, o: { tokensPerParameter: number }): number {
+function trainTokensFor(size: ModelSize, o: { tokensPerParameter: number }): number {
   const nonEmbedding = size.layers * 12 * size.dModel * size.dModel;
   return Math.ceil(o.tokensPerParameter * nonEmbedding);
 }
@@ -461,7 +475,7 @@ type ResolvedOptions = Required<Omit<FilteringExperimentOptions, 'classifier' | 
 
 function resolveOptions(options: FilteringExperimentOptions): ResolvedOptions {
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
-  const o = { ...EXPERIMENT_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as ResolvedOptions;
+  const o = withDefaults('experiment', EXPERIMENT_DEFAULTS, options, ['data', 'out', 'classifier', 'tokenizer', 'threshold', 'mcq', 'onLog', 'signal']) as ResolvedOptions;
   if (typeof o.data !== 'string' || !existsSync(join(o.data, 'corpus')))
     throw new RangeError(`data must be a folder holding corpus/<domain>.{train,val}.jsonl.gz, got '${o.data}'`);
   if (typeof o.out !== 'string' || o.out === '') throw new TypeError('out must be a folder path');

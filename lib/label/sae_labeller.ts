@@ -20,7 +20,7 @@ import type { Transformer } from '../model/transformer.js';
 import { tokenActivations } from './activations.js';
 import { LatentMoments } from './latent_moments.js';
 import { SparseAutoencoder, type SaeKind } from './sae.js';
-import { LatentSelector, type LatentScore, type SelectLatentsOptions } from './select_latents.js';
+import { LatentSelector, SELECT_DEFAULTS, type LatentScore, type SelectLatentsOptions } from './select_latents.js';
 import { trainSae, type TrainSaeProgress, type TrainSaeSummary } from './train_sae.js';
 import { stripUndefined } from '../options.js';
 
@@ -55,9 +55,9 @@ export interface FitSaeLabellerOptions {
   lr?: number;
   /** Seed of the SAE's initialisation and of the row draws (default 1). */
   seed?: number;
-  /** Which latents to keep (defaults of {@link LatentSelector.select}, ranked by AUROC unless `by` says otherwise). */
+  /** Which latents to keep (defaults: {@link SELECT_DEFAULTS}). */
   select?: SelectLatentsOptions;
-  /** Top-activating positions kept per latent for the audit (default 3). */
+  /** Top-activating positions kept per latent for the audit (default {@link SELECT_DEFAULTS}.contexts). */
   contexts?: number;
   /** Window length and windows per forward pass of the LM (defaults: the model's context, 16). */
   context?: number;
@@ -68,7 +68,7 @@ export interface FitSaeLabellerOptions {
 }
 
 /** Defaults of {@link FitSaeLabellerOptions}. */
-export const SAE_LABELLER_DEFAULTS = Object.freeze({ dSae: 1024, kind: 'topk' as SaeKind, k: 32, steps: 1500, batchRows: 1024, lr: 1e-3, seed: 1, contexts: 3, batch: 16 });
+export const SAE_LABELLER_DEFAULTS = Object.freeze({ dSae: 1024, kind: 'topk' as SaeKind, k: 32, steps: 1500, batchRows: 1024, lr: 1e-3, seed: 1, batch: 16 });
 
 /** What {@link fitSaeLabeller} returns. */
 export interface SaeLabeller {
@@ -132,7 +132,7 @@ export async function fitSaeLabeller(options: FitSaeLabellerOptions): Promise<Sa
   }
 
   const L = sae.config.dSae;
-  const selector = new LatentSelector(L, { contexts: o.contexts });
+  const selector = new LatentSelector(L, { contexts: o.contexts ?? SELECT_DEFAULTS.contexts });
   const block = 8192;
   const encodeAll = sae.codesReusing();
   // TopK codes are sparse (k per row): keep them from this pass, so the moments of the chosen
@@ -157,7 +157,7 @@ export async function fitSaeLabeller(options: FitSaeLabellerOptions): Promise<Sa
       }
     }
   }
-  const latents = selector.select({ by: 'auroc', ...options.select });
+  const latents = selector.select(options.select);
   if (latents.length === 0)
     throw new RangeError('no SAE latent fires specifically on the forget label of the sample (see SelectLatentsOptions): a larger sample, more SAE steps or another layer?');
 

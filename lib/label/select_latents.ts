@@ -50,12 +50,18 @@ export interface SelectLatentsOptions {
   minScore?: number;
   /** Keep only latents firing on at least this many forget tokens (default 20). */
   minSupport?: number;
-  /** Order by firing-rate ratio (default) or by AUROC; minScore applies to the ratio score either way. */
+  /** Order by AUROC (default) or by firing-rate ratio; minScore applies to the ratio score either way. */
   by?: LatentRanking;
 }
 
-/** Defaults of {@link SelectLatentsOptions}. */
-export const SELECT_DEFAULTS = { top: 32, minScore: 1, minSupport: 20, by: 'ratio' } as const;
+/**
+ * Defaults of latent selection, the only place they are written: {@link SelectLatentsOptions},
+ * the ranking of {@link LatentSelector.rank} and the top contexts kept per latent (`contexts`,
+ * the {@link LatentSelector} constructor's). `fitSaeLabeller`, `tokenfilter label --select` and
+ * the label stage read them from here. AUROC ranks by coverage of the forget tokens; the ratio
+ * (`by: 'ratio'`) by how much more often a latent fires on them than elsewhere.
+ */
+export const SELECT_DEFAULTS = Object.freeze({ top: 32, minScore: 1, minSupport: 20, by: 'auroc' as LatentRanking, contexts: 3 });
 
 /** Accumulates per-latent firing statistics over labelled tokens. */
 export class LatentSelector {
@@ -69,7 +75,7 @@ export class LatentSelector {
 
   /**
    * @param latents L, the number of latents in each activation row.
-   * @param options `cut` per latent (default all 0); `contexts` top positions kept per latent (default 5).
+   * @param options `cut` per latent (default all 0); `contexts` top positions kept per latent (default {@link SELECT_DEFAULTS}.contexts).
    * @throws RangeError for a bad latent count or cut length.
    */
   constructor(readonly latents: number, options: { cut?: ArrayLike<number>; contexts?: number } = {}) {
@@ -78,7 +84,7 @@ export class LatentSelector {
     this.forgetFires = new Float64Array(latents);
     this.retainFires = new Float64Array(latents);
     this.cut = options.cut ? Float32Array.from(options.cut) : new Float32Array(latents);
-    this.keep = options.contexts ?? 5;
+    this.keep = options.contexts ?? SELECT_DEFAULTS.contexts;
     if (!Number.isInteger(this.keep) || this.keep < 0) throw new RangeError(`contexts must be a non-negative integer, got ${this.keep}`);
     this.contexts = Array.from({ length: this.keep > 0 ? latents : 0 }, () => []);
   }
@@ -118,8 +124,8 @@ export class LatentSelector {
     return this;
   }
 
-  /** Every latent's statistics, best first by `by` (default 'ratio'). */
-  rank(by: LatentRanking = 'ratio'): LatentScore[] {
+  /** Every latent's statistics, best first by `by` (default {@link SELECT_DEFAULTS}.by). */
+  rank(by: LatentRanking = SELECT_DEFAULTS.by): LatentScore[] {
     const nF = this.forgetTokens;
     const nR = this.retainTokens;
     const out: LatentScore[] = [];

@@ -21,7 +21,6 @@
  * @module
  */
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeFolder } from '../../data/output_path.js';
 import { readShard, writeShard } from '../../data/shard.js';
@@ -30,7 +29,6 @@ import type { Tokenizer } from '../../data/tokenizer.js';
 import { domainLosses, type LabelledTokens } from '../../eval/domain_loss.js';
 import { TokenfilterError } from '../../errors.js';
 import { filterTokens } from '../../filter/filter_tokens.js';
-import { tokenizerMetadata } from '../../model/model_tokenizer.js';
 import { Transformer } from '../../model/transformer.js';
 import { setSteering, type HeadIntervention } from '../../steer/steering.js';
 import { runAttacks, type AttackRecord } from '../attack_stage.js';
@@ -180,10 +178,7 @@ async function removalModel(o: ResolvedMixtureOptions, corpus: MixtureCorpus, to
   const { path, flaggedFraction } = await removalShard(corpus, tokenizer, join(o.out, 'comparison', 'data'));
   const id = `remove-${runId(share, seed)}`;
   o.onLog?.(`comparison: ${id}: training on the same batches with the medical tokens removed`);
-  const { model, summary, checkpoint } = await trainShare(o, corpus, tokenizer, share, seed, `comparison-${id}`, { medical: path });
-  const modelPath = join(o.out, 'models', `${id}.safetensors`);
-  await model.save(modelPath, { mixture_run: id, ...tokenizerMetadata(tokenizer) });
-  await rm(checkpoint, { force: true });
+  const { model, summary, modelPath } = await trainShare(o, corpus, tokenizer, share, seed, id, { medical: path });
   const loss = await lossTable(model, corpus.val);
   return { loss, rise: riseOver(loss, reference), modelPath, flaggedFraction, supervisedTokens: summary.supervisedTokens, trainTokens: summary.tokens };
 }

@@ -11,11 +11,11 @@ import { throwIfAborted } from '../../abort.js';
 import { Random } from '../../classify/sampling.js';
 import { sentenceMixesOf } from '../../classify/sentence_mixes.js';
 import { makeFolder } from '../../data/output_path.js';
-import { readDocuments } from '../../data/read_documents.js';
+import { readCorpusTexts } from '../../data/corpus_layout.js';
 import { readShard, writeShard } from '../../data/shard.js';
-import { spanLabelsToTokenLabels } from '../../data/span_labels.js';
 import type { Tokenizer } from '../../data/tokenizer.js';
 import type { LabelledTokens } from '../../eval/domain_loss.js';
+import { joinDocuments, spanTokenLabels, type DocumentTokens } from '../../stages/tokenize.js';
 import { EXPERIMENT_DOMAINS, NO_DOMAIN } from '../domain_corpus.js';
 
 /** A domain of the study (label value = index in {@link EXPERIMENT_DOMAINS}). */
@@ -48,49 +48,24 @@ export interface MixtureCorpus {
   probe: LabelledTokens;
 }
 
-async function texts(data: string, domain: Domain, split: 'train' | 'val', signal?: AbortSignal): Promise<string[]> {
-  const out: string[] = [];
-  for await (const d of readDocuments(join(data, 'corpus', `${domain}.${split}.jsonl.gz`), { signal })) out.push(d.text);
-  return out;
-}
-
 /** Documents → one stream, `<|endoftext|>` before each, every token labelled `label`; stops at the first document past `limit` tokens. */
-async function encodeAll(tokenizer: Tokenizer, docs: readonly string[], label: number, limit: number): Promise<{ tokens: Uint32Array; labels: Uint8Array }> {
-  const parts: Uint32Array[] = [];
+async function encodeAll(tokenizer: Tokenizer, docs: readonly string[], label: number, limit: number): Promise<LabelledTokens> {
+  const parts: DocumentTokens[] = [];
   let total = 0;
   for (let start = 0; start < docs.length && total < limit; start += 1024) {
     for (const ids of await tokenizer.encodeBatch(docs.slice(start, start + 1024))) {
       if (total >= limit) break;
-      const part = new Uint32Array(ids.length + 1);
-      part[0] = tokenizer.eotId;
-      part.set(ids, 1);
-      parts.push(part);
-      total += part.length;
+      parts.push({ ids, labels: label });
+      total += ids.length + 1;
     }
   }
-  const tokens = new Uint32Array(total);
-  const labels = new Uint8Array(total).fill(label);
-  let at = 0;
-  for (const part of parts) {
-    tokens.set(part, at);
-    labels[at] = NO_DOMAIN;
-    at += part.length;
-  }
-  return { tokens, labels };
+  return joinDocuments(parts, { eotId: tokenizer.eotId, separator: 'before', separatorLabel: NO_DOMAIN });
 }
 
 /** Sentence-level mixes of the val splits, tokenized, labelled 1 inside medical sentences. */
 async function probeStream(tokenizer: Tokenizer, val: Record<Domain, string[]>, count: number, seed: number): Promise<LabelledTokens> {
   const docs = sentenceMixesOf(val, 'medical', { count, random: new Random(seed) });
-  const tokens: number[] = [];
-  const labels: number[] = [];
-  for (const doc of docs) {
-    const { ids, offsets } = tokenizer.encodeWithOffsets(doc.text);
-    const y = spanLabelsToTokenLabels(offsets, doc.spans, { label: 'medical' });
-    tokens.push(tokenizer.eotId, ...ids);
-    labels.push(NO_DOMAIN, ...y);
-  }
-  return { tokens: Uint32Array.from(tokens), labels: Uint8Array.from(labels) };
+  return joinDocuments(docs.map((doc) => spanTokenLabels(tokenizer, doc, ['other', 'medical'])), { eotId: tokenizer.eotId, separator: 'before', separatorLabel: NO_DOMAIN });
 }
 
 /**
@@ -107,12 +82,12 @@ export async function buildMixtureCorpus(tokenizer: Tokenizer, options: MixtureC
     throwIfAborted(options.signal, 'mixture corpus');
     const path = join(options.out, `train-${domain}.bin`);
     if (!existsSync(path)) {
-      const { tokens } = await encodeAll(tokenizer, await texts(options.data, domain, 'train', options.signal), label, options.trainTokensPerDomain);
+      const { tokens } = await encodeAll(tokenizer, await readCorpusTexts(options.data, domain, 'train', options.signal), label, options.trainTokensPerDomain);
       await writeShard(path, tokens, { tokenizer });
     }
     trainShards[domain] = path;
     trainTokens[domain] = readShard(path).tokens.length;
-    val[domain] = await texts(options.data, domain, 'val', options.signal);
+    val[domain] = await readCorpusTexts(options.data, domain, 'val', options.signal);
     const held = await encodeAll(tokenizer, val[domain], label, options.valTokensPerDomain);
     valParts.push(held);
   }

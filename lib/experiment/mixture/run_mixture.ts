@@ -10,23 +10,24 @@
  * @module
  */
 import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { throwIfAborted } from '../../abort.js';
 import { writeFileAtomic } from '../../data/atomic_file.js';
 import { checkOutputPaths, makeFolder } from '../../data/output_path.js';
+import { missingCorpusFiles } from '../../data/corpus_layout.js';
 import { readDocuments } from '../../data/read_documents.js';
-import { BatchSampler } from '../../data/sampler.js';
-import { Tokenizer } from '../../data/tokenizer.js';
+import type { Tokenizer } from '../../data/tokenizer.js';
 import { TokenfilterError } from '../../errors.js';
-import { trainMasked } from '../../model/train.js';
-import { Transformer } from '../../model/transformer.js';
+import type { Transformer } from '../../model/transformer.js';
+import { withDefaults } from '../../stages/option_keys.js';
+import { corpusTokenizer, domainTrainTexts } from '../../stages/tokenize.js';
+import { runTrain } from '../../stages/train.js';
 import { backendInfo } from '../../native.js';
 import { EXPERIMENT_DOMAINS } from '../domain_corpus.js';
 import { buildMixtureCorpus, shareWeights, type Domain, type MixtureCorpus } from './mixture_corpus.js';
 import { measureSeparability, type Separability } from './separability.js';
 import { alignability, itiSteering, steeringSweep, type Alignability, type DomainLossTable, type SteeringPoint } from './steering_sweep.js';
-import { tokenizerMetadata } from '../../model/model_tokenizer.js';
 import { checkComparisonSettings, runFilteringComparison, type ComparisonSettings, type FilteringComparison } from './filtering_comparison.js';
 
 /** Options of {@link runMixtureExperiment}; defaults in {@link MIXTURE_DEFAULTS}. */
@@ -95,9 +96,7 @@ export type ResolvedMixtureOptions = Required<Omit<MixtureExperimentOptions, 'on
 
 /** Applies defaults; refuses unknown keys and values out of range (E_OPTION naming them). */
 export function resolveMixtureOptions(options: MixtureExperimentOptions): ResolvedMixtureOptions {
-  const known = new Set([...Object.keys(MIXTURE_DEFAULTS), 'data', 'out', 'onLog', 'signal']);
-  for (const key of Object.keys(options)) if (!known.has(key)) throw new TokenfilterError('E_OPTION', `unknown mixture option '${key}'`);
-  const o = { ...MIXTURE_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as ResolvedMixtureOptions;
+  const o = withDefaults('mixture', MIXTURE_DEFAULTS, options, ['data', 'out', 'onLog', 'signal']) as ResolvedMixtureOptions;
   if (typeof o.data !== 'string' || typeof o.out !== 'string') throw new TokenfilterError('E_OPTION', 'data and out must be paths');
   if (!Array.isArray(o.shares) || o.shares.length === 0) throw new TokenfilterError('E_OPTION', 'shares must be a non-empty array');
   for (const s of o.shares) if (!(s >= 0 && s < 1)) throw new TokenfilterError('E_OPTION', `share ${s} is outside [0, 1)`);
@@ -153,21 +152,16 @@ async function saveResults(out: string, results: MixtureResults): Promise<void> 
   await writeFileAtomic(join(out, 'results.json'), `${JSON.stringify(results, null, 1)}\n`);
 }
 
+/** The study's tokenizer: saved in the output folder, trained on the corpus the first time (tokenize stage). */
 async function studyTokenizer(o: ResolvedMixtureOptions): Promise<Tokenizer> {
-  const path = join(o.out, 'tokenizer.json');
-  if (existsSync(path)) return Tokenizer.load(path);
-  const texts: string[] = [];
-  for (const name of EXPERIMENT_DOMAINS)
-    for await (const d of readDocuments(join(o.data, 'corpus', `${name}.train.jsonl.gz`), { signal: o.signal })) texts.push(d.text);
-  const tokenizer = await Tokenizer.train(texts, { vocabSize: o.vocabSize, maxChars: 4_000_000, signal: o.signal });
-  await tokenizer.save(path);
-  return tokenizer;
+  return corpusTokenizer({ path: join(o.out, 'tokenizer.json'), texts: () => domainTrainTexts(o.data, EXPERIMENT_DOMAINS, o.signal), vocabSize: o.vocabSize, signal: o.signal });
 }
 
 /**
- * Trains (or resumes) one model at `share`; returns it with its training summary. `shards`
- * replaces a domain's training shard (a filtered copy with its loss mask beside it, which is then
- * applied); the weights and the batches drawn stay those of `share`.
+ * Trains (or resumes) one model at `share` (train stage); the training stream is the domain
+ * shards weighted by {@link shareWeights}, loss on every token. `shards` replaces a domain's
+ * training shard (a filtered copy with its loss mask beside it, which is then applied); the
+ * weights and the batches drawn stay those of `share`.
  */
 export async function trainShare(
   o: ResolvedMixtureOptions, corpus: MixtureCorpus, tokenizer: Tokenizer, share: number, seed: number, id: string,
@@ -175,22 +169,14 @@ export async function trainShare(
 ) {
   const weights = shareWeights(share, corpus.trainTokens);
   const sources = EXPERIMENT_DOMAINS.filter((d) => weights[d] > 0).map((d) => ({ name: d, shards: [shards[d] ?? corpus.trainShards[d]], weight: weights[d] }));
-  const model = await Transformer.create({ vocabSize: tokenizer.vocabSize, dModel: o.dModel, layers: o.layers, heads: o.heads, context: o.context, seed });
   const lossMask = Object.keys(shards).length > 0 ? 'auto' : 'none';
-  const sampler = new BatchSampler({ sources, batch: o.batch, context: o.context, seed, expectTokenizer: tokenizer, lossMask });
-  const checkpoint = join(o.out, 'models', `${id}.checkpoint.safetensors`);
-  try {
-    const summary = await trainMasked(model, sampler, {
-      steps: o.steps, lr: o.lr, signal: o.signal, checkpointPath: checkpoint, checkpointEvery: 250, tokenizer,
-      resumeFrom: existsSync(checkpoint) ? checkpoint : undefined,
-      onProgress: (p) => {
-        if (p.step % 250 === 0 || p.step === o.steps) o.onLog?.(`  ${id}: step ${p.step}/${o.steps} loss ${p.loss.toFixed(3)}`);
-      },
-    });
-    return { model, summary, checkpoint, weights };
-  } finally {
-    sampler.close();
-  }
+  const { model, summary } = await runTrain({
+    name: `${id}:`, stream: { sources, lossMask }, tokenizer, model: { layers: o.layers, dModel: o.dModel, heads: o.heads },
+    context: o.context, batch: o.batch, steps: o.steps, lr: o.lr, seed,
+    checkpoint: join(o.out, 'models', `${id}.checkpoint.safetensors`), checkpointEvery: 250,
+    save: { path: join(o.out, 'models', `${id}.safetensors`), metadata: { mixture_run: id } }, logEvery: 250, onLog: o.onLog, signal: o.signal,
+  });
+  return { model, summary, weights, modelPath: join(o.out, 'models', `${id}.safetensors`) };
 }
 
 /** Medical prompts from `{data}/eval/healthsearchqa.jsonl.gz` (none when absent). */
@@ -234,7 +220,7 @@ async function measureRun(o: ResolvedMixtureOptions, model: Transformer, tokeniz
 export async function runMixtureExperiment(options: MixtureExperimentOptions): Promise<MixtureResults> {
   const o = resolveMixtureOptions(options);
   const log = o.onLog ?? (() => {});
-  const missing = EXPERIMENT_DOMAINS.flatMap((d) => ['train', 'val'].map((split) => join(o.data, 'corpus', `${d}.${split}.jsonl.gz`))).filter((f) => !existsSync(f));
+  const missing = missingCorpusFiles(o.data, EXPERIMENT_DOMAINS);
   if (missing.length > 0) throw new TokenfilterError('E_OPTION', `data folder ${o.data} lacks ${missing.join(', ')}`, { path: missing[0] });
   await checkOutputPaths([{ folder: o.out, role: 'out', writes: () => true }], [{ path: join(o.data, 'corpus'), role: 'data' }]);
   await makeFolder(join(o.out, 'models'), 'out/models');
@@ -253,10 +239,7 @@ export async function runMixtureExperiment(options: MixtureExperimentOptions): P
       if (results.runs[id]) continue;
       log(`${id}: training (${o.steps} steps × ${o.batch} × ${o.context})`);
       const started = performance.now();
-      const { model, summary, checkpoint, weights } = await trainShare(o, corpus, tokenizer, share, seed, id);
-      const modelPath = join(o.out, 'models', `${id}.safetensors`);
-      await model.save(modelPath, { mixture_run: id, ...tokenizerMetadata(tokenizer) });
-      await rm(checkpoint, { force: true });
+      const { model, summary, weights, modelPath } = await trainShare(o, corpus, tokenizer, share, seed, id);
       log(`${id}: probes and steering`);
       const m = await measureRun(o, model, tokenizer, corpus, prompts);
       results.runs[id] = {

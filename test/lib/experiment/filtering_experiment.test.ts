@@ -153,6 +153,7 @@ describe('runFilteringExperiment', () => {
     expect(parseModelSize('3x160')).toEqual({ layers: 3, dModel: 160, heads: 5 });
     await expect(runFilteringExperiment({ ...options, data: join(root, 'nowhere') })).rejects.toThrow(/corpus/);
     await expect(runFilteringExperiment({ ...options, labels: 'classifier' })).rejects.toThrow(/classifier path/);
+    await expect(runFilteringExperiment({ ...options, sweepFraction: [0.1] } as never)).rejects.toMatchObject({ code: 'E_OPTION', message: "unknown option 'sweepFraction' for stage experiment; did you mean 'sweepFractions'?" });
     await expect(runFilteringExperiment({ ...options, sweepSize: 5 })).rejects.toThrow(/sweepSize/);
     await expect(runFilteringExperiment({ ...options, sweepFractions: [1.5] })).rejects.toThrow(/fractions/);
   });

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectMinLatents } from '../../../lib/cli/label.js';
+import { selectMinLatents } from '../../../lib/stages/label.js';
 import { runCli } from '../../../lib/cli/main.js';
 import { readShard, writeShard } from '../../../lib/data/shard.js';
 import { readSideFile, SideFileKind, sideFilePathFor, writeSideFile } from '../../../lib/data/side_file.js';

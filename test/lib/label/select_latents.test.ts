@@ -23,11 +23,12 @@ describe('LatentSelector', () => {
 
   it('ranks by firing-rate ratio and by AUROC', () => {
     const s = new LatentSelector(L, { contexts: 3 }).add(acts.subarray(0, 100 * L), labels.subarray(0, 100)).add(acts.subarray(100 * L), labels.subarray(100), 100);
-    const byRatio = s.rank().map((r) => r.latent);
+    const byRatio = s.rank('ratio').map((r) => r.latent);
     expect(byRatio.slice(0, 2)).toEqual([0, 1]);
     expect(byRatio[3]).toBe(3);
     const best = s.rank('auroc')[0];
     expect(best.latent).toBe(1);
+    expect(s.rank()[0].latent).toBe(1); // AUROC is the default ranking (SELECT_DEFAULTS.by)
     expect(best.auroc).toBeCloseTo((1 + 1 - 9 / 99) / 2, 10); // token 150 is ignored
     const zero = s.rank().find((r) => r.latent === 0)!;
     expect(zero).toMatchObject({ forgetFires: 30, retainFires: 0, precision: 1 });
@@ -37,7 +38,8 @@ describe('LatentSelector', () => {
 
   it('applies top, minScore and minSupport', () => {
     const s = new LatentSelector(L).add(acts, labels);
-    expect(s.select({ top: 10 }).map((r) => r.latent)).toEqual([0, 1]);
+    expect(s.select({ top: 10, by: 'ratio' }).map((r) => r.latent)).toEqual([0, 1]);
+    expect(s.select({ top: 10 }).map((r) => r.latent)).toEqual([1, 0]);
     expect(s.select({ top: 10, minSupport: 50 }).map((r) => r.latent)).toEqual([1]);
     expect(s.select({ top: 1, by: 'auroc' }).map((r) => r.latent)).toEqual([1]);
     expect(s.select({ top: 10, minScore: 10 })).toEqual([]);

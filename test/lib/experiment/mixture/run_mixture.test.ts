@@ -58,7 +58,7 @@ describe('tokenfilter mixture', () => {
       error = e;
     }
     expect(isTokenfilterError(error, 'E_OPTION')).toBe(true);
-    expect((error as Error).message).toMatch(/unknown mixture option 'shars'/);
+    expect((error as Error).message).toBe("unknown option 'shars' for stage mixture; did you mean 'shares'?");
     const absent = await cli(['mixture', '--data', join(dir, 'no-data'), '--out', join(dir, 'y')]);
     expect(absent.code).toBe(2);
     expect(absent.stderr).toMatch(/lacks .*general\.train\.jsonl\.gz/);
