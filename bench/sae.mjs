@@ -5,11 +5,13 @@
 //   npm run bench -- sae [--threads T] [--tokens N] [--d-model D] [--latents L] [--selected S] [--clock cpu]
 // On a busy machine, `--threads 1 --clock cpu` times the encodes, the training and the GEMM peak
 // in process CPU time, which other processes' load does not inflate.
-// Prints JSON lines {bench: 'sae', metric, value, unit, ...}.
+// Prints JSON lines {bench: 'sae', metric, value, unit, ...}. `--device cuda` times the encoder on
+// the GPU instead (bench/_sae_cuda.mjs).
 import { backendInfo, setThreads } from '../dist/native.js';
 import { SparseAutoencoder } from '../dist/label/sae.js';
 import { trainSae } from '../dist/label/train_sae.js';
 import { cpuClockPeakGflops, gemmPeakGflops } from './_peak.mjs';
+import { runCudaSae } from './_sae_cuda.mjs';
 
 function randomArray(n, seed) {
   let s = seed >>> 0;
@@ -54,6 +56,7 @@ function validate(sae, x, f, latents) {
 }
 
 export async function run(options = {}) {
+  if (options.device === 'cuda') return runCudaSae(options); // bench/_sae_cuda.mjs
   const threads = options.threads ?? backendInfo().threads;
   const T = options.tokens ?? 4096;
   const D = options.dModel ?? options['d-model'] ?? 512;

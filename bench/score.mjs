@@ -3,6 +3,7 @@
 // per token of the ladder models (target ≤ 5%).
 // npm run bench -- score [--dim 128] [--layers 2] [--heads 2] [--context 128] [--layer 3]
 //   [--vocab 2048] [--tokens 200000] [--doc 600] [--ladder-vocab 50257] [--ladder-context 1024]
+//   [--device cpu|cuda|auto] [--precision fp32|tf32|bf16] (where the scoring biLM runs)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,11 @@ import { writeShard } from '../dist/data/shard.js';
 import { ladderConfig } from '../dist/model/config.js';
 import { Transformer } from '../dist/model/transformer.js';
 import { backendInfo } from '../dist/native.js';
+
+/** The device the scoring biLM asks for (the option, else TOKENFILTER_DEVICE, else cpu). */
+function classifierDevice(options) {
+  return options.device ?? (process.env.TOKENFILTER_DEVICE || 'cpu');
+}
 
 /** Inference FLOPs per position of one causal model read at `layer` with sequence length T. */
 function inferenceFlops(config, layer, T) {
@@ -61,7 +67,8 @@ export async function run(options = {}) {
     const shard = join(dir, 'bench.bin');
     await writeShard(shard, tokens, { tokenizer });
     const t0 = performance.now();
-    const result = await scoreShards({ shards: [shard], classifier: clf, out: join(dir, 'out') });
+    const device = { device: options.device, precision: options.precision }; // default: TOKENFILTER_DEVICE, else cpu; fp32
+    const result = await scoreShards({ shards: [shard], classifier: clf, out: join(dir, 'out'), device });
     const seconds = (performance.now() - t0) / 1000;
     const tokensPerSecond = result.tokens / seconds;
 
@@ -73,7 +80,7 @@ export async function run(options = {}) {
       flops += 2 * w.length * inferenceFlops(bilm.forward.config, layer, w.length);
     }
     const flopsPerToken = flops / docLength + 2 * 2 * C;
-    const common = { threads: backendInfo().threads, simd: backendInfo().simd, bilm: { dModel: C, layers: L, context, layer, vocab: tokenizer.vocabSize, paramsPerDirection: bilm.forward.parameterCount().total }, docLength, overlap: processed / docLength };
+    const common = { device: classifierDevice(options), precision: device.precision ?? 'fp32', threads: backendInfo().threads, simd: backendInfo().simd, bilm: { dModel: C, layers: L, context, layer, vocab: tokenizer.vocabSize, paramsPerDirection: bilm.forward.parameterCount().total }, docLength, overlap: processed / docLength };
     console.log(JSON.stringify({ bench: 'score', metric: 'tokens_per_s', value: tokensPerSecond, unit: 'tokens/s', tokens: result.tokens, seconds, ...common }));
     console.log(JSON.stringify({ bench: 'score', metric: 'flops_per_scored_token', value: flopsPerToken, unit: 'FLOPs', ...common }));
     for (const depth of [2, 8]) {

@@ -17,6 +17,7 @@ import { trainMasked, type TrainOptions, type TrainSummary } from '../model/trai
 import { Transformer, parametersFromFile } from '../model/transformer.js';
 import { resolveTransformerConfig, type TransformerConfig, type TransformerOptions } from '../model/config.js';
 import { checkTransformerTensors } from '../model/expected_tensors.js';
+import type { DeviceOptions } from '../device.js';
 import { planWindows, type WindowPiece } from './windows.js';
 
 /** Format identifier of biLM files. */
@@ -101,12 +102,14 @@ export class BiLM {
   }
 
   /**
-   * Loads a file written by {@link BiLM.save}.
+   * Loads a file written by {@link BiLM.save}, both models on `options.device` (default
+   * TOKENFILTER_DEVICE, else 'cpu'; see {@link DeviceOptions}), so {@link BiLM.featuresOfDocuments}
+   * runs its forward passes there.
    * @throws SafetensorsError for a malformed file, a wrong format or a missing / misshapen tensor
    *   (checked before the models are allocated); TokenfilterError E_TOO_LARGE for a config
-   *   beyond MAX_LOAD_PARAMETERS.
+   *   beyond MAX_LOAD_PARAMETERS, E_DEVICE when `device: 'cuda'` is not available.
    */
-  static async load(path: string): Promise<BiLM> {
+  static async load(path: string, options: DeviceOptions = {}): Promise<BiLM> {
     const file = await readSafetensors(path);
     const m = file.metadata;
     if (m.format !== BILM_FORMAT) throw new SafetensorsError(`${path}: not a tokenfilter biLM (metadata format = ${JSON.stringify(m.format)})`);
@@ -127,7 +130,7 @@ export class BiLM {
     const prefixes = ['forward.', 'backward.'];
     // Every tensor is checked against its config before either model is allocated.
     resolved.forEach((config, k) => checkTransformerTensors(file, config, path, prefixes[k]));
-    const models = resolved.map((c) => Transformer.uninitialized(c));
+    const models = resolved.map((c) => Transformer.uninitialized(c, options));
     models.forEach((model, k) => model.setParameters(parametersFromFile(model, file, path, prefixes[k])));
     if (models[0].config.vocabSize !== tokenizer.vocabSize)
       throw new SafetensorsError(`${path}: model vocabulary ${models[0].config.vocabSize} differs from the tokenizer's ${tokenizer.vocabSize}`);

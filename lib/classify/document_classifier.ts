@@ -4,6 +4,7 @@
  * @module
  */
 import type { BiLM } from './bilm.js';
+import type { DeviceOptions } from '../device.js';
 import { fitLogistic, type LogisticModel, type LogisticOptions } from './logistic.js';
 import { binaryMetrics, precisionRecallCurve, type BinaryMetrics } from './metrics.js';
 import { readProbeFile, writeProbeFile } from './probe_file.js';
@@ -108,9 +109,13 @@ export class DocumentClassifier {
     return { classifier: new DocumentClassifier(bilm, options.bilmPath, best!.layer, best!.probe, best!.threshold, { sweep }), sweep };
   }
 
-  /** Loads a file written by {@link DocumentClassifier.save}. @throws SafetensorsError. */
-  static async load(path: string): Promise<DocumentClassifier> {
-    const { file, bilm } = await readProbeFile(path, 'document');
+  /**
+   * Loads a file written by {@link DocumentClassifier.save}, its biLM's models on
+   * `options.device` (default TOKENFILTER_DEVICE, else 'cpu').
+   * @throws SafetensorsError; TokenfilterError E_DEVICE when `device: 'cuda'` is not available.
+   */
+  static async load(path: string, options: DeviceOptions = {}): Promise<DocumentClassifier> {
+    const { file, bilm } = await readProbeFile(path, 'document', options);
     return new DocumentClassifier(bilm, file.bilmPath, file.layer, file.probe, file.threshold, file.report);
   }
 

@@ -14,6 +14,7 @@ import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { fileSha256 } from '../data/shard_record.js';
 import { readSafetensors, writeSafetensors, SafetensorsError } from '../model/safetensors.js';
 import { BiLM, type FeatureDirection } from './bilm.js';
+import type { DeviceOptions } from '../device.js';
 import { LogisticModel } from './logistic.js';
 import { parseScoreMethod, type ScoreMethod } from './score_method.js';
 
@@ -72,11 +73,11 @@ export async function writeProbeFile(path: string, p: ProbeFile): Promise<void> 
 }
 
 /**
- * Reads a classifier file and loads its biLM.
+ * Reads a classifier file and loads its biLM (its two models on `device`, see {@link BiLM.load}).
  * @throws SafetensorsError for a malformed file, another format or kind, a missing biLM, a biLM
  *   whose checksum differs from the recorded one, or a probe that does not fit the biLM.
  */
-export async function readProbeFile(path: string, kind: 'token' | 'document'): Promise<{ file: ProbeFile; bilm: BiLM }> {
+export async function readProbeFile(path: string, kind: 'token' | 'document', device: DeviceOptions = {}): Promise<{ file: ProbeFile; bilm: BiLM }> {
   const contents = await readSafetensors(path);
   const m = contents.metadata;
   if (m.format !== CLASSIFIER_FORMAT) throw new SafetensorsError(`${path}: not a tokenfilter classifier (metadata format = ${JSON.stringify(m.format)})`);
@@ -94,7 +95,7 @@ export async function readProbeFile(path: string, kind: 'token' | 'document'): P
     throw new SafetensorsError(`${path}: its biLM ${bilmPath} cannot be read`);
   }
   if (sha !== m.bilm_sha256) throw new SafetensorsError(`${path}: the biLM at ${bilmPath} is not the one this classifier was trained on (SHA-256 differs)`);
-  const bilm = await BiLM.load(bilmPath);
+  const bilm = await BiLM.load(bilmPath, device);
   const layer = Number(m.layer);
   if (!Number.isInteger(layer) || layer < 0 || layer >= bilm.layerCount) throw new SafetensorsError(`${path}: layer ${m.layer} is not a layer of its biLM`);
   let probe: LogisticModel;

@@ -23,6 +23,7 @@ import { SideFileKind, sideFilePathFor, writeSideFile } from '../data/side_file.
 import { shardDocuments } from './labels.js';
 import { describeScoreMethod, type ScoreMethod } from './score_method.js';
 import { TokenClassifier } from './token_classifier.js';
+import type { DeviceOptions } from '../device.js';
 import { TokenfilterError } from '../errors.js';
 
 /** Options of {@link scoreShards}. */
@@ -36,6 +37,8 @@ export interface ScoreShardsOptions {
   task?: { index: number; count: number };
   /** Documents per feature call (default 64). */
   documentsPerCall?: number;
+  /** Where the classifier's biLM runs (default TOKENFILTER_DEVICE, else 'cpu'); scores do not depend on it beyond rounding. */
+  device?: DeviceOptions;
   /** Called as tokens are scored (`tokens` of `shardTokens` in shard `done + 1` of `total`). */
   onProgress?: (p: ScoreShardsProgress) => void;
   signal?: AbortSignal;
@@ -113,7 +116,7 @@ export async function scoreShards(options: ScoreShardsOptions): Promise<ScoreSha
     [{ folder: options.out, role: 'out', writes: (name) => name.endsWith('.scores8.side') || name.endsWith('.score.json') || name.startsWith('manifest.score.') }],
     [...all.map((path) => ({ path, role: 'input shard' })), { path: options.classifier, role: 'classifier' }],
   );
-  const classifier = await TokenClassifier.load(options.classifier);
+  const classifier = await TokenClassifier.load(options.classifier, options.device);
   const classifierDigest = await digestFile(options.classifier);
   const identity = { path: options.classifier, sha256: classifierDigest.sha256 };
   const settings: ScoreSettings = { kind: 'scores8' };

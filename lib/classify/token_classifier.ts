@@ -6,6 +6,7 @@
 import { TokenfilterError } from '../errors.js';
 import { Random } from './sampling.js';
 import type { BiLM, FeatureDirection } from './bilm.js';
+import type { DeviceOptions } from '../device.js';
 import { UNLABELLED, type LabelledSequence } from './labels.js';
 import { fitLogistic, type LogisticModel, type LogisticOptions } from './logistic.js';
 import { blendThreshold, selectOnBlend, type BlendResult } from './blend_selection.js';
@@ -293,9 +294,14 @@ export class TokenClassifier {
     return { classifier, sweep };
   }
 
-  /** Loads a file written by {@link TokenClassifier.save} and its biLM. @throws SafetensorsError. */
-  static async load(path: string): Promise<TokenClassifier> {
-    const { file, bilm } = await readProbeFile(path, 'token');
+  /**
+   * Loads a file written by {@link TokenClassifier.save} and its biLM, the biLM's two models on
+   * `options.device` (default TOKENFILTER_DEVICE, else 'cpu'): scoring then computes the
+   * features there (the probe itself runs on the CPU).
+   * @throws SafetensorsError; TokenfilterError E_DEVICE when `device: 'cuda'` is not available.
+   */
+  static async load(path: string, options: DeviceOptions = {}): Promise<TokenClassifier> {
+    const { file, bilm } = await readProbeFile(path, 'token', options);
     return new TokenClassifier(bilm, file.bilmPath, file.layer, file.probe, file.threshold, file.report, file.direction, file.scoring ?? file.smoothing ?? 0);
   }
 

@@ -23,10 +23,11 @@ import { SparseAutoencoder } from '../label/sae.js';
 import { LatentSelector, SELECT_DEFAULTS, type LatentRanking, type LatentScore } from '../label/select_latents.js';
 import { LABEL_STAGE_DEFAULTS, resolveLabel, runLabel } from '../stages/label.js';
 import { Transformer } from '../model/transformer.js';
+import { addDeviceOptions, deviceOptionsOf, type DeviceCommandOptions } from './device_option.js';
 import { ProgressLine, UsageError, formatCount, numberOption, parseIntegerOption, writeJson, type CliIO } from './output.js';
 
 /** Options of `tokenfilter label`, as the CLI parses them. */
-export interface LabelCommandOptions {
+export interface LabelCommandOptions extends DeviceCommandOptions {
   model?: string;
   layer?: number;
   activations?: string;
@@ -108,11 +109,12 @@ export async function labelCommand(shards: string[], options: LabelCommandOption
     throw new UsageError('give either --model LM (with --layer) or --activations DIR (activations computed elsewhere)');
   if (options.model !== undefined && options.layer === undefined) throw new UsageError('--model needs --layer');
   if (options.select !== undefined && options.model === undefined) throw new UsageError('--select runs the labeler LM: give --model and --layer');
+  const device = deviceOptionsOf(options);
   let model: Transformer | undefined;
   let sae: SparseAutoencoder;
   try {
-    if (options.model) model = await Transformer.load(options.model);
-    sae = await SparseAutoencoder.load(options.sae);
+    if (options.model) model = await Transformer.load(options.model, device);
+    sae = await SparseAutoencoder.load(options.sae, device);
     for (const shard of shards) {
       const { header } = readShard(shard, { validateIds: false });
       if (model && header.tokenizer.vocabSize !== model.config.vocabSize)
@@ -163,7 +165,7 @@ export async function labelCommand(shards: string[], options: LabelCommandOption
 export function registerLabel(program: Command, io: CliIO): void {
   const d = LABEL_STAGE_DEFAULTS;
   const floor = d.minLatents;
-  program
+  const command = program
     .command('label')
     .description('weak token labels from SAE latents on a labeler LM (writes label side files)')
     .argument('<shards...>', 'token shards (.bin)')
@@ -180,8 +182,8 @@ export function registerLabel(program: Command, io: CliIO): void {
     .option('--context <n>', 'window length (default: the model context)', (v) => parseIntegerOption('--context', v, 1, 1 << 20))
     .option('--batch <n>', 'windows per forward pass', (v) => parseIntegerOption('--batch', v, 1, 4096), d.batch)
     .option('--tokenizer <path>', 'tokenizer.json, to print audit contexts as text')
-    .option('--json', 'print the summary as JSON')
-    .action(async (shards: string[], options: LabelCommandOptions) => {
-      await labelCommand(shards, options, io);
-    });
+    .option('--json', 'print the summary as JSON');
+  addDeviceOptions(command).action(async (shards: string[], options: LabelCommandOptions) => {
+    await labelCommand(shards, options, io);
+  });
 }

@@ -9,6 +9,8 @@ import { extname } from 'node:path';
 import { decodeFloat16 } from '../data/float16.js';
 import { readSafetensors, SafetensorsError, writeSafetensors, type SafetensorsTensor } from '../model/safetensors.js';
 import { native } from '../native.js';
+import { resolveDevice, resolvePrecision, type Device, type DeviceOptions, type Precision } from '../device.js';
+import { DeviceSaeEncoder } from './sae_device.js';
 import { readNpz, type NpyArray } from './npz.js';
 
 /** SAE file format name in safetensors metadata. */
@@ -63,6 +65,12 @@ export interface SelectedEncoder {
 export class SparseAutoencoder {
   /** Flat parameters: W_enc, b_enc, threshold, W_dec, b_dec (offsets from {@link layout}). */
   readonly parameters: Float32Array;
+  /** Where {@link encode} runs: 'cpu' (the default) or 'cuda' (see {@link toDevice}). Training always runs on the CPU. */
+  private encodeDevice: Device = 'cpu';
+  private encodePrecision: Precision = 'fp32';
+  /** Device encoders: every latent (built at the first encode), and one per {@link SelectedEncoder}. */
+  private deviceFull: DeviceSaeEncoder | undefined;
+  private deviceSelected = new WeakMap<SelectedEncoder, DeviceSaeEncoder>();
 
   private constructor(
     readonly config: SaeConfig,
@@ -90,10 +98,15 @@ export class SparseAutoencoder {
   /**
    * Loads an SAE: a file saved by {@link save}, a Gemma Scope `params.npz`, or a safetensors file
    * with the Gemma Scope tensor names (kind JumpReLU unless the metadata says otherwise).
+   * `options.device` (default TOKENFILTER_DEVICE, else 'cpu') says where {@link encode} runs
+   * (see {@link toDevice}).
    * @throws SafetensorsError / NpyError for a bad file; Error for missing tensors, shapes that
-   *   disagree, or non-finite values (naming the tensor).
+   *   disagree, or non-finite values (naming the tensor); TokenfilterError E_DEVICE when
+   *   `device: 'cuda'` is not available.
    */
-  static async load(path: string): Promise<SparseAutoencoder> {
+  static async load(path: string, options: DeviceOptions = {}): Promise<SparseAutoencoder> {
+    const device = resolveDevice(options.device);
+    const precision = resolvePrecision(options.precision);
     let tensors: Map<string, { shape: number[]; data: Float32Array }>;
     let metadata: Record<string, string> = {};
     if (extname(path) === '.npz') {
@@ -144,7 +157,69 @@ export class SparseAutoencoder {
     }
     const sae = new SparseAutoencoder(config, scale, rest);
     for (const [data, offset] of found) sae.parameters.set(data, offset);
+    sae.encodeDevice = device;
+    sae.encodePrecision = precision;
     return sae;
+  }
+
+  /** Where {@link encode} runs ('cpu' or 'cuda'). */
+  get device(): Device {
+    return this.encodeDevice;
+  }
+
+  /**
+   * Moves encoding to `options.device` ('cpu', 'cuda' or 'auto'; default TOKENFILTER_DEVICE,
+   * else 'cpu') with the GEMM at `options.precision` (default 'fp32'). On 'cuda' the encoder
+   * weights are uploaded at the next {@link encode} and stay on the device; codes then agree
+   * with the CPU's within the GEMM's rounding (a pre-activation within rounding of its
+   * threshold, or of the k-th largest for TopK, may fall on either side). Returns this.
+   * @throws TokenfilterError E_DEVICE when `device: 'cuda'` is not available; E_OPTION for an
+   *   unknown device or precision.
+   */
+  toDevice(options: DeviceOptions = {}): this {
+    const device = resolveDevice(options.device);
+    const precision = resolvePrecision(options.precision);
+    this.parametersChanged();
+    this.encodeDevice = device;
+    this.encodePrecision = precision;
+    return this;
+  }
+
+  /**
+   * Drops the device's copy of the encoder (rebuilt from {@link parameters} at the next encode).
+   * Call after writing {@link parameters} (training does); encoders from {@link encoderFor}
+   * are snapshots on either device.
+   */
+  parametersChanged(): void {
+    this.deviceFull?.dispose();
+    this.deviceFull = undefined;
+    this.deviceSelected = new WeakMap();
+  }
+
+  /** The device encoder of `encoder`'s latents, or of every latent (built on first use). */
+  private deviceEncoder(encoder?: SelectedEncoder): DeviceSaeEncoder {
+    const { dModel: D, dSae: L } = this.config;
+    if (encoder) {
+      let found = this.deviceSelected.get(encoder);
+      if (!found) {
+        found = new DeviceSaeEncoder({ dModel: D, weight: encoder.weight, bias: encoder.bias, threshold: encoder.threshold, k: 0 }, this.encodePrecision);
+        this.deviceSelected.set(encoder, found);
+      }
+      return found;
+    }
+    if (!this.deviceFull) {
+      const lay = this.layout;
+      const p = this.parameters;
+      const topk = this.config.kind === 'topk';
+      this.deviceFull = new DeviceSaeEncoder({
+        dModel: D,
+        weight: p.subarray(lay.wEnc, lay.wEnc + D * L),
+        bias: p.subarray(lay.bEnc, lay.bEnc + L),
+        threshold: topk ? new Float32Array(L).fill(-Infinity) : p.subarray(lay.threshold, lay.threshold + L),
+        k: topk ? this.config.k : 0,
+      }, this.encodePrecision);
+    }
+    return this.deviceFull;
   }
 
   /** Tensor offsets within {@link parameters}. */
@@ -268,6 +343,7 @@ export class SparseAutoencoder {
    * applied here). With `encoder` (from {@link encoderFor}) only those latents are computed,
    * as one GEMM: exact for JumpReLU; for TopK the subset path gives relu(pre) of the selected
    * latents without the top-k competition, so pass no encoder to get exact TopK codes.
+   * Runs on {@link device} (see {@link toDevice}).
    * `out` ([T, S], S = the encoder's latent count or dSae) receives the codes and is returned;
    * reuse one buffer when streaming blocks of the same size: a fresh [T, dSae] array costs
    * page faults and zeroing comparable to the GEMM itself.
@@ -285,6 +361,10 @@ export class SparseAutoencoder {
         throw new RangeError('out must not overlap x');
     }
     const codes = out ?? new Float32Array(T * S);
+    if (this.encodeDevice === 'cuda') {
+      await this.deviceEncoder(encoder).encode(x, this.inputScale, codes);
+      return codes;
+    }
     if (encoder) {
       await native.sae.encodeSelected(x, D, this.inputScale, encoder.weight, encoder.bias, encoder.threshold, codes);
       return codes;

@@ -102,6 +102,7 @@ export async function trainSae(
   }
   if (!last) throw new RangeError('no batches to train on');
   model.readParameters(sae.parameters);
+  sae.parametersChanged();
   const seconds = (performance.now() - start) / 1000;
   return { ...last, seconds, tokensPerSecond: tokens / seconds };
 }

@@ -18,7 +18,7 @@ export const SCORE_STAGE_DEFAULTS = Object.freeze({
  * @throws TokenfilterError E_OPTION for an unknown key (naming the nearest valid one).
  */
 export function resolveScore(options: ScoreShardsOptions): ScoreShardsOptions & typeof SCORE_STAGE_DEFAULTS {
-  return withDefaults('score', SCORE_STAGE_DEFAULTS, options, ['shards', 'classifier', 'out', 'documentsPerCall', 'onProgress', 'signal']);
+  return withDefaults('score', SCORE_STAGE_DEFAULTS, options, ['shards', 'classifier', 'out', 'documentsPerCall', 'device', 'onProgress', 'signal']);
 }
 
 /** Scores one task's shards. */

@@ -75,6 +75,23 @@ size_t count(std::initializer_list<int64_t> dims) {
 
 int64_t dim(const Napi::Value& v, const char* name) { return integer(v, name, 1, kMaxDim); }
 
+// 'fp32' | 'tf32' | 'bf16' -> TFC_*
+int precision_of(const Napi::Value& v) {
+  const std::string p = string(v, "precision");
+  const int precision = p == "fp32" ? TFC_FP32 : p == "tf32" ? TFC_TF32 : p == "bf16" ? TFC_BF16 : -1;
+  if (precision < 0) throw_range_error(v.Env(), "precision must be 'fp32', 'tf32' or 'bf16'");
+  return precision;
+}
+
+// undefined | 'auto' | 'simple' | 'tiled' -> TFC_GEMM_*
+int gemm_kernel_of(const Napi::Value& v) {
+  if (v.IsUndefined()) return TFC_GEMM_AUTO;
+  const std::string k = string(v, "kernel");
+  const int kernel = k == "auto" ? TFC_GEMM_AUTO : k == "simple" ? TFC_GEMM_SIMPLE : k == "tiled" ? TFC_GEMM_TILED : -1;
+  if (kernel < 0) throw_range_error(v.Env(), "kernel must be 'auto', 'simple' or 'tiled'");
+  return kernel;
+}
+
 Napi::Value EmbeddingForward(const Napi::CallbackInfo& info) {
   const int64_t N = dim(info[3], "N"), C = dim(info[4], "C"), V = dim(info[5], "V");
   Session s(info.Env());
@@ -245,15 +262,15 @@ Napi::Value SumOfSquares(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), sum);
 }
 
-// gemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, precision 'fp32'|'tf32'|'bf16')
+// gemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, precision 'fp32'|'tf32'|'bf16',
+//      kernel 'auto'|'simple'|'tiled' = 'auto')
 Napi::Value Gemm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const bool ta = boolean(info[0], "transA"), tb = boolean(info[1], "transB");
   const int64_t M = dim(info[2], "M"), N = dim(info[3], "N"), K = dim(info[4], "K");
   const int64_t lda = dim(info[7], "lda"), ldb = dim(info[9], "ldb"), ldc = dim(info[12], "ldc");
-  const std::string p = string(info[13], "precision");
-  const int precision = p == "fp32" ? TFC_FP32 : p == "tf32" ? TFC_TF32 : p == "bf16" ? TFC_BF16 : -1;
-  if (precision < 0) throw_range_error(env, "precision must be 'fp32', 'tf32' or 'bf16'");
+  const int precision = precision_of(info[13]);
+  const int kernel = gemm_kernel_of(info[14]);
   const int64_t arows = ta ? K : M, acols = ta ? M : K, brows = tb ? N : K, bcols = tb ? K : N;
   if (lda < acols || ldb < bcols || ldc < N) throw_range_error(env, "a leading dimension is smaller than its row");
   Session s(env);
@@ -261,7 +278,7 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   float* B = s.array<float>(info[8], "B", static_cast<size_t>((brows - 1) * ldb + bcols), false);
   float* C = s.array<float>(info[11], "C", static_cast<size_t>((M - 1) * ldc + N), true);
   const float alpha = static_cast<float>(number(info[5], "alpha")), beta = static_cast<float>(number(info[10], "beta"));
-  s.finish(s.api().gemm(s.ctx(), ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, precision), "gemm");
+  s.finish(s.api().gemm_with(s.ctx(), ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, precision, kernel), "gemm");
   return env.Undefined();
 }
 
@@ -276,9 +293,7 @@ Napi::Value SaeEncodeSelected(const Napi::CallbackInfo& info) {
     throw_range_error(env, "x and encoder lengths must be multiples of dModel (encoder non-empty)");
   const int64_t N = static_cast<int64_t>(x.length) / D, S = static_cast<int64_t>(w.length) / D;
   const float scale = static_cast<float>(number(info[2], "scale"));
-  const std::string p = string(info[7], "precision");
-  const int precision = p == "fp32" ? TFC_FP32 : p == "tf32" ? TFC_TF32 : p == "bf16" ? TFC_BF16 : -1;
-  if (precision < 0) throw_range_error(env, "precision must be 'fp32', 'tf32' or 'bf16'");
+  const int precision = precision_of(info[7]);
   if (N == 0) return Napi::Boolean::New(env, true);
   Session s(env);
   float* dx = s.array<float>(info[0], "x", x.length, false);
@@ -291,18 +306,17 @@ Napi::Value SaeEncodeSelected(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, finite != 0);
 }
 
-// gemmTime(transA, transB, M, N, K, precision, reps) -> seconds per call (device-resident)
+// gemmTime(transA, transB, M, N, K, precision, reps, kernel = 'auto') -> seconds per call (device-resident)
 Napi::Value GemmTime(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const bool ta = boolean(info[0], "transA"), tb = boolean(info[1], "transB");
   const int64_t M = dim(info[2], "M"), N = dim(info[3], "N"), K = dim(info[4], "K");
-  const std::string p = string(info[5], "precision");
-  const int precision = p == "fp32" ? TFC_FP32 : p == "tf32" ? TFC_TF32 : p == "bf16" ? TFC_BF16 : -1;
-  if (precision < 0) throw_range_error(env, "precision must be 'fp32', 'tf32' or 'bf16'");
+  const int precision = precision_of(info[5]);
   const int reps = static_cast<int>(integer(info[6], "reps", 1, 100000));
+  const int kernel = gemm_kernel_of(info[7]);
   Session s(env);
   double seconds = 0.0;
-  s.finish(s.api().gemm_time(s.ctx(), ta, tb, M, N, K, precision, reps, &seconds), "gemmTime");
+  s.finish(s.api().gemm_time(s.ctx(), ta, tb, M, N, K, precision, kernel, reps, &seconds), "gemmTime");
   return Napi::Number::New(env, seconds);
 }
 

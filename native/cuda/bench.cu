@@ -39,7 +39,7 @@ struct Buffers {
 using namespace tf::cuda;
 
 extern "C" const char* tfc_gemm_time(tfc_context* ctx, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
-                                     int precision, int reps, double* seconds) {
+                                     int precision, int kernel, int reps, double* seconds) {
   *seconds = 0.0;
   return guarded([&] {
     enter(ctx);
@@ -54,7 +54,7 @@ extern "C" const char* tfc_gemm_time(tfc_context* ctx, int trans_a, int trans_b,
     }
     const int64_t lda = trans_a ? M : K, ldb = trans_b ? K : N;
     auto call = [&] {
-      const char* e = tfc_gemm(ctx, trans_a, trans_b, M, N, K, 1.0f, b.p[0], lda, b.p[1], ldb, 0.0f, b.p[2], N, precision);
+      const char* e = tfc_gemm_with(ctx, trans_a, trans_b, M, N, K, 1.0f, b.p[0], lda, b.p[1], ldb, 0.0f, b.p[2], N, precision, kernel);
       if (e) throw CudaError(std::string("gemm: ") + e);
     };
     call();

@@ -18,6 +18,7 @@ struct tfc_context {
   void* d_scratch = nullptr;
   size_t scratch_bytes = 0;
   size_t max_dynamic_smem = 0;  // bytes of shared memory a block may opt in to
+  int multiprocessors = 0;      // SMs of the device (the GEMM's kernel choice)
 };
 
 namespace tf::cuda {

@@ -88,9 +88,13 @@ const char* tfc_context_create(int device, tfc_context** out) {
     int smem = 0;
     check_cuda(cudaDeviceGetAttribute(&smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, device),
                "cudaDeviceGetAttribute(shared memory)");
+    int sms = 0;
+    check_cuda(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device),
+               "cudaDeviceGetAttribute(multiprocessors)");
     auto* ctx = new tfc_context();
     ctx->device = device;
     ctx->max_dynamic_smem = static_cast<size_t>(smem);
+    ctx->multiprocessors = sms;
     const cudaError_t status = cudaStreamCreateWithFlags(&ctx->stream, cudaStreamNonBlocking);
     if (status != cudaSuccess) {
       delete ctx;

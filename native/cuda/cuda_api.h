@@ -32,7 +32,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature below changes; the addon refuses a library of another version. */
-#define TFC_ABI_VERSION 3
+#define TFC_ABI_VERSION 4
 
 /* tfc_probe's classification of why no device can be used. */
 #define TFC_PROBE_OK 0
@@ -44,6 +44,13 @@ extern "C" {
 #define TFC_FP32 0
 #define TFC_TF32 1
 #define TFC_BF16 2
+
+/* GEMM kernels (tfc_gemm_with): AUTO picks TILED for bf16 / tf32 when M and N are both >= 128
+ * and the 128 x 128 blocks are at least as many as the SMs, else SIMPLE. SIMPLE: 64 x 64 tiles (fp32 FFMA, or 4 warps of WMMA for bf16 / tf32). TILED:
+ * 128 x 128 x 32 tensor-core tiles, 8 warps (bf16 / tf32 only). Every kernel takes any shape. */
+#define TFC_GEMM_AUTO 0
+#define TFC_GEMM_SIMPLE 1
+#define TFC_GEMM_TILED 2
 
 typedef struct tfc_context tfc_context;
 
@@ -76,6 +83,10 @@ TFC_EXPORT const char* tfc_zero(tfc_context* ctx, void* d_ptr, size_t bytes);
 TFC_EXPORT const char* tfc_gemm(tfc_context* ctx, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                      const float* d_A, int64_t lda, const float* d_B, int64_t ldb, float beta, float* d_C,
                      int64_t ldc, int precision);
+/* tfc_gemm with the kernel named (TFC_GEMM_*): for the parity tests and the benchmark. */
+TFC_EXPORT const char* tfc_gemm_with(tfc_context* ctx, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                                     float alpha, const float* d_A, int64_t lda, const float* d_B, int64_t ldb,
+                                     float beta, float* d_C, int64_t ldc, int precision, int kernel);
 
 /* Embedding ids must be < V (validated by the caller; a bad id reads/writes nothing). */
 TFC_EXPORT const char* tfc_embedding_forward(tfc_context* ctx, float* d_out, const uint32_t* d_tokens,
@@ -115,11 +126,15 @@ TFC_EXPORT const char* tfc_sum_of_squares(tfc_context* ctx, const float* d_x, in
 TFC_EXPORT const char* tfc_sae_encode(tfc_context* ctx, const float* d_x, int64_t N, int64_t D, float scale,
                                       const float* d_w, const float* d_b, const float* d_threshold, int64_t S,
                                       float* d_out, int precision, int* finite);
+/* TopK activation in place over codes [N, L], as tf::topk_activation: in each row the k largest
+ * values (ties: the lower index first; -0 counts as +0) keep max(value, 0), every other entry
+ * becomes 0. 1 <= k <= L. */
+TFC_EXPORT const char* tfc_sae_topk(tfc_context* ctx, float* d_codes, int64_t N, int64_t L, int64_t k);
 /* Benchmark: times `reps` GEMMs of the given shape (row-major, packed leading dimensions) on
  * device operands filled with values in [-1, 1), after one untimed warm-up call; writes the
- * mean seconds per call (CUDA events). For bench/gemm.mjs. */
+ * mean seconds per call (CUDA events). `kernel` as tfc_gemm_with. For bench/gemm.mjs. */
 TFC_EXPORT const char* tfc_gemm_time(tfc_context* ctx, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
-                                     int precision, int reps, double* seconds);
+                                     int precision, int kernel, int reps, double* seconds);
 
 /* ---- the device transformer (native/cuda/transformer.cu) ------------------------------------
  * Same model, parameter layout and contracts as tf::Transformer (native/models/transformer.h):

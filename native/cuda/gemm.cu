@@ -6,11 +6,14 @@
 // - tensor cores (WMMA): 4 warps, each a 32 x 32 quarter of the tile as 2 x 2 fragments of
 //   16 x 16; inputs are rounded to bf16 or tf32 as they enter shared memory ("autocast" with
 //   fp32 master values), accumulation is fp32.
-// Both are written for correctness first; docs/cuda.md records their measured speed.
+// These are the "simple" kernels (TFC_GEMM_SIMPLE): every fp32 GEMM, and the bf16 / tf32 GEMMs
+// too small for the 128 x 128 tensor-core kernel of gemm_tiled.cu (TFC_GEMM_TILED; the choice:
+// tiled_preferred in gemm_tiled.cuh); tfc_gemm_with names the kernel for tests and benchmarks.
 #include <cuda_bf16.h>
 #include <mma.h>
 
 #include "cuda/check.cuh"
+#include "cuda/gemm_tiled.cuh"
 
 namespace tf::cuda {
 namespace {
@@ -139,6 +142,12 @@ using namespace tf::cuda;
 extern "C" const char* tfc_gemm(tfc_context* ctx, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                                 const float* d_A, int64_t lda, const float* d_B, int64_t ldb, float beta, float* d_C,
                                 int64_t ldc, int precision) {
+  return tfc_gemm_with(ctx, trans_a, trans_b, M, N, K, alpha, d_A, lda, d_B, ldb, beta, d_C, ldc, precision, TFC_GEMM_AUTO);
+}
+
+extern "C" const char* tfc_gemm_with(tfc_context* ctx, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                                     float alpha, const float* d_A, int64_t lda, const float* d_B, int64_t ldb,
+                                     float beta, float* d_C, int64_t ldc, int precision, int kernel) {
   return guarded([&] {
     enter(ctx);
     require_dim(M, "M");
@@ -149,12 +158,21 @@ extern "C" const char* tfc_gemm(tfc_context* ctx, int trans_a, int trans_b, int6
     require(lda >= (trans_a ? M : K) && lda >= 1, "lda too small for op(A)");
     require(ldb >= (trans_b ? K : N) && ldb >= 1, "ldb too small for op(B)");
     require(ldc >= N && ldc >= 1, "ldc must be >= N");
+    require(kernel == TFC_GEMM_AUTO || kernel == TFC_GEMM_SIMPLE || kernel == TFC_GEMM_TILED,
+            "kernel must be TFC_GEMM_AUTO, TFC_GEMM_SIMPLE or TFC_GEMM_TILED, got " + std::to_string(kernel));
+    require(kernel != TFC_GEMM_TILED || precision != TFC_FP32, "the tiled GEMM takes bf16 or tf32 only");
     if (M == 0 || N == 0) return;
+    const bool ta = trans_a != 0, tb = trans_b != 0;
+    const bool tiled = kernel == TFC_GEMM_TILED ||
+                       (kernel == TFC_GEMM_AUTO && precision != TFC_FP32 && tiled_preferred(ctx, M, N));
+    if (tiled) {
+      gemm_tiled(ctx, ta, tb, M, N, K, alpha, d_A, lda, d_B, ldb, beta, d_C, ldc, precision);
+      return;
+    }
     const int64_t grid_y = (M + kTile - 1) / kTile, grid_x = (N + kTile - 1) / kTile;
     require(grid_y <= 65535, "M too large for one launch (at most 65535 * 64 rows)");
     require(grid_x <= 0x7fffffffLL, "N too large for one launch");
     const dim3 grid(static_cast<unsigned>(grid_x), static_cast<unsigned>(grid_y));
-    const bool ta = trans_a != 0, tb = trans_b != 0;
     if (precision == TFC_FP32) {
       gemm_fp32_kernel<<<grid, 256, 0, ctx->stream>>>(ta, tb, M, N, K, alpha, d_A, lda, d_B, ldb, beta, d_C, ldc);
       check_launch("gemm_fp32_kernel");

@@ -29,14 +29,14 @@ SaeLayout::SaeLayout(const SaeConfig& c) {
 namespace {
 
 // Indices of the k largest values of v[0..n) among those with keep[i] (nullptr = all), written
-// to idx (returns how many, <= k). Ties keep the lower index.
+// to idx (returns how many, <= k). Order: sae_topk_before (ties keep the lower index).
 int64_t top_indices(const float* v, int64_t n, int64_t k, const uint8_t* keep, std::vector<int32_t>& scratch,
                     int32_t* idx) {
   scratch.clear();
   for (int64_t i = 0; i < n; i++)
     if (!keep || keep[i]) scratch.push_back(static_cast<int32_t>(i));
   const int64_t m = std::min<int64_t>(k, static_cast<int64_t>(scratch.size()));
-  auto greater = [v](int32_t a, int32_t b) { return v[a] > v[b] || (v[a] == v[b] && a < b); };
+  auto greater = [v](int32_t a, int32_t b) { return sae_topk_before(v[a], a, v[b], b); };
   std::partial_sort(scratch.begin(), scratch.begin() + m, scratch.end(), greater);
   std::copy(scratch.begin(), scratch.begin() + m, idx);
   return m;
@@ -62,7 +62,7 @@ void topk_activation(const float* pre, int64_t N, int64_t L, int64_t k, float* f
       float* out = f + n * L;
       // the kept values are read before the row is cleared, so f may be pre (in place)
       const int64_t m = top_indices(p, L, k, nullptr, scratch, idx.data());
-      for (int64_t j = 0; j < m; j++) kept[j] = std::max(p[idx[j]], 0.0f);
+      for (int64_t j = 0; j < m; j++) kept[j] = sae_topk_code(p[idx[j]]);
       std::fill(out, out + L, 0.0f);
       for (int64_t j = 0; j < m; j++) out[idx[j]] = kept[j];
     }
