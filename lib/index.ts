@@ -103,7 +103,7 @@ export type { DomainLoss, DomainLossOptions, LabelledTokens } from './eval/domai
 export { fitPowerLaw, predictLoss, computeForLoss, relativeComputeSlowdown } from './eval/scaling.js';
 export type { ComputeLossPoint, PowerLawFit, Slowdown, SlowdownOptions } from './eval/scaling.js';
 
-export { flipFlags, flagErrorRate } from './eval/label_noise.js';
+export { flipFlags, flipFlagsAtFraction, flagErrorRate } from './eval/label_noise.js';
 export { adversarialFinetune, lrSweepFinetune, forgetLoss, FINETUNE_DEFAULT_LR, SWEEP_DEFAULT_LRS } from './eval/adversarial_finetune.js';
 export type { AdversarialFinetuneOptions, AdversarialFinetuneResult, ForgetEvalStream, ForgetLossOptions, RecoveryPoint, BatchSource, LrSweepOptions, LrSweepResult, SweepRun } from './eval/adversarial_finetune.js';
 export { rmu, rmuDirection, RMU_DEFAULTS } from './eval/rmu.js';
@@ -120,6 +120,14 @@ export { runFilteringExperiment, readExperimentResults, parseModelSize, sizeName
 export type { FilteringExperimentOptions, FilteringExperimentResults, ExperimentRun, ModelSize, SlowdownRecord } from './experiment/filtering_experiment.js';
 export { buildDomainCorpus, EXPERIMENT_DOMAINS } from './experiment/domain_corpus.js';
 export type { DomainCorpus, DomainCorpusOptions } from './experiment/domain_corpus.js';
+export { buildMixedCorpus, labelWebDocument } from './experiment/mixed_corpus.js';
+export type { MixedCorpus, MixedCorpusOptions, MixingStats } from './experiment/mixed_corpus.js';
+export { stepsForSupervisedTokens, delayedBatches, supervisedIn } from './experiment/training_schedule.js';
+export type { ComputeMatch } from './experiment/training_schedule.js';
+export { documentClassifierScores, documentClassifierPathFor } from './experiment/document_scores.js';
+export type { DocumentScorer } from './experiment/document_scores.js';
+export { seedGroups, spreadOf, spreadText } from './experiment/seed_summary.js';
+export type { SeedGroup, Spread } from './experiment/seed_summary.js';
 export { writeExperimentReport } from './experiment/experiment_report.js';
 export { chartSvg } from './experiment/svg_chart.js';
 export type { ChartSpec, ChartSeries } from './experiment/svg_chart.js';
@@ -158,6 +166,10 @@ export { blendThreshold, selectOnBlend } from './classify/blend_selection.js';
 export type { KindScores, BlendResult } from './classify/blend_selection.js';
 export { mixSentences, sentenceMixesOf, sentencesOf, insertableSentences, DEFAULT_SENTENCE_RATES } from './classify/sentence_mixes.js';
 export type { SentenceMixDocument, SentenceMixOptions } from './classify/sentence_mixes.js';
+export { webDocuments, hostChunks, DEFAULT_WEB_RATES, WEB_DOCUMENT_DEFAULTS } from './classify/web_documents.js';
+export type { WebDocument, WebDocumentOptions, HostDocument } from './classify/web_documents.js';
+export { renderPieces } from './classify/mixed_text.js';
+export type { TextPiece, RenderedText } from './classify/mixed_text.js';
 export { DocumentClassifier } from './classify/document_classifier.js';
 export type { LabelledDocument, TrainDocumentClassifierOptions, DocumentLayerResult } from './classify/document_classifier.js';
 export { UNLABELLED, broadcastLabel, labelsFromSpans, labelsFromSideFile, labelsFromScores } from './classify/labels.js';

@@ -13,6 +13,7 @@
 import type { CharSpan } from '../data/span_labels.js';
 import type { Random } from './sampling.js';
 import { paragraphsOf } from './spliced_documents.js';
+import { renderPieces } from './mixed_text.js';
 
 /** A host text with inserted sentences: `spans` are `[start, end, domain]` of every sentence inserted. */
 export interface SentenceMixDocument {
@@ -74,7 +75,7 @@ export function insertedCount(host: number, rate: number): number {
 }
 
 /** A run of whole sentences of `sentences` of at most `maxChars` characters joined by spaces (at least one sentence), from a random start. */
-function sentenceRun(sentences: readonly string[], maxChars: number, random: Random): string[] {
+export function sentenceRun(sentences: readonly string[], maxChars: number, random: Random): string[] {
   const first = Math.floor(random.next() * sentences.length);
   const out = [sentences[first]];
   let length = sentences[first].length;
@@ -138,16 +139,7 @@ export function mixSentences(hosts: readonly string[], sentences: readonly strin
       const at = Math.floor(random.next() * (p.length + 1));
       p.splice(at, 0, [sentences[nextSentence++ % sentences.length], true]);
     }
-    let text = '';
-    const spans: CharSpan[] = [];
-    paragraphs.forEach((p, j) => {
-      if (j > 0) text += '\n\n';
-      p.forEach(([s, inserted], m) => {
-        if (m > 0) text += ' ';
-        if (inserted) spans.push([text.length, text.length + s.length, label]);
-        text += s;
-      });
-    });
+    const { text, spans } = renderPieces(paragraphs.map((p) => p.map(([s, inserted]) => ({ text: s, label: inserted ? label : null }))));
     documents.push({ text, spans, rate, hostSentences: host, insertedSentences: k });
   }
   return documents;

@@ -11,6 +11,7 @@
  */
 import type { CharSpan } from '../data/span_labels.js';
 import type { Random } from './sampling.js';
+import { renderPieces, type TextPiece } from './mixed_text.js';
 
 /** A document made of paragraphs of known domains: `spans` are `[start, end, domain]`, end exclusive. */
 export interface SplicedDocument {
@@ -78,8 +79,7 @@ export function spliceDocuments(paragraphs: Readonly<Record<string, readonly str
   const documents: SplicedDocument[] = [];
   for (let i = 0; i < count; i++) {
     const n = minParagraphs + Math.floor(random.next() * (maxParagraphs - minParagraphs + 1));
-    let text = '';
-    const spans: CharSpan[] = [];
+    const paragraphsOut: TextPiece[][] = [];
     for (let j = 0; j < n; j++) {
       const domain = pickDomain();
       const pool = paragraphs[domain];
@@ -90,10 +90,9 @@ export function spliceDocuments(paragraphs: Readonly<Record<string, readonly str
         const start = Math.floor(random.next() * (p.length - maxChars + 1));
         p = p.slice(start, start + maxChars);
       }
-      if (j > 0) text += '\n\n';
-      spans.push([text.length, text.length + p.length, domain]);
-      text += p;
+      paragraphsOut.push([{ text: p, label: domain }]);
     }
+    const { text, spans } = renderPieces(paragraphsOut);
     documents.push({ text, spans });
   }
   return documents;

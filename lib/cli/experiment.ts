@@ -17,6 +17,14 @@ export interface ExperimentCommandOptions {
   out: string;
   classifier?: string;
   labels: 'classifier' | 'domain';
+  stream: 'documents' | 'mixed';
+  documentScores: 'classifier' | 'mean';
+  match: 'supervised' | 'steps';
+  parameterBasis: 'non-embedding' | 'total';
+  delayShares: string;
+  trainStreamTokens: number;
+  valTokens: number;
+  valMixedTokens: number;
   sizes: string;
   seeds: string;
   modes: string;
@@ -66,6 +74,9 @@ export async function experimentCommand(options: ExperimentCommandOptions, io: C
     try {
       results = await runFilteringExperiment({
         data: options.data, out: options.out, labels: options.labels, classifier: options.classifier, sizes,
+        stream: options.stream, documentScores: options.documentScores, match: options.match, parameterBasis: options.parameterBasis,
+        delayShares: options.delayShares.trim() === '' ? [] : list('--delay-shares', options.delayShares),
+        minTrainTokens: options.trainStreamTokens, valTokensPerDomain: options.valTokens, valMixedTokens: options.valMixedTokens,
         seeds: list('--seeds', options.seeds), modes, sweepSize: options.sweepSize, sweepFractions: list('--fractions', options.fractions),
         tokensPerParameter: options.tokensPerParameter, context: options.context, batch: options.batch, lr: options.lr,
         threshold: options.threshold, noiseRates: options.noiseRates.trim() === '' ? [] : list('--noise-rates', options.noiseRates),
@@ -91,6 +102,10 @@ export function registerExperiment(program: Command, io: CliIO): void {
     if (!Number.isFinite(x) || x <= 0) throw new UsageError(`${flag} must be a positive number, got '${v}'`);
     return x;
   };
+  const choice = (flag: string, allowed: string[]) => (v: string) => {
+    if (!allowed.includes(v)) throw new UsageError(`${flag} must be ${allowed.map((a) => `'${a}'`).join(' or ')}, got '${v}'`);
+    return v;
+  };
   program
     .command('experiment')
     .description('baseline and filtered models at several sizes on a domain corpus: per-domain loss, scaling fits, compute slowdown, Pareto sweep, report (resumable)')
@@ -101,6 +116,14 @@ export function registerExperiment(program: Command, io: CliIO): void {
       if (v !== 'classifier' && v !== 'domain') throw new UsageError(`--labels must be 'classifier' or 'domain', got '${v}'`);
       return v;
     }, d.labels)
+    .option('--stream <kind>', "training stream: 'mixed' (web-like documents with medical sentences and paragraphs inside) or 'documents' (the corpus's single-domain documents)", choice('--stream', ['documents', 'mixed']), d.stream)
+    .option('--document-scores <how>', "document filter scores: 'classifier' (the document classifier beside --classifier) or 'mean' (mean token score)", choice('--document-scores', ['classifier', 'mean']), d.documentScores)
+    .option('--match <what>', "filtered runs match the baseline's 'supervised' tokens (train longer) or its 'steps' (same compute)", choice('--match', ['supervised', 'steps']), d.match)
+    .option('--parameter-basis <basis>', "--tokens-per-parameter counts 'non-embedding' or 'total' parameters", choice('--parameter-basis', ['non-embedding', 'total']), d.parameterBasis)
+    .option('--delay-shares <list>', "delayed filtering at the sweep size: shares of training before filtering starts ('' for none)", d.delayShares.join(','))
+    .option('--train-stream-tokens <n>', 'build the training stream for at least this many tokens (so later invocations with larger sizes reuse it)', (v) => parseIntegerOption('--train-stream-tokens', v, 0), d.minTrainTokens)
+    .option('--val-tokens <n>', 'held-out tokens per domain', (v) => parseIntegerOption('--val-tokens', v, 1), d.valTokensPerDomain)
+    .option('--val-mixed-tokens <n>', 'tokens of held-out mixed documents (mixed stream)', (v) => parseIntegerOption('--val-mixed-tokens', v, 1), d.valMixedTokens)
     .option('--sizes <list>', 'model sizes LAYERSxWIDTH, smallest first', d.sizes.map(sizeName).join(','))
     .option('--seeds <list>', 'seeds per size and mode', d.seeds.join(','))
     .option('--modes <list>', 'filtering modes', d.modes.join(','))

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { readCorpusTexts } from '../data/corpus_layout.js';
 import { Sfc32, permutation } from '../data/random.js';
 import type { Tokenizer } from '../data/tokenizer.js';
-import { joinDocuments, writeLabelledShard } from '../stages/tokenize.js';
+import { joinDocuments, writeLabelledShard, type DocumentTokens, type JoinOptions } from '../stages/tokenize.js';
 
 /** Domain names in label order: label value = index. */
 export const EXPERIMENT_DOMAINS = ['general', 'medical', 'biology'] as const;
@@ -46,27 +46,17 @@ export interface DomainCorpus {
   trainDocuments: number;
   /** Share of training tokens per domain. */
   trainDomainFraction: Record<string, number>;
+  /** Which stream this is (absent in results written before the mixed stream existed: documents). */
+  stream?: 'documents' | 'mixed';
 }
 
 /** Tokenizes the data folder's domain files into a training and a held-out labelled shard. */
 export async function buildDomainCorpus(tokenizer: Tokenizer, options: DomainCorpusOptions): Promise<DomainCorpus> {
   await makeFolder(options.out);
   const trainDocs: { text: string; domain: number }[] = [];
-  const valParts: { ids: Uint32Array[]; domain: number }[] = [];
-  for (const [domain, name] of EXPERIMENT_DOMAINS.entries()) {
+  for (const [domain, name] of EXPERIMENT_DOMAINS.entries())
     for (const text of await readCorpusTexts(options.data, name, 'train')) trainDocs.push({ text, domain });
-    const val = await readCorpusTexts(options.data, name, 'val');
-    const ids = await tokenizer.encodeBatch(val, { signal: options.signal });
-    const kept: Uint32Array[] = [];
-    let total = 0;
-    for (const doc of ids) {
-      if (total >= options.valTokensPerDomain) break;
-      const take = doc.subarray(0, options.valTokensPerDomain - total);
-      kept.push(take);
-      total += take.length;
-    }
-    valParts.push({ ids: kept, domain });
-  }
+  const val = await buildValStream(tokenizer, options);
 
   const order = permutation(trainDocs.length, new Sfc32(options.seed, 0x636f7270));
   const chosen: Uint32Array[] = [];
@@ -82,22 +72,51 @@ export async function buildDomainCorpus(tokenizer: Tokenizer, options: DomainCor
       total += ids[k].length + 1;
     }
   }
-  const joinOptions = { eotId: tokenizer.eotId, separator: 'after', separatorLabel: NO_DOMAIN } as const;
-  const train = joinDocuments(chosen.map((ids, i) => ({ ids, labels: chosenDomains[i] })), joinOptions);
-  const val = joinDocuments(valParts.flatMap((p) => p.ids.map((ids) => ({ ids, labels: p.domain }))), joinOptions);
+  const train = joinDocuments(chosen.map((ids, i) => ({ ids, labels: chosenDomains[i] })), EXPERIMENT_JOIN(tokenizer));
   const trainPath = join(options.out, 'train.bin');
-  const valPath = join(options.out, 'val.bin');
   await writeLabelledShard(trainPath, train, tokenizer);
-  await writeLabelledShard(valPath, val, tokenizer);
-  const counts = new Array<number>(EXPERIMENT_DOMAINS.length).fill(0);
-  for (const l of train.labels) if (l !== NO_DOMAIN) counts[l]++;
-  const labelled = counts.reduce((a, b) => a + b, 0);
   return {
+    stream: 'documents',
     train: trainPath,
-    val: valPath,
+    val: val.path,
     trainTokens: train.tokens.length,
-    valTokens: val.tokens.length,
+    valTokens: val.tokens,
     trainDocuments: chosen.length,
-    trainDomainFraction: Object.fromEntries(EXPERIMENT_DOMAINS.map((n, i) => [n, counts[i] / labelled])),
+    trainDomainFraction: domainFractions(train.labels),
   };
+}
+
+/** How the experiment joins documents: `<|endoftext|>` after each, labelled {@link NO_DOMAIN}. */
+export function EXPERIMENT_JOIN(tokenizer: Tokenizer): JoinOptions {
+  return { eotId: tokenizer.eotId, separator: 'after', separatorLabel: NO_DOMAIN };
+}
+
+/**
+ * The held-out stream: per domain, documents of the domain's val file up to `valTokensPerDomain`
+ * tokens, each token labelled with its domain; written to `out/val.bin`.
+ */
+export async function buildValStream(tokenizer: Tokenizer, options: DomainCorpusOptions): Promise<{ path: string; tokens: number }> {
+  const docs: DocumentTokens[] = [];
+  for (const [domain, name] of EXPERIMENT_DOMAINS.entries()) {
+    const ids = await tokenizer.encodeBatch(await readCorpusTexts(options.data, name, 'val'), { signal: options.signal });
+    let total = 0;
+    for (const doc of ids) {
+      if (total >= options.valTokensPerDomain) break;
+      const take = doc.subarray(0, options.valTokensPerDomain - total);
+      docs.push({ ids: take, labels: domain });
+      total += take.length;
+    }
+  }
+  const stream = joinDocuments(docs, EXPERIMENT_JOIN(tokenizer));
+  const path = join(options.out, 'val.bin');
+  await writeLabelledShard(path, stream, tokenizer);
+  return { path, tokens: stream.tokens.length };
+}
+
+/** Share of labelled tokens (label ≠ {@link NO_DOMAIN}) per domain name. */
+export function domainFractions(labels: Uint8Array): Record<string, number> {
+  const counts = new Array<number>(EXPERIMENT_DOMAINS.length).fill(0);
+  for (const l of labels) if (l !== NO_DOMAIN) counts[l]++;
+  const labelled = counts.reduce((a, b) => a + b, 0);
+  return Object.fromEntries(EXPERIMENT_DOMAINS.map((n, i) => [n, labelled > 0 ? counts[i] / labelled : 0]));
 }

@@ -13,6 +13,7 @@ import { sizeName, type ExperimentRun, type FilteringExperimentResults } from '.
 import type { AttackRecord } from './attack_stage.js';
 import type { McqSummary } from './mcq_stage.js';
 import { chartSvg, type ChartSeries } from './svg_chart.js';
+import { seedGroups, spreadText } from './seed_summary.js';
 
 /** Colours per mode, shared by every plot. */
 export const MODE_COLORS: Record<string, string> = { baseline: '#222222', document: '#8c8c8c', mask: '#4c78a8', remove: '#e45756', rmu: '#f58518' };
@@ -32,6 +33,7 @@ export async function writeExperimentReport(out: string, results: FilteringExper
     ['scaling-biology.svg', scalingSvg(results, 'biology')],
     ['scaling-general.svg', scalingSvg(results, 'general')],
     ['pareto.svg', paretoSvg(results)],
+    ...(Object.values(results.runs).some((r) => r.loss.mixed_medical !== undefined) ? [['pareto-mixed.svg', paretoSvg(results, 'mixed_medical', 'mixed_retain')] as [string, string]] : []),
     ['attack.svg', attackSvg(results)],
   ];
   const html = experimentHtml(results, table, svgs.map(([name]) => name));
@@ -47,21 +49,36 @@ export function experimentTables(results: FilteringExperimentResults): string {
   const runs = Object.values(results.runs);
   const ladder = runs.filter((r) => r.series === 'ladder').sort(bySizeThenMode);
   const baselineOf = (r: ExperimentRun) => results.runs[`baseline-${sizeName(r.size)}-s${r.seed}`];
-  const slowdown = new Map(results.slowdowns.map((s) => [s.id, s]));
+  const slowdown = new Map(results.slowdowns.filter((s) => (s.domain ?? 'medical') === 'medical').map((s) => [s.id, s]));
+  const mixed = ladder.some((r) => r.loss.mixed_medical !== undefined);
+  const mixedDomains = mixed ? ['mixed_medical', 'mixed_retain'] : [];
   const ladderRows = ladder.map((r) => {
     const b = baselineOf(r);
     const s = slowdown.get(r.id);
     return [
       sizeName(r.size), String(r.seed), r.mode, compact(r.non_embedding_params), r.train_flops.toExponential(2), `${(100 * r.flagged_fraction).toFixed(1)}%`,
       ...EXPERIMENT_DOMAINS.map((d) => r.loss[d].toFixed(4)),
-      ...['medical', 'biology', 'general'].map((d) => (b && r.mode !== 'baseline' ? signed(r.loss[d] - b.loss[d]) : '')),
+      ...['medical', 'biology', 'general', ...mixedDomains].map((d) => (b && r.mode !== 'baseline' ? signed(r.loss[d] - b.loss[d]) : '')),
+      `${r.steps}`, compact(r.train_supervised_tokens),
       s ? (s.slowdown !== null ? `${s.slowdown.toPrecision(3)}×${s.extrapolation && s.extrapolation > 1 ? ' (extrap.)' : ''}` : 'n/a') : '',
     ];
   });
+  const o = results.options;
   const parts = [
+    `Stream: ${results.corpus?.stream ?? 'documents'}; compute matched on ${o.match === 'steps' || o.match === undefined && ladder.every((r) => !r.match) ? 'steps (same compute)' : "the baseline's supervised tokens"}; document filter: ${results.classifier && o.documentScores !== 'mean' ? 'document classifier' : 'mean token score'}; ladder flags ${results.extra.ladder_fraction !== undefined ? `${(100 * (results.extra.ladder_fraction as number)).toFixed(1)}% of training tokens in every mode` : 'at the threshold'}`,
+    '',
     'Ladder (compute-optimal, held-out loss in nats/token)',
-    align(['size', 'seed', 'mode', 'non-emb', 'FLOPs', 'filtered', 'general', 'medical', 'biology', 'Δ medical', 'Δ biology', 'Δ general', 'slowdown'], ladderRows),
+    align(['size', 'seed', 'mode', 'non-emb', 'FLOPs', 'filtered', 'general', 'medical', 'biology', 'Δ medical', 'Δ biology', 'Δ general', ...mixedDomains.map((d) => `Δ ${d}`), 'steps', 'supervised', 'slowdown'], ladderRows),
   ];
+  const groups = seedGroups(results);
+  if (groups.length > 0) {
+    const domains = ['medical', 'biology', 'general', ...mixedDomains];
+    parts.push('', 'Seed means ± half-range (Δ against the same seed\'s baseline; slowdown per held-out loss)');
+    parts.push(align(['series', 'size', 'mode', 'setting', 'seeds', 'filtered', ...domains.map((d) => `Δ ${d}`), ...domains.map((d) => `slowdown ${d}`)], groups.map((g) => [
+      g.series, g.size, g.mode, g.setting, String(g.seeds.length), `${(100 * g.flagged.mean).toFixed(1)}%`,
+      ...domains.map((d) => spreadText(g.delta[d])), ...domains.map((d) => spreadText(g.slowdown[d], 2, '×')),
+    ])));
+  }
   if (results.fits) {
     parts.push('', 'Baseline fits: loss = exp(a) · C^b');
     parts.push(align(['domain', 'b', 'R²', 'points'], Object.entries(results.fits).map(([d, f]) => [d, f.exponent.toFixed(4), f.r2.toFixed(4), String(f.points)])));
@@ -79,9 +96,9 @@ export function experimentTables(results: FilteringExperimentResults): string {
   }
   const noise = runs.filter((r) => r.series === 'noise').sort((a, b) => (a.filter?.noise ?? 0) - (b.filter?.noise ?? 0));
   if (noise.length > 0) {
-    parts.push('', `Label noise at ${sizeName(noise[0].size)} (${noise[0].mode}; flags flipped at the given rate before filtering)`);
+    parts.push('', `Label noise at ${sizeName(noise[0].size)} (${noise[0].mode}; a share of the flags moved off and as many on, so the flagged share stays fixed)`);
     const b = baselineOf(noise[0]);
-    parts.push(align(['mode', 'flip rate', 'flag error', 'filtered', 'medical', 'biology', 'Δ medical', 'Δ biology', 'slowdown'], noise.map((r) => {
+    parts.push(align(['mode', 'moved', 'flag error', 'filtered', 'medical', 'biology', 'Δ medical', 'Δ biology', 'slowdown'], noise.map((r) => {
       const s = slowdown.get(r.id);
       return [
         r.mode, (r.filter?.noise ?? 0).toFixed(3), r.flag_error_rate === null ? '' : r.flag_error_rate.toFixed(3), `${(100 * r.flagged_fraction).toFixed(1)}%`,
@@ -140,18 +157,27 @@ export function scalingSvg(results: FilteringExperimentResults, domain: string):
   return chartSvg({ title: `Held-out ${domain} loss vs. training compute`, xLabel: 'training FLOPs', yLabel: `${domain} loss (nats/token)`, logX: true, logY: true, series });
 }
 
-/** Retain (biology) loss against forget (medical) loss across the sweep, with the baseline. */
-export function paretoSvg(results: FilteringExperimentResults): string {
-  const sweep = Object.values(results.runs).filter((r) => r.series === 'sweep');
+/**
+ * Retain loss against forget loss across the sweep (seed means per mode and fraction), with the
+ * baseline: biology against medical by default, or the two parts of the held-out mixed documents.
+ */
+export function paretoSvg(results: FilteringExperimentResults, forget = 'medical', retain = 'biology'): string {
+  const sweep = Object.values(results.runs).filter((r) => r.series === 'sweep' && r.loss[forget] !== undefined);
+  const meanOf = (runs: ExperimentRun[], d: string) => runs.reduce((a, r) => a + r.loss[d], 0) / runs.length;
   const series: ChartSeries[] = [];
   for (const mode of ['document', 'mask', 'remove']) {
-    const runs = sweep.filter((r) => r.mode === mode).sort((a, b) => a.flagged_fraction - b.flagged_fraction);
-    if (runs.length) series.push({ name: mode, color: MODE_COLORS[mode], line: true, points: runs.map((r) => ({ x: r.loss.medical, y: r.loss.biology, label: `${(100 * r.flagged_fraction).toFixed(1)}% filtered` })) });
+    const byFraction = new Map<number, ExperimentRun[]>();
+    for (const r of sweep.filter((r) => r.mode === mode)) byFraction.set(r.filter?.fraction ?? 0, [...(byFraction.get(r.filter?.fraction ?? 0) ?? []), r]);
+    const points = [...byFraction.values()]
+      .map((runs) => ({ x: meanOf(runs, forget), y: meanOf(runs, retain), flagged: runs.reduce((a, r) => a + r.flagged_fraction, 0) / runs.length }))
+      .sort((a, b) => a.flagged - b.flagged)
+      .map((p) => ({ x: p.x, y: p.y, label: `${(100 * p.flagged).toFixed(1)}% filtered` }));
+    if (points.length) series.push({ name: mode, color: MODE_COLORS[mode], line: true, points });
   }
   const size = sweep[0]?.size;
-  const base = size ? Object.values(results.runs).find((r) => r.mode === 'baseline' && r.series === 'ladder' && sizeName(r.size) === sizeName(size)) : undefined;
-  if (base) series.push({ name: 'baseline', color: MODE_COLORS.baseline, points: [{ x: base.loss.medical, y: base.loss.biology }] });
-  return chartSvg({ title: `Forget vs. retain loss across flagged fractions${size ? ` (${sizeName(size)})` : ''}`, xLabel: 'medical (forget) loss — higher is better', yLabel: 'biology (retain) loss — lower is better', series });
+  const bases = size ? Object.values(results.runs).filter((r) => r.mode === 'baseline' && r.series === 'ladder' && sizeName(r.size) === sizeName(size) && sweep.some((s) => s.seed === r.seed)) : [];
+  if (bases.length) series.push({ name: 'baseline', color: MODE_COLORS.baseline, points: [{ x: meanOf(bases, forget), y: meanOf(bases, retain) }] });
+  return chartSvg({ title: `Forget vs. retain loss across flagged fractions${size ? ` (${sizeName(size)}, seed means)` : ''}`, xLabel: `${forget} (forget) loss — higher is better`, yLabel: `${retain} (retain) loss — lower is better`, series });
 }
 
 /** Forget loss against fine-tuning tokens for every attacked model, with the baseline's loss as the target. */

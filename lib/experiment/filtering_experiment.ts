@@ -25,17 +25,24 @@ import { readShard } from '../data/shard.js';
 import { SideFileKind, readSideFile, sideFilePathFor, sideFileScores } from '../data/side_file.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import type { LabelledTokens } from '../eval/domain_loss.js';
-import { flagErrorRate, flipFlags } from '../eval/label_noise.js';
+import { flagErrorRate, flipFlagsAtFraction } from '../eval/label_noise.js';
 import { fitPowerLaw, relativeComputeSlowdown, type PowerLawFit } from '../eval/scaling.js';
 import type { FilterMode, FilterStats } from '../filter/filter_tokens.js';
 import { backendInfo, type BackendInfo } from '../native.js';
 import { stripUndefined } from '../options.js';
 import { BINARY_SCORE_THRESHOLD } from '../stages/filter.js';
 import { runFilteredModel, type ScoredStream } from '../stages/filtered_run.js';
+import { openStream, type TrainingStream } from '../stages/train.js';
+import { TokenfilterError } from '../errors.js';
+import type { Batch } from '../data/batch.js';
+import { filterTokens } from '../filter/filter_tokens.js';
 import { withDefaults } from '../stages/option_keys.js';
 import { corpusTokenizer, domainTrainTexts } from '../stages/tokenize.js';
 import { runAttacks, type AttackRecord } from './attack_stage.js';
-import { EXPERIMENT_DOMAINS, FORGET_LABEL, buildDomainCorpus, type DomainCorpus } from './domain_corpus.js';
+import { EXPERIMENT_DOMAINS, FORGET_LABEL, NO_DOMAIN, buildDomainCorpus, type DomainCorpus } from './domain_corpus.js';
+import { buildMixedCorpus, type MixedCorpus } from './mixed_corpus.js';
+import { documentClassifierPathFor, documentClassifierScores, type DocumentScorer } from './document_scores.js';
+import { delayedBatches, stepsForSupervisedTokens, type ComputeMatch } from './training_schedule.js';
 import { mcqForRun, sampleMcq, type McqSummary } from './mcq_stage.js';
 
 /** One model size of the ladder. */
@@ -55,6 +62,24 @@ export interface FilteringExperimentOptions {
   labels?: 'classifier' | 'domain';
   /** Token classifier file (needed for `labels: 'classifier'`); its biLM's tokenizer is used throughout. */
   classifier?: string;
+  /**
+   * Training stream: `mixed` (default; web-like documents with medical sentences and paragraphs
+   * set inside general and biology documents, mixed_corpus.ts) or `documents` (the corpus's own
+   * single-domain documents, domain_corpus.ts).
+   */
+  stream?: 'documents' | 'mixed';
+  /** Document filter scores: the document classifier beside the token classifier (default), or the mean of the token scores. */
+  documentScores?: DocumentScorer;
+  /** Filtered runs train until they have learned from as many supervised tokens as the baseline (default), or for the same steps. */
+  match?: ComputeMatch;
+  /** Training tokens are `tokensPerParameter` × non-embedding parameters (default) or × all parameters. */
+  parameterBasis?: 'non-embedding' | 'total';
+  /** Delayed filtering at the sweep size: filtering starts after these shares of the baseline's steps (the noise mode). */
+  delayShares?: number[];
+  /** Tokens of held-out mixed documents (mixed stream). */
+  valMixedTokens?: number;
+  /** Build the training stream for at least this many tokens (default 0: what the largest size needs), so invocations with smaller ladders share one stream. */
+  minTrainTokens?: number;
   /** Tokenizer file for `labels: 'domain'` (default: train a BPE of `vocabSize` on the corpus). */
   tokenizer?: string;
   vocabSize?: number;
@@ -103,6 +128,13 @@ export interface FilteringExperimentOptions {
 /** Defaults of {@link FilteringExperimentOptions}. */
 export const EXPERIMENT_DEFAULTS = Object.freeze({
   labels: 'classifier' as 'classifier' | 'domain',
+  stream: 'mixed' as 'documents' | 'mixed',
+  documentScores: 'classifier' as DocumentScorer,
+  match: 'supervised' as ComputeMatch,
+  parameterBasis: 'non-embedding' as 'non-embedding' | 'total',
+  delayShares: [0.4, 0.8],
+  valMixedTokens: 150_000,
+  minTrainTokens: 0,
   vocabSize: 2048,
   sizes: [
     { layers: 2, dModel: 64, heads: 2 },
@@ -132,15 +164,17 @@ export const EXPERIMENT_DEFAULTS = Object.freeze({
 /** One trained model in `results.json`. */
 export interface ExperimentRun {
   id: string;
-  /** 'ladder' (compute-optimal series), 'sweep' (flagged-fraction sweep at one size) or 'noise' (flipped flags). */
-  series: 'ladder' | 'sweep' | 'noise';
+  /** 'ladder' (compute-optimal series), 'sweep' (flagged-fraction sweep at one size), 'noise' (moved flags) or 'delay' (filtering from a share of training on). */
+  series: 'ladder' | 'sweep' | 'noise' | 'delay';
   mode: 'baseline' | FilterMode;
   size: ModelSize;
   seed: number;
   params: number;
   non_embedding_params: number;
-  /** Threshold or target fraction the filter was run with, and the flip rate of noise runs. */
-  filter: { threshold?: number; fraction?: number; noise?: number } | null;
+  /** Threshold or target fraction the filter was run with, the flip rate of noise runs, the share of training before filtering starts. */
+  filter: { threshold?: number; fraction?: number; noise?: number; delay?: number } | null;
+  /** What the run was matched to the baseline on (absent in results from before matching existed: steps). */
+  match?: ComputeMatch;
   /** Share of labelled training tokens whose flag disagrees with their document's domain. */
   flag_error_rate: number | null;
   /** Share of training tokens no longer learned from, and the filter's statistics. */
@@ -160,9 +194,11 @@ export interface ExperimentRun {
   model_path: string;
 }
 
-/** A filtered ladder run's slowdown on the forget domain. */
+/** A filtered run's slowdown on one domain (the forget domain, a retain domain, or a part of the held-out mixed documents). */
 export interface SlowdownRecord {
   id: string;
+  /** Held-out loss the slowdown is read on (absent in older results: medical). */
+  domain?: string;
   mode: FilterMode;
   non_embedding_params: number;
   compute: number;
@@ -180,7 +216,7 @@ export interface FilteringExperimentResults {
   updated: string;
   backend: BackendInfo;
   options: Omit<FilteringExperimentOptions, 'onLog' | 'signal'>;
-  corpus: DomainCorpus | null;
+  corpus: DomainCorpus | MixedCorpus | null;
   classifier: { path: string; threshold: number; layer: number } | null;
   threshold: number | null;
   runs: Record<string, ExperimentRun>;
@@ -234,6 +270,14 @@ interface ExperimentContext {
   /** The training stream every model of the experiment filters and trains on (a plain value). */
   train: ScoredStream;
   val: LabelledTokens;
+  /** Held-out mixed documents, labelled 0 (retain) / 1 (medical) by gold span (mixed stream only). */
+  valMixed: LabelledTokens | null;
+  /** The document classifier's score of every training document (undefined: mean token scores). */
+  documentScores: Float32Array | undefined;
+  /** The share of training tokens every ladder mode flags (the token flags' share at the threshold). */
+  ladderFraction: number;
+  /** 1 where a token may carry a flag (not a document separator). */
+  eligible: Uint8Array;
 }
 
 /** One model to train: its id, series, mode, size, seed and filter. */
@@ -258,11 +302,24 @@ export async function runFilteringExperiment(options: FilteringExperimentOptions
   results.threshold = threshold;
   const streams = await experimentStreams(o, results, tokenizer, save, log);
   const scores = await forgetScores(o, classifier, streams.train.shard, streams.train.labels, log);
-  const x: ExperimentContext = { o, results, save, log, tokenizer, threshold, train: { ...streams.train, scores }, val: streams.val };
+  const documentScores = classifier && o.documentScores === 'classifier'
+    ? await documentClassifierScores({
+      classifierPath: documentClassifierPathFor(o.classifier!), tokens: streams.train.tokens, eotId: tokenizer.eotId, tokenizerHash: tokenizer.hash,
+      cachePath: join(o.out, 'scores', 'documents.json'), onLog: log, signal: o.signal,
+    })
+    : undefined;
+  // every mode of the ladder flags the share the token classifier flags at the threshold
+  const ladderFraction = filterTokens(streams.train.tokens, scores, { mode: 'mask', threshold, eotId: tokenizer.eotId }).stats.flaggedFraction;
+  results.extra.ladder_fraction = ladderFraction;
+  const eligible = Uint8Array.from(streams.train.labels, (l) => (l === NO_DOMAIN ? 0 : 1));
+  const x: ExperimentContext = {
+    o, results, save, log, tokenizer, threshold, train: { ...streams.train, scores }, val: streams.val, valMixed: streams.valMixed,
+    documentScores, ladderFraction, eligible,
+  };
 
   await runLadder(x);
   if (o.attack) await runAttackStage(x);
-  if (o.sweepSize >= 0) await runSweepAndNoise(x);
+  if (o.sweepSize >= 0) await runSweepNoiseAndDelay(x);
   await runMcqStage(x);
   return results;
 }
@@ -292,22 +349,35 @@ async function experimentTokenizer(o: ResolvedOptions, results: FilteringExperim
   return { tokenizer, classifier: null };
 }
 
-/** The training and held-out streams: enough training tokens for the largest size, built once and reused. */
+/**
+ * The training and held-out streams (`o.stream`: mixed or single-domain documents): enough
+ * training tokens for the largest size, built once and reused; a folder keeps one stream kind.
+ */
 async function experimentStreams(o: ResolvedOptions, results: FilteringExperimentResults, tokenizer: Tokenizer, save: () => Promise<void>, log: (line: string) => void) {
-  const maxTokens = Math.max(...o.sizes.map((s) => trainTokensFor(s, o)));
+  const maxTokens = Math.max(o.minTrainTokens, ...o.sizes.map((s) => trainTokensFor(s, o, tokenizer.vocabSize)));
   const dataDir = join(o.out, 'data');
-  if (!results.corpus || results.corpus.trainTokens < maxTokens || !existsSync(results.corpus.train)) {
-    log(`corpus: tokenizing ${o.data}/corpus into ${dataDir} (${(maxTokens / 1e6).toFixed(1)}M training tokens)`);
+  const built = results.corpus ? (results.corpus.stream ?? 'documents') : null;
+  if (built !== null && built !== o.stream && Object.keys(results.runs).length > 0)
+    throw new TokenfilterError('E_OPTION', `${o.out} holds runs on the ${built} stream; use another --out for --stream ${o.stream}`);
+  if (!results.corpus || built !== o.stream || results.corpus.trainTokens < maxTokens || !existsSync(results.corpus.train)) {
+    log(`corpus: building the ${o.stream} stream from ${o.data}/corpus into ${dataDir} (${(maxTokens / 1e6).toFixed(1)}M training tokens)`);
     await rm(join(dataDir, 'train.scores8.side'), { force: true });
-    results.corpus = await buildDomainCorpus(tokenizer, { data: o.data, out: dataDir, trainTokens: Math.ceil(maxTokens * 1.05), valTokensPerDomain: o.valTokensPerDomain, seed: o.seeds[0], signal: o.signal });
+    const corpusOptions = { data: o.data, out: dataDir, trainTokens: Math.ceil(maxTokens * 1.05), valTokensPerDomain: o.valTokensPerDomain, seed: o.seeds[0], signal: o.signal };
+    results.corpus = o.stream === 'mixed'
+      ? await buildMixedCorpus(tokenizer, { ...corpusOptions, valMixedTokens: o.valMixedTokens })
+      : await buildDomainCorpus(tokenizer, corpusOptions);
     await save();
   }
   const corpus = results.corpus;
   const train = readLabelledShard(corpus.train);
-  log(`corpus: ${corpus.trainTokens} training tokens (${fractionText(corpus.trainDomainFraction)}), ${corpus.valTokens} held-out`);
+  // held-out mixed documents: 0 = a retain-domain token, 1 = a medical token (by its gold span)
+  const valMixed = 'valMixed' in corpus ? readLabelledShard(corpus.valMixed) : null;
+  if (valMixed) valMixed.labels = Uint8Array.from(valMixed.labels, (l) => (l === NO_DOMAIN ? NO_DOMAIN : l === FORGET_LABEL ? 1 : 0));
+  log(`corpus: ${corpus.trainTokens} training tokens (${fractionText(corpus.trainDomainFraction)}), ${corpus.valTokens} held-out${valMixed ? `, ${valMixed.tokens.length} held-out mixed` : ''}`);
   return {
     train: { ...train, shard: corpus.train, labelNames: EXPERIMENT_DOMAINS, forgetLabel: FORGET_LABEL },
     val: readLabelledShard(corpus.val),
+    valMixed,
   };
 }
 
@@ -319,30 +389,72 @@ function readLabelledShard(path: string): LabelledTokens {
   return { tokens, labels: side.values as Uint8Array };
 }
 
+/**
+ * The training stream of a run on `shard`: the shard alone, or (delayed filtering) the unfiltered
+ * stream for the first `switchAt` batches and then the shard.
+ */
+function runStream(x: ExperimentContext, shard: string, switchAt: number): TrainingStream {
+  if (switchAt === 0 || shard === x.train.shard) return { shards: [shard] };
+  return {
+    open: (settings) => {
+      const before = openStream({ shards: [x.train.shard] }, settings);
+      const after = openStream({ shards: [shard] }, settings);
+      return { batches: delayedBatches(before.batches as Iterable<Batch>, after.batches as Iterable<Batch>, switchAt), close: () => { before.close(); after.close(); } };
+    },
+  };
+}
+
+/** The baseline's steps at a size: tokensPerParameter × parameters, in batches. */
+function baselineSteps(x: ExperimentContext, size: ModelSize): number {
+  return Math.max(1, Math.ceil(trainTokensFor(size, x.o, x.tokenizer.vocabSize) / (x.o.batch * x.o.context)));
+}
+
+/**
+ * Steps of a run: the baseline's, or with `match: 'supervised'` for a filtered run, the fewest
+ * steps of its own batches that hold the baseline's supervised tokens (within one batch).
+ */
+function runSteps(x: ExperimentContext, spec: RunSpec, stream: TrainingStream): number {
+  const { o } = x;
+  const baseSteps = baselineSteps(x, spec.size);
+  if (spec.mode === 'baseline' || o.match === 'steps') return baseSteps;
+  const scan = openStream(stream, { batch: o.batch, context: o.context, seed: spec.seed, expectTokenizer: x.tokenizer });
+  try {
+    return stepsForSupervisedTokens(scan.batches as Iterable<Batch>, baseSteps * o.batch * o.context, baseSteps * 100);
+  } finally {
+    scan.close();
+  }
+}
+
 /** Trains one model (filter → train → evaluate → save, lib/stages/filtered_run.ts) unless it is done; records it. */
 async function trainRun(x: ExperimentContext, spec: RunSpec): Promise<ExperimentRun> {
   const { o, results } = x;
   const { id, mode, size, seed, filter } = spec;
   if (results.runs[id]) return results.runs[id];
   const started = performance.now();
-  const noisy = filter?.noise !== undefined ? flipFlags(x.train.scores as Float32Array, filter.threshold ?? x.threshold, filter.noise, seed) : null;
+  const noisy = filter?.noise !== undefined ? flipFlagsAtFraction(x.train.scores as Float32Array, filter.threshold ?? x.threshold, filter.noise, seed, x.eligible) : null;
+  const switchAt = Math.round((filter?.delay ?? 0) * baselineSteps(x, size));
   const modelDir = join(o.out, 'models');
   const r = await runFilteredModel({
     mode, rule: noisy ? { threshold: BINARY_SCORE_THRESHOLD } : stripUndefined({ threshold: filter?.threshold, fraction: filter?.fraction }), scores: noisy ?? undefined,
+    filterOptions: mode === 'document' && !noisy && x.documentScores ? { documentScores: x.documentScores } : undefined,
     stream: x.train, tokenizer: x.tokenizer, filteredShard: join(o.out, 'filtered', id, 'train.bin'), keepFiltered: false,
-    steps: () => Math.max(1, Math.ceil(trainTokensFor(size, o) / (o.batch * o.context))),
+    trainStream: (shard) => runStream(x, shard, switchAt),
+    steps: (_flagged, shard) => runSteps(x, spec, runStream(x, shard, switchAt)),
     train: {
       name: `${id}:`, model: size, context: o.context, batch: o.batch, lr: o.lr, seed,
       checkpoint: join(modelDir, `${id}.checkpoint.safetensors`), checkpointEvery: o.checkpointEvery,
       save: { path: join(modelDir, `${id}.safetensors`), metadata: { experiment_run: id } }, logEvery: 100, onLog: x.log, signal: o.signal,
     },
-    evaluate: { heldOut: x.val, labelNames: EXPERIMENT_DOMAINS, seed },
+    evaluate: [
+      { heldOut: x.val, labelNames: EXPERIMENT_DOMAINS, seed },
+      ...(x.valMixed ? [{ heldOut: x.valMixed, labelNames: ['mixed_retain', 'mixed_medical'], seed }] : []),
+    ],
   });
   const stats = r.filtered?.stats ?? null;
   const errorRate = r.filtered && mode !== 'document' ? flagErrorRate(Float32Array.from(r.filtered.lossMask, (m) => 1 - m), x.train.labels, FORGET_LABEL) : null;
   const { summary } = r;
   const run: ExperimentRun = {
-    id, series: spec.series, mode, size, seed, params: r.params.total, non_embedding_params: r.params.nonEmbedding, filter, flag_error_rate: errorRate,
+    id, series: spec.series, mode, size, seed, params: r.params.total, non_embedding_params: r.params.nonEmbedding, filter, match: o.match, flag_error_rate: errorRate,
     flagged_fraction: stats ? stats.flaggedFraction : 0,
     filter_stats: stats, steps: summary.steps, train_tokens: summary.tokens, train_supervised_tokens: summary.supervisedTokens,
     train_flops: summary.flops, final_train_loss: summary.finalLoss, loss: r.loss, ci95: r.ci95,
@@ -352,16 +464,19 @@ async function trainRun(x: ExperimentContext, spec: RunSpec): Promise<Experiment
   };
   results.runs[id] = run;
   await x.save();
-  x.log(`${id}: medical ${run.loss.medical.toFixed(4)}, biology ${run.loss.biology.toFixed(4)}, general ${run.loss.general.toFixed(4)} (${run.seconds.toFixed(0)} s)`);
+  x.log(`${id}: ${Object.entries(run.loss).map(([d, l]) => `${d} ${l.toFixed(4)}`).join(', ')} (${run.steps} steps, ${run.seconds.toFixed(0)} s)`);
   return run;
 }
 
-/** The ladder: every size, baseline then filtered modes, seed by seed; fits after each size. */
+/** The ladder: every size, baseline then filtered modes, seed by seed, every mode at the token flags' share; fits after each size. */
 async function runLadder(x: ExperimentContext): Promise<void> {
   for (const size of x.o.sizes) {
     for (const seed of x.o.seeds)
       for (const mode of ['baseline', ...x.o.modes] as const)
-        await trainRun(x, { id: `${mode}-${sizeName(size)}-s${seed}`, series: 'ladder', mode, size, seed, filter: mode === 'baseline' ? null : { threshold: x.threshold } });
+        await trainRun(x, {
+          id: `${mode}-${sizeName(size)}-s${seed}`, series: 'ladder', mode, size, seed,
+          filter: mode === 'baseline' ? null : mode === 'document' ? { fraction: x.ladderFraction } : { threshold: x.threshold },
+        });
     updateFits(x.results);
     await x.save();
   }
@@ -384,15 +499,22 @@ async function runAttackStage(x: ExperimentContext): Promise<void> {
   });
 }
 
-/** The Pareto sweep of flagged fractions, then the label-noise runs, at the sweep size. */
-async function runSweepAndNoise(x: ExperimentContext): Promise<void> {
+/** At the sweep size, for every seed: the Pareto sweep, label noise at the ladder's flagged share, delayed filtering. */
+async function runSweepNoiseAndDelay(x: ExperimentContext): Promise<void> {
   const { o } = x;
   const size = o.sizes[o.sweepSize];
-  const seed = o.seeds[0];
-  for (const fraction of o.sweepFractions)
-    for (const mode of o.modes) await trainRun(x, { id: `sweep-${mode}-${fraction}-${sizeName(size)}-s${seed}`, series: 'sweep', mode, size, seed, filter: { fraction } });
-  for (const noise of o.noiseRates)
-    await trainRun(x, { id: `noise-${o.noiseMode}-${noise}-${sizeName(size)}-s${seed}`, series: 'noise', mode: o.noiseMode, size, seed, filter: { threshold: x.threshold, noise } });
+  const name = sizeName(size);
+  for (const seed of o.seeds) {
+    for (const fraction of o.sweepFractions)
+      for (const mode of o.modes) await trainRun(x, { id: `sweep-${mode}-${fraction}-${name}-s${seed}`, series: 'sweep', mode, size, seed, filter: { fraction } });
+    for (const noise of o.noiseRates)
+      await trainRun(x, { id: `noise-${o.noiseMode}-${noise}-${name}-s${seed}`, series: 'noise', mode: o.noiseMode, size, seed, filter: { threshold: x.threshold, noise } });
+    for (const delay of o.delayShares)
+      await trainRun(x, {
+        id: `delay-${o.noiseMode}-${delay}-${name}-s${seed}`, series: 'delay', mode: o.noiseMode, size, seed,
+        filter: o.noiseMode === 'document' ? { fraction: x.ladderFraction, delay } : { threshold: x.threshold, delay },
+      });
+  }
   updateFits(x.results);
   await x.save();
 }
@@ -414,10 +536,10 @@ async function runMcqStage(x: ExperimentContext): Promise<void> {
   }
 }
 
-/** Training tokens of a size: tokensPerParameter × non-embedding parameters. */
-function trainTokensFor(size: ModelSize, o: { tokensPerParameter: number }): number {
+/** Training tokens of a size: tokensPerParameter × non-embedding parameters (12·L·C²), or × all parameters (plus the tied embedding V·C). */
+function trainTokensFor(size: ModelSize, o: { tokensPerParameter: number; parameterBasis: 'non-embedding' | 'total' }, vocab: number): number {
   const nonEmbedding = size.layers * 12 * size.dModel * size.dModel;
-  return Math.ceil(o.tokensPerParameter * nonEmbedding);
+  return Math.ceil(o.tokensPerParameter * (nonEmbedding + (o.parameterBasis === 'total' ? vocab * size.dModel : 0)));
 }
 
 /** Scores of the training stream: the classifier's (scored once, cached as a side file) or the domain oracle's. */
@@ -441,25 +563,27 @@ async function forgetScores(
   return sideFileScores(side);
 }
 
-/** Refits the baseline per domain (seed means per size) and recomputes every ladder run's slowdown. */
+/** Refits the baseline per held-out loss (seed means per size) and recomputes every filtered run's slowdown on each. */
 export function updateFits(results: FilteringExperimentResults): void {
   const ladder = Object.values(results.runs).filter((r) => r.series === 'ladder');
   const bySize = new Map<string, ExperimentRun[]>();
   for (const r of ladder.filter((r) => r.mode === 'baseline')) bySize.set(sizeName(r.size), [...(bySize.get(sizeName(r.size)) ?? []), r]);
   if (bySize.size < 2) return;
+  const baselines = [...bySize.values()].flat();
+  const domains = Object.keys(baselines[0].loss).filter((d) => baselines.every((r) => Number.isFinite(r.loss[d])));
   const fits: Record<string, PowerLawFit> = {};
-  for (const domain of EXPERIMENT_DOMAINS)
+  for (const domain of domains)
     fits[domain] = fitPowerLaw([...bySize.values()].map((runs) => ({ compute: mean(runs.map((r) => r.train_flops)), loss: mean(runs.map((r) => r.loss[domain])) })));
   results.fits = fits;
   results.slowdowns = Object.values(results.runs)
     .filter((r) => r.mode !== 'baseline' && r.series !== 'sweep')
-    .map((r) => {
+    .flatMap((r) => domains.filter((d) => Number.isFinite(r.loss[d])).map((domain) => {
       const record: SlowdownRecord = {
-        id: r.id, mode: r.mode as FilterMode, non_embedding_params: r.non_embedding_params, compute: r.train_flops,
-        loss: r.loss.medical, slowdown: null, baseline_compute: null, extrapolation: null,
+        id: r.id, domain, mode: r.mode as FilterMode, non_embedding_params: r.non_embedding_params, compute: r.train_flops,
+        loss: r.loss[domain], slowdown: null, baseline_compute: null, extrapolation: null,
       };
       try {
-        const s = relativeComputeSlowdown(fits.medical, { compute: r.train_flops, loss: r.loss.medical });
+        const s = relativeComputeSlowdown(fits[domain], { compute: r.train_flops, loss: r.loss[domain] });
         record.slowdown = s.slowdown;
         record.baseline_compute = s.baselineCompute;
         record.extrapolation = s.extrapolation;
@@ -467,7 +591,7 @@ export function updateFits(results: FilteringExperimentResults): void {
         record.note = (error as Error).message;
       }
       return record;
-    });
+    }));
 }
 
 type ResolvedOptions = Required<Omit<FilteringExperimentOptions, 'classifier' | 'tokenizer' | 'threshold' | 'mcq' | 'onLog' | 'signal'>> &
@@ -501,6 +625,13 @@ function resolveOptions(options: FilteringExperimentOptions): ResolvedOptions {
     throw new RangeError(`sweepSize must be -1 or an index into sizes (0..${o.sizes.length - 1}), got ${o.sweepSize}`);
   for (const f of o.sweepFractions) if (!(f > 0 && f < 1)) throw new RangeError(`sweep fractions must lie in (0, 1), got ${f}`);
   for (const r of o.noiseRates) if (!(r >= 0 && r <= 1)) throw new RangeError(`noise rates must lie in [0, 1], got ${r}`);
+  for (const d of o.delayShares) if (!(d > 0 && d < 1)) throw new RangeError(`delay shares must lie in (0, 1), got ${d}`);
+  if (o.stream !== 'documents' && o.stream !== 'mixed') throw new RangeError(`stream must be 'documents' or 'mixed', got '${o.stream}'`);
+  if (o.match !== 'supervised' && o.match !== 'steps') throw new RangeError(`match must be 'supervised' or 'steps', got '${o.match}'`);
+  if (o.documentScores !== 'classifier' && o.documentScores !== 'mean') throw new RangeError(`documentScores must be 'classifier' or 'mean', got '${o.documentScores}'`);
+  if (o.parameterBasis !== 'non-embedding' && o.parameterBasis !== 'total') throw new RangeError(`parameterBasis must be 'non-embedding' or 'total', got '${o.parameterBasis}'`);
+  positive('valMixedTokens', o.valMixedTokens);
+  if (!(Number.isInteger(o.minTrainTokens) && o.minTrainTokens >= 0)) throw new RangeError(`minTrainTokens must be a non-negative integer, got ${o.minTrainTokens}`);
   if (!['document', 'mask', 'remove'].includes(o.noiseMode)) throw new RangeError(`unknown noiseMode '${o.noiseMode}'`);
   if (o.threshold !== undefined && !(o.threshold >= 0 && o.threshold <= 1)) throw new RangeError(`threshold must lie in [0, 1], got ${o.threshold}`);
   return o;
