@@ -95,7 +95,10 @@ export { filterShards } from './filter/filter_shards.js';
 export { summarizeRun } from './filter/run_summary.js';
 export type { RunStage, RunSummary, StageSummary, TaskSummary } from './filter/run_summary.js';
 export type { FilterSettings, FilterShardsOptions, FilterShardsProgress, FilterShardsResult, ShardFilterRecord } from './filter/filter_shards.js';
-export type { FileDigest, ShardRecordCore } from './data/shard_record.js';
+export type { FileDigest, ShardRecordCore } from './stages/shard_record.js';
+export { runShards, shardStem } from './stages/shard_runner.js';
+export type { RolePath } from './data/output_path.js';
+export type { ShardEvent, ShardRunOptions, ShardRunResult, ShardStage, ShardTask, StageRecord, TaskShard } from './stages/shard_runner.js';
 
 // evaluation
 export { domainLosses } from './eval/domain_loss.js';
@@ -145,7 +148,7 @@ export type { LabelTokensOptions } from './label/label_tokens.js';
 export { labelShards } from './label/label_shards.js';
 export { fitSaeLabeller, SAE_LABELLER_DEFAULTS } from './label/sae_labeller.js';
 export type { FitSaeLabellerOptions, SaeLabeller } from './label/sae_labeller.js';
-export type { LabelShardsOptions, LabelShardsProgress, LabelShardsResult, ShardLabelRecord } from './label/label_shards.js';
+export type { LabelSettings, LabelShardsOptions, LabelShardsProgress, LabelShardsResult, ShardLabelRecord } from './label/label_shards.js';
 export { tokenActivations, shardActivations, writeActivationsNpy, readActivations } from './label/activations.js';
 export type { ActivationOptions, ActivationBlock } from './label/activations.js';
 export { readNpy, readNpz, parseNpy, parseNpz, encodeNpy, encodeNpz, NpyError } from './label/npz.js';
@@ -158,6 +161,9 @@ export { fitLogistic, LogisticModel, LOGISTIC_DEFAULTS } from './classify/logist
 export type { LogisticOptions, ClassWeighting } from './classify/logistic.js';
 export { TokenClassifier } from './classify/token_classifier.js';
 export type { TrainTokenClassifierOptions, LayerResult, ValidationSet, KindMetrics } from './classify/token_classifier.js';
+export { featuresOfLayers, layerSetOf, layerSetName, layerSetDimension, parseLayerChoices } from './classify/layer_features.js';
+export type { LayerSet, LayerChoice } from './classify/layer_features.js';
+export { mixProbes, probeLogits, mixedProbabilities, checkMixtureScales, DEFAULT_MIXTURE_SCALES } from './classify/logit_mixture.js';
 export { segmentScores, boundaryIds, boundariesOf, Boundary } from './classify/segmentation.js';
 export type { SegmentationParams } from './classify/segmentation.js';
 export { applyScoreMethod, describeScoreMethod, parseScoreMethod, candidateMethods, DEFAULT_SEGMENTATION_GRID } from './classify/score_method.js';

@@ -1,15 +1,18 @@
 // Scoring cost of token classifiers against the ladder's pretraining cost, per token.
-//   node scripts/classifier_cost.mjs CLASSIFIER.safetensors... [--doc 600]
-// For each classifier: its biLM's shape, the layer read, FLOPs per scored token for documents
+//   node scripts/classifier_cost.mjs CLASSIFIER.safetensors... [--doc 600] [--shape D,L,READ[,CONTEXT[,VOCAB]]]...
+// (--shape: a biLM not trained, width D, L blocks, read at layer READ; context 128, vocabulary 2048 by default)
+// For each classifier: its biLM's shape, the layers read, FLOPs per scored token for documents
 // of --doc tokens (the half-overlapping windows of windows.ts included; both directions, the
-// blocks up to the layer read, the probe; segmentation and smoothing add ~10 FLOPs per token),
+// blocks up to the deepest layer read, counted once when several layers are read (one pass
+// keeps every state on the way; layer_features.ts runs a pass per layer, which costs wall
+// time, not FLOPs, for layer 0: an embedding lookup), the probe; segmentation and smoothing add ~10 FLOPs per token),
 // and that as a share of the pretraining FLOPs per token (Transformer.flopsPerToken) of the
 // ladder's depth-2 and depth-8 models (ladderConfig, vocabulary 50257, context 1024), the
 // convention of bench/score.mjs.
 import { readSafetensors } from '../dist/model/safetensors.js';
 import { BiLM } from '../dist/classify/bilm.js';
 import { planWindows } from '../dist/classify/windows.js';
-import { ladderConfig } from '../dist/model/config.js';
+import { ladderConfig, resolveTransformerConfig } from '../dist/model/config.js';
 import { Transformer } from '../dist/model/transformer.js';
 import { dirname, resolve } from 'node:path';
 
@@ -23,18 +26,29 @@ function inferenceFlops(config, layer, T) {
 const args = process.argv.slice(2);
 const docAt = args.indexOf('--doc');
 const docLength = docAt >= 0 ? Number(args.splice(docAt, 2)[1]) : 600;
+const shapes = [];
+for (let at; (at = args.indexOf('--shape')) >= 0; ) shapes.push(args.splice(at, 2)[1].split(',').map(Number));
 const ladder = Object.fromEntries([2, 8].map((d) => [d, Transformer.uninitialized(ladderConfig(d, { vocabSize: 50257, context: 1024 })).flopsPerToken()]));
-for (const path of args) {
-  const m = (await readSafetensors(path)).metadata;
-  const bilm = await BiLM.load(resolve(dirname(path), m.bilm));
-  const config = bilm.forward.config;
-  const layer = Number(m.layer);
+const entries = [
+  ...args.map((path) => async () => {
+    const m = (await readSafetensors(path)).metadata;
+    const model = (await BiLM.load(resolve(dirname(path), m.bilm))).forward;
+    return { name: path, model, layer: Number(m.layer), layers: m.layers ? JSON.parse(m.layers) : [Number(m.layer)] };
+  }),
+  ...shapes.map(([dModel, blocks, layer, context = 128, vocabSize = 2048]) => async () => {
+    const config = resolveTransformerConfig({ vocabSize, dModel, layers: blocks, heads: Math.max(1, dModel / 64), context });
+    return { name: `shape ${dModel}x${blocks} read at ${layer}`, model: Transformer.uninitialized(config), layer, layers: [layer] };
+  }),
+];
+for (const entry of entries) {
+  const { name: path, model, layer, layers } = await entry();
+  const config = model.config;
   let flops = 0;
   for (const w of planWindows(docLength, config.context)) flops += 2 * w.length * inferenceFlops(config, layer, w.length);
-  const perToken = flops / docLength + 2 * 2 * config.dModel;
-  const counts = bilm.forward.parameterCount();
+  const perToken = flops / docLength + 2 * 2 * config.dModel * layers.length;
+  const counts = model.parameterCount();
   console.log(JSON.stringify({
-    classifier: path, dModel: config.dModel, layers: config.layers, context: config.context, layer, paramsPerDirection: counts.total,
+    classifier: path, dModel: config.dModel, blocks: config.layers, context: config.context, layer, readLayers: layers, paramsPerDirection: counts.total,
     nonEmbeddingPerDirection: counts.nonEmbedding, docLength, flopsPerScoredToken: perToken,
     shareOfLadder: { depth2: perToken / ladder[2], depth8: perToken / ladder[8] },
   }));

@@ -1,7 +1,9 @@
 /**
  * The file of a trained classifier (token or document): the probe's tensors and a reference to
  * its biLM. Safetensors, tensors `probe.mean`, `probe.inv_std`, `probe.weights` (F64, [d]);
- * `__metadata__`: `format` = `tokenfilter.classifier`, `kind` (`token` | `document`), `layer`,
+ * `__metadata__`: `format` = `tokenfilter.classifier`, `kind` (`token` | `document`), `layer` (the
+ * deepest layer read), `layers` (token classifiers: every layer read, a JSON array, ascending, the
+ * probe's features being their features concatenated in that order; absent in older files = `[layer]`),
  * `direction` (`both` | `forward` | `backward`), `bias`, `threshold`, `smoothing` (token
  * classifiers: radius of the score smoothing, see smoothing.ts; absent = 0; 0 when the scores are
  * segmented), `scoring` (token classifiers: the scoring method as JSON, see score_method.ts;
@@ -11,7 +13,7 @@
  * @module
  */
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
-import { fileSha256 } from '../data/shard_record.js';
+import { fileSha256 } from '../stages/shard_record.js';
 import { readSafetensors, writeSafetensors, SafetensorsError } from '../model/safetensors.js';
 import { BiLM, type FeatureDirection } from './bilm.js';
 import type { DeviceOptions } from '../device.js';
@@ -24,7 +26,10 @@ export const CLASSIFIER_FORMAT = 'tokenfilter.classifier';
 /** What a classifier file holds besides its biLM. */
 export interface ProbeFile {
   kind: 'token' | 'document';
+  /** The deepest layer read. */
   layer: number;
+  /** Token classifiers: every layer read, ascending (features concatenated); absent = `[layer]`. */
+  layers?: readonly number[];
   probe: LogisticModel;
   /** Decision threshold (the max-F1 threshold on validation data when trained here). */
   threshold: number;
@@ -59,6 +64,7 @@ export async function writeProbeFile(path: string, p: ProbeFile): Promise<void> 
       format_version: '1',
       kind: p.kind,
       layer: String(p.layer),
+      ...(p.layers ? { layers: JSON.stringify(p.layers) } : {}),
       direction: p.direction ?? 'both',
       smoothing: String(p.smoothing ?? 0),
       ...(p.scoring ? { scoring: JSON.stringify(p.scoring) } : {}),
@@ -98,6 +104,7 @@ export async function readProbeFile(path: string, kind: 'token' | 'document', de
   const bilm = await BiLM.load(bilmPath, device);
   const layer = Number(m.layer);
   if (!Number.isInteger(layer) || layer < 0 || layer >= bilm.layerCount) throw new SafetensorsError(`${path}: layer ${m.layer} is not a layer of its biLM`);
+  const layers = readLayers(path, m.layers, layer, kind, bilm.layerCount);
   let probe: LogisticModel;
   try {
     probe = new LogisticModel(tensor('probe.mean'), tensor('probe.inv_std'), tensor('probe.weights'), Number(m.bias), JSON.parse(m.fit ?? 'null'));
@@ -106,8 +113,8 @@ export async function readProbeFile(path: string, kind: 'token' | 'document', de
   }
   const direction = (m.direction ?? 'both') as FeatureDirection;
   if (!['both', 'forward', 'backward'].includes(direction)) throw new SafetensorsError(`${path}: unknown direction ${JSON.stringify(m.direction)}`);
-  if (probe.dimension !== bilm.dimensionOf(direction))
-    throw new SafetensorsError(`${path}: probe has ${probe.dimension} features, its biLM gives ${bilm.dimensionOf(direction)} (${direction})`);
+  if (probe.dimension !== bilm.dimensionOf(direction) * layers.length)
+    throw new SafetensorsError(`${path}: probe has ${probe.dimension} features, its biLM gives ${bilm.dimensionOf(direction) * layers.length} (${direction}, layers ${layers.join('+')})`);
   const threshold = Number(m.threshold);
   if (!(threshold >= 0 && threshold <= 1)) throw new SafetensorsError(`${path}: threshold ${m.threshold} is not in [0, 1]`);
   const smoothing = Number(m.smoothing ?? '0');
@@ -120,5 +127,21 @@ export async function readProbeFile(path: string, kind: 'token' | 'document', de
       throw new SafetensorsError(`${path}: bad scoring method: ${(error as Error).message}`);
     }
   }
-  return { file: { kind, layer, probe, threshold, bilmPath, report: JSON.parse(m.report ?? 'null'), direction, smoothing, scoring }, bilm };
+  return { file: { kind, layer, layers, probe, threshold, bilmPath, report: JSON.parse(m.report ?? 'null'), direction, smoothing, scoring }, bilm };
+}
+
+/** The `layers` metadata: ascending distinct layers of the biLM ending at `layer`; `[layer]` when absent. */
+function readLayers(path: string, text: string | undefined, layer: number, kind: 'token' | 'document', layerCount: number): number[] {
+  if (text === undefined) return [layer];
+  let layers: unknown;
+  try {
+    layers = JSON.parse(text);
+  } catch {
+    throw new SafetensorsError(`${path}: layers ${text} is not JSON`);
+  }
+  if (!Array.isArray(layers) || layers.length === 0 || layers.some((l, i) => !Number.isInteger(l) || l < 0 || l >= layerCount || (i > 0 && l <= layers[i - 1])))
+    throw new SafetensorsError(`${path}: layers ${text} is not an ascending list of distinct layers of its biLM`);
+  if (layers[layers.length - 1] !== layer) throw new SafetensorsError(`${path}: layers ${text} does not end at layer ${layer}`);
+  if (kind === 'document' && layers.length > 1) throw new SafetensorsError(`${path}: a document classifier reads one layer, the file names ${text}`);
+  return layers as number[];
 }

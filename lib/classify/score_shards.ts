@@ -4,27 +4,23 @@
  * windows, so nothing is cut), and write a uint8 score side file that `filterShards` (and
  * `tokenfilter filter --scores DIR`) reads. End-of-text tokens get score 0.
  *
- * Resumable and splittable like the filter stage: task I of N takes the shards whose position
- * in the sorted input list is ≡ I (mod N); each finished shard gets `<name>.score.json` (SHA-256
- * of the shard and the classifier, output size and SHA-256, statistics), written last and
- * atomically. A rerun skips a shard only when its record verifies (lib/data/shard_record.ts) and
- * redoes the rest, removing a killed run's temporary files first. A task's summary goes to
- * `manifest.score.task-I-of-N.json`. The output folder may not hold an input under a name this
- * stage writes (E_OUTPUT_PATH).
+ * Runs through the shard runner (lib/stages/shard_runner.ts), which splits the shards across
+ * tasks (I of N), resumes and records: each finished shard gets `<name>.score.json` (SHA-256 of
+ * the shard and the classifier, output size and SHA-256, statistics), a task's summary goes to
+ * `manifest.score.task-I-of-N.json`, and the output folder may not hold an input under a name
+ * this stage writes (E_OUTPUT_PATH).
  * @module
  */
 import { throwIfAborted } from '../abort.js';
 import { basename, join } from 'node:path';
-import { removeTemporaries, writeFileAtomic } from '../data/atomic_file.js';
-import { checkOutputPaths, makeFolder } from '../data/output_path.js';
-import { digestFile, digestOutputs, prepareRedo, verifiedRecord, type ShardRecordCore } from '../data/shard_record.js';
+import { digestFile, type ShardRecordCore } from '../stages/shard_record.js';
+import { runShards, type ShardStage, type ShardTask } from '../stages/shard_runner.js';
 import { readShard } from '../data/shard.js';
 import { SideFileKind, sideFilePathFor, writeSideFile } from '../data/side_file.js';
 import { shardDocuments } from './labels.js';
 import { describeScoreMethod, type ScoreMethod } from './score_method.js';
 import { TokenClassifier } from './token_classifier.js';
 import type { DeviceOptions } from '../device.js';
-import { TokenfilterError } from '../errors.js';
 
 /** Options of {@link scoreShards}. */
 export interface ScoreShardsOptions {
@@ -34,7 +30,7 @@ export interface ScoreShardsOptions {
   /** Output folder for score side files, records and the manifest (created if missing). */
   out: string;
   /** This task's index and the number of tasks (default 0 of 1). */
-  task?: { index: number; count: number };
+  task?: ShardTask;
   /** Documents per feature call (default 64). */
   documentsPerCall?: number;
   /** Where the classifier's biLM runs (default TOKENFILTER_DEVICE, else 'cpu'); scores do not depend on it beyond rounding. */
@@ -72,7 +68,7 @@ export interface ShardScoreStats {
 /**
  * The record of one finished shard (`<name>.score.json`): SHA-256 of the shard and the
  * classifier (`inputs`), settings, the score file's size and SHA-256 (`outputs`) and statistics;
- * see lib/data/shard_record.ts.
+ * see lib/stages/shard_record.ts.
  */
 export interface ShardScoreRecord extends ShardRecordCore<ScoreSettings> {
   input: string;
@@ -89,7 +85,7 @@ export interface ScoreSettings {
 
 /** What one task did. */
 export interface ScoreShardsResult {
-  task: { index: number; count: number };
+  task: ShardTask;
   processed: ShardScoreRecord[];
   skipped: string[];
   tokens: number;
@@ -98,59 +94,47 @@ export interface ScoreShardsResult {
   manifest: string;
 }
 
+/** The fields a score record adds to the runner's (lib/stages/shard_runner.ts). */
+type ScoreFields = Omit<ShardScoreRecord, 'inputs' | 'settings' | 'outputs' | 'input'>;
+
+/** The scoring stage as the shard runner runs it; the classifier is loaded by `prepare`. */
+function scoreStage(options: ScoreShardsOptions, perCall: number): ShardStage<ScoreFields, ScoreSettings> {
+  let classifier: TokenClassifier;
+  let identity: { path: string; sha256: string };
+  return {
+    name: 'score',
+    outputs: (input) => [scoreOutputOf(input, options.out)],
+    inputs: () => [options.classifier],
+    guards: () => [{ path: options.classifier, role: 'classifier' }],
+    async prepare() {
+      classifier = await TokenClassifier.load(options.classifier, options.device);
+      identity = { path: options.classifier, sha256: (await digestFile(options.classifier)).sha256 };
+      return { kind: 'scores8' };
+    },
+    run: (shard, signal) =>
+      scoreOneShard(shard.path, classifier, identity, options, perCall, signal, (tokens, shardTokens) =>
+        options.onProgress?.({ shard: shard.path, done: shard.index, total: shard.total, tokens, shardTokens, skipped: false })),
+    trusts: (record) => typeof record.stats?.tokens === 'number' && typeof record.classifier?.sha256 === 'string',
+    manifest: (records) => ({ ...scoreTotals(records), classifier: identity }),
+  };
+}
+
+function scoreTotals(records: readonly ShardScoreRecord[]): Pick<ScoreShardsResult, 'tokens' | 'windowedDocuments' | 'cutTokens'> {
+  const sum = (key: 'tokens' | 'windowedDocuments' | 'cutTokens') => records.reduce((n, r) => n + r.stats[key], 0);
+  return { tokens: sum('tokens'), windowedDocuments: sum('windowedDocuments'), cutTokens: sum('cutTokens') };
+}
+
 /** Runs one task of the scoring stage; see the module comment. */
 export async function scoreShards(options: ScoreShardsOptions): Promise<ScoreShardsResult> {
-  const task = options.task ?? { index: 0, count: 1 };
-  if (!Number.isInteger(task.count) || task.count < 1 || !Number.isInteger(task.index) || task.index < 0 || task.index >= task.count)
-    throw new RangeError(`task must be {index, count} with 0 <= index < count, got ${task.index}/${task.count}`);
-  if (!Array.isArray(options.shards) || options.shards.length === 0) throw new RangeError('shards must be a non-empty array of paths');
-  const all = [...new Set(options.shards)].sort();
-  const names = new Set<string>();
-  for (const s of all) {
-    if (names.has(basename(s))) throw new TokenfilterError('E_OPTION', `two input shards share the name '${basename(s)}'; outputs are named by input`, { path: s });
-    names.add(basename(s));
-  }
   const perCall = options.documentsPerCall ?? 64;
   if (!Number.isInteger(perCall) || perCall < 1) throw new RangeError(`documentsPerCall must be a positive integer, got ${perCall}`);
-  await checkOutputPaths(
-    [{ folder: options.out, role: 'out', writes: (name) => name.endsWith('.scores8.side') || name.endsWith('.score.json') || name.startsWith('manifest.score.') }],
-    [...all.map((path) => ({ path, role: 'input shard' })), { path: options.classifier, role: 'classifier' }],
-  );
-  const classifier = await TokenClassifier.load(options.classifier, options.device);
-  const classifierDigest = await digestFile(options.classifier);
-  const identity = { path: options.classifier, sha256: classifierDigest.sha256 };
-  const settings: ScoreSettings = { kind: 'scores8' };
-  await makeFolder(options.out, 'out');
-  const mine = all.filter((_, i) => i % task.count === task.index);
-  const result: ScoreShardsResult = {
-    task, processed: [], skipped: [], tokens: 0, windowedDocuments: 0, cutTokens: 0,
-    manifest: join(options.out, `manifest.score.task-${task.index}-of-${task.count}.json`),
-  };
-  for (const [k, input] of mine.entries()) {
-    const recordPath = join(options.out, `${stem(input)}.score.json`);
-    const inputs = [await digestFile(input), classifierDigest];
-    let record = await verifiedRecord<ShardScoreRecord>(recordPath, { inputs, settings });
-    if (record) {
-      result.skipped.push(input);
-      options.onProgress?.({ shard: input, done: k, total: mine.length, tokens: record.stats.tokens, shardTokens: record.stats.tokens, skipped: true });
-    } else {
-      await prepareRedo(recordPath, [scoreOutputOf(input, options.out)]);
-      record = await scoreOneShard(input, classifier, { inputs, settings, classifier: identity }, options, perCall, (tokens, shardTokens) =>
-        options.onProgress?.({ shard: input, done: k, total: mine.length, tokens, shardTokens, skipped: false }));
-      await writeFileAtomic(recordPath, JSON.stringify(record, null, 2) + '\n');
-      result.processed.push(record);
-    }
-    result.tokens += record.stats.tokens;
-    result.windowedDocuments += record.stats.windowedDocuments;
-    result.cutTokens += record.stats.cutTokens;
-  }
-  await removeTemporaries(result.manifest);
-  await writeFileAtomic(
-    result.manifest,
-    // `inputs` (every task's sorted input list) lets `tokenfilter summary` name the shards of tasks that never ran
-    JSON.stringify({ ...result, processed: result.processed.map((r) => r.input), shards: mine, inputs: all, classifier: identity }, null, 2) + '\n',
-  );
-  return result;
+  const run = await runShards(scoreStage(options, perCall), {
+    shards: options.shards, out: options.out, task: options.task, signal: options.signal,
+    onShard: (e) => {
+      if (e.skipped) options.onProgress?.({ shard: e.shard, done: e.done - 1, total: e.total, tokens: e.record.stats.tokens, shardTokens: e.record.stats.tokens, skipped: true });
+    },
+  });
+  return { task: run.task, processed: run.processed, skipped: run.skipped, ...scoreTotals(run.records), manifest: run.manifest };
 }
 
 /** The score side file written for `input`. */
@@ -158,19 +142,15 @@ function scoreOutputOf(input: string, out: string): string {
   return sideFilePathFor(join(out, basename(input)), SideFileKind.ScoresUint8);
 }
 
-function stem(path: string): string {
-  const name = basename(path);
-  return name.endsWith('.bin') ? name.slice(0, -4) : name;
-}
-
 async function scoreOneShard(
   input: string,
   classifier: TokenClassifier,
-  recorded: Pick<ShardScoreRecord, 'inputs' | 'settings' | 'classifier'>,
+  identity: { path: string; sha256: string },
   options: ScoreShardsOptions,
   perCall: number,
+  signal: AbortSignal | undefined,
   progress: (tokens: number, shardTokens: number) => void,
-): Promise<ShardScoreRecord> {
+): Promise<ScoreFields> {
   const started = performance.now();
   const tokenizer = classifier.bilm.tokenizer;
   const shard = readShard(input, { expectTokenizer: tokenizer });
@@ -181,9 +161,9 @@ async function scoreOneShard(
   let scored = 0;
   let sum = 0;
   for (let first = 0; first < documents.length; first += perCall) {
-    throwIfAborted(options.signal, 'scoring');
+    throwIfAborted(signal, 'scoring');
     const part = documents.slice(first, first + perCall);
-    const probabilities = await classifier.scoreDocuments(part.map((d) => d.tokens), { signal: options.signal });
+    const probabilities = await classifier.scoreDocuments(part.map((d) => d.tokens), { signal });
     part.forEach((d, j) => {
       scores.set(probabilities[j], d.start);
       for (const p of probabilities[j]) sum += p;
@@ -194,9 +174,7 @@ async function scoreOneShard(
   const output = scoreOutputOf(input, options.out);
   await writeSideFile(output, scores, { kind: SideFileKind.ScoresUint8, tokenizer });
   return {
-    input,
-    ...recorded,
-    outputs: await digestOutputs([output]),
+    classifier: identity,
     scoring: { method: classifier.method, name: describeScoreMethod(classifier.method) },
     stats: {
       tokens: tokens.length,

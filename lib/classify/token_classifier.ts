@@ -1,6 +1,6 @@
 /**
- * Per-token classifier: a logistic probe on the biLM's features at one layer, the layer chosen
- * by a sweep on validation data. Scores are probabilities of the positive (forget) class.
+ * Per-token classifier: a logistic probe on the biLM's features at one layer or at a set of
+ * layers concatenated (see layer_features.ts), chosen by a sweep on validation data. Scores are probabilities of the positive (forget) class.
  * @module
  */
 import { TokenfilterError } from '../errors.js';
@@ -14,6 +14,8 @@ import { binaryMetrics, type BinaryMetrics } from './metrics.js';
 import { readProbeFile, writeProbeFile } from './probe_file.js';
 import { applyScoreMethod, candidateMethods, describeScoreMethod, RAW_SCORES, type ScoreMethod } from './score_method.js';
 import { boundariesOf, boundaryIds } from './segmentation.js';
+import { checkMixtureScales, mixedProbabilities, mixProbes, probeLogits } from './logit_mixture.js';
+import { featuresOfLayers, layerSetDimension, layerSetName, layerSetOf, type LayerChoice, type LayerSet } from './layer_features.js';
 import type { smoothScores } from './smoothing.js';
 
 /** One validation kind (e.g. paragraph mixes, sentence-level mixes): every choice is made on the blend of all kinds given. */
@@ -27,7 +29,12 @@ export type KindMetrics = BinaryMetrics & { name: string };
 
 /** Validation result of one layer of a sweep. */
 export interface LayerResult {
+  /** The deepest layer read (the only one unless `layers` names several). */
   layer: number;
+  /** The layers whose features the probe reads, concatenated (ascending). */
+  layers: LayerSet;
+  /** A logit mixture (logit_mixture.ts): the first layer's probe plus this times the second's; absent for a fitted probe. */
+  mixtureScale?: number;
   /** Metrics on all validation tokens pooled, at the threshold chosen on the blend of kinds. */
   maxF1: BinaryMetrics;
   /** Metrics on all validation tokens pooled at 0.5. */
@@ -59,8 +66,8 @@ export interface TrainTokenClassifierOptions {
   val?: readonly LabelledSequence[];
   /** Validation kinds: layer, threshold and scoring method are chosen on their blend ({@link blendThreshold}, {@link selectOnBlend}). */
   valSets?: readonly ValidationSet[];
-  /** Layers to sweep (default every layer 0 … L + 1). */
-  layers?: readonly number[];
+  /** Layers to sweep (default every layer 0 … L + 1): each entry one layer, or a set of layers whose features are concatenated. */
+  layers?: readonly LayerChoice[];
   /** Features of both directions (default) or one alone (a unidirectional baseline). */
   direction?: FeatureDirection;
   /** Fit on at most this many labelled training tokens, drawn uniformly (default 200 000). */
@@ -74,6 +81,12 @@ export interface TrainTokenClassifierOptions {
   smoothing?: readonly number[];
   /** Also try the two-state segmentations of {@link DEFAULT_SEGMENTATION_GRID} (default false). */
   segmentation?: boolean;
+  /**
+   * Logit mixtures to try (logit_mixture.ts): for every two single layers a < b of the sweep, the
+   * probe a + scale · probe b for each scale given, with every scoring method, chosen on the blend
+   * like any entry (default none).
+   */
+  mixtures?: readonly number[];
   logistic?: Omit<LogisticOptions, 'signal'>;
   /** Called after each layer of the sweep. */
   onLayer?: (result: LayerResult) => void;
@@ -83,12 +96,13 @@ export interface TrainTokenClassifierOptions {
 /** Smoothing radii tried by default when a token probe is trained. */
 export const DEFAULT_SMOOTHING_RADII: readonly number[] = [0, 2, 4, 8, 16, 32, 64, 128];
 
-/** Features and labels of the labelled tokens of `sequences`, optionally subsampled. */
+/** Features (at one layer or a set of layers, concatenated) and labels of the labelled tokens of `sequences`, optionally subsampled. */
 export async function labelledFeatures(
-  bilm: BiLM, sequences: readonly LabelledSequence[], layer: number, limit: number, seed: number,
+  bilm: BiLM, sequences: readonly LabelledSequence[], layer: LayerChoice, limit: number, seed: number,
   options: { signal?: AbortSignal; direction?: FeatureDirection } = {},
 ): Promise<{ features: Float32Array; labels: Uint8Array }> {
-  const D = bilm.dimensionOf(options.direction);
+  const layers = layerSetOf(layer, bilm.layerCount);
+  const D = layerSetDimension(bilm, layers, options.direction);
   let labelled = 0;
   for (const s of sequences) for (let t = 0; t < s.labels.length; t++) if (s.labels[t] !== UNLABELLED) labelled++;
   const keep = labelled <= limit ? null : new Random(seed).choose(labelled, limit);
@@ -100,7 +114,7 @@ export async function labelledFeatures(
   const chunk = 64;
   for (let first = 0; first < sequences.length; first += chunk) {
     const part = sequences.slice(first, first + chunk);
-    const feats = await bilm.featuresOfDocuments(part.map((s) => s.tokens), layer, options);
+    const feats = await featuresOfLayers(bilm, part.map((s) => s.tokens), layers, options);
     part.forEach((s, k) => {
       for (let t = 0; t < s.labels.length; t++) {
         if (s.labels[t] === UNLABELLED) continue;
@@ -115,17 +129,22 @@ export async function labelledFeatures(
   return { features, labels };
 }
 
-/** Raw probe probabilities of every token of each sequence, per sequence. */
+/** Raw probe probabilities of every token of each sequence, per sequence, and their exact logits when asked (for mixtures). */
 async function documentScores(
-  bilm: BiLM, probe: LogisticModel, sequences: readonly LabelledSequence[], layer: number, options: { signal?: AbortSignal; direction?: FeatureDirection },
-): Promise<Float32Array[]> {
-  const out: Float32Array[] = [];
+  bilm: BiLM, probe: LogisticModel, sequences: readonly LabelledSequence[], layers: LayerSet, options: { signal?: AbortSignal; direction?: FeatureDirection },
+  withLogits: boolean,
+): Promise<{ raw: Float32Array[]; logits?: Float64Array[] }> {
+  const raw: Float32Array[] = [];
+  const logits: Float64Array[] = [];
   const chunk = 64;
   for (let first = 0; first < sequences.length; first += chunk) {
-    const feats = await bilm.featuresOfDocuments(sequences.slice(first, first + chunk).map((s) => s.tokens), layer, options);
-    for (const f of feats) out.push(probe.predict(f));
+    const feats = await featuresOfLayers(bilm, sequences.slice(first, first + chunk).map((s) => s.tokens), layers, options);
+    for (const f of feats) {
+      raw.push(probe.predict(f));
+      if (withLogits) logits.push(probeLogits(probe, f));
+    }
   }
-  return out;
+  return withLogits ? { raw, logits } : { raw };
 }
 
 /** The scores and labels of the labelled tokens of `sequences`, flattened. */
@@ -148,6 +167,8 @@ function labelledScores(sequences: readonly LabelledSequence[], scores: readonly
 /** A validation kind with the raw probe scores and the boundaries of its sequences. */
 interface ScoredSet extends ValidationSet {
   raw: Float32Array[];
+  /** Exact raw logits (only when mixtures are tried). */
+  logits?: Float64Array[];
   boundaries: Uint8Array[];
 }
 
@@ -187,41 +208,73 @@ function methodsOf(options: TrainTokenClassifierOptions): ScoreMethod[] {
 
 /** One layer's probe and every method's blend on validation. */
 interface LayerCandidates {
-  layer: number;
+  layers: LayerSet;
   probe: LogisticModel;
   evaluated: { method: ScoreMethod; blend: BlendResult }[];
+  /** The scored validation kinds (kept for mixtures). */
+  scored: ScoredSet[];
 }
 
 const asSetting = (e: { blend: BlendResult }) => ({ f1: e.blend.kinds.map((k) => k.f1), objective: e.blend.objective });
 
 /** Fits the probe at one layer and evaluates every scoring method on the validation kinds. */
 async function sweepLayer(
-  options: TrainTokenClassifierOptions, layer: number, sets: readonly (ValidationSet & { boundaries: Uint8Array[] })[], methods: readonly ScoreMethod[],
+  options: TrainTokenClassifierOptions, layers: LayerSet, sets: readonly (ValidationSet & { boundaries: Uint8Array[] })[], methods: readonly ScoreMethod[],
 ): Promise<{ candidates: LayerCandidates; result: LayerResult }> {
   const { bilm } = options;
   const direction = options.direction ?? 'both';
   const featureOptions = { signal: options.signal, direction };
   const started = performance.now();
-  const train = await labelledFeatures(bilm, options.train, layer, options.maxTrainTokens ?? 200_000, options.seed ?? 0, featureOptions);
-  const probe = await fitLogistic(train.features, train.labels, bilm.dimensionOf(direction), { ...options.logistic, signal: options.signal });
+  const train = await labelledFeatures(bilm, options.train, layers, options.maxTrainTokens ?? 200_000, options.seed ?? 0, featureOptions);
+  const probe = await fitLogistic(train.features, train.labels, layerSetDimension(bilm, layers, direction), { ...options.logistic, signal: options.signal });
   const scored: ScoredSet[] = [];
-  for (const s of sets) scored.push({ ...s, raw: await documentScores(bilm, probe, s.sequences, layer, featureOptions) });
+  const withLogits = (options.mixtures?.length ?? 0) > 0 && layers.length === 1;
+  for (const s of sets) scored.push({ ...s, ...(await documentScores(bilm, probe, s.sequences, layers, featureOptions, withLogits)) });
+  return evaluateProbe(layers, probe, scored, methods, { trainTokens: train.labels.length, started });
+}
+
+/** Every scoring method's blend for a probe's scored validation kinds, and the layer's result. */
+function evaluateProbe(
+  layers: LayerSet, probe: LogisticModel, scored: ScoredSet[], methods: readonly ScoreMethod[], info: { trainTokens: number; started: number; mixtureScale?: number },
+): { candidates: LayerCandidates; result: LayerResult } {
   const evaluated = methods.map((method) => ({ method, blend: blendThreshold(kindScores(scored, method)) }));
   const pick = evaluated[selectOnBlend(evaluated.map(asSetting))];
   const kinds = kindScores(scored, pick.method);
   const rawKinds = kindScores(scored, RAW_SCORES);
   const raw = evaluated.find((e) => e.method.kind === 'smooth' && e.method.radius === 0)?.blend ?? blendThreshold(rawKinds);
   const result: LayerResult = {
-    layer, maxF1: pooledMetrics(kinds, pick.blend.threshold), atHalf: pooledMetrics(kinds, 0.5), method: pick.method, methodName: describeScoreMethod(pick.method),
+    layer: layers[layers.length - 1], layers, ...(info.mixtureScale !== undefined ? { mixtureScale: info.mixtureScale } : {}),
+    maxF1: pooledMetrics(kinds, pick.blend.threshold), atHalf: pooledMetrics(kinds, 0.5), method: pick.method, methodName: describeScoreMethod(pick.method),
     smoothing: pick.method.kind === 'smooth' ? pick.method.radius : 0, blendF1: pick.blend.objective, kinds: pick.blend.kinds,
     maxF1Unsmoothed: pooledMetrics(rawKinds, raw.threshold), kindsUnsmoothed: raw.kinds,
-    trainTokens: train.labels.length, fitIterations: probe.fit.iterations, seconds: (performance.now() - started) / 1000,
+    trainTokens: info.trainTokens, fitIterations: probe.fit.iterations, seconds: (performance.now() - info.started) / 1000,
   };
-  return { candidates: { layer, probe, evaluated }, result };
+  return { candidates: { layers, probe, evaluated, scored }, result };
+}
+
+/** The logit mixtures of every two single-layer probes a < b of the sweep, one per scale. */
+function mixtureCandidates(
+  singles: readonly LayerCandidates[], scales: readonly number[], methods: readonly ScoreMethod[], trainTokens: number,
+): { candidates: LayerCandidates; result: LayerResult }[] {
+  const out: { candidates: LayerCandidates; result: LayerResult }[] = [];
+  const sorted = [...singles].sort((x, y) => x.layers[0] - y.layers[0]);
+  for (let i = 0; i < sorted.length; i++)
+    for (let j = i + 1; j < sorted.length; j++) {
+      const [a, b] = [sorted[i], sorted[j]];
+      for (const scale of scales) {
+        const started = performance.now();
+        const scored = a.scored.map((s, k) => ({
+          ...s, logits: undefined, raw: s.logits!.map((za, d) => mixedProbabilities(za, b.scored[k].logits![d], scale)),
+        }));
+        out.push(evaluateProbe([a.layers[0], b.layers[0]], mixProbes(a.probe, b.probe, scale), scored, methods, { trainTokens, started, mixtureScale: scale }));
+      }
+    }
+  return out;
 }
 
 /**
- * Scores every token: a logistic probe on the biLM's features at one layer. Train with
+ * Scores every token: a logistic probe on the biLM's features at one layer (or a set of layers,
+ * concatenated). Train with
  * {@link TokenClassifier.train} (layer sweep), score with {@link TokenClassifier.scoreDocuments},
  * save / load with a checksummed reference to the biLM file.
  */
@@ -229,8 +282,10 @@ export class TokenClassifier {
   /** The biLM and the path of its file. */
   readonly bilm: BiLM;
   readonly bilmPath: string;
-  /** The layer the probe reads (0 … L + 1). */
+  /** The deepest layer the probe reads (0 … L + 1). */
   readonly layer: number;
+  /** Every layer the probe reads, ascending: their features are concatenated in this order. */
+  readonly layers: LayerSet;
   /** The fitted probe. */
   readonly probe: LogisticModel;
   /** Decision threshold: the max-F1 threshold on validation data. */
@@ -244,20 +299,22 @@ export class TokenClassifier {
   /** Ids after which a sentence or line ends (segmentation and smoothing use them). */
   private readonly boundaryTable: Uint8Array;
 
-  /** `method`: a {@link ScoreMethod}, or a smoothing radius (0 = the raw probe). */
+  /** `layer`: one layer or a set of layers read together; `method`: a {@link ScoreMethod}, or a smoothing radius (0 = the raw probe). */
   constructor(
-    bilm: BiLM, bilmPath: string, layer: number, probe: LogisticModel, threshold: number, report: unknown = null, direction: FeatureDirection = 'both',
+    bilm: BiLM, bilmPath: string, layer: LayerChoice, probe: LogisticModel, threshold: number, report: unknown = null, direction: FeatureDirection = 'both',
     method: ScoreMethod | number = 0,
   ) {
-    if (probe.dimension !== bilm.dimensionOf(direction))
-      throw new RangeError(`probe has ${probe.dimension} features, the biLM gives ${bilm.dimensionOf(direction)} (${direction})`);
+    const layers = layerSetOf(layer, bilm.layerCount);
+    if (probe.dimension !== layerSetDimension(bilm, layers, direction))
+      throw new RangeError(`probe has ${probe.dimension} features, the biLM gives ${layerSetDimension(bilm, layers, direction)} at layers ${layerSetName(layers)} (${direction})`);
     if (typeof method === 'number' && (!Number.isInteger(method) || method < 0)) throw new RangeError(`smoothing must be a non-negative integer, got ${method}`);
     this.method = typeof method === 'number' ? { kind: 'smooth', radius: method } : method;
     this.boundaryTable = boundaryIds(bilm.tokenizer);
     this.direction = direction;
     this.bilm = bilm;
     this.bilmPath = bilmPath;
-    this.layer = layer;
+    this.layers = layers;
+    this.layer = layers[layers.length - 1];
     this.probe = probe;
     this.threshold = threshold;
     this.report = report;
@@ -281,16 +338,26 @@ export class TokenClassifier {
     const table = boundaryIds(bilm.tokenizer);
     const sets = validationSets(options).map((s) => ({ ...s, boundaries: s.sequences.map((q) => boundariesOf(q.tokens, table)) }));
     const sweep: LayerResult[] = [];
-    const all: (LayerCandidates['evaluated'][number] & { layer: number; probe: LogisticModel })[] = [];
-    for (const layer of layers) {
-      const { candidates, result } = await sweepLayer(options, layer, sets, methods);
+    checkMixtureScales(options.mixtures ?? []);
+    const all: (LayerCandidates['evaluated'][number] & { layers: LayerSet; probe: LogisticModel; mixtureScale?: number })[] = [];
+    const singles: LayerCandidates[] = [];
+    const keep = ({ candidates, result }: { candidates: LayerCandidates; result: LayerResult }) => {
       sweep.push(result);
       options.onLayer?.(result);
-      all.push(...candidates.evaluated.map((e) => ({ ...e, layer, probe: candidates.probe })));
+      all.push(...candidates.evaluated.map((e) => ({ ...e, layers: candidates.layers, probe: candidates.probe, mixtureScale: result.mixtureScale })));
+    };
+    for (const entry of layers) {
+      const swept = await sweepLayer(options, layerSetOf(entry, bilm.layerCount), sets, methods);
+      keep(swept);
+      if (swept.candidates.layers.length === 1 && !singles.some((c) => c.layers[0] === swept.candidates.layers[0])) singles.push(swept.candidates);
     }
+    for (const mixed of mixtureCandidates(singles, options.mixtures ?? [], methods, sweep[0].trainTokens)) keep(mixed);
     const best = all[selectOnBlend(all.map(asSetting))];
-    const chosen = { layer: best.layer, method: best.method, methodName: describeScoreMethod(best.method), threshold: best.blend.threshold, blendF1: best.blend.objective, kinds: best.blend.kinds };
-    const classifier = new TokenClassifier(bilm, options.bilmPath, best.layer, best.probe, best.blend.threshold, { sweep, chosen }, options.direction ?? 'both', best.method);
+    const chosen = {
+      layer: best.layers[best.layers.length - 1], layers: best.layers, ...(best.mixtureScale !== undefined ? { mixtureScale: best.mixtureScale } : {}), method: best.method, methodName: describeScoreMethod(best.method),
+      threshold: best.blend.threshold, blendF1: best.blend.objective, kinds: best.blend.kinds,
+    };
+    const classifier = new TokenClassifier(bilm, options.bilmPath, best.layers, best.probe, best.blend.threshold, { sweep, chosen }, options.direction ?? 'both', best.method);
     return { classifier, sweep };
   }
 
@@ -302,25 +369,25 @@ export class TokenClassifier {
    */
   static async load(path: string, options: DeviceOptions = {}): Promise<TokenClassifier> {
     const { file, bilm } = await readProbeFile(path, 'token', options);
-    return new TokenClassifier(bilm, file.bilmPath, file.layer, file.probe, file.threshold, file.report, file.direction, file.scoring ?? file.smoothing ?? 0);
+    return new TokenClassifier(bilm, file.bilmPath, file.layers ?? file.layer, file.probe, file.threshold, file.report, file.direction, file.scoring ?? file.smoothing ?? 0);
   }
 
   /** Saves the probe with a reference to (and checksum of) the biLM file. */
   async save(path: string): Promise<void> {
     await writeProbeFile(path, {
-      kind: 'token', layer: this.layer, probe: this.probe, threshold: this.threshold, bilmPath: this.bilmPath, report: this.report, direction: this.direction,
+      kind: 'token', layer: this.layer, layers: this.layers, probe: this.probe, threshold: this.threshold, bilmPath: this.bilmPath, report: this.report, direction: this.direction,
       smoothing: this.smoothing, scoring: this.method,
     });
   }
 
   /** The same probe with another scoring method (and optionally threshold): for evaluating overrides. */
   withMethod(method: ScoreMethod, threshold = this.threshold): TokenClassifier {
-    return new TokenClassifier(this.bilm, this.bilmPath, this.layer, this.probe, threshold, this.report, this.direction, method);
+    return new TokenClassifier(this.bilm, this.bilmPath, this.layers, this.probe, threshold, this.report, this.direction, method);
   }
 
   /** The raw probe probabilities of every token of each document (any length; see {@link BiLM.featuresOfDocuments}). */
   async rawScores(documents: readonly Uint32Array[], options: { batch?: number; signal?: AbortSignal } = {}): Promise<Float32Array[]> {
-    const features = await this.bilm.featuresOfDocuments(documents, this.layer, { ...options, direction: this.direction });
+    const features = await featuresOfLayers(this.bilm, documents, this.layers, { ...options, direction: this.direction });
     return features.map((f) => this.probe.predict(f));
   }
 

@@ -12,13 +12,15 @@ import type { Tokenizer } from '../data/tokenizer.js';
 import type { Transformer } from '../model/transformer.js';
 import { BiLM } from './bilm.js';
 import type { LabelledSequence } from './labels.js';
+import { layerSetName, type LayerChoice } from './layer_features.js';
 import { TokenClassifier, type LayerResult, type ValidationSet } from './token_classifier.js';
 
 /** One line of a layer's sweep result: F1 on the blend and on each validation kind. */
 export function describeLayer(r: LayerResult): string {
   const kinds = r.kinds.map((k) => `${k.name} ${k.f1.toFixed(4)}`).join(', ');
   const raw = r.kindsUnsmoothed.map((k) => `${k.name} ${k.f1.toFixed(4)}`).join(', ');
-  return `layer ${r.layer}: blend F1 ${r.blendF1.toFixed(4)} (${kinds}) at ${r.maxF1.threshold.toFixed(3)} with ${r.methodName}; raw probe ${raw}; ${r.trainTokens} tokens, ${r.seconds.toFixed(1)} s`;
+  const mix = r.mixtureScale !== undefined ? ` (logit mixture, scale ${r.mixtureScale})` : '';
+  return `layer ${layerSetName(r.layers)}${mix}: blend F1 ${r.blendF1.toFixed(4)} (${kinds}) at ${r.maxF1.threshold.toFixed(3)} with ${r.methodName}; raw probe ${raw}; ${r.trainTokens} tokens, ${r.seconds.toFixed(1)} s`;
 }
 
 /** Options of {@link trainBiLMProbe}. */
@@ -51,7 +53,7 @@ export interface BiLMProbeOptions {
   /** Validation kinds to choose on (their blend; see blend_selection.ts); replaces `probeVal` when given. */
   probeValSets?: readonly ValidationSet[];
   /** Layers to sweep (default all). */
-  sweepLayers?: number[];
+  sweepLayers?: LayerChoice[];
   /** Fit the probe on at most this many labelled tokens. */
   maxTrainTokens: number;
   /** L2 strength of the logistic probe. */
@@ -60,6 +62,8 @@ export interface BiLMProbeOptions {
   smoothing?: readonly number[];
   /** Also try two-state segmentations of the probe's scores (default false; see segmentation.ts). */
   segmentation?: boolean;
+  /** Logit-mixture scales tried for every two single layers of the sweep (default none; see logit_mixture.ts). */
+  mixtures?: readonly number[];
   seed: number;
   onLog?: (line: string) => void;
   signal?: AbortSignal;
@@ -94,7 +98,7 @@ export async function trainBiLMProbe(o: BiLMProbeOptions): Promise<BiLMProbeResu
   const seconds = (performance.now() - started) / 1000;
   const { classifier, sweep } = await TokenClassifier.train({
     bilm, bilmPath: o.bilmPath, train: o.probeTrain, val: o.probeVal, valSets: o.probeValSets, layers: o.sweepLayers, maxTrainTokens: o.maxTrainTokens,
-    seed: o.seed, logistic: { l2: o.l2 }, smoothing: o.smoothing, segmentation: o.segmentation, signal: o.signal,
+    seed: o.seed, logistic: { l2: o.l2 }, smoothing: o.smoothing, segmentation: o.segmentation, mixtures: o.mixtures, signal: o.signal,
     onLayer: (r) => log(`token probe ${describeLayer(r)}`),
   });
   const counts = bilm.forward.parameterCount();

@@ -16,6 +16,7 @@
  * work folder `P.work/` (tokenizer, shards).
  * @module
  */
+import { TokenfilterError } from '../errors.js';
 import { makeFolder } from '../data/output_path.js';
 import { writeFileAtomic } from '../data/atomic_file.js';
 import { join } from 'node:path';
@@ -30,6 +31,8 @@ import { BiLM } from './bilm.js';
 import { sentenceMixesOf } from './sentence_mixes.js';
 import { paragraphsOf, spliceDocuments } from './spliced_documents.js';
 import { describeScoreMethod } from './score_method.js';
+import { layerSetName, type LayerSet } from './layer_features.js';
+import { DEFAULT_MIXTURE_SCALES } from './logit_mixture.js';
 import { TokenClassifier, type LayerResult, type ValidationSet } from './token_classifier.js';
 import { describeLayer, trainBiLMProbe, type BiLMProbeOptions } from './train_bilm_probe.js';
 
@@ -72,6 +75,8 @@ export interface CorpusClassifierOptions
   sentenceMixes?: boolean;
   /** Also try two-state segmentations of the probe's scores (default true; see segmentation.ts). */
   segmentation?: boolean;
+  /** Logit-mixture scales tried for every two single layers of the sweep (default none; see logit_mixture.ts). */
+  mixtures?: number[];
   /**
    * A biLM this pipeline made before with the same corpus options and seed (so the same held-out
    * split and tokenizer): reused, skipping tokenizer training and pretraining; only the probes
@@ -84,19 +89,28 @@ export interface CorpusClassifierOptions
   documentClassifier: boolean;
   /** Also sweep a forward-only probe on the same data (the unidirectional baseline), recorded in the report. */
   compareUnidirectional?: boolean;
+  /**
+   * Spliced probe data: replaces the gold labels of the token probe's training sequences and
+   * validation kinds before the probe is fitted (e.g. with an SAE labeller's weak labels, the
+   * paper's route); must return the same tokens. The probe and its choices then see only these
+   * labels. The document probe keeps its document labels.
+   */
+  relabel?: (data: { tokenTrain: readonly LabelledSequence[]; valSets: readonly ValidationSet[] }) => Promise<{ tokenTrain: LabelledSequence[]; valSets: ValidationSet[] }>;
 }
 
 const SHARED = { forget: 'medical', lr: 3e-3, forgetWeight: 0.5, l2: 1e-3, seed: 1, documentClassifier: true, compareUnidirectional: false };
 
 /**
  * Named presets: `default` for ../shared/data (8,000 biLM steps per direction, 16.4M tokens in
- * all; 21 min reported on 2 cores, not re-measured to completion here: see docs/classifier.md),
- * `wordnet` for the built-in corpus (≈ 2–3 min).
+ * all; 21 min reported on 2 cores, not re-measured to completion here: see docs/classifier.md;
+ * the token probe reads layer 0, layer 2, or a logit mixture of the two, the choice on the blend
+ * of validation kinds: the measured frontier), `wordnet` for the built-in corpus (≈ 2–3 min).
  */
 export const CLASSIFIER_PRESETS: Record<'default' | 'wordnet', Omit<CorpusClassifierOptions, 'out' | 'data' | 'onLog' | 'signal'>> = {
   default: {
     ...SHARED, corpus: 'domains', charsPerDomain: 12_000_000, vocabSize: 2048, dModel: 128, layers: 2, heads: 2, context: 128,
     batch: 8, steps: 8000, lr: 5e-3, probeDocuments: 150, probeTokensPerDocument: 128, valDocuments: 60, maxTrainTokens: 100_000,
+    sweepLayers: [0, 2], mixtures: [...DEFAULT_MIXTURE_SCALES],
   },
   wordnet: {
     ...SHARED, corpus: 'wordnet', charsPerDomain: 0, vocabSize: 2048, dModel: 64, layers: 2, heads: 2, context: 64,
@@ -106,14 +120,18 @@ export const CLASSIFIER_PRESETS: Record<'default' | 'wordnet', Omit<CorpusClassi
 
 /** What {@link trainClassifierFromCorpus} produced. */
 export interface CorpusClassifierReport {
-  options: Omit<CorpusClassifierOptions, 'onLog' | 'signal'>;
+  /** The options, `relabel` recorded as whether one was given. */
+  options: Omit<CorpusClassifierOptions, 'onLog' | 'signal' | 'relabel'> & { relabel?: boolean };
   files: { tokenClassifier: string; bilm: string; documentClassifier: string | null; report: string };
   tokenizer: { vocabSize: number; hash: string };
   bilm: { parametersPerDirection: number; nonEmbeddingPerDirection: number; trainTokensPerDirection: number; finalLoss: { forward: number | null; backward: number }; seconds: number };
   tokenSweep: LayerResult[];
   /** The forward-only probe's sweep on the same data, when asked for. */
   unidirectionalSweep: LayerResult[] | null;
+  /** The deepest layer the token probe reads. */
   tokenLayer: number;
+  /** Every layer the token probe reads (features concatenated). */
+  tokenLayers: LayerSet;
   tokenThreshold: number;
   /** Smoothing radius the token classifier keeps (0 = none). */
   tokenSmoothing: number;
@@ -229,6 +247,18 @@ async function writeShards(tokenizer: Tokenizer, seqs: readonly { tokens: Uint32
   return [await shardOf('forget', seqs.filter((s) => s.domain === forget)), await shardOf('other', seqs.filter((s) => s.domain !== forget))];
 }
 
+/** The probe data with the labels of `relabel`, checked to keep every sequence's tokens. */
+async function relabelled(
+  relabel: NonNullable<CorpusClassifierOptions['relabel']>, tokenTrain: LabelledSequence[], valSets: ValidationSet[],
+): Promise<{ tokenTrain: LabelledSequence[]; valSets: ValidationSet[] }> {
+  const out = await relabel({ tokenTrain, valSets });
+  const same = (a: readonly LabelledSequence[], b: readonly LabelledSequence[]) =>
+    a.length === b.length && a.every((s, i) => s.tokens.length === b[i].tokens.length && s.labels.length === s.tokens.length && s.tokens.every((t, j) => t === b[i].tokens[j]));
+  if (!same(out.tokenTrain, tokenTrain) || out.valSets.length !== valSets.length || out.valSets.some((v, k) => v.name !== valSets[k].name || !same(v.sequences, valSets[k].sequences)))
+    throw new TokenfilterError('E_OPTION', 'relabel must return the same sequences (tokens) and validation kinds it was given, with one label per token');
+  return out;
+}
+
 /** Trains a biLM, a token classifier and a document classifier; see the module comment. */
 export async function trainClassifierFromCorpus(options: CorpusClassifierOptions): Promise<CorpusClassifierReport> {
   const o = options;
@@ -258,16 +288,17 @@ export async function trainClassifierFromCorpus(options: CorpusClassifierOptions
   if (probeData === 'spliced') {
     ({ tokenTrain, valSets } = splicedProbeData(o, tokenizer, train, heldOut, random));
     log(`probe data: ${tokenTrain.length} training documents; validation ${valSets.map((v) => `${v.sequences.length} ${v.name}`).join(', ')} (held out)`);
+    if (o.relabel) ({ tokenTrain, valSets } = await relabelled(o.relabel, tokenTrain, valSets));
   }
   const { bilm, classifier, sweep, bilmSummary } = await trainBiLMProbe({
     tokenizer, bilm: given ?? undefined,
     sources: [{ shards: [forgetShard], weight: o.forgetWeight, name: forget }, { shards: [otherShard], weight: 1 - o.forgetWeight, name: 'other' }],
     bilmPath, dModel: o.dModel, layers: o.layers, heads: o.heads, context: o.context, batch: o.batch, steps: o.steps, lr: o.lr,
     probeTrain: tokenTrain, probeVal: [], probeValSets: valSets, sweepLayers: o.sweepLayers, maxTrainTokens: o.maxTrainTokens, l2: o.l2,
-    smoothing: o.smoothing, segmentation: o.segmentation ?? true, seed: o.seed, onLog: log, signal: o.signal,
+    smoothing: o.smoothing, segmentation: o.segmentation ?? true, mixtures: o.mixtures, seed: o.seed, onLog: log, signal: o.signal,
   });
   await classifier.save(o.out);
-  log(`token classifier: layer ${classifier.layer}, threshold ${classifier.threshold.toFixed(3)}, ${describeScoreMethod(classifier.method)} → ${o.out}`);
+  log(`token classifier: layer ${layerSetName(classifier.layers)}, threshold ${classifier.threshold.toFixed(3)}, ${describeScoreMethod(classifier.method)} → ${o.out}`);
 
   let unidirectionalSweep: LayerResult[] | null = null;
   if (o.compareUnidirectional) {
@@ -279,16 +310,17 @@ export async function trainClassifierFromCorpus(options: CorpusClassifierOptions
   }
   const document = o.documentClassifier ? await trainDocumentProbe(o, bilm, bilmPath, classifier.layer, probeTrain, probeVal, stemPath, log) : null;
   const reportPath = `${stemPath}.report.json`;
-  const { onLog: _l, signal: _s, ...recorded } = o;
+  const { onLog: _l, signal: _s, relabel, ...recorded } = o;
   const chosen = (classifier.report as { chosen: { kinds: CorpusClassifierReport['tokenKinds'] } }).chosen;
   const report: CorpusClassifierReport = {
-    options: recorded,
+    options: { ...recorded, ...(relabel ? { relabel: true } : {}) },
     files: { tokenClassifier: o.out, bilm: bilmPath, documentClassifier: document?.path ?? null, report: reportPath },
     tokenizer: { vocabSize: tokenizer.vocabSize, hash: tokenizer.hash },
     bilm: bilmSummary,
     tokenSweep: sweep,
     unidirectionalSweep,
     tokenLayer: classifier.layer,
+    tokenLayers: classifier.layers,
     tokenThreshold: classifier.threshold,
     tokenSmoothing: classifier.smoothing,
     tokenScoring: describeScoreMethod(classifier.method),

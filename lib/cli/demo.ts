@@ -28,6 +28,7 @@ export interface DemoCommandOptions {
   labelerDim: number;
   labelerContext: number;
   labelerSteps: number;
+  labelerBatch: number;
   saeLatents: number;
   saeK: number;
   saeSteps: number;
@@ -40,6 +41,7 @@ export interface DemoCommandOptions {
   bilmDim: number;
   bilmContext: number;
   bilmSteps: number;
+  bilmBatch: number;
   labelDocs: number;
   trainDocs: number;
   json?: boolean;
@@ -67,6 +69,7 @@ export async function demoCommand(options: DemoCommandOptions, io: CliIO): Promi
     labelerDim: options.labelerDim,
     labelerContext: options.labelerContext,
     labelerSteps: options.labelerSteps,
+    labelerBatch: options.labelerBatch,
     saeLatents: options.saeLatents,
     saeK: options.saeK,
     saeSteps: options.saeSteps,
@@ -79,6 +82,7 @@ export async function demoCommand(options: DemoCommandOptions, io: CliIO): Promi
     bilmDim: options.bilmDim,
     bilmContext: options.bilmContext,
     bilmSteps: options.bilmSteps,
+    bilmBatch: options.bilmBatch,
     labelDocuments: options.labelDocs,
     trainDocuments: options.trainDocs,
     signal: io.signal, // Ctrl-C in the CLI (main.ts)
@@ -134,6 +138,7 @@ export function registerDemo(program: Command, io: CliIO): void {
     .option('--labeler-dim <n>', 'labeler LM width', (v) => parseIntegerOption('--labeler-dim', v, 8, 1 << 14), d.labelerDim)
     .option('--labeler-context <n>', 'labeler LM context', (v) => parseIntegerOption('--labeler-context', v, 2, 1 << 16), d.labelerContext)
     .option('--labeler-steps <n>', 'labeler LM training steps', (v) => parseIntegerOption('--labeler-steps', v, 1), d.labelerSteps)
+    .option('--labeler-batch <n>', 'labeler LM windows per step', (v) => parseIntegerOption('--labeler-batch', v, 1, 1 << 16), d.labelerBatch)
     .option('--sae-latents <n>', 'SAE latents', (v) => parseIntegerOption('--sae-latents', v, 2, 1 << 20), d.saeLatents)
     .option('--sae-k <n>', 'active latents per token (TopK)', (v) => parseIntegerOption('--sae-k', v, 1, 1 << 20), d.saeK)
     .option('--sae-steps <n>', 'SAE training steps', (v) => parseIntegerOption('--sae-steps', v, 1), d.saeSteps)
@@ -146,6 +151,7 @@ export function registerDemo(program: Command, io: CliIO): void {
     .option('--bilm-context <n>', 'classifier biLM context', (v) => parseIntegerOption('--bilm-context', v, 2, 1 << 16), d.bilmContext)
     .option('--bilm-from-labeler', "reuse the labeler LM as the classifier biLM's forward half and train only a backward model of its shape (instead of --bilm-*): better probe features, slower scoring")
     .option('--bilm-steps <n>', 'classifier biLM training steps per trained direction', (v) => parseIntegerOption('--bilm-steps', v, 1), d.bilmSteps)
+    .option('--bilm-batch <n>', 'classifier biLM windows per step', (v) => parseIntegerOption('--bilm-batch', v, 1, 1 << 16), d.bilmBatch)
     .option('--label-docs <n>', `training documents SAE-labelled for the token probe (${d.probeValDocuments} of them validate it)`, (v) => parseIntegerOption('--label-docs', v, 2), d.labelDocuments)
     .option('--json', 'print the whole report as JSON on stdout instead of the table')
     .option('--quiet', 'no progress lines on stderr')

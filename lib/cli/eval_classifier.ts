@@ -57,11 +57,13 @@ export async function evalClassifierCommand(options: EvalClassifierCommandOption
   };
   let kinds: (Evaluation & { name: string })[] | undefined;
   let scoring: string | undefined;
+  let layers: readonly number[] | undefined;
   if (kind === 'token') {
     if (!options.spans?.length && !options.sentenceMixes)
       throw new UsageError('a token classifier is evaluated with --spans FILES... (records {text, spans}) and/or --sentence-mixes DIR');
     const classifier = await load(() => TokenClassifier.load(options.classifier)).then((c) => withOverride(c, options));
     scoring = describeScoreMethod(classifier.method);
+    layers = classifier.layers;
     kinds = [];
     const evalOptions = { threshold: options.threshold, limit: options.limit };
     for (const file of options.spans ?? []) kinds.push({ name: basename(file), ...(await evaluateTokenClassifier(classifier, file, options.label, evalOptions)) });
@@ -78,11 +80,11 @@ export async function evalClassifierCommand(options: EvalClassifierCommandOption
     });
   } else throw new UsageError(`${options.classifier}: not a tokenfilter classifier (kind ${JSON.stringify(kind)})`);
   const seconds = (performance.now() - started) / 1000;
-  const summary = { command: 'eval-classifier', classifier: options.classifier, kind, label: options.label, scoring, seconds, ...result, kinds };
+  const summary = { command: 'eval-classifier', classifier: options.classifier, kind, label: options.label, layers, scoring, seconds, ...result, kinds };
   if (options.json) writeJson(io, summary);
   else {
     const f = (m: Evaluation['maxF1']) => `P ${m.precision.toFixed(4)} R ${m.recall.toFixed(4)} F1 ${m.f1.toFixed(4)} (threshold ${m.threshold.toFixed(3)})`;
-    if (scoring) io.stdout.write(`scores: ${scoring}\n`);
+    if (scoring) io.stdout.write(`scores: ${scoring}, probe on layer ${layers!.join('+')}\n`);
     for (const k of kinds ?? [{ ...result, name: 'documents' }]) {
       io.stdout.write(`${kind} level, ${k.name}: ${k.items} items (${k.positives} ${options.label}) in ${k.documents} documents\n`);
       io.stdout.write(`  at threshold: ${f(k.atThreshold)}\n  at max F1:    ${f(k.maxF1)}\n`);

@@ -5,6 +5,8 @@
  * and prints a summary, with the fraction of tokens labelled per gold domain when the shards
  * have gold label side files beside them. `--select K` picks the K latents that fire most
  * specifically on gold label 1 of those side files and prints their top contexts for audit.
+ * `--shard I/N` labels every N-th shard (a job array's task; each task still reads every shard
+ * for the corpus statistics and `--select`), and a rerun skips the shards whose records verify.
  * @module
  */
 import type { Command } from 'commander';
@@ -23,6 +25,7 @@ import { SparseAutoencoder } from '../label/sae.js';
 import { LatentSelector, SELECT_DEFAULTS, type LatentRanking, type LatentScore } from '../label/select_latents.js';
 import { LABEL_STAGE_DEFAULTS, resolveLabel, runLabel } from '../stages/label.js';
 import { Transformer } from '../model/transformer.js';
+import { parseTask } from './task_index.js';
 import { addDeviceOptions, deviceOptionsOf, type DeviceCommandOptions } from './device_option.js';
 import { ProgressLine, UsageError, formatCount, numberOption, parseIntegerOption, writeJson, type CliIO } from './output.js';
 
@@ -42,6 +45,8 @@ export interface LabelCommandOptions extends DeviceCommandOptions {
   context?: number;
   batch: number;
   tokenizer?: string;
+  /** `I/N` or `auto/N` (lib/cli/task_index.ts); default 0/1. */
+  shard?: string;
   json?: boolean;
 }
 
@@ -109,6 +114,7 @@ export async function labelCommand(shards: string[], options: LabelCommandOption
     throw new UsageError('give either --model LM (with --layer) or --activations DIR (activations computed elsewhere)');
   if (options.model !== undefined && options.layer === undefined) throw new UsageError('--model needs --layer');
   if (options.select !== undefined && options.model === undefined) throw new UsageError('--select runs the labeler LM: give --model and --layer');
+  const task = parseTask(options.shard ?? '0/1');
   const device = deviceOptionsOf(options);
   let model: Transformer | undefined;
   let sae: SparseAutoencoder;
@@ -141,6 +147,7 @@ export async function labelCommand(shards: string[], options: LabelCommandOption
     const stage = resolveLabel({
       shards, out: options.out, model, layer: options.layer, activations: options.activations, sae, latents, z: options.z, minLatents: options.minLatents,
       selected: options.select, context: options.context, batch: options.batch,
+      task, sources: [...(options.model ? [options.model] : []), options.sae], signal: io.signal,
       onProgress: (p) => progress.update(p.shard, p.shards, 'shards', `${p.pass}: ${formatCount(p.tokens)} tokens`),
     });
     result = await runLabel(stage);
@@ -151,10 +158,13 @@ export async function labelCommand(shards: string[], options: LabelCommandOption
   const byGold = result.byGold
     ? Object.fromEntries(Object.entries(result.byGold).map(([k, v]) => [k, { tokens: v.tokens, labelledFraction: v.tokens ? v.labelled / v.tokens : 0 }]))
     : undefined;
-  const summary = { command: 'label', shards: result.shards.length, tokens: result.tokens, labelled: result.labelled, labelledFraction: result.tokens ? result.labelled / result.tokens : 0, byGold, latents: join(options.out, 'latents.json'), audit };
+  const summary = { command: 'label', task: result.task, shards: result.shards.length, skipped: result.skipped.length, manifest: result.manifest, tokens: result.tokens, labelled: result.labelled, labelledFraction: result.tokens ? result.labelled / result.tokens : 0, byGold, latents: join(options.out, 'latents.json'), audit };
   if (options.json) writeJson(io, summary);
   else {
-    io.stdout.write(`labelled ${formatCount(result.labelled)} of ${formatCount(result.tokens)} tokens (${(100 * summary.labelledFraction).toFixed(2)}%) in ${result.shards.length} shard(s)\n`);
+    io.stdout.write(
+      `labelled ${formatCount(result.labelled)} of ${formatCount(result.tokens)} tokens (${(100 * summary.labelledFraction).toFixed(2)}%) in ${result.shards.length} shard(s) ` +
+        `(${result.skipped.length} already done); manifest ${result.manifest}\n`,
+    );
     if (byGold) for (const [k, v] of Object.entries(byGold)) io.stdout.write(`  gold label ${k}: ${(100 * v.labelledFraction).toFixed(2)}% of ${formatCount(v.tokens)} tokens labelled\n`);
     io.stdout.write(`latents, mean and std: ${summary.latents}\n`);
   }
@@ -182,6 +192,7 @@ export function registerLabel(program: Command, io: CliIO): void {
     .option('--context <n>', 'window length (default: the model context)', (v) => parseIntegerOption('--context', v, 1, 1 << 20))
     .option('--batch <n>', 'windows per forward pass', (v) => parseIntegerOption('--batch', v, 1, 4096), d.batch)
     .option('--tokenizer <path>', 'tokenizer.json, to print audit contexts as text')
+    .option('--shard <I/N>', 'label every N-th shard starting at I; I may be auto (Slurm / Kubernetes index)', '0/1')
     .option('--json', 'print the summary as JSON');
   addDeviceOptions(command).action(async (shards: string[], options: LabelCommandOptions) => {
     await labelCommand(shards, options, io);

@@ -1,6 +1,6 @@
 /**
  * `tokenfilter summary DIR [--json]`: one report over the task manifests and shard records that
- * `score` and `filter` tasks left in DIR (see lib/filter/run_summary.ts).
+ * `label`, `score` and `filter` tasks left in DIR (see lib/filter/run_summary.ts).
  * @module
  */
 import type { Command } from 'commander';
@@ -16,6 +16,7 @@ function formatStage(s: StageSummary): string {
   if (s.flaggedShare !== undefined)
     lines.push(`  flagged ${formatCount(s.flaggedTokens ?? 0)} tokens (${(100 * s.flaggedShare).toFixed(2)}%), ${s.documentsDropped ?? 0} documents dropped`);
   if (s.meanScore !== undefined) lines.push(`  mean score ${s.meanScore.toFixed(4)}`);
+  if (s.labelledShare !== undefined) lines.push(`  labelled ${formatCount(s.labelledTokens ?? 0)} tokens (${(100 * s.labelledShare).toFixed(2)}%)`);
   for (const [label, stats] of Object.entries(s.perLabel ?? {}))
     lines.push(`  label ${label}: ${formatCount(stats.tokens)} tokens, ${formatCount(stats.filtered)} filtered (${stats.tokens ? ((100 * stats.filtered) / stats.tokens).toFixed(2) : '0.00'}%)`);
   for (const t of s.tasks) {
@@ -39,8 +40,8 @@ export async function summaryCommand(dir: string, options: { json?: boolean }, i
 export function registerSummary(program: Command, io: CliIO): void {
   program
     .command('summary')
-    .description('merge the task manifests of a score or filter --out folder: tasks done / missing / failed, flagged share, per-label counts')
-    .argument('<dir>', 'the --out folder of tokenfilter score or filter')
+    .description('merge the task manifests of a label, score or filter --out folder: tasks done / missing / failed, labelled or flagged share, per-label counts')
+    .argument('<dir>', 'the --out folder of tokenfilter label, score or filter')
     .option('--json', 'print the report as JSON on stdout')
     .action(async (dir: string, options: { json?: boolean }) => {
       await summaryCommand(dir, options, io);

@@ -1,15 +1,14 @@
 /**
  * `--shard I/N | auto/N`: which of N array-job tasks this process is. One parser, used by
- * `score` and `filter` (and `summary`, to name tasks).
+ * every per-shard stage's command (`label`, `score`, `filter`); the shard runner
+ * (lib/stages/shard_runner.ts) takes the task it returns.
  * @module
  */
+import type { ShardTask } from '../stages/shard_runner.js';
 import { UsageError } from './output.js';
 
-/** A task of an N-task run: 0 <= index < count. */
-export interface TaskIndex {
-  index: number;
-  count: number;
-}
+/** A task of an N-task run: 0 <= index < count (the shard runner's {@link ShardTask}). */
+export type TaskIndex = ShardTask;
 
 /** Where an `auto` index came from, for messages. */
 const SLURM_ID = 'SLURM_ARRAY_TASK_ID';

@@ -20,6 +20,7 @@ import { labelsFromSideFile } from '../classify/labels.js';
 import { describeScoreMethod } from '../classify/score_method.js';
 import { TokenClassifier } from '../classify/token_classifier.js';
 import { describeLayer } from '../classify/train_bilm_probe.js';
+import { layerSetName, parseLayerChoices, type LayerChoice } from '../classify/layer_features.js';
 import { CLASSIFIER_PRESETS, trainClassifierFromCorpus, type CorpusClassifierOptions } from '../classify/train_from_corpus.js';
 import { UsageError, numberOption, parseIntegerOption, writeJson, type CliIO } from './output.js';
 
@@ -48,7 +49,8 @@ export interface TrainClassifierCommandOptions {
   segmentation: boolean;
   sentenceMixes: boolean;
   maxTrainTokens?: number;
-  sweep?: number[];
+  sweep?: LayerChoice[];
+  mixtures?: number[];
   l2?: number;
   document: boolean;
   compareUnidirectional?: boolean;
@@ -58,6 +60,15 @@ export interface TrainClassifierCommandOptions {
 
 const intList = (name: string) => (value: string) =>
   value.split(',').map((v) => parseIntegerOption(name, v.trim(), 0));
+
+/** `--sweep`: layers and `+`-joined layer sets. */
+const layerChoices = (value: string): LayerChoice[] => {
+  try {
+    return parseLayerChoices(value);
+  } catch (error) {
+    throw new UsageError(`--sweep: ${(error as Error).message}`, { cause: error });
+  }
+};
 
 /** Runs `train-classifier` and returns its report. */
 export async function trainClassifierCommand(options: TrainClassifierCommandOptions, io: CliIO): Promise<unknown> {
@@ -81,15 +92,15 @@ export async function trainClassifierCommand(options: TrainClassifierCommandOpti
     const { classifier, sweep } = await TokenClassifier.train({
       bilm, bilmPath: options.bilm, train: read(options.trainLabels), val: read(options.valLabels), layers: options.sweep,
       maxTrainTokens: options.maxTrainTokens, seed: options.seed, logistic: { l2: options.l2 }, smoothing: options.smoothing,
-      segmentation: options.segmentation, onLayer: (r) => log(describeLayer(r)),
+      segmentation: options.segmentation, mixtures: options.mixtures, onLayer: (r) => log(describeLayer(r)),
     });
     await classifier.save(options.out);
     const summary = {
-      command: 'train-classifier', out: options.out, layer: classifier.layer, threshold: classifier.threshold, smoothing: classifier.smoothing,
+      command: 'train-classifier', out: options.out, layer: classifier.layer, layers: classifier.layers, threshold: classifier.threshold, smoothing: classifier.smoothing,
       scoring: describeScoreMethod(classifier.method), sweep,
     };
     if (options.json) writeJson(io, summary);
-    else io.stdout.write(`token classifier at layer ${classifier.layer} (threshold ${classifier.threshold.toFixed(3)}) → ${options.out}\n`);
+    else io.stdout.write(`token classifier at layer ${layerSetName(classifier.layers)} (threshold ${classifier.threshold.toFixed(3)}) → ${options.out}\n`);
     return summary;
   }
   const presetName = options.preset ?? 'default';
@@ -104,14 +115,14 @@ export async function trainClassifierCommand(options: TrainClassifierCommandOpti
     maxTrainTokens: options.maxTrainTokens, sweepLayers: options.sweep, l2: options.l2, seed: options.seed,
     documentClassifier: options.document, compareUnidirectional: options.compareUnidirectional,
     probeData: options.probeData as CorpusClassifierOptions['probeData'], charsPerDomain: options.charsPerDomain, smoothing: options.smoothing,
-    segmentation: options.segmentation, sentenceMixes: options.sentenceMixes, bilm: options.bilm,
+    segmentation: options.segmentation, mixtures: options.mixtures, sentenceMixes: options.sentenceMixes, bilm: options.bilm,
   };
   const settings = { ...preset, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) } as CorpusClassifierOptions;
   const report = await trainClassifierFromCorpus({ ...settings, data: options.data, out: options.out, onLog: log });
   if (options.json) writeJson(io, { command: 'train-classifier', ...report });
   else
     io.stdout.write(
-      `token classifier (layer ${report.tokenLayer}, ${report.tokenScoring}, held-out F1 ${report.tokenKinds.map((k) => `${k.name} ${k.f1.toFixed(4)}`).join(', ')}) → ${report.files.tokenClassifier}; ` +
+      `token classifier (layer ${layerSetName(report.tokenLayers)}, ${report.tokenScoring}, held-out F1 ${report.tokenKinds.map((k) => `${k.name} ${k.f1.toFixed(4)}`).join(', ')}) → ${report.files.tokenClassifier}; ` +
         `report ${report.files.report} (${report.seconds.toFixed(0)} s)\n`,
     );
   return report;
@@ -145,7 +156,9 @@ export function registerTrainClassifier(program: Command, io: CliIO): void {
     .option('--no-segmentation', 'try smoothing radii only, not two-state segmentations of the probe scores')
     .option('--no-sentence-mixes', '--preset default: no sentence-level mixes in the probe data and validation')
     .option('--max-train-tokens <n>', 'fit the token probe on at most this many tokens', (v) => parseIntegerOption('--max-train-tokens', v, 2))
-    .option('--sweep <layers>', 'layers to sweep, comma-separated (default all)', intList('--sweep'))
+    .option('--sweep <layers>', "layers to sweep, comma-separated (default: the preset's; all with --train-labels); '+' joins layers read together (0,3,0+3)", layerChoices)
+    .option('--mixtures <scales>', 'logit mixtures tried for every two single layers of the sweep: probe a + scale x probe b, comma-separated scales > 0 (default: the preset\'s; none with --train-labels)', (v) =>
+      v.split(',').map((x) => numberOption('--mixtures', Number.MIN_VALUE, 1e6)(x.trim())))
     .option('--l2 <x>', 'L2 penalty of the probes', numberOption('--l2', 0, 1e6))
     .option('--no-document', 'skip the document classifier')
     .option('--compare-unidirectional', 'also sweep a forward-only probe on the same data (reported, not saved)')

@@ -44,7 +44,7 @@ export function formatDemoTable(report: DemoReport): string {
 
 /**
  * The lines printed above the table: where the labels came from, how the SAE labels and the
- * classifier agree with the gold medical labels, the threshold, and the time of each stage.
+ * classifier agree with the gold medical labels, the threshold, and the wall and CPU time of each stage.
  */
 export function formatDemoSummary(report: DemoReport): string {
   const lines: string[] = [];
@@ -66,7 +66,9 @@ export function formatDemoSummary(report: DemoReport): string {
     `filters: ${pct(report.matched_fraction)} of training tokens flagged in every mode` +
       (report.threshold === null ? ` (fraction ${report.options.fraction})` : ` (token threshold ${report.threshold.toFixed(3)})`),
   );
-  lines.push(`stages (s): ${Object.entries(report.stages).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}; total ${report.seconds.toFixed(0)}`);
+  const seconds = (stages: Record<string, number>) => Object.entries(stages).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ');
+  lines.push(`stages (s): ${seconds(report.stages)}; total ${report.seconds.toFixed(0)}`);
+  lines.push(`CPU (s):    ${seconds(report.stages_cpu)}; total ${report.cpu_seconds.toFixed(0)}`);
   return lines.join('\n');
 }
 
@@ -145,7 +147,7 @@ ${report.options.steps} baseline steps of ${report.options.batch}×${report.opti
 ${(100 * report.matched_fraction).toFixed(1)}% of tokens (documents: at least that). Loss in nats per token on held-out documents.</p>
 ${lossChartSvg(report)}
 <pre>${escapeHtml(formatDemoTable(report))}</pre>
-<p>Every number: <a href="report.json">report.json</a>. Backend: ${report.backend.threads} threads, ${report.backend.simd}. Took ${report.seconds.toFixed(0)} s.</p>
+<p>Every number: <a href="report.json">report.json</a>. Backend: ${report.backend.threads} threads, ${report.backend.simd}. Took ${report.seconds.toFixed(0)} s (CPU ${report.cpu_seconds.toFixed(0)} s).</p>
 </body></html>
 `;
 }

@@ -35,6 +35,7 @@ import { joinDocuments, spanTokenLabels, writeLabelledShard } from '../stages/to
 import { resolveDemoOptions, type DemoConfig, type DemoLabels, type DemoOptions, type ResolvedDemoOptions } from './demo_config.js';
 import { runSaeChain, type SaeChainReport } from './sae_chain.js';
 import { stageTimer } from './stage_timer.js';
+import { formatRemaining, remainingSeconds, stagePlan } from './eta.js';
 
 export { DEMO_DEFAULTS, resolveDemoOptions, validateDemoOptions } from './demo_config.js';
 export type { DemoConfig, DemoLabels, DemoOptions, ResolvedDemoOptions } from './demo_config.js';
@@ -85,6 +86,8 @@ export interface DemoReport {
   chain: SaeChainReport | null;
   /** Wall seconds per stage, in order (each training run also records its own). */
   stages: Record<string, number>;
+  /** CPU seconds (user + system, all threads) per stage: comparable across loads, unlike wall time. */
+  stages_cpu: Record<string, number>;
   corpus: {
     documents: { train: number; val: number };
     train_tokens: number;
@@ -96,6 +99,7 @@ export interface DemoReport {
   matched_fraction: number;
   runs: DemoRun[];
   seconds: number;
+  cpu_seconds: number;
 }
 
 type Timer = ReturnType<typeof stageTimer>;
@@ -120,9 +124,10 @@ interface ForgetScores {
 /** Runs the demo and returns its report (also written to `out/report.json` by the CLI). */
 export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   const opts = resolveDemoOptions(options);
-  const log: Log = opts.onLog ?? (() => {});
+  const log = withRemainingTime(opts, opts.onLog ?? (() => {}));
   const started = Date.now();
-  const timer = stageTimer();
+  const cpuStarted = process.cpuUsage();
+  const timer = stageTimer(log.stageDone);
   await makeFolder(join(opts.out, 'data'));
   await makeFolder(join(opts.out, 'models'));
   log(`backend: ${describeBackend(backendInfo())}`);
@@ -145,7 +150,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     const l = result.loss;
     log(`${mode}: held-out loss medical ${l.medical.toFixed(3)}, biology ${l.biology.toFixed(3)}, general ${l.general.toFixed(3)} (${timer.lap(`train_${mode}`)})`);
   }
-  return demoReport(opts, streams, forget, { matched, runs, model: model!, stages: timer.stages, seconds: (Date.now() - started) / 1000 });
+  const cpu = process.cpuUsage(cpuStarted);
+  return demoReport(opts, streams, forget, {
+    matched, runs, model: model!, stages: timer.stages, cpu: timer.cpu, seconds: (Date.now() - started) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6,
+  });
 }
 
 /** Step 1: the WordNet corpus, a BPE tokenizer trained on it, and the train / val shards with gold labels. */
@@ -172,8 +180,9 @@ async function prepareStreams(opts: DemoConfig, timer: Timer, log: Log): Promise
 /** Step 2: forget scores from the SAE chain, or from the gold labels (see the module comment). */
 async function forgetScores(opts: DemoConfig, s: DemoStreams, timer: Timer, log: Log): Promise<ForgetScores> {
   if (opts.labels === 'sae') {
-    const result = await runSaeChain({ settings: opts, out: opts.out, tokenizer: s.tokenizer, trainShard: s.trainShard, train: s.train, val: s.val, onLog: log, signal: opts.signal });
+    const result = await runSaeChain({ settings: opts, out: opts.out, tokenizer: s.tokenizer, trainShard: s.trainShard, train: s.train, val: s.val, onLog: log, onStage: timer.onLap, signal: opts.signal });
     Object.assign(timer.stages, result.stages);
+    Object.assign(timer.cpu, result.cpu);
     timer.restart();
     return { scores: result.scores, threshold: opts.threshold ?? result.threshold, chain: result.report };
   }
@@ -224,7 +233,7 @@ function demoRun(mode: DemoRun['mode'], r: FilteredRunResult, trainTokens: numbe
 /** Step 4: the report. */
 function demoReport(
   opts: DemoConfig, s: DemoStreams, forget: ForgetScores,
-  done: { matched: number; runs: DemoRun[]; model: DemoReport['model']; stages: Record<string, number>; seconds: number },
+  done: { matched: number; runs: DemoRun[]; model: DemoReport['model']; stages: Record<string, number>; cpu: Record<string, number>; seconds: number; cpuSeconds: number },
 ): DemoReport {
   const { onLog: _onLog, signal: _signal, ...recorded } = opts;
   return {
@@ -239,6 +248,7 @@ function demoReport(
     threshold: opts.fraction !== undefined ? null : forget.threshold,
     chain: forget.chain,
     stages: done.stages,
+    stages_cpu: done.cpu,
     corpus: {
       documents: { train: s.corpus.train.length, val: s.corpus.val.length },
       train_tokens: s.train.tokens.length,
@@ -250,7 +260,29 @@ function demoReport(
     matched_fraction: done.matched,
     runs: done.runs,
     seconds: done.seconds,
+    cpu_seconds: done.cpuSeconds,
   };
+}
+
+/**
+ * The demo's log with the remaining-time estimate: `stageDone(name, seconds)` records a stage,
+ * and the line after it (the stage's own log line) is followed by the estimate (see eta.ts).
+ */
+function withRemainingTime(opts: DemoConfig, onLog: Log): Log & { stageDone: (name: string, seconds: number) => void } {
+  const plan = stagePlan(opts);
+  const done: Record<string, number> = {};
+  let pending: string | null = null;
+  const log = (line: string) => {
+    onLog(line);
+    if (pending !== null) onLog(pending);
+    pending = null;
+  };
+  log.stageDone = (name: string, seconds: number) => {
+    done[name] = seconds;
+    const left = remainingSeconds(plan, done);
+    pending = left === null ? null : `  ${formatRemaining(left)} at this machine's pace so far`;
+  };
+  return log;
 }
 
 function domainFractions(labels: Uint8Array): Record<(typeof DOMAINS)[number], number> {

@@ -37,7 +37,7 @@ import { joinDocuments, writeLabelledShard } from '../stages/tokenize.js';
 import { runTrain } from '../stages/train.js';
 import { makeFolder } from '../data/output_path.js';
 import { writeFileAtomic } from '../data/atomic_file.js';
-import { stageTimer } from './stage_timer.js';
+import { stageTimer, type LapListener } from './stage_timer.js';
 
 /** Gold label value of the forget domain in the demo's label side files. */
 const MEDICAL = 1;
@@ -97,6 +97,8 @@ export interface SaeChainInputs {
   /** Held-out tokens and gold labels, for grading the classifier. */
   val: LabelledTokens;
   onLog?: (line: string) => void;
+  /** Hears each stage's name, wall and CPU seconds as it ends (before its log line). */
+  onStage?: LapListener;
   signal?: AbortSignal;
 }
 
@@ -160,8 +162,9 @@ export interface SaeChainResult {
   scores: Uint8Array;
   threshold: number;
   report: SaeChainReport;
-  /** Seconds per stage, in order. */
+  /** Wall and CPU seconds per stage, in order. */
   stages: Record<string, number>;
+  cpu: Record<string, number>;
 }
 
 type Log = (line: string) => void;
@@ -187,7 +190,7 @@ interface ChainDocuments {
 export async function runSaeChain(inputs: SaeChainInputs): Promise<SaeChainResult> {
   const { settings: s, out, tokenizer } = inputs;
   const log: Log = inputs.onLog ?? (() => {});
-  const timer = stageTimer();
+  const timer = stageTimer(inputs.onStage);
   await makeFolder(join(out, 'models'));
   await makeFolder(join(out, 'sae'));
   await makeFolder(join(out, 'classifier'));
@@ -215,6 +218,7 @@ export async function runSaeChain(inputs: SaeChainInputs): Promise<SaeChainResul
     scores: scores.values,
     threshold: classifier.report.threshold,
     stages: timer.stages,
+    cpu: timer.cpu,
     report: {
       labeler_lm: {
         params: labeler.model.parameterCount().total, layers: s.labelerLayers, d_model: s.labelerDim, context: s.labelerContext,

@@ -3,16 +3,13 @@
  * file, apply {@link filterTokens}, and write a filtered shard plus a loss-mask side file that
  * the batch sampler consumes directly.
  *
- * Built to run as many independent tasks (a Slurm job array, a Kubernetes Indexed Job): task
- * I of N takes the shards whose position in the sorted input list is ≡ I (mod N). Each finished
- * shard gets a record `<name>.filter.json` (SHA-256 of the shard and its score file, the
- * settings, output sizes and SHA-256, statistics), written last and atomically. A rerun skips a
- * shard only when its record verifies (inputs and outputs rehashed, settings equal; see
- * lib/data/shard_record.ts) and redoes everything else, removing a killed run's temporary files
- * first; every output file appears by atomic rename. A task's summary goes to
- * `manifest.task-I-of-N.json`. The output folder may not hold an input under a name this stage
- * writes (E_OUTPUT_PATH), and every score file must record its shard's tokenizer
- * (E_TOKENIZER_MISMATCH).
+ * Built to run as many independent tasks (a Slurm job array, a Kubernetes Indexed Job) through
+ * the shard runner (lib/stages/shard_runner.ts): task I of N takes every N-th shard, each
+ * finished shard gets a record `<name>.filter.json` (SHA-256 of the shard and its score file,
+ * the settings, output sizes and SHA-256, statistics), a rerun redoes only what does not verify,
+ * and a task's summary goes to `manifest.task-I-of-N.json`. The output folder may not hold an
+ * input under a name this stage writes (E_OUTPUT_PATH), and every score file must record its
+ * shard's tokenizer (E_TOKENIZER_MISMATCH).
  *
  * Separators (`<|endoftext|>`) are never flagged in the token modes (see {@link filterTokens}).
  *
@@ -21,12 +18,10 @@
  * coordination is needed.
  * @module
  */
-import { throwIfAborted } from '../abort.js';
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { removeTemporaries, writeFileAtomic } from '../data/atomic_file.js';
-import { checkOutputPaths, makeFolder } from '../data/output_path.js';
-import { digestFile, digestOutputs, prepareRedo, verifiedRecord, type FileDigest, type ShardRecordCore } from '../data/shard_record.js';
+import type { ShardRecordCore } from '../stages/shard_record.js';
+import { checkShardTask, runShards, shardStem, type ShardStage, type ShardTask } from '../stages/shard_runner.js';
 import { TokenfilterError } from '../errors.js';
 import { decodeFloat16 } from '../data/float16.js';
 import { readShard, shardVersionFor, writeShard, type Shard } from '../data/shard.js';
@@ -52,7 +47,7 @@ export interface FilterShardsOptions {
    */
   scoresDir?: string;
   /** This task's index and the number of tasks (default 0 of 1). */
-  task?: { index: number; count: number };
+  task?: ShardTask;
   /** Refuse shards and score files written with another tokenizer. */
   expectTokenizer?: TokenizerContract;
   /** Called after each shard. */
@@ -81,7 +76,7 @@ export interface FilterSettings {
 
 /**
  * The record of one finished shard (`<name>.filter.json`): the SHA-256 of the shard and its
- * score file (`inputs`), the settings, and the outputs' sizes and SHA-256; see lib/data/shard_record.ts.
+ * score file (`inputs`), the settings, and the outputs' sizes and SHA-256; see lib/stages/shard_record.ts.
  */
 export interface ShardFilterRecord extends ShardRecordCore<FilterSettings> {
   input: string;
@@ -91,7 +86,7 @@ export interface ShardFilterRecord extends ShardRecordCore<FilterSettings> {
 
 /** What one task did. */
 export interface FilterShardsResult {
-  task: { index: number; count: number };
+  task: ShardTask;
   /** The threshold applied (to tokens, or to document mean scores in `document` mode). */
   threshold: number;
   processed: ShardFilterRecord[];
@@ -104,87 +99,52 @@ export interface FilterShardsResult {
   manifest: string;
 }
 
+/** The fields a filter record adds to the runner's (lib/stages/shard_runner.ts). */
+type FilterFields = Pick<ShardFilterRecord, 'scores' | 'stats'>;
+
+/** The filter stage as the shard runner runs it; `prepare` derives the (global) threshold. */
+function filterStage(options: FilterShardsOptions): ShardStage<FilterFields, FilterSettings> {
+  let settings: FilterSettings;
+  return {
+    name: 'filter',
+    // the name filter manifests had before the runner; `tokenfilter summary` reads it
+    manifestPrefix: 'manifest.',
+    outputs: (input) => filterOutputsOf(input, options.out),
+    inputs: (input) => [scoreFileFor(input, options.scoresDir)],
+    guards: (shards) =>
+      shards.flatMap((path) => SCORE_KINDS.map((kind) => ({ path: sideFilePathFor(options.scoresDir ? join(options.scoresDir, basename(path)) : path, kind), role: 'score file' }))),
+    async prepare(shards) {
+      const threshold = options.threshold ?? globalThreshold(shards, options);
+      settings = { mode: options.mode, threshold, fraction: options.fraction ?? null };
+      return settings;
+    },
+    run: (shard) => filterOneShard(shard.path, settings, options),
+    trusts: (record) => typeof record.stats?.tokens === 'number' && typeof record.stats.flaggedTokens === 'number',
+    manifest: (records) => ({ threshold: settings.threshold, ...filterTotals(records) }),
+  };
+}
+
+function filterTotals(records: readonly ShardFilterRecord[]): Pick<FilterShardsResult, 'tokens' | 'flaggedTokens' | 'supervisedTokens' | 'documentsDropped'> {
+  const sum = (key: 'tokens' | 'flaggedTokens' | 'supervisedTokens' | 'documentsDropped') => records.reduce((n, r) => n + r.stats[key], 0);
+  return { tokens: sum('tokens'), flaggedTokens: sum('flaggedTokens'), supervisedTokens: sum('supervisedTokens'), documentsDropped: sum('documentsDropped') };
+}
+
 /** Runs one task of the filter stage; see the module comment. */
 export async function filterShards(options: FilterShardsOptions): Promise<FilterShardsResult> {
-  const { out, mode } = options;
-  const task = options.task ?? { index: 0, count: 1 };
-  if (!Number.isInteger(task.count) || task.count < 1 || !Number.isInteger(task.index) || task.index < 0 || task.index >= task.count)
-    throw new RangeError(`task must be {index, count} with 0 <= index < count, got ${task.index}/${task.count}`);
-  if (!Array.isArray(options.shards) || options.shards.length === 0) throw new RangeError('shards must be a non-empty array of paths');
+  if (options.task !== undefined) checkShardTask(options.task);
   if ((options.threshold === undefined) === (options.fraction === undefined))
-    throw new TypeError('give exactly one of threshold and fraction');
-  const all = [...new Set(options.shards)].sort();
-  const names = new Set<string>();
-  for (const s of all) {
-    if (names.has(basename(s))) throw new TokenfilterError('E_OPTION', `two input shards share the name '${basename(s)}'; outputs are named by input`, { path: s });
-    names.add(basename(s));
-  }
-  await checkFilterOutputs(all, options);
-  await makeFolder(out, 'out');
-
-  const threshold = options.threshold ?? globalThreshold(all, options);
-  const settings: FilterSettings = { mode, threshold, fraction: options.fraction ?? null };
-  const mine = all.filter((_, i) => i % task.count === task.index);
-  const result: FilterShardsResult = {
-    task, threshold, processed: [], skipped: [], tokens: 0, flaggedTokens: 0, supervisedTokens: 0, documentsDropped: 0,
-    manifest: join(out, `manifest.task-${task.index}-of-${task.count}.json`),
-  };
-  for (const [k, input] of mine.entries()) {
-    throwIfAborted(options.signal, 'filtering');
-    const recordPath = join(out, `${stem(input)}.filter.json`);
-    const inputs = [await digestFile(input), await digestFile(scoreFileFor(input, options.scoresDir))];
-    const previous = await verifiedRecord<ShardFilterRecord>(recordPath, { inputs, settings });
-    let record: ShardFilterRecord;
-    if (previous) {
-      record = previous;
-      result.skipped.push(input);
-    } else {
-      await prepareRedo(recordPath, filterOutputsOf(input, out));
-      record = await filterOneShard(input, inputs, settings, options);
-      await writeFileAtomic(recordPath, JSON.stringify(record, null, 2) + '\n');
-      result.processed.push(record);
-    }
-    result.tokens += record.stats.tokens;
-    result.flaggedTokens += record.stats.flaggedTokens;
-    result.supervisedTokens += record.stats.supervisedTokens;
-    result.documentsDropped += record.stats.documentsDropped;
-    options.onProgress?.({ shard: input, done: k + 1, total: mine.length, skipped: previous !== null, tokens: record.stats.tokens });
-  }
-  await removeTemporaries(result.manifest);
-  await writeFileAtomic(
-    result.manifest,
-    // `inputs` (every task's sorted input list) lets `tokenfilter summary` name the shards of tasks that never ran
-    JSON.stringify({ ...result, processed: result.processed.map((r) => r.input), shards: mine, inputs: all, settings }, null, 2) + '\n',
-  );
-  return result;
+    throw new TokenfilterError('E_OPTION', 'give exactly one of threshold and fraction');
+  const run = await runShards(filterStage(options), {
+    shards: options.shards, out: options.out, task: options.task, signal: options.signal,
+    onShard: (e) => options.onProgress?.({ shard: e.shard, done: e.done, total: e.total, skipped: e.skipped, tokens: e.record.stats.tokens }),
+  });
+  return { task: run.task, threshold: run.settings.threshold, processed: run.processed, skipped: run.skipped, ...filterTotals(run.records), manifest: run.manifest };
 }
 
 /** The filtered shard and loss mask written for `input`. */
 function filterOutputsOf(input: string, out: string): [string, string] {
-  const shard = join(out, `${stem(input)}.bin`);
+  const shard = join(out, `${shardStem(input)}.bin`);
   return [shard, sideFilePathFor(shard, SideFileKind.LossMask)];
-}
-
-/** Refuses an output folder that would write over an input shard or score file (or is a file). */
-async function checkFilterOutputs(shards: readonly string[], options: FilterShardsOptions): Promise<void> {
-  const written = new Set<string>();
-  for (const input of shards) {
-    for (const path of filterOutputsOf(input, options.out)) written.add(basename(path));
-    written.add(`${stem(input)}.filter.json`);
-  }
-  const inputs = shards.flatMap((path) => {
-    const scores = SCORE_KINDS.map((kind) => sideFilePathFor(options.scoresDir ? join(options.scoresDir, basename(path)) : path, kind));
-    return [{ path, role: 'input shard' }, ...scores.map((s) => ({ path: s, role: 'score file' }))];
-  });
-  await checkOutputPaths(
-    [{ folder: options.out, role: 'out', writes: (name) => written.has(name) || name.startsWith('manifest.task-') }],
-    inputs,
-  );
-}
-
-function stem(path: string): string {
-  const name = basename(path);
-  return name.endsWith('.bin') ? name.slice(0, -4) : name;
 }
 
 /** Score side-file kinds, in the order they are looked for. */
@@ -261,12 +221,7 @@ function kindName(kind: SideFileKind): string {
   return kind === SideFileKind.ScoresUint8 ? 'uint8 scores (scores8)' : 'float16 scores (scores16)';
 }
 
-async function filterOneShard(
-  input: string,
-  inputs: FileDigest[],
-  settings: FilterSettings,
-  options: FilterShardsOptions,
-): Promise<ShardFilterRecord> {
+async function filterOneShard(input: string, settings: FilterSettings, options: FilterShardsOptions): Promise<FilterFields> {
   const shard = readShard(input, { expectTokenizer: options.expectTokenizer });
   const contract = recordedTokenizer(shard.header.tokenizer, input);
   const { file, scores } = readScores(shard, input, options);
@@ -281,7 +236,7 @@ async function filterOneShard(
   const [outShard, outMask] = filterOutputsOf(input, options.out);
   await writeShard(outShard, filtered.tokens, { tokenizer: contract, version: shardVersionFor(shard.header.tokenBytes) });
   await writeSideFile(outMask, filtered.lossMask, { kind: SideFileKind.LossMask, tokenizer: contract });
-  return { input, scores: file.path, inputs, settings, outputs: await digestOutputs([outShard, outMask]), stats: filtered.stats };
+  return { scores: file.path, stats: filtered.stats };
 }
 
 /** The tokenizer contract recorded in a shard, as a contract for the outputs. */

@@ -1,8 +1,10 @@
 /**
- * `summarizeRun(dir)`: one report over the per-task manifests and per-shard records that
- * `score` (`manifest.score.task-I-of-N.json`, `<name>.score.json`) and `filter`
- * (`manifest.task-I-of-N.json`, `<name>.filter.json`) leave in an output folder — which tasks
- * are done, missing or failed, which shards they still owe, and the totals (flagged share,
+ * `summarizeRun(dir)`: one report over the per-task manifests and per-shard records that the
+ * shard runner (lib/stages/shard_runner.ts) leaves in an output folder for `label`
+ * (`manifest.label.task-I-of-N.json`, `<name>.label.json`), `score`
+ * (`manifest.score.task-I-of-N.json`, `<name>.score.json`) and `filter`
+ * (`manifest.task-I-of-N.json`, `<name>.filter.json`) — which tasks are done, missing or
+ * failed, which shards they still owe, and the totals (labelled share, flagged share,
  * per-label counts where records have them, mean score).
  *
  * It reads JSON only (no shard is opened or rehashed: that is what a rerun's verification does).
@@ -11,10 +13,11 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { TokenfilterError } from '../errors.js';
+import { shardRecordPath } from '../stages/shard_runner.js';
 import type { LabelStats } from './filter_tokens.js';
 
-/** The two stages that write task manifests. */
-export type RunStage = 'score' | 'filter';
+/** The stages that write task manifests. */
+export type RunStage = 'label' | 'score' | 'filter';
 
 /** One task of a stage. */
 export interface TaskSummary {
@@ -54,7 +57,10 @@ export interface StageSummary {
   perLabel?: Record<string, LabelStats>;
   /** score: the token-weighted mean score of the finished shards. */
   meanScore?: number;
-  /** The settings the run's records are compared with (filter: mode, threshold; score: classifier). */
+  /** label: tokens labelled (1 = forget), and their share of `tokens`. */
+  labelledTokens?: number;
+  labelledShare?: number;
+  /** The settings the run's records are compared with (label: the rule and statistics; filter: mode, threshold; score: classifier). */
   settings: unknown;
 }
 
@@ -65,7 +71,11 @@ export interface RunSummary {
   complete: boolean;
 }
 
-const MANIFEST = { score: /^manifest\.score\.task-(\d+)-of-(\d+)\.json$/, filter: /^manifest\.task-(\d+)-of-(\d+)\.json$/ } as const;
+const MANIFEST = {
+  label: /^manifest\.label\.task-(\d+)-of-(\d+)\.json$/,
+  score: /^manifest\.score\.task-(\d+)-of-(\d+)\.json$/,
+  filter: /^manifest\.task-(\d+)-of-(\d+)\.json$/,
+} as const;
 
 interface Manifest {
   task: { index: number; count: number };
@@ -79,7 +89,13 @@ interface ShardRecord {
   input: string;
   settings?: unknown;
   classifier?: { sha256: string };
-  stats: { tokens: number; flaggedTokens?: number; documentsDropped?: number; perLabel?: Record<string, LabelStats>; meanScore?: number };
+  stats: { tokens: number; flaggedTokens?: number; documentsDropped?: number; perLabel?: Record<string, LabelStats>; meanScore?: number; labelled?: number };
+}
+
+/** A label record keeps its counts at the top level; the others under `stats`. */
+function withStats(stage: RunStage, record: ShardRecord & { tokens?: unknown; labelled?: unknown }): ShardRecord {
+  if (stage !== 'label' || record === null || typeof record !== 'object') return record;
+  return { ...record, stats: { tokens: record.tokens as number, labelled: record.labelled as number } };
 }
 
 async function readJson<T>(path: string): Promise<T> {
@@ -90,14 +106,9 @@ async function readJson<T>(path: string): Promise<T> {
   }
 }
 
-function stem(path: string): string {
-  const name = basename(path);
-  return name.endsWith('.bin') ? name.slice(0, -4) : name;
-}
-
-/** What a stage's records are compared with: the filter settings, or the classifier's hash. */
+/** What a stage's records are compared with: the label or filter settings, or the classifier's hash. */
 function identity(stage: RunStage, item: { settings?: unknown; classifier?: { sha256: string } }): string {
-  return JSON.stringify(stage === 'filter' ? item.settings ?? null : item.classifier?.sha256 ?? null);
+  return JSON.stringify(stage === 'score' ? item.classifier?.sha256 ?? null : item.settings ?? null);
 }
 
 /** The manifests of one stage, by task; all must agree on N. */
@@ -121,9 +132,9 @@ async function readManifests(dir: string, names: string[], stage: RunStage): Pro
 async function readRecords(dir: string, names: Set<string>, stage: RunStage, inputs: string[], reference: string): Promise<Map<string, ShardRecord>> {
   const records = new Map<string, ShardRecord>();
   for (const input of inputs) {
-    const name = `${stem(input)}.${stage}.json`;
+    const name = basename(shardRecordPath(dir, input, stage));
     if (!names.has(name)) continue;
-    const record = await readJson<ShardRecord>(join(dir, name));
+    const record = withStats(stage, await readJson<ShardRecord>(join(dir, name)));
     if (record?.input === input && identity(stage, record) === reference && typeof record.stats?.tokens === 'number') records.set(input, record);
   }
   return records;
@@ -144,8 +155,12 @@ function taskStatus(task: number, shards: string[], manifest: Manifest | undefin
 }
 
 /** Sums the finished shards' statistics. */
-function totals(stage: RunStage, records: ShardRecord[]): Pick<StageSummary, 'tokens' | 'flaggedTokens' | 'flaggedShare' | 'documentsDropped' | 'perLabel' | 'meanScore'> {
+function totals(stage: RunStage, records: ShardRecord[]): Pick<StageSummary, 'tokens' | 'flaggedTokens' | 'flaggedShare' | 'documentsDropped' | 'perLabel' | 'meanScore' | 'labelledTokens' | 'labelledShare'> {
   const tokens = records.reduce((n, r) => n + r.stats.tokens, 0);
+  if (stage === 'label') {
+    const labelledTokens = records.reduce((n, r) => n + (r.stats.labelled ?? 0), 0);
+    return { tokens, labelledTokens, labelledShare: tokens ? labelledTokens / tokens : 0 };
+  }
   if (stage === 'score') {
     const weighted = records.reduce((n, r) => n + (r.stats.meanScore ?? 0) * r.stats.tokens, 0);
     return { tokens, meanScore: tokens ? weighted / tokens : 0 };
@@ -186,12 +201,12 @@ async function summarizeStage(dir: string, names: string[], stage: RunStage): Pr
     stage, taskCount, tasks, complete: tasks.every((t) => t.status === 'done'),
     shards: { total, done, missing: total - done },
     ...totals(stage, [...records.values()]),
-    settings: stage === 'filter' ? first.settings : first.classifier,
+    settings: stage === 'score' ? first.classifier : first.settings,
   };
 }
 
 /**
- * Merges the task manifests and shard records of `score` and `filter` in `dir` into one report.
+ * Merges the task manifests and shard records of `label`, `score` and `filter` in `dir` into one report.
  * @throws TokenfilterError E_IO when `dir` cannot be read, E_OPTION when it holds no task
  *   manifest, E_MISMATCH when one stage's manifests come from runs with different N,
  *   E_FILE_FORMAT for a manifest or record that is not valid JSON.
@@ -204,11 +219,11 @@ export async function summarizeRun(dir: string): Promise<RunSummary> {
     throw new TokenfilterError('E_IO', `${dir}: cannot read the folder (${(error as Error).message})`, { path: dir, cause: error });
   }
   const stages: StageSummary[] = [];
-  for (const stage of ['score', 'filter'] as const) {
+  for (const stage of ['label', 'score', 'filter'] as const) {
     const summary = await summarizeStage(dir, names, stage);
     if (summary) stages.push(summary);
   }
   if (stages.length === 0)
-    throw new TokenfilterError('E_OPTION', `${dir}: no task manifests (manifest.task-I-of-N.json or manifest.score.task-I-of-N.json); is it the --out of score or filter?`, { path: dir });
+    throw new TokenfilterError('E_OPTION', `${dir}: no task manifests (manifest.task-I-of-N.json, manifest.score.task-I-of-N.json or manifest.label.task-I-of-N.json); is it the --out of label, score or filter?`, { path: dir });
   return { dir, stages, complete: stages.every((s) => s.complete) };
 }

@@ -54,7 +54,7 @@ export type ResolvedLabelOptions = LabelShardsOptions & { z: number; minLatents:
 export function resolveLabel(options: LabelStageOptions): ResolvedLabelOptions {
   const { select: _select, ...defaults } = LABEL_STAGE_DEFAULTS;
   const { selected, ...rest } = withDefaults('label', {}, options, [
-    ...Object.keys(defaults), 'selected', 'shards', 'out', 'model', 'layer', 'activations', 'sae', 'latents', 'mean', 'std', 'context', 'onProgress', 'signal',
+    ...Object.keys(defaults), 'selected', 'shards', 'out', 'model', 'layer', 'activations', 'sae', 'latents', 'mean', 'std', 'context', 'task', 'sources', 'onProgress', 'onShard', 'signal',
   ]) as LabelStageOptions;
   const topK = rest.sae?.config.kind === 'topk' ? rest.sae.config.k : undefined;
   const minLatents = rest.minLatents ?? (selected !== undefined ? selectMinLatents(selected, topK) : defaults.minLatents);

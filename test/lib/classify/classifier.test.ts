@@ -11,6 +11,7 @@ import { boundariesOf, boundaryIds } from '../../../lib/classify/segmentation.js
 import { breaksOf, lineBreakIds, smoothScores } from '../../../lib/classify/smoothing.js';
 import { TokenClassifier } from '../../../lib/classify/token_classifier.js';
 import { writeShard } from '../../../lib/data/shard.js';
+import { readSafetensors, writeSafetensors, type TensorToWrite } from '../../../lib/model/safetensors.js';
 import { SideFileKind, readSideFile, sideFilePathFor, writeSideFile } from '../../../lib/data/side_file.js';
 import { thresholdForFraction } from '../../../lib/filter/threshold.js';
 import { GENERAL, MEDICAL, tinyBiLM, tinyTokenizer } from './fixtures.js';
@@ -124,6 +125,74 @@ describe('TokenClassifier', () => {
     const result = await scoreShards({ shards: [shard], classifier: path, out: join(dir, 'scores') });
     expect(result.processed[0].scoring).toEqual({ method: segment, name: 'segment c=4 s=1 l=0 b=0.5' });
     expect(JSON.parse(readFileSync(join(dir, 'scores', 'a.score.json'), 'utf8')).scoring.method).toEqual(segment);
+  });
+
+  it('reads a set of layers concatenated, chooses it on the blend like a single layer, and round-trips it (older files load as one layer)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tf-clf-'));
+    const bilm = await tinyBiLM();
+    const tokenizer = bilm.tokenizer;
+    const bilmPath = join(dir, 'bilm.safetensors');
+    await bilm.save(bilmPath);
+    const paragraph = (k: number) => labelsFromSpans(tokenizer, `${MEDICAL.repeat(1 + (k % 2))}\n${GENERAL.repeat(2)}`, [[0, MEDICAL.length * (1 + (k % 2)), 'medical']], 'medical');
+    const sentence = (k: number) => {
+      const start = GENERAL.length * (1 + (k % 2));
+      return labelsFromSpans(tokenizer, GENERAL.repeat(1 + (k % 2)) + MEDICAL + GENERAL, [[start, start + MEDICAL.length - 1, 'medical']], 'medical');
+    };
+    const train = [0, 1, 2].flatMap((k) => [paragraph(k), sentence(k)]);
+    const valSets = [{ name: 'paragraph', sequences: [3, 4].map(paragraph) }, { name: 'sentence', sequences: [3, 4].map(sentence) }];
+    const { classifier, sweep } = await TokenClassifier.train({ bilm, bilmPath, train, valSets, layers: [[2, 0]], smoothing: [0, 4], segmentation: true });
+    expect(sweep[0].layers).toEqual([0, 2]);
+    expect(sweep[0].layer).toBe(2);
+    expect(classifier.layers).toEqual([0, 2]);
+    expect(classifier.probe.dimension).toBe(2 * bilm.dimensionOf('both'));
+    // scores: the probe on [features at 0 | features at 2], turned by the chosen method
+    const doc = valSets[1].sequences[0].tokens;
+    const f0 = await bilm.features(doc, 0);
+    const f2 = await bilm.features(doc, 2);
+    const D = bilm.dimensionOf('both');
+    const joined = new Float32Array(doc.length * 2 * D);
+    for (let t = 0; t < doc.length; t++) {
+      joined.set(f0.subarray(t * D, (t + 1) * D), 2 * t * D);
+      joined.set(f2.subarray(t * D, (t + 1) * D), (2 * t + 1) * D);
+    }
+    const expected = applyScoreMethod(classifier.probe.predict(joined), classifier.method, boundariesOf(doc, boundaryIds(tokenizer)));
+    expect((await classifier.scoreDocuments([doc]))[0]).toEqual(expected);
+    // chosen on the blend: the saved classifier's own scores reproduce the chosen F1 of each kind
+    const chosen = (classifier.report as { chosen: { layers: number[]; kinds: { f1: number }[] } }).chosen;
+    expect(chosen.layers).toEqual([0, 2]);
+    for (const [i, set] of valSets.entries()) {
+      const scores = await classifier.scoreDocuments(set.sequences.map((q) => q.tokens));
+      const flat = Float32Array.from(scores.flatMap((x) => [...x]));
+      const labels = Uint8Array.from(set.sequences.flatMap((q) => [...q.labels]));
+      expect(binaryMetrics(flat, labels, classifier.threshold).f1).toBeCloseTo(chosen.kinds[i].f1, 12);
+    }
+    // the file records the set; it loads and scores the same
+    const path = join(dir, 'layers.safetensors');
+    await classifier.save(path);
+    const { metadata, tensors } = await readSafetensors(path);
+    expect(metadata.layers).toBe('[0,2]');
+    expect(metadata.layer).toBe('2');
+    const loaded = await TokenClassifier.load(path);
+    expect(loaded.layers).toEqual([0, 2]);
+    expect((await loaded.scoreDocuments([doc]))[0]).toEqual(expected);
+    // bad layer metadata is refused
+    const rewrite = (meta: Record<string, string>) => writeSafetensors(path, [...tensors.entries()].map(([n, t]) => [n, { dtype: t.dtype, shape: t.shape, data: t.data }] as [string, TensorToWrite]), meta);
+    const { layers: _, ...older } = metadata;
+    for (const [layers, message] of [['[2,0]', /ascending/], ['[0,1]', /does not end at layer 2/], ['[0,9]', /ascending/], ['zero', /not JSON/]] as const) {
+      await rewrite({ ...metadata, layers });
+      await expect(TokenClassifier.load(path)).rejects.toThrow(message);
+    }
+    // a file without 'layers' (as written before it existed) reads its one layer; this probe is too wide for it
+    await rewrite(older);
+    await expect(TokenClassifier.load(path)).rejects.toThrow(/probe has 64 features, its biLM gives 32/);
+    const single = await TokenClassifier.train({ bilm, bilmPath, train, valSets, layers: [2], smoothing: [0] });
+    await single.classifier.save(path);
+    const old = await readSafetensors(path);
+    const { layers: __, ...oldMeta } = old.metadata;
+    await writeSafetensors(path, [...old.tensors.entries()].map(([n, t]) => [n, { dtype: t.dtype, shape: t.shape, data: t.data }] as [string, TensorToWrite]), oldMeta);
+    const reloaded = await TokenClassifier.load(path);
+    expect(reloaded.layers).toEqual([2]);
+    expect((await reloaded.scoreDocuments([doc]))[0]).toEqual((await single.classifier.scoreDocuments([doc]))[0]);
   });
 
   it('refuses a classifier whose biLM changed, or a file of another kind', async () => {

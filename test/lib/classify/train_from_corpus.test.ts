@@ -57,5 +57,30 @@ describe('trainClassifierFromCorpus', () => {
     // without sentence mixes there is one validation kind
     const paragraphOnly = await trainClassifierFromCorpus({ ...options, out: join(data, 'p.safetensors'), bilm: report.files.bilm, sentenceMixes: false });
     expect(paragraphOnly.tokenKinds.map((k) => k.name)).toEqual(['paragraph']);
-  }, 60_000);
+    // relabel: the probe and its choices see only the labels the hook returns (the SAE route)
+    const seen: number[] = [];
+    const identity = await trainClassifierFromCorpus({
+      ...options, out: join(data, 'same.safetensors'), bilm: report.files.bilm,
+      relabel: async ({ tokenTrain, valSets }) => {
+        seen.push(tokenTrain.length, ...valSets.map((v) => v.sequences.length));
+        return { tokenTrain: [...tokenTrain], valSets: [...valSets] };
+      },
+    });
+    expect(seen).toEqual([2 * 3 * 6, 3 * 3, 3 * 3]);
+    expect(identity.options.relabel).toBe(true);
+    expect(Array.from((await TokenClassifier.load(join(data, 'same.safetensors'))).probe.weights)).toEqual(Array.from(classifier.probe.weights));
+    const flip = (s: { tokens: Uint32Array; labels: Uint8Array }) => ({ tokens: s.tokens, labels: s.labels.map((l) => (l === 255 ? l : 1 - l)) });
+    const flipped = await trainClassifierFromCorpus({
+      ...options, out: join(data, 'flip.safetensors'), bilm: report.files.bilm,
+      relabel: async ({ tokenTrain, valSets }) => ({ tokenTrain: tokenTrain.map(flip), valSets: valSets.map((v) => ({ name: v.name, sequences: v.sequences.map(flip) })) }),
+    });
+    const weights = (await TokenClassifier.load(join(data, 'flip.safetensors'))).probe.weights;
+    // the flipped probe points the other way
+    expect(weights.reduce((a, w, i) => a + w * classifier.probe.weights[i], 0)).toBeLessThan(0);
+    expect(flipped.tokenKinds.map((k) => k.name)).toEqual(['paragraph', 'sentence']);
+    await expect(trainClassifierFromCorpus({
+      ...options, out: join(data, 'bad.safetensors'), bilm: report.files.bilm,
+      relabel: async ({ tokenTrain, valSets }) => ({ tokenTrain: tokenTrain.slice(1), valSets: [...valSets] }),
+    })).rejects.toThrow(expect.objectContaining({ code: 'E_OPTION' }));
+  }, 120_000);
 });

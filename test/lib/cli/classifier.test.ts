@@ -62,7 +62,24 @@ describe('classifier subcommands', () => {
     expect(bothReport.scoring).toBe('segment c=4 s=1 l=1 b=0');
     expect(bothReport.kinds.map((k: { name: string; items: number }) => [k.name, k.items])).toEqual([['spliced.jsonl.gz', enc(text).length], ['sentence.jsonl', enc(mixed).length]]);
     const plain = await run(['eval-classifier', '--classifier', clf, '--spans', spans, sentence, '--smoothing', '0']);
-    expect(plain.stdout).toMatch(/scores: raw\n[^]*spliced\.jsonl\.gz[^]*sentence\.jsonl/);
+    expect(plain.stdout).toMatch(/scores: raw, probe on layer 1\n[^]*spliced\.jsonl\.gz[^]*sentence\.jsonl/);
+    // a probe on a layer set evaluates like any other and says which layers it reads
+    const { classifier: joined } = await TokenClassifier.train({
+      bilm, bilmPath, layers: [[0, 2]],
+      train: [broadcastLabel(enc(MEDICAL), 1), broadcastLabel(enc(GENERAL), 0)],
+      val: [broadcastLabel(enc(MEDICAL + MEDICAL), 1), broadcastLabel(enc(GENERAL + GENERAL), 0)],
+    });
+    const joinedPath = join(dir, 'joined.safetensors');
+    await joined.save(joinedPath);
+    const joinedReport = await run(['eval-classifier', '--classifier', joinedPath, '--spans', spans, '--json']);
+    expect(joinedReport.code).toBe(0);
+    expect(JSON.parse(joinedReport.stdout)).toMatchObject({ layers: [0, 2], items: enc(text).length });
+    expect((await run(['eval-classifier', '--classifier', joinedPath, '--spans', spans])).stdout).toMatch(/probe on layer 0\+2/);
+    for (const bad of [['--sweep', '0+x'], ['--sweep', '1,,2'], ['--mixtures', '0'], ['--mixtures', '0.5,x']]) {
+      const refused = await run(['train-classifier', '--bilm', bilmPath, '--train-labels', shard, '--val-labels', shard, '--out', join(dir, 'c.safetensors'), ...bad]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain(bad[0]);
+    }
     expect((await run(['eval-classifier', '--classifier', clf, '--spans', spans, '--segmentation', '4,x'])).code).toBe(2);
     expect((await run(['eval-classifier', '--classifier', clf, '--spans', spans, '--segmentation', '4', '--smoothing', '2'])).code).toBe(2);
 

@@ -1,9 +1,10 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureCurrentDist } from '../../helpers/current_dist.js';
 import { jsonErrorCode, runCli } from '../../../lib/cli/main.js';
 import type { CliIO } from '../../../lib/cli/output.js';
 import { readDocuments } from '../../../lib/data/read_documents.js';
@@ -15,19 +16,9 @@ const cli = join(root, 'dist', 'cli', 'main.js');
 const dir = mkdtempSync(join(tmpdir(), 'tf-cli-conv-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function newestSource(folder: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(folder, { withFileTypes: true })) {
-    const path = join(folder, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
 beforeAll(() => {
   // the Ctrl-C tests run the compiled CLI in a child process: make sure dist/ is current
-  if (!existsSync(cli) || statSync(cli).mtimeMs < newestSource(join(root, 'lib')))
-    execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')]);
+  ensureCurrentDist(cli);
 }, 180_000);
 
 async function run(argv: string[], isTTY = false) {

@@ -1,8 +1,9 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureCurrentDist } from '../../helpers/current_dist.js';
 import { runCli } from '../../../lib/cli/main.js';
 import { writeShard } from '../../../lib/data/shard.js';
 import { SideFileKind, sideFilePathFor, writeSideFile } from '../../../lib/data/side_file.js';
@@ -13,15 +14,6 @@ const tokenizer = { vocabSize: 1000, eotId: 0, hiddenId: 1, hash: 'c3'.repeat(32
 let dir: string;
 let shards: string[];
 
-function newestSource(folder: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(folder, { withFileTypes: true })) {
-    const path = join(folder, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
 async function run(argv: string[]) {
   let stdout = '';
   let stderr = '';
@@ -31,8 +23,7 @@ async function run(argv: string[]) {
 
 beforeAll(async () => {
   // the kill test runs the compiled CLI in a child process: make sure dist/ is current
-  if (!existsSync(cli) || statSync(cli).mtimeMs < newestSource(join(root, 'lib')))
-    execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')]);
+  ensureCurrentDist(cli);
   dir = mkdtempSync(join(tmpdir(), 'tf-cli-filter-'));
   shards = [];
   for (let s = 0; s < 40; s++) {

@@ -86,8 +86,18 @@ describe('tokenfilter demo', () => {
     expect(sae.length).toBeLessThan(scores.length);
     const atThreshold = scores.filter((s) => s >= Math.round(255 * report.threshold)).length / scores.length;
     expect(report.matched_fraction).toBeCloseTo(atThreshold, 2);
-    for (const stage of ['tokenizer', 'labeler_lm', 'sae', 'sae_labels', 'classifier', 'scoring', 'train_baseline', 'train_remove'])
+    for (const stage of ['tokenizer', 'labeler_lm', 'sae', 'sae_labels', 'classifier', 'scoring', 'train_baseline', 'train_remove']) {
       expect(report.stages[stage]).toBeGreaterThanOrEqual(0);
+      expect(report.stages_cpu[stage]).toBeGreaterThanOrEqual(0);
+    }
+    expect(Object.keys(report.stages_cpu)).toEqual(Object.keys(report.stages));
+    expect(report.cpu_seconds).toBeGreaterThan(0);
+    expect(stdout).toMatch(/CPU \(s\): +tokenizer \d+, .*labeler_lm \d+, .*; total \d+/);
+    // the remaining-time estimate follows each stage's line, from the first stage on, until the last
+    const lines = stderr.split('\n');
+    const tokenizerLine = lines.findIndex((l) => l.startsWith('tokenizer:'));
+    expect(lines[tokenizerLine + 1]).toMatch(/^  about \d+(\.\d)? (s|min) left/);
+    expect(lines.filter((l) => / left at this machine's pace so far$/.test(l)).length).toBe(Object.keys(report.stages).length - 1);
     expect(readFileSync(join(out, 'loss.svg'), 'utf8')).toMatch(/^<svg/);
     expect(readFileSync(join(out, 'index.html'), 'utf8')).toMatch(/tokenfilter demo[\s\S]*SAE labels vs gold/);
   }, 300_000);

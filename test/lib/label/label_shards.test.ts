@@ -1,7 +1,7 @@
 // The labelling stage over shards and the `tokenfilter label` CLI, on a tiny random LM and SAE:
 // activation windows cover every position once with left context, side files equal a direct
 // application of the rule, gold-domain fractions are reported, bad arguments exit with code 2.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import { readShard, writeShard } from '../../../lib/data/shard.js';
 import { readSideFile, SideFileKind, sideFilePathFor, writeSideFile } from '../../../lib/data/side_file.js';
 import { tokenActivations } from '../../../lib/label/activations.js';
 import { labelShards } from '../../../lib/label/label_shards.js';
+import { summarizeRun } from '../../../lib/filter/run_summary.js';
 import { labelTokensWithEot } from '../../../lib/label/label_tokens.js';
 import { LatentMoments } from '../../../lib/label/latent_moments.js';
 import { SparseAutoencoder } from '../../../lib/label/sae.js';
@@ -113,6 +114,50 @@ describe('labelShards', () => {
     });
     expect(result.byGold?.['1'].tokens).toBeGreaterThan(0);
     expect(result.tokens).toBe(650);
+  });
+});
+
+describe('labelShards through the shard runner', () => {
+  const common = () => ({ model, layer: 1, sae, latents: [3, 7, 11, 19], z: 1, minLatents: 2, context: 32, sources: [join(dir, 'lm.safetensors'), join(dir, 'sae.safetensors')] });
+  const labelsOf = (out: string, s: number) => readFileSync(join(out, `part_${s}.labels.side`));
+
+  it('splits shards across tasks with the label files of one task, skips verified shards and redoes an altered one', async () => {
+    const one = join(dir, 'split-one');
+    const two = join(dir, 'split-two');
+    const whole = await labelShards({ shards, out: one, ...common() });
+    const a = await labelShards({ shards, out: two, ...common(), task: { index: 0, count: 2 } });
+    const b = await labelShards({ shards, out: two, ...common(), task: { index: 1, count: 2 } });
+    expect(a.shards.map((r) => r.shard)).toEqual([shards[0]]);
+    expect(b.shards.map((r) => r.shard)).toEqual([shards[1]]);
+    for (const s of [0, 1]) expect(labelsOf(two, s).equals(labelsOf(one, s))).toBe(true);
+    expect(a.labelled + b.labelled).toBe(whole.labelled);
+    expect(JSON.parse(readFileSync(b.manifest, 'utf8'))).toMatchObject({ task: { index: 1, count: 2 }, shards: [shards[1]], labelled: b.labelled });
+    const again = await labelShards({ shards, out: two, ...common(), task: { index: 0, count: 2 } });
+    expect(again.skipped).toEqual([shards[0]]);
+    expect(again.labelled).toBe(a.labelled);
+    // an output altered in place (same size) is redone, back to the same bytes
+    const altered = labelsOf(two, 0);
+    altered[altered.length - 1] ^= 1;
+    writeFileSync(join(two, 'part_0.labels.side'), altered);
+    const redone = await labelShards({ shards, out: two, ...common(), task: { index: 0, count: 2 } });
+    expect(redone.skipped).toEqual([]);
+    expect(labelsOf(two, 0).equals(labelsOf(one, 0))).toBe(true);
+    const summary = await summarizeRun(two);
+    expect(summary.stages.map((st) => st.stage)).toEqual(['label']);
+    expect(summary.stages[0]).toMatchObject({ complete: true, taskCount: 2, tokens: 650, labelledTokens: whole.labelled });
+    // other rule settings redo every shard; so does a call that names no source files
+    expect((await labelShards({ shards, out: one, ...common(), z: 1.5 })).skipped).toEqual([]);
+    expect((await labelShards({ shards, out: two, ...common(), sources: undefined, task: { index: 1, count: 2 } })).skipped).toEqual([]);
+  });
+
+  it('tokenfilter label --shard I/N labels its part and skips it on a rerun', async () => {
+    const argv = ['label', ...shards, '--model', join(dir, 'lm.safetensors'), '--layer', '1', '--sae', join(dir, 'sae.safetensors'), '--context', '32', '--latents', '3,7', '--z', '1', '--out', join(dir, 'cli-split'), '--json'];
+    const first = await run([...argv, '--shard', '1/2']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({ task: { index: 1, count: 2 }, shards: 1, skipped: 0 });
+    const second = await run([...argv, '--shard', '1/2']);
+    expect(JSON.parse(second.stdout)).toMatchObject({ shards: 1, skipped: 1 });
+    expect((await run([...argv, '--shard', '2/2'])).code).toBe(2);
   });
 });
 

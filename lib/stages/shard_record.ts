@@ -1,5 +1,6 @@
 /**
- * Per-shard completion records for resumable stages (score, filter): "verify or redo".
+ * Per-shard completion records for resumable stages (label, score, filter; written by the
+ * shard runner, lib/stages/shard_runner.ts): "verify or redo".
  *
  * A stage that finishes a shard writes its outputs atomically, then a record (JSON, atomically,
  * last) holding the SHA-256 of every input, the settings that shaped the outputs, and the size
@@ -7,14 +8,15 @@
  * three: the inputs hash the same now, the settings are equal, and every output is present with
  * its recorded size and hash. Anything else (an input changed, other settings, an output
  * replaced by a run killed before its record, a truncated or missing output) redoes the shard:
- * the stale record and any temporary files a killed run left for its outputs are removed first.
+ * the stale record, the outputs it described and any temporary files a killed run left for them
+ * are removed first, so no stale output survives a redo that fails.
  * @module
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { removeTemporaries } from './atomic_file.js';
+import { removeTemporaries } from '../data/atomic_file.js';
 
 /** A file's identity: its path (outputs: relative to the record's folder), size and SHA-256. */
 export interface FileDigest {
@@ -92,14 +94,21 @@ export async function verifiedRecord<R extends ShardRecordCore<unknown>>(
   return record;
 }
 
-/**
- * Clears the way to redo a shard: removes its stale record (so a kill before the new one is
- * written cannot leave an old record over new outputs) and the temporary files a killed run
- * left for the record and for `outputs`.
- */
-export async function prepareRedo(recordPath: string, outputs: readonly string[]): Promise<void> {
-  await unlink(recordPath).catch((error: NodeJS.ErrnoException) => {
+/** Removes `path`; a file that is not there is fine. */
+export async function removeIfPresent(path: string): Promise<void> {
+  await unlink(path).catch((error: NodeJS.ErrnoException) => {
     if (error.code !== 'ENOENT') throw error;
   });
+}
+
+/**
+ * Clears the way to redo a shard: removes its stale record first (so a kill before the new one
+ * is written cannot leave an old record over new outputs), then its stale `outputs` (so a redo
+ * that fails leaves nothing stale under a final name) and the temporary files a killed run left
+ * for the record and for `outputs`.
+ */
+export async function prepareRedo(recordPath: string, outputs: readonly string[]): Promise<void> {
+  await removeIfPresent(recordPath);
+  for (const path of outputs) await removeIfPresent(path);
   for (const path of [recordPath, ...outputs]) await removeTemporaries(path);
 }
