@@ -25,6 +25,9 @@ export { measureSeparability } from './experiment/mixture/separability.js';
 export type { Separability, ProbeResult, HeadProbe, SeparabilityOptions } from './experiment/mixture/separability.js';
 export { steeringSweep, alignability, itiSteering } from './experiment/mixture/steering_sweep.js';
 export type { SteeringPoint, Alignability, SteeringSweepOptions, DomainLossTable } from './experiment/mixture/steering_sweep.js';
+export { bestSteeredShare, checkComparisonSettings, COMPARISON_DEFAULTS } from './experiment/mixture/filtering_comparison.js';
+export type { ComparisonSettings, FilteringComparison, SeedComparison, DefenceRecord } from './experiment/mixture/filtering_comparison.js';
+export type { AttackRecord, AttackTarget } from './experiment/attack_stage.js';
 
 // backend
 export { backendInfo, setThreads, setSimdLevel } from './native.js';
@@ -75,8 +78,11 @@ export type { TransformerConfig, TransformerOptions, LadderOptions } from './mod
 export { trainMasked, TRAIN_DEFAULTS } from './model/train.js';
 export type { TrainOptions, TrainProgress, TrainSummary } from './model/train.js';
 export { loadCheckpoint, saveCheckpoint, restoreCheckpoint } from './model/checkpoint.js';
-export type { TrainingState } from './model/checkpoint.js';
-export { readSafetensors, writeSafetensors, parseSafetensors, SafetensorsError } from './model/safetensors.js';
+export type { TrainingState, RestoreOptions } from './model/checkpoint.js';
+export { readSafetensors, readSafetensorsMetadata, writeSafetensors, parseSafetensors, SafetensorsError } from './model/safetensors.js';
+export { readModelTokenizer, tokenizerMetadata, tokenizerFromMetadata, TOKENIZER_JSON_METADATA_KEY } from './model/model_tokenizer.js';
+export type { EmbedTokenizerOptions } from './model/model_tokenizer.js';
+export { readModelContract, TOKENIZER_METADATA_KEY } from './model/model_contract.js';
 export type { SafetensorsContents, SafetensorsTensor, SafetensorsDtype, TensorToWrite } from './model/safetensors.js';
 export { cosineSchedule } from './model/schedule.js';
 export type { CosineScheduleOptions } from './model/schedule.js';

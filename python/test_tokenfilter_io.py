@@ -253,6 +253,28 @@ class Models(unittest.TestCase):
                 tio.load_model(path)
             self.assertEqual(caught.exception.code, code)
 
+    def test_the_embedded_tokenizer_is_read_and_checked(self):
+        e = EXPECTED["embeddedTokenizer"]
+        trained = EXPECTED["tokenizers"][0]
+        for path in (e["embedded"], e["checkpoint"]):
+            text = tio.read_model_tokenizer(path)
+            with open(e["tokenizerPath"], encoding="utf-8") as f:
+                self.assertEqual(json.loads(text), json.load(f))
+            self.assertEqual(tio.tokenizer_contract_from_config(json.loads(text)), contract(trained))
+            self.assertEqual(tio.read_model_contract(path), contract(trained))
+        self.assertIsNone(tio.read_model_tokenizer(EXPECTED["models"][0]["path"]))
+        self.assertIsNone(tio.read_model_contract(EXPECTED["models"][0]["path"]))
+        with self.assertRaises(tio.TokenfilterError) as caught:
+            tio.read_model_tokenizer(e["swapped"])
+        self.assertEqual(caught.exception.code, "E_FILE_FORMAT")
+        self.assertIn("is not the one the file's contract names", str(caught.exception))
+        tensors, metadata = tio.read_safetensors(e["embedded"])
+        path = os.path.join(DIR, "bad_contract.safetensors")
+        tio.write_safetensors(path, dict(tensors), {**metadata, tio.TOKENIZER_METADATA_KEY: '{"vocabSize": -1}'})
+        with self.assertRaises(tio.TokenfilterError) as caught:
+            tio.read_model_contract(path)
+        self.assertEqual(caught.exception.code, "E_FILE_FORMAT")
+
     def test_safetensors_round_trip_and_strict_header(self):
         tensors, metadata = tio.read_safetensors(EXPECTED["models"][1]["path"])
         path = os.path.join(DIR, "copy.safetensors")
@@ -386,6 +408,17 @@ class Torch(unittest.TestCase):
             self.assertTrue(torch.isfinite(loss))
         self.assertGreater(float((gpt.wte.weight - before).abs().max()), 1e-4)
         gpt.save_safetensors(os.path.join(DIR, "from_torch.safetensors"))
+        self.assertIsNone(tio.read_model_tokenizer(os.path.join(DIR, "from_torch.safetensors")))
+        # a module loaded from a file with its tokenizer saves it back; another vocabulary is refused
+        embedded = tio.TokenfilterGPT.from_safetensors(EXPECTED["embeddedTokenizer"]["embedded"])
+        self.assertIsNotNone(embedded.tokenizer_json)
+        embedded.save_safetensors(os.path.join(DIR, "embedded_from_torch.safetensors"))
+        self.assertEqual(tio.read_model_tokenizer(os.path.join(DIR, "embedded_from_torch.safetensors")), embedded.tokenizer_json)
+        with open(EXPECTED["tokenizers"][1]["path"], encoding="utf-8") as f:
+            cl100k = f.read()
+        with self.assertRaises(tio.TokenfilterError) as caught:
+            embedded.save_safetensors(os.path.join(DIR, "wrong_vocab.safetensors"), tokenizer_json=cl100k)
+        self.assertEqual(caught.exception.code, "E_TOKENIZER_MISMATCH")
         with torch.no_grad():
             logits = gpt.eval()(torch.from_numpy(tokens())).numpy()
         logits.astype("<f4").tofile(os.path.join(DIR, "from_torch.logits.f32"))

@@ -16,7 +16,8 @@ What is here (one file on purpose: copy it next to your training script):
   sampler. ``sequential_batches``: every target once, in order, as ``sequentialBatches``.
 * ``read_safetensors`` / ``write_safetensors``: a strict safetensors parser and writer.
 * ``load_model`` and ``NumpyGPT``: the model's parameters and a numpy forward pass whose logits
-  match ``Transformer.logits``.
+  match ``Transformer.logits``. ``read_model_tokenizer`` / ``read_model_contract``: the
+  ``tokenizer.json`` a model or checkpoint embeds and the tokenizer contract it records.
 * ``cosine_lr`` and ``TRAIN_DEFAULTS``: trainMasked's schedule and settings.
 * With PyTorch installed: ``TokenfilterGPT`` (an ``nn.Module`` with ``load_safetensors``,
   ``save_safetensors``, ``loss`` and ``optimizer_groups``), ``MaskedWindows`` (an
@@ -218,6 +219,12 @@ def tokenizer_contract_from_json(path: str) -> TokenizerContract:
             config = json.load(f)
     except (OSError, ValueError) as error:
         raise TokenfilterError("E_FILE_FORMAT" if isinstance(error, ValueError) else "E_IO", f"{path}: {error}", path) from error
+    return tokenizer_contract_from_config(config, path)
+
+
+def tokenizer_contract_from_config(config: dict, path: Optional[str] = None) -> TokenizerContract:
+    """``tokenizer_contract_from_json`` for a ``tokenizer.json`` already parsed (``path`` names it
+    in errors)."""
     model = config.get("model") if isinstance(config, dict) else None
     if not isinstance(model, dict) or model.get("type") != "BPE" or config.get("normalizer") is not None:
         _fail("E_FILE_FORMAT", path, "not a byte-level BPE tokenizer.json (model.type BPE, no normalizer)")
@@ -880,6 +887,72 @@ def load_model(path: str) -> Tuple[dict, Dict[str, np.ndarray]]:
     return config, params
 
 
+TOKENIZER_METADATA_KEY = "tokenizer"  # the contract: JSON {vocabSize, eotId, hiddenId, hashPrefix}
+TOKENIZER_JSON_METADATA_KEY = "tokenizer_json"  # the whole tokenizer.json (unless the writer was told not to)
+
+
+def read_model_contract(path: str) -> Optional[TokenizerContract]:
+    """The tokenizer contract a tokenfilter model or checkpoint records (``__metadata__.tokenizer``),
+    or None when it records none. Compare it with a shard's header: ``check_contract(
+    read_shard_header(shard).tokenizer, read_model_contract(model), shard)``."""
+    _, metadata = read_safetensors(path)
+    return _contract_from_metadata(metadata, path)
+
+
+def _contract_from_metadata(metadata: Dict[str, str], path: str) -> Optional[TokenizerContract]:
+    text = metadata.get(TOKENIZER_METADATA_KEY)
+    if text is None:
+        return None
+    try:
+        c = json.loads(text)
+        fields = [c["vocabSize"], c["eotId"], c["hiddenId"]]
+        ok = all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in fields)
+        ok = ok and isinstance(c["hashPrefix"], str) and re.fullmatch(r"[0-9a-f]{32}", c["hashPrefix"]) is not None
+    except (ValueError, TypeError, KeyError):
+        ok = False
+    if not ok:
+        _fail("E_FILE_FORMAT", path, f"metadata '{TOKENIZER_METADATA_KEY}' is not a tokenizer contract")
+    return TokenizerContract(c["vocabSize"], c["eotId"], c["hiddenId"], c["hashPrefix"])
+
+
+def read_model_tokenizer(path: str) -> Optional[str]:
+    """The ``tokenizer.json`` text a tokenfilter model or checkpoint embeds
+    (``__metadata__.tokenizer_json``), checked against the contract and vocabulary the file
+    records; None when it embeds none (saved with ``--no-embed-tokenizer``, or by an older
+    version). With Hugging Face ``tokenizers``: ``Tokenizer.from_str(read_model_tokenizer(path))``
+    encodes text with the ids the model was trained on (docs/tokenizer.md lists the known
+    differences)."""
+    _, metadata = read_safetensors(path)
+    return _tokenizer_from_metadata(metadata, path)
+
+
+def _tokenizer_from_metadata(metadata: Dict[str, str], path: str) -> Optional[str]:
+    text = metadata.get(TOKENIZER_JSON_METADATA_KEY)
+    if text is None:
+        return None
+    try:
+        config = json.loads(text)
+    except ValueError as error:
+        raise TokenfilterError("E_FILE_FORMAT", f"{path}: metadata '{TOKENIZER_JSON_METADATA_KEY}' is not JSON ({error})", path)
+    own = tokenizer_contract_from_config(config, path)
+    recorded = _contract_from_metadata(metadata, path)
+    if recorded is not None and recorded != own:
+        _fail("E_FILE_FORMAT", path, f"the embedded tokenizer ({own.describe()}) is not the one the file's contract "
+              f"names ({recorded.describe()})")
+    vocab = _model_config(metadata, path)["vocabSize"] if "config" in metadata else own.vocab_size
+    if vocab != own.vocab_size:
+        _fail("E_FILE_FORMAT", path, f"the embedded tokenizer has {own.vocab_size} ids, the model {vocab}")
+    return text
+
+
+def model_tokenizer_metadata(tokenizer_json: str, path: Optional[str] = None) -> Dict[str, str]:
+    """The ``__metadata__`` entries recording a tokenizer in a model file: the contract and the
+    ``tokenizer.json`` text itself (what ``tokenfilter train`` writes)."""
+    c = tokenizer_contract_from_config(json.loads(tokenizer_json), path)
+    contract = {"vocabSize": c.vocab_size, "eotId": c.eot_id, "hiddenId": c.hidden_id, "hashPrefix": c.hash_prefix}
+    return {TOKENIZER_METADATA_KEY: json.dumps(contract, separators=(",", ":")), TOKENIZER_JSON_METADATA_KEY: tokenizer_json}
+
+
 def rope_tables(context: int, head_size: int, base: float) -> Tuple[np.ndarray, np.ndarray]:
     """cos, sin [T, hs/2] float32 of angle t * base^(-2d/hs) (computed in float64)."""
     d = np.arange(head_size // 2, dtype=np.float64)
@@ -1137,6 +1210,7 @@ if torch is not None:
             cos, sin = rope_tables(config["context"], C // config["heads"], config["ropeBase"])
             self.register_buffer("rope_cos", torch.from_numpy(cos), persistent=False)
             self.register_buffer("rope_sin", torch.from_numpy(sin), persistent=False)
+            self.tokenizer_json: Optional[str] = None  # the tokenizer.json text the model reads, when known
 
         @classmethod
         def from_safetensors(cls, path: str) -> "TokenfilterGPT":
@@ -1146,7 +1220,9 @@ if torch is not None:
             return model
 
         def load_safetensors(self, path: str) -> None:
-            """Loads a tokenfilter model or checkpoint file (``wte`` or ``wte.weight`` naming)."""
+            """Loads a tokenfilter model or checkpoint file (``wte`` or ``wte.weight`` naming) and
+            keeps the tokenizer it embeds in ``self.tokenizer_json`` (None when it embeds none)."""
+            self.tokenizer_json = read_model_tokenizer(path)
             config, params = load_model(path)
             for key in ("vocabSize", "dModel", "layers", "heads", "hidden", "tieEmbeddings"):
                 if config[key] != self.config[key]:
@@ -1162,11 +1238,20 @@ if torch is not None:
                 (decayed if p.dim() == 2 and name != "wte.weight" else rest).append(p)
             return [{"params": decayed, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
 
-        def save_safetensors(self, path: str) -> None:
-            """Writes the parameters in tokenfilter's model format (``Transformer.load`` reads it)."""
+        def save_safetensors(self, path: str, tokenizer_json: Optional[str] = None, embed_tokenizer: bool = True) -> None:
+            """Writes the parameters in tokenfilter's model format (``Transformer.load`` reads it),
+            with the tokenizer (``tokenizer_json`` text, default the one loaded with the model) and
+            its contract, or the contract alone when ``embed_tokenizer`` is False."""
             tensors = {k: v.detach().float().cpu().numpy() for k, v in self.state_dict().items()}
             metadata = {"format": MODEL_FORMATS[0], "format_version": MODEL_FORMAT_VERSION,
                         "config": json.dumps(self.config)}
+            text = tokenizer_json if tokenizer_json is not None else self.tokenizer_json
+            if text is not None:
+                recorded = model_tokenizer_metadata(text, path)
+                ids = json.loads(recorded[TOKENIZER_METADATA_KEY])["vocabSize"]
+                if ids != self.config["vocabSize"]:
+                    _fail("E_TOKENIZER_MISMATCH", path, f"the tokenizer has {ids} ids, the model {self.config['vocabSize']}")
+                metadata.update(recorded if embed_tokenizer else {TOKENIZER_METADATA_KEY: recorded[TOKENIZER_METADATA_KEY]})
             write_safetensors(path, tensors, metadata)
 
         def forward(self, inputs):

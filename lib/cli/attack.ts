@@ -10,7 +10,8 @@ import { readShard, readShardHeader } from '../data/shard.js';
 import { SideFileKind, findSideFile, readSideFile } from '../data/side_file.js';
 import type { RecordedContract, TokenizerContract } from '../data/tokenizer_contract.js';
 import { prepareFileOutputs } from '../data/output_path.js';
-import { checkModelAgainstShard, contractMetadata } from '../model/model_contract.js';
+import { checkModelAgainstShard } from '../model/model_contract.js';
+import { derivedTokenizerMetadata } from '../model/model_tokenizer.js';
 import { errorCode } from '../errors.js';
 import {
   adversarialFinetune,
@@ -216,7 +217,7 @@ export async function attackCommand(options: AttackCommandOptions, io: CliIO): P
     for (const sampler of samplers) sampler.close();
   }
   if (options.out)
-    await result.model.save(options.out, { ...contractMetadata(asRecorded(contract)), finetune_attack: JSON.stringify({ lr: result.lr, tokens: result.tokens }) });
+    await result.model.save(options.out, { ...(await derivedTokenizerMetadata(options.model, asRecorded(contract))), finetune_attack: JSON.stringify({ lr: result.lr, tokens: result.tokens }) });
   printAttackResult(io, options, result, sweep, targetLoss!);
   return { result, sweep, targetLoss: targetLoss! };
 }

@@ -7,6 +7,7 @@
 import type { Command } from 'commander';
 import { MIXTURE_DEFAULTS, readMixtureResults, runMixtureExperiment, type MixtureResults } from '../experiment/mixture/run_mixture.js';
 import { mixtureTables, writeMixtureReport } from '../experiment/mixture/mixture_report.js';
+import type { ComparisonSettings } from '../experiment/mixture/filtering_comparison.js';
 import { UsageError, parseIntegerOption, writeJson, type CliIO } from './output.js';
 
 /** Options of `tokenfilter mixture`, as the CLI parses them. */
@@ -27,6 +28,11 @@ export interface MixtureCommandOptions {
   alphas: string;
   alignCost: number;
   samples: number;
+  compare?: boolean;
+  compareShare?: number;
+  rmuSteps?: number;
+  attackBudget?: number;
+  attackLrs?: string;
   reportOnly?: boolean;
   json?: boolean;
   quiet?: boolean;
@@ -40,6 +46,21 @@ function numbers(flag: string, text: string): number[] {
     if (!Number.isFinite(v)) throw new UsageError(`${flag}: '${s}' is not a number`);
     return v;
   });
+}
+
+/** The comparison settings of the `--compare*` flags (false without `--compare`). */
+function compareSettings(options: MixtureCommandOptions): false | ComparisonSettings {
+  const given = options.compareShare !== undefined || options.rmuSteps !== undefined || options.attackBudget !== undefined || options.attackLrs !== undefined;
+  if (!options.compare) {
+    if (given) throw new UsageError('--compare-share, --rmu-steps, --attack-budget and --attack-lrs need --compare');
+    return false;
+  }
+  return {
+    share: options.compareShare === undefined ? undefined : options.compareShare / 100,
+    rmuSteps: options.rmuSteps,
+    attackBudget: options.attackBudget,
+    attackLrs: options.attackLrs === undefined ? undefined : numbers('--attack-lrs', options.attackLrs),
+  };
 }
 
 /** Runs `mixture`; returns the results (also in OUT/results.json, with the report beside it). */
@@ -56,7 +77,7 @@ export async function mixtureCommand(options: MixtureCommandOptions, io: CliIO):
       data: options.data, out: options.out, shares, seeds: numbers('--seeds', options.seeds),
       layers: options.layers, dModel: options.width, heads: options.heads, context: options.context, vocabSize: options.vocab,
       steps: options.steps, batch: options.batch, lr: options.lr, ks: numbers('--ks', options.ks), alphas: numbers('--alphas', options.alphas),
-      alignCost: options.alignCost, samples: options.samples, onLog: log,
+      alignCost: options.alignCost, samples: options.samples, onLog: log, compare: compareSettings(options),
       signal: io.signal, // Ctrl-C in the CLI (main.ts)
     });
   }
@@ -94,6 +115,11 @@ export function registerMixture(program: Command, io: CliIO): void {
     .option('--alphas <list>', 'ITI: strengths (multiples of the projected std)', d.alphas.join(','))
     .option('--align-cost <x>', 'general-loss rise (nats) at which alignability is read', positive('--align-cost'), d.alignCost)
     .option('--samples <n>', 'medical prompts sampled with and without steering per model', int('--samples', 0), d.samples)
+    .option('--compare', 'then compare with filtering at one share: token removal, ITI, RMU, and the fine-tuning tokens that bring medicine back')
+    .option('--compare-share <pct>', 'medical share (percent) of the compared unfiltered model (default: the best alignability)', positive('--compare-share'))
+    .option('--rmu-steps <n>', 'comparison: RMU steps on the unfiltered model (default 400)', int('--rmu-steps'))
+    .option('--attack-budget <x>', 'comparison: attack tokens as a fraction of the pretraining tokens (default 0.15)', positive('--attack-budget'))
+    .option('--attack-lrs <list>', 'comparison: learning rates each attack sweeps (default 3e-4,1e-3,3e-3)')
     .option('--report-only', 'only rewrite the report from OUT/results.json')
     .option('--json', 'print results.json on stdout')
     .option('--quiet', 'no progress lines on stderr')

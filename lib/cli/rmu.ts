@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { prepareFileOutputs } from '../data/output_path.js';
 import type { BatchSampler } from '../data/sampler.js';
 import { rmu, RMU_DEFAULTS, type RmuResult } from '../eval/rmu.js';
-import { contractMetadata } from '../model/model_contract.js';
+import { derivedTokenizerMetadata } from '../model/model_tokenizer.js';
 import { asRecorded, checkModelsAgainstShards, loadModelArgument, openSampler, shardContract } from './attack.js';
 import { ProgressLine, UsageError, numberOption, parseIntegerOption, writeJson, type CliIO } from './output.js';
 
@@ -67,7 +67,7 @@ export async function rmuCommand(options: RmuCommandOptions, io: CliIO): Promise
     for (const sampler of samplers) sampler.close();
   }
   const settings = { layer: result.layer, blocks: result.blocks, steps: result.steps, alpha: result.alpha, steeringCoefficient: result.steeringCoefficient, lr: result.lr, seed: result.seed };
-  await result.model.save(options.out, { ...contractMetadata(asRecorded(contract)), rmu: JSON.stringify({ source: options.model, ...settings }) });
+  await result.model.save(options.out, { ...(await derivedTokenizerMetadata(options.model, asRecorded(contract))), rmu: JSON.stringify({ source: options.model, ...settings }) });
   const first = result.curve[0];
   const last = result.curve[result.curve.length - 1];
   if (options.json)

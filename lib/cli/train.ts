@@ -7,13 +7,15 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { errorCode } from '../errors.js';
 import { prepareFileOutputs } from '../data/output_path.js';
-import { contractMetadata } from '../model/model_contract.js';
+import { tokenizerMetadata } from '../model/model_tokenizer.js';
+import { trainingTokenizer } from './training_tokenizer.js';
 import { readShardHeader } from '../data/shard.js';
 import { SideFileKind, findSideFile } from '../data/side_file.js';
 import { checkSameContract, type RecordedContract } from '../data/tokenizer_contract.js';
 import { BatchSampler } from '../data/sampler.js';
 import { ladderConfig, resolveTransformerConfig, type TransformerConfig } from '../model/config.js';
 import { Transformer } from '../model/transformer.js';
+import { Tokenizer } from '../data/tokenizer.js';
 import { TRAIN_DEFAULTS, trainMasked, type TrainSummary } from '../model/train.js';
 import { TRAIN_STAGE_DEFAULTS } from '../stages/train.js';
 import { backendInfo } from '../native.js';
@@ -36,6 +38,10 @@ export interface TrainCommandOptions {
   checkpoint?: string;
   checkpointEvery: number;
   resume?: boolean;
+  /** The shards' tokenizer.json (or 'cl100k') to embed; default: found beside the shards. */
+  tokenizer?: string;
+  /** False (--no-embed-tokenizer): record the tokenizer contract only. Default true. */
+  embedTokenizer?: boolean;
   json?: boolean;
 }
 
@@ -80,6 +86,7 @@ export async function trainCommand(shards: string[], options: TrainCommandOption
     if (first) checkSameContract(first, shards[0], recorded, shard);
     first ??= recorded;
   }
+  const tokenizer = await trainingTokenizer(shards, first!, options, io);
   await checkTrainOutputs(shards, options);
   const config = modelConfig(first!.vocabSize, options);
   if (options.resume && !options.checkpoint) throw new UsageError('--resume needs --checkpoint PATH');
@@ -104,6 +111,8 @@ export async function trainCommand(shards: string[], options: TrainCommandOption
       checkpointPath: options.checkpoint,
       checkpointEvery: options.checkpoint ? options.checkpointEvery : 0,
       resumeFrom,
+      tokenizer,
+      embedTokenizer: options.embedTokenizer,
       signal: io.signal, // Ctrl-C in the CLI (main.ts)
       onProgress: (p) => progress.update(p.step, options.steps, 'steps', `loss ${p.loss.toFixed(3)} · ${formatCount(p.tokensPerSecond)} tok/s`),
     });
@@ -111,9 +120,12 @@ export async function trainCommand(shards: string[], options: TrainCommandOption
     progress.finish();
     sampler.close();
   }
-  await model.save(options.out, contractMetadata(first!));
+  await model.save(options.out, tokenizerMetadata(tokenizer, { embedTokenizer: options.embedTokenizer }));
   const { lossHistory, ...rest } = summary;
-  const result = { command: 'train', model: options.out, config, params: counts, ...rest, lossFirst: lossHistory[0], lossLast: summary.finalLoss };
+  const tokenizerEmbedded = tokenizer instanceof Tokenizer && options.embedTokenizer !== false;
+  const result = {
+    command: 'train', model: options.out, config, params: counts, tokenizerEmbedded, ...rest, lossFirst: lossHistory[0], lossLast: summary.finalLoss,
+  };
   if (options.json) writeJson(io, result);
   else
     io.stdout.write(
@@ -146,6 +158,8 @@ export function registerTrain(program: Command, io: CliIO): void {
     .option('--checkpoint <path>', 'checkpoint file (written atomically at the end and every --checkpoint-every steps)')
     .option('--checkpoint-every <n>', 'steps between checkpoints', int('--checkpoint-every', 1), d.checkpointEvery)
     .option('--resume', 'continue from --checkpoint when it exists (same shards, seed and options)')
+    .option('--tokenizer <path>', "the shards' tokenizer.json (or cl100k) to embed in the model (default: tokenizer.json beside the first shard)")
+    .option('--no-embed-tokenizer', "record the tokenizer's contract only, not its JSON")
     .option('--json', 'print a JSON summary on stdout')
     .action(async (shards: string[], options: TrainCommandOptions) => {
       await trainCommand(shards, options, io);

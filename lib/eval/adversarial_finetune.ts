@@ -11,6 +11,7 @@ import type { Batch } from '../data/batch.js';
 import { domainLosses } from './domain_loss.js';
 import { trainMasked, type TrainProgress } from '../model/train.js';
 import { Transformer } from '../model/transformer.js';
+import { setSteering, type Steering } from '../steer/steering.js';
 
 /** Held-out forget text: a token stream, with per-token domain labels or without (every token counts). */
 export interface ForgetEvalStream {
@@ -87,6 +88,12 @@ export interface AdversarialFinetuneOptions extends ForgetLossOptions {
   inPlace?: boolean;
   /** Tokens the model was pretrained on; when given, the result reports the fraction. */
   pretrainingTokens?: number;
+  /**
+   * Inference-time steering the defender keeps applied (e.g. ITI on chosen heads): every forget
+   * loss evaluation runs with it set on the fine-tuned model; the fine-tuning steps run without
+   * it (training refuses steering). Checked before any training (E_OPTION). Default: none.
+   */
+  evalSteering?: Steering;
   /** Stops at the next step or evaluation; the promise rejects with an AbortError. */
   signal?: AbortSignal;
   /** After every optimizer step (its `lr` is the constant rate). */
@@ -146,6 +153,7 @@ export type BatchSource = Iterable<Batch> | AsyncIterable<Batch>;
 const KNOWN = new Set([
   'targetLoss', 'evalStream', 'maxTokens', 'evalEvery', 'lr', 'beta1', 'beta2', 'eps', 'weightDecay', 'clip', 'inPlace',
   'pretrainingTokens', 'signal', 'onProgress', 'onEvaluation', 'forgetLabel', 'evalContext', 'evalBatch', 'maxEvalWindows',
+  'evalSteering',
 ]);
 
 /** Default constant learning rate of {@link adversarialFinetune}. */
@@ -229,6 +237,19 @@ export async function adversarialFinetune(
     maxEvalWindows: options.maxEvalWindows,
   };
   const target = options.inPlace ? model : cloneModel(model);
+  if (options.evalSteering !== undefined) {
+    setSteering(target, options.evalSteering); // validates it against the model (E_OPTION) before anything runs
+    setSteering(target, null);
+  }
+  const measure = async (m: Transformer): Promise<number> => {
+    if (options.evalSteering === undefined) return forgetLoss(m, options.evalStream, evalOptions);
+    setSteering(m, options.evalSteering);
+    try {
+      return await forgetLoss(m, options.evalStream, evalOptions);
+    } finally {
+      setSteering(m, null);
+    }
+  };
   if (options.inPlace) model.setOptimizerState();
   const curve: RecoveryPoint[] = [];
   const shape: BudgetState = { batchTokens: 0, ended: undefined };
@@ -238,7 +259,7 @@ export async function adversarialFinetune(
     options.onEvaluation?.(point);
     return loss <= targetLoss;
   };
-  let reached = record(0, await forgetLoss(target, options.evalStream, evalOptions));
+  let reached = record(0, await measure(target));
   if (!reached) {
     if (signal?.aborted) throw abortError('fine-tuning');
     const stop = new AbortController();
@@ -258,14 +279,14 @@ export async function adversarialFinetune(
         onProgress: options.onProgress,
         evaluateEvery: evalEvery,
         evaluate: async (m, step) => {
-          if (record(step, await forgetLoss(m, options.evalStream, evalOptions))) {
+          if (record(step, await measure(m))) {
             reached = true;
             stop.abort();
           }
         },
       });
       if (curve[curve.length - 1].step !== summary.steps)
-        reached = record(summary.steps, await forgetLoss(target, options.evalStream, evalOptions));
+        reached = record(summary.steps, await measure(target));
     } catch (error) {
       if (signal?.aborted) throw abortError('fine-tuning');
       // the evaluation hook stops training through `stop` once the target is reached

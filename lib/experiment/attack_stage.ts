@@ -17,7 +17,17 @@ import { domainLosses, type LabelledTokens } from '../eval/domain_loss.js';
 import { rmu } from '../eval/rmu.js';
 import { Transformer } from '../model/transformer.js';
 import type { ExperimentRun } from './filtering_experiment.js';
+import { tokenizerMetadata } from '../model/model_tokenizer.js';
+import type { Steering } from '../steer/steering.js';
 import { DOMAINS, FORGET_LABEL, UNLABELLED } from '../data/domains.js';
+
+/** A model to attack: its name in the records, its file, and steering kept on while it is evaluated. */
+export interface AttackTarget {
+  id: string;
+  modelPath: string;
+  /** Inference-time steering applied at every evaluation of the attack (adversarialFinetune's evalSteering). */
+  steering?: Steering;
+}
 
 /** Settings of the attack stage. */
 export interface AttackSettings {
@@ -50,6 +60,8 @@ export interface AttackRecord {
   budgetTokens: number;
   sweep: { lr: number; diverged: boolean; reached: boolean; tokensToTarget: number | null; finalLoss: number | null }[];
   curve: RecoveryPoint[];
+  /** True when the model was evaluated under steering (its defence is inference-time). */
+  steered?: boolean;
 }
 
 /** The attacker's and RMU's token streams: tokens of one label set, each document ending with its separator. */
@@ -75,8 +87,8 @@ export function selectDomains(stream: LabelledTokens, keep: (label: number) => b
 export async function runAttacks(
   dir: string,
   tokenizer: Tokenizer,
-  baseline: ExperimentRun,
-  targets: ExperimentRun[],
+  baseline: Pick<ExperimentRun, 'id' | 'modelPath' | 'trainTokens'>,
+  targets: AttackTarget[],
   train: LabelledTokens,
   val: LabelledTokens,
   settings: AttackSettings,
@@ -115,7 +127,7 @@ export async function runAttacks(
         if (p.step % 100 === 0) settings.log(`  rmu step ${p.step}/${p.steps}: forget term ${p.forgetLoss.toFixed(2)}, retain term ${p.retainLoss.toFixed(4)}`);
       },
     });
-    await result.model.save(rmuPath, { experiment_run: 'rmu', rmu_of: baseline.id });
+    await result.model.save(rmuPath, { experiment_run: 'rmu', rmu_of: baseline.id, ...tokenizerMetadata(tokenizer) });
     const losses = await domainLosses(result.model, val, { labelNames: [...DOMAINS], bootstrap: 500, seed: settings.seed });
     const every = Math.max(1, Math.floor(result.curve.length / 50));
     done.rmu = {
@@ -130,14 +142,14 @@ export async function runAttacks(
     settings.log(`rmu: medical ${losses.medical.loss.toFixed(4)}, biology ${losses.biology.loss.toFixed(4)}, general ${losses.general.loss.toFixed(4)}`);
   }
 
-  const victims: [string, string][] = [...targets.map((r) => [r.id, r.modelPath] as [string, string]), ['rmu', rmuPath]];
+  const victims: [string, string, Steering | undefined][] = [...targets.map((r) => [r.id, r.modelPath, r.steering] as [string, string, Steering | undefined]), ['rmu', rmuPath, undefined]];
   const pretrainingTokens = baseline.trainTokens;
   const budget = Math.max(batchTokens, Math.floor(settings.budgetFraction * pretrainingTokens / batchTokens) * batchTokens);
   const sweepBudget = Math.max(batchTokens, Math.floor(settings.sweepFraction * budget / batchTokens) * batchTokens);
-  for (const [name, path] of victims) {
+  for (const [name, path, evalSteering] of victims) {
     if (done.attacks[name]) continue;
     const model = await Transformer.load(path);
-    const common = { targetLoss, evalStream, evalEvery: settings.evalEvery, pretrainingTokens, forgetLabel: FORGET_LABEL, signal: settings.signal };
+    const common = { targetLoss, evalStream, evalEvery: settings.evalEvery, pretrainingTokens, forgetLabel: FORGET_LABEL, signal: settings.signal, evalSteering };
     const sweep = await lrSweepFinetune(model, () => batchesOf(forgetShard, settings.seed + 2), { ...common, maxTokens: sweepBudget, lrs: settings.lrs });
     const attack = await adversarialFinetune(model, batchesOf(forgetShard, settings.seed + 2), {
       ...common, maxTokens: budget, lr: sweep.bestLr,
@@ -149,6 +161,7 @@ export async function runAttacks(
       batchTokens: attack.batchTokens, budgetTokens: budget,
       sweep: sweep.runs.map((r) => ({ lr: r.lr, diverged: r.diverged, reached: r.result?.reached ?? false, tokensToTarget: r.result?.tokensToTarget ?? null, finalLoss: r.result?.finalLoss ?? null })),
       curve: attack.curve,
+      ...(evalSteering ? { steered: true } : {}),
     };
     await record();
     settings.log(`attack ${name}: ${attack.reached ? `reached the baseline after ${Math.round(attack.tokensToTarget!)} tokens (${(100 * attack.fractionOfPretraining!).toFixed(2)}% of pretraining)` : `did not reach the baseline within ${budget} tokens (loss ${attack.finalLoss.toFixed(4)})`}`);

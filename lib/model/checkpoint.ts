@@ -13,6 +13,8 @@ import { checkTransformerTensors } from './expected_tensors.js';
 import { configFromMetadata, MODEL_FORMAT_VERSION, parametersFromFile, Transformer } from './transformer.js';
 import type { TransformerConfig } from './config.js';
 import { TokenfilterError } from '../errors.js';
+import { checkSameContract, type RecordedContract } from '../data/tokenizer_contract.js';
+import { contractFromMetadata } from './model_contract.js';
 
 /** Format identifier in `__metadata__.format` of checkpoints. */
 export const CHECKPOINT_FORMAT = 'tokenfilter.checkpoint';
@@ -35,8 +37,12 @@ export interface TrainingState {
   seconds: number;
 }
 
-/** Writes a checkpoint of `model` (parameters and AdamW state) and `state` to `path`, atomically. */
-export async function saveCheckpoint(path: string, model: Transformer, state: TrainingState): Promise<void> {
+/**
+ * Writes a checkpoint of `model` (parameters and AdamW state) and `state` to `path`, atomically.
+ * `metadata` strings are added (the tokenizer record of lib/model/model_tokenizer.ts, say); the
+ * checkpoint's own keys win.
+ */
+export async function saveCheckpoint(path: string, model: Transformer, state: TrainingState, metadata: Record<string, string> = {}): Promise<void> {
   const { m, v, step } = model.optimizerState();
   if (step !== state.step) throw new TokenfilterError('E_STATE', `checkpoint: optimizer step ${step} disagrees with training state step ${state.step}`);
   const tensors = [
@@ -45,6 +51,7 @@ export async function saveCheckpoint(path: string, model: Transformer, state: Tr
     ...model.namedTensors(v, 'optimizer.exp_avg_sq.'),
   ];
   await writeSafetensors(path, tensors, {
+    ...metadata,
     ...model.fileMetadata(),
     format: CHECKPOINT_FORMAT,
     format_version: MODEL_FORMAT_VERSION,
@@ -87,13 +94,24 @@ function sameArchitecture(a: TransformerConfig, b: TransformerConfig): boolean {
  *   bad tensor (a negative second moment included) or metadata field; `model` is unchanged when
  *   it throws.
  */
-export async function restoreCheckpoint(path: string, model: Transformer): Promise<TrainingState> {
-  return restoreFromContents(await readSafetensors(path), path, model);
+export async function restoreCheckpoint(path: string, model: Transformer, options: RestoreOptions = {}): Promise<TrainingState> {
+  return restoreFromContents(await readSafetensors(path), path, model, options);
 }
 
-function restoreFromContents(file: SafetensorsContents, path: string, model: Transformer): TrainingState {
+/** Options of {@link restoreCheckpoint}. */
+export interface RestoreOptions {
+  /**
+   * The tokenizer the training data was written with: a checkpoint recording another one is
+   * refused (TokenfilterError E_TOKENIZER_MISMATCH); one recording none is accepted.
+   */
+  expectTokenizer?: { contract: RecordedContract; source: string };
+}
+
+function restoreFromContents(file: SafetensorsContents, path: string, model: Transformer, options: RestoreOptions = {}): TrainingState {
   if (file.metadata.format !== CHECKPOINT_FORMAT)
     throw new SafetensorsError(`${path}: not a training checkpoint (metadata format = ${JSON.stringify(file.metadata.format)})`);
+  const recorded = contractFromMetadata(file.metadata);
+  if (recorded && options.expectTokenizer) checkSameContract(recorded, path, options.expectTokenizer.contract, options.expectTokenizer.source);
   const config = configFromMetadata(file, path);
   if (!sameArchitecture(config, model.config))
     throw new SafetensorsError(`${path}: checkpoint config ${JSON.stringify(config)} does not match the model's ${JSON.stringify(model.config)}`);

@@ -1,14 +1,14 @@
 /**
- * The tokenizer contract of a model file: `tokenfilter train` (and `rmu`, `finetune-attack`)
- * record the contract of the shards the model learned from in the safetensors metadata
- * (`__metadata__.tokenizer`, a JSON string), so later pairings of that model with shards (eval,
+ * The tokenizer contract of a model or checkpoint file: `tokenfilter train` (and `rmu`,
+ * `finetune-attack`) record the contract of the shards the model learned from in the safetensors
+ * metadata (`__metadata__.tokenizer`, a JSON string; the tokenizer itself goes beside it, see
+ * lib/model/model_tokenizer.ts), so later pairings of that model with shards (eval,
  * attacks, RMU) compare tokenizers and not only vocabulary sizes. Models saved without it
  * (other tools, older files) are compared by vocabulary size alone.
  * @module
  */
-import { open } from 'node:fs/promises';
 import { checkSameContract, type RecordedContract } from '../data/tokenizer_contract.js';
-import { MAX_HEADER_BYTES } from './safetensors.js';
+import { readSafetensorsMetadata } from './safetensors.js';
 
 /** The metadata key holding the contract. */
 export const TOKENIZER_METADATA_KEY = 'tokenizer';
@@ -34,28 +34,22 @@ function isContract(value: unknown): value is RecordedContract {
  * header cannot be read (loading the model reports a malformed file).
  */
 export async function readModelContract(path: string): Promise<RecordedContract | null> {
-  let handle;
   try {
-    handle = await open(path, 'r');
+    return contractFromMetadata(await readSafetensorsMetadata(path));
   } catch {
     return null;
   }
+}
+
+/** The contract recorded in a model file's metadata; null when it records none (or a malformed one). */
+export function contractFromMetadata(metadata: Record<string, string>): RecordedContract | null {
+  const text = metadata[TOKENIZER_METADATA_KEY];
+  if (typeof text !== 'string') return null;
   try {
-    const prefix = Buffer.alloc(8);
-    if ((await handle.read(prefix, 0, 8, 0)).bytesRead !== 8) return null;
-    const length = Number(prefix.readBigUInt64LE(0));
-    if (length < 2 || length > MAX_HEADER_BYTES) return null;
-    const header = Buffer.alloc(length);
-    if ((await handle.read(header, 0, length, 8)).bytesRead !== length) return null;
-    const parsed = JSON.parse(header.toString('utf8')) as { __metadata__?: Record<string, unknown> };
-    const text = parsed?.__metadata__?.[TOKENIZER_METADATA_KEY];
-    if (typeof text !== 'string') return null;
     const contract: unknown = JSON.parse(text);
     return isContract(contract) ? contract : null;
   } catch {
     return null;
-  } finally {
-    await handle.close();
   }
 }
 

@@ -7,7 +7,7 @@
  * (temporary file, fsync, rename), so an existing file is never left half-written.
  * @module
  */
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { writeAtomically } from '../data/atomic_file.js';
 import { endianness } from 'node:os';
 import { TokenfilterError, type ErrorCode } from '../errors.js';
@@ -168,6 +168,41 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors'): Saf
 export async function readSafetensors(path: string): Promise<SafetensorsContents> {
   const bytes = await readFile(path);
   return parseSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);
+}
+
+/**
+ * The `__metadata__` strings of a safetensors file, reading its header only (not the tensors).
+ * @throws SafetensorsError for a header that is truncated, too long, not JSON or with non-string
+ *   metadata; file-system errors as thrown by node:fs.
+ */
+export async function readSafetensorsMetadata(path: string): Promise<Record<string, string>> {
+  const handle = await open(path, 'r');
+  try {
+    const prefix = Buffer.alloc(8);
+    if ((await handle.read(prefix, 0, 8, 0)).bytesRead !== 8) fail(path, 'file is too short for the 8-byte header length');
+    const length = prefix.readBigUInt64LE(0);
+    if (length > BigInt(MAX_HEADER_BYTES)) fail(path, `header length ${length} exceeds ${MAX_HEADER_BYTES}`);
+    const header = Buffer.alloc(Number(length));
+    if ((await handle.read(header, 0, header.length, 8)).bytesRead !== header.length)
+      fail(path, `header length ${length} runs past the end of the file: truncated?`);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(header));
+    } catch (error) {
+      fail(path, `header is not valid UTF-8 JSON (${(error as Error).message})`);
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) fail(path, 'header must be a JSON object');
+    const raw = (parsed as Record<string, unknown>).__metadata__ ?? {};
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail(path, '__metadata__ must be an object');
+    const metadata: Record<string, string> = Object.create(null) as Record<string, string>;
+    for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+      if (typeof v !== 'string') fail(path, `__metadata__.${k} must be a string (the format allows strings only)`);
+      metadata[k] = v;
+    }
+    return metadata;
+  } finally {
+    await handle.close();
+  }
 }
 
 function dtypeOf(data: TensorData, dtype: SafetensorsDtype | undefined, name: string): SafetensorsDtype {

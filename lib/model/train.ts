@@ -8,6 +8,9 @@ import { restoreCheckpoint, saveCheckpoint, type TrainingState } from './checkpo
 import { cosineSchedule } from './schedule.js';
 import type { Transformer } from './transformer.js';
 import { CodedTypeError, CodedRangeError } from '../errors.js';
+import { Tokenizer } from '../data/tokenizer.js';
+import type { RecordedContract } from '../data/tokenizer_contract.js';
+import { recordedContractOf, tokenizerMetadata } from './model_tokenizer.js';
 
 /** Progress after each optimizer step. */
 export interface TrainProgress {
@@ -70,6 +73,14 @@ export interface TrainOptions {
    * to an uninterrupted run.
    */
   resumeFrom?: string;
+  /**
+   * The tokenizer of the training data: checkpoints record it (its JSON too unless
+   * `embedTokenizer` is false; a bare contract alone), and `resumeFrom` a checkpoint recording
+   * another one is refused with TokenfilterError E_TOKENIZER_MISMATCH. Default: none recorded.
+   */
+  tokenizer?: Tokenizer | RecordedContract;
+  /** Embed the tokenizer JSON in checkpoints (default true; see lib/model/model_tokenizer.ts). */
+  embedTokenizer?: boolean;
   /** Call `evaluate(model, step)` every this many steps. Default 0 (never). */
   evaluateEvery?: number;
   /** Evaluation hook; may be async; it may call the model's inference methods. */
@@ -108,15 +119,19 @@ export const TRAIN_DEFAULTS = Object.freeze({
   warmupFraction: 0.1,
 });
 
-type Resolved = Required<Omit<TrainOptions, 'steps' | 'warmupSteps' | 'onProgress' | 'signal' | 'checkpointPath' | 'resumeFrom' | 'evaluate'>> &
+type Resolved = Required<Omit<TrainOptions, 'steps' | 'warmupSteps' | 'onProgress' | 'signal' | 'checkpointPath' | 'resumeFrom' | 'evaluate' | 'tokenizer' | 'embedTokenizer'>> &
   Pick<TrainOptions, 'onProgress' | 'signal' | 'checkpointPath' | 'resumeFrom' | 'evaluate'> & {
     steps: number | undefined;
     warmupSteps: number;
+    /** The metadata checkpoints record about the tokenizer ({} when none was given). */
+    tokenizerMetadata: Record<string, string>;
+    /** The contract a resumed checkpoint must match, when a tokenizer was given. */
+    tokenizerContract: RecordedContract | undefined;
   };
 
 const KNOWN = new Set([
   'lr', 'beta1', 'beta2', 'eps', 'weightDecay', 'clip', 'steps', 'warmupSteps', 'minLrRatio', 'accumulation',
-  'onProgress', 'signal', 'checkpointPath', 'checkpointEvery', 'resumeFrom', 'evaluateEvery', 'evaluate',
+  'onProgress', 'signal', 'checkpointPath', 'checkpointEvery', 'resumeFrom', 'evaluateEvery', 'evaluate', 'tokenizer', 'embedTokenizer',
 ]);
 
 function num(value: unknown, name: string, ok: (x: number) => boolean, range: string): number {
@@ -126,6 +141,10 @@ function num(value: unknown, name: string, ok: (x: number) => boolean, range: st
 }
 const int = (value: unknown, name: string, min: number) =>
   num(value, name, (x) => Number.isInteger(x) && x >= min, `an integer ≥ ${min}`);
+
+function contractOf(tokenizer: Tokenizer | RecordedContract): RecordedContract {
+  return tokenizer instanceof Tokenizer ? recordedContractOf(tokenizer) : tokenizer;
+}
 
 /** Applies defaults and validates every option once. */
 export function resolveTrainOptions(options: TrainOptions, batchCount: number | undefined): Resolved {
@@ -150,7 +169,11 @@ export function resolveTrainOptions(options: TrainOptions, batchCount: number | 
   if (checkpointEvery > 0 && o.checkpointPath === undefined) throw new CodedTypeError('checkpointEvery needs checkpointPath');
   const evaluateEvery = int(o.evaluateEvery, 'evaluateEvery', 0);
   if (evaluateEvery > 0 && o.evaluate === undefined) throw new CodedTypeError('evaluateEvery needs an evaluate callback');
+  if (o.embedTokenizer !== undefined && typeof o.embedTokenizer !== 'boolean') throw new CodedTypeError('embedTokenizer must be a boolean');
+  const recorded = o.tokenizer === undefined ? {} : tokenizerMetadata(o.tokenizer, { embedTokenizer: o.embedTokenizer });
   return {
+    tokenizerMetadata: recorded,
+    tokenizerContract: o.tokenizer === undefined ? undefined : contractOf(o.tokenizer),
     lr: num(o.lr, 'lr', (x) => x >= 0, '≥ 0'),
     beta1: num(o.beta1, 'beta1', (x) => x >= 0 && x < 1, 'in [0, 1)'),
     beta2: num(o.beta2, 'beta2', (x) => x >= 0 && x < 1, 'in [0, 1)'),
@@ -189,12 +212,14 @@ export async function trainMasked(
   const o = resolveTrainOptions(options, Array.isArray(batches) ? batches.length : undefined);
   const schedule = cosineSchedule({ peak: o.lr, warmupSteps: o.warmupSteps, totalSteps: o.steps, minRatio: o.minLrRatio });
   const state: TrainingState = o.resumeFrom
-    ? await restoreCheckpoint(o.resumeFrom, model)
+    ? await restoreCheckpoint(o.resumeFrom, model, {
+        expectTokenizer: o.tokenizerContract && { contract: o.tokenizerContract, source: 'the training data' },
+      })
     : { step: 0, batchesConsumed: 0, tokens: 0, supervisedTokens: 0, flops: 0, lossHistory: [], seconds: 0 };
   const secondsBefore = state.seconds;
   const checkpoint = (path: string) => {
     state.seconds = secondsBefore + (performance.now() - started) / 1000;
-    return saveCheckpoint(path, model, state);
+    return saveCheckpoint(path, model, state, o.tokenizerMetadata);
   };
   if (o.signal?.aborted) throw abortError('training');
 

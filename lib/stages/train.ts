@@ -21,6 +21,9 @@ import { TokenfilterError } from '../errors.js';
 import { TRAIN_DEFAULTS, trainMasked, type TrainSummary } from '../model/train.js';
 import { Transformer } from '../model/transformer.js';
 import { withDefaults } from './option_keys.js';
+import { Tokenizer } from '../data/tokenizer.js';
+import { tokenizerHashPrefix } from '../data/tokenizer_contract.js';
+import { tokenizerMetadata } from '../model/model_tokenizer.js';
 
 /** The batch settings of a training run, handed to a stream that makes its own batches. */
 export interface BatchSettings {
@@ -140,10 +143,13 @@ export async function runTrain(options: TrainStageOptions): Promise<TrainStageRe
   const counts = model.parameterCount();
   if (o.checkpoint) await makeFolder(dirname(o.checkpoint));
   const source = openStream(o.stream, { batch: o.batch, context: o.context, seed: o.seed, expectTokenizer: o.tokenizer });
+  // checkpoints and the saved model record the tokenizer (its JSON too when it is a Tokenizer)
+  const recorded = o.tokenizer instanceof Tokenizer ? o.tokenizer
+    : { vocabSize: o.tokenizer.vocabSize, eotId: o.tokenizer.eotId, hiddenId: o.tokenizer.hiddenId, hashPrefix: tokenizerHashPrefix(o.tokenizer.hash) };
   let summary: TrainSummary;
   try {
     summary = await trainMasked(model, source.batches, {
-      steps: o.steps, lr: o.lr, signal: o.signal,
+      steps: o.steps, lr: o.lr, signal: o.signal, tokenizer: recorded,
       ...(o.checkpoint ? { checkpointPath: o.checkpoint, checkpointEvery: o.checkpointEvery, resumeFrom: existsSync(o.checkpoint) ? o.checkpoint : undefined } : {}),
       onProgress: (p) => {
         if (p.step % o.logEvery === 0 || p.step === o.steps) log(`  ${o.name} step ${p.step}/${o.steps} loss ${p.loss.toFixed(3)} (${Math.round(p.tokensPerSecond)} tokens/s)`);
@@ -154,7 +160,7 @@ export async function runTrain(options: TrainStageOptions): Promise<TrainStageRe
   }
   if (o.save) {
     await makeFolder(dirname(o.save.path));
-    await model.save(o.save.path, o.save.metadata);
+    await model.save(o.save.path, { ...o.save.metadata, ...tokenizerMetadata(recorded) });
     if (o.checkpoint) await rm(o.checkpoint, { force: true });
   }
   return { model, summary, params: { total: counts.total, nonEmbedding: counts.nonEmbedding } };

@@ -16,6 +16,7 @@ import { hashUnit } from '../../lib/data/random.js';
 import { readSafetensors, writeSafetensors } from '../../lib/model/safetensors.js';
 import { Transformer } from '../../lib/model/transformer.js';
 import { trainMasked } from '../../lib/model/train.js';
+import { TOKENIZER_JSON_METADATA_KEY, tokenizerMetadata } from '../../lib/model/model_tokenizer.js';
 
 export const VOCAB = 300;
 export const TOKENIZER: TokenizerContract = { vocabSize: VOCAB, eotId: 299, hiddenId: 298, hash: 'tokenizer-for-python-tests' };
@@ -181,6 +182,24 @@ async function writeTokenizers(dir: string, shards: string[]) {
   });
 }
 
+/**
+ * A model of the trained tokenizer's vocabulary saved with that tokenizer embedded (as `tokenfilter
+ * train` saves it), its checkpoint, and a copy whose embedded JSON is another tokenizer than its
+ * contract names.
+ */
+async function writeEmbeddedTokenizer(dir: string, tokenizerPath: string, otherPath: string) {
+  const tokenizer = await Tokenizer.load(tokenizerPath);
+  const model = await Transformer.create({ vocabSize: tokenizer.vocabSize, dModel: 16, layers: 1, heads: 2, context: 8, seed: 5 });
+  const embedded = join(dir, 'embedded.safetensors');
+  await model.save(embedded, tokenizerMetadata(tokenizer));
+  const swapped = join(dir, 'swapped_tokenizer.safetensors');
+  await model.save(swapped, { ...tokenizerMetadata(tokenizer), [TOKENIZER_JSON_METADATA_KEY]: readFileSync(otherPath, 'utf8') });
+  const checkpoint = join(dir, 'embedded.checkpoint.safetensors');
+  const sampleBatch = { inputs: new Uint32Array(8), targets: new Uint32Array(8), lossMask: new Uint8Array(8).fill(1), batch: 1, context: 8 };
+  await trainMasked(model, [sampleBatch], { checkpointPath: checkpoint, tokenizer });
+  return { embedded, swapped, checkpoint, tokenizerPath };
+}
+
 /** Writes every fixture into `dir` and `dir/expected.json`; returns the description. */
 export async function writeFixtures(dir: string) {
   const data = await writeData(dir);
@@ -189,9 +208,11 @@ export async function writeFixtures(dir: string) {
   const models = await writeModels(dir, data.shards.slice(0, 3));
   const training = await writeTraining(dir, data.shards.slice(0, 3));
   const tokenizers = await writeTokenizers(dir, data.shards);
+  const gpt2 = tokenizers.find((t) => t.name === 'gpt2')!.path;
+  const embeddedTokenizer = await writeEmbeddedTokenizer(dir, tokenizers[0].path, gpt2);
   const hashParts = [[0, 0, 0, 0], [7, 0, 123456, 0], [2 ** 32 - 1, 2 ** 21 - 1, 99, 1], [3, 256, 2 ** 31, 5]];
   const hashes = hashParts.map((parts) => ({ parts, value: hashUnit(...parts) }));
-  const expected = { ...data, tokenizer: readShard(data.shards[0]).header.tokenizer, bad, ...batches, ...models, hashes, training, tokenizers };
+  const expected = { ...data, tokenizer: readShard(data.shards[0]).header.tokenizer, bad, ...batches, ...models, hashes, training, tokenizers, embeddedTokenizer };
   writeFileSync(join(dir, 'expected.json'), JSON.stringify(expected));
   return expected;
 }

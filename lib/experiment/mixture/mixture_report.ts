@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../../data/atomic_file.js';
 import { chartSvg, escapeXml } from '../svg_chart.js';
 import type { MixtureResults, MixtureRun } from './run_mixture.js';
+import { attackCurvesSvg, comparisonSvg, comparisonTable } from './comparison_report.js';
 
 const COLORS = ['#1b9e77', '#d95f02', '#7570b3', '#e7298a', '#66a61e', '#e6ab02', '#a6761d', '#666666'];
 
@@ -85,6 +86,7 @@ export function mixtureTables(results: MixtureResults): string {
   lines.push('', `| medical share | ${Array.from({ length: L }, (_, l) => `layer ${l} AUROC`).join(' | ')} |`, `|---|${'---|'.repeat(L)}`);
   for (const [share, runs] of groups)
     lines.push(`| ${pct(share)} | ${Array.from({ length: L }, (_, l) => meanSpread(runs.map((r) => r.separability.layers[l].auroc))).join(' | ')} |`);
+  if (results.comparison) lines.push('', '## Against filtering', '', comparisonTable(results.comparison).trimEnd());
   return `${lines.join('\n')}\n`;
 }
 
@@ -94,6 +96,10 @@ export async function writeMixtureReport(out: string, results: MixtureResults): 
   const groups = runsByShare(results);
   for (const [share, runs] of groups) await write(`heads-${pct(share).replace('%', 'pct')}.svg`, headHeatmapSvg(share, runs));
   await write('tradeoff.svg', tradeoffSvg(results));
+  if (results.comparison) {
+    await write('comparison.svg', comparisonSvg(results.comparison));
+    await write('comparison-attacks.svg', attackCurvesSvg(results.comparison));
+  }
   const tables = mixtureTables(results);
   await write('tables.md', tables);
   const samples = groups.flatMap(([share, runs]) => runs[0].samples.map((s) => `<tr><td>${pct(share)}</td><td>${escapeXml(s.prompt)}</td><td>${escapeXml(s.plain)}</td><td>${escapeXml(s.steered)}</td></tr>`));
@@ -102,6 +108,7 @@ export async function writeMixtureReport(out: string, results: MixtureResults): 
 <p>${Object.keys(results.runs).length} runs; options in results.json. Tables (mean ± half the seed range):</p>
 <pre>${escapeXml(tables)}</pre>
 <img src="tradeoff.svg">
+${results.comparison ? '<h2>Against filtering</h2>\n<img src="comparison.svg">\n<img src="comparison-attacks.svg">' : ''}
 ${groups.map(([share]) => `<img src="heads-${pct(share).replace('%', 'pct')}.svg">`).join('\n')}
 <h2>Samples (medical prompts; steered = ITI at each model's alignability point)</h2>
 <table border="1" cellpadding="4"><tr><th>share</th><th>prompt</th><th>plain</th><th>steered</th></tr>${samples.join('')}</table>

@@ -24,9 +24,10 @@ import { withDefaults } from '../../stages/option_keys.js';
 import { corpusTokenizer, domainTrainTexts } from '../../stages/tokenize.js';
 import { runTrain } from '../../stages/train.js';
 import { backendInfo } from '../../native.js';
-import { buildMixtureCorpus, shareWeights, type MixtureCorpus } from './mixture_corpus.js';
+import { buildMixtureCorpus, shareWeights, type Domain, type MixtureCorpus } from './mixture_corpus.js';
 import { measureSeparability, type Separability } from './separability.js';
 import { alignability, itiSteering, steeringSweep, type Alignability, type DomainLossTable, type SteeringPoint } from './steering_sweep.js';
+import { checkComparisonSettings, runFilteringComparison, type ComparisonSettings, type FilteringComparison } from './filtering_comparison.js';
 import { DOMAINS } from '../../data/domains.js';
 
 /** Options of {@link runMixtureExperiment}; defaults in {@link MIXTURE_DEFAULTS}. */
@@ -59,6 +60,11 @@ export interface MixtureExperimentOptions {
   /** Medical prompts sampled with and without steering per model (0: none). */
   samples?: number;
   sampleTokens?: number;
+  /**
+   * After the ladder, compare keep-then-steer with filtering (token removal, ITI, RMU, with
+   * adversarial fine-tuning): true for the defaults, or the settings; see filtering_comparison.ts.
+   */
+  compare?: boolean | ComparisonSettings;
   onLog?: (line: string) => void;
   signal?: AbortSignal;
 }
@@ -82,6 +88,7 @@ export const MIXTURE_DEFAULTS = Object.freeze({
   alignCost: 0.05,
   samples: 3,
   sampleTokens: 24,
+  compare: false as boolean | ComparisonSettings,
 });
 
 /** {@link MixtureExperimentOptions} with every default applied. */
@@ -98,6 +105,7 @@ export function resolveMixtureOptions(options: MixtureExperimentOptions): Resolv
   if (o.dModel % o.heads !== 0) throw new TokenfilterError('E_OPTION', `dModel ${o.dModel} is not divisible by heads ${o.heads}`);
   for (const a of o.alphas) if (!Number.isFinite(a)) throw new TokenfilterError('E_OPTION', `alpha ${a} is not finite`);
   if (!(o.alignCost > 0)) throw new TokenfilterError('E_OPTION', `alignCost must be > 0, got ${o.alignCost}`);
+  checkComparisonSettings(o.compare);
   return o;
 }
 
@@ -129,6 +137,8 @@ export interface MixtureResults {
   options: Omit<ResolvedMixtureOptions, 'onLog' | 'signal'>;
   backend: ReturnType<typeof backendInfo>;
   runs: Record<string, MixtureRun>;
+  /** Keep-then-steer against filtering, when run (`compare`). */
+  comparison?: FilteringComparison;
 }
 
 /** Reads `results.json` of a study folder, or null. */
@@ -149,13 +159,19 @@ async function studyTokenizer(o: ResolvedMixtureOptions): Promise<Tokenizer> {
 
 /**
  * Trains (or resumes) one model at `share` (train stage); the training stream is the domain
- * shards weighted by {@link shareWeights}, loss on every token.
+ * shards weighted by {@link shareWeights}, loss on every token. `shards` replaces a domain's
+ * training shard (a filtered copy with its loss mask beside it, which is then applied); the
+ * weights and the batches drawn stay those of `share`.
  */
-async function trainShare(o: ResolvedMixtureOptions, corpus: MixtureCorpus, tokenizer: Tokenizer, share: number, seed: number, id: string) {
+export async function trainShare(
+  o: ResolvedMixtureOptions, corpus: MixtureCorpus, tokenizer: Tokenizer, share: number, seed: number, id: string,
+  shards: Partial<Record<Domain, string>> = {},
+) {
   const weights = shareWeights(share, corpus.trainTokens);
-  const sources = DOMAINS.filter((d) => weights[d] > 0).map((d) => ({ name: d, shards: [corpus.trainShards[d]], weight: weights[d] }));
+  const sources = DOMAINS.filter((d) => weights[d] > 0).map((d) => ({ name: d, shards: [shards[d] ?? corpus.trainShards[d]], weight: weights[d] }));
+  const lossMask = Object.keys(shards).length > 0 ? 'auto' : 'none';
   const { model, summary } = await runTrain({
-    name: `${id}:`, stream: { sources, lossMask: 'none' }, tokenizer, model: { layers: o.layers, dModel: o.dModel, heads: o.heads },
+    name: `${id}:`, stream: { sources, lossMask }, tokenizer, model: { layers: o.layers, dModel: o.dModel, heads: o.heads },
     context: o.context, batch: o.batch, steps: o.steps, lr: o.lr, seed,
     checkpoint: join(o.out, 'models', `${id}.checkpoint.safetensors`), checkpointEvery: 250,
     save: { path: join(o.out, 'models', `${id}.safetensors`), metadata: { mixture_run: id } }, logEvery: 250, onLog: o.onLog, signal: o.signal,
@@ -241,5 +257,7 @@ export async function runMixtureExperiment(options: MixtureExperimentOptions): P
       await saveResults(o.out, results);
       log(`${id}: medical ${m.base.medical.toFixed(3)}, best layer AUROC ${Math.max(...m.separability.layers.map((l) => l.auroc)).toFixed(3)}, alignability ${m.align.medicalRise.toFixed(3)}${m.align.reached ? '' : ' (cost not reached)'}`);
     }
+  if (o.compare !== false)
+    await runFilteringComparison(o, results, corpus, tokenizer, o.compare === true ? {} : o.compare, () => saveResults(o.out, results));
   return results;
 }

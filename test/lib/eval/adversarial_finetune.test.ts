@@ -6,6 +6,7 @@ import type { Batch } from '../../../lib/data/batch.js';
 import { adversarialFinetune, forgetLoss, lrSweepFinetune, type AdversarialFinetuneOptions } from '../../../lib/eval/adversarial_finetune.js';
 import { trainMasked, type TrainProgress } from '../../../lib/model/train.js';
 import { Transformer } from '../../../lib/model/transformer.js';
+import { setSteering } from '../../../lib/steer/steering.js';
 
 const TINY = { vocabSize: 64, dModel: 16, layers: 2, heads: 2, context: 16, seed: 5 };
 const B = 4;
@@ -137,6 +138,33 @@ describe('adversarialFinetune', () => {
     await expect(lrSweepFinetune(model, batches() as never, base())).rejects.toThrow(/function/);
     await expect(lrSweepFinetune(model, () => batches(), { ...base(), lrs: [] })).rejects.toThrow(/lrs/);
     await expect(lrSweepFinetune(model, () => batches(), { ...base(), lrs: [1e-3, -1] })).rejects.toThrow(/every lr/);
+  });
+});
+
+describe('adversarialFinetune with steering kept on during evaluation', () => {
+  it('evaluates every point under the steering, trains without it, and leaves no steering behind', async () => {
+    const model = await Transformer.create(TINY);
+    const hs = TINY.dModel / TINY.heads;
+    const steering = { heads: [{ layer: 1, head: 0, vector: Float32Array.from({ length: hs }, (_, i) => (i % 2 ? 3 : -3)) }] };
+    const options = base({ maxTokens: 6 * B * T, evalEvery: 3 });
+    const plain = await adversarialFinetune(model, batches(), options);
+    const steered = await adversarialFinetune(model, batches(), { ...options, evalSteering: steering });
+    // the start is the steered model's loss, not the plain one's
+    setSteering(model, steering);
+    const steeredStart = await forgetLoss(model, options.evalStream, { maxEvalWindows: 32 });
+    setSteering(model, null);
+    expect(steered.startLoss).toBe(steeredStart);
+    expect(steered.startLoss).not.toBe(plain.startLoss);
+    // the same training (steering does not touch the weights' updates): equal parameters, and
+    // the last point is the fine-tuned copy's loss with the steering on
+    expect(steered.model.getParameters()).toEqual(plain.model.getParameters());
+    setSteering(steered.model, steering);
+    expect(steered.finalLoss).toBe(await forgetLoss(steered.model, options.evalStream, { maxEvalWindows: 32 }));
+    setSteering(steered.model, null);
+    expect(await forgetLoss(steered.model, options.evalStream, { maxEvalWindows: 32 })).toBe(plain.finalLoss);
+    // a steering that does not fit the model is refused before anything runs
+    const bad = { heads: [{ layer: 9, head: 0, vector: new Float32Array(hs) }] };
+    await expect(adversarialFinetune(model, batches(), { ...options, evalSteering: bad })).rejects.toMatchObject({ code: 'E_OPTION' });
   });
 });
 

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseSafetensors, readSafetensors, SafetensorsError, writeSafetensors } from '../../../lib/model/safetensors.js';
+import { parseSafetensors, readSafetensors, readSafetensorsMetadata, SafetensorsError, writeSafetensors } from '../../../lib/model/safetensors.js';
 import { TokenfilterError } from '../../../lib/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tf-safetensors-'));
@@ -105,5 +105,24 @@ describe('safetensors', () => {
       .rejects.toMatchObject({ code: 'E_OPTION', message: "tensor 'toString' is given twice" });
     await expect(writeSafetensors(path, [['t', { dtype: 'constructor' as never, shape: [1], data: new Float32Array(1) }]]))
       .rejects.toThrow(/unsupported dtype constructor/);
+  });
+});
+
+describe('readSafetensorsMetadata', () => {
+  it('reads the metadata from the header alone and refuses a bad header by name', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tf-st-meta-'));
+    const path = join(dir, 'a.safetensors');
+    await writeSafetensors(path, [['x', { shape: [2], data: new Float32Array([1, 2]) }]], { format: 'f', note: 'n' });
+    expect({ ...(await readSafetensorsMetadata(path)) }).toEqual({ format: 'f', note: 'n' });
+    const bytes = readFileSync(path);
+    writeFileSync(join(dir, 'cut.safetensors'), bytes.subarray(0, 20));
+    await expect(readSafetensorsMetadata(join(dir, 'cut.safetensors'))).rejects.toMatchObject({ code: 'E_FILE_FORMAT', message: expect.stringContaining('truncated') });
+    const header = Buffer.from('{"__metadata__":{"k":1}}');
+    const prefix = Buffer.alloc(8);
+    prefix.writeBigUInt64LE(BigInt(header.length));
+    writeFileSync(join(dir, 'bad.safetensors'), Buffer.concat([prefix, header]));
+    await expect(readSafetensorsMetadata(join(dir, 'bad.safetensors'))).rejects.toThrow(/__metadata__\.k must be a string/);
+    await writeSafetensors(join(dir, 'none.safetensors'), [['x', { shape: [1], data: new Float32Array([1]) }]]);
+    expect({ ...(await readSafetensorsMetadata(join(dir, 'none.safetensors'))) }).toEqual({});
   });
 });
