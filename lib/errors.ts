@@ -62,6 +62,37 @@ export class TokenfilterError extends Error {
   }
 }
 
+/**
+ * A TypeError with a stable `code` (E_OPTION unless given another): an argument of the wrong
+ * type, found by a TypeScript check before any work starts. It stays a TypeError (`instanceof`,
+ * `name`), the shape the addon's own argument checks give (js_error.cc).
+ */
+export class CodedTypeError extends TypeError {
+  /** The stable code: branch on this. */
+  readonly code: ErrorCode;
+
+  constructor(message: string, code: ErrorCode = 'E_OPTION', options: { cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'TypeError';
+    this.code = code;
+  }
+}
+
+/**
+ * A RangeError with a stable `code` (E_OPTION unless given another): an argument out of range,
+ * empty, or inconsistent with another, found before any work starts. It stays a RangeError.
+ */
+export class CodedRangeError extends RangeError {
+  /** The stable code: branch on this. */
+  readonly code: ErrorCode;
+
+  constructor(message: string, code: ErrorCode = 'E_OPTION', options: { cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'RangeError';
+    this.code = code;
+  }
+}
+
 /** Whether `error` is a TokenfilterError, optionally with the given code. */
 export function isTokenfilterError(error: unknown, code?: ErrorCode): error is TokenfilterError {
   return error instanceof TokenfilterError && (code === undefined || error.code === code);

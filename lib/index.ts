@@ -10,6 +10,7 @@
 // errors
 export { TokenfilterError, ERROR_CODES, isTokenfilterError, errorCode } from './errors.js';
 export type { ErrorCode } from './errors.js';
+export { isAborted } from './abort.js';
 
 // steering and generation
 export { setSteering, itiVector, headShiftBlock, residualBlock } from './steer/steering.js';
@@ -24,7 +25,6 @@ export { measureSeparability } from './experiment/mixture/separability.js';
 export type { Separability, ProbeResult, HeadProbe, SeparabilityOptions } from './experiment/mixture/separability.js';
 export { steeringSweep, alignability, itiSteering } from './experiment/mixture/steering_sweep.js';
 export type { SteeringPoint, Alignability, SteeringSweepOptions, DomainLossTable } from './experiment/mixture/steering_sweep.js';
-export { writeMixtureReport } from './experiment/mixture/mixture_report.js';
 export { bestSteeredShare, checkComparisonSettings, COMPARISON_DEFAULTS } from './experiment/mixture/filtering_comparison.js';
 export type { ComparisonSettings, FilteringComparison, SeedComparison, DefenceRecord } from './experiment/mixture/filtering_comparison.js';
 export type { AttackRecord, AttackTarget } from './experiment/attack_stage.js';
@@ -63,6 +63,7 @@ export type { BatchSamplerOptions, SamplerSource, SamplerState } from './data/sa
 export { sequentialBatches } from './data/sequential_batches.js';
 export type { SequentialBatch, SequentialBatchOptions, RowOrigin } from './data/sequential_batches.js';
 export { encodeFloat16, decodeFloat16 } from './data/float16.js';
+export { DOMAINS, FORGET_DOMAIN, FORGET_LABEL, FORGET_FIRST, EXPERIMENT_DOMAINS, DEMO_DOMAINS } from './data/domains.js';
 export { loadDefaultCorpus, buildDefaultCorpus } from './data/default_corpus.js';
 export type { CorpusDocument, DefaultCorpus, CorpusStats, DefaultCorpusOptions } from './data/default_corpus.js';
 export { writeLabelledShards } from './data/labelled_shards.js';
@@ -71,6 +72,7 @@ export type { LabelledShardOptions, LabelledShardSummary } from './data/labelled
 // model
 export { Transformer } from './model/transformer.js';
 export type { ParameterCount, TensorInfo, TokenShape } from './model/transformer.js';
+export { transformerParameterCount } from './model/parameter_count.js';
 export { resolveTransformerConfig, ladderConfig, TRANSFORMER_DEFAULTS } from './model/config.js';
 export type { TransformerConfig, TransformerOptions, LadderOptions } from './model/config.js';
 export { trainMasked, TRAIN_DEFAULTS } from './model/train.js';
@@ -119,9 +121,9 @@ export { summariseMcq, normalisedScores } from './eval/mcq_summary.js';
 export type { McqNormalisation, McqGroupScore, McqBreakdown, McqScoredQuestion } from './eval/mcq_summary.js';
 
 // experiments
-export { runFilteringExperiment, readExperimentResults, parseModelSize, sizeName, updateFits, EXPERIMENT_DEFAULTS } from './experiment/filtering_experiment.js';
+export { runFilteringExperiment, readExperimentResults, parseModelSize, sizeName, EXPERIMENT_DEFAULTS } from './experiment/filtering_experiment.js';
 export type { FilteringExperimentOptions, FilteringExperimentResults, ExperimentRun, ModelSize, SlowdownRecord } from './experiment/filtering_experiment.js';
-export { buildDomainCorpus, EXPERIMENT_DOMAINS } from './experiment/domain_corpus.js';
+export { buildDomainCorpus } from './experiment/domain_corpus.js';
 export type { DomainCorpus, DomainCorpusOptions } from './experiment/domain_corpus.js';
 export { buildMixedCorpus, labelWebDocument } from './experiment/mixed_corpus.js';
 export type { MixedCorpus, MixedCorpusOptions, MixingStats } from './experiment/mixed_corpus.js';
@@ -131,9 +133,6 @@ export { documentClassifierScores, documentClassifierPathFor } from './experimen
 export type { DocumentScorer } from './experiment/document_scores.js';
 export { seedGroups, spreadOf, spreadText } from './experiment/seed_summary.js';
 export type { SeedGroup, Spread } from './experiment/seed_summary.js';
-export { writeExperimentReport } from './experiment/experiment_report.js';
-export { chartSvg } from './experiment/svg_chart.js';
-export type { ChartSpec, ChartSeries } from './experiment/svg_chart.js';
 
 // labelling with sparse autoencoders
 export { SparseAutoencoder, SAE_DEFAULTS, SAE_FORMAT, resolveSaeConfig } from './label/sae.js';
@@ -180,8 +179,8 @@ export { DocumentClassifier } from './classify/document_classifier.js';
 export type { LabelledDocument, TrainDocumentClassifierOptions, DocumentLayerResult } from './classify/document_classifier.js';
 export { UNLABELLED, broadcastLabel, labelsFromSpans, labelsFromSideFile, labelsFromScores } from './classify/labels.js';
 export type { LabelledSequence } from './classify/labels.js';
-export { binaryMetrics, precisionRecallCurve, auroc } from './classify/metrics.js';
-export type { BinaryMetrics, PrPoint } from './classify/metrics.js';
+export { binaryMetrics, precisionRecallCurve, auroc, precisionRecallF1 } from './classify/metrics.js';
+export type { BinaryMetrics, PrPoint, PrecisionRecallF1 } from './classify/metrics.js';
 export { scoreShards } from './classify/score_shards.js';
 export type { ScoreSettings, ScoreShardsOptions, ScoreShardsProgress, ScoreShardsResult, ShardScoreRecord, ShardScoreStats } from './classify/score_shards.js';
 export { trainBiLMProbe } from './classify/train_bilm_probe.js';
@@ -192,10 +191,9 @@ export { evaluateTokenClassifier, evaluateTokenClassifierOn, evaluateDocumentCla
 export type { Evaluation, EvaluateOptions, SpannedText } from './classify/evaluate.js';
 
 // the demo
-export { runDemo, DEMO_DEFAULTS, validateDemoOptions } from './demo/run_demo.js';
+export { runDemo, DEMO_DEFAULTS } from './demo/run_demo.js';
 export type { DemoOptions, DemoReport, DemoRun, DemoLabels, ResolvedDemoOptions } from './demo/run_demo.js';
-export { runSaeChain } from './demo/sae_chain.js';
-export type { SaeChainSettings, SaeChainInputs, SaeChainReport, SaeChainResult, GoldAgreement } from './demo/sae_chain.js';
+export type { SaeChainSettings, SaeChainReport, GoldAgreement } from './demo/sae_chain.js';
 
 // pipeline stages (docs/stages.md): one file each, with its defaults, resolve() and run()
 export { checkOptionKeys, nearestName } from './stages/option_keys.js';
@@ -222,11 +220,8 @@ export type { Domain } from './data/wordnet_domains.js';
 export type { SplitStats } from './data/default_corpus.js';
 export type { OffsetTokenizer, SpannedDocument } from './data/labelled_shards.js';
 export type { TensorData } from './model/safetensors.js';
-export type { ExperimentReportFiles } from './experiment/experiment_report.js';
 export type { HistogramScores } from './filter/score_histogram.js';
-export { DOMAINS as DEMO_DOMAINS } from './demo/run_demo.js';
 export { DEFAULT_SMOOTHING_RADII } from './classify/token_classifier.js';
 export { smoothScores, lineBreakIds } from './classify/smoothing.js';
 export { insertedCount } from './classify/sentence_mixes.js';
-export { Random } from './classify/sampling.js';
-export { Sfc32 } from './data/random.js';
+export { Random, Sfc32 } from './data/random.js';

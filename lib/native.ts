@@ -7,6 +7,8 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TokenfilterError } from './errors.js';
+import type { NativeAddon } from './native_types.js';
 
 const require = createRequire(import.meta.url);
 /** The package root: this file lives in lib/ (sources) or dist/ (compiled). */
@@ -21,14 +23,15 @@ export function addonOverride(): string | undefined {
   return path === undefined || path === '' ? undefined : path;
 }
 
-function loadAddon(): any {
+function loadAddon(): NativeAddon {
   try {
     const override = addonOverride();
     if (override !== undefined) return require(override);
     return require('node-gyp-build')(packageRoot);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(
+    throw new TokenfilterError(
+      'E_NATIVE',
       `tokenfilter: could not load the native addon for ${process.platform}-${process.arch} (Node ${process.version}).\n` +
         `  ${reason}\n` +
         '  Build it from source with `npm rebuild tokenfilter` (needs cmake >= 3.18 and a C++17 compiler).',
@@ -36,9 +39,11 @@ function loadAddon(): any {
   }
 }
 
-/** The raw addon. Internal: the public API wraps and validates every call. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const native: any = loadAddon();
+/**
+ * The raw addon, typed by {@link NativeAddon}. Internal: this module is the only one that loads
+ * it, and the public API wraps and validates every call.
+ */
+export const native: NativeAddon = loadAddon();
 
 /** SIMD instruction set used by the CPU kernels. */
 export type SimdLevel = 'scalar' | 'avx2' | 'avx512';
@@ -111,7 +116,7 @@ let autoChoice: BackendInfo['auto'];
  */
 export function cudaBackend(): CudaBackend {
   if (!cudaState) {
-    const s = native.cudaLoad(cudaLibraryPath()) as { available: boolean; reason: string; path: string; devices: CudaDevice[] };
+    const s = native.cudaLoad(cudaLibraryPath());
     cudaState = { available: s.available, reason: s.reason, library: s.path, devices: s.devices, gemm: 'own' };
   }
   return { ...cudaState, devices: cudaState.devices.map((d) => ({ ...d })) };
@@ -124,7 +129,7 @@ export function recordAutoDevice(choice: { device: 'cpu' | 'cuda'; reason: strin
 
 /** Reports the backend: SIMD level, threads, CUDA. */
 export function backendInfo(): BackendInfo {
-  const cpu = native.backendInfo() as Omit<BackendInfo, 'cuda' | 'auto'>;
+  const cpu = native.backendInfo();
   const info: BackendInfo = { ...cpu, cuda: cudaBackend() };
   if (autoChoice) info.auto = { ...autoChoice };
   return info;

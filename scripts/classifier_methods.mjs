@@ -11,7 +11,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { labelsFromSpans } from '../dist/classify/labels.js';
 import { binaryMetrics, precisionRecallCurve } from '../dist/classify/metrics.js';
-import { Random } from '../dist/classify/sampling.js';
+import { Random } from '../dist/data/random.js';
 import { applyScoreMethod, describeScoreMethod } from '../dist/classify/score_method.js';
 import { boundariesOf, boundaryIds } from '../dist/classify/segmentation.js';
 import { sentenceMixesOf } from '../dist/classify/sentence_mixes.js';

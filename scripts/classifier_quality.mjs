@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { BiLM } from '../dist/classify/bilm.js';
 import { evaluateTokenClassifier } from '../dist/classify/evaluate.js';
 import { labelsFromScores, labelsFromSpans } from '../dist/classify/labels.js';
-import { Random } from '../dist/classify/sampling.js';
+import { Random } from '../dist/data/random.js';
 import { paragraphsOf, spliceDocuments } from '../dist/classify/spliced_documents.js';
 import { TokenClassifier } from '../dist/classify/token_classifier.js';
 import { CLASSIFIER_PRESETS, trainClassifierFromCorpus } from '../dist/classify/train_from_corpus.js';

@@ -2,7 +2,7 @@
 //   node scripts/classifier_sae_route.mjs DATA BILM OUT.safetensors [--layer 2] [--sae-steps 600] [--sample 60000] [--sweep 0]
 //     [--probe-documents N --val-documents N --latents N]   (smaller than the preset, to try it on a small corpus)
 // The --preset default probe data of trainClassifierFromCorpus on a biLM it made (same seed, so the
-// same split and tokenizer): paragraph and sentence mixes of training documents. The labeler LM is
+// same split and tokenizer): paragraph and sentence mixes of training documents. The labeller LM is
 // the biLM's forward half (no second LM to train here); a TopK SAE (1,024 latents, k 32) reads its
 // residual stream at --layer over the first --sample tokens of the probe's training sequences; the
 // latents are ranked by AUROC on that sample's gold labels (the demo's stand-in for the paper's LLM

@@ -8,7 +8,7 @@ import { TokenClassifier } from '../dist/classify/token_classifier.js';
 import { readShard } from '../dist/data/shard.js';
 import { SideFileKind, readSideFile, sideFilePathFor } from '../dist/data/side_file.js';
 import { Transformer } from '../dist/model/transformer.js';
-import { EXPERIMENT_DOMAINS } from '../dist/experiment/domain_corpus.js';
+import { DOMAINS } from '../dist/data/domains.js';
 
 const [classifierPath, valPath, thresholdText, ...models] = process.argv.slice(2);
 if (!classifierPath || !valPath || !(Number(thresholdText) >= 0) || models.length === 0) {
@@ -47,8 +47,8 @@ for (const path of models) {
     for (let r = 0; r < b; r++)
       for (let t = 0; t < T; t++) {
         const i = (w0 + r) * T + t + 1;
-        if (labels[i] >= EXPERIMENT_DOMAINS.length) continue;
-        const key = `${EXPERIMENT_DOMAINS[labels[i]]}/${flagged[i] ? 'flagged' : 'kept'}`;
+        if (labels[i] >= DOMAINS.length) continue;
+        const key = `${DOMAINS[labels[i]]}/${flagged[i] ? 'flagged' : 'kept'}`;
         sum.set(key, (sum.get(key) ?? 0) + losses[r * T + t]);
         count.set(key, (count.get(key) ?? 0) + 1);
       }

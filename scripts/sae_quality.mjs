@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Quality of SAE weak labels for the medical (forget) class, end to end on one machine:
-// tokenizer → small labeler LM → residual activations at a middle layer → TopK SAE → latents
+// tokenizer → small labeller LM → residual activations at a middle layer → TopK SAE → latents
 // chosen from domain labels of the training text → labelling rule on held-out text with gold
 // spans → token precision / recall / F1, swept over K (latents kept), z and minLatents.
 //
@@ -11,7 +11,7 @@
 // Every setting has a default (the best measured here, see docs/labelling.md); the options:
 //   --out DIR       cache (default /tmp/tokenfilter-sae-quality-<corpus>); phases whose outputs
 //                   exist in DIR are reused (tokenizer, LM, activations, SAE)
-//   labeler LM      --layers 4 --d-model 256 --context 128 --heads 4 --batch 16 --lr 2e-3
+//   labeller LM      --layers 4 --d-model 256 --context 128 --heads 4 --batch 16 --lr 2e-3
 //                   --steps N (default 700 spliced, 800 WordNet)
 //   training text   --train-chars 12000000 (spliced: 40% medical / 20% biology / 40% general),
 //                   --sample spread|head (spread: documents drawn across each whole file)
@@ -202,7 +202,7 @@ const evaluation = encode(tokenizer, docs.evaluation);
 const dev = encode(tokenizer, docs.dev);
 log(`${docs.train.length} training docs (${train.tokens.length} tokens), ${docs.dev.length} dev docs (${dev.tokens.length} tokens), ${docs.evaluation.length} eval docs (${evaluation.tokens.length} tokens)`);
 
-// ---- labeler LM
+// ---- labeller LM
 const modelPath = join(out, 'lm.safetensors');
 let model;
 if (existsSync(modelPath)) model = await Transformer.load(modelPath);

@@ -19,6 +19,7 @@ import { resolveTransformerConfig, type TransformerConfig, type TransformerOptio
 import { checkTransformerTensors } from '../model/expected_tensors.js';
 import type { DeviceOptions } from '../device.js';
 import { planWindows, type WindowPiece } from './windows.js';
+import { CodedTypeError, CodedRangeError } from '../errors.js';
 
 /** Format identifier of biLM files. */
 export const BILM_FORMAT = 'tokenfilter.bilm';
@@ -79,7 +80,7 @@ export class BiLM {
    * @throws TypeError / RangeError for an invalid config.
    */
   static async create(tokenizer: Tokenizer, options: BiLMOptions): Promise<BiLM> {
-    if (!(tokenizer instanceof Tokenizer)) throw new TypeError('tokenizer must be a Tokenizer');
+    if (!(tokenizer instanceof Tokenizer)) throw new CodedTypeError('tokenizer must be a Tokenizer');
     const seed = options.seed ?? 0;
     const forward = await Transformer.create({ ...options, vocabSize: tokenizer.vocabSize, seed });
     const backward = await Transformer.create({ ...options, vocabSize: tokenizer.vocabSize, seed: seed + 1 });
@@ -90,13 +91,13 @@ export class BiLM {
    * A biLM whose forward direction is `forward`, a causal LM already trained on the same text
    * with the same tokenizer, and whose backward direction is a fresh model of the same config
    * (seeded with the forward config's seed + 1); train it with {@link BiLM.trainDirection}
-   * ('backward'). Spares half of the pretraining when such an LM exists (the demo's labeler LM).
+   * ('backward'). Spares half of the pretraining when such an LM exists (the demo's labeller LM).
    * @throws TypeError / RangeError when the model's vocabulary is not the tokenizer's.
    */
   static async withForward(forward: Transformer, tokenizer: Tokenizer): Promise<BiLM> {
-    if (!(tokenizer instanceof Tokenizer)) throw new TypeError('tokenizer must be a Tokenizer');
+    if (!(tokenizer instanceof Tokenizer)) throw new CodedTypeError('tokenizer must be a Tokenizer');
     if (forward.config.vocabSize !== tokenizer.vocabSize)
-      throw new RangeError(`the forward model's vocabulary (${forward.config.vocabSize}) is not the tokenizer's (${tokenizer.vocabSize})`);
+      throw new CodedRangeError(`the forward model's vocabulary (${forward.config.vocabSize}) is not the tokenizer's (${tokenizer.vocabSize})`);
     const backward = await Transformer.create({ ...forward.config, seed: (forward.config.seed ?? 0) + 1 });
     return new BiLM(forward, backward, tokenizer);
   }
@@ -226,17 +227,17 @@ export class BiLM {
    */
   async featuresOfDocuments(documents: readonly Uint32Array[], layer: number, options: FeatureOptions = {}): Promise<Float32Array[]> {
     const L = this.forward.config.layers;
-    if (!Number.isInteger(layer) || layer < 0 || layer > L + 1) throw new RangeError(`layer must be an integer in [0, ${L + 1}], got ${layer}`);
+    if (!Number.isInteger(layer) || layer < 0 || layer > L + 1) throw new CodedRangeError(`layer must be an integer in [0, ${L + 1}], got ${layer}`);
     const B = options.batch ?? 16;
-    if (!Number.isInteger(B) || B < 1) throw new RangeError(`batch must be a positive integer, got ${B}`);
+    if (!Number.isInteger(B) || B < 1) throw new CodedRangeError(`batch must be a positive integer, got ${B}`);
     const V = this.forward.config.vocabSize;
     documents.forEach((doc, k) => {
-      if (!(doc instanceof Uint32Array)) throw new TypeError(`documents[${k}] must be a Uint32Array`);
+      if (!(doc instanceof Uint32Array)) throw new CodedTypeError(`documents[${k}] must be a Uint32Array`);
       for (let i = 0; i < doc.length; i++)
-        if (doc[i] >= V) throw new RangeError(`documents[${k}][${i}] = ${doc[i]} is out of range for a vocabulary of ${V}`);
+        if (doc[i] >= V) throw new CodedRangeError(`documents[${k}][${i}] = ${doc[i]} is out of range for a vocabulary of ${V}`);
     });
     const direction = options.direction ?? 'both';
-    if (!['both', 'forward', 'backward'].includes(direction)) throw new RangeError(`direction must be 'both', 'forward' or 'backward', got '${direction}'`);
+    if (!['both', 'forward', 'backward'].includes(direction)) throw new CodedRangeError(`direction must be 'both', 'forward' or 'backward', got '${direction}'`);
     const useForward = direction !== 'backward';
     const useBackward = direction !== 'forward';
     const C = this.forward.config.dModel;

@@ -10,7 +10,7 @@
  * @module
  */
 import { TokenfilterError } from '../errors.js';
-import { binaryMetrics, type BinaryMetrics } from './metrics.js';
+import { binaryMetrics, precisionRecallF1, type BinaryMetrics } from './metrics.js';
 
 /** One validation kind's labelled scores (labels 0 / 1; others ignored). */
 export interface KindScores {
@@ -76,8 +76,7 @@ export function blendThreshold(kinds: readonly KindScores[], candidates = 1024):
     for (const { pos, neg } of sorted) {
       const tp = countAtLeast(pos, t);
       const fp = countAtLeast(neg, t);
-      const fn = pos.length - tp;
-      sum += tp > 0 ? (2 * tp) / (2 * tp + fp + fn) : pos.length === 0 && fp === 0 ? 1 : 0;
+      sum += precisionRecallF1(tp, fp, pos.length - tp).f1;
     }
     const objective = sum / kinds.length;
     if (objective > best.objective) best = { threshold: t, objective };

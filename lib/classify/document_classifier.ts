@@ -8,6 +8,7 @@ import type { DeviceOptions } from '../device.js';
 import { fitLogistic, type LogisticModel, type LogisticOptions } from './logistic.js';
 import { binaryMetrics, precisionRecallCurve, type BinaryMetrics } from './metrics.js';
 import { readProbeFile, writeProbeFile } from './probe_file.js';
+import { CodedRangeError } from '../errors.js';
 
 /** A document's tokens and its 0/1 label. */
 export interface LabelledDocument {
@@ -74,7 +75,7 @@ export class DocumentClassifier {
   readonly report: unknown;
 
   constructor(bilm: BiLM, bilmPath: string, layer: number, probe: LogisticModel, threshold: number, report: unknown = null) {
-    if (probe.dimension !== bilm.dimension) throw new RangeError(`probe has ${probe.dimension} features, the biLM gives ${bilm.dimension}`);
+    if (probe.dimension !== bilm.dimension) throw new CodedRangeError(`probe has ${probe.dimension} features, the biLM gives ${bilm.dimension}`);
     this.bilm = bilm;
     this.bilmPath = bilmPath;
     this.layer = layer;
@@ -90,7 +91,7 @@ export class DocumentClassifier {
   static async train(options: TrainDocumentClassifierOptions): Promise<{ classifier: DocumentClassifier; sweep: DocumentLayerResult[] }> {
     const { bilm } = options;
     const layers = options.layers ?? Array.from({ length: bilm.layerCount }, (_, l) => l);
-    if (layers.length === 0) throw new RangeError('layers must not be empty');
+    if (layers.length === 0) throw new CodedRangeError('layers must not be empty');
     const trainLabels = Uint8Array.from(options.train.map((d) => d.label));
     const valLabels = Uint8Array.from(options.val.map((d) => d.label));
     const sweep: DocumentLayerResult[] = [];

@@ -9,6 +9,7 @@ import type { DocumentClassifier } from './document_classifier.js';
 import { labelsFromSpans } from './labels.js';
 import { binaryMetrics, precisionRecallCurve, thinCurve, type BinaryMetrics, type PrPoint } from './metrics.js';
 import type { TokenClassifier } from './token_classifier.js';
+import { CodedTypeError } from '../errors.js';
 
 /** Metrics of an evaluation. */
 export interface Evaluation {
@@ -57,7 +58,7 @@ export async function evaluateTokenClassifier(
 ): Promise<Evaluation> {
   async function* records() {
     for await (const doc of readDocuments(spansFile, { signal: options.signal })) {
-      if (!Array.isArray(doc.spans)) throw new TypeError(`${spansFile}: record ${doc.id} has no spans array`);
+      if (!Array.isArray(doc.spans)) throw new CodedTypeError(`${spansFile}: record ${doc.id} has no spans array`);
       yield { text: doc.text, spans: doc.spans as CharSpan[] };
     }
   }

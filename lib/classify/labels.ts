@@ -10,9 +10,11 @@ import { readShard } from '../data/shard.js';
 import { SideFileKind, readSideFile, sideFilePathFor } from '../data/side_file.js';
 import { spanLabelsToTokenLabels, type CharSpan, type OverlapRule } from '../data/span_labels.js';
 import type { Tokenizer } from '../data/tokenizer.js';
+import { TokenfilterError, CodedRangeError } from '../errors.js';
+import { UNLABELLED } from '../data/domains.js';
 
 /** Label value of a token that takes part in neither training nor metrics. */
-export const UNLABELLED = 255;
+export { UNLABELLED };
 
 /** One document's tokens with a label per token (0, 1 or {@link UNLABELLED}). */
 export interface LabelledSequence {
@@ -24,7 +26,7 @@ export interface LabelledSequence {
 
 /** Every token of `tokens` labelled `label` (0 or 1): a document-level label broadcast. */
 export function broadcastLabel(tokens: Uint32Array, label: 0 | 1, id?: string): LabelledSequence {
-  if (label !== 0 && label !== 1) throw new RangeError(`label must be 0 or 1, got ${String(label)}`);
+  if (label !== 0 && label !== 1) throw new CodedRangeError(`label must be 0 or 1, got ${String(label)}`);
   return { tokens, labels: new Uint8Array(tokens.length).fill(label), id };
 }
 
@@ -48,13 +50,13 @@ export function labelsFromSpans(
  * Reads a token shard and its label side file (`x.labels.side`, or `labelsPath`) and splits it
  * into documents at the end-of-text token (which is dropped). A token is 1 when its label is in
  * `positive` (default [1]), {@link UNLABELLED} when its label is 255, else 0.
- * @throws Error naming the file for a missing or mismatched side file (E_TOKENIZER_MISMATCH when
+ * @throws TokenfilterError naming the file for a missing or mismatched side file (E_TOKENIZER_MISMATCH when
  *   written with another tokenizer) or a shard without a tokenizer contract.
  */
 export function labelsFromSideFile(shardPath: string, options: { positive?: readonly number[]; labelsPath?: string } = {}): LabelledSequence[] {
   const shard = readShard(shardPath);
   const eot = shard.header.tokenizer.eotId;
-  if (shard.header.tokenizer.vocabSize === 0) throw new Error(`${shardPath}: the shard records no tokenizer, so documents cannot be found`);
+  if (shard.header.tokenizer.vocabSize === 0) throw new TokenfilterError('E_FILE_FORMAT', `${shardPath}: the shard records no tokenizer, so documents cannot be found`, { path: shardPath });
   const side = readSideFile(options.labelsPath ?? sideFilePathFor(shardPath, SideFileKind.Labels), {
     expectKind: SideFileKind.Labels,
     expectTokens: shard.tokens.length,
@@ -88,9 +90,9 @@ export function shardDocuments(tokens: Uint32Array, eotId: number): { start: num
  * sequence, e.g. a smaller classifier's) is ≥ `threshold`, else 0; unlabelled tokens stay so.
  */
 export function labelsFromScores(sequences: readonly LabelledSequence[], scores: readonly Float32Array[], threshold: number): LabelledSequence[] {
-  if (scores.length !== sequences.length) throw new RangeError(`got ${scores.length} score arrays for ${sequences.length} sequences`);
+  if (scores.length !== sequences.length) throw new CodedRangeError(`got ${scores.length} score arrays for ${sequences.length} sequences`);
   return sequences.map((s, k) => {
-    if (scores[k].length !== s.tokens.length) throw new RangeError(`scores[${k}] has length ${scores[k].length}, its sequence ${s.tokens.length}`);
+    if (scores[k].length !== s.tokens.length) throw new CodedRangeError(`scores[${k}] has length ${scores[k].length}, its sequence ${s.tokens.length}`);
     const labels = new Uint8Array(s.tokens.length);
     for (let t = 0; t < labels.length; t++) labels[t] = s.labels[t] === UNLABELLED ? UNLABELLED : scores[k][t] >= threshold ? 1 : 0;
     return { tokens: s.tokens, labels, id: s.id };

@@ -5,6 +5,7 @@
  */
 import { nativeCancelFlag } from '../abort.js';
 import { native } from '../native.js';
+import { CodedTypeError, CodedRangeError } from '../errors.js';
 
 /** How samples of each class are weighted in the loss. */
 export type ClassWeighting = 'balanced' | 'none' | { negative: number; positive: number };
@@ -48,10 +49,10 @@ export class LogisticModel {
 
   constructor(mean: Float64Array, invStd: Float64Array, weights: Float64Array, bias: number, fit: LogisticModel['fit']) {
     const d = weights.length;
-    if (mean.length !== d || invStd.length !== d) throw new RangeError(`mean, invStd and weights must have the same length (${mean.length}, ${invStd.length}, ${d})`);
+    if (mean.length !== d || invStd.length !== d) throw new CodedRangeError(`mean, invStd and weights must have the same length (${mean.length}, ${invStd.length}, ${d})`);
     for (const [name, a] of [['mean', mean], ['invStd', invStd], ['weights', weights]] as const)
-      for (let j = 0; j < d; j++) if (!Number.isFinite(a[j])) throw new RangeError(`${name}[${j}] is not finite`);
-    if (!Number.isFinite(bias)) throw new RangeError('bias is not finite');
+      for (let j = 0; j < d; j++) if (!Number.isFinite(a[j])) throw new CodedRangeError(`${name}[${j}] is not finite`);
+    if (!Number.isFinite(bias)) throw new CodedRangeError('bias is not finite');
     this.dimension = d;
     this.mean = mean;
     this.invStd = invStd;
@@ -73,10 +74,10 @@ export class LogisticModel {
    * @throws RangeError if the length is not a multiple of d.
    */
   predict(features: Float32Array): Float32Array {
-    if (!(features instanceof Float32Array)) throw new TypeError('features must be a Float32Array');
+    if (!(features instanceof Float32Array)) throw new CodedTypeError('features must be a Float32Array');
     if (features.length % this.dimension !== 0)
-      throw new RangeError(`features has length ${features.length}, not a multiple of the probe's dimension ${this.dimension}`);
-    return native.logistic.predict(features, features.length / this.dimension, this.dimension, this.rawWeights, this.rawBias) as Float32Array;
+      throw new CodedRangeError(`features has length ${features.length}, not a multiple of the probe's dimension ${this.dimension}`);
+    return native.logistic.predict(features, features.length / this.dimension, this.dimension, this.rawWeights, this.rawBias);
   }
 }
 
@@ -95,8 +96,8 @@ export function sampleWeights(labels: Uint8Array, weighting: ClassWeighting): Fl
   } else if (weighting !== null && typeof weighting === 'object') {
     ({ negative: wNeg, positive: wPos } = weighting);
     if (!(Number.isFinite(wNeg) && wNeg > 0 && Number.isFinite(wPos) && wPos > 0))
-      throw new RangeError(`classWeight negative / positive must be finite and > 0, got ${wNeg} / ${wPos}`);
-  } else throw new TypeError(`classWeight must be 'balanced', 'none' or {negative, positive}, got ${String(weighting)}`);
+      throw new CodedRangeError(`classWeight negative / positive must be finite and > 0, got ${wNeg} / ${wPos}`);
+  } else throw new CodedTypeError(`classWeight must be 'balanced', 'none' or {negative, positive}, got ${String(weighting)}`);
   const out = new Float32Array(labels.length);
   for (let i = 0; i < labels.length; i++) out[i] = labels[i] === 1 ? wPos : wNeg;
   return out;
@@ -109,13 +110,13 @@ export function sampleWeights(labels: Uint8Array, weighting: ClassWeighting): Fl
  */
 export async function fitLogistic(features: Float32Array, labels: Uint8Array, dimension: number, options: LogisticOptions = {}): Promise<LogisticModel> {
   const o = { ...LOGISTIC_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as typeof LOGISTIC_DEFAULTS & LogisticOptions;
-  if (!Number.isInteger(dimension) || dimension < 1) throw new RangeError(`dimension must be a positive integer, got ${dimension}`);
-  if (!(features instanceof Float32Array)) throw new TypeError('features must be a Float32Array');
-  if (!(labels instanceof Uint8Array)) throw new TypeError('labels must be a Uint8Array');
+  if (!Number.isInteger(dimension) || dimension < 1) throw new CodedRangeError(`dimension must be a positive integer, got ${dimension}`);
+  if (!(features instanceof Float32Array)) throw new CodedTypeError('features must be a Float32Array');
+  if (!(labels instanceof Uint8Array)) throw new CodedTypeError('labels must be a Uint8Array');
   if (features.length !== labels.length * dimension)
-    throw new RangeError(`features has length ${features.length}, expected labels.length × dimension = ${labels.length} × ${dimension}`);
-  if (labels.length === 0) throw new RangeError('no samples to fit');
-  if (!(typeof o.l2 === 'number' && o.l2 >= 0)) throw new RangeError(`l2 must be a number ≥ 0, got ${o.l2}`);
+    throw new CodedRangeError(`features has length ${features.length}, expected labels.length × dimension = ${labels.length} × ${dimension}`);
+  if (labels.length === 0) throw new CodedRangeError('no samples to fit');
+  if (!(typeof o.l2 === 'number' && o.l2 >= 0)) throw new CodedRangeError(`l2 must be a number ≥ 0, got ${o.l2}`);
   const weight = sampleWeights(labels, o.classWeight);
   const { flag: cancel, dispose } = nativeCancelFlag(o.signal, 'fit');
   try {

@@ -8,7 +8,7 @@
  * token evidence before a sentence inside another paragraph is lost.
  * @module
  */
-import { TokenfilterError } from '../errors.js';
+import { TokenfilterError, CodedRangeError } from '../errors.js';
 import { LogisticModel } from './logistic.js';
 
 /** Scales tried by default for logit mixtures. */
@@ -44,7 +44,7 @@ export function mixProbes(a: LogisticModel, b: LogisticModel, scale: number): Lo
  */
 export function probeLogits(probe: LogisticModel, features: Float32Array): Float64Array {
   const d = probe.dimension;
-  if (features.length % d !== 0) throw new RangeError(`features has length ${features.length}, not a multiple of the probe's dimension ${d}`);
+  if (features.length % d !== 0) throw new CodedRangeError(`features has length ${features.length}, not a multiple of the probe's dimension ${d}`);
   const w = new Float64Array(d);
   let bias = probe.bias;
   for (let j = 0; j < d; j++) {
@@ -63,7 +63,7 @@ export function probeLogits(probe: LogisticModel, features: Float32Array): Float
 
 /** Probabilities σ(za + scale · zb) of a mixture from the two probes' logits. */
 export function mixedProbabilities(za: Float64Array, zb: Float64Array, scale: number): Float32Array {
-  if (za.length !== zb.length) throw new RangeError(`logits of ${za.length} and ${zb.length} tokens`);
+  if (za.length !== zb.length) throw new CodedRangeError(`logits of ${za.length} and ${zb.length} tokens`);
   const out = new Float32Array(za.length);
   for (let i = 0; i < za.length; i++) out[i] = 1 / (1 + Math.exp(-(za[i] + scale * zb[i])));
   return out;

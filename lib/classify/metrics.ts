@@ -5,6 +5,7 @@
  * Labels other than 0 and 1 (e.g. 255 = unlabelled) are ignored everywhere.
  * @module
  */
+import { CodedTypeError, CodedRangeError } from '../errors.js';
 /** Counts and rates at one threshold (a score ≥ threshold is flagged). */
 export interface BinaryMetrics {
   threshold: number;
@@ -28,21 +29,45 @@ export interface PrPoint {
 }
 
 function check(scores: ArrayLike<number>, labels: Uint8Array): void {
-  if (!(labels instanceof Uint8Array)) throw new TypeError('labels must be a Uint8Array');
-  if (scores.length !== labels.length) throw new RangeError(`scores has length ${scores.length}, labels ${labels.length}`);
+  if (!(labels instanceof Uint8Array)) throw new CodedTypeError('labels must be a Uint8Array');
+  if (scores.length !== labels.length) throw new CodedRangeError(`scores has length ${scores.length}, labels ${labels.length}`);
+}
+
+/** Precision, recall and F1 of one set of flags. */
+export interface PrecisionRecallF1 {
+  precision: number;
+  recall: number;
+  f1: number;
+}
+
+/**
+ * Precision, recall and F1 from counts of true positives, false positives and false negatives:
+ * the one implementation in the package, and its one rule for the empty cases. A rate whose
+ * denominator is zero is 1 (nothing was flagged, so nothing was flagged wrongly; there was
+ * nothing to find, so nothing was missed). F1 is 2·tp / (2·tp + fp + fn), the harmonic mean of
+ * the two without the rounding of computing them first; with tp = 0 it is 1 when fp = fn = 0
+ * (nothing to find and nothing flagged) and 0 otherwise.
+ * @throws RangeError for a negative or non-integer count.
+ */
+export function precisionRecallF1(tp: number, fp: number, fn: number): PrecisionRecallF1 {
+  for (const [name, n] of [['tp', tp], ['fp', fp], ['fn', fn]] as const)
+    if (!Number.isSafeInteger(n) || n < 0) throw new CodedRangeError(`${name} must be a non-negative integer count, got ${n}`);
+  return {
+    precision: tp + fp > 0 ? tp / (tp + fp) : 1,
+    recall: tp + fn > 0 ? tp / (tp + fn) : 1,
+    f1: tp > 0 ? (2 * tp) / (2 * tp + fp + fn) : fp === 0 && fn === 0 ? 1 : 0,
+  };
 }
 
 function rates(threshold: number, tp: number, fp: number, fn: number, tn: number): BinaryMetrics {
-  const precision = tp + fp > 0 ? tp / (tp + fp) : 1;
-  const recall = tp + fn > 0 ? tp / (tp + fn) : 1;
-  const f1 = precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
+  const { precision, recall, f1 } = precisionRecallF1(tp, fp, fn);
   const total = tp + fp + fn + tn;
   return { threshold, precision, recall, f1, flaggedFraction: total > 0 ? (tp + fp) / total : 0, truePositives: tp, falsePositives: fp, falseNegatives: fn, trueNegatives: tn };
 }
 
 /**
- * Metrics at `threshold` (flag when score ≥ threshold). Precision is 1 when nothing is flagged
- * and recall 1 when there are no positives.
+ * Metrics at `threshold` (flag when score ≥ threshold), by {@link precisionRecallF1}'s rule:
+ * precision 1 when nothing is flagged, recall 1 when there are no positives.
  * @throws RangeError for mismatched lengths.
  */
 export function binaryMetrics(scores: ArrayLike<number>, labels: Uint8Array, threshold: number): BinaryMetrics {
@@ -71,7 +96,7 @@ export function precisionRecallCurve(scores: ArrayLike<number>, labels: Uint8Arr
     if (labels[i] === 1) pos.push(scores[i]);
     else if (labels[i] === 0) neg.push(scores[i]);
   }
-  if (pos.length + neg.length === 0) throw new RangeError('no labelled items (labels 0 or 1)');
+  if (pos.length + neg.length === 0) throw new CodedRangeError('no labelled items (labels 0 or 1)');
   const p = Float64Array.from(pos).sort().reverse();
   const q = Float64Array.from(neg).sort().reverse();
   const points: PrPoint[] = [];
@@ -127,6 +152,6 @@ export function auroc(scores: ArrayLike<number>, labels: Uint8Array): number {
     start = end + 1;
   }
   const negatives = items.length - positives;
-  if (positives === 0 || negatives === 0) throw new RangeError(`auroc needs both classes (${positives} positive, ${negatives} negative)`);
+  if (positives === 0 || negatives === 0) throw new CodedRangeError(`auroc needs both classes (${positives} positive, ${negatives} negative)`);
   return (rankSum - (positives * (positives + 1)) / 2) / (positives * negatives);
 }

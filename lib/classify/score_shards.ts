@@ -21,6 +21,7 @@ import { shardDocuments } from './labels.js';
 import { describeScoreMethod, type ScoreMethod } from './score_method.js';
 import { TokenClassifier } from './token_classifier.js';
 import type { DeviceOptions } from '../device.js';
+import { CodedRangeError } from '../errors.js';
 
 /** Options of {@link scoreShards}. */
 export interface ScoreShardsOptions {
@@ -127,7 +128,7 @@ function scoreTotals(records: readonly ShardScoreRecord[]): Pick<ScoreShardsResu
 /** Runs one task of the scoring stage; see the module comment. */
 export async function scoreShards(options: ScoreShardsOptions): Promise<ScoreShardsResult> {
   const perCall = options.documentsPerCall ?? 64;
-  if (!Number.isInteger(perCall) || perCall < 1) throw new RangeError(`documentsPerCall must be a positive integer, got ${perCall}`);
+  if (!Number.isInteger(perCall) || perCall < 1) throw new CodedRangeError(`documentsPerCall must be a positive integer, got ${perCall}`);
   const run = await runShards(scoreStage(options, perCall), {
     shards: options.shards, out: options.out, task: options.task, signal: options.signal,
     onShard: (e) => {

@@ -11,8 +11,9 @@
  * @module
  */
 import type { CharSpan } from '../data/span_labels.js';
-import type { Random } from './sampling.js';
+import type { Random } from '../data/random.js';
 import { paragraphsOf } from './spliced_documents.js';
+import { CodedRangeError } from '../errors.js';
 import { renderPieces } from './mixed_text.js';
 
 /** A host text with inserted sentences: `spans` are `[start, end, domain]` of every sentence inserted. */
@@ -91,12 +92,12 @@ function checkOptions(options: SentenceMixOptions, rates: readonly number[]): vo
   const minP = options.minParagraphs ?? 1;
   const maxP = options.maxParagraphs ?? 3;
   const maxChars = options.maxParagraphChars ?? 1200;
-  if (!Number.isInteger(count) || count < 0) throw new RangeError(`count must be a non-negative integer, got ${count}`);
-  if (rates.length === 0) throw new RangeError('rates must not be empty');
-  for (const r of rates) if (!(r >= 0 && r < 1)) throw new RangeError(`rates must lie in [0, 1), got ${r}`);
+  if (!Number.isInteger(count) || count < 0) throw new CodedRangeError(`count must be a non-negative integer, got ${count}`);
+  if (rates.length === 0) throw new CodedRangeError('rates must not be empty');
+  for (const r of rates) if (!(r >= 0 && r < 1)) throw new CodedRangeError(`rates must lie in [0, 1), got ${r}`);
   if (!Number.isInteger(minP) || minP < 1 || !Number.isInteger(maxP) || maxP < minP)
-    throw new RangeError(`paragraphs per document must be integers with 1 ≤ min ≤ max, got ${minP} … ${maxP}`);
-  if (!Number.isInteger(maxChars) || maxChars < 1) throw new RangeError(`maxParagraphChars must be a positive integer, got ${maxChars}`);
+    throw new CodedRangeError(`paragraphs per document must be integers with 1 ≤ min ≤ max, got ${minP} … ${maxP}`);
+  if (!Number.isInteger(maxChars) || maxChars < 1) throw new CodedRangeError(`maxParagraphChars must be a positive integer, got ${maxChars}`);
 }
 
 /**
@@ -117,8 +118,8 @@ export function mixSentences(hosts: readonly string[], sentences: readonly strin
   const maxChars = options.maxParagraphChars ?? 1200;
   const label = options.label ?? 'medical';
   const hostSentences = hosts.map(sentencesOf).filter((s) => s.length > 0);
-  if (hostSentences.length === 0) throw new RangeError('no host paragraphs');
-  if (sentences.length === 0 && rates.some((r) => r > 0)) throw new RangeError('no sentences to insert');
+  if (hostSentences.length === 0) throw new CodedRangeError('no host paragraphs');
+  if (sentences.length === 0 && rates.some((r) => r > 0)) throw new CodedRangeError('no sentences to insert');
   let nextHost = 0;
   let nextSentence = 0;
   const documents: SentenceMixDocument[] = [];
@@ -154,7 +155,7 @@ export function mixSentences(hosts: readonly string[], sentences: readonly strin
 export function sentenceMixesOf(
   texts: Readonly<Record<string, readonly string[]>>, forget: string, options: SentenceMixOptions,
 ): SentenceMixDocument[] {
-  if (!texts[forget]?.length) throw new RangeError(`no documents of the forget domain ${forget}`);
+  if (!texts[forget]?.length) throw new CodedRangeError(`no documents of the forget domain ${forget}`);
   const { random } = options;
   const hosts = Object.keys(texts).filter((d) => d !== forget).flatMap((d) => texts[d].flatMap((t) => paragraphsOf(t)));
   const sentences = insertableSentences(texts[forget].flatMap((t) => paragraphsOf(t)));

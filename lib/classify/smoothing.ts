@@ -13,6 +13,7 @@
  * @module
  */
 import type { Tokenizer } from '../data/tokenizer.js';
+import { CodedRangeError } from '../errors.js';
 
 const EPS = 1e-7;
 
@@ -53,9 +54,9 @@ export function lineBreakIds(tokenizer: Pick<Tokenizer, 'vocabSize' | 'decode'>)
  * @throws RangeError for a radius that is not a non-negative integer, or `breaks` of another length.
  */
 export function smoothScores(probabilities: Float32Array, radius: number, breaks?: Uint8Array): Float32Array {
-  if (!Number.isInteger(radius) || radius < 0) throw new RangeError(`smoothing radius must be a non-negative integer, got ${radius}`);
+  if (!Number.isInteger(radius) || radius < 0) throw new CodedRangeError(`smoothing radius must be a non-negative integer, got ${radius}`);
   const n = probabilities.length;
-  if (breaks && breaks.length !== n) throw new RangeError(`breaks has ${breaks.length} entries for ${n} scores`);
+  if (breaks && breaks.length !== n) throw new CodedRangeError(`breaks has ${breaks.length} entries for ${n} scores`);
   if (radius === 0) return Float32Array.from(probabilities);
   // prefix[i] = sum of the first i logits, in float64 so long documents lose nothing
   const prefix = new Float64Array(n + 1);

@@ -10,7 +10,8 @@
  * @module
  */
 import type { CharSpan } from '../data/span_labels.js';
-import type { Random } from './sampling.js';
+import type { Random } from '../data/random.js';
+import { CodedRangeError } from '../errors.js';
 import { renderPieces, type TextPiece } from './mixed_text.js';
 
 /** A document made of paragraphs of known domains: `spans` are `[start, end, domain]`, end exclusive. */
@@ -54,17 +55,17 @@ export function spliceDocuments(paragraphs: Readonly<Record<string, readonly str
   const minParagraphs = options.minParagraphs ?? 3;
   const maxParagraphs = options.maxParagraphs ?? 8;
   const maxChars = options.maxParagraphChars ?? 1500;
-  if (!Number.isInteger(count) || count < 0) throw new RangeError(`count must be a non-negative integer, got ${count}`);
+  if (!Number.isInteger(count) || count < 0) throw new CodedRangeError(`count must be a non-negative integer, got ${count}`);
   if (!Number.isInteger(minParagraphs) || minParagraphs < 1 || !Number.isInteger(maxParagraphs) || maxParagraphs < minParagraphs)
-    throw new RangeError(`paragraphs per document must be integers with 1 ≤ min ≤ max, got ${minParagraphs} … ${maxParagraphs}`);
-  if (!Number.isInteger(maxChars) || maxChars < 1) throw new RangeError(`maxParagraphChars must be a positive integer, got ${maxChars}`);
+    throw new CodedRangeError(`paragraphs per document must be integers with 1 ≤ min ≤ max, got ${minParagraphs} … ${maxParagraphs}`);
+  if (!Number.isInteger(maxChars) || maxChars < 1) throw new CodedRangeError(`maxParagraphChars must be a positive integer, got ${maxChars}`);
   const domains = Object.keys(options.weights).filter((d) => options.weights[d] > 0);
   for (const d of Object.keys(options.weights)) {
     const w = options.weights[d];
-    if (!Number.isFinite(w) || w < 0) throw new RangeError(`weight of ${d} must be a finite non-negative number, got ${w}`);
+    if (!Number.isFinite(w) || w < 0) throw new CodedRangeError(`weight of ${d} must be a finite non-negative number, got ${w}`);
   }
-  if (domains.length === 0) throw new RangeError('at least one domain needs a positive weight');
-  for (const d of domains) if (!paragraphs[d]?.length) throw new RangeError(`no paragraphs for domain ${d}`);
+  if (domains.length === 0) throw new CodedRangeError('at least one domain needs a positive weight');
+  for (const d of domains) if (!paragraphs[d]?.length) throw new CodedRangeError(`no paragraphs for domain ${d}`);
   const total = domains.reduce((s, d) => s + options.weights[d], 0);
   const next = new Map(domains.map((d) => [d, 0]));
 

@@ -3,8 +3,8 @@
  * layers concatenated (see layer_features.ts), chosen by a sweep on validation data. Scores are probabilities of the positive (forget) class.
  * @module
  */
-import { TokenfilterError } from '../errors.js';
-import { Random } from './sampling.js';
+import { TokenfilterError, CodedRangeError } from '../errors.js';
+import { Random } from '../data/random.js';
 import type { BiLM, FeatureDirection } from './bilm.js';
 import type { DeviceOptions } from '../device.js';
 import { UNLABELLED, type LabelledSequence } from './labels.js';
@@ -201,8 +201,8 @@ function validationSets(options: TrainTokenClassifierOptions): readonly Validati
 /** The scoring methods of the options, checked. */
 function methodsOf(options: TrainTokenClassifierOptions): ScoreMethod[] {
   const radii = options.smoothing ?? DEFAULT_SMOOTHING_RADII;
-  if (radii.length === 0) throw new RangeError('smoothing must list at least one radius (0 for none)');
-  for (const r of radii) if (!Number.isInteger(r) || r < 0) throw new RangeError(`smoothing radii must be non-negative integers, got ${r}`);
+  if (radii.length === 0) throw new CodedRangeError('smoothing must list at least one radius (0 for none)');
+  for (const r of radii) if (!Number.isInteger(r) || r < 0) throw new CodedRangeError(`smoothing radii must be non-negative integers, got ${r}`);
   return candidateMethods(radii, options.segmentation ?? false);
 }
 
@@ -306,8 +306,8 @@ export class TokenClassifier {
   ) {
     const layers = layerSetOf(layer, bilm.layerCount);
     if (probe.dimension !== layerSetDimension(bilm, layers, direction))
-      throw new RangeError(`probe has ${probe.dimension} features, the biLM gives ${layerSetDimension(bilm, layers, direction)} at layers ${layerSetName(layers)} (${direction})`);
-    if (typeof method === 'number' && (!Number.isInteger(method) || method < 0)) throw new RangeError(`smoothing must be a non-negative integer, got ${method}`);
+      throw new CodedRangeError(`probe has ${probe.dimension} features, the biLM gives ${layerSetDimension(bilm, layers, direction)} at layers ${layerSetName(layers)} (${direction})`);
+    if (typeof method === 'number' && (!Number.isInteger(method) || method < 0)) throw new CodedRangeError(`smoothing must be a non-negative integer, got ${method}`);
     this.method = typeof method === 'number' ? { kind: 'smooth', radius: method } : method;
     this.boundaryTable = boundaryIds(bilm.tokenizer);
     this.direction = direction;
@@ -333,7 +333,7 @@ export class TokenClassifier {
   static async train(options: TrainTokenClassifierOptions): Promise<{ classifier: TokenClassifier; sweep: LayerResult[] }> {
     const { bilm } = options;
     const layers = options.layers ?? Array.from({ length: bilm.layerCount }, (_, l) => l);
-    if (layers.length === 0) throw new RangeError('layers must not be empty');
+    if (layers.length === 0) throw new CodedRangeError('layers must not be empty');
     const methods = methodsOf(options);
     const table = boundaryIds(bilm.tokenizer);
     const sets = validationSets(options).map((s) => ({ ...s, boundaries: s.sequences.map((q) => boundariesOf(q.tokens, table)) }));

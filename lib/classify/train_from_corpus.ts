@@ -21,12 +21,14 @@ import { makeFolder } from '../data/output_path.js';
 import { writeFileAtomic } from '../data/atomic_file.js';
 import { join } from 'node:path';
 import { loadDefaultCorpus } from '../data/default_corpus.js';
+import { FORGET_FIRST } from '../data/domains.js';
 import { readCorpusTexts } from '../data/corpus_layout.js';
 import { writeShard } from '../data/shard.js';
 import { Tokenizer } from '../data/tokenizer.js';
 import { DocumentClassifier, type DocumentLayerResult, type LabelledDocument } from './document_classifier.js';
 import { broadcastLabel, labelsFromSpans, type LabelledSequence } from './labels.js';
-import { Random, windowOf } from './sampling.js';
+import { Random } from '../data/random.js';
+import { windowOf } from './sampling.js';
 import { BiLM } from './bilm.js';
 import { sentenceMixesOf } from './sentence_mixes.js';
 import { paragraphsOf, spliceDocuments } from './spliced_documents.js';
@@ -35,6 +37,7 @@ import { layerSetName, type LayerSet } from './layer_features.js';
 import { DEFAULT_MIXTURE_SCALES } from './logit_mixture.js';
 import { TokenClassifier, type LayerResult, type ValidationSet } from './token_classifier.js';
 import { describeLayer, trainBiLMProbe, type BiLMProbeOptions } from './train_bilm_probe.js';
+import { CodedTypeError } from '../errors.js';
 
 /**
  * Options of {@link trainClassifierFromCorpus}. The biLM's shape and training, the probe's fit
@@ -147,7 +150,7 @@ interface Doc { text: string; domain: string; spans?: [number, number, string][]
 /** Reads up to `chars` characters of random documents of each domain file of a split. */
 async function readDomainSplit(data: string, split: 'train' | 'val', chars: number, random: Random): Promise<Doc[]> {
   const out: Doc[] = [];
-  for (const domain of ['medical', 'biology', 'general']) {
+  for (const domain of FORGET_FIRST) {
     const docs: Doc[] = [];
     for (const text of await readCorpusTexts(data, domain, split)) docs.push({ text, domain });
     let total = 0;
@@ -174,7 +177,7 @@ async function readCorpus(o: CorpusClassifierOptions, probeData: 'spliced' | 'wi
     const asDoc = (d: Doc) => ({ text: d.text, domain: d.domain, spans: d.spans });
     return { train: corpus.train.map(asDoc), val: corpus.val.map(asDoc), heldOut: [] };
   }
-  if (!o.data) throw new TypeError('the domains corpus needs a data folder');
+  if (!o.data) throw new CodedTypeError('the domains corpus needs a data folder');
   let train = await readDomainSplit(o.data, 'train', o.charsPerDomain, random);
   const val = await readDomainSplit(o.data, 'val', Number.POSITIVE_INFINITY, random);
   // spliced probe data: the layer sweep reads training documents held out of everything else

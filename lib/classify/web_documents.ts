@@ -18,7 +18,7 @@
 import type { CharSpan } from '../data/span_labels.js';
 import { TokenfilterError } from '../errors.js';
 import { renderPieces, type TextPiece } from './mixed_text.js';
-import type { Random } from './sampling.js';
+import type { Random } from '../data/random.js';
 import { insertableSentences, insertedCount, sentencesOf } from './sentence_mixes.js';
 
 /** A host document: its text and its domain. */

@@ -5,6 +5,7 @@
  * tokens of context on each side inside the window (except near the document's ends).
  * @module
  */
+import { CodedRangeError } from '../errors.js';
 
 /** One window of a document and the positions it supplies. */
 export interface WindowPiece {
@@ -23,8 +24,8 @@ export interface WindowPiece {
  * @throws RangeError for a negative n or T < 1.
  */
 export function planWindows(n: number, T: number): WindowPiece[] {
-  if (!Number.isInteger(n) || n < 0) throw new RangeError(`document length must be a non-negative integer, got ${n}`);
-  if (!Number.isInteger(T) || T < 1) throw new RangeError(`context must be a positive integer, got ${T}`);
+  if (!Number.isInteger(n) || n < 0) throw new CodedRangeError(`document length must be a non-negative integer, got ${n}`);
+  if (!Number.isInteger(T) || T < 1) throw new CodedRangeError(`context must be a positive integer, got ${T}`);
   if (n === 0) return [];
   if (n <= T) return [{ document: 0, start: 0, length: n, keepFrom: 0, keepTo: n }];
   const stride = Math.max(1, Math.floor(T / 2));

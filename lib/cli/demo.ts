@@ -24,11 +24,11 @@ export interface DemoCommandOptions {
   labels: string;
   threshold?: number;
   fraction?: number;
-  labelerLayers: number;
-  labelerDim: number;
-  labelerContext: number;
-  labelerSteps: number;
-  labelerBatch: number;
+  labellerLayers: number;
+  labellerDim: number;
+  labellerContext: number;
+  labellerSteps: number;
+  labellerBatch: number;
   saeLatents: number;
   saeK: number;
   saeSteps: number;
@@ -36,7 +36,7 @@ export interface DemoCommandOptions {
   saeTop: number;
   z: number;
   minLatents: number;
-  bilmFromLabeler?: boolean;
+  bilmFromLabeller?: boolean;
   bilmLayers: number;
   bilmDim: number;
   bilmContext: number;
@@ -65,11 +65,11 @@ export async function demoCommand(options: DemoCommandOptions, io: CliIO): Promi
     labels: options.labels as DemoOptions['labels'],
     threshold: options.threshold,
     fraction: options.fraction,
-    labelerLayers: options.labelerLayers,
-    labelerDim: options.labelerDim,
-    labelerContext: options.labelerContext,
-    labelerSteps: options.labelerSteps,
-    labelerBatch: options.labelerBatch,
+    labellerLayers: options.labellerLayers,
+    labellerDim: options.labellerDim,
+    labellerContext: options.labellerContext,
+    labellerSteps: options.labellerSteps,
+    labellerBatch: options.labellerBatch,
     saeLatents: options.saeLatents,
     saeK: options.saeK,
     saeSteps: options.saeSteps,
@@ -77,7 +77,7 @@ export async function demoCommand(options: DemoCommandOptions, io: CliIO): Promi
     saeTop: options.saeTop,
     z: options.z,
     minLatents: options.minLatents,
-    separateBilm: !options.bilmFromLabeler,
+    separateBilm: !options.bilmFromLabeller,
     bilmLayers: options.bilmLayers,
     bilmDim: options.bilmDim,
     bilmContext: options.bilmContext,
@@ -110,7 +110,7 @@ export function registerDemo(program: Command, io: CliIO): void {
   program
     .command('demo')
     .description(
-      'run the whole method on the built-in WordNet corpus: tokenizer, labeler LM, SAE labels, biLM token classifier, ' +
+      'run the whole method on the built-in WordNet corpus: tokenizer, labeller LM, SAE labels, biLM token classifier, ' +
         'scores, filtering in three modes, a baseline and three filtered models, per-domain loss, and a report folder',
     )
     .option('--out <dir>', 'report and work folder', d.out)
@@ -128,17 +128,17 @@ export function registerDemo(program: Command, io: CliIO): void {
     .option('--lr <x>', 'peak learning rate', numberOption('--lr', 0, 10), d.lr)
     .option('--seed <n>', 'seed of the corpus layout, initialisation and batch order', (v) => parseIntegerOption('--seed', v, 0), d.seed)
     .option('--train-docs <n>', 'use only the first n training documents (0 = all), to scale the demo down', (v) => parseIntegerOption('--train-docs', v, 0), d.trainDocuments)
-    .option('--labels <source>', "forget scores from the 'sae' chain (labeler LM → SAE labels → biLM probe) or the corpus's 'gold' sentence labels", (v) => {
+    .option('--labels <source>', "forget scores from the 'sae' chain (labeller LM → SAE labels → biLM probe) or the corpus's 'gold' sentence labels", (v) => {
       if (v !== 'sae' && v !== 'gold') throw new UsageError(`--labels must be 'sae' or 'gold', got '${v}'`);
       return v;
     }, d.labels)
     .option('--threshold <p>', `token threshold of the filters (default: the classifier's max-F1 threshold; ${BINARY_SCORE_THRESHOLD} with gold labels)`, numberOption('--threshold', 0, 1))
     .option('--fraction <f>', 'flag this fraction of training tokens in every mode instead of thresholding', numberOption('--fraction', 1e-6, 1 - 1e-6))
-    .option('--labeler-layers <n>', 'labeler LM layers (the SAE reads the last)', (v) => parseIntegerOption('--labeler-layers', v, 1, 64), d.labelerLayers)
-    .option('--labeler-dim <n>', 'labeler LM width', (v) => parseIntegerOption('--labeler-dim', v, 8, 1 << 14), d.labelerDim)
-    .option('--labeler-context <n>', 'labeler LM context', (v) => parseIntegerOption('--labeler-context', v, 2, 1 << 16), d.labelerContext)
-    .option('--labeler-steps <n>', 'labeler LM training steps', (v) => parseIntegerOption('--labeler-steps', v, 1), d.labelerSteps)
-    .option('--labeler-batch <n>', 'labeler LM windows per step', (v) => parseIntegerOption('--labeler-batch', v, 1, 1 << 16), d.labelerBatch)
+    .option('--labeller-layers <n>', 'labeller LM layers (the SAE reads the last)', (v) => parseIntegerOption('--labeller-layers', v, 1, 64), d.labellerLayers)
+    .option('--labeller-dim <n>', 'labeller LM width', (v) => parseIntegerOption('--labeller-dim', v, 8, 1 << 14), d.labellerDim)
+    .option('--labeller-context <n>', 'labeller LM context', (v) => parseIntegerOption('--labeller-context', v, 2, 1 << 16), d.labellerContext)
+    .option('--labeller-steps <n>', 'labeller LM training steps', (v) => parseIntegerOption('--labeller-steps', v, 1), d.labellerSteps)
+    .option('--labeller-batch <n>', 'labeller LM windows per step', (v) => parseIntegerOption('--labeller-batch', v, 1, 1 << 16), d.labellerBatch)
     .option('--sae-latents <n>', 'SAE latents', (v) => parseIntegerOption('--sae-latents', v, 2, 1 << 20), d.saeLatents)
     .option('--sae-k <n>', 'active latents per token (TopK)', (v) => parseIntegerOption('--sae-k', v, 1, 1 << 20), d.saeK)
     .option('--sae-steps <n>', 'SAE training steps', (v) => parseIntegerOption('--sae-steps', v, 1), d.saeSteps)
@@ -149,7 +149,7 @@ export function registerDemo(program: Command, io: CliIO): void {
     .option('--bilm-layers <n>', 'classifier biLM layers per direction', (v) => parseIntegerOption('--bilm-layers', v, 1, 64), d.bilmLayers)
     .option('--bilm-dim <n>', 'classifier biLM width', (v) => parseIntegerOption('--bilm-dim', v, 8, 1 << 14), d.bilmDim)
     .option('--bilm-context <n>', 'classifier biLM context', (v) => parseIntegerOption('--bilm-context', v, 2, 1 << 16), d.bilmContext)
-    .option('--bilm-from-labeler', "reuse the labeler LM as the classifier biLM's forward half and train only a backward model of its shape (instead of --bilm-*): better probe features, slower scoring")
+    .option('--bilm-from-labeller', "reuse the labeller LM as the classifier biLM's forward half and train only a backward model of its shape (instead of --bilm-*): better probe features, slower scoring")
     .option('--bilm-steps <n>', 'classifier biLM training steps per trained direction', (v) => parseIntegerOption('--bilm-steps', v, 1), d.bilmSteps)
     .option('--bilm-batch <n>', 'classifier biLM windows per step', (v) => parseIntegerOption('--bilm-batch', v, 1, 1 << 16), d.bilmBatch)
     .option('--label-docs <n>', `training documents SAE-labelled for the token probe (${d.probeValDocuments} of them validate it)`, (v) => parseIntegerOption('--label-docs', v, 2), d.labelDocuments)

@@ -13,7 +13,7 @@ import { DocumentClassifier } from '../classify/document_classifier.js';
 import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { evaluateDocumentClassifier, evaluateTokenClassifier, evaluateTokenClassifierOn, type Evaluation } from '../classify/evaluate.js';
-import { Random } from '../classify/sampling.js';
+import { Random } from '../data/random.js';
 import { describeScoreMethod, parseSegmentationOption, type ScoreMethod } from '../classify/score_method.js';
 import { sentenceMixesOf } from '../classify/sentence_mixes.js';
 import { TokenClassifier } from '../classify/token_classifier.js';

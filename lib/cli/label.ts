@@ -1,6 +1,6 @@
 /**
  * `tokenfilter label SHARDS... (--model LM --layer L | --activations DIR) --sae SAE (--latents IDS | --select K) --out DIR`:
- * weak token labels from SAE latents, on a labeler LM run here or on activations computed
+ * weak token labels from SAE latents, on a labeller LM run here or on activations computed
  * elsewhere (a big model's residual stream saved as .npy / safetensors, one file per shard). Writes `<out>/<stem>.labels.side` per shard (1 = forget)
  * and prints a summary, with the fraction of tokens labelled per gold domain when the shards
  * have gold label side files beside them. `--select K` picks the K latents that fire most
@@ -10,7 +10,7 @@
  * @module
  */
 import type { Command } from 'commander';
-import { errorCode } from '../errors.js';
+import { errorCode, TokenfilterError } from '../errors.js';
 import { checkModelAgainstShard } from '../model/model_contract.js';
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../data/atomic_file.js';
@@ -93,7 +93,7 @@ async function selectLatents(shards: string[], model: Transformer, sae: SparseAu
     origin += tokens.length;
   }
   const chosen = selector.select({ top: options.select, by: options.rank });
-  if (chosen.length === 0) throw new Error('no latent fires specifically on gold label 1 (score >= 1, support >= 20): more data or another layer?');
+  if (chosen.length === 0) throw new TokenfilterError('E_OPTION', 'no latent fires specifically on gold label 1 (score >= 1, support >= 20): more data or another layer?');
   const tokenizer = options.tokenizer ? await Tokenizer.load(options.tokenizer) : undefined;
   const audit = chosen.map((s: LatentScore) => ({
     ...s,
@@ -113,7 +113,7 @@ export async function labelCommand(shards: string[], options: LabelCommandOption
   if ((options.model === undefined) === (options.activations === undefined))
     throw new UsageError('give either --model LM (with --layer) or --activations DIR (activations computed elsewhere)');
   if (options.model !== undefined && options.layer === undefined) throw new UsageError('--model needs --layer');
-  if (options.select !== undefined && options.model === undefined) throw new UsageError('--select runs the labeler LM: give --model and --layer');
+  if (options.select !== undefined && options.model === undefined) throw new UsageError('--select runs the labeller LM: give --model and --layer');
   const task = parseTask(options.shard ?? '0/1');
   const device = deviceOptionsOf(options);
   let model: Transformer | undefined;
@@ -177,9 +177,9 @@ export function registerLabel(program: Command, io: CliIO): void {
   const floor = d.minLatents;
   const command = program
     .command('label')
-    .description('weak token labels from SAE latents on a labeler LM (writes label side files)')
+    .description('weak token labels from SAE latents on a labeller LM (writes label side files)')
     .argument('<shards...>', 'token shards (.bin)')
-    .option('--model <path>', 'labeler LM (safetensors from `tokenfilter train`)')
+    .option('--model <path>', 'labeller LM (safetensors from `tokenfilter train`)')
     .option('--activations <dir>', 'instead of --model: <stem>.npy or <stem>.safetensors per shard, [tokens, d_model], computed elsewhere')
     .option('--layer <n>', 'residual stream the SAE reads (0 = embeddings, l = after block l)', (v) => parseIntegerOption('--layer', v, 0, 1024))
     .requiredOption('--sae <path>', 'SAE: safetensors saved by tokenfilter, or the Gemma Scope layout (.npz / safetensors)')

@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { errorCode, INPUT_ERROR_CODES } from '../errors.js';
-import { abortError } from '../abort.js';
+import { abortError, isAborted } from '../abort.js';
 import { ExitCode, PROGRESS_MODES, UsageError, parseIntegerOption, processIO, writeJson, type CliIO, type ProgressMode } from './output.js';
 import { registerAttack } from './attack.js';
 import { registerDemo } from './demo.js';
@@ -104,7 +104,7 @@ function parseProgressMode(value: string): ProgressMode {
 /** The code an error prints under `--json`: its TokenfilterError code, or E_UNKNOWN. */
 export function jsonErrorCode(error: unknown): string {
   if (error instanceof CommanderError) return 'E_OPTION';
-  if (error instanceof DOMException && error.name === 'AbortError') return 'E_ABORTED';
+  if (isAborted(error)) return 'E_ABORTED';
   return errorCode(error) ?? 'E_UNKNOWN';
 }
 

@@ -14,6 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { TokenfilterError } from '../errors.js';
 
 /** Largest single write (huge tensors are written in slices of this size). */
 const WRITE_SLICE = 1 << 28;
@@ -104,7 +105,7 @@ export class AtomicFile {
    * @throws Error after commit or discard.
    */
   async write(bytes: Uint8Array | string, position?: number): Promise<void> {
-    if (!this.handle) throw new Error(`${this.path}: write after the atomic file was committed or discarded`);
+    if (!this.handle) throw new TokenfilterError('E_STATE', `${this.path}: write after the atomic file was committed or discarded`);
     const data = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes;
     let at = position ?? this.position;
     let done = 0;

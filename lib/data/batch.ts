@@ -3,6 +3,7 @@
  * consumes and what `Transformer.loss` scores.
  * @module
  */
+import { CodedTypeError, CodedRangeError } from '../errors.js';
 
 /**
  * A batch of `batch` (B) sequences of `context` (T) positions, row-major [B, T].
@@ -29,10 +30,10 @@ export interface Batch {
  * @throws TypeError for a wrong type, RangeError for a wrong length or an id >= vocabSize.
  */
 export function validateBatch(batch: Batch, vocabSize: number, name = 'batch'): void {
-  if (batch === null || typeof batch !== 'object') throw new TypeError(`${name} must be an object`);
+  if (batch === null || typeof batch !== 'object') throw new CodedTypeError(`${name} must be an object`);
   const { inputs, targets, lossMask, batch: B, context: T } = batch;
-  if (!Number.isInteger(B) || B < 1) throw new RangeError(`${name}.batch must be a positive integer, got ${B}`);
-  if (!Number.isInteger(T) || T < 1) throw new RangeError(`${name}.context must be a positive integer, got ${T}`);
+  if (!Number.isInteger(B) || B < 1) throw new CodedRangeError(`${name}.batch must be a positive integer, got ${B}`);
+  if (!Number.isInteger(T) || T < 1) throw new CodedRangeError(`${name}.context must be a positive integer, got ${T}`);
   const n = B * T;
   const arrays: [string, unknown, string][] = [
     ['inputs', inputs, 'Uint32Array'],
@@ -41,15 +42,15 @@ export function validateBatch(batch: Batch, vocabSize: number, name = 'batch'): 
   ];
   for (const [field, value, type] of arrays) {
     const ok = type === 'Uint32Array' ? value instanceof Uint32Array : value instanceof Uint8Array;
-    if (!ok) throw new TypeError(`${name}.${field} must be a ${type}`);
+    if (!ok) throw new CodedTypeError(`${name}.${field} must be a ${type}`);
     const length = (value as Uint32Array | Uint8Array).length;
     if (length !== n)
-      throw new RangeError(`${name}.${field} has length ${length}, expected batch × context = ${B} × ${T} = ${n}`);
+      throw new CodedRangeError(`${name}.${field} has length ${length}, expected batch × context = ${B} × ${T} = ${n}`);
   }
   for (const [field, ids] of [['inputs', inputs], ['targets', targets]] as const) {
     for (let i = 0; i < n; i++) {
       if (ids[i] >= vocabSize)
-        throw new RangeError(`${name}.${field}[${i}] = ${ids[i]} is out of range for a vocabulary of ${vocabSize}`);
+        throw new CodedRangeError(`${name}.${field}[${i}] = ${ids[i]} is out of range for a vocabulary of ${vocabSize}`);
     }
   }
 }

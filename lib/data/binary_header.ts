@@ -18,7 +18,7 @@ export function fileFormatError(file: string, problem: string): TokenfilterError
  * @throws Error on a big-endian host.
  */
 export function assertLittleEndianHost(): void {
-  if (endianness() !== 'LE') throw new Error('tokenfilter file formats need a little-endian host (x86-64, arm64)');
+  if (endianness() !== 'LE') throw new TokenfilterError('E_NATIVE', 'tokenfilter file formats need a little-endian host (x86-64, arm64)');
 }
 
 /** Header words. */
@@ -49,9 +49,12 @@ export function readRawHeader(fd: number, file: string): RawHeader {
   return { words, fileBytes };
 }
 
-/** Adds the file name to a system error (EISDIR, EIO, … whose messages may lack it). */
+/**
+ * Adds the file name to a system error that does not record it as its `path` (EISDIR, EIO, …
+ * raised on a descriptor); the system `code` is kept.
+ */
 export function namingFile(error: unknown, file: string): unknown {
-  if (error instanceof Error && 'code' in error && !error.message.includes(file))
+  if (error instanceof Error && 'code' in error && (error as NodeJS.ErrnoException).path !== file)
     return Object.assign(new Error(`${file}: ${error.message}`, { cause: error }), { code: (error as NodeJS.ErrnoException).code });
   return error;
 }

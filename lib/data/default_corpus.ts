@@ -26,9 +26,11 @@
  *   units, the format of the spliced benchmark set).
  * @module
  */
+import { FORGET_FIRST } from './domains.js';
 import { hash32, seedWords, Sfc32 } from './random.js';
 import { loadWordNet, type Synset } from './wordnet.js';
 import { assignDomains, type Domain } from './wordnet_domains.js';
+import { CodedRangeError } from '../errors.js';
 
 /** A document of the default corpus. */
 export interface CorpusDocument {
@@ -89,7 +91,6 @@ export interface DefaultCorpusOptions {
   medicalRepeats?: number;
 }
 
-const DOMAINS: Domain[] = ['medical', 'biology', 'general'];
 const SPLITS = ['train', 'val', 'test'] as const;
 type SplitName = (typeof SPLITS)[number];
 
@@ -157,7 +158,7 @@ function prepare(): Prepared {
     synsets[domain]++;
     synsetCharacters[domain] += sentence.length;
   }
-  for (const split of SPLITS) for (const d of DOMAINS) entries[split][d].sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
+  for (const split of SPLITS) for (const d of FORGET_FIRST) entries[split][d].sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
   prepared = { entries, synsets, synsetCharacters };
   return prepared;
 }
@@ -178,7 +179,7 @@ function buildSplit(split: SplitName, streams: Record<Domain, Entry[]>, repeats:
   const cursor = zero();
   const left = (d: Domain) => queues[d].length - cursor[d];
   const pick = (exclude?: Domain): Domain | null => {
-    const candidates = DOMAINS.filter((d) => d !== exclude && left(d) > 0);
+    const candidates = FORGET_FIRST.filter((d) => d !== exclude && left(d) > 0);
     const total = candidates.reduce((n, d) => n + left(d), 0);
     if (total === 0) return null;
     let u = rng.below(total);
@@ -215,16 +216,16 @@ function buildSplit(split: SplitName, streams: Record<Domain, Entry[]>, repeats:
       chars[entry.domain] += entry.sentence.length;
       stats.sentences[entry.domain]++;
     }
-    const domain = DOMAINS.reduce((best, d) => (chars[d] > chars[best] ? d : best), main);
-    if (DOMAINS.filter((d) => chars[d] > 0).length > 1) stats.mixedDocuments++;
-    for (const d of DOMAINS) stats.spanCharacters[d] += chars[d];
+    const domain = FORGET_FIRST.reduce((best, d) => (chars[d] > chars[best] ? d : best), main);
+    if (FORGET_FIRST.filter((d) => chars[d] > 0).length > 1) stats.mixedDocuments++;
+    for (const d of FORGET_FIRST) stats.spanCharacters[d] += chars[d];
     stats.documentsByDomain[domain]++;
     stats.characters += text.length;
     documents.push({ id: `wordnet-${split}-${String(documents.length).padStart(5, '0')}`, text, domain, spans });
   }
   stats.documents = documents.length;
-  const spanTotal = DOMAINS.reduce((n, d) => n + stats.spanCharacters[d], 0);
-  for (const d of DOMAINS) stats.fraction[d] = spanTotal > 0 ? stats.spanCharacters[d] / spanTotal : 0;
+  const spanTotal = FORGET_FIRST.reduce((n, d) => n + stats.spanCharacters[d], 0);
+  for (const d of FORGET_FIRST) stats.fraction[d] = spanTotal > 0 ? stats.spanCharacters[d] / spanTotal : 0;
   return { documents, stats };
 }
 
@@ -249,9 +250,9 @@ export function loadDefaultCorpus(options: DefaultCorpusOptions = {}): DefaultCo
 export function buildDefaultCorpus(options: DefaultCorpusOptions = {}): DefaultCorpus {
   const { seed = 0, medicalFraction = 0.2, medicalRepeats = 3 } = options;
   const [lo, hi] = seedWords(seed);
-  if (!(medicalFraction > 0 && medicalFraction <= 0.5)) throw new RangeError(`medicalFraction must be in (0, 0.5], got ${medicalFraction}`);
+  if (!(medicalFraction > 0 && medicalFraction <= 0.5)) throw new CodedRangeError(`medicalFraction must be in (0, 0.5], got ${medicalFraction}`);
   if (!Number.isInteger(medicalRepeats) || medicalRepeats < 1 || medicalRepeats > 20)
-    throw new RangeError(`medicalRepeats must be an integer in [1, 20], got ${medicalRepeats}`);
+    throw new CodedRangeError(`medicalRepeats must be an integer in [1, 20], got ${medicalRepeats}`);
   const { entries, synsets, synsetCharacters } = prepare();
   const train = entries.train;
   const medChars = characters(train.medical);

@@ -3,7 +3,7 @@
  * turns one raw record into a document (or a malformed-record error naming file and line).
  * @module
  */
-import { TokenfilterError } from '../errors.js';
+import { TokenfilterError, CodedTypeError } from '../errors.js';
 
 /** One document: an id, its text and any other fields of the source record. */
 export interface Document {
@@ -67,10 +67,10 @@ export interface ResolvedReadOptions {
 export function resolveReadOptions(options: ReadDocumentsOptions = {}): ResolvedReadOptions {
   const { textField = 'text', idField = 'id', skipMalformed = false, onSkip = () => undefined, paragraphs = false, signal } = options;
   const { invalidUtf8 = 'count', onInvalidUtf8 = () => undefined } = options;
-  if (typeof textField !== 'string' || textField === '') throw new TypeError('textField must be a non-empty string');
-  if (typeof idField !== 'string' || idField === '') throw new TypeError('idField must be a non-empty string');
-  if (typeof onSkip !== 'function') throw new TypeError('onSkip must be a function');
-  if (typeof onInvalidUtf8 !== 'function') throw new TypeError('onInvalidUtf8 must be a function');
+  if (typeof textField !== 'string' || textField === '') throw new CodedTypeError('textField must be a non-empty string');
+  if (typeof idField !== 'string' || idField === '') throw new CodedTypeError('idField must be a non-empty string');
+  if (typeof onSkip !== 'function') throw new CodedTypeError('onSkip must be a function');
+  if (typeof onInvalidUtf8 !== 'function') throw new CodedTypeError('onInvalidUtf8 must be a function');
   if (invalidUtf8 !== 'count' && invalidUtf8 !== 'error')
     throw new TokenfilterError('E_OPTION', `invalidUtf8 must be 'count' or 'error', got ${JSON.stringify(invalidUtf8)}`);
   return { textField, idField, skipMalformed: Boolean(skipMalformed), onSkip, paragraphs: Boolean(paragraphs), invalidUtf8, onInvalidUtf8, signal };

@@ -7,6 +7,7 @@ import { ShardWriter } from './shard_writer.js';
 import { SideFileKind } from './side_file.js';
 import { spanLabelsToTokenLabels, type CharSpan, type OverlapRule } from './span_labels.js';
 import type { TokenizerContract } from './tokenizer_contract.js';
+import { CodedTypeError } from '../errors.js';
 
 /** A tokenizer that reports character offsets (a `Tokenizer` satisfies this). */
 export interface OffsetTokenizer extends TokenizerContract {
@@ -55,13 +56,13 @@ export async function writeLabelledShards(
   options: LabelledShardOptions,
 ): Promise<LabelledShardSummary> {
   const { tokenizer, dir, label, rule, prefix, shardTokens } = options;
-  if (typeof tokenizer?.encodeWithOffsets !== 'function') throw new TypeError('tokenizer must have encodeWithOffsets');
+  if (typeof tokenizer?.encodeWithOffsets !== 'function') throw new CodedTypeError('tokenizer must have encodeWithOffsets');
   const writer = new ShardWriter({ dir, prefix, shardTokens, tokenizer, sideKind: SideFileKind.Labels });
   let positiveTokens = 0;
   try {
     for await (const doc of documents) {
       if (typeof doc?.text !== 'string' || !Array.isArray(doc.spans))
-        throw new TypeError(`document ${writer.documents} must have a string text and a spans array`);
+        throw new CodedTypeError(`document ${writer.documents} must have a string text and a spans array`);
       const { ids, offsets } = tokenizer.encodeWithOffsets(doc.text);
       const labels = spanLabelsToTokenLabels(offsets, doc.spans, { label, rule });
       for (let i = 0; i < labels.length; i++) positiveTokens += labels[i];

@@ -1,9 +1,14 @@
 /**
- * Small deterministic randomness for data ordering: a 32-bit integer hash and the sfc32
- * generator, so that every shuffle is a pure function of (seed, stream, counter) and resuming
- * needs no generator state beyond counters.
+ * The package's seeded randomness, all of it in this file: a 32-bit integer hash and the sfc32
+ * generator for data ordering (every shuffle is a pure function of (seed, stream, counter), so
+ * resuming needs no generator state beyond counters), and {@link Random}, the mulberry32 stream
+ * that subsamples classifier training data. Two generators remain because saved results depend
+ * on both streams: sfc32 orders every training batch and mulberry32 picks every classifier's
+ * training tokens and documents, so replacing either would change the demo's table and every
+ * stored experiment. Nothing else in lib/ draws random numbers (no Math.random).
  * @module
  */
+import { CodedRangeError } from '../errors.js';
 
 /** murmur3's 32-bit finaliser: a bijective mix of a 32-bit integer. */
 export function mix32(x: number): number {
@@ -22,7 +27,7 @@ export function hash32(...parts: number[]): number {
 
 /** Splits a seed (any safe integer ≥ 0) into two 32-bit words. @throws RangeError otherwise. */
 export function seedWords(seed: number, name = 'seed'): [number, number] {
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`${name} must be a non-negative safe integer, got ${seed}`);
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new CodedRangeError(`${name} must be a non-negative safe integer, got ${seed}`);
   return [seed >>> 0, Math.floor(seed / 2 ** 32) >>> 0];
 }
 
@@ -82,4 +87,53 @@ export function permutation(n: number, rng: Sfc32): Uint32Array {
     out[j] = t;
   }
   return out;
+}
+
+/**
+ * mulberry32: a 32-bit state, uniform doubles in [0, 1). Subsamples classifier training tokens
+ * and documents (deterministic given the seed); `new Random(seed)` starts from state
+ * `seed ^ 0x9e3779b9`, {@link Random.fromState} from a raw state.
+ */
+export class Random {
+  private state: number;
+
+  constructor(seed: number) {
+    this.state = (seed >>> 0) ^ 0x9e3779b9;
+  }
+
+  /** A generator whose first draw advances from `state` itself (no seed mixing). */
+  static fromState(state: number): Random {
+    return new Random((state >>> 0) ^ 0x9e3779b9);
+  }
+
+  /** Uniform in [0, 1). */
+  next(): number {
+    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  /** A mask of `n` entries with exactly `k` ones, uniformly chosen (selection sampling). */
+  choose(n: number, k: number): Uint8Array {
+    const mask = new Uint8Array(n);
+    let needed = Math.min(k, n);
+    for (let i = 0; i < n && needed > 0; i++) {
+      if (this.next() * (n - i) < needed) {
+        mask[i] = 1;
+        needed--;
+      }
+    }
+    return mask;
+  }
+
+  /** A shuffled copy of `items` (Fisher–Yates). */
+  shuffle<T>(items: readonly T[]): T[] {
+    const out = [...items];
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = Math.floor(this.next() * (i + 1));
+      [out[i], out[j]] = [out[j], out[i]];
+    }
+    return out;
+  }
 }

@@ -6,7 +6,7 @@
 import { throwIfAborted } from '../abort.js';
 import type { Stats } from 'node:fs';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
-import { TokenfilterError } from '../errors.js';
+import { TokenfilterError, CodedTypeError } from '../errors.js';
 import { join } from 'node:path';
 import { stripBom } from './byte_lines.js';
 import { resolveReadOptions, type Document, type ReadDocumentsOptions, type ResolvedReadOptions } from './document.js';
@@ -80,10 +80,10 @@ async function walkFolder(dir: string, real: string, ancestors: Set<string>, fil
  */
 export async function listCorpusFiles(pathOrPaths: string | readonly string[]): Promise<string[]> {
   const inputs = typeof pathOrPaths === 'string' ? [pathOrPaths] : [...pathOrPaths];
-  if (inputs.length === 0) throw new TypeError('no input paths given');
+  if (inputs.length === 0) throw new CodedTypeError('no input paths given');
   const files: string[] = [];
   for (const input of inputs) {
-    if (typeof input !== 'string') throw new TypeError('input paths must be strings');
+    if (typeof input !== 'string') throw new CodedTypeError('input paths must be strings');
     const info = await statFollowing(input, false);
     if (info.isDirectory()) await walkFolder(input, await realpath(input), new Set(), files);
     else files.push(input);

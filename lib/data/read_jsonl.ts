@@ -46,7 +46,7 @@ function openBytes(file: string, onBytes?: (n: number) => void): { bytes: AsyncI
 }
 
 /** A stream failure as a coded error naming the file: E_FILE_FORMAT for bad gzip data, else E_IO. */
-function streamError(file: string, error: Error): TokenfilterError {
+export function streamError(file: string, error: Error): TokenfilterError {
   const code = (error as NodeJS.ErrnoException).code ?? '';
   if (code.startsWith('Z_'))
     return new TokenfilterError('E_FILE_FORMAT', `${file}: not a complete gzip stream (${error.message}): truncated or corrupt?`, { path: file, cause: error });

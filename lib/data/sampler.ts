@@ -22,6 +22,7 @@ import { permutation, hashUnit, seedWords, Sfc32 } from './random.js';
 import { ShardWindows, type LossMaskMode } from './shard_windows.js';
 import type { Batch } from './batch.js';
 import type { TokenizerContract } from './tokenizer_contract.js';
+import { CodedTypeError, CodedRangeError } from '../errors.js';
 
 /** Shards kept open at once (each holds one or two file descriptors); others are reopened on use. */
 const MAX_OPEN_SHARDS = 64;
@@ -106,13 +107,13 @@ export class BatchSampler implements Iterable<Batch> {
    */
   constructor(options: BatchSamplerOptions) {
     const { batch, context, seed = 0, expectTokenizer, lossMask = 'auto' } = options;
-    if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`batch must be a positive integer, got ${batch}`);
-    if (!Number.isInteger(context) || context < 1) throw new RangeError(`context must be a positive integer, got ${context}`);
-    if (!['auto', 'none', 'required'].includes(lossMask)) throw new RangeError(`lossMask must be 'auto', 'none' or 'required', got '${lossMask}'`);
+    if (!Number.isInteger(batch) || batch < 1) throw new CodedRangeError(`batch must be a positive integer, got ${batch}`);
+    if (!Number.isInteger(context) || context < 1) throw new CodedRangeError(`context must be a positive integer, got ${context}`);
+    if (!['auto', 'none', 'required'].includes(lossMask)) throw new CodedRangeError(`lossMask must be 'auto', 'none' or 'required', got '${lossMask}'`);
     [this.seedLo, this.seedHi] = seedWords(seed);
-    if ((options.shards === undefined) === (options.sources === undefined)) throw new TypeError('give either shards or sources');
+    if ((options.shards === undefined) === (options.sources === undefined)) throw new CodedTypeError('give either shards or sources');
     const specs = options.sources ?? [{ shards: options.shards as readonly string[] }];
-    if (!Array.isArray(specs) || specs.length === 0) throw new RangeError('sources must be a non-empty array');
+    if (!Array.isArray(specs) || specs.length === 0) throw new CodedRangeError('sources must be a non-empty array');
     this.batch = batch;
     this.context = context;
     this.seed = seed;
@@ -121,8 +122,8 @@ export class BatchSampler implements Iterable<Batch> {
       specs.forEach((spec, s) => {
         const name = spec.name ?? `source${s}`;
         const weight = spec.weight ?? 1;
-        if (!(Number.isFinite(weight) && weight > 0)) throw new RangeError(`sources[${s}].weight must be a finite number > 0, got ${weight}`);
-        if (!Array.isArray(spec.shards) || spec.shards.length === 0) throw new RangeError(`sources[${s}].shards must be a non-empty array of paths`);
+        if (!(Number.isFinite(weight) && weight > 0)) throw new CodedRangeError(`sources[${s}].weight must be a finite number > 0, got ${weight}`);
+        if (!Array.isArray(spec.shards) || spec.shards.length === 0) throw new CodedRangeError(`sources[${s}].shards must be a non-empty array of paths`);
         const source: OpenSource = { name, weight, shards: [], offsets: [0], windows: 0, epoch: 0, position: 0, order: null };
         this.sources.push(source);
         for (const path of spec.shards) {
@@ -132,7 +133,7 @@ export class BatchSampler implements Iterable<Batch> {
           source.offsets.push(source.windows);
         }
         if (source.windows === 0)
-          throw new RangeError(`source '${name}' has no window of context + 1 = ${context + 1} tokens in its ${spec.shards.length} shard(s)`);
+          throw new CodedRangeError(`source '${name}' has no window of context + 1 = ${context + 1} tokens in its ${spec.shards.length} shard(s)`);
       });
     } catch (error) {
       this.close();
@@ -163,7 +164,7 @@ export class BatchSampler implements Iterable<Batch> {
 
   private restore(state: SamplerState): void {
     const fail = (why: string) => {
-      throw new RangeError(`cannot resume the batch sampler: ${why}`);
+      throw new CodedRangeError(`cannot resume the batch sampler: ${why}`);
     };
     if (state === null || typeof state !== 'object' || state.version !== 1) fail('state.version must be 1');
     if (state.seed !== this.seed) fail(`the state was saved with seed ${state.seed}, the sampler has seed ${this.seed}`);

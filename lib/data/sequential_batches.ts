@@ -12,6 +12,7 @@
 import type { Batch } from './batch.js';
 import { ShardWindows, type LossMaskMode } from './shard_windows.js';
 import type { TokenizerContract } from './tokenizer_contract.js';
+import { CodedTypeError, CodedRangeError } from '../errors.js';
 
 /** Options of {@link sequentialBatches}. */
 export interface SequentialBatchOptions {
@@ -45,9 +46,9 @@ export interface SequentialBatch extends Batch {
  */
 export function* sequentialBatches(options: SequentialBatchOptions): Generator<SequentialBatch> {
   const { shards, batch: B, context: T, expectTokenizer, lossMask = 'auto' } = options;
-  if (!Number.isInteger(B) || B < 1) throw new RangeError(`batch must be a positive integer, got ${B}`);
-  if (!Number.isInteger(T) || T < 1) throw new RangeError(`context must be a positive integer, got ${T}`);
-  if (!Array.isArray(shards)) throw new TypeError('shards must be an array of paths');
+  if (!Number.isInteger(B) || B < 1) throw new CodedRangeError(`batch must be a positive integer, got ${B}`);
+  if (!Number.isInteger(T) || T < 1) throw new CodedRangeError(`context must be a positive integer, got ${T}`);
+  if (!Array.isArray(shards)) throw new CodedTypeError('shards must be an array of paths');
   let inputs = new Uint32Array(B * T);
   let targets = new Uint32Array(B * T);
   let mask = new Uint8Array(B * T);

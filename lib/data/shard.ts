@@ -35,7 +35,7 @@ import {
   assertLittleEndianHost,
 } from './binary_header.js';
 import { writeFileAtomic } from './atomic_file.js';
-import { TokenfilterError } from '../errors.js';
+import { TokenfilterError, CodedTypeError, CodedRangeError } from '../errors.js';
 import {
   checkContract,
   readContract,
@@ -119,8 +119,8 @@ export function shardVersionFor(tokenBytes: 2 | 4): WritableShardVersion {
 export function writableShardVersion(vocabSize: number, requested?: number): WritableShardVersion {
   const version = requested ?? (vocabSize <= 65536 ? 1 : SHARD_VERSION_UINT32);
   if (version !== 1 && version !== SHARD_VERSION_UINT32)
-    throw new RangeError(`shard version must be 1 (uint16) or 7 (uint32, llm.c's layout), got ${version}`);
-  if (version === 1 && vocabSize > 65536) throw new RangeError(`version 1 (uint16) cannot hold a vocabulary of ${vocabSize}`);
+    throw new CodedRangeError(`shard version must be 1 (uint16) or 7 (uint32, llm.c's layout), got ${version}`);
+  if (version === 1 && vocabSize > 65536) throw new CodedRangeError(`version 1 (uint16) cannot hold a vocabulary of ${vocabSize}`);
   return version;
 }
 
@@ -173,13 +173,13 @@ export function checkIdsBelow(
 ): void {
   if (ids instanceof Uint16Array || ids instanceof Uint32Array) {
     if (ids instanceof Uint16Array && vocabSize > 0xffff) return;
-    if (ids.length >= NATIVE_SCAN_MIN && (native.maxTokenId(ids) as number) < vocabSize) return;
+    if (ids.length >= NATIVE_SCAN_MIN && native.maxTokenId(ids) < vocabSize) return;
   }
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i];
     if (!(Number.isInteger(id) && id >= 0 && id < vocabSize)) {
       const problem = `token ${offset + i} has id ${id}, outside the vocabulary of ${vocabSize}`;
-      throw source === 'file' ? fileFormatError(file, problem) : new RangeError(`${file}: ${problem}`);
+      throw source === 'file' ? fileFormatError(file, problem) : new CodedRangeError(`${file}: ${problem}`);
     }
   }
 }
@@ -249,10 +249,10 @@ export class ShardFile {
    */
   read(start: number, out: Uint32Array): Uint32Array {
     if (this.fd < 0) throw new TokenfilterError('E_STATE', `${this.path}: read after close`, { path: this.path });
-    if (!(out instanceof Uint32Array)) throw new TypeError(`${this.path}: out must be a Uint32Array`);
+    if (!(out instanceof Uint32Array)) throw new CodedTypeError(`${this.path}: out must be a Uint32Array`);
     const n = out.length;
     if (!Number.isInteger(start) || start < 0 || start + n > this.header.tokenCount)
-      throw new RangeError(`${this.path}: range [${start}, ${start + n}) outside the shard's ${this.header.tokenCount} tokens`);
+      throw new CodedRangeError(`${this.path}: range [${start}, ${start + n}) outside the shard's ${this.header.tokenCount} tokens`);
     const width = this.header.tokenBytes;
     if (this.scratch.byteLength < n * width) this.scratch = new ArrayBuffer(n * width);
     readExactly(this.fd, new Uint8Array(this.scratch, 0, n * width), HEADER_BYTES + start * width, this.path);
@@ -294,7 +294,7 @@ export async function writeShard(
   const { tokenizer } = options;
   validateContract(tokenizer);
   assertLittleEndianHost();
-  if (tokens.length > MAX_SHARD_TOKENS) throw new RangeError(`a shard holds at most ${MAX_SHARD_TOKENS} tokens, got ${tokens.length}`);
+  if (tokens.length > MAX_SHARD_TOKENS) throw new CodedRangeError(`a shard holds at most ${MAX_SHARD_TOKENS} tokens, got ${tokens.length}`);
   const version = writableShardVersion(tokenizer.vocabSize, options.version);
   checkIdsBelow(tokens, tokenizer.vocabSize, path);
   const Typed = version === 1 ? Uint16Array : Uint32Array;

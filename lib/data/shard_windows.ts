@@ -67,7 +67,7 @@ export class ShardWindows {
     const shard = new ShardFile(this.path, { expectTokenizer: this.expectTokenizer });
     if (shard.length !== this.header.tokenCount) {
       shard.close();
-      throw new Error(`${this.path}: the shard changed while in use (${this.header.tokenCount} tokens, now ${shard.length})`);
+      throw new TokenfilterError('E_STATE', `${this.path}: the shard changed while in use (${this.header.tokenCount} tokens, now ${shard.length})`);
     }
     if (this.maskPath) {
       try {
@@ -100,7 +100,7 @@ export class ShardWindows {
     const mask = this.maskBytes.subarray(0, count);
     readExactly(this.maskFd, mask, HEADER_BYTES + start + 1, this.maskPath as string);
     for (let i = 0; i < count; i++) {
-      if (mask[i] > 1) throw new Error(`${this.maskPath}: loss mask value ${mask[i]} at token ${start + 1 + i} (expected 0 or 1)`);
+      if (mask[i] > 1) throw new TokenfilterError('E_FILE_FORMAT', `${this.maskPath}: loss mask value ${mask[i]} at token ${start + 1 + i} (expected 0 or 1)`, { path: this.maskPath ?? undefined });
     }
     lossMask.set(mask, rowOffset);
   }

@@ -10,6 +10,7 @@ import { assertLittleEndianHost, HEADER_BYTES } from './binary_header.js';
 import { checkIdsBelow, MAX_SHARD_TOKENS, shardHeaderBytes, writableShardVersion, type WritableShardVersion } from './shard.js';
 import { SideFileKind, firstAbove, sideFileHeaderBytes, sideFilePathFor } from './side_file.js';
 import { validateContract, type TokenizerContract } from './tokenizer_contract.js';
+import { TokenfilterError, CodedTypeError, CodedRangeError } from '../errors.js';
 
 /** Defaults of {@link ShardWriterOptions}: shard file prefix and tokens per shard (the tokenize stage and CLI read them here). */
 export const SHARD_WRITER_DEFAULTS = Object.freeze({ prefix: 'shard', shardTokens: 100_000_000 });
@@ -104,19 +105,19 @@ export class ShardWriter {
   /** @throws TypeError / RangeError for bad options. */
   constructor(options: ShardWriterOptions) {
     const { dir, prefix = SHARD_WRITER_DEFAULTS.prefix, shardTokens = SHARD_WRITER_DEFAULTS.shardTokens, tokenizer, sideKind } = options;
-    if (typeof dir !== 'string' || dir === '') throw new TypeError('dir must be a non-empty string');
-    if (!/^[\w.-]+$/.test(prefix)) throw new TypeError(`prefix must be letters, digits, '_', '.' or '-', got '${prefix}'`);
+    if (typeof dir !== 'string' || dir === '') throw new CodedTypeError('dir must be a non-empty string');
+    if (!/^[\w.-]+$/.test(prefix)) throw new CodedTypeError(`prefix must be letters, digits, '_', '.' or '-', got '${prefix}'`);
     if (!Number.isInteger(shardTokens) || shardTokens < 1 || shardTokens > MAX_SHARD_TOKENS)
-      throw new RangeError(`shardTokens must be an integer in [1, ${MAX_SHARD_TOKENS}], got ${shardTokens}`);
+      throw new CodedRangeError(`shardTokens must be an integer in [1, ${MAX_SHARD_TOKENS}], got ${shardTokens}`);
     validateContract(tokenizer);
     assertLittleEndianHost();
     const version = writableShardVersion(tokenizer.vocabSize, options.version);
     if (sideKind !== undefined && ![SideFileKind.LossMask, SideFileKind.Labels, SideFileKind.ScoresUint8].includes(sideKind))
-      throw new RangeError(`sideKind must be a uint8 kind (1 loss mask, 2 labels, 3 uint8 scores), got ${sideKind}`);
+      throw new CodedRangeError(`sideKind must be a uint8 kind (1 loss mask, 2 labels, 3 uint8 scores), got ${sideKind}`);
     const separatorValue = options.separatorValue ?? (sideKind === SideFileKind.LossMask ? 1 : 0);
     const maxValue = sideKind === SideFileKind.LossMask ? 1 : 255;
     if (!Number.isInteger(separatorValue) || separatorValue < 0 || separatorValue > maxValue)
-      throw new RangeError(`separatorValue must be an integer in [0, ${maxValue}], got ${separatorValue}`);
+      throw new CodedRangeError(`separatorValue must be an integer in [0, ${maxValue}], got ${separatorValue}`);
     this.dir = dir;
     this.prefix = prefix;
     this.shardTokens = shardTokens;
@@ -140,17 +141,17 @@ export class ShardWriter {
    *   mis-sized or out-of-range side values (nothing of the document is written then).
    */
   async writeDocument(ids: ArrayLike<number>, values?: Uint8Array): Promise<void> {
-    if (this.closed) throw new Error('ShardWriter is closed');
+    if (this.closed) throw new TokenfilterError('E_STATE', 'ShardWriter is closed');
     checkIdsBelow(ids, this.tokenizer.vocabSize, `document ${this.documents}`);
     if (this.sideChunk) {
       if (!(values instanceof Uint8Array) || values.length !== ids.length)
-        throw new RangeError(`document ${this.documents}: side values must be a Uint8Array of ${ids.length} values (one per id)`);
+        throw new CodedRangeError(`document ${this.documents}: side values must be a Uint8Array of ${ids.length} values (one per id)`);
       if (this.sideKind === SideFileKind.LossMask) {
         const bad = firstAbove(values, 1);
-        if (bad >= 0) throw new RangeError(`document ${this.documents}: loss mask value ${values[bad]} at ${bad} (expected 0 or 1)`);
+        if (bad >= 0) throw new CodedRangeError(`document ${this.documents}: loss mask value ${values[bad]} at ${bad} (expected 0 or 1)`);
       }
     } else if (values !== undefined) {
-      throw new TypeError('side values given, but the writer has no sideKind');
+      throw new CodedTypeError('side values given, but the writer has no sideKind');
     }
     await this.append(Uint32Array.of(this.tokenizer.eotId), this.sideChunk ? Uint8Array.of(this.separatorValue) : null);
     await this.append(ids, values ?? null);

@@ -28,7 +28,7 @@ import {
   withFile,
 } from './binary_header.js';
 import { decodeFloat16, encodeFloat16 } from './float16.js';
-import { TokenfilterError } from '../errors.js';
+import { TokenfilterError, CodedTypeError, CodedRangeError } from '../errors.js';
 import {
   checkContract,
   checkSameContract,
@@ -202,7 +202,7 @@ export function sideFileScores(file: SideFile): Float32Array {
     for (let i = 0; i < out.length; i++) out[i] = file.values[i] / 255;
     return out;
   }
-  throw new Error(`${file.path}: side file holds ${KIND_NAMES[file.header.kind]}, not scores`);
+  throw new TokenfilterError('E_MISMATCH', `${file.path}: side file holds ${KIND_NAMES[file.header.kind]}, not scores`, { path: file.path });
 }
 
 /** round(255 · p) per value, for p in [0, 1]. @throws RangeError for a value outside [0, 1] or NaN. */
@@ -210,7 +210,7 @@ export function quantizeScores(scores: ArrayLike<number>): Uint8Array {
   const out = new Uint8Array(scores.length);
   for (let i = 0; i < scores.length; i++) {
     const p = scores[i];
-    if (!(p >= 0 && p <= 1)) throw new RangeError(`scores[${i}] = ${p} is not a probability in [0, 1]`);
+    if (!(p >= 0 && p <= 1)) throw new CodedRangeError(`scores[${i}] = ${p} is not a probability in [0, 1]`);
     out[i] = Math.round(255 * p);
   }
   return out;
@@ -242,13 +242,13 @@ export async function writeSideFile(
   valueBytesOf(kind, 'kind');
   validateContract(tokenizer);
   assertLittleEndianHost();
-  if (values.length > 0x7fffffff) throw new RangeError(`a side file holds at most 2^31 - 1 values, got ${values.length}`);
+  if (values.length > 0x7fffffff) throw new CodedRangeError(`a side file holds at most 2^31 - 1 values, got ${values.length}`);
   let body: Uint8Array | Uint16Array;
   if (kind === SideFileKind.LossMask || kind === SideFileKind.Labels) {
-    if (!(values instanceof Uint8Array)) throw new TypeError(`${KIND_NAMES[kind]} values must be a Uint8Array`);
+    if (!(values instanceof Uint8Array)) throw new CodedTypeError(`${KIND_NAMES[kind]} values must be a Uint8Array`);
     if (kind === SideFileKind.LossMask) {
       const bad = firstAbove(values, 1);
-      if (bad >= 0) throw new RangeError(`loss mask values must be 0 or 1, got ${values[bad]} at index ${bad}`);
+      if (bad >= 0) throw new CodedRangeError(`loss mask values must be 0 or 1, got ${values[bad]} at index ${bad}`);
     }
     body = values;
   } else if (kind === SideFileKind.ScoresUint8) {
@@ -257,7 +257,7 @@ export async function writeSideFile(
     if (values instanceof Uint16Array) body = values;
     else {
       for (let i = 0; i < values.length; i++)
-        if (Number.isNaN(values[i])) throw new RangeError(`scores[${i}] is NaN`);
+        if (Number.isNaN(values[i])) throw new CodedRangeError(`scores[${i}] is NaN`);
       body = encodeFloat16(values);
     }
   }

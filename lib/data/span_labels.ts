@@ -3,6 +3,7 @@
  * `[start, end, domain]` paragraphs or the default corpus's sentence spans.
  * @module
  */
+import { CodedTypeError, CodedRangeError } from '../errors.js';
 
 /** A labelled character range `[start, end, label]`, UTF-16 code units, end exclusive. */
 export type CharSpan = readonly [start: number, end: number, label: string | number];
@@ -31,10 +32,10 @@ export interface SpanLabelOptions {
 function unionOf(spans: readonly CharSpan[], label: string | number): number[] {
   const picked: [number, number][] = [];
   spans.forEach((span, i) => {
-    if (!Array.isArray(span) || span.length < 3) throw new TypeError(`spans[${i}] must be [start, end, label]`);
+    if (!Array.isArray(span) || span.length < 3) throw new CodedTypeError(`spans[${i}] must be [start, end, label]`);
     const [start, end] = span;
     if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start)
-      throw new RangeError(`spans[${i}] = [${start}, ${end}] must satisfy 0 <= start <= end (integers)`);
+      throw new CodedRangeError(`spans[${i}] = [${start}, ${end}] must satisfy 0 <= start <= end (integers)`);
     if (span[2] === label && end > start) picked.push([start, end]);
   });
   picked.sort((a, b) => a[0] - b[0]);
@@ -60,9 +61,9 @@ export function spanLabelsToTokenLabels(
   spans: readonly CharSpan[],
   options: SpanLabelOptions,
 ): Uint8Array {
-  if (offsets.length % 2 !== 0) throw new RangeError(`offsets must hold 2 values per token, got length ${offsets.length}`);
+  if (offsets.length % 2 !== 0) throw new CodedRangeError(`offsets must hold 2 values per token, got length ${offsets.length}`);
   const rule = options.rule ?? 'majority';
-  if (rule !== 'majority' && rule !== 'any') throw new RangeError(`rule must be 'majority' or 'any', got '${rule}'`);
+  if (rule !== 'majority' && rule !== 'any') throw new CodedRangeError(`rule must be 'majority' or 'any', got '${rule}'`);
   const merged = unionOf(spans, options.label);
   const intervals = merged.length / 2;
   const tokens = offsets.length / 2;
@@ -70,7 +71,7 @@ export function spanLabelsToTokenLabels(
   for (let t = 0; t < tokens; t++) {
     const a = offsets[2 * t];
     const b = offsets[2 * t + 1];
-    if (!(b >= a)) throw new RangeError(`token ${t} has offsets [${a}, ${b}) with end < start`);
+    if (!(b >= a)) throw new CodedRangeError(`token ${t} has offsets [${a}, ${b}) with end < start`);
     // first interval whose end is past a
     let lo = 0;
     let hi = intervals;

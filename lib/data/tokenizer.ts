@@ -24,7 +24,8 @@ import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from './atomic_file.js';
 import { createRequire } from 'node:module';
 import { native } from '../native.js';
-import { errorCode, TokenfilterError } from '../errors.js';
+import type { NativeBpe } from '../native_types.js';
+import { errorCode, TokenfilterError, CodedTypeError, CodedRangeError } from '../errors.js';
 import { stripBom } from './byte_lines.js';
 import {
   ABSENT,
@@ -85,9 +86,9 @@ function flatten(tokens: Uint8Array[]): { bytes: Uint8Array; offsets: Uint32Arra
 function resolveSpecials(extra: unknown): string[] {
   const list = [EOT_TOKEN, HIDDEN_TOKEN];
   if (extra === undefined) return list;
-  if (!Array.isArray(extra)) throw new TypeError('options.specials must be an array of strings');
+  if (!Array.isArray(extra)) throw new CodedTypeError('options.specials must be an array of strings');
   for (const [i, s] of extra.entries()) {
-    if (typeof s !== 'string' || s === '') throw new TypeError(`options.specials[${i}] must be a non-empty string`);
+    if (typeof s !== 'string' || s === '') throw new CodedTypeError(`options.specials[${i}] must be a non-empty string`);
     if (!list.includes(s)) list.push(s);
   }
   return list;
@@ -110,8 +111,7 @@ export class Tokenizer {
   readonly name: string;
   private readonly spec: BpeSpec;
   private readonly specials: Map<string, number>;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  private readonly bpe: any;
+  private readonly bpe: NativeBpe;
   private hashCache: string | undefined;
 
   private constructor(spec: BpeSpec, specials: Map<string, number>, name?: string) {
@@ -152,25 +152,25 @@ export class Tokenizer {
    *   specials or > 2^24; AbortError when `signal` aborts.
    */
   static async train(texts: Iterable<string> | AsyncIterable<string>, options: TrainOptions): Promise<Tokenizer> {
-    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+    if (options === null || typeof options !== 'object') throw new CodedTypeError('options must be an object');
     const specials = resolveSpecials(options.specials);
     const { vocabSize } = options;
-    if (!Number.isInteger(vocabSize)) throw new TypeError(`options.vocabSize must be an integer, got ${vocabSize}`);
+    if (!Number.isInteger(vocabSize)) throw new CodedTypeError(`options.vocabSize must be an integer, got ${vocabSize}`);
     const minimum = 256 + specials.length;
     if (vocabSize < minimum || vocabSize > 1 << 24)
-      throw new RangeError(`options.vocabSize must be in [${minimum}, ${1 << 24}] (256 bytes + ${specials.length} specials), got ${vocabSize}`);
+      throw new CodedRangeError(`options.vocabSize must be in [${minimum}, ${1 << 24}] (256 bytes + ${specials.length} specials), got ${vocabSize}`);
     const maxChars = options.maxChars ?? DEFAULT_MAX_CHARS;
-    if (!Number.isInteger(maxChars) || maxChars < 1) throw new RangeError(`options.maxChars must be a positive integer, got ${maxChars}`);
+    if (!Number.isInteger(maxChars) || maxChars < 1) throw new CodedRangeError(`options.maxChars must be a positive integer, got ${maxChars}`);
     if (texts === null || typeof texts !== 'object' || !(Symbol.iterator in texts || Symbol.asyncIterator in texts))
-      throw new TypeError('texts must be an iterable or async iterable of strings');
+      throw new CodedTypeError('texts must be an iterable or async iterable of strings');
     const { onProgress, signal } = options;
-    if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('options.onProgress must be a function');
-    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('options.signal must be an AbortSignal');
+    if (onProgress !== undefined && typeof onProgress !== 'function') throw new CodedTypeError('options.onProgress must be a function');
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new CodedTypeError('options.signal must be an AbortSignal');
     const sample: string[] = [];
     let chars = 0;
     let index = 0;
     for await (const text of texts as AsyncIterable<string>) {
-      if (typeof text !== 'string') throw new TypeError(`texts[${index}] must be a string, got ${typeof text}`);
+      if (typeof text !== 'string') throw new CodedTypeError(`texts[${index}] must be a string, got ${typeof text}`);
       index++;
       throwIfAborted(signal, 'tokenizer training');
       const room = maxChars - chars;
@@ -219,7 +219,7 @@ export class Tokenizer {
         throw new TokenfilterError('E_FILE_FORMAT', `tokenizer JSON: not valid JSON (${(e as Error).message})`, { cause: e });
       }
     } else if (json === null || typeof json !== 'object') {
-      throw new TypeError('json must be a string or an object');
+      throw new CodedTypeError('json must be a string or an object');
     }
     const { spec, specials } = specFromJSON(value);
     try {
@@ -237,14 +237,12 @@ export class Tokenizer {
    *   it when it is not a supported tokenizer.
    */
   static async load(path: string): Promise<Tokenizer> {
-    if (typeof path !== 'string') throw new TypeError('path must be a string');
+    if (typeof path !== 'string') throw new CodedTypeError('path must be a string');
     const text = await readFile(path, 'utf8');
     try {
       return Tokenizer.fromJSON(text);
     } catch (e) {
-      const code = errorCode(e);
-      if (code === undefined) throw new Error(`${path}: ${(e as Error).message}`, { cause: e });
-      throw new TokenfilterError(code, `${path}: ${(e as Error).message}`, { path, cause: e });
+      throw new TokenfilterError(errorCode(e) ?? 'E_FILE_FORMAT', `${path}: ${(e as Error).message}`, { path, cause: e });
     }
   }
 
@@ -261,7 +259,7 @@ export class Tokenizer {
       special_tokens: Record<string, number>;
       bpe_ranks: string;
     };
-    if (ranks.pat_str !== CL100K_PATTERN_TIKTOKEN) throw new Error('js-tiktoken cl100k_base has an unexpected split pattern');
+    if (ranks.pat_str !== CL100K_PATTERN_TIKTOKEN) throw new TokenfilterError('E_FILE_FORMAT', 'js-tiktoken cl100k_base has an unexpected split pattern');
     const tokens: Uint8Array[] = [];
     for (const line of ranks.bpe_ranks.split('\n')) {
       if (!line) continue;
@@ -323,7 +321,7 @@ export class Tokenizer {
 
   /** Writes {@link Tokenizer.toJSON} to `path` atomically (lib/data/atomic_file.ts). */
   async save(path: string): Promise<void> {
-    if (typeof path !== 'string') throw new TypeError('path must be a string');
+    if (typeof path !== 'string') throw new CodedTypeError('path must be a string');
     await writeFileAtomic(path, JSON.stringify(this.toJSON()));
   }
 
@@ -353,9 +351,9 @@ export class Tokenizer {
    * UTF-16 unit) and all ids are held until the end, so feed a large corpus in chunks.
    */
   async encodeBatch(texts: string[], options: EncodeBatchOptions = {}): Promise<Uint32Array[]> {
-    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+    if (options === null || typeof options !== 'object') throw new CodedTypeError('options must be an object');
     const { onProgress } = options;
-    if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('options.onProgress must be a function');
+    if (onProgress !== undefined && typeof onProgress !== 'function') throw new CodedTypeError('options.onProgress must be a function');
     const cancel = nativeCancelFlag(options.signal, 'encoding');
     try {
       return await this.bpe.encodeBatch(texts, cancel.flag, onProgress && ((p: { done: number; total: number }) => onProgress({ done: p.done, total: p.total })));
@@ -379,7 +377,7 @@ export class Tokenizer {
    */
   tokenToString(id: number): string {
     if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize || this.spec.kinds[id] === ABSENT)
-      throw new RangeError(`id ${id} is not a token id (vocabulary size ${this.vocabSize})`);
+      throw new CodedRangeError(`id ${id} is not a token id (vocabulary size ${this.vocabSize})`);
     const bytes = this.spec.tokens[id];
     try {
       return strictDecoder.decode(bytes);
@@ -404,12 +402,12 @@ export class Tokenizer {
   private checkedIds(ids: ArrayLike<number>): Uint32Array {
     if (ids instanceof Uint32Array) return ids;
     if (ids === null || typeof ids !== 'object' || typeof (ids as ArrayLike<number>).length !== 'number')
-      throw new TypeError('ids must be an array or typed array of token ids');
+      throw new CodedTypeError('ids must be an array or typed array of token ids');
     const out = new Uint32Array(ids.length);
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i];
       if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize)
-        throw new RangeError(`ids[${i}] = ${id} is not a token id (vocabulary size ${this.vocabSize})`);
+        throw new CodedRangeError(`ids[${i}] = ${id} is not a token id (vocabulary size ${this.vocabSize})`);
       out[i] = id;
     }
     return out;

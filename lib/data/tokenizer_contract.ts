@@ -15,7 +15,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { TokenfilterError } from '../errors.js';
+import { TokenfilterError, CodedTypeError, CodedRangeError } from '../errors.js';
 
 /** What identifies a tokenizer to a file. A `Tokenizer` instance satisfies this interface. */
 export interface TokenizerContract {
@@ -50,7 +50,7 @@ export const CONTRACT_WORDS = 7;
  * 32 digits, else the first 16 bytes of SHA-256 of the string.
  */
 export function tokenizerHashBytes(hash: string): Uint8Array {
-  if (typeof hash !== 'string' || hash.length === 0) throw new TypeError('tokenizer hash must be a non-empty string');
+  if (typeof hash !== 'string' || hash.length === 0) throw new CodedTypeError('tokenizer hash must be a non-empty string');
   if (/^[0-9a-fA-F]{32,}$/.test(hash)) return Uint8Array.from(Buffer.from(hash.slice(0, 32), 'hex'));
   return Uint8Array.from(createHash('sha256').update(hash).digest().subarray(0, 16));
 }
@@ -65,13 +65,13 @@ export function tokenizerHashPrefix(hash: string): string {
  * @throws TypeError / RangeError naming `name`.
  */
 export function validateContract(contract: TokenizerContract, name = 'tokenizer'): void {
-  if (contract === null || typeof contract !== 'object') throw new TypeError(`${name} must be an object`);
+  if (contract === null || typeof contract !== 'object') throw new CodedTypeError(`${name} must be an object`);
   const { vocabSize, eotId, hiddenId } = contract;
   if (!Number.isInteger(vocabSize) || vocabSize < 1 || vocabSize > 0x7fffffff)
-    throw new RangeError(`${name}.vocabSize must be an integer in [1, 2^31), got ${vocabSize}`);
+    throw new CodedRangeError(`${name}.vocabSize must be an integer in [1, 2^31), got ${vocabSize}`);
   for (const [field, id] of [['eotId', eotId], ['hiddenId', hiddenId]] as const) {
     if (!Number.isInteger(id) || id < 0 || id >= vocabSize)
-      throw new RangeError(`${name}.${field} must be an integer in [0, ${vocabSize}), got ${id}`);
+      throw new CodedRangeError(`${name}.${field} must be an integer in [0, ${vocabSize}), got ${id}`);
   }
   tokenizerHashBytes(contract.hash);
 }

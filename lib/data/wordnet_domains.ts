@@ -23,8 +23,9 @@
  */
 import { findSynset, type Synset, type WordNet } from './wordnet.js';
 
-/** The three domains of the default corpus. */
-export type Domain = 'medical' | 'biology' | 'general';
+import type { Domain } from './domains.js';
+
+export type { Domain };
 
 /** Root lookups: [lemma, phrase of its definition]. */
 const MEDICAL_ROOTS: [string, string][] = [

@@ -7,13 +7,14 @@
  */
 import type { SaeChainSettings } from './sae_chain.js';
 import { withDefaults } from '../stages/option_keys.js';
+import { CodedRangeError } from '../errors.js';
 
 /** Where the demo's forget scores come from. */
 export type DemoLabels = 'sae' | 'gold';
 
 /**
  * Options of {@link runDemo}; every default is in {@link DEMO_DEFAULTS}. The settings of the
- * SAE chain ({@link SaeChainSettings}: labeler LM, SAE, rule, biLM, probe) are options too.
+ * SAE chain ({@link SaeChainSettings}: labeller LM, SAE, rule, biLM, probe) are options too.
  */
 export interface DemoOptions extends Partial<SaeChainSettings> {
   /** `'sae'` (default): scores from the SAE → classifier chain; `'gold'`: the corpus's gold sentence labels. */
@@ -79,12 +80,12 @@ export const DEMO_DEFAULTS: Readonly<Omit<ResolvedDemoOptions, 'threshold' | 'fr
   evalWindows: 400,
   trainDocuments: 0,
   labels: 'sae',
-  // the SAE chain: labeler LM and SAE
-  labelerLayers: 4,
-  labelerDim: 256,
-  labelerContext: 128,
-  labelerSteps: 800,
-  labelerBatch: 16,
+  // the SAE chain: labeller LM and SAE
+  labellerLayers: 4,
+  labellerDim: 256,
+  labellerContext: 128,
+  labellerSteps: 800,
+  labellerBatch: 16,
   saeLatents: 2048,
   saeK: 32,
   saeSteps: 800,
@@ -114,12 +115,12 @@ export const DEMO_DEFAULTS: Readonly<Omit<ResolvedDemoOptions, 'threshold' | 'fr
  *   chain settings that contradict each other.
  */
 export function validateDemoOptions(o: ResolvedDemoOptions): void {
-  if (o.labels !== 'sae' && o.labels !== 'gold') throw new RangeError(`labels must be 'sae' or 'gold', got '${String(o.labels)}'`);
-  if (o.threshold !== undefined && !(o.threshold >= 0 && o.threshold <= 1)) throw new RangeError(`threshold must be in [0, 1], got ${o.threshold}`);
-  if (o.fraction !== undefined && !(o.fraction > 0 && o.fraction < 1)) throw new RangeError(`fraction must be in (0, 1), got ${o.fraction}`);
-  if (!Number.isInteger(o.trainDocuments) || o.trainDocuments < 0) throw new RangeError(`trainDocuments must be a non-negative integer, got ${o.trainDocuments}`);
-  if (o.labels === 'sae' && o.saeK > o.saeLatents) throw new RangeError(`saeK (${o.saeK}) must be at most saeLatents (${o.saeLatents})`);
-  if (o.labels === 'sae' && o.minLatents > o.saeTop) throw new RangeError(`minLatents (${o.minLatents}) must be at most saeTop (${o.saeTop})`);
+  if (o.labels !== 'sae' && o.labels !== 'gold') throw new CodedRangeError(`labels must be 'sae' or 'gold', got '${String(o.labels)}'`);
+  if (o.threshold !== undefined && !(o.threshold >= 0 && o.threshold <= 1)) throw new CodedRangeError(`threshold must be in [0, 1], got ${o.threshold}`);
+  if (o.fraction !== undefined && !(o.fraction > 0 && o.fraction < 1)) throw new CodedRangeError(`fraction must be in (0, 1), got ${o.fraction}`);
+  if (!Number.isInteger(o.trainDocuments) || o.trainDocuments < 0) throw new CodedRangeError(`trainDocuments must be a non-negative integer, got ${o.trainDocuments}`);
+  if (o.labels === 'sae' && o.saeK > o.saeLatents) throw new CodedRangeError(`saeK (${o.saeK}) must be at most saeLatents (${o.saeLatents})`);
+  if (o.labels === 'sae' && o.minLatents > o.saeTop) throw new CodedRangeError(`minLatents (${o.minLatents}) must be at most saeTop (${o.saeTop})`);
 }
 
 /** {@link DemoOptions} after defaults, with the callbacks kept. */

@@ -16,7 +16,7 @@
 export const REFERENCE_STAGE_SECONDS: Readonly<Record<string, number>> = Object.freeze({
   tokenizer: 2,
   shards: 1,
-  labeler_lm: 150,
+  labeller_lm: 150,
   sae: 41,
   sae_labels: 28,
   classifier: 49,
@@ -29,8 +29,8 @@ export const REFERENCE_STAGE_SECONDS: Readonly<Record<string, number>> = Object.
 
 /** The settings that each stage's work grows with (the demo's options of the same names). */
 export interface WorkSettings {
-  labelerSteps: number;
-  labelerBatch: number;
+  labellerSteps: number;
+  labellerBatch: number;
   saeSteps: number;
   labelDocuments: number;
   bilmSteps: number;
@@ -41,12 +41,12 @@ export interface WorkSettings {
 
 /** The settings of the reference run (the defaults it measured). */
 export const REFERENCE_SETTINGS: Readonly<WorkSettings> = Object.freeze({
-  labelerSteps: 800, labelerBatch: 16, saeSteps: 800, labelDocuments: 1000, bilmSteps: 800, bilmBatch: 16, steps: 400, batch: 16,
+  labellerSteps: 800, labellerBatch: 16, saeSteps: 800, labelDocuments: 1000, bilmSteps: 800, bilmBatch: 16, steps: 400, batch: 16,
 });
 
 /** The settings whose product each stage's time is taken to be proportional to (stages not listed: fixed). */
 const SCALES_WITH: Readonly<Record<string, readonly (keyof WorkSettings)[]>> = Object.freeze({
-  labeler_lm: ['labelerSteps', 'labelerBatch'],
+  labeller_lm: ['labellerSteps', 'labellerBatch'],
   sae: ['saeSteps'],
   sae_labels: ['labelDocuments'],
   classifier: ['bilmSteps', 'bilmBatch'],
@@ -63,7 +63,7 @@ const SCALES_WITH: Readonly<Record<string, readonly (keyof WorkSettings)[]>> = O
  * enough for an estimate that the measured pace corrects as the stages go by.
  */
 export function stagePlan(run: WorkSettings & { labels: 'sae' | 'gold' }, reference: WorkSettings = REFERENCE_SETTINGS): Record<string, number> {
-  const chain = new Set(['labeler_lm', 'sae', 'sae_labels', 'classifier', 'scoring']);
+  const chain = new Set(['labeller_lm', 'sae', 'sae_labels', 'classifier', 'scoring']);
   const plan: Record<string, number> = {};
   for (const [stage, seconds] of Object.entries(REFERENCE_STAGE_SECONDS)) {
     if (run.labels === 'gold' && chain.has(stage)) continue;

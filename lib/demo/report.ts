@@ -6,9 +6,8 @@
 import { writeFileAtomic } from '../data/atomic_file.js';
 import { join } from 'node:path';
 import type { DemoReport } from './run_demo.js';
+import { FORGET_FIRST } from '../data/domains.js';
 
-/** Domains in display order: forget first, then retain. */
-const DOMAINS = ['medical', 'biology', 'general'] as const;
 
 /** Writes report.json, loss.svg and index.html into `dir` (each atomically); returns their paths. */
 export async function writeDemoReport(dir: string, report: DemoReport): Promise<string[]> {
@@ -28,14 +27,14 @@ export async function writeDemoReport(dir: string, report: DemoReport): Promise<
 
 /** The summary table printed at the end of the demo (plain text, aligned columns). */
 export function formatDemoTable(report: DemoReport): string {
-  const header = ['mode', 'filtered', 'steps', ...DOMAINS.map((d) => `${d} loss`), ...DOMAINS.map((d) => `Δ ${d}`)];
+  const header = ['mode', 'filtered', 'steps', ...FORGET_FIRST.map((d) => `${d} loss`), ...FORGET_FIRST.map((d) => `Δ ${d}`)];
   const base = report.runs.find((r) => r.mode === 'baseline');
   const rows = report.runs.map((r) => [
     r.mode,
-    `${(100 * r.flagged_fraction).toFixed(1)}%`,
+    `${(100 * r.flaggedFraction).toFixed(1)}%`,
     String(r.steps),
-    ...DOMAINS.map((d) => r.loss[d].toFixed(3)),
-    ...DOMAINS.map((d) => (base ? signed(r.loss[d] - base.loss[d]) : '')),
+    ...FORGET_FIRST.map((d) => r.loss[d].toFixed(3)),
+    ...FORGET_FIRST.map((d) => (base ? signed(r.loss[d] - base.loss[d]) : '')),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
@@ -52,23 +51,23 @@ export function formatDemoSummary(report: DemoReport): string {
     `P ${a.precision.toFixed(3)}  R ${a.recall.toFixed(3)}  F1 ${a.f1.toFixed(3)}`;
   const c = report.chain;
   if (c) {
-    lines.push('labels: SAE chain (labeler LM → SAE weak labels → biLM token probe → scores)');
+    lines.push('labels: SAE chain (labeller LM → SAE weak labels → biLM token probe → scores)');
     lines.push(
-      `  SAE labels vs gold medical (training tokens):  ${prf(c.sae_labels.vs_gold)}  ` +
-        `(${pct(c.sae_labels.vs_gold.flagged_fraction)} labelled, ${pct(c.sae_labels.vs_gold.gold_fraction)} gold)`,
+      `  SAE labels vs gold medical (training tokens):  ${prf(c.saeLabels.vsGold)}  ` +
+        `(${pct(c.saeLabels.vsGold.flaggedFraction)} labelled, ${pct(c.saeLabels.vsGold.goldFraction)} gold)`,
     );
     lines.push(
-      `  classifier vs gold medical (held-out tokens):  ${prf(c.classifier.vs_gold)}  at threshold ${c.classifier.threshold.toFixed(3)} ` +
-        `(best F1 ${c.classifier.vs_gold_best_threshold.f1.toFixed(3)} at ${c.classifier.vs_gold_best_threshold.threshold.toFixed(3)})`,
+      `  classifier vs gold medical (held-out tokens):  ${prf(c.classifier.vsGold)}  at threshold ${c.classifier.threshold.toFixed(3)} ` +
+        `(best F1 ${c.classifier.vsGoldBestThreshold.f1.toFixed(3)} at ${c.classifier.vsGoldBestThreshold.threshold.toFixed(3)})`,
     );
   } else lines.push('labels: gold sentence labels of the corpus (no labeller, no classifier)');
   lines.push(
-    `filters: ${pct(report.matched_fraction)} of training tokens flagged in every mode` +
+    `filters: ${pct(report.matchedFraction)} of training tokens flagged in every mode` +
       (report.threshold === null ? ` (fraction ${report.options.fraction})` : ` (token threshold ${report.threshold.toFixed(3)})`),
   );
   const seconds = (stages: Record<string, number>) => Object.entries(stages).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ');
   lines.push(`stages (s): ${seconds(report.stages)}; total ${report.seconds.toFixed(0)}`);
-  lines.push(`CPU (s):    ${seconds(report.stages_cpu)}; total ${report.cpu_seconds.toFixed(0)}`);
+  lines.push(`CPU (s):    ${seconds(report.stagesCpu)}; total ${report.cpuSeconds.toFixed(0)}`);
   return lines.join('\n');
 }
 
@@ -91,11 +90,11 @@ export function lossChartSvg(report: DemoReport): string {
   const margin = { top: 40, right: 140, bottom: 50, left: 70 };
   const plotW = width - margin.left - margin.right;
   const plotH = height - margin.top - margin.bottom;
-  const deltas = runs.flatMap((r) => DOMAINS.map((d) => (base ? r.loss[d] - base.loss[d] : 0)));
+  const deltas = runs.flatMap((r) => FORGET_FIRST.map((d) => (base ? r.loss[d] - base.loss[d] : 0)));
   const max = Math.max(0.01, ...deltas);
   const min = Math.min(0, ...deltas);
   const y = (v: number) => margin.top + ((max - v) / (max - min)) * plotH;
-  const groupW = plotW / DOMAINS.length;
+  const groupW = plotW / FORGET_FIRST.length;
   const barW = (groupW * 0.7) / Math.max(1, runs.length);
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`);
@@ -107,7 +106,7 @@ export function lossChartSvg(report: DemoReport): string {
     parts.push(`<text x="${margin.left - 6}" y="${y(v) + 4}" text-anchor="end">${v.toFixed(3)}</text>`);
   }
   parts.push(`<line x1="${margin.left}" x2="${margin.left + plotW}" y1="${y(0)}" y2="${y(0)}" stroke="#333"/>`);
-  DOMAINS.forEach((d, g) => {
+  FORGET_FIRST.forEach((d, g) => {
     const x0 = margin.left + g * groupW + groupW * 0.15;
     runs.forEach((r, k) => {
       const v = base ? r.loss[d] - base.loss[d] : 0;
@@ -121,7 +120,7 @@ export function lossChartSvg(report: DemoReport): string {
   runs.forEach((r, k) => {
     const ly = margin.top + 10 + k * 20;
     parts.push(`<rect x="${width - margin.right + 20}" y="${ly - 10}" width="12" height="12" fill="${COLORS[r.mode] ?? '#72b7b2'}"/>`);
-    parts.push(`<text x="${width - margin.right + 38}" y="${ly}">${r.mode} (${(100 * r.flagged_fraction).toFixed(1)}%)</text>`);
+    parts.push(`<text x="${width - margin.right + 38}" y="${ly}">${r.mode} (${(100 * r.flaggedFraction).toFixed(1)}%)</text>`);
   });
   parts.push('</svg>');
   return parts.join('\n') + '\n';
@@ -139,15 +138,15 @@ function reportHtml(report: DemoReport): string {
 </head><body>
 <h1>tokenfilter demo</h1>
 <p>Forget domain: <b>medical</b>; retain: <b>biology</b> and <b>general</b>. Corpus: WordNet glosses grouped into mixed documents
-(${report.corpus.train_tokens.toLocaleString('en')} training tokens, ${(100 * report.corpus.domain_token_fraction.medical).toFixed(1)}% medical).
-Labeller: ${escapeHtml(report.labeler)}.</p>
+(${report.corpus.trainTokens.toLocaleString('en')} training tokens, ${(100 * report.corpus.domainTokenFraction.medical).toFixed(1)}% medical).
+Labeller: ${escapeHtml(report.labeller)}.</p>
 <pre>${escapeHtml(formatDemoSummary(report))}</pre>
-<p>Four models of ${m.params.toLocaleString('en')} parameters (${m.layers} layers, width ${m.d_model}, context ${m.context}),
+<p>Four models of ${m.params.toLocaleString('en')} parameters (${m.layers} layers, width ${m.dModel}, context ${m.context}),
 ${report.options.steps} baseline steps of ${report.options.batch}×${report.options.context} tokens, runs matched on ${report.options.match === 'steps' ? 'steps (compute)' : 'supervised tokens'}; filtered runs flag a matched
-${(100 * report.matched_fraction).toFixed(1)}% of tokens (documents: at least that). Loss in nats per token on held-out documents.</p>
+${(100 * report.matchedFraction).toFixed(1)}% of tokens (documents: at least that). Loss in nats per token on held-out documents.</p>
 ${lossChartSvg(report)}
 <pre>${escapeHtml(formatDemoTable(report))}</pre>
-<p>Every number: <a href="report.json">report.json</a>. Backend: ${report.backend.threads} threads, ${report.backend.simd}. Took ${report.seconds.toFixed(0)} s (CPU ${report.cpu_seconds.toFixed(0)} s).</p>
+<p>Every number: <a href="report.json">report.json</a>. Backend: ${report.backend.threads} threads, ${report.backend.simd}. Took ${report.seconds.toFixed(0)} s (CPU ${report.cpuSeconds.toFixed(0)} s).</p>
 </body></html>
 `;
 }

@@ -11,7 +11,7 @@
  * `match: 'steps'` gives every run the same steps (the same compute) instead.
  *
  * Scores come from the whole weak-labelling chain by default (`labels: 'sae'`, see
- * {@link runSaeChain}): labeler LM → SAE labels → biLM + token probe trained on them → every
+ * {@link runSaeChain}): labeller LM → SAE labels → biLM + token probe trained on them → every
  * training token scored; token modes flag tokens at the probe's max-F1 threshold and document
  * filtering drops the documents with the highest mean score until it flags as many tokens.
  * `labels: 'gold'` scores 1 inside the corpus's medical sentences and 0 elsewhere instead, for
@@ -36,15 +36,13 @@ import { resolveDemoOptions, type DemoConfig, type DemoLabels, type DemoOptions,
 import { runSaeChain, type SaeChainReport } from './sae_chain.js';
 import { stageTimer } from './stage_timer.js';
 import { formatRemaining, remainingSeconds, stagePlan } from './eta.js';
+import { CodedRangeError } from '../errors.js';
+import { DOMAINS, FORGET_LABEL, UNLABELLED } from '../data/domains.js';
 
 export { DEMO_DEFAULTS, resolveDemoOptions, validateDemoOptions } from './demo_config.js';
 export type { DemoConfig, DemoLabels, DemoOptions, ResolvedDemoOptions } from './demo_config.js';
 
-/** Domain label values used in label side files and reports. */
-export const DOMAINS = ['general', 'medical', 'biology'] as const;
 /** Label of tokens that belong to no domain (document separators): not scored. */
-const NO_LABEL = 255;
-const FORGET = 1;
 /** The compared runs, in report order. */
 const MODES = ['baseline', 'document', 'mask', 'remove'] as const;
 
@@ -52,24 +50,24 @@ const MODES = ['baseline', 'document', 'mask', 'remove'] as const;
 export interface DemoRun {
   mode: 'baseline' | FilterMode;
   /** Fraction of training tokens no longer learned from. */
-  flagged_fraction: number;
+  flaggedFraction: number;
   /** Mean held-out loss (nats per token) by domain. */
   loss: Record<(typeof DOMAINS)[number], number>;
   /** 95% bootstrap intervals of `loss`. */
   ci95: Record<(typeof DOMAINS)[number], [number, number]>;
   /** Training tokens left with loss mask 1, and per-domain flagged counts. */
-  supervised_tokens: number;
-  filtered_by_domain?: Record<string, { tokens: number; filtered: number }>;
+  supervisedTokens: number;
+  filteredByDomain?: Record<string, { tokens: number; filtered: number }>;
   /** The run's flags as a detector of gold medical tokens (filtered runs). */
-  filter_vs_gold?: { precision: number; recall: number; f1: number };
-  documents_dropped: number;
+  filterVsGold?: { precision: number; recall: number; f1: number };
+  documentsDropped: number;
   /** Optimizer steps trained, and the target tokens actually learned from. */
   steps: number;
-  train_supervised_tokens: number;
-  train_flops: number;
-  final_train_loss: number;
+  trainSupervisedTokens: number;
+  trainFlops: number;
+  finalTrainLoss: number;
   seconds: number;
-  model_path: string;
+  modelPath: string;
 }
 
 /** Everything the demo measured; written to `report.json`. */
@@ -79,7 +77,7 @@ export interface DemoReport {
   options: ResolvedDemoOptions;
   /** Where the scores came from, and in words. */
   labels: DemoLabels;
-  labeler: string;
+  labeller: string;
   /** Token threshold of the token modes (probability), or null when `fraction` set the flags. */
   threshold: number | null;
   /** The SAE → classifier chain's record (`labels: 'sae'`), else null. */
@@ -87,19 +85,19 @@ export interface DemoReport {
   /** Wall seconds per stage, in order (each training run also records its own). */
   stages: Record<string, number>;
   /** CPU seconds (user + system, all threads) per stage: comparable across loads, unlike wall time. */
-  stages_cpu: Record<string, number>;
+  stagesCpu: Record<string, number>;
   corpus: {
     documents: { train: number; val: number };
-    train_tokens: number;
-    val_tokens: number;
-    domain_token_fraction: Record<string, number>;
+    trainTokens: number;
+    valTokens: number;
+    domainTokenFraction: Record<string, number>;
   };
-  tokenizer: { name: string; vocab_size: number; hash: string };
-  model: { params: number; non_embedding_params: number; layers: number; d_model: number; heads: number; context: number };
-  matched_fraction: number;
+  tokenizer: { name: string; vocabSize: number; hash: string };
+  model: { params: number; nonEmbeddingParams: number; layers: number; dModel: number; heads: number; context: number };
+  matchedFraction: number;
   runs: DemoRun[];
   seconds: number;
-  cpu_seconds: number;
+  cpuSeconds: number;
 }
 
 type Timer = ReturnType<typeof stageTimer>;
@@ -137,7 +135,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   // the token modes' flags decide the fraction every mode is matched on
   const rule: FlagRule = opts.fraction !== undefined ? { fraction: opts.fraction } : { threshold: forget.threshold };
   const matched = filterTokens(streams.train.tokens, forget.scores, { mode: 'mask', ...rule, eotId: streams.tokenizer.eotId }).stats.flaggedFraction;
-  if (matched === 0) throw new RangeError(`no training token scores at or above the threshold ${forget.threshold.toFixed(3)}: nothing to filter`);
+  if (matched === 0) throw new CodedRangeError(`no training token scores at or above the threshold ${forget.threshold.toFixed(3)}: nothing to filter`);
   log(`filters: ${(100 * matched).toFixed(1)}% of training tokens flagged ${opts.fraction !== undefined ? `(fraction ${opts.fraction})` : `at threshold ${forget.threshold.toFixed(3)}`}`);
 
   const runs: DemoRun[] = [];
@@ -145,7 +143,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   for (const mode of MODES) {
     const runStart = Date.now();
     const result = await trainRun(opts, streams, forget.scores, mode, mode === 'document' ? { fraction: matched } : rule, log);
-    model ??= { params: result.params.total, non_embedding_params: result.params.nonEmbedding, layers: opts.layers, d_model: opts.dModel, heads: opts.heads, context: opts.context };
+    model ??= { params: result.params.total, nonEmbeddingParams: result.params.nonEmbedding, layers: opts.layers, dModel: opts.dModel, heads: opts.heads, context: opts.context };
     runs.push(demoRun(mode, result, streams.train.tokens.length, (Date.now() - runStart) / 1000, join(opts.out, 'models', `${mode}.safetensors`)));
     const l = result.loss;
     log(`${mode}: held-out loss medical ${l.medical.toFixed(3)}, biology ${l.biology.toFixed(3)}, general ${l.general.toFixed(3)} (${timer.lap(`train_${mode}`)})`);
@@ -166,7 +164,7 @@ async function prepareStreams(opts: DemoConfig, timer: Timer, log: Log): Promise
   log(`tokenizer: byte-level BPE, ${tokenizer.vocabSize} tokens (${timer.lap('tokenizer')})`);
 
   const encode = (docs: DefaultCorpus['train']) =>
-    joinDocuments(docs.map((d) => spanTokenLabels(tokenizer, d, DOMAINS)), { eotId: tokenizer.eotId, separator: 'after', separatorLabel: NO_LABEL });
+    joinDocuments(docs.map((d) => spanTokenLabels(tokenizer, d, DOMAINS)), { eotId: tokenizer.eotId, separator: 'after', separatorLabel: UNLABELLED });
   const train = encode(corpus.train);
   const val = encode(corpus.val);
   const trainShard = join(opts.out, 'data', 'train_000000.bin');
@@ -187,14 +185,14 @@ async function forgetScores(opts: DemoConfig, s: DemoStreams, timer: Timer, log:
     return { scores: result.scores, threshold: opts.threshold ?? result.threshold, chain: result.report };
   }
   // 1 inside medical gold spans, 0 elsewhere
-  const scores = Uint8Array.from(s.train.labels, (l) => (l === FORGET ? 255 : 0));
+  const scores = Uint8Array.from(s.train.labels, (l) => (l === FORGET_LABEL ? 255 : 0));
   await writeSideFile(sideFilePathFor(s.trainShard, SideFileKind.ScoresUint8), scores, { kind: SideFileKind.ScoresUint8, tokenizer: s.tokenizer });
   return { scores, threshold: opts.threshold ?? BINARY_SCORE_THRESHOLD, chain: null };
 }
 
 /** Step 3, once per mode: filter → train → evaluate → save (lib/stages/filtered_run.ts). */
 async function trainRun(opts: DemoConfig, s: DemoStreams, scores: Uint8Array, mode: (typeof MODES)[number], rule: FlagRule, log: Log): Promise<FilteredRunResult> {
-  const stream: ScoredStream = { ...s.train, shard: s.trainShard, scores, labelNames: DOMAINS, forgetLabel: FORGET };
+  const stream: ScoredStream = { ...s.train, shard: s.trainShard, scores, labelNames: DOMAINS, forgetLabel: FORGET_LABEL };
   return runFilteredModel({
     mode, rule, stream, tokenizer: s.tokenizer,
     filteredShard: join(opts.out, 'filtered', mode, 'train_000000.bin'), keepFiltered: true,
@@ -214,19 +212,19 @@ function demoRun(mode: DemoRun['mode'], r: FilteredRunResult, trainTokens: numbe
   const stats = r.filtered?.stats;
   return {
     mode,
-    flagged_fraction: stats ? stats.flaggedFraction : 0,
+    flaggedFraction: stats ? stats.flaggedFraction : 0,
     loss: r.loss as DemoRun['loss'],
     ci95: r.ci95 as DemoRun['ci95'],
-    supervised_tokens: stats ? stats.supervisedTokens : trainTokens,
-    filtered_by_domain: stats?.perLabel,
-    filter_vs_gold: stats?.forget,
-    documents_dropped: stats ? stats.documentsDropped : 0,
+    supervisedTokens: stats ? stats.supervisedTokens : trainTokens,
+    filteredByDomain: stats?.perLabel,
+    filterVsGold: stats?.forget,
+    documentsDropped: stats ? stats.documentsDropped : 0,
     steps: r.steps,
-    train_supervised_tokens: r.summary.supervisedTokens,
-    train_flops: r.summary.flops,
-    final_train_loss: r.summary.finalLoss,
+    trainSupervisedTokens: r.summary.supervisedTokens,
+    trainFlops: r.summary.flops,
+    finalTrainLoss: r.summary.finalLoss,
     seconds,
-    model_path: modelPath,
+    modelPath: modelPath,
   };
 }
 
@@ -241,26 +239,26 @@ function demoReport(
     backend: backendInfo(),
     options: recorded,
     labels: opts.labels,
-    labeler:
+    labeller:
       opts.labels === 'sae'
-        ? `SAE weak labels (labeler LM → SAE → latents above mean + ${opts.z}·std on ≥ ${opts.minLatents} of ${forget.chain!.sae.selected.length} latents, spans grown) → biLM token probe → scores`
+        ? `SAE weak labels (labeller LM → SAE → latents above mean + ${opts.z}·std on ≥ ${opts.minLatents} of ${forget.chain!.sae.selected.length} latents, spans grown) → biLM token probe → scores`
         : 'gold sentence spans of the WordNet corpus (score 1 inside medical spans, 0 elsewhere)',
     threshold: opts.fraction !== undefined ? null : forget.threshold,
     chain: forget.chain,
     stages: done.stages,
-    stages_cpu: done.cpu,
+    stagesCpu: done.cpu,
     corpus: {
       documents: { train: s.corpus.train.length, val: s.corpus.val.length },
-      train_tokens: s.train.tokens.length,
-      val_tokens: s.val.tokens.length,
-      domain_token_fraction: domainFractions(s.train.labels),
+      trainTokens: s.train.tokens.length,
+      valTokens: s.val.tokens.length,
+      domainTokenFraction: domainFractions(s.train.labels),
     },
-    tokenizer: { name: s.tokenizer.name, vocab_size: s.tokenizer.vocabSize, hash: s.tokenizer.hash },
+    tokenizer: { name: s.tokenizer.name, vocabSize: s.tokenizer.vocabSize, hash: s.tokenizer.hash },
     model: done.model,
-    matched_fraction: done.matched,
+    matchedFraction: done.matched,
     runs: done.runs,
     seconds: done.seconds,
-    cpu_seconds: done.cpuSeconds,
+    cpuSeconds: done.cpuSeconds,
   };
 }
 

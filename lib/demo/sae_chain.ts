@@ -2,7 +2,7 @@
  * The demo's scoring chain, from raw token shards to per-token forget scores with no gold label
  * in the loop except a small sample for latent selection:
  *
- * 1. labeler LM: a small Transformer trained on the training shard;
+ * 1. labeller LM: a small Transformer trained on the training shard;
  * 2. SAE labeller ({@link fitSaeLabeller}): an SAE on the LM's residual stream over a sample of
  *    training documents (seeded random ones: the corpus is laid out topic by topic), medical latents ranked on that sample's gold sentence labels (the
  *    demo's stand-in for the paper's LLM judge of latent explanations), their mean and std;
@@ -10,7 +10,7 @@
  *    mean + z·std, then spans grown to neighbours with a positive activation) on a labelled
  *    subset, `labelDocuments` other random training documents (written as their own shard), as the paper labels a subset of its corpus for classifier training;
  * 4. classifier ({@link trainBiLMProbe}): a biLM on the whole training shard (two new
- *    models, or the labeler LM as its forward half unless `separateBilm`) and a
+ *    models, or the labeller LM as its forward half unless `separateBilm`) and a
  *    logistic token probe trained on the subset's SAE labels (layer and max-F1 threshold chosen
  *    on `probeValDocuments` other subset documents);
  * 5. scores ({@link scoreShards}): every training token scored by the classifier.
@@ -22,7 +22,8 @@
 import { join } from 'node:path';
 import { shardDocuments, labelsFromSideFile, UNLABELLED } from '../classify/labels.js';
 import { binaryMetrics, precisionRecallCurve, type BinaryMetrics } from '../classify/metrics.js';
-import { Random, windowOf } from '../classify/sampling.js';
+import { Random } from '../data/random.js';
+import { windowOf } from '../classify/sampling.js';
 import type { TokenClassifier } from '../classify/token_classifier.js';
 import { trainBiLMProbe } from '../classify/train_bilm_probe.js';
 import { readSideFile, SideFileKind, sideFilePathFor } from '../data/side_file.js';
@@ -38,18 +39,19 @@ import { runTrain } from '../stages/train.js';
 import { makeFolder } from '../data/output_path.js';
 import { writeFileAtomic } from '../data/atomic_file.js';
 import { stageTimer, type LapListener } from './stage_timer.js';
+import { CodedRangeError } from '../errors.js';
+import { FORGET_LABEL } from '../data/domains.js';
 
 /** Gold label value of the forget domain in the demo's label side files. */
-const MEDICAL = 1;
 
 /** Settings of the chain (the demo's options of the same names). */
 export interface SaeChainSettings {
-  /** Labeler LM shape and training (batch: windows per step; heads from the width, see `headsForWidth`). */
-  labelerLayers: number;
-  labelerDim: number;
-  labelerContext: number;
-  labelerSteps: number;
-  labelerBatch: number;
+  /** Labeller LM shape and training (batch: windows per step; heads from the width, see `headsForWidth`). */
+  labellerLayers: number;
+  labellerDim: number;
+  labellerContext: number;
+  labellerSteps: number;
+  labellerBatch: number;
   /** SAE: latents, TopK k, optimizer steps, training-sample tokens (also the selection sample). */
   saeLatents: number;
   saeK: number;
@@ -62,8 +64,8 @@ export interface SaeChainSettings {
   /**
    * The classifier's biLM: with `separateBilm` (the demo's default) both directions are new
    * models of `bilmLayers` × `bilmDim`, context `bilmContext`, trained for `bilmSteps` steps of
-   * `bilmBatch` windows each, smaller than the labeler so that scoring the corpus is cheap;
-   * without it the labeler LM (a causal LM of this very text) is the forward direction and only
+   * `bilmBatch` windows each, smaller than the labeller so that scoring the corpus is cheap;
+   * without it the labeller LM (a causal LM of this very text) is the forward direction and only
    * a backward model of its shape is trained: better probe features, slower scoring.
    */
   separateBilm: boolean;
@@ -108,52 +110,52 @@ export interface GoldAgreement {
   recall: number;
   f1: number;
   /** Share of graded tokens flagged, and share positive in the reference. */
-  flagged_fraction: number;
-  gold_fraction: number;
+  flaggedFraction: number;
+  goldFraction: number;
   tokens: number;
 }
 
 /** What the chain did, recorded in the demo report under `chain`. */
 export interface SaeChainReport {
-  labeler_lm: { params: number; layers: number; d_model: number; context: number; steps: number; train_tokens: number; final_loss: number; path: string };
+  labellerLm: { params: number; layers: number; dModel: number; context: number; steps: number; trainTokens: number; finalLoss: number; path: string };
   sae: {
     path: string;
     latents: number;
     k: number;
     layer: number;
     steps: number;
-    explained_variance: number | null;
-    dead_fraction: number | null;
+    explainedVariance: number | null;
+    deadFraction: number | null;
     /** Training tokens the SAE trained on and latents were selected on (whole documents). */
-    sample_tokens: number;
+    sampleTokens: number;
     /** Chosen latents, best first, with their top contexts on the sample. */
-    selected: { latent: number; auroc: number; ratio_score: number; precision_on_sample: number; contexts: string[] }[];
+    selected: { latent: number; auroc: number; ratioScore: number; precisionOnSample: number; contexts: string[] }[];
   };
-  sae_labels: {
-    rule: { z: number; min_latents: number };
+  saeLabels: {
+    rule: { z: number; minLatents: number };
     /** The labelled subset (a shard) and its label side file. */
     shard: string;
     path: string;
     documents: number;
-    labelled_fraction: number;
+    labelledFraction: number;
     /** Against gold sentence labels on the subset (disjoint from the selection sample). */
-    vs_gold: GoldAgreement;
+    vsGold: GoldAgreement;
   };
   classifier: {
     path: string;
-    bilm_path: string;
-    bilm: { forward_is_labeler: boolean; params_per_direction: number; layers: number; d_model: number; context: number; steps: number; final_loss: { forward: number | null; backward: number } };
+    bilmPath: string;
+    bilm: { forwardIsLabeller: boolean; paramsPerDirection: number; layers: number; dModel: number; context: number; steps: number; finalLoss: { forward: number | null; backward: number } };
     layer: number;
     /** Max-F1 threshold on validation documents' SAE labels: the token threshold of the filters. */
     threshold: number;
     /** On the validation documents of the subset, against their SAE labels. */
-    vs_sae_labels: GoldAgreement;
+    vsSaeLabels: GoldAgreement;
     /** On held-out documents, against gold sentence labels, at `threshold`. */
-    vs_gold: GoldAgreement;
+    vsGold: GoldAgreement;
     /** The same, at the threshold that maximises F1 against gold (an optimistic reference). */
-    vs_gold_best_threshold: GoldAgreement & { threshold: number };
+    vsGoldBestThreshold: GoldAgreement & { threshold: number };
   };
-  scores_path: string;
+  scoresPath: string;
 }
 
 /** What {@link runSaeChain} returns. */
@@ -169,8 +171,8 @@ export interface SaeChainResult {
 
 type Log = (line: string) => void;
 
-/** The trained labeler LM and where it was saved. */
-interface Labeler {
+/** The trained labeller LM and where it was saved. */
+interface Labeller {
   model: Transformer;
   summary: TrainSummary;
   path: string;
@@ -195,19 +197,19 @@ export async function runSaeChain(inputs: SaeChainInputs): Promise<SaeChainResul
   await makeFolder(join(out, 'sae'));
   await makeFolder(join(out, 'classifier'));
 
-  const labeler = await trainLabeler(inputs, log);
-  log(`labeler LM: final loss ${labeler.summary.finalLoss.toFixed(3)} (${timer.lap('labeler_lm')})`);
+  const labeller = await trainLabeller(inputs, log);
+  log(`labeller LM: final loss ${labeller.summary.finalLoss.toFixed(3)} (${timer.lap('labeller_lm')})`);
   const docs = chainDocuments(s, inputs.train, tokenizer.eotId);
-  const sae = await fitChainSae(inputs, labeler, docs, log);
+  const sae = await fitChainSae(inputs, labeller, docs, log);
   log(`SAE: explained variance ${sae.fit.training!.explainedVariance.toFixed(3)}; ${sae.fit.latents.length} latents chosen (best AUROC ${sae.fit.latents[0].auroc.toFixed(3)}) (${timer.lap('sae')})`);
-  const labels = await weakLabels(inputs, labeler.model, sae.fit, docs);
+  const labels = await weakLabels(inputs, labeller.model, sae.fit, docs);
   const g = labels.vsGold;
   log(
     `SAE labels: ${docs.subsetDocs} documents, ${(100 * labels.labelled / labels.tokens).toFixed(1)}% of ${labels.tokens} tokens labelled; ` +
       `against gold medical P ${g.precision.toFixed(3)} R ${g.recall.toFixed(3)} F1 ${g.f1.toFixed(3)} (${timer.lap('sae_labels')})`,
   );
-  const classifier = await trainChainClassifier(inputs, labeler.model, labels, docs.valDocs, log);
-  const c = classifier.report.vs_gold;
+  const classifier = await trainChainClassifier(inputs, labeller.model, labels, docs.valDocs, log);
+  const c = classifier.report.vsGold;
   log(
     `classifier: layer ${classifier.report.layer}, threshold ${classifier.report.threshold.toFixed(3)}; held-out against gold medical ` +
       `P ${c.precision.toFixed(3)} R ${c.recall.toFixed(3)} F1 ${c.f1.toFixed(3)} (${timer.lap('classifier')})`,
@@ -220,35 +222,35 @@ export async function runSaeChain(inputs: SaeChainInputs): Promise<SaeChainResul
     stages: timer.stages,
     cpu: timer.cpu,
     report: {
-      labeler_lm: {
-        params: labeler.model.parameterCount().total, layers: s.labelerLayers, d_model: s.labelerDim, context: s.labelerContext,
-        steps: labeler.summary.steps, train_tokens: labeler.summary.tokens, final_loss: labeler.summary.finalLoss, path: labeler.path,
+      labellerLm: {
+        params: labeller.model.parameterCount().total, layers: s.labellerLayers, dModel: s.labellerDim, context: s.labellerContext,
+        steps: labeller.summary.steps, trainTokens: labeller.summary.tokens, finalLoss: labeller.summary.finalLoss, path: labeller.path,
       },
       sae: {
         path: sae.path, latents: s.saeLatents, k: s.saeK, layer: sae.layer, steps: s.saeSteps,
-        explained_variance: sae.fit.training?.explainedVariance ?? null, dead_fraction: sae.fit.training?.deadFraction ?? null,
-        sample_tokens: docs.sample.tokens.length, selected: sae.selected,
+        explainedVariance: sae.fit.training?.explainedVariance ?? null, deadFraction: sae.fit.training?.deadFraction ?? null,
+        sampleTokens: docs.sample.tokens.length, selected: sae.selected,
       },
-      sae_labels: {
-        rule: { z: s.z, min_latents: s.minLatents }, shard: labels.shard, path: labels.path, documents: docs.subsetDocs,
-        labelled_fraction: labels.labelled / labels.tokens, vs_gold: labels.vsGold,
+      saeLabels: {
+        rule: { z: s.z, minLatents: s.minLatents }, shard: labels.shard, path: labels.path, documents: docs.subsetDocs,
+        labelledFraction: labels.labelled / labels.tokens, vsGold: labels.vsGold,
       },
       classifier: classifier.report,
-      scores_path: scores.path,
+      scoresPath: scores.path,
     },
   };
 }
 
-/** Step 1: the labeler LM, a causal LM of the training shard (train stage). */
-async function trainLabeler(inputs: SaeChainInputs, log: Log): Promise<Labeler> {
+/** Step 1: the labeller LM, a causal LM of the training shard (train stage). */
+async function trainLabeller(inputs: SaeChainInputs, log: Log): Promise<Labeller> {
   const { settings: s, out, tokenizer } = inputs;
-  log(`labeler LM: ${s.labelerLayers} layers, width ${s.labelerDim}, context ${s.labelerContext}, ${s.labelerSteps} steps`);
-  const path = join(out, 'models', 'labeler.safetensors');
+  log(`labeller LM: ${s.labellerLayers} layers, width ${s.labellerDim}, context ${s.labellerContext}, ${s.labellerSteps} steps`);
+  const path = join(out, 'models', 'labeller.safetensors');
   const trained = await runTrain({
-    name: 'labeler', stream: { shards: [inputs.trainShard], lossMask: 'none' }, tokenizer,
-    model: { layers: s.labelerLayers, dModel: s.labelerDim, heads: headsForWidth(s.labelerDim) },
-    context: s.labelerContext, batch: s.labelerBatch, steps: s.labelerSteps, lr: s.lr, seed: s.seed + 100,
-    save: { path, metadata: { demo_role: 'labeler' } }, logEvery: 100, onLog: log, signal: inputs.signal,
+    name: 'labeller', stream: { shards: [inputs.trainShard], lossMask: 'none' }, tokenizer,
+    model: { layers: s.labellerLayers, dModel: s.labellerDim, heads: headsForWidth(s.labellerDim) },
+    context: s.labellerContext, batch: s.labellerBatch, steps: s.labellerSteps, lr: s.lr, seed: s.seed + 100,
+    save: { path, metadata: { demo_role: 'labeller' } }, logEvery: 100, onLog: log, signal: inputs.signal,
   });
   return { model: trained.model, summary: trained.summary, path };
 }
@@ -264,7 +266,7 @@ function chainDocuments(s: SaeChainSettings, train: LabelledTokens, eotId: numbe
   const subsetDocs = Math.min(s.labelDocuments, docs.length - sampleDocs);
   const valDocs = Math.min(s.probeValDocuments, Math.floor(subsetDocs / 4));
   if (valDocs < 1)
-    throw new RangeError(
+    throw new CodedRangeError(
       `${docs.length} training documents leave ${Math.max(0, subsetDocs)} after the SAE sample of ${sampleDocs}: too few to train and validate a probe on ` +
         `(at least 4 are needed: lower saeSampleTokens or use more documents)`,
     );
@@ -276,14 +278,14 @@ function chainDocuments(s: SaeChainSettings, train: LabelledTokens, eotId: numbe
   return { sample: gather(order.slice(0, sampleDocs)), subset: gather(order.slice(sampleDocs, sampleDocs + subsetDocs)), sampleDocs, subsetDocs, valDocs };
 }
 
-/** Step 2b: an SAE on the labeler's last layer over the sample, medical latents chosen on its gold labels. */
-async function fitChainSae(inputs: SaeChainInputs, labeler: Labeler, docs: ChainDocuments, log: Log) {
+/** Step 2b: an SAE on the labeller's last layer over the sample, medical latents chosen on its gold labels. */
+async function fitChainSae(inputs: SaeChainInputs, labeller: Labeller, docs: ChainDocuments, log: Log) {
   const { settings: s, out, tokenizer } = inputs;
   const { sample } = docs;
-  const layer = s.labelerLayers;
+  const layer = s.labellerLayers;
   log(`SAE: ${s.saeLatents} latents, k ${s.saeK}, ${s.saeSteps} steps on ${sample.tokens.length} tokens (${docs.sampleDocs} documents) at layer ${layer}`);
   const fit = await fitSaeLabeller({
-    model: labeler.model, layer, tokens: sample.tokens, labels: forgetLabels(sample.labels),
+    model: labeller.model, layer, tokens: sample.tokens, labels: forgetLabels(sample.labels),
     dSae: s.saeLatents, k: s.saeK, steps: s.saeSteps, seed: s.seed, select: { top: s.saeTop }, signal: inputs.signal,
     onProgress: (p) => {
       if (p.step % 250 === 0 || p.step === s.saeSteps)
@@ -291,12 +293,12 @@ async function fitChainSae(inputs: SaeChainInputs, labeler: Labeler, docs: Chain
     },
   });
   const path = join(out, 'sae', 'sae.safetensors');
-  await fit.sae.save(path, { layer: String(layer), model: labeler.path });
+  await fit.sae.save(path, { layer: String(layer), model: labeller.path });
   const selected = fit.latents.map((l) => ({
     latent: l.latent,
     auroc: l.auroc,
-    ratio_score: l.score,
-    precision_on_sample: l.precision,
+    ratioScore: l.score,
+    precisionOnSample: l.precision,
     contexts: fit.selector.topContexts(l.latent).map((c) => tokenizer.decode(sample.tokens.subarray(Math.max(0, c.position - 8), c.position + 3))),
   }));
   await writeFileAtomic(join(out, 'sae', 'latents.json'), JSON.stringify({ layer, latents: selected, mean: [...fit.mean], std: [...fit.std], z: s.z, minLatents: s.minLatents }, null, 1) + '\n');
@@ -304,17 +306,17 @@ async function fitChainSae(inputs: SaeChainInputs, labeler: Labeler, docs: Chain
 }
 
 /** Step 3: the rule's weak labels on the subset (label stage), graded against its gold labels. */
-async function weakLabels(inputs: SaeChainInputs, labeler: Transformer, fit: SaeLabeller, docs: ChainDocuments) {
+async function weakLabels(inputs: SaeChainInputs, labeller: Transformer, fit: SaeLabeller, docs: ChainDocuments) {
   const { settings: s, out, tokenizer } = inputs;
   const shard = join(out, 'data', 'labelled_000000.bin');
   await writeLabelledShard(shard, docs.subset, tokenizer);
   const labelled = await runLabel({
-    shards: [shard], out: join(out, 'sae-labels'), model: labeler, layer: s.labelerLayers, sae: fit.sae, latents: fit.latents.map((l) => l.latent),
-    mean: fit.mean, std: fit.std, z: s.z, minLatents: s.minLatents, context: s.labelerContext, batch: 16, signal: inputs.signal,
+    shards: [shard], out: join(out, 'sae-labels'), model: labeller, layer: s.labellerLayers, sae: fit.sae, latents: fit.latents.map((l) => l.latent),
+    mean: fit.mean, std: fit.std, z: s.z, minLatents: s.minLatents, context: s.labellerContext, batch: 16, signal: inputs.signal,
   });
   if (labelled.labelled === 0 || labelled.labelled >= labelled.tokens - docs.subsetDocs)
-    throw new RangeError(
-      `the SAE labels flag ${labelled.labelled} of ${labelled.tokens} tokens: the probe needs both classes (adjust z, minLatents, or train the labeler LM and SAE longer)`,
+    throw new CodedRangeError(
+      `the SAE labels flag ${labelled.labelled} of ${labelled.tokens} tokens: the probe needs both classes (adjust z, minLatents, or train the labeller LM and SAE longer)`,
     );
   const path = labelled.shards[0].output;
   const values = readSideFile(path, { expectKind: SideFileKind.Labels, expectTokens: docs.subset.tokens.length }).values as Uint8Array;
@@ -324,7 +326,7 @@ async function weakLabels(inputs: SaeChainInputs, labeler: Transformer, fit: Sae
 
 /** Step 4: a biLM on the whole training shard and a token probe on the subset's SAE labels, graded on held-out gold. */
 async function trainChainClassifier(
-  inputs: SaeChainInputs, labeler: Transformer, labels: { shard: string; path: string }, valDocs: number, log: Log,
+  inputs: SaeChainInputs, labeller: Transformer, labels: { shard: string; path: string }, valDocs: number, log: Log,
 ): Promise<{ report: SaeChainReport['classifier'] }> {
   const { settings: s, out, tokenizer } = inputs;
   const random = new Random(s.seed);
@@ -336,11 +338,11 @@ async function trainChainClassifier(
   log(
     s.separateBilm
       ? `classifier: biLM ${s.bilmLayers} layers, width ${s.bilmDim}, ${s.bilmSteps} steps per direction; probe on ${probeTrain.length} documents' SAE labels`
-      : `classifier: biLM = labeler LM + a backward model of its shape, ${s.bilmSteps} steps; probe on ${probeTrain.length} documents' SAE labels`,
+      : `classifier: biLM = labeller LM + a backward model of its shape, ${s.bilmSteps} steps; probe on ${probeTrain.length} documents' SAE labels`,
   );
-  const bilmDepth = s.separateBilm ? s.bilmLayers : s.labelerLayers;
+  const bilmDepth = s.separateBilm ? s.bilmLayers : s.labellerLayers;
   const trained = await trainBiLMProbe({
-    tokenizer, sources: [{ shards: [inputs.trainShard], weight: 1, name: 'train' }], bilmPath, forward: s.separateBilm ? undefined : labeler,
+    tokenizer, sources: [{ shards: [inputs.trainShard], weight: 1, name: 'train' }], bilmPath, forward: s.separateBilm ? undefined : labeller,
     dModel: s.bilmDim, layers: s.bilmLayers, heads: headsForWidth(s.bilmDim), context: s.bilmContext, batch: s.bilmBatch, steps: s.bilmSteps, lr: s.lr,
     probeTrain, probeVal, maxTrainTokens: s.probeMaxTokens, l2: 1e-3, seed: s.seed,
     // the last block's output and the final norm: the shallower layers never won on WordNet and each costs a probe fit
@@ -355,16 +357,16 @@ async function trainChainClassifier(
   return {
     report: {
       path,
-      bilm_path: bilmPath,
+      bilmPath: bilmPath,
       bilm: {
-        forward_is_labeler: !s.separateBilm, params_per_direction: trained.bilmSummary.parametersPerDirection,
-        layers: forward.layers, d_model: forward.dModel, context: forward.context, steps: s.bilmSteps, final_loss: trained.bilmSummary.finalLoss,
+        forwardIsLabeller: !s.separateBilm, paramsPerDirection: trained.bilmSummary.parametersPerDirection,
+        layers: forward.layers, dModel: forward.dModel, context: forward.context, steps: s.bilmSteps, finalLoss: trained.bilmSummary.finalLoss,
       },
       layer: classifier.layer,
       threshold: classifier.threshold,
-      vs_sae_labels: agreement(best.maxF1),
-      vs_gold: agreement(binaryMetrics(heldOut.scores, heldOut.labels, classifier.threshold)),
-      vs_gold_best_threshold: { ...agreement(bestGold), threshold: bestGold.threshold },
+      vsSaeLabels: agreement(best.maxF1),
+      vsGold: agreement(binaryMetrics(heldOut.scores, heldOut.labels, classifier.threshold)),
+      vsGoldBestThreshold: { ...agreement(bestGold), threshold: bestGold.threshold },
     },
   };
 }
@@ -392,7 +394,7 @@ async function scoreHeldOut(
     const probabilities = await classifier.scoreDocuments(part.map((d) => d.tokens), { signal });
     part.forEach((d, k) => {
       scores.set(probabilities[k], at);
-      for (let t = 0; t < d.tokens.length; t++) labels[at + t] = val.labels[d.start + t] === MEDICAL ? 1 : 0;
+      for (let t = 0; t < d.tokens.length; t++) labels[at + t] = val.labels[d.start + t] === FORGET_LABEL ? 1 : 0;
       at += d.tokens.length;
     });
   }
@@ -401,7 +403,7 @@ async function scoreHeldOut(
 
 /** Gold domain labels → 1 medical (forget), UNLABELLED kept, 0 otherwise. */
 function forgetLabels(labels: Uint8Array): Uint8Array {
-  return Uint8Array.from(labels, (l) => (l === MEDICAL ? 1 : l === UNLABELLED ? UNLABELLED : 0));
+  return Uint8Array.from(labels, (l) => (l === FORGET_LABEL ? 1 : l === UNLABELLED ? UNLABELLED : 0));
 }
 
 /** Attention heads for a width: one per 32 channels, at most 4, and always a divisor of the width. */
@@ -416,8 +418,8 @@ function agreement(m: BinaryMetrics): GoldAgreement {
     precision: m.precision,
     recall: m.recall,
     f1: m.f1,
-    flagged_fraction: m.flaggedFraction,
-    gold_fraction: tokens ? (m.truePositives + m.falseNegatives) / tokens : 0,
+    flaggedFraction: m.flaggedFraction,
+    goldFraction: tokens ? (m.truePositives + m.falseNegatives) / tokens : 0,
     tokens,
   };
 }

@@ -5,8 +5,8 @@
  * batch tokens, stop at the baseline's forget loss or a token budget).
  * @module
  */
-import { abortError } from '../abort.js';
-import { errorCode } from '../errors.js';
+import { abortError, isAborted } from '../abort.js';
+import { errorCode, TokenfilterError, CodedTypeError, CodedRangeError } from '../errors.js';
 import type { Batch } from '../data/batch.js';
 import { domainLosses } from './domain_loss.js';
 import { trainMasked, type TrainProgress } from '../model/train.js';
@@ -40,9 +40,9 @@ export interface ForgetLossOptions {
  */
 export async function forgetLoss(model: Transformer, stream: ForgetEvalStream, options: ForgetLossOptions = {}): Promise<number> {
   if (stream === null || typeof stream !== 'object' || !(stream.tokens instanceof Uint32Array))
-    throw new TypeError('evalStream.tokens must be a Uint32Array');
+    throw new CodedTypeError('evalStream.tokens must be a Uint32Array');
   const label = options.forgetLabel ?? 1;
-  if (!Number.isInteger(label) || label < 0 || label > 254) throw new RangeError(`forgetLabel must be an integer in [0, 254], got ${label}`);
+  if (!Number.isInteger(label) || label < 0 || label > 254) throw new CodedRangeError(`forgetLabel must be an integer in [0, 254], got ${label}`);
   const labelled = stream.labels !== undefined;
   const labels = labelled ? stream.labels! : new Uint8Array(stream.tokens.length);
   const names = labelled ? Array.from({ length: label + 1 }, (_, i) => (i === label ? 'forget' : `label${i}`)) : ['forget'];
@@ -55,7 +55,7 @@ export async function forgetLoss(model: Transformer, stream: ForgetEvalStream, o
   });
   const forget = losses.forget;
   if (forget.tokens === 0)
-    throw new RangeError(`evalStream has no ${labelled ? `target labelled ${label}` : 'target'} in its scored windows`);
+    throw new CodedRangeError(`evalStream has no ${labelled ? `target labelled ${label}` : 'target'} in its scored windows`);
   return forget.loss;
 }
 
@@ -160,20 +160,20 @@ const KNOWN = new Set([
 export const FINETUNE_DEFAULT_LR = 3e-4;
 
 function checkOptions(options: AdversarialFinetuneOptions): void {
-  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+  if (options === null || typeof options !== 'object') throw new CodedTypeError('options must be an object');
   for (const key of Object.keys(options))
-    if (!KNOWN.has(key)) throw new TypeError(`unknown fine-tuning option '${key}' (known: ${[...KNOWN].join(', ')})`);
+    if (!KNOWN.has(key)) throw new CodedTypeError(`unknown fine-tuning option '${key}' (known: ${[...KNOWN].join(', ')})`);
   const { targetLoss, maxTokens, evalEvery = 10, lr = FINETUNE_DEFAULT_LR, pretrainingTokens } = options;
-  if (typeof targetLoss !== 'number' || !Number.isFinite(targetLoss)) throw new TypeError(`targetLoss must be a finite number, got ${String(targetLoss)}`);
-  if (!Number.isSafeInteger(maxTokens) || maxTokens < 1) throw new RangeError(`maxTokens must be a positive integer, got ${String(maxTokens)}`);
-  if (!Number.isSafeInteger(evalEvery) || evalEvery < 1) throw new RangeError(`evalEvery must be a positive integer, got ${String(evalEvery)}`);
-  if (typeof lr !== 'number' || !Number.isFinite(lr) || lr <= 0) throw new RangeError(`lr must be a finite number > 0, got ${String(lr)}`);
+  if (typeof targetLoss !== 'number' || !Number.isFinite(targetLoss)) throw new CodedTypeError(`targetLoss must be a finite number, got ${String(targetLoss)}`);
+  if (!Number.isSafeInteger(maxTokens) || maxTokens < 1) throw new CodedRangeError(`maxTokens must be a positive integer, got ${String(maxTokens)}`);
+  if (!Number.isSafeInteger(evalEvery) || evalEvery < 1) throw new CodedRangeError(`evalEvery must be a positive integer, got ${String(evalEvery)}`);
+  if (typeof lr !== 'number' || !Number.isFinite(lr) || lr <= 0) throw new CodedRangeError(`lr must be a finite number > 0, got ${String(lr)}`);
   if (pretrainingTokens !== undefined && !(Number.isFinite(pretrainingTokens) && pretrainingTokens > 0))
-    throw new RangeError(`pretrainingTokens must be a number > 0, got ${String(pretrainingTokens)}`);
+    throw new CodedRangeError(`pretrainingTokens must be a number > 0, got ${String(pretrainingTokens)}`);
   for (const key of ['onProgress', 'onEvaluation'] as const)
-    if (options[key] !== undefined && typeof options[key] !== 'function') throw new TypeError(`${key} must be a function`);
-  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new TypeError('signal must be an AbortSignal');
-  if (options.evalStream === null || typeof options.evalStream !== 'object') throw new TypeError('evalStream must be an object with tokens (and labels)');
+    if (options[key] !== undefined && typeof options[key] !== 'function') throw new CodedTypeError(`${key} must be a function`);
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new CodedTypeError('signal must be an AbortSignal');
+  if (options.evalStream === null || typeof options.evalStream !== 'object') throw new CodedTypeError('evalStream must be an object with tokens (and labels)');
 }
 
 /** Batch tokens (set by the first batch) and why the batches ended, if they did. */
@@ -188,11 +188,11 @@ async function* budgeted(source: BatchSource, maxTokens: number, state: BudgetSt
   for await (const batch of source as AsyncIterable<Batch>) {
     const n = batch?.batch * batch?.context;
     if (state.batchTokens === 0) {
-      if (!(n > 0)) throw new TypeError('forget batches must be Batch objects with positive batch and context');
-      if (n > maxTokens) throw new RangeError(`maxTokens (${maxTokens}) is smaller than one batch (${n} tokens)`);
+      if (!(n > 0)) throw new CodedTypeError('forget batches must be Batch objects with positive batch and context');
+      if (n > maxTokens) throw new CodedRangeError(`maxTokens (${maxTokens}) is smaller than one batch (${n} tokens)`);
       state.batchTokens = n;
     } else if (n !== state.batchTokens) {
-      throw new RangeError(`forget batches must all have the same batch × context (${state.batchTokens} tokens), got ${n}`);
+      throw new CodedRangeError(`forget batches must all have the same batch × context (${state.batchTokens} tokens), got ${n}`);
     }
     if (spent + n > maxTokens) {
       state.ended = 'budget';
@@ -250,10 +250,7 @@ export async function adversarialFinetune(
       setSteering(m, null);
     }
   };
-  if (options.inPlace) {
-    const n = model.parameterCount().total;
-    model.native.writeOptimizer(new Float32Array(n), new Float32Array(n), 0);
-  }
+  if (options.inPlace) model.setOptimizerState();
   const curve: RecoveryPoint[] = [];
   const shape: BudgetState = { batchTokens: 0, ended: undefined };
   const record = (step: number, loss: number) => {
@@ -293,7 +290,7 @@ export async function adversarialFinetune(
     } catch (error) {
       if (signal?.aborted) throw abortError('fine-tuning');
       // the evaluation hook stops training through `stop` once the target is reached
-      if (!(reached && (error as Error)?.name === 'AbortError')) throw error;
+      if (!(reached && isAborted(error))) throw error;
     } finally {
       signal?.removeEventListener('abort', forward);
     }
@@ -363,7 +360,7 @@ export const SWEEP_DEFAULT_LRS: readonly number[] = Object.freeze([1e-4, 3e-4, 1
  * sweep budget, and picks the rate that recovers fastest: among runs that reach the target, the
  * fewest interpolated tokens; if none does, the lowest forget loss at the end of the budget. A
  * run whose gradient or loss goes non-finite counts as diverged and is never picked.
- * @throws TypeError / RangeError for bad options, Error when every rate diverged, AbortError on
+ * @throws TypeError / RangeError for bad options, TokenfilterError E_NOT_FINITE when every rate diverged, E_ABORTED on
  *   `signal`.
  */
 export async function lrSweepFinetune(
@@ -371,10 +368,10 @@ export async function lrSweepFinetune(
   forgetBatches: () => BatchSource,
   options: LrSweepOptions,
 ): Promise<LrSweepResult> {
-  if (typeof forgetBatches !== 'function') throw new TypeError('forgetBatches must be a function returning a fresh iterable of batches per rate');
+  if (typeof forgetBatches !== 'function') throw new CodedTypeError('forgetBatches must be a function returning a fresh iterable of batches per rate');
   const { lrs = SWEEP_DEFAULT_LRS, ...rest } = options ?? ({} as LrSweepOptions);
-  if (!Array.isArray(lrs) || lrs.length === 0) throw new RangeError('lrs must be a non-empty array of learning rates');
-  for (const lr of lrs) if (typeof lr !== 'number' || !Number.isFinite(lr) || lr <= 0) throw new RangeError(`every lr must be a finite number > 0, got ${String(lr)}`);
+  if (!Array.isArray(lrs) || lrs.length === 0) throw new CodedRangeError('lrs must be a non-empty array of learning rates');
+  for (const lr of lrs) if (typeof lr !== 'number' || !Number.isFinite(lr) || lr <= 0) throw new CodedRangeError(`every lr must be a finite number > 0, got ${String(lr)}`);
   checkOptions({ ...rest, lr: lrs[0] });
   const runs: SweepRun[] = [];
   let best: AdversarialFinetuneResult | null = null;
@@ -385,7 +382,7 @@ export async function lrSweepFinetune(
     try {
       result = await adversarialFinetune(model, forgetBatches(), { ...rest, lr, inPlace: false });
     } catch (error) {
-      if ((error as Error)?.name === 'AbortError' || errorCode(error) !== 'E_NOT_FINITE') throw error;
+      if (errorCode(error) !== 'E_NOT_FINITE') throw error;
       runs.push({ lr, diverged: true, result: null, error: (error as Error).message });
       continue;
     }
@@ -393,7 +390,7 @@ export async function lrSweepFinetune(
     runs.push({ lr, diverged, result: withoutModel(result) });
     if (!diverged && better(result, best)) best = result;
   }
-  if (best === null) throw new Error(`every learning rate diverged (${lrs.join(', ')})`);
+  if (best === null) throw new TokenfilterError('E_NOT_FINITE', `every learning rate diverged (${lrs.join(', ')})`);
   return { bestLr: best.lr, best, runs };
 }
 

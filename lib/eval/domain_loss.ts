@@ -6,6 +6,8 @@
  */
 import type { Batch } from '../data/batch.js';
 import type { Transformer } from '../model/transformer.js';
+import { Random } from '../data/random.js';
+import { CodedTypeError, CodedRangeError } from '../errors.js';
 
 /** A token stream with one domain label per token (0..labelNames.length-1; others ignored). */
 export interface LabelledTokens {
@@ -50,18 +52,18 @@ export async function domainLosses(
   options: DomainLossOptions,
 ): Promise<Record<string, DomainLoss>> {
   const { tokens, labels } = stream;
-  if (!(tokens instanceof Uint32Array)) throw new TypeError('stream.tokens must be a Uint32Array');
+  if (!(tokens instanceof Uint32Array)) throw new CodedTypeError('stream.tokens must be a Uint32Array');
   if (!(labels instanceof Uint8Array) || labels.length !== tokens.length)
-    throw new RangeError(`stream.labels must be a Uint8Array with one label per token (${tokens.length})`);
+    throw new CodedRangeError(`stream.labels must be a Uint8Array with one label per token (${tokens.length})`);
   const names = options.labelNames;
-  if (!Array.isArray(names) || names.length === 0) throw new TypeError('options.labelNames must be a non-empty array');
+  if (!Array.isArray(names) || names.length === 0) throw new CodedTypeError('options.labelNames must be a non-empty array');
   const T = options.context ?? model.config.context;
   const B = options.batch ?? 8;
   const reps = options.bootstrap ?? 1000;
   if (!Number.isInteger(T) || T < 1 || T > model.config.context)
-    throw new RangeError(`options.context must be an integer in [1, ${model.config.context}], got ${T}`);
-  if (!Number.isInteger(B) || B < 1) throw new RangeError(`options.batch must be a positive integer, got ${B}`);
-  if (!Number.isInteger(reps) || reps < 0) throw new RangeError(`options.bootstrap must be a non-negative integer, got ${reps}`);
+    throw new CodedRangeError(`options.context must be an integer in [1, ${model.config.context}], got ${T}`);
+  if (!Number.isInteger(B) || B < 1) throw new CodedRangeError(`options.batch must be a positive integer, got ${B}`);
+  if (!Number.isInteger(reps) || reps < 0) throw new CodedRangeError(`options.bootstrap must be a non-negative integer, got ${reps}`);
 
   let windows = Math.floor((tokens.length - 1) / T);
   if (options.maxWindows !== undefined) windows = Math.min(windows, options.maxWindows);
@@ -96,7 +98,8 @@ export async function domainLosses(
   }
 
   const out: Record<string, DomainLoss> = {};
-  const random = mulberry32(options.seed ?? 0);
+  const rng = Random.fromState(options.seed ?? 0);
+  const random = () => rng.next();
   for (let k = 0; k < K; k++) {
     let sum = 0;
     let count = 0;
@@ -125,14 +128,3 @@ export async function domainLosses(
   return out;
 }
 
-/** A small seeded PRNG for resampling (uniform in [0, 1)). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

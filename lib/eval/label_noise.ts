@@ -4,9 +4,10 @@
  * rates 0..1 and finds the compute slowdown falls as a power law in the error rate).
  * @module
  */
+import { UNLABELLED } from '../data/domains.js';
 import { hashUnit } from '../data/random.js';
-import { Random } from '../classify/sampling.js';
-import { TokenfilterError } from '../errors.js';
+import { Random } from '../data/random.js';
+import { CodedTypeError, CodedRangeError, TokenfilterError } from '../errors.js';
 
 /**
  * Thresholds `scores` into flags (score ≥ threshold) and flips each token's flag independently
@@ -16,10 +17,10 @@ import { TokenfilterError } from '../errors.js';
  * @throws RangeError for a rate outside [0, 1], a threshold outside [0, 1] or a bad seed.
  */
 export function flipFlags(scores: Float32Array, threshold: number, rate: number, seed: number): Float32Array {
-  if (!(scores instanceof Float32Array)) throw new TypeError('scores must be a Float32Array');
-  if (!(threshold >= 0 && threshold <= 1)) throw new RangeError(`threshold must lie in [0, 1], got ${threshold}`);
-  if (!(rate >= 0 && rate <= 1)) throw new RangeError(`rate must lie in [0, 1], got ${rate}`);
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`seed must be a non-negative safe integer, got ${seed}`);
+  if (!(scores instanceof Float32Array)) throw new CodedTypeError('scores must be a Float32Array');
+  if (!(threshold >= 0 && threshold <= 1)) throw new CodedRangeError(`threshold must lie in [0, 1], got ${threshold}`);
+  if (!(rate >= 0 && rate <= 1)) throw new CodedRangeError(`rate must lie in [0, 1], got ${rate}`);
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new CodedRangeError(`seed must be a non-negative safe integer, got ${seed}`);
   const out = new Float32Array(scores.length);
   for (let i = 0; i < scores.length; i++) {
     const flag = scores[i] >= threshold;
@@ -63,13 +64,13 @@ export function flipFlagsAtFraction(scores: Float32Array, threshold: number, rat
   return out;
 }
 
-/** Share of positions where `flags ≥ 0.5` disagrees with `truth === positive`, over labelled positions (truth < 255). */
+/** Share of positions where `flags ≥ 0.5` disagrees with `truth === positive`, over labelled positions (truth ≠ {@link UNLABELLED}). */
 export function flagErrorRate(flags: Float32Array, truth: Uint8Array, positive: number): number {
-  if (flags.length !== truth.length) throw new RangeError(`flags (${flags.length}) and truth (${truth.length}) differ in length`);
+  if (flags.length !== truth.length) throw new CodedRangeError(`flags (${flags.length}) and truth (${truth.length}) differ in length`);
   let wrong = 0;
   let counted = 0;
   for (let i = 0; i < flags.length; i++) {
-    if (truth[i] === 255) continue;
+    if (truth[i] === UNLABELLED) continue;
     counted++;
     if (flags[i] >= 0.5 !== (truth[i] === positive)) wrong++;
   }

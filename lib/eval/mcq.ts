@@ -25,6 +25,7 @@ import type { Tokenizer } from '../data/tokenizer.js';
 import type { Transformer } from '../model/transformer.js';
 import { MAX_CHOICES, toMcqQuestion, type McqQuestion } from './mcq_questions.js';
 import { summariseMcq, type McqBreakdown, type McqNormalisation, type McqScoredQuestion } from './mcq_summary.js';
+import { TokenfilterError, CodedTypeError, CodedRangeError } from '../errors.js';
 
 /** A prompt format. */
 export type McqFormat = 'cloze' | 'letter';
@@ -149,23 +150,23 @@ interface Resolved {
 const KNOWN = new Set(['format', 'batchTokens', 'context', 'eotPrefix', 'records', 'signal', 'onProgress']);
 
 function resolveOptions(options: ScoreMcqOptions, modelContext: number): Resolved {
-  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+  if (options === null || typeof options !== 'object') throw new CodedTypeError('options must be an object');
   for (const key of Object.keys(options))
-    if (!KNOWN.has(key)) throw new TypeError(`unknown option '${key}' (known: ${[...KNOWN].join(', ')})`);
+    if (!KNOWN.has(key)) throw new CodedTypeError(`unknown option '${key}' (known: ${[...KNOWN].join(', ')})`);
   const o = { ...MCQ_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as ScoreMcqOptions &
     typeof MCQ_DEFAULTS;
   const format: unknown = o.format;
   if (format !== 'cloze' && format !== 'letter' && format !== 'both')
-    throw new TypeError(`options.format must be 'cloze', 'letter' or 'both', got ${JSON.stringify(format)}`);
+    throw new CodedTypeError(`options.format must be 'cloze', 'letter' or 'both', got ${JSON.stringify(format)}`);
   if (!Number.isSafeInteger(o.batchTokens) || o.batchTokens < 1)
-    throw new RangeError(`options.batchTokens must be a positive integer, got ${o.batchTokens}`);
+    throw new CodedRangeError(`options.batchTokens must be a positive integer, got ${o.batchTokens}`);
   const context = o.context ?? modelContext;
   if (!Number.isInteger(context) || context < 2 || context > modelContext)
-    throw new RangeError(`options.context must be an integer in [2, ${modelContext}] (the model's context), got ${context}`);
+    throw new CodedRangeError(`options.context must be an integer in [2, ${modelContext}] (the model's context), got ${context}`);
   for (const key of ['eotPrefix', 'records'] as const)
-    if (typeof o[key] !== 'boolean') throw new TypeError(`options.${key} must be a boolean`);
-  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new TypeError('options.signal must be an AbortSignal');
-  if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw new TypeError('options.onProgress must be a function');
+    if (typeof o[key] !== 'boolean') throw new CodedTypeError(`options.${key} must be a boolean`);
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new CodedTypeError('options.signal must be an AbortSignal');
+  if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw new CodedTypeError('options.onProgress must be a function');
   return {
     formats: format === 'both' ? ['cloze', 'letter'] : [format],
     batchTokens: o.batchTokens,
@@ -191,16 +192,17 @@ interface Row {
 
 /**
  * The ids of ` A`, ` B`, … (the first `count` letters), the letter format's continuations.
- * @throws Error when one of them is not a single token under `tokenizer`.
+ * @throws TokenfilterError E_OPTION when one of them is not a single token under `tokenizer`.
  */
 export function letterTokenIds(tokenizer: Tokenizer, count: number): number[] {
-  if (!Number.isInteger(count) || count < 1 || count > MAX_CHOICES) throw new RangeError(`count must be an integer in [1, ${MAX_CHOICES}], got ${count}`);
+  if (!Number.isInteger(count) || count < 1 || count > MAX_CHOICES) throw new CodedRangeError(`count must be an integer in [1, ${MAX_CHOICES}], got ${count}`);
   const ids: number[] = [];
   for (let i = 0; i < count; i++) {
     const text = ` ${LETTERS[i]}`;
     const encoded = tokenizer.encode(text);
     if (encoded.length !== 1)
-      throw new Error(
+      throw new TokenfilterError(
+        'E_OPTION',
         `the letter format needs '${text}' to be one token, but tokenizer ${tokenizer.name} encodes it as ${encoded.length} tokens ` +
           `[${[...encoded].join(', ')}]; use the cloze format with this tokenizer`,
       );
@@ -213,7 +215,7 @@ export function letterTokenIds(tokenizer: Tokenizer, count: number): number[] {
 function lmHead(model: Transformer): Float32Array {
   const name = model.config.tieEmbeddings ? 'wte.weight' : 'lm_head.weight';
   const info = model.tensorInfo().find((t) => t.name === name);
-  if (!info) throw new Error(`the model has no tensor '${name}'`);
+  if (!info) throw new TokenfilterError('E_STATE', `the model has no tensor '${name}'`);
   return model.getParameters().subarray(info.offset, info.offset + info.size);
 }
 
@@ -252,7 +254,7 @@ function concat(a: Uint32Array, b: Uint32Array): Uint32Array {
  * question counts as correct when its answer scores strictly above every other choice (a tie
  * is wrong).
  * @throws TypeError / RangeError for a malformed question (naming `questions[i]`), a bad option,
- *   or a tokenizer with more ids than the model; Error when a letter is not a single token
+ *   or a tokenizer with more ids than the model; TokenfilterError E_OPTION when a letter is not a single token
  *   (letter format); AbortError when `options.signal` fires.
  */
 export async function scoreMcq(
@@ -261,15 +263,15 @@ export async function scoreMcq(
   questions: readonly McqQuestion[],
   options: ScoreMcqOptions = {},
 ): Promise<McqResult> {
-  if (model === null || typeof model !== 'object' || typeof model.tokenLosses !== 'function') throw new TypeError('model must be a Transformer');
-  if (tokenizer === null || typeof tokenizer !== 'object' || typeof tokenizer.encode !== 'function') throw new TypeError('tokenizer must be a Tokenizer');
+  if (model === null || typeof model !== 'object' || typeof model.tokenLosses !== 'function') throw new CodedTypeError('model must be a Transformer');
+  if (tokenizer === null || typeof tokenizer !== 'object' || typeof tokenizer.encode !== 'function') throw new CodedTypeError('tokenizer must be a Tokenizer');
   if (tokenizer.vocabSize > model.config.vocabSize)
-    throw new RangeError(`tokenizer ${tokenizer.name} has ${tokenizer.vocabSize} ids, more than the model's vocabulary of ${model.config.vocabSize}`);
-  if (!Array.isArray(questions)) throw new TypeError('questions must be an array of questions');
+    throw new CodedRangeError(`tokenizer ${tokenizer.name} has ${tokenizer.vocabSize} ids, more than the model's vocabulary of ${model.config.vocabSize}`);
+  if (!Array.isArray(questions)) throw new CodedTypeError('questions must be an array of questions');
   const o = resolveOptions(options, model.config.context);
   const checked = questions.map((q, i) => {
     const result = toMcqQuestion(q, `questions[${i}]`);
-    if (typeof result === 'string') throw new TypeError(`questions[${i}]: ${result}`);
+    if (typeof result === 'string') throw new CodedTypeError(`questions[${i}]: ${result}`);
     return result;
   });
   throwIfAborted(o.signal, 'multiple-choice scoring');

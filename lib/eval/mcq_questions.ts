@@ -10,7 +10,9 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
-import { throwIfAborted } from '../abort.js';
+import { isAborted, throwIfAborted } from '../abort.js';
+import { isTokenfilterError, CodedTypeError, CodedRangeError } from '../errors.js';
+import { streamError as codedStreamError } from '../data/read_jsonl.js';
 import { MalformedRecordError } from '../data/document.js';
 import { stripBom } from '../data/byte_lines.js';
 import { hashUnit, seedWords } from '../data/random.js';
@@ -90,7 +92,7 @@ export function toMcqQuestion(record: unknown, fallbackId: string): McqQuestion 
 function stringList(value: unknown, name: string): Set<string> | undefined {
   if (value === undefined) return undefined;
   if (!Array.isArray(value) || value.length === 0 || value.some((v) => typeof v !== 'string'))
-    throw new TypeError(`options.${name} must be a non-empty array of strings`);
+    throw new CodedTypeError(`options.${name} must be a non-empty array of strings`);
   return new Set(value as string[]);
 }
 
@@ -101,17 +103,17 @@ function stringList(value: unknown, name: string): Set<string> | undefined {
  *   it cannot be read or decompressed; TypeError / RangeError for bad options; AbortError.
  */
 export async function readMcq(path: string, options: ReadMcqOptions = {}): Promise<McqQuestion[]> {
-  if (typeof path !== 'string' || path === '') throw new TypeError('path must be a non-empty string');
-  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+  if (typeof path !== 'string' || path === '') throw new CodedTypeError('path must be a non-empty string');
+  if (options === null || typeof options !== 'object') throw new CodedTypeError('options must be an object');
   for (const key of Object.keys(options))
-    if (!KNOWN_READ_OPTIONS.has(key)) throw new TypeError(`unknown option '${key}' (known: ${[...KNOWN_READ_OPTIONS].join(', ')})`);
+    if (!KNOWN_READ_OPTIONS.has(key)) throw new CodedTypeError(`unknown option '${key}' (known: ${[...KNOWN_READ_OPTIONS].join(', ')})`);
   const domains = stringList(options.domains, 'domains');
   const subjects = stringList(options.subjects, 'subjects');
   const sources = stringList(options.sources, 'sources');
   const { limit, signal } = options;
-  if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 1)) throw new RangeError(`options.limit must be a positive integer, got ${limit}`);
+  if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 1)) throw new CodedRangeError(`options.limit must be a positive integer, got ${limit}`);
   const seed = seedWords(options.seed ?? 0, 'options.seed');
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('options.signal must be an AbortSignal');
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new CodedTypeError('options.signal must be an AbortSignal');
 
   const raw = createReadStream(path);
   const stream = path.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
@@ -145,14 +147,14 @@ export async function readMcq(path: string, options: ReadMcqOptions = {}): Promi
       kept.push(question);
     }
   } catch (error) {
-    if (error instanceof MalformedRecordError || (error as Error).name === 'AbortError') throw error;
-    throw new Error(`${path}: ${(error as Error).message}`, { cause: error });
+    if (isTokenfilterError(error) || isAborted(error)) throw error;
+    throw codedStreamError(path, error as Error);
   } finally {
     lines.close();
     stream.destroy();
     raw.destroy();
   }
-  if (streamError) throw new Error(`${path}: ${(streamError as Error).message}`, { cause: streamError });
+  if (streamError) throw codedStreamError(path, streamError);
   throwIfAborted(signal, 'reading questions');
   if (limit === undefined || limit >= kept.length) return kept;
   // the `limit` questions with the smallest seeded keys: a uniform sample, kept in file order

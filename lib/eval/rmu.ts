@@ -10,6 +10,7 @@ import { validateBatch, type Batch } from '../data/batch.js';
 import { seedWords, Sfc32 } from '../data/random.js';
 import { Transformer } from '../model/transformer.js';
 import { cloneModel, type BatchSource } from './adversarial_finetune.js';
+import { TokenfilterError, CodedTypeError, CodedRangeError } from '../errors.js';
 
 /** Options of {@link rmu}; every default is in {@link RMU_DEFAULTS}. */
 export interface RmuOptions {
@@ -96,8 +97,8 @@ export interface RmuResult {
 const KNOWN = new Set(['layer', 'alpha', 'steeringCoefficient', 'lr', 'steps', 'beta1', 'beta2', 'eps', 'weightDecay', 'seed', 'inPlace', 'signal', 'onProgress']);
 
 function finite(value: unknown, name: string, ok: (x: number) => boolean, range: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new TypeError(`${name} must be a finite number, got ${String(value)}`);
-  if (!ok(value)) throw new RangeError(`${name} must be ${range}, got ${value}`);
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new CodedTypeError(`${name} must be a finite number, got ${String(value)}`);
+  if (!ok(value)) throw new CodedRangeError(`${name} must be ${range}, got ${value}`);
   return value;
 }
 
@@ -119,7 +120,7 @@ function mlpTensors(model: Transformer, blocks: number[]) {
   const table = new Map(model.tensorInfo().map((t) => [t.name, t]));
   return names.map((name) => {
     const t = table.get(name);
-    if (!t) throw new Error(`the model has no tensor '${name}'`);
+    if (!t) throw new TokenfilterError('E_STATE', `the model has no tensor '${name}'`);
     return t;
   });
 }
@@ -145,13 +146,13 @@ function mlpTensors(model: Transformer, blocks: number[]) {
  * @throws TypeError / RangeError for bad options or batches (naming them), AbortError on `signal`.
  */
 export async function rmu(model: Transformer, forget: BatchSource, retain: BatchSource, options: RmuOptions = {}): Promise<RmuResult> {
-  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+  if (options === null || typeof options !== 'object') throw new CodedTypeError('options must be an object');
   for (const key of Object.keys(options))
-    if (!KNOWN.has(key)) throw new TypeError(`unknown RMU option '${key}' (known: ${[...KNOWN].join(', ')})`);
+    if (!KNOWN.has(key)) throw new CodedTypeError(`unknown RMU option '${key}' (known: ${[...KNOWN].join(', ')})`);
   const o = { ...RMU_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as typeof RMU_DEFAULTS & RmuOptions;
   const L = model.config.layers;
   const layer = o.layer ?? Math.ceil(L / 2);
-  if (!Number.isInteger(layer) || layer < 1 || layer > L) throw new RangeError(`layer must be an integer in [1, ${L}], got ${String(layer)}`);
+  if (!Number.isInteger(layer) || layer < 1 || layer > L) throw new CodedRangeError(`layer must be an integer in [1, ${L}], got ${String(layer)}`);
   const alpha = finite(o.alpha, 'alpha', (x) => x >= 0, '≥ 0');
   const c = finite(o.steeringCoefficient, 'steeringCoefficient', (x) => x > 0, '> 0');
   const lr = finite(o.lr, 'lr', (x) => x > 0, '> 0');
@@ -161,8 +162,8 @@ export async function rmu(model: Transformer, forget: BatchSource, retain: Batch
   const eps = finite(o.eps, 'eps', (x) => x > 0, '> 0');
   const weightDecay = finite(o.weightDecay, 'weightDecay', (x) => x >= 0, '≥ 0');
   const u = rmuDirection(model.config.dModel, o.seed);
-  if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw new TypeError('onProgress must be a function');
-  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new TypeError('signal must be an AbortSignal');
+  if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw new CodedTypeError('onProgress must be a function');
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new CodedTypeError('signal must be an AbortSignal');
   const forgetIt = iteratorOf(forget, 'forget');
   const retainIt = iteratorOf(retain, 'retain');
   if (o.signal?.aborted) throw abortError('RMU');
@@ -256,5 +257,5 @@ function iteratorOf(source: BatchSource, name: string): AsyncIterator<Batch> | I
   const s = source as Partial<AsyncIterable<Batch> & Iterable<Batch>>;
   if (s !== null && typeof s === 'object' && typeof s[Symbol.asyncIterator] === 'function') return s[Symbol.asyncIterator]!();
   if (s !== null && typeof s === 'object' && typeof s[Symbol.iterator] === 'function') return s[Symbol.iterator]!();
-  throw new TypeError(`${name} must be an iterable or async iterable of batches`);
+  throw new CodedTypeError(`${name} must be an iterable or async iterable of batches`);
 }

@@ -7,6 +7,7 @@
  * of the domain as the baseline).
  * @module
  */
+import { CodedRangeError } from '../errors.js';
 
 /** One trained model: its training compute (FLOPs) and its loss on a domain. */
 export interface ComputeLossPoint {
@@ -37,14 +38,14 @@ export interface PowerLawFit {
  */
 export function fitPowerLaw(points: readonly ComputeLossPoint[]): PowerLawFit {
   if (!Array.isArray(points) || points.length < 2)
-    throw new RangeError(`fitPowerLaw needs at least 2 points, got ${Array.isArray(points) ? points.length : typeof points}`);
+    throw new CodedRangeError(`fitPowerLaw needs at least 2 points, got ${Array.isArray(points) ? points.length : typeof points}`);
   const xs: number[] = [];
   const ys: number[] = [];
   points.forEach((p, i) => {
     if (!(p && Number.isFinite(p.compute) && p.compute > 0))
-      throw new RangeError(`points[${i}].compute must be a positive finite number, got ${p?.compute}`);
+      throw new CodedRangeError(`points[${i}].compute must be a positive finite number, got ${p?.compute}`);
     if (!(Number.isFinite(p.loss) && p.loss > 0))
-      throw new RangeError(`points[${i}].loss must be a positive finite number, got ${p.loss}`);
+      throw new CodedRangeError(`points[${i}].loss must be a positive finite number, got ${p.loss}`);
     xs.push(Math.log(p.compute));
     ys.push(Math.log(p.loss));
   });
@@ -59,7 +60,7 @@ export function fitPowerLaw(points: readonly ComputeLossPoint[]): PowerLawFit {
     sxy += (xs[i] - mx) * (ys[i] - my);
     syy += (ys[i] - my) ** 2;
   }
-  if (sxx === 0) throw new RangeError('fitPowerLaw needs points at two or more different computes');
+  if (sxx === 0) throw new CodedRangeError('fitPowerLaw needs points at two or more different computes');
   const exponent = sxy / sxx;
   const intercept = my - exponent * mx;
   let sse = 0;
@@ -115,18 +116,18 @@ export interface Slowdown {
  */
 export function relativeComputeSlowdown(fit: PowerLawFit, filtered: ComputeLossPoint, options: SlowdownOptions = {}): Slowdown {
   const maxExtrapolation = options.maxExtrapolation ?? 100;
-  if (!(maxExtrapolation >= 1)) throw new RangeError(`maxExtrapolation must be >= 1, got ${maxExtrapolation}`);
+  if (!(maxExtrapolation >= 1)) throw new CodedRangeError(`maxExtrapolation must be >= 1, got ${maxExtrapolation}`);
   if (!(fit.exponent < 0))
-    throw new RangeError(`the baseline fit's loss does not fall with compute (exponent ${fit.exponent}); no slowdown can be read from it`);
+    throw new CodedRangeError(`the baseline fit's loss does not fall with compute (exponent ${fit.exponent}); no slowdown can be read from it`);
   if (!(Number.isFinite(filtered.compute) && filtered.compute > 0))
-    throw new RangeError(`filtered.compute must be a positive finite number, got ${filtered.compute}`);
+    throw new CodedRangeError(`filtered.compute must be a positive finite number, got ${filtered.compute}`);
   if (!(Number.isFinite(filtered.loss) && filtered.loss > 0))
-    throw new RangeError(`filtered.loss must be a positive finite number, got ${filtered.loss}`);
+    throw new CodedRangeError(`filtered.loss must be a positive finite number, got ${filtered.loss}`);
   const baselineCompute = computeForLoss(fit, filtered.loss);
   const [low, high] = fit.computeRange;
   const extrapolation = baselineCompute < low ? low / baselineCompute : baselineCompute > high ? baselineCompute / high : 1;
   if (extrapolation > maxExtrapolation)
-    throw new RangeError(
+    throw new CodedRangeError(
       `the baseline reaches loss ${filtered.loss} at ${baselineCompute.toExponential(3)} FLOPs, ` +
         `${extrapolation.toFixed(1)}x outside the fitted range [${low.toExponential(3)}, ${high.toExponential(3)}]; ` +
         'fit more baseline sizes, or raise maxExtrapolation to accept the extrapolation',

@@ -16,15 +16,15 @@ import { adversarialFinetune, forgetLoss, lrSweepFinetune, type ForgetEvalStream
 import { domainLosses, type LabelledTokens } from '../eval/domain_loss.js';
 import { rmu } from '../eval/rmu.js';
 import { Transformer } from '../model/transformer.js';
-import { EXPERIMENT_DOMAINS, FORGET_LABEL, NO_DOMAIN } from './domain_corpus.js';
 import type { ExperimentRun } from './filtering_experiment.js';
 import { tokenizerMetadata } from '../model/model_tokenizer.js';
 import type { Steering } from '../steer/steering.js';
+import { DOMAINS, FORGET_LABEL, UNLABELLED } from '../data/domains.js';
 
 /** A model to attack: its name in the records, its file, and steering kept on while it is evaluated. */
 export interface AttackTarget {
   id: string;
-  model_path: string;
+  modelPath: string;
   /** Inference-time steering applied at every evaluation of the attack (adversarialFinetune's evalSteering). */
   steering?: Steering;
 }
@@ -68,12 +68,12 @@ export interface AttackRecord {
 export function selectDomains(stream: LabelledTokens, keep: (label: number) => boolean): LabelledTokens {
   const { tokens, labels } = stream;
   let n = 0;
-  for (let i = 0; i < tokens.length; i++) if (keep(labels[i]) || (labels[i] === NO_DOMAIN && i > 0 && keep(labels[i - 1]))) n++;
+  for (let i = 0; i < tokens.length; i++) if (keep(labels[i]) || (labels[i] === UNLABELLED && i > 0 && keep(labels[i - 1]))) n++;
   const outTokens = new Uint32Array(n);
   const outLabels = new Uint8Array(n);
   let at = 0;
   for (let i = 0; i < tokens.length; i++)
-    if (keep(labels[i]) || (labels[i] === NO_DOMAIN && i > 0 && keep(labels[i - 1]))) {
+    if (keep(labels[i]) || (labels[i] === UNLABELLED && i > 0 && keep(labels[i - 1]))) {
       outTokens[at] = tokens[i];
       outLabels[at++] = labels[i];
     }
@@ -87,7 +87,7 @@ export function selectDomains(stream: LabelledTokens, keep: (label: number) => b
 export async function runAttacks(
   dir: string,
   tokenizer: Tokenizer,
-  baseline: Pick<ExperimentRun, 'id' | 'model_path' | 'train_tokens'>,
+  baseline: Pick<ExperimentRun, 'id' | 'modelPath' | 'trainTokens'>,
   targets: AttackTarget[],
   train: LabelledTokens,
   val: LabelledTokens,
@@ -99,9 +99,9 @@ export async function runAttacks(
   const forgetShard = join(dir, 'forget.bin');
   const retainShard = join(dir, 'retain.bin');
   if (!existsSync(forgetShard)) await writeShard(forgetShard, selectDomains(train, (l) => l === FORGET_LABEL).tokens, { tokenizer });
-  if (!existsSync(retainShard)) await writeShard(retainShard, selectDomains(train, (l) => l !== FORGET_LABEL && l !== NO_DOMAIN).tokens, { tokenizer });
+  if (!existsSync(retainShard)) await writeShard(retainShard, selectDomains(train, (l) => l !== FORGET_LABEL && l !== UNLABELLED).tokens, { tokenizer });
   const evalStream: ForgetEvalStream = selectDomains(val, (l) => l === FORGET_LABEL);
-  const base = await Transformer.load(baseline.model_path);
+  const base = await Transformer.load(baseline.modelPath);
   const context = base.config.context;
   const batchTokens = settings.batch * context;
   const targetLoss = await forgetLoss(base, evalStream, { forgetLabel: FORGET_LABEL });
@@ -128,7 +128,7 @@ export async function runAttacks(
       },
     });
     await result.model.save(rmuPath, { experiment_run: 'rmu', rmu_of: baseline.id, ...tokenizerMetadata(tokenizer) });
-    const losses = await domainLosses(result.model, val, { labelNames: [...EXPERIMENT_DOMAINS], bootstrap: 500, seed: settings.seed });
+    const losses = await domainLosses(result.model, val, { labelNames: [...DOMAINS], bootstrap: 500, seed: settings.seed });
     const every = Math.max(1, Math.floor(result.curve.length / 50));
     done.rmu = {
       of: baseline.id, layer: result.layer, blocks: result.blocks, updatedTensors: result.updatedTensors, steps: result.steps,
@@ -136,14 +136,14 @@ export async function runAttacks(
       loss: Object.fromEntries(Object.entries(losses).map(([k, v]) => [k, v.loss])),
       ci95: Object.fromEntries(Object.entries(losses).map(([k, v]) => [k, v.ci95])),
       curve: result.curve.filter((_, i) => i % every === 0 || i === result.curve.length - 1),
-      model_path: rmuPath,
+      modelPath: rmuPath,
     };
     await record();
     settings.log(`rmu: medical ${losses.medical.loss.toFixed(4)}, biology ${losses.biology.loss.toFixed(4)}, general ${losses.general.loss.toFixed(4)}`);
   }
 
-  const victims: [string, string, Steering | undefined][] = [...targets.map((r) => [r.id, r.model_path, r.steering] as [string, string, Steering | undefined]), ['rmu', rmuPath, undefined]];
-  const pretrainingTokens = baseline.train_tokens;
+  const victims: [string, string, Steering | undefined][] = [...targets.map((r) => [r.id, r.modelPath, r.steering] as [string, string, Steering | undefined]), ['rmu', rmuPath, undefined]];
+  const pretrainingTokens = baseline.trainTokens;
   const budget = Math.max(batchTokens, Math.floor(settings.budgetFraction * pretrainingTokens / batchTokens) * batchTokens);
   const sweepBudget = Math.max(batchTokens, Math.floor(settings.sweepFraction * budget / batchTokens) * batchTokens);
   for (const [name, path, evalSteering] of victims) {

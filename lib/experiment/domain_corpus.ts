@@ -6,7 +6,7 @@
  * Training documents of all domains are shuffled together (seeded) and taken in that order
  * until the stream holds `trainTokens` tokens, so the mixture is the corpus's own. Held-out
  * documents are taken per domain up to `valTokensPerDomain` tokens each. Every document ends
- * with `<|endoftext|>`, whose label is {@link NO_DOMAIN} (scored by no domain).
+ * with `<|endoftext|>`, whose label is {@link UNLABELLED} (scored by no domain).
  * @module
  */
 import { makeFolder } from '../data/output_path.js';
@@ -15,13 +15,8 @@ import { readCorpusTexts } from '../data/corpus_layout.js';
 import { Sfc32, permutation } from '../data/random.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import { joinDocuments, writeLabelledShard, type DocumentTokens, type JoinOptions } from '../stages/tokenize.js';
+import { DOMAINS, UNLABELLED } from '../data/domains.js';
 
-/** Domain names in label order: label value = index. */
-export const EXPERIMENT_DOMAINS = ['general', 'medical', 'biology'] as const;
-/** Label value of the forget domain (medical). */
-export const FORGET_LABEL = 1;
-/** Label of document separators. */
-export const NO_DOMAIN = 255;
 
 /** Options of {@link buildDomainCorpus}. */
 export interface DomainCorpusOptions {
@@ -54,7 +49,7 @@ export interface DomainCorpus {
 export async function buildDomainCorpus(tokenizer: Tokenizer, options: DomainCorpusOptions): Promise<DomainCorpus> {
   await makeFolder(options.out);
   const trainDocs: { text: string; domain: number }[] = [];
-  for (const [domain, name] of EXPERIMENT_DOMAINS.entries())
+  for (const [domain, name] of DOMAINS.entries())
     for (const text of await readCorpusTexts(options.data, name, 'train')) trainDocs.push({ text, domain });
   const val = await buildValStream(tokenizer, options);
 
@@ -86,9 +81,9 @@ export async function buildDomainCorpus(tokenizer: Tokenizer, options: DomainCor
   };
 }
 
-/** How the experiment joins documents: `<|endoftext|>` after each, labelled {@link NO_DOMAIN}. */
+/** How the experiment joins documents: `<|endoftext|>` after each, labelled {@link UNLABELLED}. */
 export function EXPERIMENT_JOIN(tokenizer: Tokenizer): JoinOptions {
-  return { eotId: tokenizer.eotId, separator: 'after', separatorLabel: NO_DOMAIN };
+  return { eotId: tokenizer.eotId, separator: 'after', separatorLabel: UNLABELLED };
 }
 
 /**
@@ -97,7 +92,7 @@ export function EXPERIMENT_JOIN(tokenizer: Tokenizer): JoinOptions {
  */
 export async function buildValStream(tokenizer: Tokenizer, options: DomainCorpusOptions): Promise<{ path: string; tokens: number }> {
   const docs: DocumentTokens[] = [];
-  for (const [domain, name] of EXPERIMENT_DOMAINS.entries()) {
+  for (const [domain, name] of DOMAINS.entries()) {
     const ids = await tokenizer.encodeBatch(await readCorpusTexts(options.data, name, 'val'), { signal: options.signal });
     let total = 0;
     for (const doc of ids) {
@@ -113,10 +108,10 @@ export async function buildValStream(tokenizer: Tokenizer, options: DomainCorpus
   return { path, tokens: stream.tokens.length };
 }
 
-/** Share of labelled tokens (label ≠ {@link NO_DOMAIN}) per domain name. */
+/** Share of labelled tokens (label ≠ {@link UNLABELLED}) per domain name. */
 export function domainFractions(labels: Uint8Array): Record<string, number> {
-  const counts = new Array<number>(EXPERIMENT_DOMAINS.length).fill(0);
-  for (const l of labels) if (l !== NO_DOMAIN) counts[l]++;
+  const counts = new Array<number>(DOMAINS.length).fill(0);
+  for (const l of labels) if (l !== UNLABELLED) counts[l]++;
   const labelled = counts.reduce((a, b) => a + b, 0);
-  return Object.fromEntries(EXPERIMENT_DOMAINS.map((n, i) => [n, labelled > 0 ? counts[i] / labelled : 0]));
+  return Object.fromEntries(DOMAINS.map((n, i) => [n, labelled > 0 ? counts[i] / labelled : 0]));
 }

@@ -8,12 +8,12 @@
 import { writeFileAtomic } from '../data/atomic_file.js';
 import { join } from 'node:path';
 import { predictLoss } from '../eval/scaling.js';
-import { EXPERIMENT_DOMAINS } from './domain_corpus.js';
 import { sizeName, type ExperimentRun, type FilteringExperimentResults } from './filtering_experiment.js';
 import type { AttackRecord } from './attack_stage.js';
 import type { McqSummary } from './mcq_stage.js';
 import { chartSvg, type ChartSeries } from './svg_chart.js';
 import { seedGroups, spreadText } from './seed_summary.js';
+import { DOMAINS, FORGET_FIRST } from '../data/domains.js';
 
 /** Colours per mode, shared by every plot. */
 export const MODE_COLORS: Record<string, string> = { baseline: '#222222', document: '#8c8c8c', mask: '#4c78a8', remove: '#e45756', rmu: '#f58518' };
@@ -56,10 +56,10 @@ export function experimentTables(results: FilteringExperimentResults): string {
     const b = baselineOf(r);
     const s = slowdown.get(r.id);
     return [
-      sizeName(r.size), String(r.seed), r.mode, compact(r.non_embedding_params), r.train_flops.toExponential(2), `${(100 * r.flagged_fraction).toFixed(1)}%`,
-      ...EXPERIMENT_DOMAINS.map((d) => r.loss[d].toFixed(4)),
+      sizeName(r.size), String(r.seed), r.mode, compact(r.nonEmbeddingParams), r.trainFlops.toExponential(2), `${(100 * r.flaggedFraction).toFixed(1)}%`,
+      ...DOMAINS.map((d) => r.loss[d].toFixed(4)),
       ...['medical', 'biology', 'general', ...mixedDomains].map((d) => (b && r.mode !== 'baseline' ? signed(r.loss[d] - b.loss[d]) : '')),
-      `${r.steps}`, compact(r.train_supervised_tokens),
+      `${r.steps}`, compact(r.trainSupervisedTokens),
       s ? (s.slowdown !== null ? `${s.slowdown.toPrecision(3)}×${s.extrapolation && s.extrapolation > 1 ? ' (extrap.)' : ''}` : 'n/a') : '',
     ];
   });
@@ -68,7 +68,7 @@ export function experimentTables(results: FilteringExperimentResults): string {
     `Stream: ${results.corpus?.stream ?? 'documents'}; compute matched on ${o.match === 'steps' || o.match === undefined && ladder.every((r) => !r.match) ? 'steps (same compute)' : "the baseline's supervised tokens"}; document filter: ${results.classifier && o.documentScores !== 'mean' ? 'document classifier' : 'mean token score'}; ladder flags ${results.extra.ladder_fraction !== undefined ? `${(100 * (results.extra.ladder_fraction as number)).toFixed(1)}% of training tokens in every mode` : 'at the threshold'}`,
     '',
     'Ladder (compute-optimal, held-out loss in nats/token)',
-    align(['size', 'seed', 'mode', 'non-emb', 'FLOPs', 'filtered', 'general', 'medical', 'biology', 'Δ medical', 'Δ biology', 'Δ general', ...mixedDomains.map((d) => `Δ ${d}`), 'steps', 'supervised', 'slowdown'], ladderRows),
+    align(['size', 'seed', 'mode', 'non-emb', 'FLOPs', 'filtered', ...DOMAINS, ...FORGET_FIRST.map((d) => `Δ ${d}`), ...mixedDomains.map((d) => `Δ ${d}`), 'steps', 'supervised', 'slowdown'], ladderRows),
   ];
   const groups = seedGroups(results);
   if (groups.length > 0) {
@@ -88,8 +88,8 @@ export function experimentTables(results: FilteringExperimentResults): string {
     parts.push('', `Flagged-fraction sweep at ${sizeName(sweep[0].size)}`);
     const b = baselineOf(sweep[0]);
     parts.push(align(['mode', 'target', 'filtered', 'forget recall', 'forget precision', 'medical', 'biology', 'general', 'Δ medical', 'Δ biology'], sweep.map((r) => [
-      r.mode, `${(100 * (r.filter?.fraction ?? 0)).toFixed(1)}%`, `${(100 * r.flagged_fraction).toFixed(1)}%`,
-      r.filter_stats?.forget ? r.filter_stats.forget.recall.toFixed(3) : '', r.filter_stats?.forget ? r.filter_stats.forget.precision.toFixed(3) : '',
+      r.mode, `${(100 * (r.filter?.fraction ?? 0)).toFixed(1)}%`, `${(100 * r.flaggedFraction).toFixed(1)}%`,
+      r.filterStats?.forget ? r.filterStats.forget.recall.toFixed(3) : '', r.filterStats?.forget ? r.filterStats.forget.precision.toFixed(3) : '',
       r.loss.medical.toFixed(4), r.loss.biology.toFixed(4), r.loss.general.toFixed(4),
       b ? signed(r.loss.medical - b.loss.medical) : '', b ? signed(r.loss.biology - b.loss.biology) : '',
     ])));
@@ -101,7 +101,7 @@ export function experimentTables(results: FilteringExperimentResults): string {
     parts.push(align(['mode', 'moved', 'flag error', 'filtered', 'medical', 'biology', 'Δ medical', 'Δ biology', 'slowdown'], noise.map((r) => {
       const s = slowdown.get(r.id);
       return [
-        r.mode, (r.filter?.noise ?? 0).toFixed(3), r.flag_error_rate === null ? '' : r.flag_error_rate.toFixed(3), `${(100 * r.flagged_fraction).toFixed(1)}%`,
+        r.mode, (r.filter?.noise ?? 0).toFixed(3), r.flagErrorRate === null ? '' : r.flagErrorRate.toFixed(3), `${(100 * r.flaggedFraction).toFixed(1)}%`,
         r.loss.medical.toFixed(4), r.loss.biology.toFixed(4), b ? signed(r.loss.medical - b.loss.medical) : '', b ? signed(r.loss.biology - b.loss.biology) : '',
         s?.slowdown != null ? `${s.slowdown.toPrecision(3)}×` : 'n/a',
       ];
@@ -112,9 +112,9 @@ export function experimentTables(results: FilteringExperimentResults): string {
   if (rmuRecord) {
     const b = results.runs[rmuRecord.of];
     parts.push('', `RMU on ${rmuRecord.of}: steered layer ${rmuRecord.layer}, MLPs of blocks ${rmuRecord.blocks.join(', ')} updated, ${rmuRecord.steps} steps`);
-    parts.push(align(['model', 'medical', 'biology', 'general', 'Δ medical', 'Δ biology', 'Δ general'], [[
-      'rmu', ...['medical', 'biology', 'general'].map((d) => rmuRecord.loss[d].toFixed(4)),
-      ...['medical', 'biology', 'general'].map((d) => (b ? signed(rmuRecord.loss[d] - b.loss[d]) : '')),
+    parts.push(align(['model', ...FORGET_FIRST, ...FORGET_FIRST.map((d) => `Δ ${d}`)], [[
+      'rmu', ...FORGET_FIRST.map((d) => rmuRecord.loss[d].toFixed(4)),
+      ...FORGET_FIRST.map((d) => (b ? signed(rmuRecord.loss[d] - b.loss[d]) : '')),
     ]]));
   }
   if (attacks && Object.keys(attacks).length > 0) {
@@ -133,9 +133,9 @@ export function experimentTables(results: FilteringExperimentResults): string {
       for (const [format, norm] of [['cloze', 'raw'], ['cloze', 'char'], ['letter', 'raw']]) {
         const byDomain = m[format]?.scores[norm];
         if (!byDomain) continue;
-        rows.push([id, `${format}/${norm}`, ...EXPERIMENT_DOMAINS.flatMap((d) => [byDomain[d] ? byDomain[d].accuracy.toFixed(3) : '', byDomain[d] ? byDomain[d].meanMargin.toFixed(3) : ''])]);
+        rows.push([id, `${format}/${norm}`, ...DOMAINS.flatMap((d) => [byDomain[d] ? byDomain[d].accuracy.toFixed(3) : '', byDomain[d] ? byDomain[d].meanMargin.toFixed(3) : ''])]);
       }
-    parts.push(align(['model', 'format', ...EXPERIMENT_DOMAINS.flatMap((d) => [`${d} acc`, `${d} margin`])], rows));
+    parts.push(align(['model', 'format', ...DOMAINS.flatMap((d) => [`${d} acc`, `${d} margin`])], rows));
   }
   return parts.join('\n');
 }
@@ -145,8 +145,8 @@ export function scalingSvg(results: FilteringExperimentResults, domain: string):
   const ladder = Object.values(results.runs).filter((r) => r.series === 'ladder');
   const series: ChartSeries[] = [];
   for (const mode of ['baseline', 'document', 'mask', 'remove']) {
-    const runs = ladder.filter((r) => r.mode === mode).sort((a, b) => a.train_flops - b.train_flops);
-    if (runs.length) series.push({ name: mode, color: MODE_COLORS[mode], line: true, points: runs.map((r) => ({ x: r.train_flops, y: r.loss[domain], label: sizeName(r.size) })) });
+    const runs = ladder.filter((r) => r.mode === mode).sort((a, b) => a.trainFlops - b.trainFlops);
+    if (runs.length) series.push({ name: mode, color: MODE_COLORS[mode], line: true, points: runs.map((r) => ({ x: r.trainFlops, y: r.loss[domain], label: sizeName(r.size) })) });
   }
   const fit = results.fits?.[domain];
   if (fit) {
@@ -169,7 +169,7 @@ export function paretoSvg(results: FilteringExperimentResults, forget = 'medical
     const byFraction = new Map<number, ExperimentRun[]>();
     for (const r of sweep.filter((r) => r.mode === mode)) byFraction.set(r.filter?.fraction ?? 0, [...(byFraction.get(r.filter?.fraction ?? 0) ?? []), r]);
     const points = [...byFraction.values()]
-      .map((runs) => ({ x: meanOf(runs, forget), y: meanOf(runs, retain), flagged: runs.reduce((a, r) => a + r.flagged_fraction, 0) / runs.length }))
+      .map((runs) => ({ x: meanOf(runs, forget), y: meanOf(runs, retain), flagged: runs.reduce((a, r) => a + r.flaggedFraction, 0) / runs.length }))
       .sort((a, b) => a.flagged - b.flagged)
       .map((p) => ({ x: p.x, y: p.y, label: `${(100 * p.flagged).toFixed(1)}% filtered` }));
     if (points.length) series.push({ name: mode, color: MODE_COLORS[mode], line: true, points });
@@ -218,7 +218,7 @@ ${extras}
 
 function bySizeThenMode(a: ExperimentRun, b: ExperimentRun): number {
   const order = ['baseline', 'document', 'mask', 'remove'];
-  return a.non_embedding_params - b.non_embedding_params || a.seed - b.seed || order.indexOf(a.mode) - order.indexOf(b.mode);
+  return a.nonEmbeddingParams - b.nonEmbeddingParams || a.seed - b.seed || order.indexOf(a.mode) - order.indexOf(b.mode);
 }
 
 function align(header: string[], rows: string[][]): string {

@@ -33,17 +33,18 @@ import { stripUndefined } from '../options.js';
 import { BINARY_SCORE_THRESHOLD } from '../stages/filter.js';
 import { runFilteredModel, type ScoredStream } from '../stages/filtered_run.js';
 import { openStream, type TrainingStream } from '../stages/train.js';
-import { TokenfilterError } from '../errors.js';
+import { TokenfilterError, CodedTypeError, CodedRangeError } from '../errors.js';
 import type { Batch } from '../data/batch.js';
 import { filterTokens } from '../filter/filter_tokens.js';
 import { withDefaults } from '../stages/option_keys.js';
 import { corpusTokenizer, domainTrainTexts } from '../stages/tokenize.js';
 import { runAttacks, type AttackRecord } from './attack_stage.js';
-import { EXPERIMENT_DOMAINS, FORGET_LABEL, NO_DOMAIN, buildDomainCorpus, type DomainCorpus } from './domain_corpus.js';
+import { buildDomainCorpus, type DomainCorpus } from './domain_corpus.js';
 import { buildMixedCorpus, type MixedCorpus } from './mixed_corpus.js';
 import { documentClassifierPathFor, documentClassifierScores, type DocumentScorer } from './document_scores.js';
 import { delayedBatches, stepsForSupervisedTokens, type ComputeMatch } from './training_schedule.js';
 import { mcqForRun, sampleMcq, type McqSummary } from './mcq_stage.js';
+import { DOMAINS, FORGET_LABEL, UNLABELLED } from '../data/domains.js';
 
 /** One model size of the ladder. */
 export interface ModelSize {
@@ -170,28 +171,28 @@ export interface ExperimentRun {
   size: ModelSize;
   seed: number;
   params: number;
-  non_embedding_params: number;
+  nonEmbeddingParams: number;
   /** Threshold or target fraction the filter was run with, the flip rate of noise runs, the share of training before filtering starts. */
   filter: { threshold?: number; fraction?: number; noise?: number; delay?: number } | null;
   /** What the run was matched to the baseline on (absent in results from before matching existed: steps). */
   match?: ComputeMatch;
   /** Share of labelled training tokens whose flag disagrees with their document's domain. */
-  flag_error_rate: number | null;
+  flagErrorRate: number | null;
   /** Share of training tokens no longer learned from, and the filter's statistics. */
-  flagged_fraction: number;
-  filter_stats: FilterStats | null;
+  flaggedFraction: number;
+  filterStats: FilterStats | null;
   steps: number;
-  train_tokens: number;
-  train_supervised_tokens: number;
-  train_flops: number;
-  final_train_loss: number;
+  trainTokens: number;
+  trainSupervisedTokens: number;
+  trainFlops: number;
+  finalTrainLoss: number;
   /** Held-out loss per domain (nats per token) and its 95% bootstrap interval. */
   loss: Record<string, number>;
   ci95: Record<string, [number, number]>;
   /** Wall-clock seconds of the run (filtering, training over every resumed segment, evaluation) and of its training alone. */
   seconds: number;
-  train_seconds: number;
-  model_path: string;
+  trainSeconds: number;
+  modelPath: string;
 }
 
 /** A filtered run's slowdown on one domain (the forget domain, a retain domain, or a part of the held-out mixed documents). */
@@ -200,11 +201,11 @@ export interface SlowdownRecord {
   /** Held-out loss the slowdown is read on (absent in older results: medical). */
   domain?: string;
   mode: FilterMode;
-  non_embedding_params: number;
+  nonEmbeddingParams: number;
   compute: number;
   loss: number;
   slowdown: number | null;
-  baseline_compute: number | null;
+  baselineCompute: number | null;
   extrapolation: number | null;
   /** Why no slowdown was read (e.g. too far outside the fitted range). */
   note?: string;
@@ -235,12 +236,12 @@ export function sizeName(size: ModelSize): string {
 /** Parses `2x128` or `2x128h4` (layers × width, optional heads; default heads = width / 32). */
 export function parseModelSize(text: string): ModelSize {
   const m = /^(\d+)x(\d+)(?:h(\d+))?$/.exec(text.trim());
-  if (!m) throw new RangeError(`model size '${text}' is not LAYERSxWIDTH (e.g. 2x128) or LAYERSxWIDTHhHEADS`);
+  if (!m) throw new CodedRangeError(`model size '${text}' is not LAYERSxWIDTH (e.g. 2x128) or LAYERSxWIDTHhHEADS`);
   const layers = Number(m[1]);
   const dModel = Number(m[2]);
   const heads = m[3] ? Number(m[3]) : Math.max(1, Math.round(dModel / 32));
   if (layers < 1 || dModel < 8 || heads < 1 || dModel % heads !== 0 || (dModel / heads) % 2 !== 0)
-    throw new RangeError(`model size '${text}': need layers ≥ 1, width ≥ 8 and an even head size (width / heads)`);
+    throw new CodedRangeError(`model size '${text}': need layers ≥ 1, width ≥ 8 and an even head size (width / heads)`);
   return { layers, dModel, heads };
 }
 
@@ -248,7 +249,22 @@ export function parseModelSize(text: string): ModelSize {
 export async function readExperimentResults(out: string): Promise<FilteringExperimentResults | null> {
   const path = join(out, 'results.json');
   if (!existsSync(path)) return null;
-  return JSON.parse(await readFile(path, 'utf8')) as FilteringExperimentResults;
+  return camelRecords(JSON.parse(await readFile(path, 'utf8')) as FilteringExperimentResults);
+}
+
+/**
+ * results.json files written while run and slowdown records had snake_case keys
+ * (`flagged_fraction`, `model_path`, …) still resume: those records' keys are read as camelCase.
+ */
+function camelRecords(results: FilteringExperimentResults): FilteringExperimentResults {
+  const camel = <T>(record: T): T =>
+    record !== null && typeof record === 'object' && !Array.isArray(record)
+      ? (Object.fromEntries(Object.entries(record).map(([k, v]) => [k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()), v])) as T)
+      : record;
+  results.runs = Object.fromEntries(Object.entries(results.runs ?? {}).map(([id, run]) => [id, camel(run)]));
+  results.slowdowns = (results.slowdowns ?? []).map(camel);
+  if (results.extra?.rmu) results.extra.rmu = camel(results.extra.rmu);
+  return results;
 }
 
 /** Writes `results.json` atomically. */
@@ -311,7 +327,7 @@ export async function runFilteringExperiment(options: FilteringExperimentOptions
   // every mode of the ladder flags the share the token classifier flags at the threshold
   const ladderFraction = filterTokens(streams.train.tokens, scores, { mode: 'mask', threshold, eotId: tokenizer.eotId }).stats.flaggedFraction;
   results.extra.ladder_fraction = ladderFraction;
-  const eligible = Uint8Array.from(streams.train.labels, (l) => (l === NO_DOMAIN ? 0 : 1));
+  const eligible = Uint8Array.from(streams.train.labels, (l) => (l === UNLABELLED ? 0 : 1));
   const x: ExperimentContext = {
     o, results, save, log, tokenizer, threshold, train: { ...streams.train, scores }, val: streams.val, valMixed: streams.valMixed,
     documentScores, ladderFraction, eligible,
@@ -344,7 +360,7 @@ async function experimentTokenizer(o: ResolvedOptions, results: FilteringExperim
     return { tokenizer: classifier.bilm.tokenizer, classifier };
   }
   const tokenizer = await corpusTokenizer({
-    path: o.tokenizer ?? join(o.out, 'tokenizer.json'), texts: () => domainTrainTexts(o.data, EXPERIMENT_DOMAINS, o.signal), vocabSize: o.vocabSize, signal: o.signal,
+    path: o.tokenizer ?? join(o.out, 'tokenizer.json'), texts: () => domainTrainTexts(o.data, DOMAINS, o.signal), vocabSize: o.vocabSize, signal: o.signal,
   });
   return { tokenizer, classifier: null };
 }
@@ -372,10 +388,10 @@ async function experimentStreams(o: ResolvedOptions, results: FilteringExperimen
   const train = readLabelledShard(corpus.train);
   // held-out mixed documents: 0 = a retain-domain token, 1 = a medical token (by its gold span)
   const valMixed = 'valMixed' in corpus ? readLabelledShard(corpus.valMixed) : null;
-  if (valMixed) valMixed.labels = Uint8Array.from(valMixed.labels, (l) => (l === NO_DOMAIN ? NO_DOMAIN : l === FORGET_LABEL ? 1 : 0));
+  if (valMixed) valMixed.labels = Uint8Array.from(valMixed.labels, (l) => (l === UNLABELLED ? UNLABELLED : l === FORGET_LABEL ? 1 : 0));
   log(`corpus: ${corpus.trainTokens} training tokens (${fractionText(corpus.trainDomainFraction)}), ${corpus.valTokens} held-out${valMixed ? `, ${valMixed.tokens.length} held-out mixed` : ''}`);
   return {
-    train: { ...train, shard: corpus.train, labelNames: EXPERIMENT_DOMAINS, forgetLabel: FORGET_LABEL },
+    train: { ...train, shard: corpus.train, labelNames: DOMAINS, forgetLabel: FORGET_LABEL },
     val: readLabelledShard(corpus.val),
     valMixed,
   };
@@ -446,7 +462,7 @@ async function trainRun(x: ExperimentContext, spec: RunSpec): Promise<Experiment
       save: { path: join(modelDir, `${id}.safetensors`), metadata: { experiment_run: id } }, logEvery: 100, onLog: x.log, signal: o.signal,
     },
     evaluate: [
-      { heldOut: x.val, labelNames: EXPERIMENT_DOMAINS, seed },
+      { heldOut: x.val, labelNames: DOMAINS, seed },
       ...(x.valMixed ? [{ heldOut: x.valMixed, labelNames: ['mixed_retain', 'mixed_medical'], seed }] : []),
     ],
   });
@@ -454,13 +470,13 @@ async function trainRun(x: ExperimentContext, spec: RunSpec): Promise<Experiment
   const errorRate = r.filtered && mode !== 'document' ? flagErrorRate(Float32Array.from(r.filtered.lossMask, (m) => 1 - m), x.train.labels, FORGET_LABEL) : null;
   const { summary } = r;
   const run: ExperimentRun = {
-    id, series: spec.series, mode, size, seed, params: r.params.total, non_embedding_params: r.params.nonEmbedding, filter, match: o.match, flag_error_rate: errorRate,
-    flagged_fraction: stats ? stats.flaggedFraction : 0,
-    filter_stats: stats, steps: summary.steps, train_tokens: summary.tokens, train_supervised_tokens: summary.supervisedTokens,
-    train_flops: summary.flops, final_train_loss: summary.finalLoss, loss: r.loss, ci95: r.ci95,
+    id, series: spec.series, mode, size, seed, params: r.params.total, nonEmbeddingParams: r.params.nonEmbedding, filter, match: o.match, flagErrorRate: errorRate,
+    flaggedFraction: stats ? stats.flaggedFraction : 0,
+    filterStats: stats, steps: summary.steps, trainTokens: summary.tokens, trainSupervisedTokens: summary.supervisedTokens,
+    trainFlops: summary.flops, finalTrainLoss: summary.finalLoss, loss: r.loss, ci95: r.ci95,
     // a resumed run counts the training time of its earlier segments too (from the checkpoint)
     seconds: (performance.now() - started) / 1000 + summary.totalSeconds - summary.elapsedMs / 1000,
-    train_seconds: summary.totalSeconds, model_path: join(modelDir, `${id}.safetensors`),
+    trainSeconds: summary.totalSeconds, modelPath: join(modelDir, `${id}.safetensors`),
   };
   results.runs[id] = run;
   await x.save();
@@ -532,7 +548,7 @@ async function runMcqStage(x: ExperimentContext): Promise<void> {
   for (const run of todo) {
     mcq[run.id] = await mcqForRun(run, x.tokenizer, questions, o.signal);
     await x.save();
-    x.log(`mcq ${run.id}: cloze accuracy ${EXPERIMENT_DOMAINS.map((d) => `${d} ${mcq[run.id].cloze?.scores.raw?.[d]?.accuracy.toFixed(3)}`).join(', ')}`);
+    x.log(`mcq ${run.id}: cloze accuracy ${DOMAINS.map((d) => `${d} ${mcq[run.id].cloze?.scores.raw?.[d]?.accuracy.toFixed(3)}`).join(', ')}`);
   }
 }
 
@@ -573,19 +589,19 @@ export function updateFits(results: FilteringExperimentResults): void {
   const domains = Object.keys(baselines[0].loss).filter((d) => baselines.every((r) => Number.isFinite(r.loss[d])));
   const fits: Record<string, PowerLawFit> = {};
   for (const domain of domains)
-    fits[domain] = fitPowerLaw([...bySize.values()].map((runs) => ({ compute: mean(runs.map((r) => r.train_flops)), loss: mean(runs.map((r) => r.loss[domain])) })));
+    fits[domain] = fitPowerLaw([...bySize.values()].map((runs) => ({ compute: mean(runs.map((r) => r.trainFlops)), loss: mean(runs.map((r) => r.loss[domain])) })));
   results.fits = fits;
   results.slowdowns = Object.values(results.runs)
     .filter((r) => r.mode !== 'baseline' && r.series !== 'sweep')
     .flatMap((r) => domains.filter((d) => Number.isFinite(r.loss[d])).map((domain) => {
       const record: SlowdownRecord = {
-        id: r.id, domain, mode: r.mode as FilterMode, non_embedding_params: r.non_embedding_params, compute: r.train_flops,
-        loss: r.loss[domain], slowdown: null, baseline_compute: null, extrapolation: null,
+        id: r.id, domain, mode: r.mode as FilterMode, nonEmbeddingParams: r.nonEmbeddingParams, compute: r.trainFlops,
+        loss: r.loss[domain], slowdown: null, baselineCompute: null, extrapolation: null,
       };
       try {
-        const s = relativeComputeSlowdown(fits[domain], { compute: r.train_flops, loss: r.loss[domain] });
+        const s = relativeComputeSlowdown(fits[domain], { compute: r.trainFlops, loss: r.loss[domain] });
         record.slowdown = s.slowdown;
-        record.baseline_compute = s.baselineCompute;
+        record.baselineCompute = s.baselineCompute;
         record.extrapolation = s.extrapolation;
       } catch (error) {
         record.note = (error as Error).message;
@@ -598,16 +614,16 @@ type ResolvedOptions = Required<Omit<FilteringExperimentOptions, 'classifier' | 
   Pick<FilteringExperimentOptions, 'classifier' | 'tokenizer' | 'threshold' | 'mcq' | 'onLog' | 'signal'>;
 
 function resolveOptions(options: FilteringExperimentOptions): ResolvedOptions {
-  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+  if (options === null || typeof options !== 'object') throw new CodedTypeError('options must be an object');
   const o = withDefaults('experiment', EXPERIMENT_DEFAULTS, options, ['data', 'out', 'classifier', 'tokenizer', 'threshold', 'mcq', 'onLog', 'signal']) as ResolvedOptions;
   if (typeof o.data !== 'string' || !existsSync(join(o.data, 'corpus')))
-    throw new RangeError(`data must be a folder holding corpus/<domain>.{train,val}.jsonl.gz, got '${o.data}'`);
-  if (typeof o.out !== 'string' || o.out === '') throw new TypeError('out must be a folder path');
-  if (o.labels !== 'classifier' && o.labels !== 'domain') throw new RangeError(`labels must be 'classifier' or 'domain', got '${o.labels}'`);
-  if (o.labels === 'classifier' && typeof o.classifier !== 'string') throw new TypeError("labels 'classifier' needs a classifier path");
-  if (!Array.isArray(o.sizes) || o.sizes.length === 0) throw new RangeError('sizes must list at least one model size');
+    throw new CodedRangeError(`data must be a folder holding corpus/<domain>.{train,val}.jsonl.gz, got '${o.data}'`);
+  if (typeof o.out !== 'string' || o.out === '') throw new CodedTypeError('out must be a folder path');
+  if (o.labels !== 'classifier' && o.labels !== 'domain') throw new CodedRangeError(`labels must be 'classifier' or 'domain', got '${o.labels}'`);
+  if (o.labels === 'classifier' && typeof o.classifier !== 'string') throw new CodedTypeError("labels 'classifier' needs a classifier path");
+  if (!Array.isArray(o.sizes) || o.sizes.length === 0) throw new CodedRangeError('sizes must list at least one model size');
   const positive = (name: string, v: number, integer = true) => {
-    if (!(Number.isFinite(v) && v > 0 && (!integer || Number.isInteger(v)))) throw new RangeError(`${name} must be a positive ${integer ? 'integer' : 'number'}, got ${v}`);
+    if (!(Number.isFinite(v) && v > 0 && (!integer || Number.isInteger(v)))) throw new CodedRangeError(`${name} must be a positive ${integer ? 'integer' : 'number'}, got ${v}`);
   };
   positive('tokensPerParameter', o.tokensPerParameter, false);
   positive('context', o.context);
@@ -615,25 +631,25 @@ function resolveOptions(options: FilteringExperimentOptions): ResolvedOptions {
   positive('lr', o.lr, false);
   positive('valTokensPerDomain', o.valTokensPerDomain);
   positive('checkpointEvery', o.checkpointEvery);
-  if (!(o.attackBudget > 0 && o.attackBudget <= 10)) throw new RangeError(`attackBudget must lie in (0, 10], got ${o.attackBudget}`);
-  if (!Array.isArray(o.attackLrs) || o.attackLrs.length === 0 || o.attackLrs.some((x) => !(x > 0))) throw new RangeError('attackLrs must list positive learning rates');
+  if (!(o.attackBudget > 0 && o.attackBudget <= 10)) throw new CodedRangeError(`attackBudget must lie in (0, 10], got ${o.attackBudget}`);
+  if (!Array.isArray(o.attackLrs) || o.attackLrs.length === 0 || o.attackLrs.some((x) => !(x > 0))) throw new CodedRangeError('attackLrs must list positive learning rates');
   positive('rmuSteps', o.rmuSteps);
-  if (!Number.isInteger(o.mcqPerDomain) || o.mcqPerDomain < 0) throw new RangeError(`mcqPerDomain must be a non-negative integer, got ${o.mcqPerDomain}`);
-  if (!Array.isArray(o.seeds) || o.seeds.length === 0 || o.seeds.some((s) => !Number.isInteger(s) || s < 0)) throw new RangeError('seeds must list non-negative integers');
-  for (const m of o.modes) if (m !== 'document' && m !== 'mask' && m !== 'remove') throw new RangeError(`unknown filtering mode '${m}'`);
+  if (!Number.isInteger(o.mcqPerDomain) || o.mcqPerDomain < 0) throw new CodedRangeError(`mcqPerDomain must be a non-negative integer, got ${o.mcqPerDomain}`);
+  if (!Array.isArray(o.seeds) || o.seeds.length === 0 || o.seeds.some((s) => !Number.isInteger(s) || s < 0)) throw new CodedRangeError('seeds must list non-negative integers');
+  for (const m of o.modes) if (m !== 'document' && m !== 'mask' && m !== 'remove') throw new CodedRangeError(`unknown filtering mode '${m}'`);
   if (!Number.isInteger(o.sweepSize) || o.sweepSize < -1 || o.sweepSize >= o.sizes.length)
-    throw new RangeError(`sweepSize must be -1 or an index into sizes (0..${o.sizes.length - 1}), got ${o.sweepSize}`);
-  for (const f of o.sweepFractions) if (!(f > 0 && f < 1)) throw new RangeError(`sweep fractions must lie in (0, 1), got ${f}`);
-  for (const r of o.noiseRates) if (!(r >= 0 && r <= 1)) throw new RangeError(`noise rates must lie in [0, 1], got ${r}`);
-  for (const d of o.delayShares) if (!(d > 0 && d < 1)) throw new RangeError(`delay shares must lie in (0, 1), got ${d}`);
-  if (o.stream !== 'documents' && o.stream !== 'mixed') throw new RangeError(`stream must be 'documents' or 'mixed', got '${o.stream}'`);
-  if (o.match !== 'supervised' && o.match !== 'steps') throw new RangeError(`match must be 'supervised' or 'steps', got '${o.match}'`);
-  if (o.documentScores !== 'classifier' && o.documentScores !== 'mean') throw new RangeError(`documentScores must be 'classifier' or 'mean', got '${o.documentScores}'`);
-  if (o.parameterBasis !== 'non-embedding' && o.parameterBasis !== 'total') throw new RangeError(`parameterBasis must be 'non-embedding' or 'total', got '${o.parameterBasis}'`);
+    throw new CodedRangeError(`sweepSize must be -1 or an index into sizes (0..${o.sizes.length - 1}), got ${o.sweepSize}`);
+  for (const f of o.sweepFractions) if (!(f > 0 && f < 1)) throw new CodedRangeError(`sweep fractions must lie in (0, 1), got ${f}`);
+  for (const r of o.noiseRates) if (!(r >= 0 && r <= 1)) throw new CodedRangeError(`noise rates must lie in [0, 1], got ${r}`);
+  for (const d of o.delayShares) if (!(d > 0 && d < 1)) throw new CodedRangeError(`delay shares must lie in (0, 1), got ${d}`);
+  if (o.stream !== 'documents' && o.stream !== 'mixed') throw new CodedRangeError(`stream must be 'documents' or 'mixed', got '${o.stream}'`);
+  if (o.match !== 'supervised' && o.match !== 'steps') throw new CodedRangeError(`match must be 'supervised' or 'steps', got '${o.match}'`);
+  if (o.documentScores !== 'classifier' && o.documentScores !== 'mean') throw new CodedRangeError(`documentScores must be 'classifier' or 'mean', got '${o.documentScores}'`);
+  if (o.parameterBasis !== 'non-embedding' && o.parameterBasis !== 'total') throw new CodedRangeError(`parameterBasis must be 'non-embedding' or 'total', got '${o.parameterBasis}'`);
   positive('valMixedTokens', o.valMixedTokens);
-  if (!(Number.isInteger(o.minTrainTokens) && o.minTrainTokens >= 0)) throw new RangeError(`minTrainTokens must be a non-negative integer, got ${o.minTrainTokens}`);
-  if (!['document', 'mask', 'remove'].includes(o.noiseMode)) throw new RangeError(`unknown noiseMode '${o.noiseMode}'`);
-  if (o.threshold !== undefined && !(o.threshold >= 0 && o.threshold <= 1)) throw new RangeError(`threshold must lie in [0, 1], got ${o.threshold}`);
+  if (!(Number.isInteger(o.minTrainTokens) && o.minTrainTokens >= 0)) throw new CodedRangeError(`minTrainTokens must be a non-negative integer, got ${o.minTrainTokens}`);
+  if (!['document', 'mask', 'remove'].includes(o.noiseMode)) throw new CodedRangeError(`unknown noiseMode '${o.noiseMode}'`);
+  if (o.threshold !== undefined && !(o.threshold >= 0 && o.threshold <= 1)) throw new CodedRangeError(`threshold must lie in [0, 1], got ${o.threshold}`);
   return o;
 }
 

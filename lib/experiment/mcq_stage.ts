@@ -10,8 +10,9 @@ import type { Tokenizer } from '../data/tokenizer.js';
 import { letterTokenIds, scoreMcq, type McqResult } from '../eval/mcq.js';
 import { readMcq, type McqQuestion } from '../eval/mcq_questions.js';
 import { Transformer } from '../model/transformer.js';
-import { EXPERIMENT_DOMAINS } from './domain_corpus.js';
 import type { ExperimentRun } from './filtering_experiment.js';
+import { CodedRangeError } from '../errors.js';
+import { DOMAINS } from '../data/domains.js';
 
 /** One model's multiple-choice scores: format → normalisation → domain → numbers. */
 export type McqSummary = Record<string, {
@@ -22,15 +23,15 @@ export type McqSummary = Record<string, {
 
 /** Reads `perDomain` questions of each experiment domain (seeded sample). */
 export async function sampleMcq(path: string, perDomain: number, seed: number, signal?: AbortSignal): Promise<McqQuestion[]> {
-  if (!existsSync(path)) throw new RangeError(`multiple-choice questions not found at ${path}`);
+  if (!existsSync(path)) throw new CodedRangeError(`multiple-choice questions not found at ${path}`);
   const out: McqQuestion[] = [];
-  for (const domain of EXPERIMENT_DOMAINS) out.push(...(await readMcq(path, { domains: [domain], limit: perDomain, seed, signal })));
+  for (const domain of DOMAINS) out.push(...(await readMcq(path, { domains: [domain], limit: perDomain, seed, signal })));
   return out;
 }
 
 /** Scores the model of `run` on `questions` in both formats and returns the compact summary. */
 export async function mcqForRun(run: ExperimentRun, tokenizer: Tokenizer, questions: McqQuestion[], signal?: AbortSignal): Promise<McqSummary> {
-  const model = await Transformer.load(run.model_path);
+  const model = await Transformer.load(run.modelPath);
   // the letter format needs ' A' … ' D' to be single tokens; small tokenizers may split them
   let format: 'both' | 'cloze' = 'both';
   try {

@@ -15,10 +15,11 @@ import { makeFolder } from '../data/output_path.js';
 import { readCorpusTexts, type CorpusSplit } from '../data/corpus_layout.js';
 import { spanLabelsToTokenLabels } from '../data/span_labels.js';
 import type { Tokenizer } from '../data/tokenizer.js';
-import { Random } from '../classify/sampling.js';
+import { Random } from '../data/random.js';
 import { webDocuments, type HostDocument, type WebDocument, type WebDocumentOptions } from '../classify/web_documents.js';
 import { joinDocuments, writeLabelledShard } from '../stages/tokenize.js';
-import { EXPERIMENT_DOMAINS, EXPERIMENT_JOIN, FORGET_LABEL, buildValStream, domainFractions, type DomainCorpus, type DomainCorpusOptions } from './domain_corpus.js';
+import { EXPERIMENT_JOIN, buildValStream, domainFractions, type DomainCorpus, type DomainCorpusOptions } from './domain_corpus.js';
+import { DOMAINS, FORGET_LABEL } from '../data/domains.js';
 
 /** Options of {@link buildMixedCorpus}. */
 export interface MixedCorpusOptions extends DomainCorpusOptions {
@@ -47,16 +48,16 @@ export interface MixedCorpus extends DomainCorpus {
 /** Reads the split's documents of each domain. */
 async function readSplit(data: string, split: CorpusSplit): Promise<Record<string, string[]>> {
   const out: Record<string, string[]> = {};
-  for (const name of EXPERIMENT_DOMAINS) out[name] = await readCorpusTexts(data, name, split);
+  for (const name of DOMAINS) out[name] = await readCorpusTexts(data, name, split);
   return out;
 }
 
 /** A mixed document's tokens and per-token domain labels (forget where a token lies mostly in a forget span, else the host's domain). */
 export function labelWebDocument(tokenizer: Tokenizer, doc: WebDocument): { ids: Uint32Array; labels: Uint8Array } {
   const { ids, offsets } = tokenizer.encodeWithOffsets(doc.text);
-  const forgetName = EXPERIMENT_DOMAINS[FORGET_LABEL];
+  const forgetName = DOMAINS[FORGET_LABEL];
   const forget = spanLabelsToTokenLabels(offsets, doc.spans, { label: forgetName });
-  const host = EXPERIMENT_DOMAINS.indexOf(doc.host as (typeof EXPERIMENT_DOMAINS)[number]);
+  const host = DOMAINS.indexOf(doc.host as (typeof DOMAINS)[number]);
   const labels = Uint8Array.from(forget, (f) => (f ? FORGET_LABEL : host));
   return { ids, labels };
 }
@@ -69,9 +70,9 @@ async function mixedStream(
   tokenizer: Tokenizer, texts: Record<string, string[]>, budget: number, seed: number, mixing: MixedCorpusOptions['mixing'], signal?: AbortSignal,
 ): Promise<{ tokens: Uint32Array; labels: Uint8Array; documents: number; stats: MixingStats }> {
   const random = new Random(seed);
-  const forgetName = EXPERIMENT_DOMAINS[FORGET_LABEL];
+  const forgetName = DOMAINS[FORGET_LABEL];
   const hosts: HostDocument[] = random.shuffle(
-    EXPERIMENT_DOMAINS.filter((d) => d !== forgetName).flatMap((domain) => texts[domain].map((text) => ({ text, domain }))),
+    DOMAINS.filter((d) => d !== forgetName).flatMap((domain) => texts[domain].map((text) => ({ text, domain }))),
   );
   const docs: Uint32Array[] = [];
   const labels: Uint8Array[] = [];

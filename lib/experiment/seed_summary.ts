@@ -79,8 +79,8 @@ export function seedGroups(results: FilteringExperimentResults): SeedGroup[] {
     const r0 = runs[0];
     out.push({
       series: r0.series, size: sizeName(r0.size), mode: r0.mode, setting: settingOf(r0), seeds: runs.map((r) => r.seed),
-      flagged: spreadOf(runs.map((r) => r.flagged_fraction))!, supervised: spreadOf(runs.map((r) => r.train_supervised_tokens))!,
-      flops: spreadOf(runs.map((r) => r.train_flops))!, delta, slowdown,
+      flagged: spreadOf(runs.map((r) => r.flaggedFraction))!, supervised: spreadOf(runs.map((r) => r.trainSupervisedTokens))!,
+      flops: spreadOf(runs.map((r) => r.trainFlops))!, delta, slowdown,
     });
   }
   const order = ['ladder', 'sweep', 'noise', 'delay'];
@@ -90,5 +90,5 @@ export function seedGroups(results: FilteringExperimentResults): SeedGroup[] {
 }
 
 function runsOfSize(results: FilteringExperimentResults, size: string): number {
-  return Object.values(results.runs).find((r) => sizeName(r.size) === size)?.non_embedding_params ?? 0;
+  return Object.values(results.runs).find((r) => sizeName(r.size) === size)?.nonEmbeddingParams ?? 0;
 }

@@ -22,7 +22,7 @@ import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { ShardRecordCore } from '../stages/shard_record.js';
 import { checkShardTask, runShards, shardStem, type ShardStage, type ShardTask } from '../stages/shard_runner.js';
-import { TokenfilterError } from '../errors.js';
+import { TokenfilterError, CodedRangeError } from '../errors.js';
 import { decodeFloat16 } from '../data/float16.js';
 import { readShard, shardVersionFor, writeShard, type Shard } from '../data/shard.js';
 import { SideFileKind, readSideFile, sideFilePathFor, writeSideFile, type SideFile } from '../data/side_file.js';
@@ -188,7 +188,7 @@ function readScores(shard: Shard, shardPath: string, options: FilterShardsOption
  */
 function globalThreshold(shards: readonly string[], options: FilterShardsOptions): number {
   const fraction = options.fraction!;
-  if (!(fraction >= 0 && fraction <= 1)) throw new RangeError(`fraction must be in [0, 1], got ${fraction}`);
+  if (!(fraction >= 0 && fraction <= 1)) throw new CodedRangeError(`fraction must be in [0, 1], got ${fraction}`);
   const histogram = new ScoreHistogram();
   let firstKind: { kind: SideFileKind; path: string } | null = null;
   for (const path of shards) {

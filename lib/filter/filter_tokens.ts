@@ -3,7 +3,10 @@
  * @module
  */
 import { native } from '../native.js';
+import type { NativeFilterPass } from '../native_types.js';
+import { precisionRecallF1, type PrecisionRecallF1 } from '../classify/metrics.js';
 import { quantisedLevel, thresholdForFraction, validateScores, type TokenScores } from './threshold.js';
+import { CodedTypeError, CodedRangeError } from '../errors.js';
 
 /** How flagged tokens are kept out of training. */
 export type FilterMode = 'mask' | 'remove' | 'document';
@@ -80,8 +83,8 @@ export interface FilterStats {
   documentsEmptied: number;
   /** Per label name, when `labels` were given. */
   perLabel?: Record<string, LabelStats>;
-  /** Filtering as a classifier of the forget label, when `labels` and `forgetLabel` were given. */
-  forget?: { precision: number; recall: number; f1: number };
+  /** Filtering as a classifier of the forget label, when `labels` and `forgetLabel` were given (empty cases: {@link precisionRecallF1}). */
+  forget?: PrecisionRecallF1;
 }
 
 /** The filtered stream. */
@@ -173,15 +176,7 @@ export function filterTokens(tokens: Uint32Array, scores: TokenScores, options: 
 }
 
 /** Result of the native per-token pass. */
-interface PassResult {
-  lossMask: Uint8Array;
-  tokens?: Uint32Array;
-  flagged: number;
-  documents: number;
-  emptied: number;
-  labelTokens: Float64Array;
-  labelFlagged: Float64Array;
-}
+type PassResult = NativeFilterPass;
 
 function runPass(
   tokens: Uint32Array,
@@ -192,50 +187,50 @@ function runPass(
   labels: Uint8Array | undefined,
   flagSeparators = false,
 ): PassResult {
-  return native.filter.tokenFilter(tokens, scores, threshold, quantisedLevel(threshold), eot, hidden, labels, flagSeparators) as PassResult;
+  return native.filter.tokenFilter(tokens, scores, threshold, quantisedLevel(threshold), eot, hidden, labels, flagSeparators);
 }
 
 function resolveOptions(tokens: Uint32Array, scores: TokenScores, options: FilterOptions): FilterOptions {
-  if (!(tokens instanceof Uint32Array)) throw new TypeError('tokens must be a Uint32Array');
-  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+  if (!(tokens instanceof Uint32Array)) throw new CodedTypeError('tokens must be a Uint32Array');
+  if (options === null || typeof options !== 'object') throw new CodedTypeError('options must be an object');
   for (const key of Object.keys(options))
-    if (!KNOWN_OPTIONS.has(key)) throw new TypeError(`unknown filterTokens option '${key}'`);
+    if (!KNOWN_OPTIONS.has(key)) throw new CodedTypeError(`unknown filterTokens option '${key}'`);
   const { mode, threshold, fraction } = options;
   if (mode !== 'mask' && mode !== 'remove' && mode !== 'document')
-    throw new TypeError(`options.mode must be 'mask', 'remove' or 'document', got ${JSON.stringify(mode)}`);
+    throw new CodedTypeError(`options.mode must be 'mask', 'remove' or 'document', got ${JSON.stringify(mode)}`);
   validateScores(scores);
   if (scores.length !== tokens.length)
-    throw new RangeError(`scores has length ${scores.length}, expected one per token (${tokens.length})`);
+    throw new CodedRangeError(`scores has length ${scores.length}, expected one per token (${tokens.length})`);
   if ((threshold === undefined) === (fraction === undefined))
-    throw new TypeError('give exactly one of options.threshold and options.fraction');
+    throw new CodedTypeError('give exactly one of options.threshold and options.fraction');
   if (threshold !== undefined && !(typeof threshold === 'number' && threshold >= 0 && threshold <= 1))
-    throw new RangeError(`options.threshold must be a number in [0, 1], got ${threshold}`);
+    throw new CodedRangeError(`options.threshold must be a number in [0, 1], got ${threshold}`);
   if (fraction !== undefined && !(typeof fraction === 'number' && fraction >= 0 && fraction <= 1))
-    throw new RangeError(`options.fraction must be a number in [0, 1], got ${fraction}`);
+    throw new CodedRangeError(`options.fraction must be a number in [0, 1], got ${fraction}`);
   const checkId = (name: 'hiddenId' | 'eotId') => {
     const id = options[name];
     if (id !== undefined && !(Number.isInteger(id) && id >= 0 && id <= 0xffffffff))
-      throw new RangeError(`options.${name} must be a token id (a non-negative integer), got ${id}`);
+      throw new CodedRangeError(`options.${name} must be a token id (a non-negative integer), got ${id}`);
   };
   checkId('hiddenId');
   checkId('eotId');
-  if (mode === 'remove' && options.hiddenId === undefined) throw new TypeError("mode 'remove' needs options.hiddenId");
-  if (mode === 'document' && options.eotId === undefined) throw new TypeError("mode 'document' needs options.eotId");
+  if (mode === 'remove' && options.hiddenId === undefined) throw new CodedTypeError("mode 'remove' needs options.hiddenId");
+  if (mode === 'document' && options.eotId === undefined) throw new CodedTypeError("mode 'document' needs options.eotId");
   if (options.documentScores !== undefined) {
-    if (mode !== 'document') throw new TypeError("options.documentScores applies to mode 'document' only");
-    if (!(options.documentScores instanceof Float32Array)) throw new TypeError('options.documentScores must be a Float32Array');
+    if (mode !== 'document') throw new CodedTypeError("options.documentScores applies to mode 'document' only");
+    if (!(options.documentScores instanceof Float32Array)) throw new CodedTypeError('options.documentScores must be a Float32Array');
     validateScores(options.documentScores, 'options.documentScores');
     const docs = documentEnds(tokens, options.eotId ?? -1).length;
     if (options.documentScores.length !== docs)
-      throw new RangeError(`options.documentScores has length ${options.documentScores.length}, expected one per document (${docs})`);
+      throw new CodedRangeError(`options.documentScores has length ${options.documentScores.length}, expected one per document (${docs})`);
   }
   if (options.labels !== undefined) {
-    if (!(options.labels instanceof Uint8Array)) throw new TypeError('options.labels must be a Uint8Array');
+    if (!(options.labels instanceof Uint8Array)) throw new CodedTypeError('options.labels must be a Uint8Array');
     if (options.labels.length !== tokens.length)
-      throw new RangeError(`options.labels has length ${options.labels.length}, expected one per token (${tokens.length})`);
+      throw new CodedRangeError(`options.labels has length ${options.labels.length}, expected one per token (${tokens.length})`);
   }
   if (options.forgetLabel !== undefined && options.labels === undefined)
-    throw new TypeError('options.forgetLabel needs options.labels');
+    throw new CodedTypeError('options.forgetLabel needs options.labels');
   return options;
 }
 
@@ -316,9 +311,7 @@ function makeStats(opts: FilterOptions, threshold: number, n: number, pass: Pass
   }
   if (opts.forgetLabel !== undefined) {
     const truePositive = pass.labelFlagged[opts.forgetLabel];
-    const precision = pass.flagged ? truePositive / pass.flagged : 0;
-    const recall = pass.labelTokens[opts.forgetLabel] ? truePositive / pass.labelTokens[opts.forgetLabel] : 0;
-    stats.forget = { precision, recall, f1: precision + recall ? (2 * precision * recall) / (precision + recall) : 0 };
+    stats.forget = precisionRecallF1(truePositive, pass.flagged - truePositive, pass.labelTokens[opts.forgetLabel] - truePositive);
   }
   return stats;
 }

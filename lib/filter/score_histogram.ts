@@ -7,6 +7,7 @@
  * @module
  */
 import { float16BitsToFloat32 } from '../data/float16.js';
+import { CodedTypeError, CodedRangeError } from '../errors.js';
 
 const BINS = 65536;
 /** Largest key of a non-negative value (the sign bit is the top bit in both encodings). */
@@ -33,7 +34,7 @@ export class ScoreHistogram {
       const bits = new Uint32Array(scores.buffer, scores.byteOffset, scores.length);
       for (let i = 0; i < scores.length; i++) {
         const s = scores[i];
-        if (!(s >= 0 && s <= 1)) throw new RangeError(`scores[${i}] = ${s} is not a probability in [0, 1]`);
+        if (!(s >= 0 && s <= 1)) throw new CodedRangeError(`scores[${i}] = ${s} is not a probability in [0, 1]`);
         this.counts[bits[i] >>> 16]++;
       }
     } else {
@@ -50,8 +51,8 @@ export class ScoreHistogram {
    * @throws RangeError for a value outside [0, 1] or a negative weight.
    */
   addWeighted(value: number, weight: number): this {
-    if (!(value >= 0 && value <= 1)) throw new RangeError(`value ${value} is not a probability in [0, 1]`);
-    if (!(weight >= 0)) throw new RangeError(`weight must be >= 0, got ${weight}`);
+    if (!(value >= 0 && value <= 1)) throw new CodedRangeError(`value ${value} is not a probability in [0, 1]`);
+    if (!(weight >= 0)) throw new CodedRangeError(`weight must be >= 0, got ${weight}`);
     this.setKeyKind('bfloat16');
     scratch[0] = value;
     this.counts[scratchBits[0] >>> 16] += weight;
@@ -75,7 +76,7 @@ export class ScoreHistogram {
 
   private setKeyKind(kind: 'uint8' | 'float16' | 'bfloat16'): void {
     if (this.keyKind && this.keyKind !== kind)
-      throw new TypeError(`this histogram holds ${this.keyKind} scores, not ${kind}: add scores of one encoding per histogram`);
+      throw new CodedTypeError(`this histogram holds ${this.keyKind} scores, not ${kind}: add scores of one encoding per histogram`);
     this.keyKind = kind;
   }
 
@@ -91,7 +92,7 @@ export class ScoreHistogram {
    * @throws RangeError unless 0 <= fraction <= 1.
    */
   thresholdForFraction(fraction: number): number {
-    if (!(fraction >= 0 && fraction <= 1)) throw new RangeError(`fraction must be in [0, 1], got ${fraction}`);
+    if (!(fraction >= 0 && fraction <= 1)) throw new CodedRangeError(`fraction must be in [0, 1], got ${fraction}`);
     const k = Math.round(fraction * this.total);
     if (k === 0) return Number.POSITIVE_INFINITY;
     // Non-negative float16 / bfloat16 values order like their bit patterns.

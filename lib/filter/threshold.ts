@@ -4,6 +4,7 @@
  * @module
  */
 import { native } from '../native.js';
+import { CodedTypeError, CodedRangeError } from '../errors.js';
 
 /** Per-token forget-domain scores: probabilities as float32, or quantised as round(255·p). */
 export type TokenScores = Float32Array | Uint8Array;
@@ -14,9 +15,9 @@ export type TokenScores = Float32Array | Uint8Array;
  */
 export function validateScores(scores: TokenScores, name = 'scores'): void {
   if (scores instanceof Uint8Array) return;
-  if (!(scores instanceof Float32Array)) throw new TypeError(`${name} must be a Float32Array or a Uint8Array`);
-  const bad = native.filter.firstInvalidProbability(scores) as number;
-  if (bad >= 0) throw new RangeError(`${name}[${bad}] = ${scores[bad]} is not a probability in [0, 1]`);
+  if (!(scores instanceof Float32Array)) throw new CodedTypeError(`${name} must be a Float32Array or a Uint8Array`);
+  const bad = native.filter.firstInvalidProbability(scores);
+  if (bad >= 0) throw new CodedRangeError(`${name}[${bad}] = ${scores[bad]} is not a probability in [0, 1]`);
 }
 
 /** The integer level in [0, 256] that `round(255·p)` scores are compared with for threshold t. */
@@ -33,7 +34,7 @@ export function quantisedLevel(threshold: number): number {
  * @throws RangeError unless 0 <= fraction <= 1.
  */
 export function thresholdForFraction(scores: TokenScores, fraction: number): number {
-  if (!(fraction >= 0 && fraction <= 1)) throw new RangeError(`fraction must be in [0, 1], got ${fraction}`);
+  if (!(fraction >= 0 && fraction <= 1)) throw new CodedRangeError(`fraction must be in [0, 1], got ${fraction}`);
   const n = scores.length;
   const k = Math.round(fraction * n);
   if (k === 0 || n === 0) return Number.POSITIVE_INFINITY;

@@ -19,6 +19,7 @@ import { readNpy } from './npz.js';
 import { readShard } from '../data/shard.js';
 import type { TokenizerContract } from '../data/tokenizer_contract.js';
 import type { Transformer } from '../model/transformer.js';
+import { TokenfilterError, CodedRangeError } from '../errors.js';
 
 /** Options of {@link tokenActivations}. */
 export interface ActivationOptions {
@@ -50,10 +51,10 @@ export async function* tokenActivations(model: Transformer, tokens: Uint32Array,
   const B = options.batch ?? 8;
   const overlap = options.overlap ?? Math.floor(T / 4);
   if (!Number.isInteger(options.layer) || options.layer < 0 || options.layer > model.config.layers + 1)
-    throw new RangeError(`layer must be an integer in [0, ${model.config.layers + 1}], got ${options.layer}`);
-  if (!Number.isInteger(T) || T < 1 || T > model.config.context) throw new RangeError(`context must be an integer in [1, ${model.config.context}], got ${T}`);
-  if (!Number.isInteger(B) || B < 1) throw new RangeError(`batch must be a positive integer, got ${B}`);
-  if (!Number.isInteger(overlap) || overlap < 0 || overlap >= T) throw new RangeError(`overlap must be an integer in [0, ${T}), got ${overlap}`);
+    throw new CodedRangeError(`layer must be an integer in [0, ${model.config.layers + 1}], got ${options.layer}`);
+  if (!Number.isInteger(T) || T < 1 || T > model.config.context) throw new CodedRangeError(`context must be an integer in [1, ${model.config.context}], got ${T}`);
+  if (!Number.isInteger(B) || B < 1) throw new CodedRangeError(`batch must be a positive integer, got ${B}`);
+  if (!Number.isInteger(overlap) || overlap < 0 || overlap >= T) throw new CodedRangeError(`overlap must be an integer in [0, ${T}), got ${overlap}`);
   const n = tokens.length;
   if (n === 0) return;
   if (n <= T) {
@@ -113,7 +114,7 @@ export async function writeActivationsNpy(
     let rows = 0;
     await file.write(new Uint8Array(HEADER));
     for await (const { activations } of blocks) {
-      if (activations.length % dModel !== 0) throw new RangeError(`an activation block of length ${activations.length} is not a multiple of dModel = ${dModel}`);
+      if (activations.length % dModel !== 0) throw new CodedRangeError(`an activation block of length ${activations.length} is not a multiple of dModel = ${dModel}`);
       const body = dtype === 'float16' ? encodeFloat16(activations) : activations;
       await file.write(new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
       rows += activations.length / dModel;
@@ -133,7 +134,7 @@ export async function writeActivationsNpy(
  * Reads activations computed elsewhere (e.g. a big model in PyTorch) for one shard: a `.npy`
  * (float32, float16 or float64) or a safetensors file whose tensor is named `activations` (or
  * its only tensor; F32, F16, BF16 or F64), of shape [tokens, dModel].
- * @throws Error naming the file for another shape, dtype, a missing tensor or a non-finite value.
+ * @throws TokenfilterError naming the file: E_FILE_FORMAT for another shape, dtype or a missing tensor, E_NOT_FINITE for a non-finite value.
  */
 export async function readActivations(path: string, tokens: number, dModel: number): Promise<Float32Array> {
   let shape: number[];
@@ -143,21 +144,21 @@ export async function readActivations(path: string, tokens: number, dModel: numb
     shape = a.shape;
     if (a.data instanceof Float32Array) data = a.data;
     else if (a.data instanceof Float64Array) data = Float32Array.from(a.data);
-    else throw new Error(`${path}: activations must be float32, float16 or float64, got ${a.dtype}`);
+    else throw new TokenfilterError('E_FILE_FORMAT', `${path}: activations must be float32, float16 or float64, got ${a.dtype}`, { path });
   } else {
     const file = await readSafetensors(path);
     const t = file.tensors.get('activations') ?? (file.tensors.size === 1 ? [...file.tensors.values()][0] : undefined);
-    if (!t) throw new Error(`${path}: no tensor named 'activations' (and more than one tensor in the file)`);
+    if (!t) throw new TokenfilterError('E_FILE_FORMAT', `${path}: no tensor named 'activations' (and more than one tensor in the file)`, { path });
     shape = t.shape;
     if (t.dtype === 'F32') data = t.data as Float32Array;
     else if (t.dtype === 'F64') data = Float32Array.from(t.data as Float64Array);
     else if (t.dtype === 'F16') data = decodeFloat16(t.data as Uint16Array);
     else if (t.dtype === 'BF16') data = new Float32Array(Uint32Array.from(t.data as Uint16Array, (b) => b << 16).buffer);
-    else throw new Error(`${path}: activations must be a float tensor, got ${t.dtype}`);
+    else throw new TokenfilterError('E_FILE_FORMAT', `${path}: activations must be a float tensor, got ${t.dtype}`, { path });
   }
   if (shape.length !== 2 || shape[0] !== tokens || shape[1] !== dModel)
-    throw new Error(`${path}: activations have shape [${shape.join(', ')}], expected [${tokens}, ${dModel}] (one row per shard token)`);
+    throw new TokenfilterError('E_FILE_FORMAT', `${path}: activations have shape [${shape.join(', ')}], expected [${tokens}, ${dModel}] (one row per shard token)`, { path });
   const bad = data.findIndex((v) => !Number.isFinite(v));
-  if (bad >= 0) throw new Error(`${path}: activation ${bad} (token ${Math.floor(bad / dModel)}) is not finite`);
+  if (bad >= 0) throw new TokenfilterError('E_NOT_FINITE', `${path}: activation ${bad} (token ${Math.floor(bad / dModel)}) is not finite`, { path });
   return data;
 }

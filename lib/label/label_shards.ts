@@ -1,5 +1,5 @@
 /**
- * The labelling stage over token shards: labeler LM → residual activations at one layer →
+ * The labelling stage over token shards: labeller LM → residual activations at one layer →
  * exact codes of the selected SAE latents ({@link SparseAutoencoder.selectedCodes}) → {@link labelTokensWithEot} → a Labels side file per shard
  * (`<out>/<stem>.labels.side`, 1 = forget). Per-latent mean and std come from the caller or
  * from a first streaming pass over all the shards (every task makes the same pass, so split
@@ -17,7 +17,7 @@
  */
 import { throwIfAborted } from '../abort.js';
 import { join } from 'node:path';
-import { TokenfilterError } from '../errors.js';
+import { TokenfilterError, CodedRangeError } from '../errors.js';
 import { runShards, shardStem, type ShardEvent, type ShardTask, type TaskShard, type ShardStage } from '../stages/shard_runner.js';
 import { readShard } from '../data/shard.js';
 import { findSideFile, readSideFile, sideFilePathFor, SideFileKind, writeSideFile } from '../data/side_file.js';
@@ -35,7 +35,7 @@ export interface LabelShardsOptions {
   /** Output folder for the label side files (created). */
   out: string;
   /**
-   * The labeler LM and the layer whose residual stream the SAE reads; or, instead of a model,
+   * The labeller LM and the layer whose residual stream the SAE reads; or, instead of a model,
    * `activations`: a folder holding `<stem>.npy` or `<stem>.safetensors` per shard with
    * activations computed elsewhere ([tokens, dModel], see {@link readActivations}).
    */
@@ -146,7 +146,7 @@ function activationFileOf(shard: string, dir: string): string {
 async function corpusMoments(shards: readonly string[], labeller: Labeller, options: LabelShardsOptions): Promise<{ mean: Float32Array; std: Float32Array }> {
   const S = labeller.latents;
   if (options.mean && options.std) {
-    if (options.mean.length !== S || options.std.length !== S) throw new RangeError(`mean and std must hold ${S} values (one per selected latent)`);
+    if (options.mean.length !== S || options.std.length !== S) throw new CodedRangeError(`mean and std must hold ${S} values (one per selected latent)`);
     return { mean: Float32Array.from(options.mean), std: Float32Array.from(options.std) };
   }
   const moments = new LatentMoments(S);
@@ -267,9 +267,9 @@ function labelTotals(records: readonly ShardLabelRecord[]): Pick<LabelShardsResu
  */
 export async function labelShards(options: LabelShardsOptions): Promise<LabelShardsResult> {
   const { model, layer, sae } = options;
-  if ((model === undefined) === (options.activations === undefined)) throw new RangeError('give either model (with layer) or activations');
+  if ((model === undefined) === (options.activations === undefined)) throw new CodedRangeError('give either model (with layer) or activations');
   if (model && model.config.dModel !== sae.config.dModel)
-    throw new RangeError(`the SAE reads ${sae.config.dModel}-wide activations, the model's layer ${layer} is ${model.config.dModel} wide`);
+    throw new CodedRangeError(`the SAE reads ${sae.config.dModel}-wide activations, the model's layer ${layer} is ${model.config.dModel} wide`);
   const run = await runShards(labelStage(options), {
     shards: options.shards, out: options.out, task: options.task, signal: options.signal, onShard: options.onShard,
   });

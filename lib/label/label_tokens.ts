@@ -6,6 +6,7 @@
  * @module
  */
 import { native } from '../native.js';
+import { CodedTypeError, CodedRangeError } from '../errors.js';
 
 /** Options of {@link labelTokens}. */
 export interface LabelTokensOptions {
@@ -51,9 +52,9 @@ export function labelTokensWithEot(
   options: Omit<LabelTokensOptions, 'boundaries'>,
 ): Uint8Array {
   checkOptions(activations, options);
-  if (!(tokenIds instanceof Uint32Array)) throw new TypeError('tokenIds must be a Uint32Array');
-  if (tokenIds.length !== options.tokens) throw new RangeError(`tokenIds has length ${tokenIds.length}, expected tokens = ${options.tokens}`);
-  if (!Number.isInteger(eotId) || eotId < 0) throw new RangeError(`eotId must be a non-negative integer, got ${eotId}`);
+  if (!(tokenIds instanceof Uint32Array)) throw new CodedTypeError('tokenIds must be a Uint32Array');
+  if (tokenIds.length !== options.tokens) throw new CodedRangeError(`tokenIds has length ${tokenIds.length}, expected tokens = ${options.tokens}`);
+  if (!Number.isInteger(eotId) || eotId < 0) throw new CodedRangeError(`eotId must be a non-negative integer, got ${eotId}`);
   const blocked = new Uint8Array(tokenIds.length);
   for (let t = 0; t < tokenIds.length; t++) blocked[t] = tokenIds[t] === eotId ? 1 : 0;
   return run(activations, options, undefined, blocked);
@@ -76,24 +77,24 @@ function run(activations: Float32Array, o: LabelTokensOptions | Omit<LabelTokens
 }
 
 function checkOptions(activations: Float32Array, o: LabelTokensOptions | Omit<LabelTokensOptions, 'boundaries'>): { breakBefore?: Uint8Array } {
-  if (!(activations instanceof Float32Array)) throw new TypeError('activations must be a Float32Array');
+  if (!(activations instanceof Float32Array)) throw new CodedTypeError('activations must be a Float32Array');
   const { tokens: T, latents: S } = o;
-  if (!Number.isInteger(T) || T < 0) throw new RangeError(`tokens must be a non-negative integer, got ${T}`);
-  if (!Number.isInteger(S) || S < 1) throw new RangeError(`latents must be a positive integer, got ${S}`);
+  if (!Number.isInteger(T) || T < 0) throw new CodedRangeError(`tokens must be a non-negative integer, got ${T}`);
+  if (!Number.isInteger(S) || S < 1) throw new CodedRangeError(`latents must be a positive integer, got ${S}`);
   if (activations.length !== T * S)
-    throw new RangeError(`activations has length ${activations.length}, expected tokens × latents = ${T} × ${S} = ${T * S}`);
-  if (o.mean.length !== S) throw new RangeError(`mean has length ${o.mean.length}, expected latents = ${S}`);
-  if (o.std.length !== S) throw new RangeError(`std has length ${o.std.length}, expected latents = ${S}`);
+    throw new CodedRangeError(`activations has length ${activations.length}, expected tokens × latents = ${T} × ${S} = ${T * S}`);
+  if (o.mean.length !== S) throw new CodedRangeError(`mean has length ${o.mean.length}, expected latents = ${S}`);
+  if (o.std.length !== S) throw new CodedRangeError(`std has length ${o.std.length}, expected latents = ${S}`);
   const z = o.z ?? LABEL_DEFAULTS.z;
-  if (!Number.isFinite(z)) throw new RangeError(`z must be a finite number, got ${z}`);
+  if (!Number.isFinite(z)) throw new CodedRangeError(`z must be a finite number, got ${z}`);
   const m = o.minLatents ?? LABEL_DEFAULTS.minLatents;
-  if (!Number.isInteger(m) || m < 1) throw new RangeError(`minLatents must be a positive integer, got ${m}`);
+  if (!Number.isInteger(m) || m < 1) throw new CodedRangeError(`minLatents must be a positive integer, got ${m}`);
   const boundaries = 'boundaries' in o ? o.boundaries : undefined;
   if (boundaries === undefined) return {};
   const breakBefore = new Uint8Array(T);
   for (let i = 0; i < boundaries.length; i++) {
     const b = boundaries[i];
-    if (!Number.isInteger(b) || b < 0 || b > T) throw new RangeError(`boundaries[${i}] = ${b} is not a token index in [0, ${T}]`);
+    if (!Number.isInteger(b) || b < 0 || b > T) throw new CodedRangeError(`boundaries[${i}] = ${b} is not a token index in [0, ${T}]`);
     if (b < T) breakBefore[b] = 1;
   }
   return { breakBefore };

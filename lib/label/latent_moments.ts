@@ -4,6 +4,7 @@
  * @module
  */
 import { native } from '../native.js';
+import { CodedRangeError } from '../errors.js';
 
 /** Running count, mean and sum of squared deviations of S latents. */
 export class LatentMoments {
@@ -15,7 +16,7 @@ export class LatentMoments {
 
   /** @throws RangeError unless latents is a positive integer. */
   constructor(readonly latents: number) {
-    if (!Number.isInteger(latents) || latents < 1) throw new RangeError(`latents must be a positive integer, got ${latents}`);
+    if (!Number.isInteger(latents) || latents < 1) throw new CodedRangeError(`latents must be a positive integer, got ${latents}`);
     this.mean = new Float64Array(latents);
     this.m2 = new Float64Array(latents);
   }
@@ -31,7 +32,7 @@ export class LatentMoments {
 
   /** Merges another accumulator over the same latents into this one (Chan et al.). */
   merge(other: LatentMoments): this {
-    if (other.latents !== this.latents) throw new RangeError(`cannot merge moments of ${other.latents} latents into ${this.latents}`);
+    if (other.latents !== this.latents) throw new CodedRangeError(`cannot merge moments of ${other.latents} latents into ${this.latents}`);
     if (other.count === 0) return this;
     const n = this.count + other.count;
     for (let s = 0; s < this.latents; s++) {

@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { decodeFloat16 } from '../data/float16.js';
-import { TokenfilterError } from '../errors.js';
+import { TokenfilterError, CodedRangeError } from '../errors.js';
 import { crc32 } from './crc32.js';
 
 /** A malformed, truncated, hostile or unsupported `.npy` / `.npz` file (code E_FILE_FORMAT). */
@@ -92,7 +92,7 @@ export function parseNpy(bytes: Uint8Array, source = 'npy'): NpyArray {
  */
 export function encodeNpy(data: Float32Array, shape: readonly number[]): Uint8Array {
   const count = shape.reduce((a, b) => a * b, 1);
-  if (count !== data.length) throw new RangeError(`shape (${shape.join(', ')}) holds ${count} values, data has ${data.length}`);
+  if (count !== data.length) throw new CodedRangeError(`shape (${shape.join(', ')}) holds ${count} values, data has ${data.length}`);
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
   let header = `{'descr': '<f4', 'fortran_order': False, 'shape': ${shapeText}, }`;
   const total = 10 + header.length + 1;

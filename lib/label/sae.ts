@@ -9,9 +9,11 @@ import { extname } from 'node:path';
 import { decodeFloat16 } from '../data/float16.js';
 import { readSafetensors, SafetensorsError, writeSafetensors, type SafetensorsTensor } from '../model/safetensors.js';
 import { native } from '../native.js';
+import type { NativeSaeModel, NativeSaeStats } from '../native_types.js';
 import { resolveDevice, resolvePrecision, type Device, type DeviceOptions, type Precision } from '../device.js';
 import { DeviceSaeEncoder } from './sae_device.js';
 import { readNpz, type NpyArray } from './npz.js';
+import { TokenfilterError, CodedTypeError, CodedRangeError } from '../errors.js';
 
 /** SAE file format name in safetensors metadata. */
 export const SAE_FORMAT = 'tokenfilter.sae';
@@ -89,7 +91,7 @@ export class SparseAutoencoder {
   static create(options: SaeOptions): SparseAutoencoder {
     const config = resolveSaeConfig(options);
     const sae = new SparseAutoencoder(config, 1);
-    const model = sae.nativeModel();
+    const model = new native.sae.SaeModel(config);
     model.init(options.seed ?? 0, options.initialThreshold ?? 0.5);
     model.readParameters(sae.parameters);
     return sae;
@@ -100,8 +102,8 @@ export class SparseAutoencoder {
    * with the Gemma Scope tensor names (kind JumpReLU unless the metadata says otherwise).
    * `options.device` (default TOKENFILTER_DEVICE, else 'cpu') says where {@link encode} runs
    * (see {@link toDevice}).
-   * @throws SafetensorsError / NpyError for a bad file; Error for missing tensors, shapes that
-   *   disagree, or non-finite values (naming the tensor); TokenfilterError E_DEVICE when
+   * @throws SafetensorsError / NpyError for a bad file; TokenfilterError E_FILE_FORMAT for missing
+   *   tensors, shapes that disagree, or non-finite values (naming the tensor); E_DEVICE when
    *   `device: 'cuda'` is not available.
    */
   static async load(path: string, options: DeviceOptions = {}): Promise<SparseAutoencoder> {
@@ -118,8 +120,8 @@ export class SparseAutoencoder {
     }
     const get = (name: string, rank: number) => {
       const t = tensors.get(name);
-      if (!t) throw new Error(`${path}: tensor '${name}' is missing (expected the Gemma Scope layout W_enc, b_enc, threshold, W_dec, b_dec)`);
-      if (t.shape.length !== rank) throw new Error(`${path}: tensor '${name}' has rank ${t.shape.length}, expected ${rank}`);
+      if (!t) throw new TokenfilterError('E_FILE_FORMAT', `${path}: tensor '${name}' is missing (expected the Gemma Scope layout W_enc, b_enc, threshold, W_dec, b_dec)`, { path });
+      if (t.shape.length !== rank) throw new TokenfilterError('E_FILE_FORMAT', `${path}: tensor '${name}' has rank ${t.shape.length}, expected ${rank}`, { path });
       return t;
     };
     const wEnc = get('W_enc', 2);
@@ -129,12 +131,12 @@ export class SparseAutoencoder {
       try {
         saved = JSON.parse(metadata.config) as Partial<SaeConfig>;
       } catch (error) {
-        throw new Error(`${path}: metadata config is not valid JSON (${(error as Error).message})`);
+        throw new TokenfilterError('E_FILE_FORMAT', `${path}: metadata config is not valid JSON (${(error as Error).message})`, { path });
       }
     }
     const config = resolveSaeConfig({ ...saved, dModel: D, dSae: L, kind: saved.kind ?? 'jumprelu', k: Math.min(saved.k ?? SAE_DEFAULTS.k, L) });
     const scale = metadata.input_scale === undefined ? 1 : Number(metadata.input_scale);
-    if (!(scale > 0 && Number.isFinite(scale))) throw new Error(`${path}: metadata input_scale must be a positive number, got '${metadata.input_scale}'`);
+    if (!(scale > 0 && Number.isFinite(scale))) throw new TokenfilterError('E_FILE_FORMAT', `${path}: metadata input_scale must be a positive number, got '${metadata.input_scale}'`, { path });
     const { input_scale: _s, config: _c, format: _f, ...rest } = metadata;
     const lay = layoutOf(config);
     const wanted: [string, number[], number, boolean][] = [
@@ -150,9 +152,9 @@ export class SparseAutoencoder {
       if (!tensors.get(name) && optional) continue;
       const tensor = get(name, shape.length);
       if (tensor.shape.some((d, i) => d !== shape[i]))
-        throw new Error(`${path}: tensor '${name}' has shape [${tensor.shape.join(', ')}], expected [${shape.join(', ')}] (W_enc is [${D}, ${L}])`);
+        throw new TokenfilterError('E_FILE_FORMAT', `${path}: tensor '${name}' has shape [${tensor.shape.join(', ')}], expected [${shape.join(', ')}] (W_enc is [${D}, ${L}])`, { path });
       const bad = tensor.data.findIndex((v) => !Number.isFinite(v));
-      if (bad >= 0) throw new Error(`${path}: tensor '${name}' holds a non-finite value at index ${bad}`);
+      if (bad >= 0) throw new TokenfilterError('E_FILE_FORMAT', `${path}: tensor '${name}' holds a non-finite value at index ${bad}`, { path });
       found.push([tensor.data, offset]);
     }
     const sae = new SparseAutoencoder(config, scale, rest);
@@ -248,11 +250,12 @@ export class SparseAutoencoder {
     );
   }
 
-  /** A native training model holding a copy of the parameters (internal to training). */
-  nativeModel(): any {
-    const model = new native.sae.SaeModel(this.config);
-    if (this.parameters.some((v) => v !== 0)) model.writeParameters(this.parameters);
-    return model;
+  /**
+   * @internal a training copy of the parameters in native memory (train_sae.ts); its `finish()`
+   * writes the trained parameters back into this SAE.
+   */
+  trainingModel(): SaeTrainingModel {
+    return new SaeTrainingModel(this);
   }
 
   /**
@@ -262,8 +265,8 @@ export class SparseAutoencoder {
   encoderFor(latents: ArrayLike<number>): SelectedEncoder {
     const { dModel: D, dSae: L } = this.config;
     const ids = Uint32Array.from(latents as ArrayLike<number>);
-    if (ids.length === 0) throw new RangeError('latents must not be empty');
-    for (const id of ids) if (id >= L) throw new RangeError(`latent ${id} is outside [0, ${L})`);
+    if (ids.length === 0) throw new CodedRangeError('latents must not be empty');
+    for (const id of ids) if (id >= L) throw new CodedRangeError(`latent ${id} is outside [0, ${L})`);
     const S = ids.length;
     const lay = this.layout;
     const weight = new Float32Array(D * S);
@@ -294,9 +297,9 @@ export class SparseAutoencoder {
     const S = encoder.latents.length;
     const T = this.tokensOf(x);
     if (out !== undefined && (!(out instanceof Float32Array) || out.length !== T * S))
-      throw new RangeError(`out must be a Float32Array of tokens × latents = ${T} × ${S}`);
+      throw new CodedRangeError(`out must be a Float32Array of tokens × latents = ${T} × ${S}`);
     if (scratch !== undefined && (!(scratch instanceof Float32Array) || scratch.length !== T * L))
-      throw new RangeError(`scratch must be a Float32Array of tokens × dSae = ${T} × ${L}`);
+      throw new CodedRangeError(`scratch must be a Float32Array of tokens × dSae = ${T} × ${L}`);
     const full = await this.encode(x, undefined, scratch);
     const codes = out ?? new Float32Array(T * S);
     for (let t = 0; t < T; t++) {
@@ -333,8 +336,8 @@ export class SparseAutoencoder {
   /** Rows T of activations x [T, dModel], checked once for every encode path. */
   private tokensOf(x: Float32Array): number {
     const D = this.config.dModel;
-    if (!(x instanceof Float32Array)) throw new TypeError('x must be a Float32Array');
-    if (x.length % D !== 0) throw new RangeError(`x has length ${x.length}, not a multiple of dModel = ${D}`);
+    if (!(x instanceof Float32Array)) throw new CodedTypeError('x must be a Float32Array');
+    if (x.length % D !== 0) throw new CodedRangeError(`x has length ${x.length}, not a multiple of dModel = ${D}`);
     return x.length / D;
   }
 
@@ -355,10 +358,10 @@ export class SparseAutoencoder {
     const T = this.tokensOf(x);
     const S = encoder ? encoder.latents.length : this.config.dSae;
     if (out !== undefined) {
-      if (!(out instanceof Float32Array)) throw new TypeError('out must be a Float32Array');
-      if (out.length !== T * S) throw new RangeError(`out has length ${out.length}, expected tokens × latents = ${T} × ${S}`);
+      if (!(out instanceof Float32Array)) throw new CodedTypeError('out must be a Float32Array');
+      if (out.length !== T * S) throw new CodedRangeError(`out has length ${out.length}, expected tokens × latents = ${T} × ${S}`);
       if (out.buffer === x.buffer && out.byteOffset < x.byteOffset + x.byteLength && x.byteOffset < out.byteOffset + out.byteLength)
-        throw new RangeError('out must not overlap x');
+        throw new CodedRangeError('out must not overlap x');
     }
     const codes = out ?? new Float32Array(T * S);
     if (this.encodeDevice === 'cuda') {
@@ -419,24 +422,24 @@ export function resolveSaeConfig(options: SaeOptions): SaeConfig {
   };
   const positive = (name: keyof SaeConfig, max: number) => {
     const v = c[name] as number;
-    if (!Number.isInteger(v) || v < 1 || v > max) throw new RangeError(`${name} must be an integer in [1, ${max}], got ${v}`);
+    if (!Number.isInteger(v) || v < 1 || v > max) throw new CodedRangeError(`${name} must be an integer in [1, ${max}], got ${v}`);
   };
   positive('dModel', 1 << 20);
   positive('dSae', 1 << 24);
   positive('k', c.dSae);
   positive('auxK', c.dSae);
   positive('deadAfter', Number.MAX_SAFE_INTEGER);
-  if (c.kind !== 'topk' && c.kind !== 'jumprelu') throw new RangeError(`kind must be 'topk' or 'jumprelu', got '${c.kind}'`);
+  if (c.kind !== 'topk' && c.kind !== 'jumprelu') throw new CodedRangeError(`kind must be 'topk' or 'jumprelu', got '${c.kind}'`);
   for (const name of ['l0Coefficient', 'auxCoefficient'] as const)
-    if (!(c[name] >= 0 && Number.isFinite(c[name]))) throw new RangeError(`${name} must be a finite number >= 0, got ${c[name]}`);
-  if (!(c.bandwidth > 0 && Number.isFinite(c.bandwidth))) throw new RangeError(`bandwidth must be > 0, got ${c.bandwidth}`);
+    if (!(c[name] >= 0 && Number.isFinite(c[name]))) throw new CodedRangeError(`${name} must be a finite number >= 0, got ${c[name]}`);
+  if (!(c.bandwidth > 0 && Number.isFinite(c.bandwidth))) throw new CodedRangeError(`bandwidth must be > 0, got ${c.bandwidth}`);
   return c;
 }
 
 function npyAsFloat32(a: NpyArray, source: string): { shape: number[]; data: Float32Array } {
   if (a.data instanceof Float32Array) return { shape: a.shape, data: a.data };
   if (a.data instanceof Float64Array) return { shape: a.shape, data: Float32Array.from(a.data) };
-  throw new Error(`${source}: expected a float array, got dtype ${a.dtype}`);
+  throw new TokenfilterError('E_FILE_FORMAT', `${source}: expected a float array, got dtype ${a.dtype}`, { path: source });
 }
 
 function safetensorAsFloat32(t: SafetensorsTensor, source: string): { shape: number[]; data: Float32Array } {
@@ -450,4 +453,33 @@ function safetensorAsFloat32(t: SafetensorsTensor, source: string): { shape: num
     return { shape: t.shape, data: new Float32Array(words.buffer) };
   }
   throw new SafetensorsError(`${source}: expected a float tensor, got dtype ${t.dtype}`);
+}
+
+/**
+ * @internal the native SAE under training (parameters, gradients, Adam state) for
+ * {@link SparseAutoencoder.trainingModel}: the one holder of the native handle.
+ */
+export class SaeTrainingModel {
+  private readonly model: NativeSaeModel;
+
+  constructor(private readonly sae: SparseAutoencoder) {
+    this.model = new native.sae.SaeModel(sae.config);
+    if (sae.parameters.some((v) => v !== 0)) this.model.writeParameters(sae.parameters);
+  }
+
+  /** Sets the decoder bias from the (scaled) rows `x` [N, dModel]. */
+  initDecoderBias(x: Float32Array): void {
+    this.model.initDecoderBias(x);
+  }
+
+  /** One Adam step on the (scaled) rows `x` [N, dModel]. */
+  step(x: Float32Array, lr: number, beta1: number, beta2: number, eps: number): Promise<NativeSaeStats> {
+    return this.model.step(x, lr, beta1, beta2, eps);
+  }
+
+  /** Copies the trained parameters into the SAE (dropping any device copy of the old ones). */
+  finish(): void {
+    this.model.readParameters(this.sae.parameters);
+    this.sae.parametersChanged();
+  }
 }

@@ -9,12 +9,7 @@
  */
 import type { Precision } from '../device.js';
 import { native } from '../native.js';
-
-/** The native class (native/addon/cuda_sae_binding.cc), typed here. @internal */
-interface NativeCudaSaeEncoder {
-  encode(x: Float32Array, scale: number, out: Float32Array): Promise<void>;
-  dispose(): void;
-}
+import type { NativeCudaSaeEncoder } from '../native_types.js';
 
 /** What the device encodes: encoder [D, S], bias [S], threshold [S], and k (0 = no TopK competition). */
 export interface DeviceSaeWeights {
@@ -43,8 +38,7 @@ export class DeviceSaeEncoder {
    *   for inconsistent lengths or non-finite weights.
    */
   constructor(weights: DeviceSaeWeights, precision: Precision) {
-    const Ctor = native.CudaSaeEncoder as new (...args: unknown[]) => NativeCudaSaeEncoder;
-    this.handle = new Ctor(weights.weight, weights.bias, weights.threshold, weights.dModel, precision, weights.k);
+    this.handle = new native.CudaSaeEncoder(weights.weight, weights.bias, weights.threshold, weights.dModel, precision, weights.k);
     this.latents = weights.bias.length;
   }
 

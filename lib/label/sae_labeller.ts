@@ -1,5 +1,5 @@
 /**
- * Fitting an SAE labeller on a labeler LM: residual activations of a sample of the corpus at
+ * Fitting an SAE labeller on a labeller LM: residual activations of a sample of the corpus at
  * one layer → a TopK (or JumpReLU) SAE trained on them → latents ranked by how specifically
  * they fire on the forget domain of the sample ({@link LatentSelector}) → per-latent mean and
  * standard deviation of the chosen latents over the sample. The result is everything the
@@ -15,7 +15,7 @@
  * @module
  */
 import { throwIfAborted } from '../abort.js';
-import { Random } from '../classify/sampling.js';
+import { Random } from '../data/random.js';
 import type { Transformer } from '../model/transformer.js';
 import { tokenActivations } from './activations.js';
 import { LatentMoments } from './latent_moments.js';
@@ -23,10 +23,11 @@ import { SparseAutoencoder, type SaeKind } from './sae.js';
 import { LatentSelector, SELECT_DEFAULTS, type LatentScore, type SelectLatentsOptions } from './select_latents.js';
 import { trainSae, type TrainSaeProgress, type TrainSaeSummary } from './train_sae.js';
 import { stripUndefined } from '../options.js';
+import { TokenfilterError, CodedTypeError, CodedRangeError } from '../errors.js';
 
 /** Options of {@link fitSaeLabeller}. */
 export interface FitSaeLabellerOptions {
-  /** The labeler LM and the residual stream the SAE reads (0 = embeddings, l = after block l). */
+  /** The labeller LM and the residual stream the SAE reads (0 = embeddings, l = after block l). */
   model: Transformer;
   layer: number;
   /** The sample: token ids (documents separated by end-of-text) … */
@@ -97,14 +98,14 @@ export async function fitSaeLabeller(options: FitSaeLabellerOptions): Promise<Sa
   const o = { ...SAE_LABELLER_DEFAULTS, ...stripUndefined(options) };
   const { model, layer, tokens, labels, signal } = options;
   const D = model.config.dModel;
-  if (!(tokens instanceof Uint32Array)) throw new TypeError('tokens must be a Uint32Array');
-  if (!(labels instanceof Uint8Array)) throw new TypeError('labels must be a Uint8Array');
-  if (labels.length !== tokens.length) throw new RangeError(`labels has length ${labels.length}, tokens ${tokens.length}`);
-  if (tokens.length === 0) throw new RangeError('the sample holds no tokens');
+  if (!(tokens instanceof Uint32Array)) throw new CodedTypeError('tokens must be a Uint32Array');
+  if (!(labels instanceof Uint8Array)) throw new CodedTypeError('labels must be a Uint8Array');
+  if (labels.length !== tokens.length) throw new CodedRangeError(`labels has length ${labels.length}, tokens ${tokens.length}`);
+  if (tokens.length === 0) throw new CodedRangeError('the sample holds no tokens');
   if (options.sae && options.sae.config.dModel !== D)
-    throw new RangeError(`the SAE reads ${options.sae.config.dModel}-wide activations, the model is ${D} wide`);
-  if (!Number.isInteger(o.steps) || o.steps < 0 || (o.steps === 0 && !options.sae)) throw new RangeError(`steps must be a positive integer, got ${o.steps}`);
-  if (!Number.isInteger(o.batchRows) || o.batchRows < 1) throw new RangeError(`batchRows must be a positive integer, got ${o.batchRows}`);
+    throw new CodedRangeError(`the SAE reads ${options.sae.config.dModel}-wide activations, the model is ${D} wide`);
+  if (!Number.isInteger(o.steps) || o.steps < 0 || (o.steps === 0 && !options.sae)) throw new CodedRangeError(`steps must be a positive integer, got ${o.steps}`);
+  if (!Number.isInteger(o.batchRows) || o.batchRows < 1) throw new CodedRangeError(`batchRows must be a positive integer, got ${o.batchRows}`);
 
   const n = tokens.length;
   const acts = new Float32Array(n * D);
@@ -149,7 +150,7 @@ export async function fitSaeLabeller(options: FitSaeLabellerOptions): Promise<Sa
       for (let t = 0; t < end - start; t++) {
         for (let l = 0, row = t * L; l < L; l++) {
           if (codes[row + l] === 0) continue;
-          if (nonzeros === sparse.latent.length) throw new Error(`a TopK code has more than k = ${sae.config.k} active latents`);
+          if (nonzeros === sparse.latent.length) throw new TokenfilterError('E_NATIVE', `a TopK code has more than k = ${sae.config.k} active latents`);
           sparse.latent[nonzeros] = l;
           sparse.value[nonzeros++] = codes[row + l];
         }
@@ -159,7 +160,7 @@ export async function fitSaeLabeller(options: FitSaeLabellerOptions): Promise<Sa
   }
   const latents = selector.select(options.select);
   if (latents.length === 0)
-    throw new RangeError('no SAE latent fires specifically on the forget label of the sample (see SelectLatentsOptions): a larger sample, more SAE steps or another layer?');
+    throw new CodedRangeError('no SAE latent fires specifically on the forget label of the sample (see SelectLatentsOptions): a larger sample, more SAE steps or another layer?');
 
   const S = latents.length;
   const encoder = sae.encoderFor(latents.map((l) => l.latent));

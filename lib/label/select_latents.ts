@@ -14,6 +14,7 @@
  * beats a rare but perfectly specific one).
  * @module
  */
+import { CodedRangeError } from '../errors.js';
 
 /** One latent's statistics. */
 export interface LatentScore {
@@ -79,13 +80,13 @@ export class LatentSelector {
    * @throws RangeError for a bad latent count or cut length.
    */
   constructor(readonly latents: number, options: { cut?: ArrayLike<number>; contexts?: number } = {}) {
-    if (!Number.isInteger(latents) || latents < 1) throw new RangeError(`latents must be a positive integer, got ${latents}`);
-    if (options.cut && options.cut.length !== latents) throw new RangeError(`cut has length ${options.cut.length}, expected ${latents}`);
+    if (!Number.isInteger(latents) || latents < 1) throw new CodedRangeError(`latents must be a positive integer, got ${latents}`);
+    if (options.cut && options.cut.length !== latents) throw new CodedRangeError(`cut has length ${options.cut.length}, expected ${latents}`);
     this.forgetFires = new Float64Array(latents);
     this.retainFires = new Float64Array(latents);
     this.cut = options.cut ? Float32Array.from(options.cut) : new Float32Array(latents);
     this.keep = options.contexts ?? SELECT_DEFAULTS.contexts;
-    if (!Number.isInteger(this.keep) || this.keep < 0) throw new RangeError(`contexts must be a non-negative integer, got ${this.keep}`);
+    if (!Number.isInteger(this.keep) || this.keep < 0) throw new CodedRangeError(`contexts must be a non-negative integer, got ${this.keep}`);
     this.contexts = Array.from({ length: this.keep > 0 ? latents : 0 }, () => []);
   }
 
@@ -98,7 +99,7 @@ export class LatentSelector {
   add(activations: Float32Array, labels: Uint8Array, origin = 0): this {
     const L = this.latents;
     if (activations.length !== labels.length * L)
-      throw new RangeError(`activations has length ${activations.length}, expected labels.length × latents = ${labels.length} × ${L}`);
+      throw new CodedRangeError(`activations has length ${activations.length}, expected labels.length × latents = ${labels.length} × ${L}`);
     const { forgetFires, retainFires, cut, contexts, keep } = this;
     for (let t = 0; t < labels.length; t++) {
       const label = labels[t];
@@ -154,8 +155,8 @@ export class LatentSelector {
    */
   select(options: SelectLatentsOptions = {}): LatentScore[] {
     const { top, minScore, minSupport, by } = { ...SELECT_DEFAULTS, ...options };
-    if (!Number.isInteger(top) || top < 0) throw new RangeError(`top must be a non-negative integer, got ${top}`);
-    if (!Number.isInteger(minSupport) || minSupport < 0) throw new RangeError(`minSupport must be a non-negative integer, got ${minSupport}`);
+    if (!Number.isInteger(top) || top < 0) throw new CodedRangeError(`top must be a non-negative integer, got ${top}`);
+    if (!Number.isInteger(minSupport) || minSupport < 0) throw new CodedRangeError(`minSupport must be a non-negative integer, got ${minSupport}`);
     return this.rank(by)
       .filter((s) => s.score >= minScore && s.forgetFires >= minSupport)
       .slice(0, top);

@@ -7,6 +7,7 @@
  */
 import { throwIfAborted } from '../abort.js';
 import type { SparseAutoencoder } from './sae.js';
+import { CodedRangeError } from '../errors.js';
 
 /** Options of {@link trainSae}. */
 export interface TrainSaeOptions {
@@ -62,10 +63,10 @@ export async function trainSae(
   options: TrainSaeOptions = {},
 ): Promise<TrainSaeSummary> {
   const { lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, steps, onProgress, signal, fitInputScale = true } = options;
-  if (!(lr > 0)) throw new RangeError(`lr must be > 0, got ${lr}`);
-  if (steps !== undefined && (!Number.isInteger(steps) || steps < 1)) throw new RangeError(`steps must be a positive integer, got ${steps}`);
+  if (!(lr > 0)) throw new CodedRangeError(`lr must be > 0, got ${lr}`);
+  if (steps !== undefined && (!Number.isInteger(steps) || steps < 1)) throw new CodedRangeError(`steps must be a positive integer, got ${steps}`);
   const D = sae.config.dModel;
-  const model = sae.nativeModel();
+  const model = sae.trainingModel();
   const start = performance.now();
   let step = 0;
   let tokens = 0;
@@ -73,12 +74,12 @@ export async function trainSae(
   for await (const raw of batches as AsyncIterable<Float32Array>) {
     throwIfAborted(signal, 'SAE training');
     if (!(raw instanceof Float32Array) || raw.length === 0 || raw.length % D !== 0)
-      throw new RangeError(`each batch must be a Float32Array of N × dModel (${D}) values`);
+      throw new CodedRangeError(`each batch must be a Float32Array of N × dModel (${D}) values`);
     const N = raw.length / D;
     if (step === 0 && fitInputScale) {
       let ss = 0;
       for (let i = 0; i < raw.length; i++) ss += raw[i] * raw[i];
-      if (!Number.isFinite(ss)) throw new RangeError('the first batch holds non-finite values');
+      if (!Number.isFinite(ss)) throw new CodedRangeError('the first batch holds non-finite values');
       sae.inputScale = ss > 0 ? Math.sqrt((D * N) / ss) : 1;
     }
     const x = new Float32Array(raw.length);
@@ -100,9 +101,8 @@ export async function trainSae(
     onProgress?.(last);
     if (steps !== undefined && step >= steps) break;
   }
-  if (!last) throw new RangeError('no batches to train on');
-  model.readParameters(sae.parameters);
-  sae.parametersChanged();
+  if (!last) throw new CodedRangeError('no batches to train on');
+  model.finish();
   const seconds = (performance.now() - start) / 1000;
   return { ...last, seconds, tokensPerSecond: tokens / seconds };
 }

@@ -12,6 +12,7 @@ import { readSafetensors, SafetensorsError, writeSafetensors, type SafetensorsCo
 import { checkTransformerTensors } from './expected_tensors.js';
 import { configFromMetadata, MODEL_FORMAT_VERSION, parametersFromFile, Transformer } from './transformer.js';
 import type { TransformerConfig } from './config.js';
+import { TokenfilterError } from '../errors.js';
 import { checkSameContract, type RecordedContract } from '../data/tokenizer_contract.js';
 import { contractFromMetadata } from './model_contract.js';
 
@@ -42,11 +43,8 @@ export interface TrainingState {
  * checkpoint's own keys win.
  */
 export async function saveCheckpoint(path: string, model: Transformer, state: TrainingState, metadata: Record<string, string> = {}): Promise<void> {
-  const n = model.native.paramCount() as number;
-  const m = new Float32Array(n);
-  const v = new Float32Array(n);
-  const step = model.native.readOptimizer(m, v) as number;
-  if (step !== state.step) throw new Error(`checkpoint: optimizer step ${step} disagrees with training state step ${state.step}`);
+  const { m, v, step } = model.optimizerState();
+  if (step !== state.step) throw new TokenfilterError('E_STATE', `checkpoint: optimizer step ${step} disagrees with training state step ${state.step}`);
   const tensors = [
     ...model.namedTensors(model.getParameters(), ''),
     ...model.namedTensors(m, 'optimizer.exp_avg.'),
@@ -134,7 +132,7 @@ function restoreFromContents(file: SafetensorsContents, path: string, model: Tra
   if (!numbers.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0) || !Array.isArray(lossHistory) ||
       lossHistory.length !== step || !lossHistory.every((x) => typeof x === 'number'))
     throw new SafetensorsError(`${path}: metadata 'trainer' is malformed`);
-  model.native.writeOptimizer(m, v, step);
+  model.setOptimizerState({ m, v, step });
   model.setParameters(params);
   return {
     step,

@@ -4,6 +4,7 @@
  * @module
  */
 import { stripUndefined } from '../options.js';
+import { CodedTypeError, CodedRangeError } from '../errors.js';
 
 /** Options accepted by `Transformer.create`. */
 export interface TransformerOptions {
@@ -80,14 +81,14 @@ const KNOWN_OPTIONS = new Set([
 
 function positiveInteger(value: unknown, name: string, max = 2 ** 31): number {
   if (typeof value !== 'number' || !Number.isInteger(value))
-    throw new TypeError(`${name} must be an integer, got ${String(value)}`);
-  if (value < 1 || value > max) throw new RangeError(`${name} must be in [1, ${max}], got ${value}`);
+    throw new CodedTypeError(`${name} must be an integer, got ${String(value)}`);
+  if (value < 1 || value > max) throw new CodedRangeError(`${name} must be in [1, ${max}], got ${value}`);
   return value;
 }
 
 function finiteNumber(value: unknown, name: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value))
-    throw new TypeError(`${name} must be a finite number, got ${String(value)}`);
+    throw new CodedTypeError(`${name} must be a finite number, got ${String(value)}`);
   return value;
 }
 
@@ -98,10 +99,10 @@ function finiteNumber(value: unknown, name: string): number {
  *   non-integer `mlpRatio × dModel`.
  */
 export function resolveTransformerConfig(options: TransformerOptions): TransformerConfig {
-  if (options === null || typeof options !== 'object') throw new TypeError('config must be an object');
+  if (options === null || typeof options !== 'object') throw new CodedTypeError('config must be an object');
   for (const key of Object.keys(options)) {
     if (!KNOWN_OPTIONS.has(key))
-      throw new TypeError(`unknown config option '${key}' (known: ${[...KNOWN_OPTIONS].join(', ')})`);
+      throw new CodedTypeError(`unknown config option '${key}' (known: ${[...KNOWN_OPTIONS].join(', ')})`);
   }
   const o = { ...TRANSFORMER_DEFAULTS, ...stripUndefined(options) };
   const vocabSize = positiveInteger(o.vocabSize, 'vocabSize');
@@ -109,24 +110,24 @@ export function resolveTransformerConfig(options: TransformerOptions): Transform
   const layers = positiveInteger(o.layers, 'layers', 1024);
   const heads = positiveInteger(o.heads, 'heads', 65536);
   const context = positiveInteger(o.context, 'context', 1 << 20);
-  if (dModel % heads !== 0) throw new RangeError(`dModel (${dModel}) must be divisible by heads (${heads})`);
+  if (dModel % heads !== 0) throw new CodedRangeError(`dModel (${dModel}) must be divisible by heads (${heads})`);
   if ((dModel / heads) % 2 !== 0)
-    throw new RangeError(`head size dModel / heads = ${dModel / heads} must be even (RoPE rotates pairs)`);
+    throw new CodedRangeError(`head size dModel / heads = ${dModel / heads} must be even (RoPE rotates pairs)`);
   const mlpRatio = finiteNumber(o.mlpRatio, 'mlpRatio');
-  if (mlpRatio <= 0) throw new RangeError(`mlpRatio must be > 0, got ${mlpRatio}`);
+  if (mlpRatio <= 0) throw new CodedRangeError(`mlpRatio must be > 0, got ${mlpRatio}`);
   const hidden = mlpRatio * dModel;
   if (!Number.isInteger(hidden) || hidden < 1)
-    throw new RangeError(`mlpRatio × dModel = ${hidden} must be a positive integer`);
+    throw new CodedRangeError(`mlpRatio × dModel = ${hidden} must be a positive integer`);
   if ('hidden' in options && options.hidden !== undefined && (options as { hidden: unknown }).hidden !== hidden)
-    throw new RangeError(`hidden (${String((options as { hidden: unknown }).hidden)}) must equal mlpRatio × dModel = ${hidden}`);
-  if (typeof o.tieEmbeddings !== 'boolean') throw new TypeError('tieEmbeddings must be a boolean');
+    throw new CodedRangeError(`hidden (${String((options as { hidden: unknown }).hidden)}) must equal mlpRatio × dModel = ${hidden}`);
+  if (typeof o.tieEmbeddings !== 'boolean') throw new CodedTypeError('tieEmbeddings must be a boolean');
   const seed = o.seed;
   if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > Number.MAX_SAFE_INTEGER)
-    throw new RangeError(`seed must be an integer in [0, 2^53), got ${String(seed)}`);
+    throw new CodedRangeError(`seed must be an integer in [0, 2^53), got ${String(seed)}`);
   const ropeBase = finiteNumber(o.ropeBase, 'ropeBase');
-  if (ropeBase <= 1) throw new RangeError(`ropeBase must be > 1, got ${ropeBase}`);
+  if (ropeBase <= 1) throw new CodedRangeError(`ropeBase must be > 1, got ${ropeBase}`);
   const normEps = finiteNumber(o.normEps, 'normEps');
-  if (normEps <= 0) throw new RangeError(`normEps must be > 0, got ${normEps}`);
+  if (normEps <= 0) throw new CodedRangeError(`normEps must be > 0, got ${normEps}`);
   return { vocabSize, dModel, layers, heads, context, mlpRatio, hidden, tieEmbeddings: o.tieEmbeddings, seed, ropeBase, normEps };
 }
 
@@ -155,14 +156,14 @@ export interface LadderOptions {
  */
 export function ladderConfig(depth: number, options: LadderOptions): TransformerConfig {
   positiveInteger(depth, 'depth', 1024);
-  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+  if (options === null || typeof options !== 'object') throw new CodedTypeError('options must be an object');
   const known = new Set(['vocabSize', 'context', 'headSize', 'mlpRatio', 'tieEmbeddings', 'seed']);
   for (const key of Object.keys(options))
-    if (!known.has(key)) throw new TypeError(`unknown ladder option '${key}' (known: ${[...known].join(', ')})`);
+    if (!known.has(key)) throw new CodedTypeError(`unknown ladder option '${key}' (known: ${[...known].join(', ')})`);
   const headSize = positiveInteger(options.headSize ?? 64, 'headSize', 65536);
   const dModel = 64 * depth;
   if (dModel % headSize !== 0)
-    throw new RangeError(`width 64 × ${depth} = ${dModel} is not divisible by headSize ${headSize}`);
+    throw new CodedRangeError(`width 64 × ${depth} = ${dModel} is not divisible by headSize ${headSize}`);
   return resolveTransformerConfig({
     vocabSize: options.vocabSize,
     context: options.context,

@@ -8,6 +8,7 @@
  */
 import { TokenfilterError } from '../errors.js';
 import type { TransformerConfig } from './config.js';
+import { transformerParameterCount } from './parameter_count.js';
 import { SafetensorsError, type SafetensorsContents } from './safetensors.js';
 
 /**
@@ -48,11 +49,6 @@ export function findTensor(file: SafetensorsContents, prefix: string, short: str
   return old ? { name: legacy!, tensor: old } : undefined;
 }
 
-/** The parameter count of a transformer of `config` (as the native model counts it). */
-export function transformerParameterCount(config: TransformerConfig): number {
-  const { vocabSize: V, dModel: C, hidden: H, layers: L } = config;
-  return V * C * (config.tieEmbeddings ? 1 : 2) + L * (4 * C * C + 2 * C * H + 2 * C) + C;
-}
 
 /**
  * Checks that `file` holds every `prefix + name` tensor of a transformer of `config` as F32 of
@@ -61,7 +57,7 @@ export function transformerParameterCount(config: TransformerConfig): number {
  *   {@link MAX_LOAD_PARAMETERS}; SafetensorsError for a missing, misshapen or non-F32 tensor.
  */
 export function checkTransformerTensors(file: SafetensorsContents, config: TransformerConfig, source: string, prefix: string): void {
-  const count = transformerParameterCount(config);
+  const count = transformerParameterCount(config).total;
   if (count > MAX_LOAD_PARAMETERS)
     throw new TokenfilterError(
       'E_TOO_LARGE',

@@ -6,7 +6,7 @@
  * Readers check that an embedded tokenizer is the one its contract names.
  * @module
  */
-import { TokenfilterError } from '../errors.js';
+import { TokenfilterError, CodedTypeError } from '../errors.js';
 import { Tokenizer } from '../data/tokenizer.js';
 import { tokenizerHashPrefix, type RecordedContract } from '../data/tokenizer_contract.js';
 import { contractFromMetadata, contractMetadata } from './model_contract.js';
@@ -56,7 +56,7 @@ export function tokenizerMetadata(tokenizer: Tokenizer | RecordedContract, optio
     return entries;
   }
   const bad = tokenizer === null || typeof tokenizer !== 'object' || typeof tokenizer.hashPrefix !== 'string';
-  if (bad) throw new TypeError('tokenizer must be a Tokenizer or a recorded contract { vocabSize, eotId, hiddenId, hashPrefix }');
+  if (bad) throw new CodedTypeError('tokenizer must be a Tokenizer or a recorded contract { vocabSize, eotId, hiddenId, hashPrefix }');
   return contractMetadata(tokenizer);
 }
 

@@ -2,6 +2,7 @@
  * Learning-rate schedule: linear warm-up, then cosine decay to a floor.
  * @module
  */
+import { CodedRangeError } from '../errors.js';
 
 /** Parameters of {@link cosineSchedule}. */
 export interface CosineScheduleOptions {
@@ -28,16 +29,16 @@ export interface CosineScheduleOptions {
  */
 export function cosineSchedule(options: CosineScheduleOptions): (step: number) => number {
   const { peak, warmupSteps, totalSteps, minRatio } = options;
-  if (!Number.isFinite(peak) || peak < 0) throw new RangeError(`peak learning rate must be ≥ 0, got ${peak}`);
+  if (!Number.isFinite(peak) || peak < 0) throw new CodedRangeError(`peak learning rate must be ≥ 0, got ${peak}`);
   if (!Number.isInteger(warmupSteps) || warmupSteps < 0)
-    throw new RangeError(`warmupSteps must be an integer ≥ 0, got ${warmupSteps}`);
+    throw new CodedRangeError(`warmupSteps must be an integer ≥ 0, got ${warmupSteps}`);
   if (totalSteps !== undefined) {
     if (!Number.isInteger(totalSteps) || totalSteps < 1)
-      throw new RangeError(`totalSteps must be an integer ≥ 1, got ${totalSteps}`);
+      throw new CodedRangeError(`totalSteps must be an integer ≥ 1, got ${totalSteps}`);
     if (warmupSteps >= totalSteps && warmupSteps > 0)
-      throw new RangeError(`warmupSteps (${warmupSteps}) must be below totalSteps (${totalSteps})`);
+      throw new CodedRangeError(`warmupSteps (${warmupSteps}) must be below totalSteps (${totalSteps})`);
   }
-  if (!(minRatio >= 0 && minRatio <= 1)) throw new RangeError(`minRatio must be in [0, 1], got ${minRatio}`);
+  if (!(minRatio >= 0 && minRatio <= 1)) throw new CodedRangeError(`minRatio must be in [0, 1], got ${minRatio}`);
   return (step: number) => {
     if (step < warmupSteps) return (peak * (step + 1)) / warmupSteps;
     if (totalSteps === undefined) return peak;

@@ -2,11 +2,12 @@
  * `trainMasked`: AdamW training with a per-token loss mask, off the JS thread.
  * @module
  */
-import { abortError, nativeCancelFlag } from '../abort.js';
+import { abortError, isAborted, nativeCancelFlag } from '../abort.js';
 import { validateBatch, type Batch } from '../data/batch.js';
 import { restoreCheckpoint, saveCheckpoint, type TrainingState } from './checkpoint.js';
 import { cosineSchedule } from './schedule.js';
 import type { Transformer } from './transformer.js';
+import { CodedTypeError, CodedRangeError } from '../errors.js';
 import { Tokenizer } from '../data/tokenizer.js';
 import type { RecordedContract } from '../data/tokenizer_contract.js';
 import { recordedContractOf, tokenizerMetadata } from './model_tokenizer.js';
@@ -134,8 +135,8 @@ const KNOWN = new Set([
 ]);
 
 function num(value: unknown, name: string, ok: (x: number) => boolean, range: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new TypeError(`${name} must be a finite number, got ${String(value)}`);
-  if (!ok(value)) throw new RangeError(`${name} must be ${range}, got ${value}`);
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new CodedTypeError(`${name} must be a finite number, got ${String(value)}`);
+  if (!ok(value)) throw new CodedRangeError(`${name} must be ${range}, got ${value}`);
   return value;
 }
 const int = (value: unknown, name: string, min: number) =>
@@ -147,28 +148,28 @@ function contractOf(tokenizer: Tokenizer | RecordedContract): RecordedContract {
 
 /** Applies defaults and validates every option once. */
 export function resolveTrainOptions(options: TrainOptions, batchCount: number | undefined): Resolved {
-  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+  if (options === null || typeof options !== 'object') throw new CodedTypeError('options must be an object');
   for (const key of Object.keys(options))
-    if (!KNOWN.has(key)) throw new TypeError(`unknown training option '${key}' (known: ${[...KNOWN].join(', ')})`);
+    if (!KNOWN.has(key)) throw new CodedTypeError(`unknown training option '${key}' (known: ${[...KNOWN].join(', ')})`);
   const o = { ...TRAIN_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as TrainOptions & typeof TRAIN_DEFAULTS;
   const accumulation = int(o.accumulation, 'accumulation', 1);
   const steps =
     o.steps !== undefined ? int(o.steps, 'steps', 1) : batchCount !== undefined ? Math.ceil(batchCount / accumulation) : undefined;
-  if (steps === 0) throw new RangeError('batches is empty: nothing to train on');
+  if (steps === 0) throw new CodedRangeError('batches is empty: nothing to train on');
   const warmupSteps =
     o.warmupSteps !== undefined ? int(o.warmupSteps, 'warmupSteps', 0) : steps !== undefined ? Math.floor(steps * o.warmupFraction) : 0;
   if (steps !== undefined && warmupSteps >= steps && warmupSteps > 0)
-    throw new RangeError(`warmupSteps (${warmupSteps}) must be below steps (${steps})`);
+    throw new CodedRangeError(`warmupSteps (${warmupSteps}) must be below steps (${steps})`);
   for (const key of ['onProgress', 'evaluate'] as const)
-    if (o[key] !== undefined && typeof o[key] !== 'function') throw new TypeError(`${key} must be a function`);
-  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new TypeError('signal must be an AbortSignal');
+    if (o[key] !== undefined && typeof o[key] !== 'function') throw new CodedTypeError(`${key} must be a function`);
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new CodedTypeError('signal must be an AbortSignal');
   for (const key of ['checkpointPath', 'resumeFrom'] as const)
-    if (o[key] !== undefined && (typeof o[key] !== 'string' || o[key] === '')) throw new TypeError(`${key} must be a non-empty string`);
+    if (o[key] !== undefined && (typeof o[key] !== 'string' || o[key] === '')) throw new CodedTypeError(`${key} must be a non-empty string`);
   const checkpointEvery = int(o.checkpointEvery, 'checkpointEvery', 0);
-  if (checkpointEvery > 0 && o.checkpointPath === undefined) throw new TypeError('checkpointEvery needs checkpointPath');
+  if (checkpointEvery > 0 && o.checkpointPath === undefined) throw new CodedTypeError('checkpointEvery needs checkpointPath');
   const evaluateEvery = int(o.evaluateEvery, 'evaluateEvery', 0);
-  if (evaluateEvery > 0 && o.evaluate === undefined) throw new TypeError('evaluateEvery needs an evaluate callback');
-  if (o.embedTokenizer !== undefined && typeof o.embedTokenizer !== 'boolean') throw new TypeError('embedTokenizer must be a boolean');
+  if (evaluateEvery > 0 && o.evaluate === undefined) throw new CodedTypeError('evaluateEvery needs an evaluate callback');
+  if (o.embedTokenizer !== undefined && typeof o.embedTokenizer !== 'boolean') throw new CodedTypeError('embedTokenizer must be a boolean');
   const recorded = o.tokenizer === undefined ? {} : tokenizerMetadata(o.tokenizer, { embedTokenizer: o.embedTokenizer });
   return {
     tokenizerMetadata: recorded,
@@ -200,7 +201,7 @@ export function resolveTrainOptions(options: TrainOptions, batchCount: number | 
  * nothing to it or to any gradient. Each step runs in the native thread pool, off the JS
  * thread. The model is left consistent at every point: an aborted step changes nothing.
  * @throws TypeError / RangeError for invalid options or a malformed batch (before its step);
- *   DOMException named 'AbortError' when `signal` fires; SafetensorsError for a bad `resumeFrom`.
+ *   TokenfilterError E_ABORTED (named 'AbortError') when `signal` fires; SafetensorsError for a bad `resumeFrom`.
  */
 export async function trainMasked(
   model: Transformer,
@@ -230,7 +231,7 @@ export async function trainMasked(
       ? source[Symbol.asyncIterator]!()
       : typeof source[Symbol.iterator] === 'function'
         ? source[Symbol.iterator]!()
-        : (() => { throw new TypeError('batches must be an iterable or async iterable of batches'); })();
+        : (() => { throw new CodedTypeError('batches must be an iterable or async iterable of batches'); })();
   let position = 0;
   const next = async (): Promise<Batch | undefined> => {
     const r = await iterator.next();
@@ -241,7 +242,7 @@ export async function trainMasked(
   try {
     while (position < state.batchesConsumed) {
       if ((await next()) === undefined)
-        throw new RangeError(`batches ended after ${position} batches; the checkpoint had consumed ${state.batchesConsumed}`);
+        throw new CodedRangeError(`batches ended after ${position} batches; the checkpoint had consumed ${state.batchesConsumed}`);
     }
     let exhausted = false;
     while (!exhausted && (o.steps === undefined || state.step < o.steps)) {
@@ -258,13 +259,13 @@ export async function trainMasked(
       const t0 = performance.now();
       let r: { lossSum: number; supervised: number; tokens: number; gradNorm: number };
       try {
-        r = await model.native.step(
+        r = await model.trainStep(
           group,
           { zeroGradients: true, update: true, lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay, clip: o.clip },
           cancel,
         );
       } catch (error) {
-        if ((error as Error)?.name === 'AbortError') throw abortError('training');
+        if (isAborted(error)) throw abortError('training');
         throw error;
       }
       const seconds = (performance.now() - t0) / 1000;

@@ -14,10 +14,12 @@
  */
 import { validateBatch, type Batch } from '../data/batch.js';
 import { resolveDevice, resolvePrecision, type Device, type DeviceOptions, type Precision } from '../device.js';
-import { TokenfilterError } from '../errors.js';
+import { TokenfilterError, CodedTypeError, CodedRangeError } from '../errors.js';
 import { native } from '../native.js';
+import type { NativeBatch, NativeCancel, NativeKvCache, NativeStepOptions, NativeStepResult, NativeTransformer } from '../native_types.js';
 import { resolveTransformerConfig, type TransformerConfig, type TransformerOptions } from './config.js';
 import { checkTransformerTensors, findTensor } from './expected_tensors.js';
+import { transformerParameterCount, type ParameterCount } from './parameter_count.js';
 import { readSafetensors, writeSafetensors, SafetensorsError, type SafetensorsContents, type TensorToWrite } from './safetensors.js';
 import { generate, type GenerateOptions } from '../steer/generate.js';
 
@@ -38,13 +40,7 @@ export interface TensorInfo {
   decay: boolean;
 }
 
-/** Parameter counts. */
-export interface ParameterCount {
-  /** Every parameter (the tied embedding counted once). */
-  total: number;
-  /** Without the token embedding and the untied LM head. */
-  nonEmbedding: number;
-}
+export type { ParameterCount };
 
 /** Shape of a flat token array: `batch` sequences of `context` tokens. */
 export interface TokenShape {
@@ -54,9 +50,6 @@ export interface TokenShape {
   context?: number;
 }
 
-/** Internal handle of the native class. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type NativeTransformer = any;
 
 /**
  * A GPT-style decoder with its AdamW state, held in native memory. Create with
@@ -89,7 +82,7 @@ export class Transformer {
     this.precision = resolvePrecision(options.precision);
     this.native =
       this.device === 'cuda' ? new native.CudaTransformerModel(config, this.precision) : new native.TransformerModel(config);
-    this.table = this.native.tensors() as TensorInfo[];
+    this.table = this.native.tensors();
   }
 
   /**
@@ -186,6 +179,47 @@ export class Transformer {
     this.native.zeroGradients();
   }
 
+  /** @internal copies of the AdamW moments and the optimizer step (checkpoints). */
+  optimizerState(): { m: Float32Array; v: Float32Array; step: number } {
+    const n = this.native.paramCount();
+    const m = new Float32Array(n);
+    const v = new Float32Array(n);
+    const step = this.native.readOptimizer(m, v);
+    return { m, v, step };
+  }
+
+  /**
+   * @internal replaces the AdamW moments and step (checkpoints); with no arguments, resets them
+   * to zero and step 0 (a fresh optimizer on the current parameters).
+   */
+  setOptimizerState(state?: { m: Float32Array; v: Float32Array; step: number }): void {
+    const n = this.native.paramCount();
+    if (state) this.native.writeOptimizer(state.m, state.v, state.step);
+    else this.native.writeOptimizer(new Float32Array(n), new Float32Array(n), 0);
+  }
+
+  /** @internal one optimizer step over validated micro-batches (trainMasked owns the checks and the schedule). */
+  trainStep(microBatches: NativeBatch[], options: NativeStepOptions, cancel?: NativeCancel): Promise<NativeStepResult> {
+    return this.native.step(microBatches, options, cancel);
+  }
+
+  /** @internal sets the steering blocks the forward pass applies (lib/steer validates them); null clears. */
+  setSteeringBlocks(headShift: Float32Array | null, residual: { directions: Float32Array; keep: Float32Array } | null): void {
+    this.native.setHeadShift(headShift);
+    if (residual) this.native.setResidualSteering(residual.directions, residual.keep);
+    else this.native.setResidualSteering(null);
+  }
+
+  /** @internal a new empty KV cache for {@link decode} (CPU only). */
+  newDecodeCache(): NativeKvCache {
+    return this.native.newCache();
+  }
+
+  /** @internal appends `tokens` to `cache` and resolves to the last position's logits [V] (CPU only). */
+  decode(cache: NativeKvCache, tokens: Uint32Array): Promise<Float32Array> {
+    return this.native.decode(cache, tokens);
+  }
+
   /**
    * Backpropagation from a hidden state: runs the forward pass up to `layer` (numbered as in
    * {@link hiddenStates}) on `tokens`, then ACCUMULATES into the gradient block (read it with
@@ -201,14 +235,12 @@ export class Transformer {
     if (this.device === 'cuda')
       throw new TokenfilterError('E_DEVICE', "hiddenStateBackward runs on the CPU only: load the model with device 'cpu'");
     const [B, T] = resolveShape(tokens, shape);
-    return (await this.native.hiddenBackward(tokens, B, T, layer, dHidden)) as number;
+    return this.native.hiddenBackward(tokens, B, T, layer, dHidden);
   }
 
-  /** Parameter counts: total and non-embedding. */
+  /** Parameter counts: total and non-embedding ({@link transformerParameterCount} of the config). */
   parameterCount(): ParameterCount {
-    const { vocabSize: V, dModel: C, tieEmbeddings } = this.config;
-    const total = this.native.paramCount() as number;
-    return { total, nonEmbedding: total - V * C * (tieEmbeddings ? 1 : 2) };
+    return transformerParameterCount(this.config);
   }
 
   /**
@@ -288,12 +320,12 @@ export class Transformer {
 }
 
 function resolveShape(tokens: Uint32Array, shape: TokenShape): [number, number] {
-  if (!(tokens instanceof Uint32Array)) throw new TypeError('tokens must be a Uint32Array');
+  if (!(tokens instanceof Uint32Array)) throw new CodedTypeError('tokens must be a Uint32Array');
   const B = shape.batch ?? 1;
-  if (!Number.isInteger(B) || B < 1) throw new RangeError(`batch must be a positive integer, got ${B}`);
+  if (!Number.isInteger(B) || B < 1) throw new CodedRangeError(`batch must be a positive integer, got ${B}`);
   const T = shape.context ?? tokens.length / B;
   if (!Number.isInteger(T) || T < 1 || B * T !== tokens.length)
-    throw new RangeError(`tokens has length ${tokens.length}, which is not batch × context (${B} × ${shape.context ?? '?'})`);
+    throw new CodedRangeError(`tokens has length ${tokens.length}, which is not batch × context (${B} × ${shape.context ?? '?'})`);
   return [B, T];
 }
 

@@ -1,7 +1,7 @@
 /**
  * Stage **train**: create a Transformer, draw batches from a training stream, `trainMasked`,
  * save the model. One job per model; every composition that trains a language model (the
- * demo's four runs and its labeler LM, the filtering experiment's ladder, the mixture study)
+ * demo's four runs and its labeller LM, the filtering experiment's ladder, the mixture study)
  * goes through {@link runTrain}.
  *
  * The training stream is a plain value ({@link TrainingStream}): shards, or weighted sources, and

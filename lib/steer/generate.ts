@@ -80,15 +80,15 @@ export async function generate(model: Transformer, prompt: Uint32Array, options:
   const rng = new Sfc32(lo, hi, 0x67656e);
   if (o.steering !== undefined) setSteering(model, o.steering);
   try {
-    const cache = model.native.newCache();
+    const cache = model.newDecodeCache();
     const out: number[] = [];
-    let logits: Float32Array = await model.native.decode(cache, prompt);
+    let logits: Float32Array = await model.decode(cache, prompt);
     while (out.length < o.maxTokens) {
       throwIfAborted(o.signal, 'generate');
       const next = sampleToken(logits, o.temperature, o.topK, rng);
       out.push(next);
       if (next === o.stopToken || out.length === o.maxTokens) break;
-      logits = await model.native.decode(cache, Uint32Array.of(next));
+      logits = await model.decode(cache, Uint32Array.of(next));
     }
     return Uint32Array.from(out);
   } finally {

@@ -98,9 +98,7 @@ export function setSteering(model: Transformer, steering: Steering | null): void
   const residual = steering?.residual ?? [];
   const shift = heads.length > 0 ? headShiftBlock(model, heads) : null;
   const resid = residual.length > 0 ? residualBlock(model, residual) : null;
-  model.native.setHeadShift(shift);
-  if (resid) model.native.setResidualSteering(resid.directions, resid.keep);
-  else model.native.setResidualSteering(null);
+  model.setSteeringBlocks(shift, resid);
 }
 
 /**

@@ -176,7 +176,7 @@ describe('fuzz: native entry points', () => {
       { name: 'bpeTrain', fn: native.bpeTrain },
       { name: 'Bpe', fn: (...a: unknown[]) => new native.Bpe(...a) },
       ...methodsOf((tokenizer as unknown as { bpe: object }).bpe, 'Bpe#'),
-      ...methodsOf((sae as unknown as { nativeModel(): object }).nativeModel(), 'SaeModel#'),
+      ...methodsOf((sae.trainingModel() as unknown as { model: object }).model, 'SaeModel#'),
       ...methodsOf(model.native as object, 'TransformerModel#', ['setProfiling']),
     ];
     // Not called here: setThreads and setSimd change process-wide state other tests rely on (their
@@ -213,7 +213,7 @@ describe('fuzz: native entry points', () => {
     const owners: Record<string, object> = {
       TransformerModel: model.native as object,
       Bpe: (tokenizer as unknown as { bpe: object }).bpe,
-      SaeModel: (sae as unknown as { nativeModel(): object }).nativeModel(),
+      SaeModel: (sae.trainingModel() as unknown as { model: object }).model,
     };
     for (const [name, valid] of Object.entries(validMethodCalls({ tokenizer, sae, model }))) {
       const [owner, method] = name.split('#');

@@ -9,6 +9,7 @@ import type { AttackRecord } from '../attack_stage.js';
 import { chartSvg, type ChartSeries } from '../svg_chart.js';
 import type { FilteringComparison, SeedComparison } from './filtering_comparison.js';
 import { meanSpread } from './mixture_report.js';
+import { FORGET_FIRST } from '../../data/domains.js';
 
 /** The defences in table order, with how each is described. */
 const DEFENCES = [
@@ -62,7 +63,7 @@ export function comparisonTable(comparison: FilteringComparison): string {
     if (rises.length === 0) continue;
     let label: string = name;
     if (defence === 'steered') label += ` (K ${seeds.map((s) => s.steered?.k).join('/')}, α ${seeds.map((s) => s.steered?.alpha.toFixed(1)).join('/')})`;
-    const cells = ['medical', 'biology', 'general'].map((d) => meanSpread(rises.map((r) => r[d])));
+    const cells = FORGET_FIRST.map((d) => meanSpread(rises.map((r) => r[d])));
     lines.push(`| ${label} | ${cells.join(' | ')} | ${attackCell(seeds.map((s) => s.attacks[defence]))} |`);
   }
   return `${lines.join('\n')}\n`;

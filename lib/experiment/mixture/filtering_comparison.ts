@@ -32,11 +32,11 @@ import { filterTokens } from '../../filter/filter_tokens.js';
 import { Transformer } from '../../model/transformer.js';
 import { setSteering, type HeadIntervention } from '../../steer/steering.js';
 import { runAttacks, type AttackRecord } from '../attack_stage.js';
-import { EXPERIMENT_DOMAINS, FORGET_LABEL, NO_DOMAIN } from '../domain_corpus.js';
 import type { MixtureCorpus } from './mixture_corpus.js';
 import { measureSeparability } from './separability.js';
 import { itiSteering, type DomainLossTable } from './steering_sweep.js';
 import { trainShare, type MixtureResults, type ResolvedMixtureOptions } from './run_mixture.js';
+import { DOMAINS, FORGET_LABEL, UNLABELLED } from '../../data/domains.js';
 
 /** Settings of the comparison; defaults in {@link COMPARISON_DEFAULTS}. */
 export interface ComparisonSettings {
@@ -129,7 +129,7 @@ function runId(share: number, seed: number): string {
 }
 
 async function lossTable(model: Transformer, val: LabelledTokens): Promise<DomainLossTable> {
-  const losses = await domainLosses(model, val, { labelNames: [...EXPERIMENT_DOMAINS], bootstrap: 0 });
+  const losses = await domainLosses(model, val, { labelNames: [...DOMAINS], bootstrap: 0 });
   return Object.fromEntries(Object.entries(losses).map(([k, v]) => [k, v.loss]));
 }
 
@@ -142,11 +142,11 @@ const riseOver = (loss: DomainLossTable, base: DomainLossTable) => Object.fromEn
 async function removalShard(corpus: MixtureCorpus, tokenizer: Tokenizer, dir: string): Promise<{ path: string; flaggedFraction: number }> {
   const path = join(dir, 'train-medical.removed.bin');
   const { tokens } = readShard(corpus.trainShards.medical);
-  const labels = Uint8Array.from(tokens, (t) => (t === tokenizer.eotId ? NO_DOMAIN : FORGET_LABEL));
+  const labels = Uint8Array.from(tokens, (t) => (t === tokenizer.eotId ? UNLABELLED : FORGET_LABEL));
   const scores = Float32Array.from(labels, (l) => (l === FORGET_LABEL ? 1 : 0));
   const filtered = filterTokens(Uint32Array.from(tokens), scores, {
     mode: 'remove', threshold: 0.5, eotId: tokenizer.eotId, hiddenId: tokenizer.hiddenId,
-    labels, labelNames: [...EXPERIMENT_DOMAINS], forgetLabel: FORGET_LABEL,
+    labels, labelNames: [...DOMAINS], forgetLabel: FORGET_LABEL,
   });
   if (!existsSync(path)) {
     await makeFolder(dir);
@@ -156,11 +156,11 @@ async function removalShard(corpus: MixtureCorpus, tokenizer: Tokenizer, dir: st
   return { path, flaggedFraction: filtered.stats.flaggedFraction };
 }
 
-/** The training streams of every domain, labelled (separators NO_DOMAIN), for the attacker's and RMU's shards. */
+/** The training streams of every domain, labelled (separators UNLABELLED), for the attacker's and RMU's shards. */
 function trainStream(corpus: MixtureCorpus, eotId: number): LabelledTokens {
-  const parts = EXPERIMENT_DOMAINS.map((d, label) => {
+  const parts = DOMAINS.map((d, label) => {
     const { tokens } = readShard(corpus.trainShards[d]);
-    return { tokens, labels: Uint8Array.from(tokens, (t) => (t === eotId ? NO_DOMAIN : label)) };
+    return { tokens, labels: Uint8Array.from(tokens, (t) => (t === eotId ? UNLABELLED : label)) };
   });
   const tokens = new Uint32Array(parts.reduce((n, p) => n + p.tokens.length, 0));
   const labels = new Uint8Array(tokens.length);
@@ -238,12 +238,12 @@ export async function runFilteringComparison(
       await save();
     }
     const targets = [
-      { id: 'remove', model_path: rec.remove.modelPath },
-      { id: 'steered', model_path: rec.steered.modelPath, steering: { heads: rec.steered.heads } },
-      ...(rec.absent ? [{ id: 'absent', model_path: rec.absent.modelPath }] : []),
+      { id: 'remove', modelPath: rec.remove.modelPath },
+      { id: 'steered', modelPath: rec.steered.modelPath, steering: { heads: rec.steered.heads } },
+      ...(rec.absent ? [{ id: 'absent', modelPath: rec.absent.modelPath }] : []),
     ];
     const done = { attacks: rec.attacks, rmu: rec.rmu };
-    await runAttacks(join(o.out, 'comparison', `attack-seed-${seed}`), tokenizer, { id, model_path: run.modelPath, train_tokens: run.trainTokens }, targets,
+    await runAttacks(join(o.out, 'comparison', `attack-seed-${seed}`), tokenizer, { id, modelPath: run.modelPath, trainTokens: run.trainTokens }, targets,
       trainStream(corpus, tokenizer.eotId), corpus.val, {
         batch: resolved.attackBatch, budgetFraction: resolved.attackBudget, sweepFraction: 0.25, lrs: resolved.attackLrs,
         evalEvery: resolved.attackEvalEvery, rmuSteps: resolved.rmuSteps, seed, signal: o.signal, log: (line) => o.onLog?.(`comparison seed ${seed}: ${line}`),

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { throwIfAborted } from '../../abort.js';
-import { Random } from '../../classify/sampling.js';
+import { Random } from '../../data/random.js';
 import { sentenceMixesOf } from '../../classify/sentence_mixes.js';
 import { makeFolder } from '../../data/output_path.js';
 import { readCorpusTexts } from '../../data/corpus_layout.js';
@@ -16,10 +16,11 @@ import { readShard, writeShard } from '../../data/shard.js';
 import type { Tokenizer } from '../../data/tokenizer.js';
 import type { LabelledTokens } from '../../eval/domain_loss.js';
 import { joinDocuments, spanTokenLabels, type DocumentTokens } from '../../stages/tokenize.js';
-import { EXPERIMENT_DOMAINS, NO_DOMAIN } from '../domain_corpus.js';
+import { CodedRangeError } from '../../errors.js';
+import { DOMAINS, UNLABELLED } from '../../data/domains.js';
 
-/** A domain of the study (label value = index in {@link EXPERIMENT_DOMAINS}). */
-export type Domain = (typeof EXPERIMENT_DOMAINS)[number];
+/** A domain of the study (label value = index in {@link DOMAINS}). */
+export type Domain = (typeof DOMAINS)[number];
 
 /** Options of {@link buildMixtureCorpus}. */
 export interface MixtureCorpusOptions {
@@ -42,9 +43,9 @@ export interface MixtureCorpus {
   /** One shard per domain holding all its training documents. */
   trainShards: Record<Domain, string>;
   trainTokens: Record<Domain, number>;
-  /** Held-out text of every domain, labelled by domain (separators {@link NO_DOMAIN}). */
+  /** Held-out text of every domain, labelled by domain (separators {@link UNLABELLED}). */
   val: LabelledTokens;
-  /** Held-out mixed documents: label 1 = inside a medical sentence, 0 = not, NO_DOMAIN = separator. */
+  /** Held-out mixed documents: label 1 = inside a medical sentence, 0 = not, UNLABELLED = separator. */
   probe: LabelledTokens;
 }
 
@@ -59,13 +60,13 @@ async function encodeAll(tokenizer: Tokenizer, docs: readonly string[], label: n
       total += ids.length + 1;
     }
   }
-  return joinDocuments(parts, { eotId: tokenizer.eotId, separator: 'before', separatorLabel: NO_DOMAIN });
+  return joinDocuments(parts, { eotId: tokenizer.eotId, separator: 'before', separatorLabel: UNLABELLED });
 }
 
 /** Sentence-level mixes of the val splits, tokenized, labelled 1 inside medical sentences. */
 async function probeStream(tokenizer: Tokenizer, val: Record<Domain, string[]>, count: number, seed: number): Promise<LabelledTokens> {
   const docs = sentenceMixesOf(val, 'medical', { count, random: new Random(seed) });
-  return joinDocuments(docs.map((doc) => spanTokenLabels(tokenizer, doc, ['other', 'medical'])), { eotId: tokenizer.eotId, separator: 'before', separatorLabel: NO_DOMAIN });
+  return joinDocuments(docs.map((doc) => spanTokenLabels(tokenizer, doc, ['other', 'medical'])), { eotId: tokenizer.eotId, separator: 'before', separatorLabel: UNLABELLED });
 }
 
 /**
@@ -78,7 +79,7 @@ export async function buildMixtureCorpus(tokenizer: Tokenizer, options: MixtureC
   const trainTokens = {} as Record<Domain, number>;
   const val = {} as Record<Domain, string[]>;
   const valParts: { tokens: Uint32Array; labels: Uint8Array }[] = [];
-  for (const [label, domain] of EXPERIMENT_DOMAINS.entries()) {
+  for (const [label, domain] of DOMAINS.entries()) {
     throwIfAborted(options.signal, 'mixture corpus');
     const path = join(options.out, `train-${domain}.bin`);
     if (!existsSync(path)) {
@@ -109,7 +110,7 @@ export async function buildMixtureCorpus(tokenizer: Tokenizer, options: MixtureC
  * @throws RangeError unless 0 ≤ share < 1.
  */
 export function shareWeights(share: number, trainTokens: Record<Domain, number>): Record<Domain, number> {
-  if (!(share >= 0 && share < 1)) throw new RangeError(`share must be in [0, 1), got ${share}`);
+  if (!(share >= 0 && share < 1)) throw new CodedRangeError(`share must be in [0, 1), got ${share}`);
   const retain = trainTokens.general + trainTokens.biology;
   return {
     general: ((1 - share) * trainTokens.general) / retain,

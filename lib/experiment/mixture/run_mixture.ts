@@ -24,11 +24,11 @@ import { withDefaults } from '../../stages/option_keys.js';
 import { corpusTokenizer, domainTrainTexts } from '../../stages/tokenize.js';
 import { runTrain } from '../../stages/train.js';
 import { backendInfo } from '../../native.js';
-import { EXPERIMENT_DOMAINS } from '../domain_corpus.js';
 import { buildMixtureCorpus, shareWeights, type Domain, type MixtureCorpus } from './mixture_corpus.js';
 import { measureSeparability, type Separability } from './separability.js';
 import { alignability, itiSteering, steeringSweep, type Alignability, type DomainLossTable, type SteeringPoint } from './steering_sweep.js';
 import { checkComparisonSettings, runFilteringComparison, type ComparisonSettings, type FilteringComparison } from './filtering_comparison.js';
+import { DOMAINS } from '../../data/domains.js';
 
 /** Options of {@link runMixtureExperiment}; defaults in {@link MIXTURE_DEFAULTS}. */
 export interface MixtureExperimentOptions {
@@ -154,7 +154,7 @@ async function saveResults(out: string, results: MixtureResults): Promise<void> 
 
 /** The study's tokenizer: saved in the output folder, trained on the corpus the first time (tokenize stage). */
 async function studyTokenizer(o: ResolvedMixtureOptions): Promise<Tokenizer> {
-  return corpusTokenizer({ path: join(o.out, 'tokenizer.json'), texts: () => domainTrainTexts(o.data, EXPERIMENT_DOMAINS, o.signal), vocabSize: o.vocabSize, signal: o.signal });
+  return corpusTokenizer({ path: join(o.out, 'tokenizer.json'), texts: () => domainTrainTexts(o.data, DOMAINS, o.signal), vocabSize: o.vocabSize, signal: o.signal });
 }
 
 /**
@@ -168,7 +168,7 @@ export async function trainShare(
   shards: Partial<Record<Domain, string>> = {},
 ) {
   const weights = shareWeights(share, corpus.trainTokens);
-  const sources = EXPERIMENT_DOMAINS.filter((d) => weights[d] > 0).map((d) => ({ name: d, shards: [shards[d] ?? corpus.trainShards[d]], weight: weights[d] }));
+  const sources = DOMAINS.filter((d) => weights[d] > 0).map((d) => ({ name: d, shards: [shards[d] ?? corpus.trainShards[d]], weight: weights[d] }));
   const lossMask = Object.keys(shards).length > 0 ? 'auto' : 'none';
   const { model, summary } = await runTrain({
     name: `${id}:`, stream: { sources, lossMask }, tokenizer, model: { layers: o.layers, dModel: o.dModel, heads: o.heads },
@@ -220,7 +220,7 @@ async function measureRun(o: ResolvedMixtureOptions, model: Transformer, tokeniz
 export async function runMixtureExperiment(options: MixtureExperimentOptions): Promise<MixtureResults> {
   const o = resolveMixtureOptions(options);
   const log = o.onLog ?? (() => {});
-  const missing = missingCorpusFiles(o.data, EXPERIMENT_DOMAINS);
+  const missing = missingCorpusFiles(o.data, DOMAINS);
   if (missing.length > 0) throw new TokenfilterError('E_OPTION', `data folder ${o.data} lacks ${missing.join(', ')}`, { path: missing[0] });
   await checkOutputPaths([{ folder: o.out, role: 'out', writes: () => true }], [{ path: join(o.data, 'corpus'), role: 'data' }]);
   await makeFolder(join(o.out, 'models'), 'out/models');
@@ -244,7 +244,7 @@ export async function runMixtureExperiment(options: MixtureExperimentOptions): P
       const m = await measureRun(o, model, tokenizer, corpus, prompts);
       results.runs[id] = {
         id, share, seed, steps: summary.steps, trainTokens: summary.tokens,
-        weights: Object.fromEntries(EXPERIMENT_DOMAINS.map((d) => [d, weights[d]])),
+        weights: Object.fromEntries(DOMAINS.map((d) => [d, weights[d]])),
         loss: m.base,
         separability: {
           trainTokens: m.separability.trainTokens, testTokens: m.separability.testTokens,

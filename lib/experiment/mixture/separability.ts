@@ -16,6 +16,7 @@ import { fitLogistic, type LogisticModel } from '../../classify/logistic.js';
 import { auroc } from '../../classify/metrics.js';
 import type { LabelledTokens } from '../../eval/domain_loss.js';
 import type { Transformer } from '../../model/transformer.js';
+import { CodedRangeError } from '../../errors.js';
 
 /** One probe's held-out quality and the direction it found. */
 export interface ProbeResult {
@@ -141,7 +142,7 @@ async function fitProbe(set: Rows, split: number, l2: number, signal?: AbortSign
 export async function measureSeparability(model: Transformer, probe: LabelledTokens, options: SeparabilityOptions = {}): Promise<Separability> {
   const T = options.context ?? model.config.context;
   const { sets, windows } = await collect(model, probe, T, options.maxTokens ?? 24_000, options.signal);
-  if (windows.length < 2) throw new RangeError(`the probe stream gives ${windows.length} window(s) of ${T} tokens; need at least 2`);
+  if (windows.length < 2) throw new CodedRangeError(`the probe stream gives ${windows.length} window(s) of ${T} tokens; need at least 2`);
   // split by window: the first 70% of windows train, the rest test
   const trainWindows = Math.max(1, Math.min(windows.length - 1, Math.round(0.7 * windows.length)));
   const split = windows.slice(0, trainWindows).reduce((a, b) => a + b, 0);

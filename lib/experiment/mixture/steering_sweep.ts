@@ -11,8 +11,8 @@ import { throwIfAborted } from '../../abort.js';
 import { domainLosses, type LabelledTokens } from '../../eval/domain_loss.js';
 import type { Transformer } from '../../model/transformer.js';
 import { itiVector, setSteering, type Steering } from '../../steer/steering.js';
-import { EXPERIMENT_DOMAINS } from '../domain_corpus.js';
 import type { Separability } from './separability.js';
+import { DOMAINS } from '../../data/domains.js';
 
 /** Loss per domain (nats per token). */
 export type DomainLossTable = Record<string, number>;
@@ -50,7 +50,7 @@ export function itiSteering(separability: Separability, k: number, alpha: number
 }
 
 async function lossTable(model: Transformer, val: LabelledTokens, maxWindows?: number): Promise<DomainLossTable> {
-  const losses = await domainLosses(model, val, { labelNames: [...EXPERIMENT_DOMAINS], bootstrap: 0, maxWindows });
+  const losses = await domainLosses(model, val, { labelNames: [...DOMAINS], bootstrap: 0, maxWindows });
   return Object.fromEntries(Object.entries(losses).map(([k, v]) => [k, v.loss]));
 }
 

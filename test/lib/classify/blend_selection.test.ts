@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { blendThreshold, selectOnBlend } from '../../../lib/classify/blend_selection.js';
 import { binaryMetrics } from '../../../lib/classify/metrics.js';
-import { Random } from '../../../lib/classify/sampling.js';
+import { Random } from '../../../lib/data/random.js';
 
 describe('blendThreshold', () => {
   it('finds the threshold of the best mean F1 over kinds (checked against every threshold)', () => {

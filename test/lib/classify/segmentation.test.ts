@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Boundary, boundariesOf, boundaryIds, segmentScores, type SegmentationParams } from '../../../lib/classify/segmentation.js';
 import { smoothScores } from '../../../lib/classify/smoothing.js';
-import { Random } from '../../../lib/classify/sampling.js';
+import { Random } from '../../../lib/data/random.js';
 import { isTokenfilterError } from '../../../lib/errors.js';
 import { tinyTokenizer } from './fixtures.js';
 

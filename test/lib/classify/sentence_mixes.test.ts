@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { insertableSentences, insertedCount, mixSentences, sentencesOf } from '../../../lib/classify/sentence_mixes.js';
-import { Random } from '../../../lib/classify/sampling.js';
+import { Random } from '../../../lib/data/random.js';
 
 const words = (random: Random, prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${Math.floor(random.next() * 1e6)}w${i}`).join(' ');
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Random } from '../../../lib/classify/sampling.js';
+import { Random } from '../../../lib/data/random.js';
 import { paragraphsOf, spliceDocuments } from '../../../lib/classify/spliced_documents.js';
 
 const POOLS = {

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { describeScoreMethod } from '../../../lib/classify/score_method.js';
 import { TokenClassifier } from '../../../lib/classify/token_classifier.js';
 import { trainClassifierFromCorpus, CLASSIFIER_PRESETS } from '../../../lib/classify/train_from_corpus.js';
-import { Random } from '../../../lib/classify/sampling.js';
+import { Random } from '../../../lib/data/random.js';
 
 /** A data folder with corpus/<domain>.{train,val}.jsonl.gz of small multi-paragraph documents. */
 function tinyData(): string {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Random } from '../../../lib/classify/sampling.js';
+import { Random } from '../../../lib/data/random.js';
 import { insertedCount, sentencesOf } from '../../../lib/classify/sentence_mixes.js';
 import { DEFAULT_WEB_RATES, hostChunks, webDocuments, type HostDocument } from '../../../lib/classify/web_documents.js';
 import { isTokenfilterError } from '../../../lib/errors.js';

@@ -13,7 +13,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const TINY = [
   '--train-docs', '300', '--steps', '6', '--vocab', '400', '--layers', '1', '--dim', '32', '--heads', '2', '--context', '32', '--batch', '4',
-  '--labeler-layers', '1', '--labeler-dim', '32', '--labeler-context', '32', '--labeler-steps', '60',
+  '--labeller-layers', '1', '--labeller-dim', '32', '--labeller-context', '32', '--labeller-steps', '60',
   '--sae-latents', '64', '--sae-k', '8', '--sae-steps', '60', '--sae-sample', '20000', '--sae-top', '8', '--min-latents', '1', '--z', '1',
   '--bilm-layers', '1', '--bilm-dim', '16', '--bilm-context', '32', '--bilm-steps', '20', '--label-docs', '150',
 ];
@@ -25,22 +25,22 @@ async function demo(args: string[]) {
   return { code, stdout, stderr };
 }
 
-type Run = { mode: string; flagged_fraction: number; steps: number; loss: Record<string, number>; model_path: string; filtered_by_domain: Record<string, { tokens: number; filtered: number }> };
+type Run = { mode: string; flaggedFraction: number; steps: number; loss: Record<string, number>; modelPath: string; filteredByDomain: Record<string, { tokens: number; filtered: number }> };
 
-function checkRuns(report: { runs: Run[]; matched_fraction: number }) {
+function checkRuns(report: { runs: Run[]; matchedFraction: number }) {
   expect(report.runs.map((r) => r.mode)).toEqual(['baseline', 'document', 'mask', 'remove']);
-  const matched = report.matched_fraction;
+  const matched = report.matchedFraction;
   for (const run of report.runs) {
     for (const domain of ['medical', 'biology', 'general']) {
       expect(Number.isFinite(run.loss[domain])).toBe(true);
       expect(run.loss[domain]).toBeGreaterThan(0);
     }
-    if (run.mode === 'baseline') expect(run.flagged_fraction).toBe(0);
-    else if (run.mode === 'document') expect(run.flagged_fraction).toBeGreaterThanOrEqual(matched - 1e-9);
-    else expect(run.flagged_fraction).toBeCloseTo(matched, 12);
-    expect(existsSync(run.model_path)).toBe(true);
+    if (run.mode === 'baseline') expect(run.flaggedFraction).toBe(0);
+    else if (run.mode === 'document') expect(run.flaggedFraction).toBeGreaterThanOrEqual(matched - 1e-9);
+    else expect(run.flaggedFraction).toBeCloseTo(matched, 12);
+    expect(existsSync(run.modelPath)).toBe(true);
     // token modes train longer so that every run learns from as many targets as the baseline
-    if (run.mode === 'mask' || run.mode === 'remove') expect(run.steps).toBe(Math.ceil(6 / (1 - run.flagged_fraction)));
+    if (run.mode === 'mask' || run.mode === 'remove') expect(run.steps).toBe(Math.ceil(6 / (1 - run.flaggedFraction)));
     else expect(run.steps).toBe(6);
   }
 }
@@ -50,7 +50,7 @@ describe('tokenfilter demo', () => {
     const out = join(root, 'sae');
     const { code, stdout, stderr } = await demo(['--out', out, ...TINY]);
     expect(code, stderr).toBe(0);
-    for (const stage of ['labeler LM', 'SAE:', 'SAE labels:', 'classifier:', 'scores:', 'filters:']) expect(stderr).toContain(stage);
+    for (const stage of ['labeller LM', 'SAE:', 'SAE labels:', 'classifier:', 'scores:', 'filters:']) expect(stderr).toContain(stage);
     expect(stdout).toMatch(/SAE labels vs gold medical \(training tokens\): +P [\d.]+ +R [\d.]+ +F1 [\d.]+/);
     expect(stdout).toMatch(/classifier vs gold medical \(held-out tokens\): +P [\d.]+ +R [\d.]+ +F1 [\d.]+ +at threshold [\d.]+/);
     expect(stdout).toMatch(/mode\s+filtered\s+steps\s+medical loss/);
@@ -59,15 +59,15 @@ describe('tokenfilter demo', () => {
     checkRuns(report);
     const chain = report.chain;
     // by default the classifier's biLM is two new models of the --bilm-* shape
-    expect(chain.classifier.bilm.forward_is_labeler).toBe(false);
-    expect([chain.classifier.bilm.layers, chain.classifier.bilm.d_model, chain.classifier.bilm.context]).toEqual([1, 16, 32]);
+    expect(chain.classifier.bilm.forwardIsLabeller).toBe(false);
+    expect([chain.classifier.bilm.layers, chain.classifier.bilm.dModel, chain.classifier.bilm.context]).toEqual([1, 16, 32]);
     expect(chain.sae.selected.length).toBeGreaterThan(0);
     expect(chain.sae.selected.length).toBeLessThanOrEqual(8);
-    for (const a of [chain.sae_labels.vs_gold, chain.classifier.vs_gold, chain.classifier.vs_sae_labels])
+    for (const a of [chain.saeLabels.vsGold, chain.classifier.vsGold, chain.classifier.vsSaeLabels])
       for (const k of ['precision', 'recall', 'f1']) expect(a[k]).toBeGreaterThanOrEqual(0), expect(a[k]).toBeLessThanOrEqual(1);
     // the SAE labels are a real labelling of the labelled subset: some tokens, not all, and not the gold labels
-    const sae = readSideFile(chain.sae_labels.path).values as Uint8Array;
-    const gold = readSideFile(sideFilePathFor(chain.sae_labels.shard, SideFileKind.Labels)).values as Uint8Array;
+    const sae = readSideFile(chain.saeLabels.path).values as Uint8Array;
+    const gold = readSideFile(sideFilePathFor(chain.saeLabels.shard, SideFileKind.Labels)).values as Uint8Array;
     expect(gold.length).toBe(sae.length);
     let flagged = 0;
     let agree = 0;
@@ -78,21 +78,21 @@ describe('tokenfilter demo', () => {
     expect(flagged).toBeGreaterThan(0);
     expect(flagged).toBeLessThan(sae.length);
     expect(agree).toBeLessThan(sae.length);
-    expect(chain.sae_labels.labelled_fraction).toBeCloseTo(flagged / sae.length, 12);
+    expect(chain.saeLabels.labelledFraction).toBeCloseTo(flagged / sae.length, 12);
     // the token modes flag at the classifier's threshold, and the scores are the classifier's
     expect(report.threshold).toBe(chain.classifier.threshold);
-    const scores = readSideFile(chain.scores_path).values as Uint8Array;
-    expect(scores.length).toBe(report.corpus.train_tokens);
+    const scores = readSideFile(chain.scoresPath).values as Uint8Array;
+    expect(scores.length).toBe(report.corpus.trainTokens);
     expect(sae.length).toBeLessThan(scores.length);
     const atThreshold = scores.filter((s) => s >= Math.round(255 * report.threshold)).length / scores.length;
-    expect(report.matched_fraction).toBeCloseTo(atThreshold, 2);
-    for (const stage of ['tokenizer', 'labeler_lm', 'sae', 'sae_labels', 'classifier', 'scoring', 'train_baseline', 'train_remove']) {
+    expect(report.matchedFraction).toBeCloseTo(atThreshold, 2);
+    for (const stage of ['tokenizer', 'labeller_lm', 'sae', 'sae_labels', 'classifier', 'scoring', 'train_baseline', 'train_remove']) {
       expect(report.stages[stage]).toBeGreaterThanOrEqual(0);
-      expect(report.stages_cpu[stage]).toBeGreaterThanOrEqual(0);
+      expect(report.stagesCpu[stage]).toBeGreaterThanOrEqual(0);
     }
-    expect(Object.keys(report.stages_cpu)).toEqual(Object.keys(report.stages));
-    expect(report.cpu_seconds).toBeGreaterThan(0);
-    expect(stdout).toMatch(/CPU \(s\): +tokenizer \d+, .*labeler_lm \d+, .*; total \d+/);
+    expect(Object.keys(report.stagesCpu)).toEqual(Object.keys(report.stages));
+    expect(report.cpuSeconds).toBeGreaterThan(0);
+    expect(stdout).toMatch(/CPU \(s\): +tokenizer \d+, .*labeller_lm \d+, .*; total \d+/);
     // the remaining-time estimate follows each stage's line, from the first stage on, until the last
     const lines = stderr.split('\n');
     const tokenizerLine = lines.findIndex((l) => l.startsWith('tokenizer:'));
@@ -102,15 +102,15 @@ describe('tokenfilter demo', () => {
     expect(readFileSync(join(out, 'index.html'), 'utf8')).toMatch(/tokenfilter demo[\s\S]*SAE labels vs gold/);
   }, 300_000);
 
-  it('with --bilm-from-labeler, the labeler LM is the biLM\'s forward half', async () => {
-    const out = join(root, 'from-labeler');
-    const { code, stderr } = await demo(['--out', out, ...TINY, '--bilm-from-labeler', '--quiet']);
+  it('with --bilm-from-labeller, the labeller LM is the biLM\'s forward half', async () => {
+    const out = join(root, 'from-labeller');
+    const { code, stderr } = await demo(['--out', out, ...TINY, '--bilm-from-labeller', '--quiet']);
     expect(code, stderr).toBe(0);
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
     const bilm = report.chain.classifier.bilm;
-    expect(bilm.forward_is_labeler).toBe(true);
-    expect([bilm.layers, bilm.d_model, bilm.context]).toEqual([1, 32, 32]);
-    expect(bilm.final_loss.forward).toBeNull();
+    expect(bilm.forwardIsLabeller).toBe(true);
+    expect([bilm.layers, bilm.dModel, bilm.context]).toEqual([1, 32, 32]);
+    expect(bilm.finalLoss.forward).toBeNull();
     checkRuns(report);
   }, 300_000);
 
@@ -123,11 +123,11 @@ describe('tokenfilter demo', () => {
     expect(report.labels).toBe('gold');
     expect(report.chain).toBeNull();
     checkRuns(report);
-    expect(report.matched_fraction).toBeGreaterThan(0.1);
-    expect(report.matched_fraction).toBeLessThan(0.3);
+    expect(report.matchedFraction).toBeGreaterThan(0.1);
+    expect(report.matchedFraction).toBeLessThan(0.3);
     const mask = report.runs.find((r: Run) => r.mode === 'mask');
-    expect(mask.filtered_by_domain.medical.filtered).toBe(mask.filtered_by_domain.medical.tokens);
-    expect(mask.filtered_by_domain.biology.filtered).toBe(0);
+    expect(mask.filteredByDomain.medical.filtered).toBe(mask.filteredByDomain.medical.tokens);
+    expect(mask.filteredByDomain.biology.filtered).toBe(0);
   }, 300_000);
 
   it('exits 2 with a clear message for bad options', async () => {

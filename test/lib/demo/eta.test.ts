@@ -10,8 +10,8 @@ describe('stagePlan', () => {
   it('is the reference at the reference settings, and scales each stage with the settings that drive it', () => {
     expect(stagePlan({ ...REFERENCE_SETTINGS, labels: 'sae' })).toEqual(REFERENCE_STAGE_SECONDS);
     const r = REFERENCE_SETTINGS;
-    const plan = stagePlan({ ...r, labelerSteps: r.labelerSteps / 2, labelerBatch: r.labelerBatch / 2, steps: r.steps * 2, labelDocuments: r.labelDocuments * 3, labels: 'sae' });
-    expect(plan.labeler_lm).toBeCloseTo(REFERENCE_STAGE_SECONDS.labeler_lm / 4, 12);
+    const plan = stagePlan({ ...r, labellerSteps: r.labellerSteps / 2, labellerBatch: r.labellerBatch / 2, steps: r.steps * 2, labelDocuments: r.labelDocuments * 3, labels: 'sae' });
+    expect(plan.labeller_lm).toBeCloseTo(REFERENCE_STAGE_SECONDS.labeller_lm / 4, 12);
     expect(plan.train_remove).toBeCloseTo(REFERENCE_STAGE_SECONDS.train_remove * 2, 12);
     expect(plan.sae_labels).toBeCloseTo(REFERENCE_STAGE_SECONDS.sae_labels * 3, 12);
     expect(plan.sae).toBe(REFERENCE_STAGE_SECONDS.sae);

@@ -68,14 +68,14 @@ describe('runFilteringExperiment', () => {
     const medicalShare = results.corpus!.trainDomainFraction.medical;
     for (const run of Object.values(results.runs)) {
       for (const d of ['general', 'medical', 'biology']) expect(run.loss[d]).toBeGreaterThan(0);
-      if (run.mode === 'baseline') expect(run.flagged_fraction).toBe(0);
+      if (run.mode === 'baseline') expect(run.flaggedFraction).toBe(0);
       else if (run.series === 'ladder') {
         // domain labels flag exactly the medical documents' tokens
-        expect(run.filter_stats!.forget!.recall).toBe(1);
+        expect(run.filterStats!.forget!.recall).toBe(1);
         // a dropped document also drops its <|endoftext|>, which belongs to no domain
-        if (run.mode === 'document') expect(run.filter_stats!.forget!.precision).toBeGreaterThan(0.98);
-        else expect(run.filter_stats!.forget!.precision).toBe(1);
-        expect(Math.abs(run.flagged_fraction - medicalShare)).toBeLessThan(0.05);
+        if (run.mode === 'document') expect(run.filterStats!.forget!.precision).toBeGreaterThan(0.98);
+        else expect(run.filterStats!.forget!.precision).toBe(1);
+        expect(Math.abs(run.flaggedFraction - medicalShare)).toBeLessThan(0.05);
       }
     }
     // the training stream is the corpus's own mixture and larger than the biggest model needs
@@ -85,16 +85,16 @@ describe('runFilteringExperiment', () => {
     // moving 20% of the oracle's flags off and as many on keeps the flagged share and errs on 2 × 20% of it
     const noisy = results.runs['noise-remove-0.2-1x16-s1'];
     const clean = results.runs['remove-1x16-s1'];
-    expect(noisy.flagged_fraction).toBeCloseTo(clean.flagged_fraction, 10);
-    expect(Math.abs(noisy.flag_error_rate! - 0.4 * clean.flagged_fraction)).toBeLessThan(0.005);
-    expect(results.runs['remove-1x16-s1'].flag_error_rate).toBe(0);
+    expect(noisy.flaggedFraction).toBeCloseTo(clean.flaggedFraction, 10);
+    expect(Math.abs(noisy.flagErrorRate! - 0.4 * clean.flaggedFraction)).toBeLessThan(0.005);
+    expect(results.runs['remove-1x16-s1'].flagErrorRate).toBe(0);
     for (const s of results.slowdowns) expect(s.slowdown !== null || typeof s.note === 'string').toBe(true);
     // masking learns from fewer tokens than the baseline at the same steps
     const base = results.runs['baseline-1x32-s1'];
     const mask = results.runs['mask-1x32-s1'];
     expect(mask.steps).toBe(base.steps);
-    expect(mask.train_supervised_tokens).toBeLessThan(base.train_supervised_tokens);
-    expect(existsSync(mask.model_path)).toBe(true);
+    expect(mask.trainSupervisedTokens).toBeLessThan(base.trainSupervisedTokens);
+    expect(existsSync(mask.modelPath)).toBe(true);
     expect(existsSync(join(out, 'filtered', 'mask-1x32-s1'))).toBe(false);
     const onDisk = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
     expect(Object.keys(onDisk.runs).length).toBe(12);
@@ -186,15 +186,15 @@ describe('runFilteringExperiment on the mixed stream', () => {
     const ladderFraction = results.extra.ladder_fraction as number;
     for (const size of ['1x16', '1x32']) {
       const base = results.runs[`baseline-${size}-s1`];
-      expect(base.train_supervised_tokens).toBe(base.steps * B * T);
+      expect(base.trainSupervisedTokens).toBe(base.steps * B * T);
       for (const mode of ['document', 'mask', 'remove']) {
         const run = results.runs[`${mode}-${size}-s1`];
         expect(run.match).toBe('supervised');
         // every mode flags the share the token flags take (a document filter to within its last document)
-        expect(Math.abs(run.flagged_fraction - ladderFraction)).toBeLessThan(mode === 'document' ? 0.05 : 1e-9);
+        expect(Math.abs(run.flaggedFraction - ladderFraction)).toBeLessThan(mode === 'document' ? 0.05 : 1e-9);
         // the filtered run learned from as many supervised tokens as the baseline, within one batch
-        expect(run.train_supervised_tokens).toBeGreaterThanOrEqual(base.train_supervised_tokens);
-        expect(run.train_supervised_tokens - base.train_supervised_tokens).toBeLessThan(B * T);
+        expect(run.trainSupervisedTokens).toBeGreaterThanOrEqual(base.trainSupervisedTokens);
+        expect(run.trainSupervisedTokens - base.trainSupervisedTokens).toBeLessThan(B * T);
         if (mode !== 'document') expect(run.steps).toBeGreaterThan(base.steps);
         for (const d of ['mixed_medical', 'mixed_retain', 'medical', 'biology', 'general']) expect(run.loss[d]).toBeGreaterThan(0);
       }

@@ -7,7 +7,7 @@ import { Tokenizer } from '../../../lib/data/tokenizer.js';
 import { readShard } from '../../../lib/data/shard.js';
 import { SideFileKind, readSideFile, sideFilePathFor } from '../../../lib/data/side_file.js';
 import { buildMixedCorpus } from '../../../lib/experiment/mixed_corpus.js';
-import { FORGET_LABEL, NO_DOMAIN } from '../../../lib/experiment/domain_corpus.js';
+import { FORGET_LABEL, UNLABELLED } from '../../../lib/data/domains.js';
 
 /** corpus/<domain>.<split>.jsonl.gz: documents of lines of sentences; every word names its domain and split. */
 function writeCorpus(dir: string): void {
@@ -46,7 +46,7 @@ describe('buildMixedCorpus', () => {
     let checked = 0;
     for (let i = 0; i < train.tokens.length; i++) {
       if (train.tokens[i] === tokenizer.eotId) {
-        expect(labels[i]).toBe(NO_DOMAIN);
+        expect(labels[i]).toBe(UNLABELLED);
         continue;
       }
       const piece = tokenizer.decode([train.tokens[i]]).trim().toLowerCase();

@@ -5,9 +5,9 @@ import { seedGroups, spreadOf, spreadText } from '../../../lib/experiment/seed_s
 const size = { layers: 1, dModel: 32, heads: 1 };
 function run(id: string, mode: ExperimentRun['mode'], seed: number, medical: number, biology: number, series: ExperimentRun['series'] = 'ladder', filter: ExperimentRun['filter'] = null): ExperimentRun {
   return {
-    id, series, mode, size, seed, params: 1, non_embedding_params: 1, filter, flag_error_rate: null, flagged_fraction: mode === 'baseline' ? 0 : 0.2,
-    filter_stats: null, steps: 10, train_tokens: 100, train_supervised_tokens: 80, train_flops: 1e9, final_train_loss: 1,
-    loss: { medical, biology }, ci95: {}, seconds: 1, train_seconds: 1, model_path: '',
+    id, series, mode, size, seed, params: 1, nonEmbeddingParams: 1, filter, flagErrorRate: null, flaggedFraction: mode === 'baseline' ? 0 : 0.2,
+    filterStats: null, steps: 10, trainTokens: 100, trainSupervisedTokens: 80, trainFlops: 1e9, finalTrainLoss: 1,
+    loss: { medical, biology }, ci95: {}, seconds: 1, trainSeconds: 1, modelPath: '',
   };
 }
 

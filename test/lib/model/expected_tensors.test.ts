@@ -12,7 +12,8 @@ import { BiLM, BILM_FORMAT } from '../../../lib/classify/bilm.js';
 import { Tokenizer } from '../../../lib/data/tokenizer.js';
 import { resolveTransformerConfig } from '../../../lib/model/config.js';
 import { CHECKPOINT_FORMAT, loadCheckpoint } from '../../../lib/model/checkpoint.js';
-import { MAX_LOAD_PARAMETERS, transformerParameterCount, transformerTensorShapes } from '../../../lib/model/expected_tensors.js';
+import { MAX_LOAD_PARAMETERS, transformerTensorShapes } from '../../../lib/model/expected_tensors.js';
+import { transformerParameterCount } from '../../../lib/model/parameter_count.js';
 import { writeSafetensors } from '../../../lib/model/safetensors.js';
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, Transformer } from '../../../lib/model/transformer.js';
 
@@ -46,7 +47,8 @@ describe('model files are checked before allocation', () => {
       const config = resolveTransformerConfig(options);
       const model = Transformer.uninitialized(config);
       expect(transformerTensorShapes(config)).toEqual(model.tensorInfo().map((t) => [t.name, t.shape]));
-      expect(transformerParameterCount(config)).toBe(model.native.paramCount());
+      expect(transformerParameterCount(config).total).toBe(model.native.paramCount());
+      expect(model.parameterCount().total).toBe(model.native.paramCount());
     }
   });
 

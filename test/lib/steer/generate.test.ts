@@ -19,17 +19,17 @@ describe('decode with a KV cache', () => {
     const tokens = Uint32Array.from({ length: T }, () => r.below(CONFIG.vocabSize));
     const full = await model.logits(tokens);
     const V = CONFIG.vocabSize;
-    const cache = model.native.newCache();
+    const cache = model.newDecodeCache();
     const prompt = 7;
-    let logits: Float32Array = await model.native.decode(cache, tokens.subarray(0, prompt));
+    let logits: Float32Array = await model.decode(cache, tokens.subarray(0, prompt));
     for (let t = prompt - 1; t < T; t++) {
       const want = full.subarray(t * V, (t + 1) * V);
       let worst = 0;
       for (let v = 0; v < V; v++) worst = Math.max(worst, Math.abs(logits[v] - want[v]));
       expect(worst, `seed ${seed}, position ${t}`).toBeLessThan(1e-4);
-      if (t + 1 < T) logits = await model.native.decode(cache, tokens.subarray(t + 1, t + 2));
+      if (t + 1 < T) logits = await model.decode(cache, tokens.subarray(t + 1, t + 2));
     }
-    expect(() => model.native.decode(cache, Uint32Array.of(1, 2, 3, 4, 5))).toThrow(/exceed the context of 24/);
+    expect(() => model.decode(cache, Uint32Array.of(1, 2, 3, 4, 5))).toThrow(/exceed the context of 24/);
   });
 
   it('greedy generation equals argmax of the full forward, token by token', async () => {
