@@ -71,7 +71,7 @@ const kinds = {
   },
   SparseAutoencoder: async (i) => {
     const sae = SparseAutoencoder.create({ dModel: 32, dSae: 128, kind: 'topk', k: 8, seed: i });
-    const model = sae.nativeModel();
+    const model = sae.trainingModel();
     await model.step(saeRows, 1e-3, 0.9, 0.999, 1e-8);
     retained?.push(model);
   },
