@@ -93,7 +93,7 @@ async function selectLatents(shards: string[], model: Transformer, sae: SparseAu
     origin += tokens.length;
   }
   const chosen = selector.select({ top: options.select, by: options.rank });
-  if (chosen.length === 0) throw new TokenfilterError('E_OPTION', 'no latent fires specifically on gold label 1 (score >= 1, support >= 20): more data or another layer?');
+  if (chosen.length === 0) throw new TokenfilterError('E_OPTION', `no latent fires specifically on gold label 1 (score >= ${SELECT_DEFAULTS.minScore}, support >= ${SELECT_DEFAULTS.minSupport}): more data or another layer?`);
   const tokenizer = options.tokenizer ? await Tokenizer.load(options.tokenizer) : undefined;
   const audit = chosen.map((s: LatentScore) => ({
     ...s,
