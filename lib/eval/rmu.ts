@@ -190,45 +190,16 @@ export async function rmu(model: Transformer, forget: BatchSource, retain: Batch
 
       // forget: d/dh mean_t ‖h_t − c·u‖² = 2 (h_t − c·u) / N_f
       const hf = await target.hiddenStates(f.value.inputs, layer, fShape);
-      const nf = hf.length / C;
-      const df = new Float32Array(hf.length);
-      let forgetLoss = 0;
-      for (let i = 0; i < hf.length; i++) {
-        const e = hf[i] - c * u[i % C];
-        forgetLoss += e * e;
-        df[i] = (2 * e) / nf;
-      }
-      forgetLoss /= nf;
+      const { loss: forgetLoss, grad: df } = meanSquaredDistance(hf, (i) => c * u[i % C], 1, C);
       // retain: α · d/dh mean_t ‖h_t − h_t^frozen‖² = 2α (h_t − h_t^frozen) / N_r
       const hr = await target.hiddenStates(r.value.inputs, layer, rShape);
       const hz = await frozen.hiddenStates(r.value.inputs, layer, rShape);
-      const nr = hr.length / C;
-      const dr = new Float32Array(hr.length);
-      let retainLoss = 0;
-      for (let i = 0; i < hr.length; i++) {
-        const e = hr[i] - hz[i];
-        retainLoss += e * e;
-        dr[i] = (2 * alpha * e) / nr;
-      }
-      retainLoss /= nr;
+      const { loss: retainLoss, grad: dr } = meanSquaredDistance(hr, (i) => hz[i], alpha, C);
 
       target.zeroGradients();
       await target.hiddenStateBackward(f.value.inputs, layer, df, fShape);
       await target.hiddenStateBackward(r.value.inputs, layer, dr, rShape);
-      const grads = target.getGradients();
-      const correction1 = 1 - beta1 ** step;
-      const correction2 = 1 - beta2 ** step;
-      tensors.forEach((t, k) => {
-        const { m, v } = moments[k];
-        for (let i = 0; i < t.size; i++) {
-          const j = t.offset + i;
-          const g = grads[j];
-          m[i] = beta1 * m[i] + (1 - beta1) * g;
-          v[i] = beta2 * v[i] + (1 - beta2) * g * g;
-          const p = params[j] * (1 - lr * weightDecay);
-          params[j] = p - (lr * (m[i] / correction1)) / (Math.sqrt(v[i] / correction2) + eps);
-        }
-      });
+      adamwOnSlices(params, target.getGradients(), tensors, moments, step, { lr, beta1, beta2, eps, weightDecay });
       target.setParameters(params);
       const point = { step, forgetLoss, retainLoss, loss: forgetLoss + alpha * retainLoss };
       curve.push(point);
@@ -251,6 +222,46 @@ export async function rmu(model: Transformer, forget: BatchSource, retain: Batch
     lr,
     model: target,
   };
+}
+
+/**
+ * Mean over the N = h.length / C rows of ‖h_t − target_t‖² and its gradient scaled by `weight`:
+ * grad_i = 2·weight·(h_i − target(i)) / N. h: [N, C] flattened; target(i) gives element i's target.
+ */
+function meanSquaredDistance(h: Float32Array, target: (i: number) => number, weight: number, C: number): { loss: number; grad: Float32Array } {
+  const n = h.length / C;
+  const grad = new Float32Array(h.length);
+  let loss = 0;
+  for (let i = 0; i < h.length; i++) {
+    const e = h[i] - target(i);
+    loss += e * e;
+    grad[i] = (2 * weight * e) / n;
+  }
+  return { loss: loss / n, grad };
+}
+
+/** One bias-corrected AdamW step (decoupled weight decay, no clipping) over the given slices of `params`, in place. */
+function adamwOnSlices(
+  params: Float32Array,
+  grads: Float32Array,
+  tensors: readonly { offset: number; size: number }[],
+  moments: readonly { m: Float32Array; v: Float32Array }[],
+  step: number,
+  h: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number },
+): void {
+  const correction1 = 1 - h.beta1 ** step;
+  const correction2 = 1 - h.beta2 ** step;
+  tensors.forEach((t, k) => {
+    const { m, v } = moments[k];
+    for (let i = 0; i < t.size; i++) {
+      const j = t.offset + i;
+      const g = grads[j];
+      m[i] = h.beta1 * m[i] + (1 - h.beta1) * g;
+      v[i] = h.beta2 * v[i] + (1 - h.beta2) * g * g;
+      const p = params[j] * (1 - h.lr * h.weightDecay);
+      params[j] = p - (h.lr * (m[i] / correction1)) / (Math.sqrt(v[i] / correction2) + h.eps);
+    }
+  });
 }
 
 function iteratorOf(source: BatchSource, name: string): AsyncIterator<Batch> | Iterator<Batch> {

@@ -194,6 +194,32 @@ export function resolveTrainOptions(options: TrainOptions, batchCount: number | 
   };
 }
 
+
+/** Reads batches from an iterable or async iterable, counting how many it has handed out. */
+class BatchReader {
+  position = 0;
+  private readonly iterator: AsyncIterator<Batch> | Iterator<Batch>;
+
+  constructor(batches: Iterable<Batch> | AsyncIterable<Batch>) {
+    const source = batches as Partial<AsyncIterable<Batch> & Iterable<Batch>>;
+    if (typeof source[Symbol.asyncIterator] === 'function') this.iterator = source[Symbol.asyncIterator]!();
+    else if (typeof source[Symbol.iterator] === 'function') this.iterator = source[Symbol.iterator]!();
+    else throw new CodedTypeError('batches must be an iterable or async iterable of batches');
+  }
+
+  /** The next batch, or undefined when the source has ended. */
+  async next(): Promise<Batch | undefined> {
+    const r = await this.iterator.next();
+    if (r.done) return undefined;
+    this.position++;
+    return r.value;
+  }
+
+  async close(): Promise<void> {
+    await this.iterator.return?.();
+  }
+}
+
 /**
  * Trains `model` on `batches` (an iterable or async iterable of {@link Batch}) with AdamW,
  * cosine schedule with warm-up, global-norm clipping and gradient accumulation. The loss of a
@@ -225,24 +251,12 @@ export async function trainMasked(
 
   const { flag: cancel, dispose } = nativeCancelFlag(o.signal, 'training');
 
-  const source = batches as Partial<AsyncIterable<Batch> & Iterable<Batch>>;
-  const iterator: AsyncIterator<Batch> | Iterator<Batch> =
-    typeof source[Symbol.asyncIterator] === 'function'
-      ? source[Symbol.asyncIterator]!()
-      : typeof source[Symbol.iterator] === 'function'
-        ? source[Symbol.iterator]!()
-        : (() => { throw new CodedTypeError('batches must be an iterable or async iterable of batches'); })();
-  let position = 0;
-  const next = async (): Promise<Batch | undefined> => {
-    const r = await iterator.next();
-    if (r.done) return undefined;
-    position++;
-    return r.value;
-  };
+  const reader = new BatchReader(batches);
+  const next = () => reader.next();
   try {
-    while (position < state.batchesConsumed) {
+    while (reader.position < state.batchesConsumed) {
       if ((await next()) === undefined)
-        throw new CodedRangeError(`batches ended after ${position} batches; the checkpoint had consumed ${state.batchesConsumed}`);
+        throw new CodedRangeError(`batches ended after ${reader.position} batches; the checkpoint had consumed ${state.batchesConsumed}`);
     }
     let exhausted = false;
     while (!exhausted && (o.steps === undefined || state.step < o.steps)) {
@@ -251,7 +265,7 @@ export async function trainMasked(
       while (group.length < o.accumulation) {
         const b = await next();
         if (b === undefined) { exhausted = true; break; }
-        validateBatch(b, model.config.vocabSize, `batches[${position - 1}]`);
+        validateBatch(b, model.config.vocabSize, `batches[${reader.position - 1}]`);
         group.push(b);
       }
       if (group.length === 0) break;
@@ -271,7 +285,7 @@ export async function trainMasked(
       const seconds = (performance.now() - t0) / 1000;
       const loss = r.supervised > 0 ? r.lossSum / r.supervised : 0;
       state.step += 1;
-      state.batchesConsumed = position;
+      state.batchesConsumed = reader.position;
       state.tokens += r.tokens;
       state.supervisedTokens += r.supervised;
       for (const b of group) state.flops += b.batch * b.context * model.flopsPerToken(b.context);
@@ -294,7 +308,7 @@ export async function trainMasked(
       await checkpoint(o.checkpointPath);
   } finally {
     dispose();
-    await iterator.return?.();
+    await reader.close();
   }
   const elapsedMs = performance.now() - started;
   return {
