@@ -8,7 +8,9 @@
  *    demo's stand-in for the paper's LLM judge of latent explanations), their mean and std;
  * 3. weak labels ({@link labelShards}): the paper's rule (≥ minLatents chosen latents above
  *    mean + z·std, then spans grown to neighbours with a positive activation) on a labelled
- *    subset, `labelDocuments` other random training documents (written as their own shard), as the paper labels a subset of its corpus for classifier training;
+ *    subset, one random window of `probeTokens` from each of `labelDocuments` other random
+ *    training documents (written as their own shard; the probe reads exactly these windows), as
+ *    the paper labels a subset of its corpus for classifier training;
  * 4. classifier ({@link trainBiLMProbe}): a biLM on the whole training shard (two new
  *    models, or the labeller LM as its forward half unless `separateBilm`) and a
  *    logistic token probe trained on the subset's SAE labels (layer and max-F1 threshold chosen
@@ -23,7 +25,6 @@ import { join } from 'node:path';
 import { shardDocuments, labelsFromSideFile, UNLABELLED } from '../classify/labels.js';
 import { binaryMetrics, precisionRecallCurve, type BinaryMetrics } from '../classify/metrics.js';
 import { Random } from '../data/random.js';
-import { windowOf } from '../classify/sampling.js';
 import type { TokenClassifier } from '../classify/token_classifier.js';
 import { trainBiLMProbe } from '../classify/train_bilm_probe.js';
 import { readSideFile, SideFileKind, sideFilePathFor } from '../data/side_file.js';
@@ -76,7 +77,7 @@ export interface SaeChainSettings {
   bilmBatch: number;
   /**
    * Documents SAE-labelled for the probe, of which `probeValDocuments` (at most a quarter)
-   * validate it; the probe reads a random window of `probeTokens` of each.
+   * validate it; each is labelled, and read by the probe, in one random window of `probeTokens`.
    */
   labelDocuments: number;
   probeValDocuments: number;
@@ -178,7 +179,7 @@ interface Labeller {
   path: string;
 }
 
-/** The SAE sample and the labelled subset, whole documents drawn in a seeded random order. */
+/** The SAE sample (whole documents) and the labelled subset (a window of each document), drawn in a seeded random order. */
 interface ChainDocuments {
   sample: LabelledTokens;
   subset: LabelledTokens;
@@ -255,7 +256,7 @@ async function trainLabeller(inputs: SaeChainInputs, log: Log): Promise<Labeller
   return { model: trained.model, summary: trained.summary, path };
 }
 
-/** Step 2a: the SAE sample (`saeSampleTokens` of whole documents) and the labelled subset after it. */
+/** Step 2a: the SAE sample (`saeSampleTokens` of whole documents) and the labelled subset (windows of the documents after it). */
 function chainDocuments(s: SaeChainSettings, train: LabelledTokens, eotId: number): ChainDocuments {
   // documents in a seeded random order: the corpus is laid out topic by topic, so a prefix would be narrow
   const docs = shardDocuments(train.tokens, eotId);
@@ -270,12 +271,26 @@ function chainDocuments(s: SaeChainSettings, train: LabelledTokens, eotId: numbe
       `${docs.length} training documents leave ${Math.max(0, subsetDocs)} after the SAE sample of ${sampleDocs}: too few to train and validate a probe on ` +
         `(at least 4 are needed: lower saeSampleTokens or use more documents)`,
     );
-  // each picked document followed by end-of-text, with its slice of the gold labels
-  const gather = (pick: readonly number[]) =>
-    joinDocuments(pick.map((i) => ({ ids: docs[i].tokens, labels: train.labels.subarray(docs[i].start, docs[i].start + docs[i].tokens.length) })), {
-      eotId, separator: 'after', separatorLabel: UNLABELLED,
-    });
-  return { sample: gather(order.slice(0, sampleDocs)), subset: gather(order.slice(sampleDocs, sampleDocs + subsetDocs)), sampleDocs, subsetDocs, valDocs };
+  // each picked document (or one random window of it) followed by end-of-text, with its slice of the gold labels
+  const windows = new Random(s.seed + 9);
+  const gather = (pick: readonly number[], window = Infinity) =>
+    joinDocuments(
+      pick.map((i) => {
+        const { start, tokens } = docs[i];
+        const [from, length] = windowSpan(tokens.length, window, windows);
+        return { ids: tokens.subarray(from, from + length), labels: train.labels.subarray(start + from, start + from + length) };
+      }),
+      { eotId, separator: 'after', separatorLabel: UNLABELLED },
+    );
+  // the probe reads one window of probeTokens per labelled document: only that window is labelled
+  const subset = gather(order.slice(sampleDocs, sampleDocs + subsetDocs), s.probeTokens);
+  return { sample: gather(order.slice(0, sampleDocs)), subset, sampleDocs, subsetDocs, valDocs };
+}
+
+/** Offset and length of a random window of at most `window` tokens in a document of `length` (the whole document when it fits). */
+function windowSpan(length: number, window: number, random: Random): [number, number] {
+  if (length <= window) return [0, length];
+  return [Math.floor(random.next() * (length - window + 1)), window];
 }
 
 /** Step 2b: an SAE on the labeller's last layer over the sample, medical latents chosen on its gold labels. */
@@ -331,8 +346,9 @@ async function trainChainClassifier(
   const { settings: s, out, tokenizer } = inputs;
   const random = new Random(s.seed);
   const documents = random.shuffle(labelsFromSideFile(labels.shard, { labelsPath: labels.path }));
-  const probeVal = documents.slice(0, valDocs).map((d) => windowOf(d, s.probeTokens, random));
-  const probeTrain = documents.slice(valDocs).map((d) => windowOf(d, s.probeTokens, random));
+  // the subset's documents are already one window of probeTokens each (chainDocuments)
+  const probeVal = documents.slice(0, valDocs);
+  const probeTrain = documents.slice(valDocs);
   const bilmPath = join(out, 'classifier', 'bilm.safetensors');
   const path = join(out, 'classifier', 'token.safetensors');
   log(
