@@ -31,6 +31,7 @@ import { readSideFile, SideFileKind, sideFilePathFor } from '../data/side_file.j
 import type { Tokenizer } from '../data/tokenizer.js';
 import type { LabelledTokens } from '../eval/domain_loss.js';
 import { fitSaeLabeller, type SaeLabeller } from '../label/sae_labeller.js';
+import type { RuleCandidates } from '../label/rule_choice.js';
 import type { TrainSummary } from '../model/train.js';
 import type { Transformer } from '../model/transformer.js';
 import { runLabel } from '../stages/label.js';
@@ -58,8 +59,13 @@ export interface SaeChainSettings {
   saeK: number;
   saeSteps: number;
   saeSampleTokens: number;
-  /** Latents kept (best AUROC on the sample), and the labelling rule. */
+  /** Latents kept (best AUROC on the sample). */
   saeTop: number;
+  /**
+   * The labelling rule: chosen on the SAE sample among these z × minLatents pairs (best F1
+   * against the sample's gold labels, `chooseRule` in lib/label/rule_choice.ts), or, when null, `z` and `minLatents`.
+   */
+  ruleCandidates: RuleCandidates | null;
   z: number;
   minLatents: number;
   /**
@@ -133,7 +139,8 @@ export interface SaeChainReport {
     selected: { latent: number; auroc: number; ratioScore: number; precisionOnSample: number; contexts: string[] }[];
   };
   saeLabels: {
-    rule: { z: number; minLatents: number };
+    /** The rule applied, and how it was set: chosen on the SAE sample (with its F1 there) or fixed. */
+    rule: { z: number; minLatents: number; chosenOnSample: { f1: number; candidates: number } | null };
     /** The labelled subset (a shard) and its label side file. */
     shard: string;
     path: string;
@@ -202,8 +209,13 @@ export async function runSaeChain(inputs: SaeChainInputs): Promise<SaeChainResul
   log(`labeller LM: final loss ${labeller.summary.finalLoss.toFixed(3)} (${timer.lap('labeller_lm')})`);
   const docs = chainDocuments(s, inputs.train, tokenizer.eotId);
   const sae = await fitChainSae(inputs, labeller, docs, log);
-  log(`SAE: explained variance ${sae.fit.training!.explainedVariance.toFixed(3)}; ${sae.fit.latents.length} latents chosen (best AUROC ${sae.fit.latents[0].auroc.toFixed(3)}) (${timer.lap('sae')})`);
-  const labels = await weakLabels(inputs, labeller.model, sae.fit, docs);
+  const { rule } = sae;
+  const ruleNote = rule.chosenOnSample ? ` chosen on the sample (F1 ${rule.chosenOnSample.f1.toFixed(3)} there, best of ${rule.chosenOnSample.candidates})` : '';
+  log(
+    `SAE: explained variance ${sae.fit.training!.explainedVariance.toFixed(3)}; ${sae.fit.latents.length} latents chosen (best AUROC ${sae.fit.latents[0].auroc.toFixed(3)}); ` +
+      `rule z ${rule.z}, ≥ ${rule.minLatents} latents${ruleNote} (${timer.lap('sae')})`,
+  );
+  const labels = await weakLabels(inputs, labeller.model, sae.fit, rule, docs);
   const g = labels.vsGold;
   log(
     `SAE labels: ${docs.subsetDocs} documents, ${(100 * labels.labelled / labels.tokens).toFixed(1)}% of ${labels.tokens} tokens labelled; ` +
@@ -233,7 +245,7 @@ export async function runSaeChain(inputs: SaeChainInputs): Promise<SaeChainResul
         sampleTokens: docs.sample.tokens.length, selected: sae.selected,
       },
       saeLabels: {
-        rule: { z: s.z, minLatents: s.minLatents }, shard: labels.shard, path: labels.path, documents: docs.subsetDocs,
+        rule, shard: labels.shard, path: labels.path, documents: docs.subsetDocs,
         labelledFraction: labels.labelled / labels.tokens, vsGold: labels.vsGold,
       },
       classifier: classifier.report,
@@ -302,11 +314,16 @@ async function fitChainSae(inputs: SaeChainInputs, labeller: Labeller, docs: Cha
   const fit = await fitSaeLabeller({
     model: labeller.model, layer, tokens: sample.tokens, labels: forgetLabels(sample.labels),
     dSae: s.saeLatents, k: s.saeK, steps: s.saeSteps, seed: s.seed, select: { top: s.saeTop }, signal: inputs.signal,
+    ...(s.ruleCandidates ? { rules: s.ruleCandidates, eotId: tokenizer.eotId } : {}),
     onProgress: (p) => {
       if (p.step % 250 === 0 || p.step === s.saeSteps)
         log(`  SAE step ${p.step}/${s.saeSteps} explained variance ${p.explainedVariance.toFixed(3)}, L0 ${p.l0.toFixed(1)}, dead ${p.dead}`);
     },
   });
+  const chosen = fit.rule?.best;
+  const rule: SaeChainReport['saeLabels']['rule'] = chosen
+    ? { z: chosen.z, minLatents: chosen.minLatents, chosenOnSample: { f1: chosen.f1, candidates: fit.rule!.candidates.length } }
+    : { z: s.z, minLatents: s.minLatents, chosenOnSample: null };
   const path = join(out, 'sae', 'sae.safetensors');
   await fit.sae.save(path, { layer: String(layer), model: labeller.path });
   const selected = fit.latents.map((l) => ({
@@ -316,18 +333,18 @@ async function fitChainSae(inputs: SaeChainInputs, labeller: Labeller, docs: Cha
     precisionOnSample: l.precision,
     contexts: fit.selector.topContexts(l.latent).map((c) => tokenizer.decode(sample.tokens.subarray(Math.max(0, c.position - 8), c.position + 3))),
   }));
-  await writeFileAtomic(join(out, 'sae', 'latents.json'), JSON.stringify({ layer, latents: selected, mean: [...fit.mean], std: [...fit.std], z: s.z, minLatents: s.minLatents }, null, 1) + '\n');
-  return { fit, layer, path, selected };
+  await writeFileAtomic(join(out, 'sae', 'latents.json'), JSON.stringify({ layer, latents: selected, mean: [...fit.mean], std: [...fit.std], z: rule.z, minLatents: rule.minLatents }, null, 1) + '\n');
+  return { fit, layer, path, selected, rule };
 }
 
 /** Step 3: the rule's weak labels on the subset (label stage), graded against its gold labels. */
-async function weakLabels(inputs: SaeChainInputs, labeller: Transformer, fit: SaeLabeller, docs: ChainDocuments) {
+async function weakLabels(inputs: SaeChainInputs, labeller: Transformer, fit: SaeLabeller, rule: { z: number; minLatents: number }, docs: ChainDocuments) {
   const { settings: s, out, tokenizer } = inputs;
   const shard = join(out, 'data', 'labelled_000000.bin');
   await writeLabelledShard(shard, docs.subset, tokenizer);
   const labelled = await runLabel({
     shards: [shard], out: join(out, 'sae-labels'), model: labeller, layer: s.labellerLayers, sae: fit.sae, latents: fit.latents.map((l) => l.latent),
-    mean: fit.mean, std: fit.std, z: s.z, minLatents: s.minLatents, context: s.labellerContext, batch: 16, signal: inputs.signal,
+    mean: fit.mean, std: fit.std, z: rule.z, minLatents: rule.minLatents, context: s.labellerContext, batch: 16, signal: inputs.signal,
   });
   if (labelled.labelled === 0 || labelled.labelled >= labelled.tokens - docs.subsetDocs)
     throw new CodedRangeError(
