@@ -29,10 +29,14 @@ export const REFERENCE_STAGE_SECONDS: Readonly<Record<string, number>> = Object.
 
 /** The settings that each stage's work grows with (the demo's options of the same names). */
 export interface WorkSettings {
+  labellerLayers: number;
+  labellerDim: number;
   labellerSteps: number;
   labellerBatch: number;
   saeSteps: number;
   labelDocuments: number;
+  bilmLayers: number;
+  bilmDim: number;
   bilmSteps: number;
   bilmBatch: number;
   steps: number;
@@ -41,15 +45,20 @@ export interface WorkSettings {
 
 /** The settings of the reference run (the defaults it measured). */
 export const REFERENCE_SETTINGS: Readonly<WorkSettings> = Object.freeze({
-  labellerSteps: 800, labellerBatch: 16, saeSteps: 800, labelDocuments: 1000, bilmSteps: 800, bilmBatch: 16, steps: 400, batch: 16,
+  labellerLayers: 4, labellerDim: 256, labellerSteps: 800, labellerBatch: 16, saeSteps: 800, labelDocuments: 1000,
+  bilmLayers: 2, bilmDim: 128, bilmSteps: 800, bilmBatch: 16, steps: 400, batch: 16,
 });
 
-/** The settings whose product each stage's time is taken to be proportional to (stages not listed: fixed). */
+/**
+ * The settings whose product each stage's time is taken to be proportional to (stages not
+ * listed: fixed); a model's cost per token as its layers × width² (a width listed twice).
+ */
 const SCALES_WITH: Readonly<Record<string, readonly (keyof WorkSettings)[]>> = Object.freeze({
-  labeller_lm: ['labellerSteps', 'labellerBatch'],
+  labeller_lm: ['labellerSteps', 'labellerBatch', 'labellerLayers', 'labellerDim', 'labellerDim'],
   sae: ['saeSteps'],
   sae_labels: ['labelDocuments'],
-  classifier: ['bilmSteps', 'bilmBatch'],
+  classifier: ['bilmSteps', 'bilmBatch', 'bilmLayers', 'bilmDim', 'bilmDim'],
+  scoring: ['bilmLayers', 'bilmDim', 'bilmDim'],
   train_baseline: ['steps', 'batch'],
   train_document: ['steps', 'batch'],
   train_mask: ['steps', 'batch'],

@@ -18,6 +18,15 @@ describe('stagePlan', () => {
     expect(plan.scoring).toBe(REFERENCE_STAGE_SECONDS.scoring);
   });
 
+  it('scales the model stages with layers × width²', () => {
+    const r = REFERENCE_SETTINGS;
+    const plan = stagePlan({ ...r, labellerLayers: r.labellerLayers * 3, labellerDim: r.labellerDim / 2, bilmLayers: r.bilmLayers / 2, bilmDim: r.bilmDim * 2, labels: 'sae' });
+    expect(plan.labeller_lm).toBeCloseTo((REFERENCE_STAGE_SECONDS.labeller_lm * 3) / 4, 12);
+    expect(plan.classifier).toBeCloseTo(REFERENCE_STAGE_SECONDS.classifier * 2, 12);
+    expect(plan.scoring).toBeCloseTo(REFERENCE_STAGE_SECONDS.scoring * 2, 12);
+    expect(plan.train_baseline).toBe(REFERENCE_STAGE_SECONDS.train_baseline);
+  });
+
   it('leaves out the SAE chain with gold labels', () => {
     const plan = stagePlan({ ...REFERENCE_SETTINGS, labels: 'gold' });
     expect(Object.keys(plan)).toEqual(['tokenizer', 'shards', 'train_baseline', 'train_document', 'train_mask', 'train_remove']);
