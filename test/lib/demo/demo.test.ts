@@ -63,6 +63,8 @@ describe('tokenfilter demo', () => {
     // by default the classifier's biLM is two new models of the --bilm-* shape
     expect(chain.classifier.bilm.forwardIsLabeller).toBe(false);
     expect([chain.classifier.bilm.layers, chain.classifier.bilm.dModel, chain.classifier.bilm.context]).toEqual([1, 16, 32]);
+    // the probe reads the biLM's final norm (layer = blocks + 1)
+    expect(chain.classifier.layer).toBe(2);
     expect(chain.sae.selected.length).toBeGreaterThan(0);
     expect(chain.sae.selected.length).toBeLessThanOrEqual(8);
     for (const a of [chain.saeLabels.vsGold, chain.classifier.vsGold, chain.classifier.vsSaeLabels])
