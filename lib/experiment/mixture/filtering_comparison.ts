@@ -58,7 +58,7 @@ export interface ComparisonSettings {
 export const COMPARISON_DEFAULTS = Object.freeze({
   rmuSteps: 400,
   attackBudget: 0.15,
-  attackLrs: [3e-4, 1e-3, 3e-3],
+  attackLrs: [3e-4, 1e-3, 3e-3, 1e-2],
   attackBatch: 8,
   attackEvalEvery: 20,
 });

@@ -29,6 +29,7 @@ import { measureSeparability, type Separability } from './separability.js';
 import { alignability, itiSteering, steeringSweep, type Alignability, type DomainLossTable, type SteeringPoint } from './steering_sweep.js';
 import { checkComparisonSettings, runFilteringComparison, type ComparisonSettings, type FilteringComparison } from './filtering_comparison.js';
 import { DOMAINS } from '../../data/domains.js';
+import { relocateResults } from './relocate_results.js';
 
 /** Options of {@link runMixtureExperiment}; defaults in {@link MIXTURE_DEFAULTS}. */
 export interface MixtureExperimentOptions {
@@ -141,10 +142,16 @@ export interface MixtureResults {
   comparison?: FilteringComparison;
 }
 
-/** Reads `results.json` of a study folder, or null. */
+/**
+ * Reads `results.json` of a study folder, or null. A folder copied or moved from where it was
+ * written reads its own model files (see {@link relocateResults}).
+ */
 export async function readMixtureResults(out: string): Promise<MixtureResults | null> {
   const path = join(out, 'results.json');
-  return existsSync(path) ? (JSON.parse(await readFile(path, 'utf8')) as MixtureResults) : null;
+  if (!existsSync(path)) return null;
+  const results = JSON.parse(await readFile(path, 'utf8')) as MixtureResults;
+  relocateResults(results, out);
+  return results;
 }
 
 async function saveResults(out: string, results: MixtureResults): Promise<void> {
