@@ -8,7 +8,8 @@
 import { writeFileAtomic } from '../data/atomic_file.js';
 import { join } from 'node:path';
 import { predictLoss } from '../eval/scaling.js';
-import { sizeName, type ExperimentRun, type FilteringExperimentResults } from './filtering_experiment.js';
+import type { ExperimentRun, FilteringExperimentResults } from './experiment_results.js';
+import { sizeName } from './model_size.js';
 import type { AttackRecord } from './attack_stage.js';
 import type { McqSummary } from './mcq_stage.js';
 import { chartSvg, type ChartSeries } from './svg_chart.js';
