@@ -14,6 +14,7 @@ import type { DomainCorpus } from './domain_corpus.js';
 import type { FilteringExperimentOptions, ResolvedOptions } from './experiment_options.js';
 import type { MixedCorpus } from './mixed_corpus.js';
 import type { ModelSize } from './model_size.js';
+import type { StreamBuild } from './stream_builds.js';
 import type { ComputeMatch } from './training_schedule.js';
 
 /** One trained model in `results.json`. */
@@ -78,6 +79,8 @@ export interface FilteringExperimentResults {
   /** Baseline fits of held-out loss against training FLOPs, per domain (seed means). */
   fits: Record<string, PowerLawFit> | null;
   slowdowns: SlowdownRecord[];
+  /** Every build of the training stream, oldest first, with why it was built and what it set aside (absent in results from before it was recorded). */
+  streamBuilds?: StreamBuild[];
   /** Extra stages (attacks, multiple choice, …) store their records here by name. */
   extra: Record<string, unknown>;
 }

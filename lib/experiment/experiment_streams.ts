@@ -17,28 +17,26 @@ import { buildDomainCorpus } from './domain_corpus.js';
 import type { ResolvedOptions } from './experiment_options.js';
 import type { FilteringExperimentResults } from './experiment_results.js';
 import { buildMixedCorpus } from './mixed_corpus.js';
-import { trainTokensFor } from './model_size.js';
+import { sizeName, trainTokensFor } from './model_size.js';
+import { hasStreamWork, streamBuildReason, streamDigest, supersedeStreamWork, type StreamBuild } from './stream_builds.js';
 
 /**
  * The training and held-out streams (`o.stream`: mixed or single-domain documents): enough
- * training tokens for the largest size, built once and reused; a folder keeps one stream kind.
+ * training tokens for the largest size, built once and reused, rebuilt (and the build recorded,
+ * stream_builds.ts) when more are needed; a folder keeps one stream kind.
  */
 export async function experimentStreams(o: ResolvedOptions, results: FilteringExperimentResults, tokenizer: Tokenizer, save: () => Promise<void>, log: (line: string) => void) {
-  const maxTokens = Math.max(o.minTrainTokens, ...o.sizes.map((s) => trainTokensFor(s, o, tokenizer.vocabSize)));
-  const dataDir = join(o.out, 'data');
   const built = results.corpus ? (results.corpus.stream ?? 'documents') : null;
   if (built !== null && built !== o.stream && Object.keys(results.runs).length > 0)
     throw new TokenfilterError('E_OPTION', `${o.out} holds runs on the ${built} stream; use another --out for --stream ${o.stream}`);
-  if (!results.corpus || built !== o.stream || results.corpus.trainTokens < maxTokens || !existsSync(results.corpus.train)) {
-    log(`corpus: building the ${o.stream} stream from ${o.data}/corpus into ${dataDir} (${(maxTokens / 1e6).toFixed(1)}M training tokens)`);
-    await rm(join(dataDir, 'train.scores8.side'), { force: true });
-    const corpusOptions = { data: o.data, out: dataDir, trainTokens: Math.ceil(maxTokens * 1.05), valTokensPerDomain: o.valTokensPerDomain, seed: o.seeds[0], signal: o.signal };
-    results.corpus = o.stream === 'mixed'
-      ? await buildMixedCorpus(tokenizer, { ...corpusOptions, valMixedTokens: o.valMixedTokens })
-      : await buildDomainCorpus(tokenizer, corpusOptions);
+  const needs = [...o.sizes.map((s) => ({ tokens: trainTokensFor(s, o, tokenizer.vocabSize), by: `ladder size ${sizeName(s)}` })), { tokens: o.minTrainTokens, by: 'minTrainTokens' }]
+    .reduce((a, b) => (b.tokens > a.tokens ? b : a));
+  const reason = streamBuildReason(results.corpus, o.stream, needs.tokens, needs.by);
+  if (reason !== null) {
+    await buildStream(o, results, tokenizer, needs.tokens, reason, log);
     await save();
   }
-  const corpus = results.corpus;
+  const corpus = results.corpus!;
   const train = readLabelledShard(corpus.train);
   // held-out mixed documents: 0 = a retain-domain token, 1 = a medical token (by its gold span)
   const valMixed = 'valMixed' in corpus ? readLabelledShard(corpus.valMixed) : null;
@@ -49,6 +47,34 @@ export async function experimentStreams(o: ResolvedOptions, results: FilteringEx
     val: readLabelledShard(corpus.val),
     valMixed,
   };
+}
+
+/**
+ * Builds the stream (enough for `maxTokens`, with a 5% margin) and records the build; work done
+ * on a different earlier stream is moved aside (stream_builds.ts).
+ */
+async function buildStream(o: ResolvedOptions, results: FilteringExperimentResults, tokenizer: Tokenizer, maxTokens: number, reason: string, log: (line: string) => void): Promise<void> {
+  const dataDir = join(o.out, 'data');
+  const at = new Date().toISOString();
+  const before = JSON.stringify(results, null, 2) + '\n';
+  const trained = Object.keys(results.runs).length;
+  log(`corpus: ${results.corpus ? 'rebuilding' : 'building'} the ${o.stream} stream from ${o.data}/corpus into ${dataDir} (${(maxTokens / 1e6).toFixed(1)}M training tokens): ${reason}`);
+  await rm(join(dataDir, 'train.scores8.side'), { force: true });
+  const requestedTokens = Math.ceil(maxTokens * 1.05);
+  const corpusOptions = { data: o.data, out: dataDir, trainTokens: requestedTokens, valTokensPerDomain: o.valTokensPerDomain, seed: o.seeds[0], signal: o.signal };
+  results.corpus = o.stream === 'mixed'
+    ? await buildMixedCorpus(tokenizer, { ...corpusOptions, valMixedTokens: o.valMixedTokens })
+    : await buildDomainCorpus(tokenizer, corpusOptions);
+  const sha256 = await streamDigest(results.corpus);
+  const last = results.streamBuilds?.at(-1);
+  const same = last !== undefined && last.sha256.train === sha256.train && last.sha256.val === sha256.val;
+  let superseded: StreamBuild['superseded'] = null;
+  if (hasStreamWork(results) && same) log(`corpus: the rebuilt stream is byte for byte the one the ${trained} runs so far trained on; they stand`);
+  else if (hasStreamWork(results)) {
+    superseded = await supersedeStreamWork(o.out, results, before, at);
+    log(`corpus: the ${superseded.runs.length} runs so far, their models, checkpoints, scores and attacks came from the old stream: moved to ${join(o.out, superseded.folder)}; they are trained again`);
+  }
+  (results.streamBuilds ??= []).push({ at, stream: o.stream, reason, requestedTokens, trainTokens: results.corpus.trainTokens, sha256, superseded });
 }
 
 /** A shard's tokens and its label side file. */
