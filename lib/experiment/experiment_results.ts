@@ -66,6 +66,14 @@ export interface SlowdownRecord {
   note?: string;
 }
 
+/** A token classifier's precision, recall and F1 on one kind of validation text (paragraph or sentence mixes), at its threshold. */
+export interface ValidationF1 {
+  name: string;
+  precision: number;
+  recall: number;
+  f1: number;
+}
+
 /** Everything the experiment measured (`results.json`). */
 export interface FilteringExperimentResults {
   version: 1;
@@ -73,7 +81,8 @@ export interface FilteringExperimentResults {
   backend: BackendInfo;
   options: Omit<FilteringExperimentOptions, 'onLog' | 'signal'>;
   corpus: DomainCorpus | MixedCorpus | null;
-  classifier: { path: string; threshold: number; layer: number } | null;
+  /** The token classifier behind the scores, with its metrics on each kind of validation text at its own threshold (absent in older results); null for domain labels. */
+  classifier: { path: string; threshold: number; layer: number; validation?: ValidationF1[] } | null;
   threshold: number | null;
   runs: Record<string, ExperimentRun>;
   /** Baseline fits of held-out loss against training FLOPs, per domain (seed means). */

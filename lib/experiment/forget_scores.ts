@@ -12,13 +12,13 @@ import { SideFileKind, readSideFile, sideFilePathFor, sideFileScores } from '../
 import type { Tokenizer } from '../data/tokenizer.js';
 import { corpusTokenizer, domainTrainTexts } from '../stages/tokenize.js';
 import type { ResolvedOptions } from './experiment_options.js';
-import type { FilteringExperimentResults } from './experiment_results.js';
+import type { FilteringExperimentResults, ValidationF1 } from './experiment_results.js';
 
 /** The classifier's tokenizer, or (domain labels) the given one, or one trained on the corpus (tokenize stage). */
 export async function experimentTokenizer(o: ResolvedOptions, results: FilteringExperimentResults): Promise<{ tokenizer: Tokenizer; classifier: TokenClassifier | null }> {
   if (o.labels === 'classifier') {
     const classifier = await TokenClassifier.load(o.classifier!);
-    results.classifier = { path: o.classifier!, threshold: classifier.threshold, layer: classifier.layer };
+    results.classifier = { path: o.classifier!, threshold: classifier.threshold, layer: classifier.layer, validation: validationF1(classifier.report) };
     return { tokenizer: classifier.bilm.tokenizer, classifier };
   }
   const tokenizer = await corpusTokenizer({
@@ -46,4 +46,16 @@ export async function forgetScores(
   });
   const side = readSideFile(sideFilePathFor(join(scoresDir, 'train.bin'), SideFileKind.ScoresUint8), { expectTokens: labels.length });
   return sideFileScores(side);
+}
+
+/**
+ * The metrics per validation kind a token classifier file keeps from training (`report.chosen.kinds`,
+ * TokenClassifier.train); empty for a file without them.
+ */
+export function validationF1(report: unknown): ValidationF1[] {
+  const kinds = (report as { chosen?: { kinds?: unknown } } | null)?.chosen?.kinds;
+  if (!Array.isArray(kinds)) return [];
+  return kinds
+    .filter((k): k is ValidationF1 => k !== null && typeof k === 'object' && typeof k.name === 'string' && [k.precision, k.recall, k.f1].every((v) => typeof v === 'number'))
+    .map((k) => ({ name: k.name, precision: k.precision, recall: k.recall, f1: k.f1 }));
 }
