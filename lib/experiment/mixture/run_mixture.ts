@@ -27,7 +27,7 @@ import { backendInfo } from '../../native.js';
 import { buildMixtureCorpus, shareWeights, type Domain, type MixtureCorpus } from './mixture_corpus.js';
 import { measureSeparability, type Separability } from './separability.js';
 import { alignability, itiSteering, steeringSweep, type Alignability, type DomainLossTable, type SteeringPoint } from './steering_sweep.js';
-import { checkComparisonSettings, runFilteringComparison, type ComparisonSettings, type FilteringComparison } from './filtering_comparison.js';
+import { checkComparisonResumable, checkComparisonSettings, runFilteringComparison, type ComparisonSettings, type FilteringComparison } from './filtering_comparison.js';
 import { DOMAINS } from '../../data/domains.js';
 import { relocateResults } from './relocate_results.js';
 
@@ -251,6 +251,7 @@ export async function runMixtureExperiment(options: MixtureExperimentOptions): P
   const { onLog: _l, signal: _s, ...recorded } = o;
   const results: MixtureResults = (await readMixtureResults(o.out)) ?? { version: 1, updated: '', options: recorded, backend: backendInfo(), runs: {} };
   checkResumable(results, o);
+  if (o.compare !== false) checkComparisonResumable(results, o.compare === true ? {} : o.compare, o.out);
   await makeFolder(join(o.out, 'models'), 'out/models');
   results.options = recorded;
   results.backend = backendInfo();

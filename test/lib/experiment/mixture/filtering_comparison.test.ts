@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCaptured } from '../../cli/run_captured.js';
-import { bestSteeredShare, checkComparisonSettings, COMPARISON_DEFAULTS } from '../../../../lib/experiment/mixture/filtering_comparison.js';
+import { bestSteeredShare, checkComparisonResumable, checkComparisonSettings, COMPARISON_DEFAULTS } from '../../../../lib/experiment/mixture/filtering_comparison.js';
 import { comparisonTable, rateCell } from '../../../../lib/experiment/mixture/comparison_report.js';
 import type { AttackRecord } from '../../../../lib/experiment/attack_stage.js';
 import { readShard } from '../../../../lib/data/shard.js';
@@ -69,6 +69,13 @@ describe('tokenfilter mixture --compare', () => {
     const again = await runCaptured(...argv);
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout).comparison).toEqual(comparison);
+    // a comparison is not continued with other attack or RMU settings; nothing is written
+    const before = readFileSync(join(out, 'results.json'), 'utf8');
+    const other = argv.map((v, i) => (argv[i - 1] === '--rmu-steps' ? '5' : argv[i - 1] === '--attack-lrs' ? '1e-3' : v));
+    const refused = await runCaptured(...other);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/holds a comparison made with rmuSteps 4, attackLrs 0.001,0.01; this run asks for rmuSteps 5, attackLrs 0.001 /);
+    expect(readFileSync(join(out, 'results.json'), 'utf8')).toBe(before);
     const tables = readFileSync(join(out, 'tables.md'), 'utf8');
     expect(tables).toMatch(/## Against filtering/);
     expect(tables).toMatch(/\| token removal \(filtering\) \|/);
@@ -87,6 +94,11 @@ describe('tokenfilter mixture --compare', () => {
     expect(() => checkComparisonSettings({ attackLrs: [] })).toThrow(/attackLrs/);
     expect(() => checkComparisonSettings({ shar: 0.1 })).toThrow(/unknown comparison setting 'shar'/);
     expect(() => bestSteeredShare({ runs: {} } as never)).toThrow(/needs a finished run at a medical share above 0/);
+    const recorded = { comparison: { share: 0.2, settings: { ...COMPARISON_DEFAULTS }, seeds: { 1: {} } } } as never;
+    expect(() => checkComparisonResumable(recorded, {}, 'o')).not.toThrow();
+    expect(() => checkComparisonResumable(recorded, { share: 0.1, rmuSteps: 9 }, 'o')).not.toThrow(); // another share starts over
+    expect(() => checkComparisonResumable(recorded, { attackBudget: 0.3 }, 'o')).toThrow(/o holds a comparison made with attackBudget 0.15; this run asks for attackBudget 0.3/);
+    expect(() => checkComparisonResumable({ comparison: { share: 0.2, settings: {}, seeds: {} } } as never, { rmuSteps: 9 }, 'o')).not.toThrow(); // nothing finished yet
     const noCompare = await runCaptured('mixture', '--data', join(dir, 'data'), '--out', join(dir, 'x'), '--rmu-steps', '3');
     expect(noCompare.code).toBe(2);
     expect(noCompare.stderr).toMatch(/need --compare/);
