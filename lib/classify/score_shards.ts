@@ -20,6 +20,7 @@ import { SideFileKind, sideFilePathFor, writeSideFile } from '../data/side_file.
 import { shardDocuments } from './labels.js';
 import { describeScoreMethod, type ScoreMethod } from './score_method.js';
 import { TokenClassifier } from './token_classifier.js';
+import type { Reading } from './reading.js';
 import type { DeviceOptions } from '../device.js';
 import { CodedRangeError } from '../errors.js';
 
@@ -74,8 +75,11 @@ export interface ShardScoreStats {
 export interface ShardScoreRecord extends ShardRecordCore<ScoreSettings> {
   input: string;
   classifier: { path: string; sha256: string };
-  /** What the scores are: the classifier's scoring method (raw probe, smoothed or segmented; score_method.ts) and its short name. */
-  scoring: { method: ScoreMethod; name: string };
+  /**
+   * What the scores are: the classifier's scoring method (raw probe, smoothed or segmented;
+   * score_method.ts), its short name, and how the biLM read the documents (reading.ts).
+   */
+  scoring: { method: ScoreMethod; name: string; reading: Reading };
   stats: ShardScoreStats;
 }
 
@@ -176,7 +180,7 @@ async function scoreOneShard(
   await writeSideFile(output, scores, { kind: SideFileKind.ScoresUint8, tokenizer });
   return {
     classifier: identity,
-    scoring: { method: classifier.method, name: describeScoreMethod(classifier.method) },
+    scoring: { method: classifier.method, name: describeScoreMethod(classifier.method), reading: classifier.reading },
     stats: {
       tokens: tokens.length,
       documents: documents.length,

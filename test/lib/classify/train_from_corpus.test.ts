@@ -49,7 +49,8 @@ describe('trainClassifierFromCorpus', () => {
     const again = join(data, 'again.safetensors');
     const reused = await trainClassifierFromCorpus({ ...options, out: again, bilm: report.files.bilm });
     expect(reused.files.bilm).toBe(report.files.bilm);
-    expect(reused.bilm.trainTokensPerDirection).toBe(0);
+    expect(reused.bilm).toEqual({ source: 'loaded', path: report.files.bilm, parametersPerDirection: report.bilm.parametersPerDirection, nonEmbeddingPerDirection: report.bilm.nonEmbeddingPerDirection });
+    expect(report.bilm.source).toBe('pretrained');
     const second = await TokenClassifier.load(again);
     expect(Array.from(second.probe.weights)).toEqual(Array.from(classifier.probe.weights));
     expect(second.threshold).toBe(classifier.threshold);
