@@ -20,7 +20,8 @@ import { SideFileKind, sideFilePathFor, writeSideFile } from '../data/side_file.
 import { shardDocuments } from './labels.js';
 import { describeScoreMethod, type ScoreMethod } from './score_method.js';
 import { TokenClassifier } from './token_classifier.js';
-import type { Reading } from './reading.js';
+import { planReading, type Reading } from './reading.js';
+import { boundaryIds } from './segmentation.js';
 import type { DeviceOptions } from '../device.js';
 import { CodedRangeError } from '../errors.js';
 
@@ -58,7 +59,10 @@ export interface ScoreShardsProgress {
 export interface ShardScoreStats {
   tokens: number;
   documents: number;
-  /** Documents longer than the biLM's context, read in overlapping windows. */
+  /**
+   * Documents read in overlapping windows: under the window reading those longer than the
+   * biLM's context, under the sentence reading those with a sentence longer than it.
+   */
   windowedDocuments: number;
   /** Tokens left without a score: always 0 (recorded so audits can check). */
   cutTokens: number;
@@ -184,10 +188,16 @@ async function scoreOneShard(
     stats: {
       tokens: tokens.length,
       documents: documents.length,
-      windowedDocuments: documents.filter((d) => d.tokens.length > context).length,
+      windowedDocuments: windowedDocuments(documents, context, classifier.reading, tokenizer),
       cutTokens: 0,
       meanScore: scored > 0 ? sum / scored : 0,
       seconds: (performance.now() - started) / 1000,
     },
   };
+}
+
+/** Documents the biLM reads in overlapping windows under `reading`: some piece keeps fewer positions than it reads. */
+function windowedDocuments(documents: readonly { tokens: Uint32Array }[], context: number, reading: Reading, tokenizer: TokenClassifier['bilm']['tokenizer']): number {
+  const table = reading === 'sentence' ? boundaryIds(tokenizer) : undefined;
+  return documents.filter((d) => planReading(d.tokens, context, reading, table).some((p) => p.keepTo - p.keepFrom < p.length)).length;
 }

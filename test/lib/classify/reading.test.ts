@@ -9,6 +9,7 @@ import { scoreShards } from '../../../lib/classify/score_shards.js';
 import { Boundary, boundaryIds } from '../../../lib/classify/segmentation.js';
 import { TokenClassifier } from '../../../lib/classify/token_classifier.js';
 import { writeShard } from '../../../lib/data/shard.js';
+import { readSideFile, sideFileScores } from '../../../lib/data/side_file.js';
 import { GENERAL, MEDICAL, tinyBiLM } from './fixtures.js';
 
 /** A text of several sentences (one longer than the tiny biLM's context of 16) and a line break. */
@@ -121,11 +122,24 @@ describe('token classifiers under sentence reading', () => {
     await writeProbeFile(old, { ...file, reading: undefined });
     expect((await TokenClassifier.load(old)).reading).toBe('window');
     // the scoring stage reads as the classifier does and records it
+    // (a second document longer than the context, made of short sentences)
+    const short = tokenizer.encode('the king ate. '.repeat(8));
+    expect(short.length).toBeGreaterThan(bilm.forward.config.context);
     const shard = join(dir, 'a.bin');
-    await writeShard(shard, Uint32Array.from([tokenizer.eotId, ...doc]), { tokenizer });
+    await writeShard(shard, Uint32Array.from([tokenizer.eotId, ...doc, tokenizer.eotId, ...short]), { tokenizer });
     const result = await scoreShards({ shards: [shard], classifier: path, out: join(dir, 'scores') });
     expect(result.processed[0].scoring.reading).toBe('sentence');
     expect(JSON.parse(readFileSync(join(dir, 'scores', 'a.score.json'), 'utf8')).scoring.reading).toBe('sentence');
+    // the scores are the saved reading's, and only a document with a sentence longer than the context counts as windowed
+    const stored = sideFileScores(readSideFile(join(dir, 'scores', 'a.scores8.side')));
+    const expectedScores = (await loaded.scoreDocuments([doc]))[0];
+    for (let t = 0; t < doc.length; t++) expect(Math.abs(stored[1 + t] - expectedScores[t])).toBeLessThanOrEqual(0.5 / 255 + 1e-6);
+    expect(result.windowedDocuments).toBe(1);
+    const windowPath = join(dir, 'window.safetensors');
+    await windowed.save(windowPath);
+    const byWindows = await scoreShards({ shards: [shard], classifier: windowPath, out: join(dir, 'scores-window') });
+    expect(byWindows.processed[0].scoring.reading).toBe('window');
+    expect(byWindows.windowedDocuments).toBe(2);
   });
 
   it('refuses an unknown reading before training', async () => {
