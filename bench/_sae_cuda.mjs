@@ -8,16 +8,7 @@
 import { cudaBackend } from '../dist/native.js';
 import { SparseAutoencoder } from '../dist/label/sae.js';
 import { cudaPeakTflops } from './_cuda_peak.mjs';
-
-function randomArray(n, seed) {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    out[i] = s / 2 ** 32 - 0.5;
-  }
-  return out;
-}
+import { randomArray } from './_random.mjs';
 
 // worst |gpu - cpu| over every 97th entry, against the limit for the precision (inputs in [-0.5, 0.5))
 function check(cpu, gpu, D, precision, name) {

@@ -12,16 +12,7 @@ import { SparseAutoencoder } from '../dist/label/sae.js';
 import { trainSae } from '../dist/label/train_sae.js';
 import { cpuClockPeakGflops, gemmPeakGflops } from './_peak.mjs';
 import { runCudaSae } from './_sae_cuda.mjs';
-
-function randomArray(n, seed) {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    out[i] = s / 2 ** 32 - 0.5;
-  }
-  return out;
-}
+import { randomArray } from './_random.mjs';
 
 const clocks = {
   wall: () => Number(process.hrtime.bigint()) / 1e9,

@@ -121,8 +121,13 @@ export { summariseMcq, normalisedScores } from './eval/mcq_summary.js';
 export type { McqNormalisation, McqGroupScore, McqBreakdown, McqScoredQuestion } from './eval/mcq_summary.js';
 
 // experiments
-export { runFilteringExperiment, readExperimentResults, parseModelSize, sizeName, EXPERIMENT_DEFAULTS } from './experiment/filtering_experiment.js';
-export type { FilteringExperimentOptions, FilteringExperimentResults, ExperimentRun, ModelSize, SlowdownRecord } from './experiment/filtering_experiment.js';
+export { runFilteringExperiment } from './experiment/filtering_experiment.js';
+export { EXPERIMENT_DEFAULTS } from './experiment/experiment_options.js';
+export type { FilteringExperimentOptions } from './experiment/experiment_options.js';
+export { readExperimentResults } from './experiment/experiment_results.js';
+export type { FilteringExperimentResults, ExperimentRun, SlowdownRecord } from './experiment/experiment_results.js';
+export { parseModelSize, sizeName } from './experiment/model_size.js';
+export type { ModelSize } from './experiment/model_size.js';
 export { buildDomainCorpus } from './experiment/domain_corpus.js';
 export type { DomainCorpus, DomainCorpusOptions } from './experiment/domain_corpus.js';
 export { buildMixedCorpus, labelWebDocument } from './experiment/mixed_corpus.js';

@@ -10,6 +10,7 @@
  * L latents of an SAE, S selected latents, D input width of an SAE.
  * @module
  */
+import type { SaeConfig } from './label/sae.js';
 
 /** A shared Int32Array word the native loop polls; 1 means stop (lib/abort.ts `nativeCancelFlag`). */
 export type NativeCancel = Int32Array | undefined;
@@ -117,19 +118,6 @@ export interface NativeCudaTransformer extends NativeTransformer {
   device(): 'cuda';
 }
 
-/** The SAE config the binding reads (sae_binding.cc `construct`). */
-export interface NativeSaeConfig {
-  dModel: number;
-  dSae: number;
-  kind: 'topk' | 'jumprelu';
-  k: number;
-  l0Coefficient: number;
-  bandwidth: number;
-  auxCoefficient: number;
-  auxK: number;
-  deadAfter: number;
-}
-
 /** Losses of one SAE step (sae_binding.cc `stats_object`). */
 export interface NativeSaeStats {
   mse: number;
@@ -158,7 +146,8 @@ export interface NativeSaeModel {
 
 /** The `sae` namespace (sae_binding.cc). */
 export interface NativeSae {
-  SaeModel: new (config: NativeSaeConfig) => NativeSaeModel;
+  /** Reads every field of the resolved config as is (sae_binding.cc `construct`). */
+  SaeModel: new (config: SaeConfig) => NativeSaeModel;
   /** JumpReLU codes of the selected latents: x [N, D] · encoder [D, S] → out [N, S]; rejects E_NOT_FINITE. */
   encodeSelected(x: Float32Array, dModel: number, scale: number, encoder: Float32Array, bias: Float32Array, threshold: Float32Array, out: Float32Array): Promise<void>;
   /** Keeps the k largest of each row of pre [N, L] into out (may be `pre`). */

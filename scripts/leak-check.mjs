@@ -13,6 +13,7 @@
 import { Tokenizer } from '../dist/data/tokenizer.js';
 import { SparseAutoencoder } from '../dist/label/sae.js';
 import { Transformer } from '../dist/model/transformer.js';
+import { randomArray } from '../bench/_random.mjs';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -42,16 +43,6 @@ const nativeMiB = () => {
   const { rss, heapTotal } = process.memoryUsage();
   return (rss - heapTotal) / 2 ** 20;
 };
-
-function randomArray(n, seed) {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    out[i] = s / 2 ** 32 - 0.5;
-  }
-  return out;
-}
 
 // One cycle per kind: everything created in it is unreachable when it returns.
 const B = 2, T = 16, V = 96;

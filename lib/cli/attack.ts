@@ -25,6 +25,8 @@ import {
   type LrSweepResult,
 } from '../eval/adversarial_finetune.js';
 import { Transformer } from '../model/transformer.js';
+import { readSteeringFile } from '../steer/steering_file.js';
+import type { Steering } from '../steer/steering.js';
 import { ProgressLine, UsageError, formatCount, numberOption, parseIntegerOption, writeJson, type CliIO } from './output.js';
 
 /** Loads a model; a missing or malformed file is a usage error naming the option. */
@@ -108,6 +110,8 @@ export interface AttackCommandOptions {
   maxEvalWindows?: number;
   pretrainingTokens?: number;
   seed: number;
+  /** JSON steering file kept applied at every evaluation of the attacked model (lib/steer/steering_file.ts). */
+  evalSteering?: string;
   out?: string;
   json?: boolean;
 }
@@ -132,6 +136,15 @@ function evalStream(path: string, contract: TokenizerContract): ForgetEvalStream
   }
 }
 
+/** The `--eval-steering` file, checked against the model; a bad file is a usage error naming it. */
+async function steeringArgument(path: string, model: Transformer): Promise<Steering> {
+  try {
+    return await readSteeringFile(path, model);
+  } catch (error) {
+    throw new UsageError(`--eval-steering ${(error as Error).message}`, { cause: error, code: errorCode(error) ?? 'E_OPTION', path });
+  }
+}
+
 /** Runs `finetune-attack`. */
 export async function attackCommand(options: AttackCommandOptions, io: CliIO): Promise<AttackCommandResult> {
   if ((options.targetLoss === undefined) === (options.baselineModel === undefined))
@@ -143,6 +156,7 @@ export async function attackCommand(options: AttackCommandOptions, io: CliIO): P
     await prepareFileOutputs([{ path: options.out, role: '--out' }], [
       { path: options.model, role: '--model' },
       ...(options.baselineModel !== undefined ? [{ path: options.baselineModel, role: '--baseline-model' }] : []),
+      ...(options.evalSteering !== undefined ? [{ path: options.evalSteering, role: '--eval-steering' }] : []),
       ...[...options.forget, options.eval].map((path) => ({ path, role: 'input shard' })),
     ]);
   const model = await loadModelArgument(options.model, '--model');
@@ -157,6 +171,7 @@ export async function attackCommand(options: AttackCommandOptions, io: CliIO): P
     throw new UsageError(`--max-tokens ${options.maxTokens} is smaller than one batch (${options.batch} × ${context} tokens)`);
   if (options.sweepTokens !== undefined && (!options.lrSweep || options.sweepTokens > options.maxTokens))
     throw new UsageError('--sweep-tokens needs --lr-sweep and must not exceed --max-tokens');
+  const evalSteering = options.evalSteering === undefined ? undefined : await steeringArgument(options.evalSteering, model);
   const evalOptions: ForgetLossOptions = { forgetLabel: options.forgetLabel, maxEvalWindows: options.maxEvalWindows };
   let targetLoss = options.targetLoss;
   if (options.baselineModel !== undefined) {
@@ -178,12 +193,15 @@ export async function attackCommand(options: AttackCommandOptions, io: CliIO): P
     evalStream: stream,
     evalEvery: options.evalEvery,
     pretrainingTokens: options.pretrainingTokens,
+    evalSteering,
     signal: io.signal, // Ctrl-C in the CLI (main.ts)
   };
   let sweep: LrSweepResult | null = null;
   let result: AdversarialFinetuneResult;
   try {
     io.stderr.write(`target forget loss ${targetLoss!.toFixed(4)}${options.baselineModel ? ` (baseline ${options.baselineModel})` : ''}\n`);
+    if (evalSteering)
+      io.stderr.write(`evaluating --model under steering from ${options.evalSteering} (${evalSteering.heads?.length ?? 0} heads, ${evalSteering.residual?.length ?? 0} residual layers; fine-tuning steps run unsteered)\n`);
     let lr = options.lr ?? FINETUNE_DEFAULT_LR;
     if (options.lrSweep) {
       const sweepTokens = options.sweepTokens ?? Math.max(options.batch * context, Math.floor(options.maxTokens / 4));
@@ -230,6 +248,7 @@ function printAttackResult(io: CliIO, options: AttackCommandOptions, result: Adv
     command: 'finetune-attack',
     model: options.model,
     baselineModel: options.baselineModel ?? null,
+    evalSteering: options.evalSteering ?? null,
     ...summary,
     sweep: sweep ? { bestLr: sweep.bestLr, runs: sweep.runs } : null,
     out: options.out ?? null,
@@ -271,6 +290,7 @@ export function registerAttack(program: Command, io: CliIO): void {
     .option('--max-eval-windows <n>', 'score at most this many windows per evaluation (default all)', int('--max-eval-windows', 1))
     .option('--pretraining-tokens <n>', 'tokens the model was pretrained on, to report the fraction', int('--pretraining-tokens', 1))
     .option('--seed <n>', 'seed of the batch order', int('--seed', 0), 0)
+    .option('--eval-steering <file>', 'JSON steering ({"heads": [{layer, head, vector}], "residual": [{layer, direction, keep}]}) kept on at every evaluation of --model (a defence at inference); training steps and --baseline-model run unsteered')
     .option('--out <path>', 'save the fine-tuned model here')
     .option('--json', 'print a JSON summary on stdout')
     .action(async (options: AttackCommandOptions) => {

@@ -5,7 +5,10 @@
  * @module
  */
 import type { Command } from 'commander';
-import { EXPERIMENT_DEFAULTS, parseModelSize, runFilteringExperiment, sizeName, type FilteringExperimentResults } from '../experiment/filtering_experiment.js';
+import { runFilteringExperiment } from '../experiment/filtering_experiment.js';
+import { EXPERIMENT_DEFAULTS } from '../experiment/experiment_options.js';
+import { readExperimentResults, type FilteringExperimentResults } from '../experiment/experiment_results.js';
+import { parseModelSize, sizeName } from '../experiment/model_size.js';
 import { writeExperimentReport } from '../experiment/experiment_report.js';
 import type { FilterMode } from '../filter/filter_tokens.js';
 import { checkOutputPaths } from '../data/output_path.js';
@@ -66,7 +69,6 @@ export async function experimentCommand(options: ExperimentCommandOptions, io: C
   const log = options.quiet ? () => {} : (line: string) => io.stderr.write(`${line}\n`);
   let results: FilteringExperimentResults;
   if (options.reportOnly) {
-    const { readExperimentResults } = await import('../experiment/filtering_experiment.js');
     const found = await readExperimentResults(options.out);
     if (!found) throw new UsageError(`${options.out}: no results.json to report on`);
     results = found;

@@ -12,6 +12,7 @@ import { runFilter } from '../stages/filter.js';
 import type { FilterMode } from '../filter/filter_tokens.js';
 import { ProgressLine, UsageError, formatCount, numberOption, writeJson, type CliIO } from './output.js';
 import { parseTask } from './task_index.js';
+import { printTaskSummary, taskSummary } from './task_summary.js';
 
 /** Options of `tokenfilter filter`, as the CLI parses them. */
 export interface FilterCommandOptions {
@@ -66,27 +67,16 @@ export async function filterCommand(shards: string[], options: FilterCommandOpti
     throw error;
   }
   progress.finish();
-  const summary = {
-    command: 'filter',
+  const summary = taskSummary('filter', result, {
     mode,
     threshold: result.threshold,
-    task: result.task,
-    processed: result.processed.length,
-    skipped: result.skipped.length,
-    tokens: result.tokens,
     flaggedTokens: result.flaggedTokens,
     flaggedFraction: result.tokens ? result.flaggedTokens / result.tokens : 0,
     supervisedTokens: result.supervisedTokens,
     documentsDropped: result.documentsDropped,
-    manifest: result.manifest,
-  };
-  if (options.json) writeJson(io, summary);
-  else
-    io.stdout.write(
-      `filtered ${summary.processed} shard(s) (${summary.skipped} already done): ${formatCount(summary.tokens)} tokens, ` +
-        `${(100 * summary.flaggedFraction).toFixed(2)}% flagged at threshold ${summary.threshold.toPrecision(4)}, ` +
-        `${summary.documentsDropped} documents dropped; manifest ${summary.manifest}\n`,
-    );
+  });
+  printTaskSummary(io, options.json, summary, 'filtered',
+    `${(100 * summary.flaggedFraction).toFixed(2)}% flagged at threshold ${summary.threshold.toPrecision(4)}, ${summary.documentsDropped} documents dropped`);
   return result;
 }
 

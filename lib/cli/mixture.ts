@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { MIXTURE_DEFAULTS, readMixtureResults, runMixtureExperiment, type MixtureResults } from '../experiment/mixture/run_mixture.js';
 import { mixtureTables, writeMixtureReport } from '../experiment/mixture/mixture_report.js';
-import type { ComparisonSettings } from '../experiment/mixture/filtering_comparison.js';
+import { COMPARISON_DEFAULTS, type ComparisonSettings } from '../experiment/mixture/filtering_comparison.js';
 import { UsageError, parseIntegerOption, writeJson, type CliIO } from './output.js';
 
 /** Options of `tokenfilter mixture`, as the CLI parses them. */
@@ -90,6 +90,7 @@ export async function mixtureCommand(options: MixtureCommandOptions, io: CliIO):
 /** Adds `mixture` to the program. */
 export function registerMixture(program: Command, io: CliIO): void {
   const d = MIXTURE_DEFAULTS;
+  const c = COMPARISON_DEFAULTS;
   const positive = (flag: string) => (v: string) => {
     const x = Number(v);
     if (v.trim() === '' || !Number.isFinite(x) || x <= 0) throw new UsageError(`${flag} must be a positive number, got '${v}'`);
@@ -117,9 +118,9 @@ export function registerMixture(program: Command, io: CliIO): void {
     .option('--samples <n>', 'medical prompts sampled with and without steering per model', int('--samples', 0), d.samples)
     .option('--compare', 'then compare with filtering at one share: token removal, ITI, RMU, and the fine-tuning tokens that bring medicine back')
     .option('--compare-share <pct>', 'medical share (percent) of the compared unfiltered model (default: the best alignability)', positive('--compare-share'))
-    .option('--rmu-steps <n>', 'comparison: RMU steps on the unfiltered model (default 400)', int('--rmu-steps'))
-    .option('--attack-budget <x>', 'comparison: attack tokens as a fraction of the pretraining tokens (default 0.15)', positive('--attack-budget'))
-    .option('--attack-lrs <list>', 'comparison: learning rates each attack sweeps (default 3e-4,1e-3,3e-3)')
+    .option('--rmu-steps <n>', `comparison: RMU steps on the unfiltered model (default ${c.rmuSteps})`, int('--rmu-steps'))
+    .option('--attack-budget <x>', `comparison: attack tokens as a fraction of the pretraining tokens (default ${c.attackBudget})`, positive('--attack-budget'))
+    .option('--attack-lrs <list>', `comparison: learning rates each attack sweeps (default ${c.attackLrs.join(',')})`)
     .option('--report-only', 'only rewrite the report from OUT/results.json')
     .option('--json', 'print results.json on stdout')
     .option('--quiet', 'no progress lines on stderr')

@@ -10,6 +10,7 @@ import type { ScoreShardsResult } from '../classify/score_shards.js';
 import { runScore } from '../stages/score.js';
 import { addDeviceOptions, deviceOptionsOf, type DeviceCommandOptions } from './device_option.js';
 import { parseTask } from './task_index.js';
+import { printTaskSummary, taskSummary } from './task_summary.js';
 import { ProgressLine, UsageError, formatCount, writeJson, type CliIO } from './output.js';
 
 /** Options of `tokenfilter score`, as the CLI parses them. */
@@ -45,22 +46,8 @@ export async function scoreCommand(shards: string[], options: ScoreCommandOption
     throw error;
   }
   progress.finish();
-  const summary = {
-    command: 'score',
-    task: result.task,
-    processed: result.processed.length,
-    skipped: result.skipped.length,
-    tokens: result.tokens,
-    windowedDocuments: result.windowedDocuments,
-    cutTokens: result.cutTokens,
-    manifest: result.manifest,
-  };
-  if (options.json) writeJson(io, summary);
-  else
-    io.stdout.write(
-      `scored ${summary.processed} shard(s) (${summary.skipped} already done): ${formatCount(summary.tokens)} tokens, ` +
-        `${summary.windowedDocuments} long documents read in overlapping windows, ${summary.cutTokens} tokens cut; manifest ${summary.manifest}\n`,
-    );
+  const summary = taskSummary('score', result, { windowedDocuments: result.windowedDocuments, cutTokens: result.cutTokens });
+  printTaskSummary(io, options.json, summary, 'scored', `${summary.windowedDocuments} long documents read in overlapping windows, ${summary.cutTokens} tokens cut`);
   return result;
 }
 

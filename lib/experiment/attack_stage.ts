@@ -16,7 +16,7 @@ import { adversarialFinetune, forgetLoss, lrSweepFinetune, type ForgetEvalStream
 import { domainLosses, type LabelledTokens } from '../eval/domain_loss.js';
 import { rmu } from '../eval/rmu.js';
 import { Transformer } from '../model/transformer.js';
-import type { ExperimentRun } from './filtering_experiment.js';
+import type { ExperimentRun } from './experiment_results.js';
 import { tokenizerMetadata } from '../model/model_tokenizer.js';
 import type { Steering } from '../steer/steering.js';
 import { DOMAINS, FORGET_LABEL, UNLABELLED } from '../data/domains.js';

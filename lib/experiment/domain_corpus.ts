@@ -16,7 +16,7 @@ import { Sfc32, permutation } from '../data/random.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import { joinDocuments, writeLabelledShard, type DocumentTokens, type JoinOptions } from '../stages/tokenize.js';
 import { DOMAINS, UNLABELLED } from '../data/domains.js';
-
+import type { LabelledTokens } from '../eval/domain_loss.js';
 
 /** Options of {@link buildDomainCorpus}. */
 export interface DomainCorpusOptions {
@@ -68,15 +68,25 @@ export async function buildDomainCorpus(tokenizer: Tokenizer, options: DomainCor
     }
   }
   const train = joinDocuments(chosen.map((ids, i) => ({ ids, labels: chosenDomains[i] })), EXPERIMENT_JOIN(tokenizer));
-  const trainPath = join(options.out, 'train.bin');
+  return writeTrainStream('documents', { ...train, documents: chosen.length }, val, tokenizer, options.out);
+}
+
+/**
+ * Writes a training stream to `out/train.bin` (with its label side file) and returns the record
+ * of it and the held-out stream `val`: what both stream kinds share.
+ */
+export async function writeTrainStream(
+  stream: 'documents' | 'mixed', train: LabelledTokens & { documents: number }, val: { path: string; tokens: number }, tokenizer: Tokenizer, out: string,
+): Promise<DomainCorpus> {
+  const trainPath = join(out, 'train.bin');
   await writeLabelledShard(trainPath, train, tokenizer);
   return {
-    stream: 'documents',
+    stream,
     train: trainPath,
     val: val.path,
     trainTokens: train.tokens.length,
     valTokens: val.tokens,
-    trainDocuments: chosen.length,
+    trainDocuments: train.documents,
     trainDomainFraction: domainFractions(train.labels),
   };
 }

@@ -8,12 +8,11 @@
 import { writeFileAtomic } from '../data/atomic_file.js';
 import { join } from 'node:path';
 import { predictLoss } from '../eval/scaling.js';
-import { sizeName, type ExperimentRun, type FilteringExperimentResults } from './filtering_experiment.js';
+import type { ExperimentRun, FilteringExperimentResults } from './experiment_results.js';
+import { sizeName } from './model_size.js';
 import type { AttackRecord } from './attack_stage.js';
-import type { McqSummary } from './mcq_stage.js';
 import { chartSvg, type ChartSeries } from './svg_chart.js';
-import { seedGroups, spreadText } from './seed_summary.js';
-import { DOMAINS, FORGET_FIRST } from '../data/domains.js';
+import { experimentTables } from './experiment_tables.js';
 
 /** Colours per mode, shared by every plot. */
 export const MODE_COLORS: Record<string, string> = { baseline: '#222222', document: '#8c8c8c', mask: '#4c78a8', remove: '#e45756', rmu: '#f58518' };
@@ -42,102 +41,6 @@ export async function writeExperimentReport(out: string, results: FilteringExper
     await writeFileAtomic(path, text);
   }
   return { html: join(out, 'index.html'), svgs: svgs.map(([name]) => join(out, name)), table };
-}
-
-/** Ladder and sweep tables as aligned text. */
-export function experimentTables(results: FilteringExperimentResults): string {
-  const runs = Object.values(results.runs);
-  const ladder = runs.filter((r) => r.series === 'ladder').sort(bySizeThenMode);
-  const baselineOf = (r: ExperimentRun) => results.runs[`baseline-${sizeName(r.size)}-s${r.seed}`];
-  const slowdown = new Map(results.slowdowns.filter((s) => (s.domain ?? 'medical') === 'medical').map((s) => [s.id, s]));
-  const mixed = ladder.some((r) => r.loss.mixed_medical !== undefined);
-  const mixedDomains = mixed ? ['mixed_medical', 'mixed_retain'] : [];
-  const ladderRows = ladder.map((r) => {
-    const b = baselineOf(r);
-    const s = slowdown.get(r.id);
-    return [
-      sizeName(r.size), String(r.seed), r.mode, compact(r.nonEmbeddingParams), r.trainFlops.toExponential(2), `${(100 * r.flaggedFraction).toFixed(1)}%`,
-      ...DOMAINS.map((d) => r.loss[d].toFixed(4)),
-      ...['medical', 'biology', 'general', ...mixedDomains].map((d) => (b && r.mode !== 'baseline' ? signed(r.loss[d] - b.loss[d]) : '')),
-      `${r.steps}`, compact(r.trainSupervisedTokens),
-      s ? (s.slowdown !== null ? `${s.slowdown.toPrecision(3)}×${s.extrapolation && s.extrapolation > 1 ? ' (extrap.)' : ''}` : 'n/a') : '',
-    ];
-  });
-  const o = results.options;
-  const parts = [
-    `Stream: ${results.corpus?.stream ?? 'documents'}; compute matched on ${o.match === 'steps' || o.match === undefined && ladder.every((r) => !r.match) ? 'steps (same compute)' : "the baseline's supervised tokens"}; document filter: ${results.classifier && o.documentScores !== 'mean' ? 'document classifier' : 'mean token score'}; ladder flags ${results.extra.ladder_fraction !== undefined ? `${(100 * (results.extra.ladder_fraction as number)).toFixed(1)}% of training tokens in every mode` : 'at the threshold'}`,
-    '',
-    'Ladder (compute-optimal, held-out loss in nats/token)',
-    align(['size', 'seed', 'mode', 'non-emb', 'FLOPs', 'filtered', ...DOMAINS, ...FORGET_FIRST.map((d) => `Δ ${d}`), ...mixedDomains.map((d) => `Δ ${d}`), 'steps', 'supervised', 'slowdown'], ladderRows),
-  ];
-  const groups = seedGroups(results);
-  if (groups.length > 0) {
-    const domains = ['medical', 'biology', 'general', ...mixedDomains];
-    parts.push('', 'Seed means ± half-range (Δ against the same seed\'s baseline; slowdown per held-out loss)');
-    parts.push(align(['series', 'size', 'mode', 'setting', 'seeds', 'filtered', ...domains.map((d) => `Δ ${d}`), ...domains.map((d) => `slowdown ${d}`)], groups.map((g) => [
-      g.series, g.size, g.mode, g.setting, String(g.seeds.length), `${(100 * g.flagged.mean).toFixed(1)}%`,
-      ...domains.map((d) => spreadText(g.delta[d])), ...domains.map((d) => spreadText(g.slowdown[d], 2, '×')),
-    ])));
-  }
-  if (results.fits) {
-    parts.push('', 'Baseline fits: loss = exp(a) · C^b');
-    parts.push(align(['domain', 'b', 'R²', 'points'], Object.entries(results.fits).map(([d, f]) => [d, f.exponent.toFixed(4), f.r2.toFixed(4), String(f.points)])));
-  }
-  const sweep = runs.filter((r) => r.series === 'sweep').sort((a, b) => a.mode.localeCompare(b.mode) || (b.filter?.fraction ?? 0) - (a.filter?.fraction ?? 0));
-  if (sweep.length > 0) {
-    parts.push('', `Flagged-fraction sweep at ${sizeName(sweep[0].size)}`);
-    const b = baselineOf(sweep[0]);
-    parts.push(align(['mode', 'target', 'filtered', 'forget recall', 'forget precision', 'medical', 'biology', 'general', 'Δ medical', 'Δ biology'], sweep.map((r) => [
-      r.mode, `${(100 * (r.filter?.fraction ?? 0)).toFixed(1)}%`, `${(100 * r.flaggedFraction).toFixed(1)}%`,
-      r.filterStats?.forget ? r.filterStats.forget.recall.toFixed(3) : '', r.filterStats?.forget ? r.filterStats.forget.precision.toFixed(3) : '',
-      r.loss.medical.toFixed(4), r.loss.biology.toFixed(4), r.loss.general.toFixed(4),
-      b ? signed(r.loss.medical - b.loss.medical) : '', b ? signed(r.loss.biology - b.loss.biology) : '',
-    ])));
-  }
-  const noise = runs.filter((r) => r.series === 'noise').sort((a, b) => (a.filter?.noise ?? 0) - (b.filter?.noise ?? 0));
-  if (noise.length > 0) {
-    parts.push('', `Label noise at ${sizeName(noise[0].size)} (${noise[0].mode}; a share of the flags moved off and as many on, so the flagged share stays fixed)`);
-    const b = baselineOf(noise[0]);
-    parts.push(align(['mode', 'moved', 'flag error', 'filtered', 'medical', 'biology', 'Δ medical', 'Δ biology', 'slowdown'], noise.map((r) => {
-      const s = slowdown.get(r.id);
-      return [
-        r.mode, (r.filter?.noise ?? 0).toFixed(3), r.flagErrorRate === null ? '' : r.flagErrorRate.toFixed(3), `${(100 * r.flaggedFraction).toFixed(1)}%`,
-        r.loss.medical.toFixed(4), r.loss.biology.toFixed(4), b ? signed(r.loss.medical - b.loss.medical) : '', b ? signed(r.loss.biology - b.loss.biology) : '',
-        s?.slowdown != null ? `${s.slowdown.toPrecision(3)}×` : 'n/a',
-      ];
-    })));
-  }
-  const attacks = results.extra.attacks as Record<string, AttackRecord> | undefined;
-  const rmuRecord = results.extra.rmu as { of: string; layer: number; blocks: number[]; steps: number; loss: Record<string, number> } | undefined;
-  if (rmuRecord) {
-    const b = results.runs[rmuRecord.of];
-    parts.push('', `RMU on ${rmuRecord.of}: steered layer ${rmuRecord.layer}, MLPs of blocks ${rmuRecord.blocks.join(', ')} updated, ${rmuRecord.steps} steps`);
-    parts.push(align(['model', ...FORGET_FIRST, ...FORGET_FIRST.map((d) => `Δ ${d}`)], [[
-      'rmu', ...FORGET_FIRST.map((d) => rmuRecord.loss[d].toFixed(4)),
-      ...FORGET_FIRST.map((d) => (b ? signed(rmuRecord.loss[d] - b.loss[d]) : '')),
-    ]]));
-  }
-  if (attacks && Object.keys(attacks).length > 0) {
-    parts.push('', 'Adversarial fine-tuning on medical text until the baseline\'s medical loss (constant LR, fastest of the sweep)');
-    parts.push(align(['model', 'lr', 'start loss', 'target', 'reached', 'tokens to target', '% of pretraining', 'budget'], Object.values(attacks).map((a) => [
-      a.model, String(a.lr), a.startLoss.toFixed(4), a.targetLoss.toFixed(4), a.reached ? 'yes' : 'no',
-      a.tokensToTarget === null ? `> ${a.budgetTokens}` : String(Math.round(a.tokensToTarget)),
-      a.fractionOfPretraining === null ? '' : `${(100 * a.fractionOfPretraining).toFixed(2)}%`, String(a.budgetTokens),
-    ])));
-  }
-  const mcq = results.extra.mcq as Record<string, McqSummary> | undefined;
-  if (mcq && Object.keys(mcq).length > 0) {
-    parts.push('', 'Multiple choice (accuracy; chance 0.25; margin = mean log-prob of the correct answer minus the best wrong one)');
-    const rows: string[][] = [];
-    for (const [id, m] of Object.entries(mcq))
-      for (const [format, norm] of [['cloze', 'raw'], ['cloze', 'char'], ['letter', 'raw']]) {
-        const byDomain = m[format]?.scores[norm];
-        if (!byDomain) continue;
-        rows.push([id, `${format}/${norm}`, ...DOMAINS.flatMap((d) => [byDomain[d] ? byDomain[d].accuracy.toFixed(3) : '', byDomain[d] ? byDomain[d].meanMargin.toFixed(3) : ''])]);
-      }
-    parts.push(align(['model', 'format', ...DOMAINS.flatMap((d) => [`${d} acc`, `${d} margin`])], rows));
-  }
-  return parts.join('\n');
 }
 
 /** Loss against compute on one domain: every ladder run, and the baseline's power-law fit. */
@@ -214,25 +117,6 @@ ${extras}
 <p>Every number: <a href="results.json">results.json</a>.</p>
 </body></html>
 `;
-}
-
-function bySizeThenMode(a: ExperimentRun, b: ExperimentRun): number {
-  const order = ['baseline', 'document', 'mask', 'remove'];
-  return a.nonEmbeddingParams - b.nonEmbeddingParams || a.seed - b.seed || order.indexOf(a.mode) - order.indexOf(b.mode);
-}
-
-function align(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i < 3 ? (c ?? '').padEnd(widths[i]) : (c ?? '').padStart(widths[i]))).join('  ').trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
-}
-
-function signed(x: number): string {
-  return `${x >= 0 ? '+' : ''}${x.toFixed(4)}`;
-}
-
-function compact(n: number): string {
-  return n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(n / 1e3).toFixed(0)}k`;
 }
 
 function escapeHtml(s: string): string {

@@ -6,11 +6,14 @@
  * @module
  */
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Tokenizer } from '../data/tokenizer.js';
 import { letterTokenIds, scoreMcq, type McqResult } from '../eval/mcq.js';
 import { readMcq, type McqQuestion } from '../eval/mcq_questions.js';
 import { Transformer } from '../model/transformer.js';
-import type { ExperimentRun } from './filtering_experiment.js';
+import type { ExperimentContext } from './experiment_context.js';
+import type { ExperimentRun } from './experiment_results.js';
+import { sizeName } from './model_size.js';
 import { CodedRangeError } from '../errors.js';
 import { DOMAINS } from '../data/domains.js';
 
@@ -53,4 +56,21 @@ export async function mcqForRun(run: ExperimentRun, tokenizer: Tokenizer, questi
     summary[format] = { truncated: r.truncated, skipped: r.skipped, scores };
   }
   return summary;
+}
+
+/** Multiple choice for every ladder model of the largest size (when the data folder has questions); each summary is saved as it is done. */
+export async function runMcqStage(x: ExperimentContext): Promise<void> {
+  const { o, results } = x;
+  const mcqPath = o.mcq ?? join(o.data, 'eval', 'mcq.jsonl.gz');
+  if (o.mcqPerDomain === 0 || !existsSync(mcqPath)) return;
+  const largest = sizeName(o.sizes[o.sizes.length - 1]);
+  const mcq = (results.extra.mcq ??= {}) as Record<string, McqSummary>;
+  const todo = Object.values(results.runs).filter((r) => r.series === 'ladder' && sizeName(r.size) === largest && !mcq[r.id]);
+  if (todo.length === 0) return;
+  const questions = await sampleMcq(mcqPath, o.mcqPerDomain, o.seeds[0], o.signal);
+  for (const run of todo) {
+    mcq[run.id] = await mcqForRun(run, x.tokenizer, questions, o.signal);
+    await x.save();
+    x.log(`mcq ${run.id}: cloze accuracy ${DOMAINS.map((d) => `${d} ${mcq[run.id].cloze?.scores.raw?.[d]?.accuracy.toFixed(3)}`).join(', ')}`);
+  }
 }

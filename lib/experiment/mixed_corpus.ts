@@ -18,7 +18,7 @@ import type { Tokenizer } from '../data/tokenizer.js';
 import { Random } from '../data/random.js';
 import { webDocuments, type HostDocument, type WebDocument, type WebDocumentOptions } from '../classify/web_documents.js';
 import { joinDocuments, writeLabelledShard } from '../stages/tokenize.js';
-import { EXPERIMENT_JOIN, buildValStream, domainFractions, type DomainCorpus, type DomainCorpusOptions } from './domain_corpus.js';
+import { EXPERIMENT_JOIN, buildValStream, writeTrainStream, type DomainCorpus, type DomainCorpusOptions } from './domain_corpus.js';
 import { DOMAINS, FORGET_LABEL } from '../data/domains.js';
 
 /** Options of {@link buildMixedCorpus}. */
@@ -110,16 +110,8 @@ export async function buildMixedCorpus(tokenizer: Tokenizer, options: MixedCorpu
   const valMixedPath = join(options.out, 'val_mixed.bin');
   await writeLabelledShard(valMixedPath, valMixed, tokenizer);
   const train = await mixedStream(tokenizer, await readSplit(options.data, 'train'), options.trainTokens, options.seed, options.mixing, options.signal);
-  const trainPath = join(options.out, 'train.bin');
-  await writeLabelledShard(trainPath, train, tokenizer);
   return {
-    stream: 'mixed',
-    train: trainPath,
-    val: val.path,
-    trainTokens: train.tokens.length,
-    valTokens: val.tokens,
-    trainDocuments: train.documents,
-    trainDomainFraction: domainFractions(train.labels),
+    ...(await writeTrainStream('mixed', train, val, tokenizer, options.out)),
     valMixed: valMixedPath,
     valMixedTokens: valMixed.tokens.length,
     mixing: train.stats,

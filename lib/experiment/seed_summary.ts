@@ -5,7 +5,8 @@
  * mean − spread and mean + spread).
  * @module
  */
-import { sizeName, type ExperimentRun, type FilteringExperimentResults } from './filtering_experiment.js';
+import type { ExperimentRun, FilteringExperimentResults } from './experiment_results.js';
+import { sizeName } from './model_size.js';
 
 /** A mean over seeds and half the range of the values (0 with one seed). */
 export interface Spread {

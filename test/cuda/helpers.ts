@@ -1,8 +1,11 @@
 // Shared by the CUDA parity suite: whether a device is present (and why not), the two op
-// tables (CPU `_ops`, device `_cudaOps`), and a describe that is skipped — visibly, with the
-// reason in its name and on the console — where no CUDA device answers.
+// tables (CPU `_ops`, device `_cudaOps`), and a describe that runs the parity tests where a
+// CUDA device answers and, elsewhere, tests what a machine without one must do instead.
 import { describe, expect, it } from 'vitest';
-import { cudaBackend, native } from '../../lib/native.js';
+import { resolveDevice } from '../../lib/device.js';
+import { isTokenfilterError } from '../../lib/errors.js';
+import { Transformer } from '../../lib/model/transformer.js';
+import { backendInfo, cudaBackend, native } from '../../lib/native.js';
 
 export const cuda = cudaBackend();
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -11,20 +14,31 @@ export const cpuOps: any = native._ops;
 export const gpuOps: any = native._cudaOps;
 
 /**
- * describe() for tests that need a CUDA device: runs them where one answers; elsewhere the
- * block is reported as skipped, its title carrying the reason, plus one passing test that
- * prints the reason (so a run without a GPU says why the suite did not run).
+ * describe() for tests that need a CUDA device: runs `body` where one answers. Elsewhere the
+ * block's title carries the reason (also printed), and instead of the parity tests it checks
+ * the documented behaviour without a device: backendInfo() reports CUDA unavailable with that
+ * reason, asking for `device: 'cuda'` fails with E_DEVICE naming it, and `'auto'` falls back to
+ * the CPU saying why.
  */
 export function describeCuda(title: string, body: () => void): void {
   if (cuda.available) {
     describe(`${title} [${cuda.devices[0]?.name ?? 'CUDA'}]`, body);
     return;
   }
-  describe(`${title}: skipped, ${cuda.reason}`, () => {
-    it('reports why no CUDA device is used', () => {
-      console.log(`CUDA parity suite "${title}" skipped: ${cuda.reason}`);
-      expect(cuda.reason.length).toBeGreaterThan(0);
+  describe(`${title}: no CUDA device here (${cuda.reason})`, () => {
+    it('reports CUDA unavailable with its reason, refuses the cuda device with E_DEVICE, and falls back to the CPU under auto', async () => {
+      console.log(`CUDA parity suite "${title}" not run: ${cuda.reason}`);
+      const info = backendInfo().cuda;
+      expect(info.available).toBe(false);
+      expect(info.devices).toEqual([]);
+      expect(info.reason).toBe(cuda.reason);
+      expect(info.reason.length).toBeGreaterThan(0);
+      const refused = await Transformer.create({ vocabSize: 16, layers: 1, dModel: 8, heads: 1, context: 4, device: 'cuda' }).then(() => null, (error: unknown) => error);
+      expect(isTokenfilterError(refused) && refused.code).toBe('E_DEVICE');
+      expect((refused as Error).message).toContain(cuda.reason);
+      expect(() => resolveDevice('cuda')).toThrow(cuda.reason);
+      expect(resolveDevice('auto')).toBe('cpu');
+      expect(backendInfo().auto).toEqual({ device: 'cpu', reason: `fell back to the CPU: ${cuda.reason}` });
     });
-    describe.skip(`needs a CUDA device (${cuda.reason})`, body);
   });
 }

@@ -46,6 +46,22 @@ function attackCell(attacks: (AttackRecord | undefined)[]): string {
   return missed > 0 && reached.length > 0 ? `${head}; ${missed} of ${done.length} seeds not within ${done[0].budgetTokens} tokens` : missed > 0 ? `not within ${done[0].budgetTokens} tokens (loss ${meanSpread(done.map((a) => a.finalLoss))} vs target ${meanSpread(done.map((a) => a.targetLoss))})` : head;
 }
 
+/** A learning rate as people write it: 3e-4, 2.5e-3, 1. */
+const rate = (lr: number) => lr.toExponential().replace(/e\+0$/, '').replace('e+', 'e');
+
+/**
+ * The learning rate each seed's attack used (the sweep's fastest), e.g. `3e-3 / 1e-2`; marked
+ * when a seed's winner is the largest rate swept, since a larger one might have been faster still.
+ */
+export function rateCell(attacks: (AttackRecord | undefined)[], swept: readonly number[]): string {
+  const done = attacks.filter((a): a is AttackRecord => a !== undefined);
+  if (done.length === 0) return '–';
+  const top = Math.max(...swept);
+  const atTop = done.filter((a) => a.lr === top).length;
+  const rates = done.map((a) => rate(a.lr)).join(' / ');
+  return atTop === 0 ? rates : `${rates} (${atTop === done.length ? 'top' : `${atTop} of ${done.length} at the top`} of the grid)`;
+}
+
 /** The Markdown table of the comparison. */
 export function comparisonTable(comparison: FilteringComparison): string {
   const seeds = Object.values(comparison.seeds);
@@ -53,10 +69,11 @@ export function comparisonTable(comparison: FilteringComparison): string {
   const lines = [
     `Unfiltered model: medical share ${pct}, ${seeds.length} seed(s); medical loss ${meanSpread(seeds.map((s) => s.reference.loss.medical))}, ` +
       `biology ${meanSpread(seeds.map((s) => s.reference.loss.biology))}, general ${meanSpread(seeds.map((s) => s.reference.loss.general))}. ` +
-      'Rises are over it; the attack fine-tunes on medical text until the medical loss is back at its level.',
+      'Rises are over it; the attack fine-tunes on medical text until the medical loss is back at its level, ' +
+      `at the fastest of the rates ${comparison.settings.attackLrs.map(rate).join(', ')} (per seed in the last column).`,
     '',
-    '| defence | medical rise | biology rise | general rise | attack tokens to bring medicine back |',
-    '|---|---|---|---|---|',
+    '| defence | medical rise | biology rise | general rise | attack tokens to bring medicine back | attack rate |',
+    '|---|---|---|---|---|---|',
   ];
   for (const [defence, name] of DEFENCES) {
     const rises = seeds.map((s) => riseOf(s, defence)).filter((r): r is Record<string, number> => r !== null);
@@ -64,7 +81,8 @@ export function comparisonTable(comparison: FilteringComparison): string {
     let label: string = name;
     if (defence === 'steered') label += ` (K ${seeds.map((s) => s.steered?.k).join('/')}, α ${seeds.map((s) => s.steered?.alpha.toFixed(1)).join('/')})`;
     const cells = FORGET_FIRST.map((d) => meanSpread(rises.map((r) => r[d])));
-    lines.push(`| ${label} | ${cells.join(' | ')} | ${attackCell(seeds.map((s) => s.attacks[defence]))} |`);
+    const attacks = seeds.map((s) => s.attacks[defence]);
+    lines.push(`| ${label} | ${cells.join(' | ')} | ${attackCell(attacks)} | ${rateCell(attacks, comparison.settings.attackLrs)} |`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -58,7 +58,7 @@ export interface ComparisonSettings {
 export const COMPARISON_DEFAULTS = Object.freeze({
   rmuSteps: 400,
   attackBudget: 0.15,
-  attackLrs: [3e-4, 1e-3, 3e-3],
+  attackLrs: [3e-4, 1e-3, 3e-3, 1e-2],
   attackBatch: 8,
   attackEvalEvery: 20,
 });
@@ -108,6 +108,33 @@ export interface FilteringComparison {
   share: number;
   settings: Required<Omit<ComparisonSettings, 'share'>>;
   seeds: Record<string, SeedComparison>;
+}
+
+/** `settings` over {@link COMPARISON_DEFAULTS}, without the share. */
+export function resolveComparisonSettings(settings: ComparisonSettings): FilteringComparison['settings'] {
+  return {
+    ...COMPARISON_DEFAULTS,
+    ...Object.fromEntries(Object.entries(settings).filter(([k, v]) => v !== undefined && k !== 'share')),
+  } as FilteringComparison['settings'];
+}
+
+/**
+ * Refuses to continue a comparison whose finished seeds were attacked or unlearnt with other
+ * settings than `settings` (RMU steps, attack budget, rates, batch, evaluation interval). Another
+ * share is allowed: the comparison then starts over.
+ * @throws TokenfilterError E_OPTION naming each setting that differs, with both values.
+ */
+export function checkComparisonResumable(results: MixtureResults, settings: ComparisonSettings, out: string): void {
+  const recorded = results.comparison;
+  if (!recorded || Object.keys(recorded.seeds).length === 0) return;
+  if (settings.share !== undefined && settings.share !== recorded.share) return;
+  const now = resolveComparisonSettings(settings) as Record<string, unknown>;
+  const was = recorded.settings as Record<string, unknown>;
+  const text = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
+  const differ = Object.keys(now).filter((k) => was[k] !== undefined && text(was[k]) !== text(now[k]));
+  if (differ.length > 0)
+    throw new TokenfilterError('E_OPTION', `${out} holds a comparison made with ${differ.map((k) => `${k} ${text(was[k])}`).join(', ')}; ` +
+      `this run asks for ${differ.map((k) => `${k} ${text(now[k])}`).join(', ')} (use another --out, or the same settings)`, { path: join(out, 'results.json') });
 }
 
 /** The share (> 0) with the best mean alignability over its seeds. */
@@ -211,10 +238,7 @@ export async function runFilteringComparison(
   settings: ComparisonSettings, save: () => Promise<void>,
 ): Promise<FilteringComparison> {
   const share = settings.share ?? bestSteeredShare(results);
-  const resolved = {
-    ...COMPARISON_DEFAULTS,
-    ...Object.fromEntries(Object.entries(settings).filter(([k, v]) => v !== undefined && k !== 'share')),
-  } as FilteringComparison['settings'];
+  const resolved = resolveComparisonSettings(settings);
   if (results.comparison && results.comparison.share !== share) results.comparison = undefined; // another share: start over
   const comparison: FilteringComparison = (results.comparison ??= { share, settings: resolved, seeds: {} });
   comparison.settings = resolved;

@@ -27,8 +27,9 @@ import { backendInfo } from '../../native.js';
 import { buildMixtureCorpus, shareWeights, type Domain, type MixtureCorpus } from './mixture_corpus.js';
 import { measureSeparability, type Separability } from './separability.js';
 import { alignability, itiSteering, steeringSweep, type Alignability, type DomainLossTable, type SteeringPoint } from './steering_sweep.js';
-import { checkComparisonSettings, runFilteringComparison, type ComparisonSettings, type FilteringComparison } from './filtering_comparison.js';
+import { checkComparisonResumable, checkComparisonSettings, runFilteringComparison, type ComparisonSettings, type FilteringComparison } from './filtering_comparison.js';
 import { DOMAINS } from '../../data/domains.js';
+import { relocateResults } from './relocate_results.js';
 
 /** Options of {@link runMixtureExperiment}; defaults in {@link MIXTURE_DEFAULTS}. */
 export interface MixtureExperimentOptions {
@@ -141,10 +142,34 @@ export interface MixtureResults {
   comparison?: FilteringComparison;
 }
 
-/** Reads `results.json` of a study folder, or null. */
+/**
+ * Reads `results.json` of a study folder, or null. A folder copied or moved from where it was
+ * written reads its own model files (see {@link relocateResults}).
+ */
 export async function readMixtureResults(out: string): Promise<MixtureResults | null> {
   const path = join(out, 'results.json');
-  return existsSync(path) ? (JSON.parse(await readFile(path, 'utf8')) as MixtureResults) : null;
+  if (!existsSync(path)) return null;
+  const results = JSON.parse(await readFile(path, 'utf8')) as MixtureResults;
+  relocateResults(results, out);
+  return results;
+}
+
+/** Options that make a model and its measurements: a folder's finished runs must share them. */
+export const RUN_DEFINING_OPTIONS = Object.freeze(['layers', 'dModel', 'heads', 'context', 'vocabSize', 'steps', 'batch', 'lr', 'valTokensPerDomain', 'probeDocuments'] as const);
+
+/**
+ * Refuses to continue a folder whose finished runs were made with other model, training or
+ * held-out options than `o` (shares, seeds, the sweep and the comparison may change).
+ * @throws TokenfilterError E_OPTION naming each option that differs, with both values.
+ */
+export function checkResumable(results: MixtureResults, o: ResolvedMixtureOptions): void {
+  if (Object.keys(results.runs).length === 0) return;
+  const recorded = results.options as unknown as Record<string, unknown>;
+  const now = o as unknown as Record<string, unknown>;
+  const differ = RUN_DEFINING_OPTIONS.filter((k) => recorded[k] !== undefined && recorded[k] !== now[k]);
+  if (differ.length > 0)
+    throw new TokenfilterError('E_OPTION', `${o.out} holds runs made with ${differ.map((k) => `${k} ${String(recorded[k])}`).join(', ')}; ` +
+      `this run asks for ${differ.map((k) => `${k} ${String(now[k])}`).join(', ')} (use another --out, or the same options)`, { path: join(o.out, 'results.json') });
 }
 
 async function saveResults(out: string, results: MixtureResults): Promise<void> {
@@ -223,9 +248,11 @@ export async function runMixtureExperiment(options: MixtureExperimentOptions): P
   const missing = missingCorpusFiles(o.data, DOMAINS);
   if (missing.length > 0) throw new TokenfilterError('E_OPTION', `data folder ${o.data} lacks ${missing.join(', ')}`, { path: missing[0] });
   await checkOutputPaths([{ folder: o.out, role: 'out', writes: () => true }], [{ path: join(o.data, 'corpus'), role: 'data' }]);
-  await makeFolder(join(o.out, 'models'), 'out/models');
   const { onLog: _l, signal: _s, ...recorded } = o;
   const results: MixtureResults = (await readMixtureResults(o.out)) ?? { version: 1, updated: '', options: recorded, backend: backendInfo(), runs: {} };
+  checkResumable(results, o);
+  if (o.compare !== false) checkComparisonResumable(results, o.compare === true ? {} : o.compare, o.out);
+  await makeFolder(join(o.out, 'models'), 'out/models');
   results.options = recorded;
   results.backend = backendInfo();
   const tokenizer = await studyTokenizer(o);

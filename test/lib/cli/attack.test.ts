@@ -1,5 +1,5 @@
 // `tokenfilter finetune-attack` and `tokenfilter rmu` on tiny shards and models.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -85,6 +85,54 @@ describe('tokenfilter finetune-attack', () => {
     expect(out.reached).toBe(true);
     expect(out.targetLoss).toBeLessThan(out.startLoss);
     expect(r.stderr).toMatch(/sweep: fastest lr 0\.01/);
+  });
+
+  it('--eval-steering keeps a steering file applied at every evaluation of --model, and only there', async () => {
+    const fixed = [...attack, '--target-loss', '0.01', '--lr', '0.01', '--max-tokens', String(20 * 128), '--json']; // a target no run reaches: every curve is the whole budget
+    const plain = JSON.parse((await run(fixed)).stdout);
+    // head size 8: a zero shift leaves every evaluation bit-identical; a large one moves them all
+    const steer = (name: string, value: number) => {
+      writeFileSync(path(name), JSON.stringify({ heads: [{ layer: 1, head: 0, vector: Array(8).fill(value) }, { layer: 0, head: 1, vector: Array(8).fill(value) }] }));
+      return path(name);
+    };
+    const zero = await run([...fixed, '--eval-steering', steer('zero.json', 0)]);
+    expect(zero.code, zero.stderr).toBe(0);
+    const zeroOut = JSON.parse(zero.stdout);
+    expect(zeroOut.evalSteering).toBe(path('zero.json'));
+    expect(zeroOut.curve).toEqual(plain.curve);
+    const strong = await run([...fixed, '--eval-steering', steer('strong.json', 4)]);
+    expect(strong.code, strong.stderr).toBe(0);
+    expect(strong.stderr).toMatch(/under steering from .*strong\.json \(2 heads, 0 residual layers/);
+    const strongOut = JSON.parse(strong.stdout);
+    expect(strongOut.curve).toHaveLength(plain.curve.length);
+    for (const [i, p] of strongOut.curve.entries()) {
+      expect(p.tokens).toBe(plain.curve[i].tokens);
+      expect(Math.abs(p.loss - plain.curve[i].loss), `evaluation ${i}`).toBeGreaterThan(1e-3);
+    }
+    // the target from --baseline-model is the baseline's unsteered loss
+    const withBase = [...attack, '--baseline-model', path('baseline.safetensors'), '--lr', '0.01', '--max-tokens', String(10 * 128), '--json'];
+    expect(JSON.parse((await run([...withBase, '--eval-steering', path('strong.json')])).stdout).targetLoss).toBe(JSON.parse((await run(withBase)).stdout).targetLoss);
+  });
+
+  it('refuses a bad --eval-steering file by name, writing nothing', async () => {
+    const base = [...attack, '--target-loss', '3', '--lr', '0.01', '--max-tokens', String(10 * 128), '--out', path('steered-out.safetensors'), '--eval-steering'];
+    const bad = async (name: string, content: string, message: RegExp) => {
+      writeFileSync(path(name), content);
+      const r = await run([...base, path(name)]);
+      expect([r.code, r.stderr], name).toEqual([2, expect.stringMatching(message)]);
+      expect(existsSync(path('steered-out.safetensors'))).toBe(false);
+    };
+    await bad('head.json', JSON.stringify({ heads: [{ layer: 0, head: 2, vector: Array(8).fill(1) }] }), /--eval-steering .*head\.json: heads\[0\]\.head = 2 is out of range \[0, 1\]/);
+    await bad('layer.json', JSON.stringify({ heads: [{ layer: 2, head: 0, vector: Array(8).fill(1) }] }), /heads\[0\]\.layer = 2 is out of range \[0, 1\]/);
+    await bad('width.json', JSON.stringify({ heads: [{ layer: 0, head: 0, vector: Array(7).fill(1) }] }), /heads\[0\]\.vector has length 7, expected 8/);
+    await bad('nan.json', JSON.stringify({ residual: [{ layer: 0, direction: [...Array(15).fill(1), 'x'] }] }), /residual\[0\]\.direction\[15\] = x is not finite/);
+    await bad('keep.json', JSON.stringify({ residual: [{ layer: 0, direction: Array(16).fill(1), keep: 2 }] }), /residual\[0\]\.keep = 2 must be in \[0, 1\]/);
+    await bad('key.json', JSON.stringify({ head: [] }), /unknown steering option 'head'/);
+    await bad('empty.json', JSON.stringify({ heads: [] }), /steers nothing/);
+    await bad('list.json', '[1, 2]', /one object with 'heads' and\/or 'residual'/);
+    await bad('text.json', 'heads: 1', /text\.json: not valid JSON/);
+    const missing = await run([...base, path('absent.json')]);
+    expect([missing.code, missing.stderr]).toEqual([2, expect.stringMatching(/absent\.json/)]);
   });
 
   it('exits 2 for bad arguments and files', async () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readExperimentResults } from '../../../lib/experiment/filtering_experiment.js';
+import { readExperimentResults } from '../../../lib/experiment/experiment_results.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tf-results-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ExperimentRun, FilteringExperimentResults } from '../../../lib/experiment/filtering_experiment.js';
+import type { ExperimentRun, FilteringExperimentResults } from '../../../lib/experiment/experiment_results.js';
 import { seedGroups, spreadOf, spreadText } from '../../../lib/experiment/seed_summary.js';
 
 const size = { layers: 1, dModel: 32, heads: 1 };

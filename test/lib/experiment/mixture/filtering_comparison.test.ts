@@ -6,7 +6,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCaptured } from '../../cli/run_captured.js';
-import { bestSteeredShare, checkComparisonSettings } from '../../../../lib/experiment/mixture/filtering_comparison.js';
+import { bestSteeredShare, checkComparisonResumable, checkComparisonSettings, COMPARISON_DEFAULTS } from '../../../../lib/experiment/mixture/filtering_comparison.js';
+import { comparisonTable, rateCell } from '../../../../lib/experiment/mixture/comparison_report.js';
+import type { AttackRecord } from '../../../../lib/experiment/attack_stage.js';
 import { readShard } from '../../../../lib/data/shard.js';
 import { SideFileKind, readSideFile, sideFilePathFor } from '../../../../lib/data/side_file.js';
 import { readModelTokenizer } from '../../../../lib/model/model_tokenizer.js';
@@ -67,10 +69,20 @@ describe('tokenfilter mixture --compare', () => {
     const again = await runCaptured(...argv);
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout).comparison).toEqual(comparison);
+    // a comparison is not continued with other attack or RMU settings; nothing is written
+    const before = readFileSync(join(out, 'results.json'), 'utf8');
+    const other = argv.map((v, i) => (argv[i - 1] === '--rmu-steps' ? '5' : argv[i - 1] === '--attack-lrs' ? '1e-3' : v));
+    const refused = await runCaptured(...other);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/holds a comparison made with rmuSteps 4, attackLrs 0.001,0.01; this run asks for rmuSteps 5, attackLrs 0.001 /);
+    expect(readFileSync(join(out, 'results.json'), 'utf8')).toBe(before);
     const tables = readFileSync(join(out, 'tables.md'), 'utf8');
     expect(tables).toMatch(/## Against filtering/);
     expect(tables).toMatch(/\| token removal \(filtering\) \|/);
     expect(tables).toMatch(/\| keep, then ITI \(K \d/);
+    expect(tables).toMatch(/at the fastest of the rates 1e-3, 1e-2/);
+    expect(tables).toMatch(/\| attack rate \|/);
+    for (const name of ['remove', 'steered', 'absent', 'rmu']) expect([1e-3, 1e-2]).toContain(rec.attacks[name].lr);
     for (const name of ['comparison.svg', 'comparison-attacks.svg']) expect(existsSync(join(out, name)), name).toBe(true);
     expect(readFileSync(join(out, 'index.html'), 'utf8')).toMatch(/comparison\.svg/);
     expect(bestSteeredShare(results)).toBe(0.3);
@@ -82,8 +94,40 @@ describe('tokenfilter mixture --compare', () => {
     expect(() => checkComparisonSettings({ attackLrs: [] })).toThrow(/attackLrs/);
     expect(() => checkComparisonSettings({ shar: 0.1 })).toThrow(/unknown comparison setting 'shar'/);
     expect(() => bestSteeredShare({ runs: {} } as never)).toThrow(/needs a finished run at a medical share above 0/);
+    const recorded = { comparison: { share: 0.2, settings: { ...COMPARISON_DEFAULTS }, seeds: { 1: {} } } } as never;
+    expect(() => checkComparisonResumable(recorded, {}, 'o')).not.toThrow();
+    expect(() => checkComparisonResumable(recorded, { share: 0.1, rmuSteps: 9 }, 'o')).not.toThrow(); // another share starts over
+    expect(() => checkComparisonResumable(recorded, { attackBudget: 0.3 }, 'o')).toThrow(/o holds a comparison made with attackBudget 0.15; this run asks for attackBudget 0.3/);
+    expect(() => checkComparisonResumable({ comparison: { share: 0.2, settings: {}, seeds: {} } } as never, { rmuSteps: 9 }, 'o')).not.toThrow(); // nothing finished yet
     const noCompare = await runCaptured('mixture', '--data', join(dir, 'data'), '--out', join(dir, 'x'), '--rmu-steps', '3');
     expect(noCompare.code).toBe(2);
     expect(noCompare.stderr).toMatch(/need --compare/);
+  });
+});
+
+describe('the comparison report', () => {
+  const attack = (lr: number) => ({ lr }) as AttackRecord;
+  it('names each seed\'s attack rate and marks winners at the top of the swept grid', () => {
+    const grid = [3e-4, 1e-3, 3e-3, 1e-2];
+    expect(rateCell([attack(3e-3), attack(1e-3)], grid)).toBe('3e-3 / 1e-3');
+    expect(rateCell([attack(1e-2), attack(1e-2)], grid)).toBe('1e-2 / 1e-2 (top of the grid)');
+    expect(rateCell([attack(1e-2), attack(3e-3)], grid)).toBe('1e-2 / 3e-3 (1 of 2 at the top of the grid)');
+    expect(rateCell([attack(2.5e-3)], [2.5e-3])).toBe('2.5e-3 (top of the grid)');
+    expect(rateCell([undefined], grid)).toBe('–');
+  });
+
+  it('sweeps up to 1e-2 by default', () => {
+    expect(COMPARISON_DEFAULTS.attackLrs).toEqual([3e-4, 1e-3, 3e-3, 1e-2]);
+  });
+
+  it('puts the swept rates and the winning rate of each attack in the table', () => {
+    const loss = { general: 4, medical: 3, biology: 3.5 };
+    const seed = (s: number, lr: number) => ({
+      seed: s, reference: { id: `share-20-seed-${s}`, loss }, attacks: { remove: { ...attack(lr), reached: true, tokensToTarget: 1000 * s, fractionOfPretraining: 0.01 * s, budgetTokens: 9000 } },
+      remove: { loss: { general: 4.1, medical: 4, biology: 3.5 }, rise: {}, modelPath: '' },
+    });
+    const table = comparisonTable({ share: 0.2, settings: { ...COMPARISON_DEFAULTS, attackLrs: [1e-3, 1e-2] }, seeds: { 1: seed(1, 1e-2), 2: seed(2, 1e-3) } } as never);
+    expect(table).toMatch(/at the fastest of the rates 1e-3, 1e-2/);
+    expect(table).toMatch(/\| token removal \(filtering\) \| 1\.000 ± 0\.000 \| 0\.000 ± 0\.000 \| 0\.100 ± 0\.000 \| 1\.5 ± 0\.5k \(1\.50 ± 0\.50% of pretraining\) \| 1e-2 \/ 1e-3 \(1 of 2 at the top of the grid\) \|/);
   });
 });

@@ -46,6 +46,15 @@ describe('tokenfilter mixture', () => {
     const report = await cli(['mixture', '--data', data, '--out', out, '--report-only']);
     expect(report.code).toBe(0);
     expect(report.stdout).toMatch(/alignability/);
+    // a folder's runs are not mixed with runs of another model size or training length
+    const before = readFileSync(join(out, 'results.json'), 'utf8');
+    const other = argv.map((v, i) => (argv[i - 1] === '--steps' ? '13' : argv[i - 1] === '--width' ? '24' : v));
+    const refused = await cli(other);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/holds runs made with dModel 16, steps 12; this run asks for dModel 24, steps 13/);
+    expect(readFileSync(join(out, 'results.json'), 'utf8')).toBe(before);
+    const moreShares = await cli(argv.map((v, i) => (argv[i - 1] === '--shares' ? '0,10,30' : v)));
+    expect(moreShares.code, moreShares.stderr).toBe(0); // shares and seeds may grow
   });
 
   it('refuses bad options by name', async () => {
