@@ -112,17 +112,17 @@ const SHARED = { forget: 'medical', lr: 3e-3, forgetWeight: 0.5, l2: 1e-3, seed:
  * choice on the blend of validation kinds: the measured frontier), `wordnet` for the built-in
  * corpus (≈ 2–3 min; window reading).
  */
-export const CLASSIFIER_PRESETS: Record<'default' | 'wordnet', Omit<CorpusClassifierOptions, 'out' | 'data' | 'onLog' | 'signal'>> = {
-  default: {
+export const CLASSIFIER_PRESETS: Readonly<Record<'default' | 'wordnet', Readonly<Omit<CorpusClassifierOptions, 'out' | 'data' | 'onLog' | 'signal'>>>> = Object.freeze({
+  default: Object.freeze({
     ...SHARED, corpus: 'domains', charsPerDomain: 12_000_000, vocabSize: 2048, dModel: 128, layers: 2, heads: 2, context: 128,
     batch: 8, steps: 8000, lr: 5e-3, probeDocuments: 150, probeTokensPerDocument: 128, valDocuments: 60, maxTrainTokens: 100_000,
     sweepLayers: [0, 2], mixtures: [...DEFAULT_MIXTURE_SCALES], reading: 'sentence',
-  },
-  wordnet: {
+  }),
+  wordnet: Object.freeze({
     ...SHARED, corpus: 'wordnet', charsPerDomain: 0, vocabSize: 2048, dModel: 64, layers: 2, heads: 2, context: 64,
     batch: 8, steps: 600, lr: 5e-3, probeDocuments: 400, probeTokensPerDocument: 64, valDocuments: 150, maxTrainTokens: 30_000,
-  },
-};
+  }),
+});
 
 /** What {@link trainClassifierFromCorpus} produced. */
 export interface CorpusClassifierReport {

@@ -48,6 +48,7 @@ describe('trainClassifierFromCorpus', () => {
     // the default preset reads each sentence alone, and the file and report say so
     expect(CLASSIFIER_PRESETS.default.reading).toBe('sentence');
     expect(CLASSIFIER_PRESETS.wordnet.reading).toBeUndefined();
+    expect(Object.isFrozen(CLASSIFIER_PRESETS) && Object.isFrozen(CLASSIFIER_PRESETS.default)).toBe(true);
     expect(report.tokenReading).toBe('sentence');
     expect(classifier.reading).toBe('sentence');
     // the probe alone on the saved biLM: same split, tokenizer and probe data, so the same probe
