@@ -125,7 +125,8 @@ export { runFilteringExperiment } from './experiment/filtering_experiment.js';
 export { EXPERIMENT_DEFAULTS } from './experiment/experiment_options.js';
 export type { FilteringExperimentOptions } from './experiment/experiment_options.js';
 export { readExperimentResults } from './experiment/experiment_results.js';
-export type { FilteringExperimentResults, ExperimentRun, SlowdownRecord } from './experiment/experiment_results.js';
+export type { FilteringExperimentResults, ExperimentRun, SlowdownRecord, ValidationF1 } from './experiment/experiment_results.js';
+export type { StreamBuild } from './experiment/stream_builds.js';
 export { parseModelSize, sizeName } from './experiment/model_size.js';
 export type { ModelSize } from './experiment/model_size.js';
 export { buildDomainCorpus } from './experiment/domain_corpus.js';
@@ -165,6 +166,7 @@ export { fitLogistic, LogisticModel, LOGISTIC_DEFAULTS } from './classify/logist
 export type { LogisticOptions, ClassWeighting } from './classify/logistic.js';
 export { TokenClassifier } from './classify/token_classifier.js';
 export type { TrainTokenClassifierOptions, LayerResult, ValidationSet, KindMetrics } from './classify/token_classifier.js';
+export type { Reading } from './classify/reading.js';
 export { featuresOfLayers, layerSetOf, layerSetName, layerSetDimension, parseLayerChoices } from './classify/layer_features.js';
 export type { LayerSet, LayerChoice } from './classify/layer_features.js';
 export { mixProbes, probeLogits, mixedProbabilities, checkMixtureScales, DEFAULT_MIXTURE_SCALES } from './classify/logit_mixture.js';

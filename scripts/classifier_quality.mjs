@@ -60,7 +60,7 @@ if (experiment === 'unidirectional') {
 } else if (experiment === 'weak-to-strong') {
   const weakPath = join(work, 'weak.safetensors');
   await trainClassifierFromCorpus({
-    ...CLASSIFIER_PRESETS.default, data: DATA, out: weakPath, dModel: 32, layers: 1, heads: 1, steps: 400, sweepLayers: [2], documentClassifier: false, onLog: log,
+    ...CLASSIFIER_PRESETS.default, reading: 'window', data: DATA, out: weakPath, dModel: 32, layers: 1, heads: 1, steps: 400, sweepLayers: [2], documentClassifier: false, onLog: log,
   });
   const weak = await TokenClassifier.load(weakPath);
   if (weak.bilm.tokenizer.hash !== bilm.tokenizer.hash) throw new Error('the weak and strong biLMs use different tokenizers (train both from the same preset and seed)');

@@ -18,7 +18,9 @@ import { Transformer, parametersFromFile } from '../model/transformer.js';
 import { resolveTransformerConfig, type TransformerConfig, type TransformerOptions } from '../model/config.js';
 import { checkTransformerTensors } from '../model/expected_tensors.js';
 import type { DeviceOptions } from '../device.js';
-import { planWindows, type WindowPiece } from './windows.js';
+import type { WindowPiece } from './windows.js';
+import { parseReading, planReading, type Reading } from './reading.js';
+import { boundaryIds } from './segmentation.js';
 import { CodedTypeError, CodedRangeError } from '../errors.js';
 
 /** Format identifier of biLM files. */
@@ -34,8 +36,14 @@ export type FeatureDirection = 'both' | 'forward' | 'backward';
 export interface FeatureOptions {
   /** Default 'both': [forward state, backward state]; one direction gives only its C features. */
   direction?: FeatureDirection;
-  /** Rows per native call (default 16). */
+  /**
+   * Rows per native call for full-context pieces (default 16); shorter pieces (sentences, short
+   * documents) go up to batch × context / length rows per call, the same tokens per call. A
+   * call reads pieces of one length, unpadded.
+   */
   batch?: number;
+  /** How documents are cut into the sequences the models read (default 'window'; see reading.ts). */
+  reading?: Reading;
   /** Stops between native calls with an AbortError. */
   signal?: AbortSignal;
 }
@@ -220,16 +228,20 @@ export class BiLM {
 
   /**
    * Features of many documents at `layer`: for each, a Float32Array [n, 2C] whose row t is the
-   * forward state at t then the backward state at t. A document longer than the context is read
-   * in windows overlapping by half (see `planWindows`); each position takes its features
-   * from the window where it is most central, so nothing is cut. Documents never share a window.
-   * @throws RangeError for a layer outside [0, L + 1] or ids ≥ vocabSize; AbortError.
+   * forward state at t then the backward state at t. With `reading: 'window'` (default) a
+   * document longer than the context is read in windows overlapping by half (see `planWindows`);
+   * each position takes its features from the window where it is most central, so nothing is
+   * cut. With `reading: 'sentence'` each sentence is read as its own sequence (reading.ts).
+   * Pieces never span two documents.
+   * @throws RangeError for a layer outside [0, L + 1] or ids ≥ vocabSize; TokenfilterError
+   *   (E_OPTION) for an unknown reading; AbortError.
    */
   async featuresOfDocuments(documents: readonly Uint32Array[], layer: number, options: FeatureOptions = {}): Promise<Float32Array[]> {
     const L = this.forward.config.layers;
     if (!Number.isInteger(layer) || layer < 0 || layer > L + 1) throw new CodedRangeError(`layer must be an integer in [0, ${L + 1}], got ${layer}`);
     const B = options.batch ?? 16;
     if (!Number.isInteger(B) || B < 1) throw new CodedRangeError(`batch must be a positive integer, got ${B}`);
+    const reading = parseReading(options.reading ?? 'window');
     const V = this.forward.config.vocabSize;
     documents.forEach((doc, k) => {
       if (!(doc instanceof Uint32Array)) throw new CodedTypeError(`documents[${k}] must be a Uint32Array`);
@@ -238,46 +250,58 @@ export class BiLM {
     });
     const direction = options.direction ?? 'both';
     if (!['both', 'forward', 'backward'].includes(direction)) throw new CodedRangeError(`direction must be 'both', 'forward' or 'backward', got '${direction}'`);
-    const useForward = direction !== 'backward';
-    const useBackward = direction !== 'forward';
-    const C = this.forward.config.dModel;
-    const D = this.dimensionOf(direction);
-    const outputs = documents.map((doc) => new Float32Array(doc.length * D));
+    const outputs = documents.map((doc) => new Float32Array(doc.length * this.dimensionOf(direction)));
+    const context = this.forward.config.context;
+    const table = reading === 'sentence' ? boundaryIds(this.tokenizer) : undefined;
     const pieces: WindowPiece[] = [];
     documents.forEach((doc, k) => {
-      for (const p of planWindows(doc.length, this.forward.config.context)) pieces.push({ ...p, document: k });
+      for (const p of planReading(doc, context, reading, table)) pieces.push({ ...p, document: k });
     });
     pieces.sort((a, b) => b.length - a.length || a.document - b.document || a.start - b.start);
-    for (let first = 0; first < pieces.length; first += B) {
+    for (let first = 0; first < pieces.length; ) {
       throwIfAborted(options.signal, 'feature extraction');
-      const group = pieces.slice(first, first + B);
-      const T = group[0].length;
-      const rows = group.length;
-      const forwardIn = new Uint32Array(rows * T);
-      const backwardIn = new Uint32Array(rows * T);
-      group.forEach((p, r) => {
-        const doc = documents[p.document];
-        // padding (id 0) sits after the piece in both directions, so causal models never read it
-        for (let t = 0; t < p.length; t++) {
-          forwardIn[r * T + t] = doc[p.start + t];
-          backwardIn[r * T + t] = doc[p.start + p.length - 1 - t];
-        }
-      });
-      const [hf, hb] = await Promise.all([
-        useForward ? this.forward.hiddenStates(forwardIn, layer, { batch: rows, context: T }) : null,
-        useBackward ? this.backward.hiddenStates(backwardIn, layer, { batch: rows, context: T }) : null,
-      ]);
-      group.forEach((p, r) => {
-        const out = outputs[p.document];
-        for (let t = p.keepFrom; t < p.keepTo; t++) {
-          const local = t - p.start;
-          const at = t * D;
-          if (hf) out.set(hf.subarray((r * T + local) * C, (r * T + local + 1) * C), at);
-          const reversed = p.length - 1 - local;
-          if (hb) out.set(hb.subarray((r * T + reversed) * C, (r * T + reversed + 1) * C), hf ? at + C : at);
-        }
-      });
+      // one call reads pieces of one length (no padding, so a piece's features never depend on
+      // what it is batched with), as many as fill B × context tokens
+      const length = pieces[first].length;
+      const most = Math.max(B, Math.floor((B * context) / length));
+      let rows = 1;
+      while (rows < most && first + rows < pieces.length && pieces[first + rows].length === length) rows++;
+      await this.readPieces(documents, pieces.slice(first, first + rows), layer, direction, outputs);
+      first += rows;
     }
     return outputs;
+  }
+
+  /** One native call per direction on `group` (pieces of one length); kept rows go to `outputs`. */
+  private async readPieces(
+    documents: readonly Uint32Array[], group: readonly WindowPiece[], layer: number, direction: FeatureDirection, outputs: Float32Array[],
+  ): Promise<void> {
+    const C = this.forward.config.dModel;
+    const D = this.dimensionOf(direction);
+    const T = group[0].length;
+    const rows = group.length;
+    const forwardIn = new Uint32Array(rows * T);
+    const backwardIn = new Uint32Array(rows * T);
+    group.forEach((p, r) => {
+      const doc = documents[p.document];
+      for (let t = 0; t < p.length; t++) {
+        forwardIn[r * T + t] = doc[p.start + t];
+        backwardIn[r * T + t] = doc[p.start + p.length - 1 - t];
+      }
+    });
+    const [hf, hb] = await Promise.all([
+      direction !== 'backward' ? this.forward.hiddenStates(forwardIn, layer, { batch: rows, context: T }) : null,
+      direction !== 'forward' ? this.backward.hiddenStates(backwardIn, layer, { batch: rows, context: T }) : null,
+    ]);
+    group.forEach((p, r) => {
+      const out = outputs[p.document];
+      for (let t = p.keepFrom; t < p.keepTo; t++) {
+        const local = t - p.start;
+        const at = t * D;
+        if (hf) out.set(hf.subarray((r * T + local) * C, (r * T + local + 1) * C), at);
+        const reversed = p.length - 1 - local;
+        if (hb) out.set(hb.subarray((r * T + reversed) * C, (r * T + reversed + 1) * C), hf ? at + C : at);
+      }
+    });
   }
 }

@@ -7,7 +7,8 @@
  * `direction` (`both` | `forward` | `backward`), `bias`, `threshold`, `smoothing` (token
  * classifiers: radius of the score smoothing, see smoothing.ts; absent = 0; 0 when the scores are
  * segmented), `scoring` (token classifiers: the scoring method as JSON, see score_method.ts;
- * absent in older files, which smooth by `smoothing`), `bilm` (the biLM file's path relative to the classifier's folder) and
+ * absent in older files, which smooth by `smoothing`), `reading` (token classifiers: `window` | `sentence`,
+ * how the biLM reads documents, see reading.ts; absent in older files = `window`), `bilm` (the biLM file's path relative to the classifier's folder) and
  * `bilm_sha256` (checked on load, so a classifier never runs on another biLM), plus a JSON
  * `report` of how it was trained.
  * @module
@@ -19,6 +20,7 @@ import { BiLM, type FeatureDirection } from './bilm.js';
 import type { DeviceOptions } from '../device.js';
 import { LogisticModel } from './logistic.js';
 import { parseScoreMethod, type ScoreMethod } from './score_method.js';
+import { parseReading, type Reading } from './reading.js';
 
 /** Format identifier of classifier files. */
 export const CLASSIFIER_FORMAT = 'tokenfilter.classifier';
@@ -43,6 +45,8 @@ export interface ProbeFile {
   smoothing?: number;
   /** Token classifiers: the scoring method (smoothing or segmentation); absent in older files. */
   scoring?: ScoreMethod;
+  /** Token classifiers: how the biLM reads documents for the features (reading.ts); absent in older files, which read windows. */
+  reading?: Reading;
 }
 
 /** SHA-256 of a file as hex (re-exported: classifier files record their biLM's). */
@@ -68,6 +72,7 @@ export async function writeProbeFile(path: string, p: ProbeFile): Promise<void> 
       direction: p.direction ?? 'both',
       smoothing: String(p.smoothing ?? 0),
       ...(p.scoring ? { scoring: JSON.stringify(p.scoring) } : {}),
+      ...(p.reading ? { reading: p.reading } : {}),
       bias: String(p.probe.bias),
       threshold: String(p.threshold),
       bilm: reference,
@@ -127,7 +132,13 @@ export async function readProbeFile(path: string, kind: 'token' | 'document', de
       throw new SafetensorsError(`${path}: bad scoring method: ${(error as Error).message}`);
     }
   }
-  return { file: { kind, layer, layers, probe, threshold, bilmPath, report: JSON.parse(m.report ?? 'null'), direction, smoothing, scoring }, bilm };
+  let reading: Reading;
+  try {
+    reading = parseReading(m.reading ?? 'window');
+  } catch (error) {
+    throw new SafetensorsError(`${path}: ${(error as Error).message}`);
+  }
+  return { file: { kind, layer, layers, probe, threshold, bilmPath, report: JSON.parse(m.report ?? 'null'), direction, smoothing, scoring, reading }, bilm };
 }
 
 /** The `layers` metadata: ascending distinct layers of the biLM ending at `layer`; `[layer]` when absent. */

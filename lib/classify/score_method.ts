@@ -65,7 +65,7 @@ export function parseSegmentationOption(text: string): ScoreMethod {
 
 /** Segmentation settings tried by default: every switch cost × sentence share × line cost (0 or the sentence cost) × bias. */
 export const DEFAULT_SEGMENTATION_GRID = {
-  switchCosts: [2, 4, 8, 16, 32],
+  switchCosts: [2, 4, 8, 16, 32, 64, 128],
   /** Sentence cost as a share of the switch cost. */
   sentenceShares: [1, 0.25],
   /** Whether a switch at a line break is free (true) or costs what a sentence end costs. */

@@ -20,6 +20,8 @@ import { SideFileKind, sideFilePathFor, writeSideFile } from '../data/side_file.
 import { shardDocuments } from './labels.js';
 import { describeScoreMethod, type ScoreMethod } from './score_method.js';
 import { TokenClassifier } from './token_classifier.js';
+import { planReading, type Reading } from './reading.js';
+import { boundaryIds } from './segmentation.js';
 import type { DeviceOptions } from '../device.js';
 import { CodedRangeError } from '../errors.js';
 
@@ -57,7 +59,10 @@ export interface ScoreShardsProgress {
 export interface ShardScoreStats {
   tokens: number;
   documents: number;
-  /** Documents longer than the biLM's context, read in overlapping windows. */
+  /**
+   * Documents read in overlapping windows: under the window reading those longer than the
+   * biLM's context, under the sentence reading those with a sentence longer than it.
+   */
   windowedDocuments: number;
   /** Tokens left without a score: always 0 (recorded so audits can check). */
   cutTokens: number;
@@ -74,8 +79,11 @@ export interface ShardScoreStats {
 export interface ShardScoreRecord extends ShardRecordCore<ScoreSettings> {
   input: string;
   classifier: { path: string; sha256: string };
-  /** What the scores are: the classifier's scoring method (raw probe, smoothed or segmented; score_method.ts) and its short name. */
-  scoring: { method: ScoreMethod; name: string };
+  /**
+   * What the scores are: the classifier's scoring method (raw probe, smoothed or segmented;
+   * score_method.ts), its short name, and how the biLM read the documents (reading.ts).
+   */
+  scoring: { method: ScoreMethod; name: string; reading: Reading };
   stats: ShardScoreStats;
 }
 
@@ -176,14 +184,20 @@ async function scoreOneShard(
   await writeSideFile(output, scores, { kind: SideFileKind.ScoresUint8, tokenizer });
   return {
     classifier: identity,
-    scoring: { method: classifier.method, name: describeScoreMethod(classifier.method) },
+    scoring: { method: classifier.method, name: describeScoreMethod(classifier.method), reading: classifier.reading },
     stats: {
       tokens: tokens.length,
       documents: documents.length,
-      windowedDocuments: documents.filter((d) => d.tokens.length > context).length,
+      windowedDocuments: windowedDocuments(documents, context, classifier.reading, tokenizer),
       cutTokens: 0,
       meanScore: scored > 0 ? sum / scored : 0,
       seconds: (performance.now() - started) / 1000,
     },
   };
+}
+
+/** Documents the biLM reads in overlapping windows under `reading`: some piece keeps fewer positions than it reads. */
+function windowedDocuments(documents: readonly { tokens: Uint32Array }[], context: number, reading: Reading, tokenizer: TokenClassifier['bilm']['tokenizer']): number {
+  const table = reading === 'sentence' ? boundaryIds(tokenizer) : undefined;
+  return documents.filter((d) => planReading(d.tokens, context, reading, table).some((p) => p.keepTo - p.keepFrom < p.length)).length;
 }

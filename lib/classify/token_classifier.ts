@@ -17,6 +17,7 @@ import { boundariesOf, boundaryIds } from './segmentation.js';
 import { checkMixtureScales, mixedProbabilities, mixProbes, probeLogits } from './logit_mixture.js';
 import { featuresOfLayers, layerSetDimension, layerSetName, layerSetOf, type LayerChoice, type LayerSet } from './layer_features.js';
 import type { smoothScores } from './smoothing.js';
+import { parseReading, type Reading } from './reading.js';
 
 /** One validation kind (e.g. paragraph mixes, sentence-level mixes): every choice is made on the blend of all kinds given. */
 export interface ValidationSet {
@@ -70,6 +71,8 @@ export interface TrainTokenClassifierOptions {
   layers?: readonly LayerChoice[];
   /** Features of both directions (default) or one alone (a unidirectional baseline). */
   direction?: FeatureDirection;
+  /** How the biLM reads documents for every feature of the probe, in training and scoring (default 'window'; reading.ts). */
+  reading?: Reading;
   /** Fit on at most this many labelled training tokens, drawn uniformly (default 200 000). */
   maxTrainTokens?: number;
   /** Seed of that draw (default 0). */
@@ -99,7 +102,7 @@ export const DEFAULT_SMOOTHING_RADII: readonly number[] = [0, 2, 4, 8, 16, 32, 6
 /** Features (at one layer or a set of layers, concatenated) and labels of the labelled tokens of `sequences`, optionally subsampled. */
 export async function labelledFeatures(
   bilm: BiLM, sequences: readonly LabelledSequence[], layer: LayerChoice, limit: number, seed: number,
-  options: { signal?: AbortSignal; direction?: FeatureDirection } = {},
+  options: { signal?: AbortSignal; direction?: FeatureDirection; reading?: Reading } = {},
 ): Promise<{ features: Float32Array; labels: Uint8Array }> {
   const layers = layerSetOf(layer, bilm.layerCount);
   const D = layerSetDimension(bilm, layers, options.direction);
@@ -131,7 +134,7 @@ export async function labelledFeatures(
 
 /** Raw probe probabilities of every token of each sequence, per sequence, and their exact logits when asked (for mixtures). */
 async function documentScores(
-  bilm: BiLM, probe: LogisticModel, sequences: readonly LabelledSequence[], layers: LayerSet, options: { signal?: AbortSignal; direction?: FeatureDirection },
+  bilm: BiLM, probe: LogisticModel, sequences: readonly LabelledSequence[], layers: LayerSet, options: { signal?: AbortSignal; direction?: FeatureDirection; reading?: Reading },
   withLogits: boolean,
 ): Promise<{ raw: Float32Array[]; logits?: Float64Array[] }> {
   const raw: Float32Array[] = [];
@@ -223,7 +226,7 @@ async function sweepLayer(
 ): Promise<{ candidates: LayerCandidates; result: LayerResult }> {
   const { bilm } = options;
   const direction = options.direction ?? 'both';
-  const featureOptions = { signal: options.signal, direction };
+  const featureOptions = { signal: options.signal, direction, reading: options.reading ?? 'window' };
   const started = performance.now();
   const train = await labelledFeatures(bilm, options.train, layers, options.maxTrainTokens ?? 200_000, options.seed ?? 0, featureOptions);
   const probe = await fitLogistic(train.features, train.labels, layerSetDimension(bilm, layers, direction), { ...options.logistic, signal: options.signal });
@@ -296,13 +299,19 @@ export class TokenClassifier {
   readonly direction: FeatureDirection;
   /** How raw probe scores become the classifier's scores (smoothing or segmentation; see score_method.ts). */
   readonly method: ScoreMethod;
+  /** How the biLM reads documents for the probe's features (reading.ts). */
+  readonly reading: Reading;
   /** Ids after which a sentence or line ends (segmentation and smoothing use them). */
   private readonly boundaryTable: Uint8Array;
 
-  /** `layer`: one layer or a set of layers read together; `method`: a {@link ScoreMethod}, or a smoothing radius (0 = the raw probe). */
+  /**
+   * `layer`: one layer or a set of layers read together; `method`: a {@link ScoreMethod}, or a
+   * smoothing radius (0 = the raw probe); `reading`: how the biLM reads documents.
+   * @throws RangeError for a probe of another width or a bad radius; TokenfilterError (E_OPTION) for an unknown reading.
+   */
   constructor(
     bilm: BiLM, bilmPath: string, layer: LayerChoice, probe: LogisticModel, threshold: number, report: unknown = null, direction: FeatureDirection = 'both',
-    method: ScoreMethod | number = 0,
+    method: ScoreMethod | number = 0, reading: Reading = 'window',
   ) {
     const layers = layerSetOf(layer, bilm.layerCount);
     if (probe.dimension !== layerSetDimension(bilm, layers, direction))
@@ -310,6 +319,7 @@ export class TokenClassifier {
     if (typeof method === 'number' && (!Number.isInteger(method) || method < 0)) throw new CodedRangeError(`smoothing must be a non-negative integer, got ${method}`);
     this.method = typeof method === 'number' ? { kind: 'smooth', radius: method } : method;
     this.boundaryTable = boundaryIds(bilm.tokenizer);
+    this.reading = parseReading(reading);
     this.direction = direction;
     this.bilm = bilm;
     this.bilmPath = bilmPath;
@@ -332,6 +342,7 @@ export class TokenClassifier {
    */
   static async train(options: TrainTokenClassifierOptions): Promise<{ classifier: TokenClassifier; sweep: LayerResult[] }> {
     const { bilm } = options;
+    parseReading(options.reading ?? 'window');
     const layers = options.layers ?? Array.from({ length: bilm.layerCount }, (_, l) => l);
     if (layers.length === 0) throw new CodedRangeError('layers must not be empty');
     const methods = methodsOf(options);
@@ -357,7 +368,9 @@ export class TokenClassifier {
       layer: best.layers[best.layers.length - 1], layers: best.layers, ...(best.mixtureScale !== undefined ? { mixtureScale: best.mixtureScale } : {}), method: best.method, methodName: describeScoreMethod(best.method),
       threshold: best.blend.threshold, blendF1: best.blend.objective, kinds: best.blend.kinds,
     };
-    const classifier = new TokenClassifier(bilm, options.bilmPath, best.layers, best.probe, best.blend.threshold, { sweep, chosen }, options.direction ?? 'both', best.method);
+    const classifier = new TokenClassifier(
+      bilm, options.bilmPath, best.layers, best.probe, best.blend.threshold, { sweep, chosen }, options.direction ?? 'both', best.method, options.reading ?? 'window',
+    );
     return { classifier, sweep };
   }
 
@@ -369,25 +382,32 @@ export class TokenClassifier {
    */
   static async load(path: string, options: DeviceOptions = {}): Promise<TokenClassifier> {
     const { file, bilm } = await readProbeFile(path, 'token', options);
-    return new TokenClassifier(bilm, file.bilmPath, file.layers ?? file.layer, file.probe, file.threshold, file.report, file.direction, file.scoring ?? file.smoothing ?? 0);
+    return new TokenClassifier(
+      bilm, file.bilmPath, file.layers ?? file.layer, file.probe, file.threshold, file.report, file.direction, file.scoring ?? file.smoothing ?? 0, file.reading ?? 'window',
+    );
   }
 
   /** Saves the probe with a reference to (and checksum of) the biLM file. */
   async save(path: string): Promise<void> {
     await writeProbeFile(path, {
       kind: 'token', layer: this.layer, layers: this.layers, probe: this.probe, threshold: this.threshold, bilmPath: this.bilmPath, report: this.report, direction: this.direction,
-      smoothing: this.smoothing, scoring: this.method,
+      smoothing: this.smoothing, scoring: this.method, reading: this.reading,
     });
   }
 
   /** The same probe with another scoring method (and optionally threshold): for evaluating overrides. */
   withMethod(method: ScoreMethod, threshold = this.threshold): TokenClassifier {
-    return new TokenClassifier(this.bilm, this.bilmPath, this.layers, this.probe, threshold, this.report, this.direction, method);
+    return new TokenClassifier(this.bilm, this.bilmPath, this.layers, this.probe, threshold, this.report, this.direction, method, this.reading);
+  }
+
+  /** The same probe reading documents another way (for evaluating overrides; the probe was fitted under {@link TokenClassifier.reading}). */
+  withReading(reading: Reading): TokenClassifier {
+    return new TokenClassifier(this.bilm, this.bilmPath, this.layers, this.probe, this.threshold, this.report, this.direction, this.method, reading);
   }
 
   /** The raw probe probabilities of every token of each document (any length; see {@link BiLM.featuresOfDocuments}). */
   async rawScores(documents: readonly Uint32Array[], options: { batch?: number; signal?: AbortSignal } = {}): Promise<Float32Array[]> {
-    const features = await featuresOfLayers(this.bilm, documents, this.layers, { ...options, direction: this.direction });
+    const features = await featuresOfLayers(this.bilm, documents, this.layers, { ...options, direction: this.direction, reading: this.reading });
     return features.map((f) => this.probe.predict(f));
   }
 

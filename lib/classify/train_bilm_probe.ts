@@ -13,6 +13,7 @@ import type { Transformer } from '../model/transformer.js';
 import { BiLM } from './bilm.js';
 import type { LabelledSequence } from './labels.js';
 import { layerSetName, type LayerChoice } from './layer_features.js';
+import type { Reading } from './reading.js';
 import { TokenClassifier, type LayerResult, type ValidationSet } from './token_classifier.js';
 
 /** One line of a layer's sweep result: F1 on the blend and on each validation kind. */
@@ -64,6 +65,8 @@ export interface BiLMProbeOptions {
   segmentation?: boolean;
   /** Logit-mixture scales tried for every two single layers of the sweep (default none; see logit_mixture.ts). */
   mixtures?: readonly number[];
+  /** How the biLM reads documents for the probe's features (default 'window'; see reading.ts). */
+  reading?: Reading;
   seed: number;
   onLog?: (line: string) => void;
   signal?: AbortSignal;
@@ -76,10 +79,12 @@ export interface BiLMProbeResult {
   sweep: LayerResult[];
   /** Pretraining: parameters and tokens per direction, final losses, seconds (both directions). */
   bilmSummary: {
+    /** False when a trained `bilm` was given: nothing was pretrained, and the token count and losses below mean nothing. */
+    pretrained: boolean;
     parametersPerDirection: number;
     nonEmbeddingPerDirection: number;
     trainTokensPerDirection: number;
-    /** Forward: null when a `forward` model was given; both null / NaN when a trained `bilm` was given. */
+    /** Forward: null when a `forward` model was given; null / NaN when a trained `bilm` was given. */
     finalLoss: { forward: number | null; backward: number };
     seconds: number;
   };
@@ -98,7 +103,7 @@ export async function trainBiLMProbe(o: BiLMProbeOptions): Promise<BiLMProbeResu
   const seconds = (performance.now() - started) / 1000;
   const { classifier, sweep } = await TokenClassifier.train({
     bilm, bilmPath: o.bilmPath, train: o.probeTrain, val: o.probeVal, valSets: o.probeValSets, layers: o.sweepLayers, maxTrainTokens: o.maxTrainTokens,
-    seed: o.seed, logistic: { l2: o.l2 }, smoothing: o.smoothing, segmentation: o.segmentation, mixtures: o.mixtures, signal: o.signal,
+    seed: o.seed, logistic: { l2: o.l2 }, smoothing: o.smoothing, segmentation: o.segmentation, mixtures: o.mixtures, reading: o.reading, signal: o.signal,
     onLayer: (r) => log(`token probe ${describeLayer(r)}`),
   });
   const counts = bilm.forward.parameterCount();
@@ -107,6 +112,7 @@ export async function trainBiLMProbe(o: BiLMProbeOptions): Promise<BiLMProbeResu
     classifier,
     sweep,
     bilmSummary: {
+      pretrained: pretrained !== null,
       parametersPerDirection: counts.total,
       nonEmbeddingPerDirection: counts.nonEmbedding,
       trainTokensPerDirection: pretrained?.backward.tokens ?? 0,

@@ -36,8 +36,9 @@ import { describeScoreMethod } from './score_method.js';
 import { layerSetName, type LayerSet } from './layer_features.js';
 import { DEFAULT_MIXTURE_SCALES } from './logit_mixture.js';
 import { TokenClassifier, type LayerResult, type ValidationSet } from './token_classifier.js';
-import { describeLayer, trainBiLMProbe, type BiLMProbeOptions } from './train_bilm_probe.js';
+import { describeLayer, trainBiLMProbe, type BiLMProbeOptions, type BiLMProbeResult } from './train_bilm_probe.js';
 import { CodedTypeError } from '../errors.js';
+import type { Reading } from './reading.js';
 
 /**
  * Options of {@link trainClassifierFromCorpus}. The biLM's shape and training, the probe's fit
@@ -45,7 +46,7 @@ import { CodedTypeError } from '../errors.js';
  * {@link BiLMProbeOptions} (`steps` per direction).
  */
 export interface CorpusClassifierOptions
-  extends Pick<BiLMProbeOptions, 'dModel' | 'layers' | 'heads' | 'context' | 'batch' | 'steps' | 'lr' | 'maxTrainTokens' | 'l2' | 'sweepLayers' | 'seed' | 'onLog' | 'signal'> {
+  extends Pick<BiLMProbeOptions, 'dModel' | 'layers' | 'heads' | 'context' | 'batch' | 'steps' | 'lr' | 'maxTrainTokens' | 'l2' | 'sweepLayers' | 'reading' | 'seed' | 'onLog' | 'signal'> {
   /** `domains` (a data folder with corpus/*.jsonl.gz) or `wordnet` (the built-in corpus). */
   corpus: 'domains' | 'wordnet';
   /** Data folder for `domains` (holding `corpus/`). */
@@ -105,21 +106,23 @@ const SHARED = { forget: 'medical', lr: 3e-3, forgetWeight: 0.5, l2: 1e-3, seed:
 
 /**
  * Named presets: `default` for ../shared/data (8,000 biLM steps per direction, 16.4M tokens in
- * all; 21 min reported on 2 cores, not re-measured to completion here: see docs/classifier.md;
- * the token probe reads layer 0, layer 2, or a logit mixture of the two, the choice on the blend
- * of validation kinds: the measured frontier), `wordnet` for the built-in corpus (≈ 2–3 min).
+ * all; re-measured at 1,085 s of user CPU on one thread, see docs/classifier.md; the biLM reads
+ * each sentence alone for the token probe (`reading: 'sentence'`, which won the held-out blend on
+ * both biLMs measured), and the probe reads layer 0, layer 2, or a logit mixture of the two, the
+ * choice on the blend of validation kinds: the measured frontier), `wordnet` for the built-in
+ * corpus (≈ 2–3 min; window reading).
  */
-export const CLASSIFIER_PRESETS: Record<'default' | 'wordnet', Omit<CorpusClassifierOptions, 'out' | 'data' | 'onLog' | 'signal'>> = {
-  default: {
+export const CLASSIFIER_PRESETS: Readonly<Record<'default' | 'wordnet', Readonly<Omit<CorpusClassifierOptions, 'out' | 'data' | 'onLog' | 'signal'>>>> = Object.freeze({
+  default: Object.freeze({
     ...SHARED, corpus: 'domains', charsPerDomain: 12_000_000, vocabSize: 2048, dModel: 128, layers: 2, heads: 2, context: 128,
     batch: 8, steps: 8000, lr: 5e-3, probeDocuments: 150, probeTokensPerDocument: 128, valDocuments: 60, maxTrainTokens: 100_000,
-    sweepLayers: [0, 2], mixtures: [...DEFAULT_MIXTURE_SCALES],
-  },
-  wordnet: {
+    sweepLayers: [0, 2], mixtures: [...DEFAULT_MIXTURE_SCALES], reading: 'sentence',
+  }),
+  wordnet: Object.freeze({
     ...SHARED, corpus: 'wordnet', charsPerDomain: 0, vocabSize: 2048, dModel: 64, layers: 2, heads: 2, context: 64,
     batch: 8, steps: 600, lr: 5e-3, probeDocuments: 400, probeTokensPerDocument: 64, valDocuments: 150, maxTrainTokens: 30_000,
-  },
-};
+  }),
+});
 
 /** What {@link trainClassifierFromCorpus} produced. */
 export interface CorpusClassifierReport {
@@ -127,7 +130,10 @@ export interface CorpusClassifierReport {
   options: Omit<CorpusClassifierOptions, 'onLog' | 'signal' | 'relabel'> & { relabel?: boolean };
   files: { tokenClassifier: string; bilm: string; documentClassifier: string | null; report: string };
   tokenizer: { vocabSize: number; hash: string };
-  bilm: { parametersPerDirection: number; nonEmbeddingPerDirection: number; trainTokensPerDirection: number; finalLoss: { forward: number | null; backward: number }; seconds: number };
+  /** The biLM: pretrained here (tokens per direction, final losses, seconds), or loaded from `options.bilm` (its path; nothing trained). */
+  bilm:
+    | { source: 'pretrained'; parametersPerDirection: number; nonEmbeddingPerDirection: number; trainTokensPerDirection: number; finalLoss: { forward: number | null; backward: number }; seconds: number }
+    | { source: 'loaded'; path: string; parametersPerDirection: number; nonEmbeddingPerDirection: number };
   tokenSweep: LayerResult[];
   /** The forward-only probe's sweep on the same data, when asked for. */
   unidirectionalSweep: LayerResult[] | null;
@@ -140,6 +146,8 @@ export interface CorpusClassifierReport {
   tokenSmoothing: number;
   /** The scoring method the token classifier keeps, and its F1 on each validation kind at its threshold. */
   tokenScoring: string;
+  /** How the token classifier's biLM reads documents (reading.ts). */
+  tokenReading: Reading;
   tokenKinds: { name: string; precision: number; recall: number; f1: number }[];
   documentSweep: DocumentLayerResult[] | null;
   seconds: number;
@@ -298,16 +306,16 @@ export async function trainClassifierFromCorpus(options: CorpusClassifierOptions
     sources: [{ shards: [forgetShard], weight: o.forgetWeight, name: forget }, { shards: [otherShard], weight: 1 - o.forgetWeight, name: 'other' }],
     bilmPath, dModel: o.dModel, layers: o.layers, heads: o.heads, context: o.context, batch: o.batch, steps: o.steps, lr: o.lr,
     probeTrain: tokenTrain, probeVal: [], probeValSets: valSets, sweepLayers: o.sweepLayers, maxTrainTokens: o.maxTrainTokens, l2: o.l2,
-    smoothing: o.smoothing, segmentation: o.segmentation ?? true, mixtures: o.mixtures, seed: o.seed, onLog: log, signal: o.signal,
+    smoothing: o.smoothing, segmentation: o.segmentation ?? true, mixtures: o.mixtures, reading: o.reading, seed: o.seed, onLog: log, signal: o.signal,
   });
   await classifier.save(o.out);
-  log(`token classifier: layer ${layerSetName(classifier.layers)}, threshold ${classifier.threshold.toFixed(3)}, ${describeScoreMethod(classifier.method)} → ${o.out}`);
+  log(`token classifier: layer ${layerSetName(classifier.layers)}, ${classifier.reading} reading, threshold ${classifier.threshold.toFixed(3)}, ${describeScoreMethod(classifier.method)} → ${o.out}`);
 
   let unidirectionalSweep: LayerResult[] | null = null;
   if (o.compareUnidirectional) {
     ({ sweep: unidirectionalSweep } = await TokenClassifier.train({
       bilm, bilmPath, train: tokenTrain, valSets, layers: o.sweepLayers, maxTrainTokens: o.maxTrainTokens, seed: o.seed,
-      logistic: { l2: o.l2 }, smoothing: o.smoothing, segmentation: o.segmentation ?? true, signal: o.signal, direction: 'forward',
+      logistic: { l2: o.l2 }, smoothing: o.smoothing, segmentation: o.segmentation ?? true, reading: o.reading, signal: o.signal, direction: 'forward',
       onLayer: (r) => log(`forward-only probe ${describeLayer(r)}`),
     }));
   }
@@ -319,7 +327,7 @@ export async function trainClassifierFromCorpus(options: CorpusClassifierOptions
     options: { ...recorded, ...(relabel ? { relabel: true } : {}) },
     files: { tokenClassifier: o.out, bilm: bilmPath, documentClassifier: document?.path ?? null, report: reportPath },
     tokenizer: { vocabSize: tokenizer.vocabSize, hash: tokenizer.hash },
-    bilm: bilmSummary,
+    bilm: bilmReport(bilmSummary, bilmPath),
     tokenSweep: sweep,
     unidirectionalSweep,
     tokenLayer: classifier.layer,
@@ -327,12 +335,20 @@ export async function trainClassifierFromCorpus(options: CorpusClassifierOptions
     tokenThreshold: classifier.threshold,
     tokenSmoothing: classifier.smoothing,
     tokenScoring: describeScoreMethod(classifier.method),
+    tokenReading: classifier.reading,
     tokenKinds: chosen.kinds.map((k) => ({ name: k.name, precision: k.precision, recall: k.recall, f1: k.f1 })),
     documentSweep: document?.sweep ?? null,
     seconds: (performance.now() - started) / 1000,
   };
   await writeFileAtomic(reportPath, JSON.stringify(report, null, 2) + '\n');
   return report;
+}
+
+/** The report's biLM entry: what pretraining did, or only the file loaded when nothing was trained. */
+function bilmReport(s: BiLMProbeResult['bilmSummary'], path: string): CorpusClassifierReport['bilm'] {
+  const { pretrained, ...rest } = s;
+  if (pretrained) return { source: 'pretrained', ...rest };
+  return { source: 'loaded', path, parametersPerDirection: s.parametersPerDirection, nonEmbeddingPerDirection: s.nonEmbeddingPerDirection };
 }
 
 /** The document probe at the token classifier's layer, saved beside it. */

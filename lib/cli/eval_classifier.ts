@@ -5,7 +5,8 @@
  * A token classifier is evaluated on each kind of text given, separately: every spans file
  * (e.g. spliced.val's paragraph mixes) and, with `--sentence-mixes DIR`, sentence-level mixes
  * built from DIR/corpus/*.val.jsonl.gz (sentence_mixes.ts; `--mix-count`, `--mix-seed`).
- * `--smoothing R` / `--segmentation C[,S[,L[,B]]]` score with another method than the one saved.
+ * `--smoothing R` / `--segmentation C[,S[,L[,B]]]` score with another method than the one saved,
+ * `--reading window|sentence` read documents another way than the saved reading.
  * @module
  */
 import type { Command } from 'commander';
@@ -19,6 +20,8 @@ import { sentenceMixesOf } from '../classify/sentence_mixes.js';
 import { TokenClassifier } from '../classify/token_classifier.js';
 import { readDocuments } from '../data/read_documents.js';
 import { readSafetensors } from '../model/safetensors.js';
+import { READINGS, type Reading } from '../classify/reading.js';
+import { readingOption } from './train_classifier.js';
 import { UsageError, numberOption, parseIntegerOption, writeJson, type CliIO } from './output.js';
 
 /** Options of `tokenfilter eval-classifier`, as the CLI parses them. */
@@ -30,6 +33,7 @@ export interface EvalClassifierCommandOptions {
   mixSeed: number;
   smoothing?: number;
   segmentation?: string;
+  reading?: Reading;
   documents?: string[];
   label: string;
   threshold?: number;
@@ -58,12 +62,14 @@ export async function evalClassifierCommand(options: EvalClassifierCommandOption
   let kinds: (Evaluation & { name: string })[] | undefined;
   let scoring: string | undefined;
   let layers: readonly number[] | undefined;
+  let reading: Reading | undefined;
   if (kind === 'token') {
     if (!options.spans?.length && !options.sentenceMixes)
       throw new UsageError('a token classifier is evaluated with --spans FILES... (records {text, spans}) and/or --sentence-mixes DIR');
     const classifier = await load(() => TokenClassifier.load(options.classifier)).then((c) => withOverride(c, options));
     scoring = describeScoreMethod(classifier.method);
     layers = classifier.layers;
+    reading = classifier.reading;
     kinds = [];
     const evalOptions = { threshold: options.threshold, limit: options.limit };
     for (const file of options.spans ?? []) kinds.push({ name: basename(file), ...(await evaluateTokenClassifier(classifier, file, options.label, evalOptions)) });
@@ -80,11 +86,11 @@ export async function evalClassifierCommand(options: EvalClassifierCommandOption
     });
   } else throw new UsageError(`${options.classifier}: not a tokenfilter classifier (kind ${JSON.stringify(kind)})`);
   const seconds = (performance.now() - started) / 1000;
-  const summary = { command: 'eval-classifier', classifier: options.classifier, kind, label: options.label, layers, scoring, seconds, ...result, kinds };
+  const summary = { command: 'eval-classifier', classifier: options.classifier, kind, label: options.label, layers, scoring, reading, seconds, ...result, kinds };
   if (options.json) writeJson(io, summary);
   else {
     const f = (m: Evaluation['maxF1']) => `P ${m.precision.toFixed(4)} R ${m.recall.toFixed(4)} F1 ${m.f1.toFixed(4)} (threshold ${m.threshold.toFixed(3)})`;
-    if (scoring) io.stdout.write(`scores: ${scoring}, probe on layer ${layers!.join('+')}\n`);
+    if (scoring) io.stdout.write(`scores: ${scoring}, probe on layer ${layers!.join('+')}, ${reading} reading\n`);
     for (const k of kinds ?? [{ ...result, name: 'documents' }]) {
       io.stdout.write(`${kind} level, ${k.name}: ${k.items} items (${k.positives} ${options.label}) in ${k.documents} documents\n`);
       io.stdout.write(`  at threshold: ${f(k.atThreshold)}\n  at max F1:    ${f(k.maxF1)}\n`);
@@ -99,7 +105,8 @@ function withOverride(classifier: TokenClassifier, options: EvalClassifierComman
   let method: ScoreMethod | undefined;
   if (options.smoothing !== undefined) method = { kind: 'smooth', radius: options.smoothing };
   if (options.segmentation !== undefined) method = parseSegmentationOption(options.segmentation);
-  return method ? classifier.withMethod(method) : classifier;
+  const scored = method ? classifier.withMethod(method) : classifier;
+  return options.reading !== undefined ? scored.withReading(options.reading) : scored;
 }
 
 /** Sentence-level mixes (sentence_mixes.ts) from the val split of each domain in `folder`/corpus. */
@@ -127,6 +134,7 @@ export function registerEvalClassifier(program: Command, io: CliIO): void {
     .option('--mix-seed <n>', 'seed of the sentence-level mixes', (v) => parseIntegerOption('--mix-seed', v, 0), 0)
     .option('--smoothing <radius>', 'token classifiers: score with this smoothing radius instead of the saved method', (v) => parseIntegerOption('--smoothing', v, 0))
     .option('--segmentation <costs>', 'token classifiers: score with this segmentation, C[,S[,L[,B]]] (switch, sentence, line cost, bias)')
+    .option('--reading <kind>', `token classifiers: read documents this way (${READINGS.join(' or ')}) instead of the saved reading`, readingOption)
     .option('--documents <files...>', 'JSON Lines records {text, domain} (document classifiers)')
     .option('--label <name>', 'the positive span label / domain', 'medical')
     .option('--threshold <x>', 'decision threshold (default: the classifier\'s max-F1 validation threshold)', numberOption('--threshold', 0, 1))

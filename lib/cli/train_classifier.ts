@@ -22,6 +22,7 @@ import { TokenClassifier } from '../classify/token_classifier.js';
 import { describeLayer } from '../classify/train_bilm_probe.js';
 import { layerSetName, parseLayerChoices, type LayerChoice } from '../classify/layer_features.js';
 import { CLASSIFIER_PRESETS, trainClassifierFromCorpus, type CorpusClassifierOptions } from '../classify/train_from_corpus.js';
+import { parseReading, READINGS, type Reading } from '../classify/reading.js';
 import { UsageError, numberOption, parseIntegerOption, writeJson, type CliIO } from './output.js';
 
 /** Options of `tokenfilter train-classifier`, as the CLI parses them. */
@@ -51,6 +52,7 @@ export interface TrainClassifierCommandOptions {
   maxTrainTokens?: number;
   sweep?: LayerChoice[];
   mixtures?: number[];
+  reading?: Reading;
   l2?: number;
   document: boolean;
   compareUnidirectional?: boolean;
@@ -67,6 +69,15 @@ const layerChoices = (value: string): LayerChoice[] => {
     return parseLayerChoices(value);
   } catch (error) {
     throw new UsageError(`--sweep: ${(error as Error).message}`, { cause: error });
+  }
+};
+
+/** `--reading`: window or sentence (a UsageError naming the flag otherwise); eval-classifier's too. */
+export const readingOption = (value: string): Reading => {
+  try {
+    return parseReading(value, '--reading');
+  } catch (error) {
+    throw new UsageError((error as Error).message, { cause: error });
   }
 };
 
@@ -92,12 +103,12 @@ export async function trainClassifierCommand(options: TrainClassifierCommandOpti
     const { classifier, sweep } = await TokenClassifier.train({
       bilm, bilmPath: options.bilm, train: read(options.trainLabels), val: read(options.valLabels), layers: options.sweep,
       maxTrainTokens: options.maxTrainTokens, seed: options.seed, logistic: { l2: options.l2 }, smoothing: options.smoothing,
-      segmentation: options.segmentation, mixtures: options.mixtures, onLayer: (r) => log(describeLayer(r)),
+      segmentation: options.segmentation, mixtures: options.mixtures, reading: options.reading, onLayer: (r) => log(describeLayer(r)),
     });
     await classifier.save(options.out);
     const summary = {
       command: 'train-classifier', out: options.out, layer: classifier.layer, layers: classifier.layers, threshold: classifier.threshold, smoothing: classifier.smoothing,
-      scoring: describeScoreMethod(classifier.method), sweep,
+      scoring: describeScoreMethod(classifier.method), reading: classifier.reading, sweep,
     };
     if (options.json) writeJson(io, summary);
     else io.stdout.write(`token classifier at layer ${layerSetName(classifier.layers)} (threshold ${classifier.threshold.toFixed(3)}) → ${options.out}\n`);
@@ -115,14 +126,15 @@ export async function trainClassifierCommand(options: TrainClassifierCommandOpti
     maxTrainTokens: options.maxTrainTokens, sweepLayers: options.sweep, l2: options.l2, seed: options.seed,
     documentClassifier: options.document, compareUnidirectional: options.compareUnidirectional,
     probeData: options.probeData as CorpusClassifierOptions['probeData'], charsPerDomain: options.charsPerDomain, smoothing: options.smoothing,
-    segmentation: options.segmentation, mixtures: options.mixtures, sentenceMixes: options.sentenceMixes, bilm: options.bilm,
+    segmentation: options.segmentation, mixtures: options.mixtures, sentenceMixes: options.sentenceMixes, bilm: options.bilm, reading: options.reading,
   };
   const settings = { ...preset, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) } as CorpusClassifierOptions;
   const report = await trainClassifierFromCorpus({ ...settings, data: options.data, out: options.out, onLog: log });
   if (options.json) writeJson(io, { command: 'train-classifier', ...report });
   else
     io.stdout.write(
-      `token classifier (layer ${layerSetName(report.tokenLayers)}, ${report.tokenScoring}, held-out F1 ${report.tokenKinds.map((k) => `${k.name} ${k.f1.toFixed(4)}`).join(', ')}) → ${report.files.tokenClassifier}; ` +
+      `${report.bilm.source === 'loaded' ? `biLM loaded from ${report.bilm.path} (not trained); ` : `biLM pretrained on ${report.bilm.trainTokensPerDirection} tokens per direction; `}` +
+      `token classifier (layer ${layerSetName(report.tokenLayers)}, ${report.tokenReading} reading, ${report.tokenScoring}, held-out F1 ${report.tokenKinds.map((k) => `${k.name} ${k.f1.toFixed(4)}`).join(', ')}) → ${report.files.tokenClassifier}; ` +
         `report ${report.files.report} (${report.seconds.toFixed(0)} s)\n`,
     );
   return report;
@@ -159,6 +171,7 @@ export function registerTrainClassifier(program: Command, io: CliIO): void {
     .option('--sweep <layers>', "layers to sweep, comma-separated (default: the preset's; all with --train-labels); '+' joins layers read together (0,3,0+3)", layerChoices)
     .option('--mixtures <scales>', 'logit mixtures tried for every two single layers of the sweep: probe a + scale x probe b, comma-separated scales > 0 (default: the preset\'s; none with --train-labels)', (v) =>
       v.split(',').map((x) => numberOption('--mixtures', Number.MIN_VALUE, 1e6)(x.trim())))
+    .option('--reading <kind>', `how the biLM reads documents for the token probe: ${READINGS.join(' or ')} (each sentence alone; default: the preset's)`, readingOption)
     .option('--l2 <x>', 'L2 penalty of the probes', numberOption('--l2', 0, 1e6))
     .option('--no-document', 'skip the document classifier')
     .option('--compare-unidirectional', 'also sweep a forward-only probe on the same data (reported, not saved)')

@@ -13,6 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { TokenfilterError } from '../errors.js';
 
@@ -68,6 +69,19 @@ export async function syncFolder(dir: string): Promise<void> {
   } finally {
     await handle?.close().catch(() => undefined);
   }
+}
+
+/**
+ * Moves an existing file or folder to `to`, which must not exist yet (outputs set aside, e.g. the
+ * runs of a superseded stream), and flushes both parent folders. The one other rename in lib/
+ * besides {@link AtomicFile.commit}: it never replaces anything.
+ * @throws TokenfilterError E_OUTPUT_PATH when `to` already exists.
+ */
+export async function moveAside(from: string, to: string): Promise<void> {
+  if (existsSync(to)) throw new TokenfilterError('E_OUTPUT_PATH', `cannot move ${from} aside: ${to} already exists`);
+  await rename(from, to);
+  await syncFolder(dirname(to));
+  if (dirname(from) !== dirname(to)) await syncFolder(dirname(from));
 }
 
 /**

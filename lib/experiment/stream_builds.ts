@@ -14,9 +14,8 @@
  * @module
  */
 import { existsSync } from 'node:fs';
-import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../data/atomic_file.js';
+import { moveAside, writeFileAtomic } from '../data/atomic_file.js';
 import { makeFolder } from '../data/output_path.js';
 import { digestFile } from '../stages/shard_record.js';
 import type { DomainCorpus } from './domain_corpus.js';
@@ -74,7 +73,7 @@ export async function supersedeStreamWork(out: string, results: FilteringExperim
   const folder = join('superseded', at.replace(/[:.]/g, '-'));
   await makeFolder(join(out, folder));
   await writeFileAtomic(join(out, folder, 'results.json'), before);
-  for (const name of STREAM_DERIVED_FOLDERS) if (existsSync(join(out, name))) await rename(join(out, name), join(out, folder, name));
+  for (const name of STREAM_DERIVED_FOLDERS) if (existsSync(join(out, name))) await moveAside(join(out, name), join(out, folder, name));
   const runs = Object.keys(results.runs).sort();
   results.runs = {};
   results.fits = null;

@@ -144,7 +144,7 @@ export interface MixtureResults {
 
 /**
  * Reads `results.json` of a study folder, or null. A folder copied or moved from where it was
- * written reads its own model files (see {@link relocateResults}).
+ * written reads its own model files (their recorded paths are rebased onto `out`).
  */
 export async function readMixtureResults(out: string): Promise<MixtureResults | null> {
   const path = join(out, 'results.json');

@@ -45,11 +45,18 @@ describe('trainClassifierFromCorpus', () => {
     const classifier = await TokenClassifier.load(out);
     expect(report.tokenScoring).toMatch(/^(raw|smooth r=4|segment c=.*)$/);
     expect(describeScoreMethod(classifier.method)).toBe(report.tokenScoring);
+    // the default preset reads each sentence alone, and the file and report say so
+    expect(CLASSIFIER_PRESETS.default.reading).toBe('sentence');
+    expect(CLASSIFIER_PRESETS.wordnet.reading).toBeUndefined();
+    expect(Object.isFrozen(CLASSIFIER_PRESETS) && Object.isFrozen(CLASSIFIER_PRESETS.default)).toBe(true);
+    expect(report.tokenReading).toBe('sentence');
+    expect(classifier.reading).toBe('sentence');
     // the probe alone on the saved biLM: same split, tokenizer and probe data, so the same probe
     const again = join(data, 'again.safetensors');
     const reused = await trainClassifierFromCorpus({ ...options, out: again, bilm: report.files.bilm });
     expect(reused.files.bilm).toBe(report.files.bilm);
-    expect(reused.bilm.trainTokensPerDirection).toBe(0);
+    expect(reused.bilm).toEqual({ source: 'loaded', path: report.files.bilm, parametersPerDirection: report.bilm.parametersPerDirection, nonEmbeddingPerDirection: report.bilm.nonEmbeddingPerDirection });
+    expect(report.bilm.source).toBe('pretrained');
     const second = await TokenClassifier.load(again);
     expect(Array.from(second.probe.weights)).toEqual(Array.from(classifier.probe.weights));
     expect(second.threshold).toBe(classifier.threshold);
@@ -57,6 +64,10 @@ describe('trainClassifierFromCorpus', () => {
     // without sentence mixes there is one validation kind
     const paragraphOnly = await trainClassifierFromCorpus({ ...options, out: join(data, 'p.safetensors'), bilm: report.files.bilm, sentenceMixes: false });
     expect(paragraphOnly.tokenKinds.map((k) => k.name)).toEqual(['paragraph']);
+    // an explicit reading overrides the preset's
+    const windowed = await trainClassifierFromCorpus({ ...options, out: join(data, 'w.safetensors'), bilm: report.files.bilm, reading: 'window' });
+    expect(windowed.tokenReading).toBe('window');
+    expect((await TokenClassifier.load(join(data, 'w.safetensors'))).reading).toBe('window');
     // relabel: the probe and its choices see only the labels the hook returns (the SAE route)
     const seen: number[] = [];
     const identity = await trainClassifierFromCorpus({

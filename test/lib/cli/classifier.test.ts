@@ -62,7 +62,12 @@ describe('classifier subcommands', () => {
     expect(bothReport.scoring).toBe('segment c=4 s=1 l=1 b=0');
     expect(bothReport.kinds.map((k: { name: string; items: number }) => [k.name, k.items])).toEqual([['spliced.jsonl.gz', enc(text).length], ['sentence.jsonl', enc(mixed).length]]);
     const plain = await run(['eval-classifier', '--classifier', clf, '--spans', spans, sentence, '--smoothing', '0']);
-    expect(plain.stdout).toMatch(/scores: raw, probe on layer 1\n[^]*spliced\.jsonl\.gz[^]*sentence\.jsonl/);
+    expect(plain.stdout).toMatch(/scores: raw, probe on layer 1, window reading\n[^]*spliced\.jsonl\.gz[^]*sentence\.jsonl/);
+    // --reading reads documents another way than the saved reading, and says so
+    const bySentence = await run(['eval-classifier', '--classifier', clf, '--spans', spans, '--reading', 'sentence', '--json']);
+    expect(bySentence.code).toBe(0);
+    expect(JSON.parse(bySentence.stdout).reading).toBe('sentence');
+    expect((await run(['eval-classifier', '--classifier', clf, '--spans', spans, '--reading', 'page'])).code).toBe(2);
     // a probe on a layer set evaluates like any other and says which layers it reads
     const { classifier: joined } = await TokenClassifier.train({
       bilm, bilmPath, layers: [[0, 2]],

@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AtomicFile, isTemporaryOf, removeTemporaries, temporaryPath, writeAtomically, writeFileAtomic } from '../../../lib/data/atomic_file.js';
+import { AtomicFile, isTemporaryOf, moveAside, removeTemporaries, temporaryPath, writeAtomically, writeFileAtomic } from '../../../lib/data/atomic_file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tf-atomic-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -85,6 +85,25 @@ describe('removeTemporaries', () => {
     expect(isTemporaryOf(leftover.slice(folder.length + 1), 'a.bin')).toBe(true);
     expect(await removeTemporaries(path)).toEqual([leftover]);
     expect(listing(folder)).toEqual(['.a.bin.notes.tmp', expect.stringMatching(/^\.b\.bin\.\d+\.[0-9a-f]+\.tmp$/), 'a.bin']);
+  });
+});
+
+describe('moveAside', () => {
+  it('moves a folder with its files into a new place, and never over an existing one', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'tf-aside-'));
+    mkdirSync(join(folder, 'runs'));
+    writeFileSync(join(folder, 'runs', 'a.bin'), 'a');
+    mkdirSync(join(folder, 'old'));
+    await moveAside(join(folder, 'runs'), join(folder, 'old', 'runs'));
+    expect(existsSync(join(folder, 'runs'))).toBe(false);
+    expect(readFileSync(join(folder, 'old', 'runs', 'a.bin'), 'utf8')).toBe('a');
+    mkdirSync(join(folder, 'runs'));
+    writeFileSync(join(folder, 'runs', 'b.bin'), 'b');
+    await expect(moveAside(join(folder, 'runs'), join(folder, 'old', 'runs'))).rejects.toMatchObject({ code: 'E_OUTPUT_PATH' });
+    // nothing moved, nothing replaced
+    expect(readFileSync(join(folder, 'runs', 'b.bin'), 'utf8')).toBe('b');
+    expect(readdirSync(join(folder, 'old', 'runs'))).toEqual(['a.bin']);
+    rmSync(folder, { recursive: true, force: true });
   });
 });
 
