@@ -34,8 +34,8 @@ export interface DemoCommandOptions {
   saeSteps: number;
   saeSample: number;
   saeTop: number;
-  z: number;
-  minLatents: number;
+  z?: number;
+  minLatents?: number;
   bilmFromLabeller?: boolean;
   bilmLayers: number;
   bilmDim: number;
@@ -75,8 +75,10 @@ export async function demoCommand(options: DemoCommandOptions, io: CliIO): Promi
     saeSteps: options.saeSteps,
     saeSampleTokens: options.saeSample,
     saeTop: options.saeTop,
-    z: options.z,
-    minLatents: options.minLatents,
+    // --z or --min-latents fix the rule; otherwise it is chosen on the SAE sample
+    ...(options.z !== undefined || options.minLatents !== undefined
+      ? { ruleCandidates: null, z: options.z ?? DEMO_DEFAULTS.z, minLatents: options.minLatents ?? DEMO_DEFAULTS.minLatents }
+      : {}),
     separateBilm: !options.bilmFromLabeller,
     bilmLayers: options.bilmLayers,
     bilmDim: options.bilmDim,
@@ -144,8 +146,8 @@ export function registerDemo(program: Command, io: CliIO): void {
     .option('--sae-steps <n>', 'SAE training steps', (v) => parseIntegerOption('--sae-steps', v, 1), d.saeSteps)
     .option('--sae-sample <n>', 'training tokens the SAE trains on and latents are selected on', (v) => parseIntegerOption('--sae-sample', v, 1), d.saeSampleTokens)
     .option('--sae-top <n>', 'medical latents kept (best AUROC on the sample)', (v) => parseIntegerOption('--sae-top', v, 1, 1 << 20), d.saeTop)
-    .option('--z <x>', 'labelling rule: standard deviations above the mean', numberOption('--z', -100, 100), d.z)
-    .option('--min-latents <n>', 'labelling rule: latents that must pass for a seed token', (v) => parseIntegerOption('--min-latents', v, 1, 1 << 20), d.minLatents)
+    .option('--z <x>', `labelling rule: standard deviations above the mean (default: z and min-latents chosen on the SAE sample among z ${ruleList(d.ruleCandidates?.z)} × min-latents ${ruleList(d.ruleCandidates?.minLatents)}; with --z alone, min-latents ${d.minLatents})`, numberOption('--z', -100, 100))
+    .option('--min-latents <n>', `labelling rule: latents that must pass for a seed token (fixes the rule; with --min-latents alone, z ${d.z})`, (v) => parseIntegerOption('--min-latents', v, 1, 1 << 20))
     .option('--bilm-layers <n>', 'classifier biLM layers per direction', (v) => parseIntegerOption('--bilm-layers', v, 1, 64), d.bilmLayers)
     .option('--bilm-dim <n>', 'classifier biLM width', (v) => parseIntegerOption('--bilm-dim', v, 8, 1 << 14), d.bilmDim)
     .option('--bilm-context <n>', 'classifier biLM context', (v) => parseIntegerOption('--bilm-context', v, 2, 1 << 16), d.bilmContext)
@@ -158,4 +160,8 @@ export function registerDemo(program: Command, io: CliIO): void {
     .action(async (options: DemoCommandOptions) => {
       await demoCommand(options, io);
     });
+}
+
+function ruleList(values: readonly number[] | undefined): string {
+  return values ? `{${values.join(', ')}}` : '(none)';
 }

@@ -15,24 +15,28 @@
  */
 export const REFERENCE_STAGE_SECONDS: Readonly<Record<string, number>> = Object.freeze({
   tokenizer: 2,
-  shards: 1,
-  labeller_lm: 150,
-  sae: 41,
-  sae_labels: 28,
-  classifier: 49,
-  scoring: 54,
-  train_baseline: 18,
-  train_document: 19,
-  train_mask: 24,
-  train_remove: 26,
+  shards: 0.4,
+  labeller_lm: 114,
+  sae: 32,
+  sae_labels: 8,
+  classifier: 24,
+  scoring: 42,
+  train_baseline: 11,
+  train_document: 12,
+  train_mask: 14,
+  train_remove: 15,
 });
 
 /** The settings that each stage's work grows with (the demo's options of the same names). */
 export interface WorkSettings {
+  labellerLayers: number;
+  labellerDim: number;
   labellerSteps: number;
   labellerBatch: number;
   saeSteps: number;
   labelDocuments: number;
+  bilmLayers: number;
+  bilmDim: number;
   bilmSteps: number;
   bilmBatch: number;
   steps: number;
@@ -41,15 +45,20 @@ export interface WorkSettings {
 
 /** The settings of the reference run (the defaults it measured). */
 export const REFERENCE_SETTINGS: Readonly<WorkSettings> = Object.freeze({
-  labellerSteps: 800, labellerBatch: 16, saeSteps: 800, labelDocuments: 1000, bilmSteps: 800, bilmBatch: 16, steps: 400, batch: 16,
+  labellerLayers: 3, labellerDim: 192, labellerSteps: 800, labellerBatch: 16, saeSteps: 400, labelDocuments: 1000,
+  bilmLayers: 1, bilmDim: 128, bilmSteps: 400, bilmBatch: 16, steps: 300, batch: 10,
 });
 
-/** The settings whose product each stage's time is taken to be proportional to (stages not listed: fixed). */
+/**
+ * The settings whose product each stage's time is taken to be proportional to (stages not
+ * listed: fixed); a model's cost per token as its layers × width² (a width listed twice).
+ */
 const SCALES_WITH: Readonly<Record<string, readonly (keyof WorkSettings)[]>> = Object.freeze({
-  labeller_lm: ['labellerSteps', 'labellerBatch'],
+  labeller_lm: ['labellerSteps', 'labellerBatch', 'labellerLayers', 'labellerDim', 'labellerDim'],
   sae: ['saeSteps'],
   sae_labels: ['labelDocuments'],
-  classifier: ['bilmSteps', 'bilmBatch'],
+  classifier: ['bilmSteps', 'bilmBatch', 'bilmLayers', 'bilmDim', 'bilmDim'],
+  scoring: ['bilmLayers', 'bilmDim', 'bilmDim'],
   train_baseline: ['steps', 'batch'],
   train_document: ['steps', 'batch'],
   train_mask: ['steps', 'batch'],

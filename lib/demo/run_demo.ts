@@ -241,7 +241,7 @@ function demoReport(
     labels: opts.labels,
     labeller:
       opts.labels === 'sae'
-        ? `SAE weak labels (labeller LM → SAE → latents above mean + ${opts.z}·std on ≥ ${opts.minLatents} of ${forget.chain!.sae.selected.length} latents, spans grown) → biLM token probe → scores`
+        ? `SAE weak labels (labeller LM → SAE → latents above mean + ${forget.chain!.saeLabels.rule.z}·std on ≥ ${forget.chain!.saeLabels.rule.minLatents} of ${forget.chain!.sae.selected.length} latents, spans grown) → biLM token probe → scores`
         : 'gold sentence spans of the WordNet corpus (score 1 inside medical spans, 0 elsewhere)',
     threshold: opts.fraction !== undefined ? null : forget.threshold,
     chain: forget.chain,

@@ -8,7 +8,9 @@
  *    demo's stand-in for the paper's LLM judge of latent explanations), their mean and std;
  * 3. weak labels ({@link labelShards}): the paper's rule (≥ minLatents chosen latents above
  *    mean + z·std, then spans grown to neighbours with a positive activation) on a labelled
- *    subset, `labelDocuments` other random training documents (written as their own shard), as the paper labels a subset of its corpus for classifier training;
+ *    subset, one random window of `probeTokens` from each of `labelDocuments` other random
+ *    training documents (written as their own shard; the probe reads exactly these windows), as
+ *    the paper labels a subset of its corpus for classifier training;
  * 4. classifier ({@link trainBiLMProbe}): a biLM on the whole training shard (two new
  *    models, or the labeller LM as its forward half unless `separateBilm`) and a
  *    logistic token probe trained on the subset's SAE labels (layer and max-F1 threshold chosen
@@ -23,13 +25,13 @@ import { join } from 'node:path';
 import { shardDocuments, labelsFromSideFile, UNLABELLED } from '../classify/labels.js';
 import { binaryMetrics, precisionRecallCurve, type BinaryMetrics } from '../classify/metrics.js';
 import { Random } from '../data/random.js';
-import { windowOf } from '../classify/sampling.js';
 import type { TokenClassifier } from '../classify/token_classifier.js';
 import { trainBiLMProbe } from '../classify/train_bilm_probe.js';
 import { readSideFile, SideFileKind, sideFilePathFor } from '../data/side_file.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import type { LabelledTokens } from '../eval/domain_loss.js';
 import { fitSaeLabeller, type SaeLabeller } from '../label/sae_labeller.js';
+import type { RuleCandidates } from '../label/rule_choice.js';
 import type { TrainSummary } from '../model/train.js';
 import type { Transformer } from '../model/transformer.js';
 import { runLabel } from '../stages/label.js';
@@ -57,8 +59,13 @@ export interface SaeChainSettings {
   saeK: number;
   saeSteps: number;
   saeSampleTokens: number;
-  /** Latents kept (best AUROC on the sample), and the labelling rule. */
+  /** Latents kept (best AUROC on the sample). */
   saeTop: number;
+  /**
+   * The labelling rule: chosen on the SAE sample among these z × minLatents pairs (best F1
+   * against the sample's gold labels, `chooseRule` in lib/label/rule_choice.ts), or, when null, `z` and `minLatents`.
+   */
+  ruleCandidates: RuleCandidates | null;
   z: number;
   minLatents: number;
   /**
@@ -76,7 +83,7 @@ export interface SaeChainSettings {
   bilmBatch: number;
   /**
    * Documents SAE-labelled for the probe, of which `probeValDocuments` (at most a quarter)
-   * validate it; the probe reads a random window of `probeTokens` of each.
+   * validate it; each is labelled, and read by the probe, in one random window of `probeTokens`.
    */
   labelDocuments: number;
   probeValDocuments: number;
@@ -132,7 +139,8 @@ export interface SaeChainReport {
     selected: { latent: number; auroc: number; ratioScore: number; precisionOnSample: number; contexts: string[] }[];
   };
   saeLabels: {
-    rule: { z: number; minLatents: number };
+    /** The rule applied, and how it was set: chosen on the SAE sample (with its F1 there) or fixed. */
+    rule: { z: number; minLatents: number; chosenOnSample: { f1: number; candidates: number } | null };
     /** The labelled subset (a shard) and its label side file. */
     shard: string;
     path: string;
@@ -178,7 +186,7 @@ interface Labeller {
   path: string;
 }
 
-/** The SAE sample and the labelled subset, whole documents drawn in a seeded random order. */
+/** The SAE sample (whole documents) and the labelled subset (a window of each document), drawn in a seeded random order. */
 interface ChainDocuments {
   sample: LabelledTokens;
   subset: LabelledTokens;
@@ -201,8 +209,13 @@ export async function runSaeChain(inputs: SaeChainInputs): Promise<SaeChainResul
   log(`labeller LM: final loss ${labeller.summary.finalLoss.toFixed(3)} (${timer.lap('labeller_lm')})`);
   const docs = chainDocuments(s, inputs.train, tokenizer.eotId);
   const sae = await fitChainSae(inputs, labeller, docs, log);
-  log(`SAE: explained variance ${sae.fit.training!.explainedVariance.toFixed(3)}; ${sae.fit.latents.length} latents chosen (best AUROC ${sae.fit.latents[0].auroc.toFixed(3)}) (${timer.lap('sae')})`);
-  const labels = await weakLabels(inputs, labeller.model, sae.fit, docs);
+  const { rule } = sae;
+  const ruleNote = rule.chosenOnSample ? ` chosen on the sample (F1 ${rule.chosenOnSample.f1.toFixed(3)} there, best of ${rule.chosenOnSample.candidates})` : '';
+  log(
+    `SAE: explained variance ${sae.fit.training!.explainedVariance.toFixed(3)}; ${sae.fit.latents.length} latents chosen (best AUROC ${sae.fit.latents[0].auroc.toFixed(3)}); ` +
+      `rule z ${rule.z}, ≥ ${rule.minLatents} latents${ruleNote} (${timer.lap('sae')})`,
+  );
+  const labels = await weakLabels(inputs, labeller.model, sae.fit, rule, docs);
   const g = labels.vsGold;
   log(
     `SAE labels: ${docs.subsetDocs} documents, ${(100 * labels.labelled / labels.tokens).toFixed(1)}% of ${labels.tokens} tokens labelled; ` +
@@ -232,7 +245,7 @@ export async function runSaeChain(inputs: SaeChainInputs): Promise<SaeChainResul
         sampleTokens: docs.sample.tokens.length, selected: sae.selected,
       },
       saeLabels: {
-        rule: { z: s.z, minLatents: s.minLatents }, shard: labels.shard, path: labels.path, documents: docs.subsetDocs,
+        rule, shard: labels.shard, path: labels.path, documents: docs.subsetDocs,
         labelledFraction: labels.labelled / labels.tokens, vsGold: labels.vsGold,
       },
       classifier: classifier.report,
@@ -255,7 +268,7 @@ async function trainLabeller(inputs: SaeChainInputs, log: Log): Promise<Labeller
   return { model: trained.model, summary: trained.summary, path };
 }
 
-/** Step 2a: the SAE sample (`saeSampleTokens` of whole documents) and the labelled subset after it. */
+/** Step 2a: the SAE sample (`saeSampleTokens` of whole documents) and the labelled subset (windows of the documents after it). */
 function chainDocuments(s: SaeChainSettings, train: LabelledTokens, eotId: number): ChainDocuments {
   // documents in a seeded random order: the corpus is laid out topic by topic, so a prefix would be narrow
   const docs = shardDocuments(train.tokens, eotId);
@@ -270,12 +283,26 @@ function chainDocuments(s: SaeChainSettings, train: LabelledTokens, eotId: numbe
       `${docs.length} training documents leave ${Math.max(0, subsetDocs)} after the SAE sample of ${sampleDocs}: too few to train and validate a probe on ` +
         `(at least 4 are needed: lower saeSampleTokens or use more documents)`,
     );
-  // each picked document followed by end-of-text, with its slice of the gold labels
-  const gather = (pick: readonly number[]) =>
-    joinDocuments(pick.map((i) => ({ ids: docs[i].tokens, labels: train.labels.subarray(docs[i].start, docs[i].start + docs[i].tokens.length) })), {
-      eotId, separator: 'after', separatorLabel: UNLABELLED,
-    });
-  return { sample: gather(order.slice(0, sampleDocs)), subset: gather(order.slice(sampleDocs, sampleDocs + subsetDocs)), sampleDocs, subsetDocs, valDocs };
+  // each picked document (or one random window of it) followed by end-of-text, with its slice of the gold labels
+  const windows = new Random(s.seed + 9);
+  const gather = (pick: readonly number[], window = Infinity) =>
+    joinDocuments(
+      pick.map((i) => {
+        const { start, tokens } = docs[i];
+        const [from, length] = windowSpan(tokens.length, window, windows);
+        return { ids: tokens.subarray(from, from + length), labels: train.labels.subarray(start + from, start + from + length) };
+      }),
+      { eotId, separator: 'after', separatorLabel: UNLABELLED },
+    );
+  // the probe reads one window of probeTokens per labelled document: only that window is labelled
+  const subset = gather(order.slice(sampleDocs, sampleDocs + subsetDocs), s.probeTokens);
+  return { sample: gather(order.slice(0, sampleDocs)), subset, sampleDocs, subsetDocs, valDocs };
+}
+
+/** Offset and length of a random window of at most `window` tokens in a document of `length` (the whole document when it fits). */
+function windowSpan(length: number, window: number, random: Random): [number, number] {
+  if (length <= window) return [0, length];
+  return [Math.floor(random.next() * (length - window + 1)), window];
 }
 
 /** Step 2b: an SAE on the labeller's last layer over the sample, medical latents chosen on its gold labels. */
@@ -287,11 +314,16 @@ async function fitChainSae(inputs: SaeChainInputs, labeller: Labeller, docs: Cha
   const fit = await fitSaeLabeller({
     model: labeller.model, layer, tokens: sample.tokens, labels: forgetLabels(sample.labels),
     dSae: s.saeLatents, k: s.saeK, steps: s.saeSteps, seed: s.seed, select: { top: s.saeTop }, signal: inputs.signal,
+    ...(s.ruleCandidates ? { rules: s.ruleCandidates, eotId: tokenizer.eotId } : {}),
     onProgress: (p) => {
       if (p.step % 250 === 0 || p.step === s.saeSteps)
         log(`  SAE step ${p.step}/${s.saeSteps} explained variance ${p.explainedVariance.toFixed(3)}, L0 ${p.l0.toFixed(1)}, dead ${p.dead}`);
     },
   });
+  const chosen = fit.rule?.best;
+  const rule: SaeChainReport['saeLabels']['rule'] = chosen
+    ? { z: chosen.z, minLatents: chosen.minLatents, chosenOnSample: { f1: chosen.f1, candidates: fit.rule!.candidates.length } }
+    : { z: s.z, minLatents: s.minLatents, chosenOnSample: null };
   const path = join(out, 'sae', 'sae.safetensors');
   await fit.sae.save(path, { layer: String(layer), model: labeller.path });
   const selected = fit.latents.map((l) => ({
@@ -301,18 +333,18 @@ async function fitChainSae(inputs: SaeChainInputs, labeller: Labeller, docs: Cha
     precisionOnSample: l.precision,
     contexts: fit.selector.topContexts(l.latent).map((c) => tokenizer.decode(sample.tokens.subarray(Math.max(0, c.position - 8), c.position + 3))),
   }));
-  await writeFileAtomic(join(out, 'sae', 'latents.json'), JSON.stringify({ layer, latents: selected, mean: [...fit.mean], std: [...fit.std], z: s.z, minLatents: s.minLatents }, null, 1) + '\n');
-  return { fit, layer, path, selected };
+  await writeFileAtomic(join(out, 'sae', 'latents.json'), JSON.stringify({ layer, latents: selected, mean: [...fit.mean], std: [...fit.std], z: rule.z, minLatents: rule.minLatents }, null, 1) + '\n');
+  return { fit, layer, path, selected, rule };
 }
 
 /** Step 3: the rule's weak labels on the subset (label stage), graded against its gold labels. */
-async function weakLabels(inputs: SaeChainInputs, labeller: Transformer, fit: SaeLabeller, docs: ChainDocuments) {
+async function weakLabels(inputs: SaeChainInputs, labeller: Transformer, fit: SaeLabeller, rule: { z: number; minLatents: number }, docs: ChainDocuments) {
   const { settings: s, out, tokenizer } = inputs;
   const shard = join(out, 'data', 'labelled_000000.bin');
   await writeLabelledShard(shard, docs.subset, tokenizer);
   const labelled = await runLabel({
     shards: [shard], out: join(out, 'sae-labels'), model: labeller, layer: s.labellerLayers, sae: fit.sae, latents: fit.latents.map((l) => l.latent),
-    mean: fit.mean, std: fit.std, z: s.z, minLatents: s.minLatents, context: s.labellerContext, batch: 16, signal: inputs.signal,
+    mean: fit.mean, std: fit.std, z: rule.z, minLatents: rule.minLatents, context: s.labellerContext, batch: 16, signal: inputs.signal,
   });
   if (labelled.labelled === 0 || labelled.labelled >= labelled.tokens - docs.subsetDocs)
     throw new CodedRangeError(
@@ -331,8 +363,9 @@ async function trainChainClassifier(
   const { settings: s, out, tokenizer } = inputs;
   const random = new Random(s.seed);
   const documents = random.shuffle(labelsFromSideFile(labels.shard, { labelsPath: labels.path }));
-  const probeVal = documents.slice(0, valDocs).map((d) => windowOf(d, s.probeTokens, random));
-  const probeTrain = documents.slice(valDocs).map((d) => windowOf(d, s.probeTokens, random));
+  // the subset's documents are already one window of probeTokens each (chainDocuments)
+  const probeVal = documents.slice(0, valDocs);
+  const probeTrain = documents.slice(valDocs);
   const bilmPath = join(out, 'classifier', 'bilm.safetensors');
   const path = join(out, 'classifier', 'token.safetensors');
   log(
@@ -345,8 +378,9 @@ async function trainChainClassifier(
     tokenizer, sources: [{ shards: [inputs.trainShard], weight: 1, name: 'train' }], bilmPath, forward: s.separateBilm ? undefined : labeller,
     dModel: s.bilmDim, layers: s.bilmLayers, heads: headsForWidth(s.bilmDim), context: s.bilmContext, batch: s.bilmBatch, steps: s.bilmSteps, lr: s.lr,
     probeTrain, probeVal, maxTrainTokens: s.probeMaxTokens, l2: 1e-3, seed: s.seed,
-    // the last block's output and the final norm: the shallower layers never won on WordNet and each costs a probe fit
-    sweepLayers: [bilmDepth, bilmDepth + 1], onLog: (line) => log(`  ${line}`), signal: inputs.signal,
+    // the final norm only: of the last block's output and the final norm, the norm won in every
+    // demo run measured (docs/classifier.md), and each layer tried costs a probe fit (issue 21)
+    sweepLayers: [bilmDepth + 1], onLog: (line) => log(`  ${line}`), signal: inputs.signal,
   });
   const { classifier } = trained;
   await classifier.save(path);

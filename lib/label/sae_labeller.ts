@@ -22,6 +22,7 @@ import { LatentMoments } from './latent_moments.js';
 import { SparseAutoencoder, type SaeKind } from './sae.js';
 import { LatentSelector, SELECT_DEFAULTS, type LatentScore, type SelectLatentsOptions } from './select_latents.js';
 import { trainSae, type TrainSaeProgress, type TrainSaeSummary } from './train_sae.js';
+import { chooseRule, type RuleCandidates, type RuleChoice } from './rule_choice.js';
 import { stripUndefined } from '../options.js';
 import { TokenfilterError, CodedTypeError, CodedRangeError } from '../errors.js';
 
@@ -63,6 +64,13 @@ export interface FitSaeLabellerOptions {
   /** Window length and windows per forward pass of the LM (defaults: the model's context, 16). */
   context?: number;
   batch?: number;
+  /**
+   * Choose the labelling rule on the sample too ({@link chooseRule}): the z and minLatents among
+   * these whose labels of the sample agree best with its labels. Needs `eotId`.
+   */
+  rules?: RuleCandidates;
+  /** End-of-text id of `tokens` (documents are labelled apart); required with `rules`. */
+  eotId?: number;
   /** Called after every SAE step. */
   onProgress?: (p: TrainSaeProgress) => void;
   signal?: AbortSignal;
@@ -84,6 +92,8 @@ export interface SaeLabeller {
   selector: LatentSelector;
   /** The last SAE step's statistics (null when an SAE was given and not trained). */
   training: TrainSaeSummary | null;
+  /** The rule chosen on the sample, with every candidate's score (null without `rules`). */
+  rule: RuleChoice | null;
   /** Sample rows read. */
   sampleTokens: number;
 }
@@ -162,27 +172,56 @@ export async function fitSaeLabeller(options: FitSaeLabellerOptions): Promise<Sa
   if (latents.length === 0)
     throw new CodedRangeError('no SAE latent fires specifically on the forget label of the sample (see SelectLatentsOptions): a larger sample, more SAE steps or another layer?');
 
-  const S = latents.length;
-  const encoder = sae.encoderFor(latents.map((l) => l.latent));
+  const chosen = await chosenCodes(sae, acts, latents.map((l) => l.latent), sparse, options.rules !== undefined);
+  const { mean, std } = chosen;
+  let rule: RuleChoice | null = null;
+  if (options.rules) {
+    if (options.eotId === undefined) throw new CodedRangeError('rules need eotId (documents are labelled apart)');
+    rule = chooseRule({ codes: chosen.codes!, tokens, labels, eotId: options.eotId, mean, std }, options.rules);
+  }
+  return { sae, layer, latents, mean, std, selector, training, rule, sampleTokens: n };
+}
+
+/** TopK codes of the sample, kept sparse: per row its end in `latent` / `value`. */
+interface SparseCodes {
+  rowEnd: Uint32Array;
+  latent: Uint32Array;
+  value: Float32Array;
+}
+
+/**
+ * Mean and std of the chosen latents' codes over the sample (from the kept sparse codes for
+ * TopK, else by encoding again), and with `keep` the codes themselves [tokens × chosen].
+ */
+async function chosenCodes(
+  sae: SparseAutoencoder, acts: Float32Array, chosen: readonly number[], sparse: SparseCodes | null, keep: boolean,
+): Promise<{ mean: Float32Array; std: Float32Array; codes?: Float32Array }> {
+  const D = sae.config.dModel;
+  const L = sae.config.dSae;
+  const n = acts.length / D;
+  const S = chosen.length;
+  const block = 8192;
   const moments = new LatentMoments(S);
-  const codesOf = sae.codesReusing(encoder);
+  const codesOf = sae.codesReusing(sae.encoderFor(chosen));
   const column = new Int32Array(L).fill(-1);
-  latents.forEach((l, s) => (column[l.latent] = s));
-  const selected = new Float32Array(block * S);
+  chosen.forEach((latent, s) => (column[latent] = s));
+  const codes = keep ? new Float32Array(n * S) : null;
+  const scratch = new Float32Array(block * S);
   for (let start = 0; start < n; start += block) {
     const end = Math.min(n, start + block);
-    if (!sparse) {
-      moments.update(await codesOf(acts.subarray(start * D, end * D)));
-      continue;
-    }
-    const rows = selected.subarray(0, (end - start) * S).fill(0);
-    for (let t = start, i = start === 0 ? 0 : sparse.rowEnd[start - 1]; t < end; t++) {
-      for (; i < sparse.rowEnd[t]; i++) {
-        const s = column[sparse.latent[i]];
-        if (s >= 0) rows[(t - start) * S + s] = sparse.value[i];
+    let rows: Float32Array;
+    if (!sparse) rows = await codesOf(acts.subarray(start * D, end * D));
+    else {
+      rows = (codes ? codes.subarray(start * S, end * S) : scratch.subarray(0, (end - start) * S)).fill(0);
+      for (let t = start, i = start === 0 ? 0 : sparse.rowEnd[start - 1]; t < end; t++) {
+        for (; i < sparse.rowEnd[t]; i++) {
+          const s = column[sparse.latent[i]];
+          if (s >= 0) rows[(t - start) * S + s] = sparse.value[i];
+        }
       }
     }
+    if (codes && !sparse) codes.set(rows, start * S);
     moments.update(rows);
   }
-  return { sae, layer, latents, mean: moments.meanF32(), std: moments.std(), selector, training, sampleTokens: n };
+  return { mean: moments.meanF32(), std: moments.std(), ...(codes ? { codes } : {}) };
 }

@@ -58,9 +58,13 @@ describe('tokenfilter demo', () => {
     expect(report.labels).toBe('sae');
     checkRuns(report);
     const chain = report.chain;
+    // --z and --min-latents fix the rule
+    expect(chain.saeLabels.rule).toEqual({ z: 1, minLatents: 1, chosenOnSample: null });
     // by default the classifier's biLM is two new models of the --bilm-* shape
     expect(chain.classifier.bilm.forwardIsLabeller).toBe(false);
     expect([chain.classifier.bilm.layers, chain.classifier.bilm.dModel, chain.classifier.bilm.context]).toEqual([1, 16, 32]);
+    // the probe reads the biLM's final norm (layer = blocks + 1)
+    expect(chain.classifier.layer).toBe(2);
     expect(chain.sae.selected.length).toBeGreaterThan(0);
     expect(chain.sae.selected.length).toBeLessThanOrEqual(8);
     for (const a of [chain.saeLabels.vsGold, chain.classifier.vsGold, chain.classifier.vsSaeLabels])
@@ -102,11 +106,21 @@ describe('tokenfilter demo', () => {
     expect(readFileSync(join(out, 'index.html'), 'utf8')).toMatch(/tokenfilter demo[\s\S]*SAE labels vs gold/);
   }, 300_000);
 
-  it('with --bilm-from-labeller, the labeller LM is the biLM\'s forward half', async () => {
+  it('with --bilm-from-labeller, the labeller LM is the biLM\'s forward half; without --z / --min-latents the rule is chosen on the SAE sample', async () => {
     const out = join(root, 'from-labeller');
-    const { code, stderr } = await demo(['--out', out, ...TINY, '--bilm-from-labeller', '--quiet']);
+    const unfixed = TINY.filter((_, i) => !['--z', '--min-latents'].includes(TINY[i]) && !['--z', '--min-latents'].includes(TINY[i - 1]));
+    expect(unfixed.length).toBe(TINY.length - 4);
+    const { code, stderr } = await demo(['--out', out, ...unfixed, '--bilm-from-labeller', '--quiet']);
     expect(code, stderr).toBe(0);
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    const { rule } = report.chain.saeLabels;
+    expect([0.5, 1, 1.5, 2, 3]).toContain(rule.z);
+    // candidates with more latents than were kept are skipped
+    const kept = report.chain.sae.selected.length;
+    expect([1, 2, 4, 6, 8].filter((m) => m <= kept)).toContain(rule.minLatents);
+    expect(rule.chosenOnSample.candidates).toBe(5 * [1, 2, 4, 6, 8, 12, 16].filter((m) => m <= kept).length);
+    expect(rule.chosenOnSample.f1).toBeGreaterThanOrEqual(0);
+    expect(JSON.parse(readFileSync(join(out, 'sae', 'latents.json'), 'utf8'))).toMatchObject({ z: rule.z, minLatents: rule.minLatents });
     const bilm = report.chain.classifier.bilm;
     expect(bilm.forwardIsLabeller).toBe(true);
     expect([bilm.layers, bilm.dModel, bilm.context]).toEqual([1, 32, 32]);

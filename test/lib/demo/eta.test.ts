@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatRemaining, REFERENCE_SETTINGS, REFERENCE_STAGE_SECONDS, remainingSeconds, stagePlan } from '../../../lib/demo/eta.js';
 import { stageTimer } from '../../../lib/demo/stage_timer.js';
+import { DEMO_DEFAULTS } from '../../../lib/demo/demo_config.js';
 
 const total = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
 
@@ -16,6 +17,19 @@ describe('stagePlan', () => {
     expect(plan.sae_labels).toBeCloseTo(REFERENCE_STAGE_SECONDS.sae_labels * 3, 12);
     expect(plan.sae).toBe(REFERENCE_STAGE_SECONDS.sae);
     expect(plan.scoring).toBe(REFERENCE_STAGE_SECONDS.scoring);
+  });
+
+  it('scales the model stages with layers × width²', () => {
+    const r = REFERENCE_SETTINGS;
+    const plan = stagePlan({ ...r, labellerLayers: r.labellerLayers * 3, labellerDim: r.labellerDim / 2, bilmLayers: r.bilmLayers / 2, bilmDim: r.bilmDim * 2, labels: 'sae' });
+    expect(plan.labeller_lm).toBeCloseTo((REFERENCE_STAGE_SECONDS.labeller_lm * 3) / 4, 12);
+    expect(plan.classifier).toBeCloseTo(REFERENCE_STAGE_SECONDS.classifier * 2, 12);
+    expect(plan.scoring).toBeCloseTo(REFERENCE_STAGE_SECONDS.scoring * 2, 12);
+    expect(plan.train_baseline).toBe(REFERENCE_STAGE_SECONDS.train_baseline);
+  });
+
+  it('was measured at the demo\'s defaults', () => {
+    expect(stagePlan({ ...DEMO_DEFAULTS, labels: 'sae' })).toEqual(REFERENCE_STAGE_SECONDS);
   });
 
   it('leaves out the SAE chain with gold labels', () => {

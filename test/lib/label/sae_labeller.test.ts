@@ -78,6 +78,35 @@ describe('fitSaeLabeller', () => {
     Array.from(moments.std()).forEach((s, i) => expect(fit.std[i]).toBeCloseTo(s, 5));
   });
 
+  it('chooses the rule on the sample: the candidate whose labels of the sample match its labels best', async () => {
+    const model = await Transformer.create({ vocabSize: 48, dModel: 16, layers: 1, heads: 2, context: 32, seed: 7 });
+    const sample = corpus(3000, 11);
+    const options = { model, layer: 0, tokens: sample.tokens, labels: sample.labels, dSae: 64, k: 4, steps: 150, batchRows: 256, lr: 3e-3, select: { top: 8, minSupport: 5 } };
+    const rules = { z: [0, 1, 3], minLatents: [1, 2, 50] };
+    await expect(fitSaeLabeller({ ...options, rules })).rejects.toThrow(/rules need eotId/);
+    const fit = await fitSaeLabeller({ ...options, rules, eotId: EOT });
+    expect((await fitSaeLabeller({ ...options, steps: 5 })).rule).toBeNull();
+    const rule = fit.rule!;
+    // minLatents 50 exceeds the (at most 8) chosen latents: skipped
+    expect(rule.candidates.map((c) => [c.z, c.minLatents])).toEqual([[0, 1], [0, 2], [1, 1], [1, 2], [3, 1], [3, 2]]);
+    expect(rule.best.f1).toBe(Math.max(...rule.candidates.map((c) => c.f1)));
+    expect(rule.best.f1).toBeGreaterThan(0.6);
+    // the best rule's score is that of labelling the sample's exact codes with it
+    const encoder = fit.sae.encoderFor(fit.latents.map((l) => l.latent));
+    const codes = new Float32Array(sample.tokens.length * fit.latents.length);
+    for await (const b of tokenActivations(model, sample.tokens, { layer: 0, context: 32 }))
+      codes.set(await fit.sae.selectedCodes(b.activations, encoder), b.start * fit.latents.length);
+    const labels = labelTokensWithEot(codes, sample.tokens, EOT, { tokens: sample.tokens.length, latents: fit.latents.length, mean: fit.mean, std: fit.std, z: rule.best.z, minLatents: rule.best.minLatents });
+    let tp = 0, fp = 0, fn = 0;
+    sample.labels.forEach((g, t) => {
+      if (g === 255) return;
+      if (labels[t] && g === 1) tp++;
+      else if (labels[t]) fp++;
+      else if (g === 1) fn++;
+    });
+    expect(rule.best.f1).toBeCloseTo((2 * tp) / (2 * tp + fp + fn), 6);
+  }, 60_000);
+
   it('continues from a given SAE without training when steps is 0', async () => {
     const model = await Transformer.create({ vocabSize: 48, dModel: 16, layers: 1, heads: 2, context: 32, seed: 7 });
     const sample = corpus(1200, 3);
