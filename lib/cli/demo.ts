@@ -6,6 +6,8 @@ import type { Command } from 'commander';
 import { formatDemoSummary, formatDemoTable, writeDemoReport } from '../demo/report.js';
 import { DEMO_DEFAULTS, runDemo, validateDemoOptions, type DemoOptions, type DemoReport } from '../demo/run_demo.js';
 import { BINARY_SCORE_THRESHOLD } from '../stages/filter.js';
+import { READINGS, type Reading } from '../classify/reading.js';
+import { readingOption } from './train_classifier.js';
 import { UsageError, numberOption, parseIntegerOption, writeJson, type CliIO } from './output.js';
 
 /** Options of `tokenfilter demo`, as the CLI parses them. */
@@ -42,6 +44,7 @@ export interface DemoCommandOptions {
   bilmContext: number;
   bilmSteps: number;
   bilmBatch: number;
+  reading: Reading;
   labelDocs: number;
   trainDocs: number;
   json?: boolean;
@@ -85,6 +88,7 @@ export async function demoCommand(options: DemoCommandOptions, io: CliIO): Promi
     bilmContext: options.bilmContext,
     bilmSteps: options.bilmSteps,
     bilmBatch: options.bilmBatch,
+    reading: options.reading,
     labelDocuments: options.labelDocs,
     trainDocuments: options.trainDocs,
     signal: io.signal, // Ctrl-C in the CLI (main.ts)
@@ -154,6 +158,7 @@ export function registerDemo(program: Command, io: CliIO): void {
     .option('--bilm-from-labeller', "reuse the labeller LM as the classifier biLM's forward half and train only a backward model of its shape (instead of --bilm-*): better probe features, slower scoring")
     .option('--bilm-steps <n>', 'classifier biLM training steps per trained direction', (v) => parseIntegerOption('--bilm-steps', v, 1), d.bilmSteps)
     .option('--bilm-batch <n>', 'classifier biLM windows per step', (v) => parseIntegerOption('--bilm-batch', v, 1, 1 << 16), d.bilmBatch)
+    .option('--reading <kind>', `how the biLM reads documents for the probe and for scoring: ${READINGS.join(' or ')}`, readingOption, d.reading)
     .option('--label-docs <n>', `training documents SAE-labelled for the token probe (${d.probeValDocuments} of them validate it)`, (v) => parseIntegerOption('--label-docs', v, 2), d.labelDocuments)
     .option('--json', 'print the whole report as JSON on stdout instead of the table')
     .option('--quiet', 'no progress lines on stderr')

@@ -7,6 +7,7 @@
 import type { SaeChainSettings } from './sae_chain.js';
 import { withDefaults } from '../stages/option_keys.js';
 import { CodedRangeError } from '../errors.js';
+import { parseReading } from '../classify/reading.js';
 
 /** Where the demo's forget scores come from. */
 export type DemoLabels = 'sae' | 'gold';
@@ -112,6 +113,7 @@ export const DEMO_DEFAULTS: Readonly<Omit<ResolvedDemoOptions, 'threshold' | 'fr
   bilmContext: 64,
   bilmSteps: 400,
   bilmBatch: 16,
+  reading: 'window',
   labelDocuments: 1000,
   probeValDocuments: 300,
   probeTokens: 128,

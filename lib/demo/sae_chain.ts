@@ -27,6 +27,7 @@ import { binaryMetrics, precisionRecallCurve, type BinaryMetrics } from '../clas
 import { Random } from '../data/random.js';
 import type { TokenClassifier } from '../classify/token_classifier.js';
 import { trainBiLMProbe } from '../classify/train_bilm_probe.js';
+import type { Reading } from '../classify/reading.js';
 import { readSideFile, SideFileKind, sideFilePathFor } from '../data/side_file.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import type { LabelledTokens } from '../eval/domain_loss.js';
@@ -81,6 +82,8 @@ export interface SaeChainSettings {
   bilmContext: number;
   bilmSteps: number;
   bilmBatch: number;
+  /** How the biLM reads documents for the probe, in training and in scoring: 'window' or 'sentence' (reading.ts). */
+  reading: Reading;
   /**
    * Documents SAE-labelled for the probe, of which `probeValDocuments` (at most a quarter)
    * validate it; each is labelled, and read by the probe, in one random window of `probeTokens`.
@@ -154,6 +157,8 @@ export interface SaeChainReport {
     bilmPath: string;
     bilm: { forwardIsLabeller: boolean; paramsPerDirection: number; layers: number; dModel: number; context: number; steps: number; finalLoss: { forward: number | null; backward: number } };
     layer: number;
+    /** How the biLM read documents for the probe and for scoring. */
+    reading: Reading;
     /** Max-F1 threshold on validation documents' SAE labels: the token threshold of the filters. */
     threshold: number;
     /** On the validation documents of the subset, against their SAE labels. */
@@ -380,7 +385,7 @@ async function trainChainClassifier(
     probeTrain, probeVal, maxTrainTokens: s.probeMaxTokens, l2: 1e-3, seed: s.seed,
     // the final norm only: of the last block's output and the final norm, the norm won in every
     // demo run measured (docs/classifier.md), and each layer tried costs a probe fit (issue 21)
-    sweepLayers: [bilmDepth + 1], onLog: (line) => log(`  ${line}`), signal: inputs.signal,
+    sweepLayers: [bilmDepth + 1], reading: s.reading, onLog: (line) => log(`  ${line}`), signal: inputs.signal,
   });
   const { classifier } = trained;
   await classifier.save(path);
@@ -397,6 +402,7 @@ async function trainChainClassifier(
         layers: forward.layers, dModel: forward.dModel, context: forward.context, steps: s.bilmSteps, finalLoss: trained.bilmSummary.finalLoss,
       },
       layer: classifier.layer,
+      reading: classifier.reading,
       threshold: classifier.threshold,
       vsSaeLabels: agreement(best.maxF1),
       vsGold: agreement(binaryMetrics(heldOut.scores, heldOut.labels, classifier.threshold)),

@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { TokenClassifier } from '../../../lib/classify/token_classifier.js';
 import { runCli } from '../../../lib/cli/main.js';
 import { readSideFile, SideFileKind, sideFilePathFor } from '../../../lib/data/side_file.js';
 
@@ -110,7 +111,7 @@ describe('tokenfilter demo', () => {
     const out = join(root, 'from-labeller');
     const unfixed = TINY.filter((_, i) => !['--z', '--min-latents'].includes(TINY[i]) && !['--z', '--min-latents'].includes(TINY[i - 1]));
     expect(unfixed.length).toBe(TINY.length - 4);
-    const { code, stderr } = await demo(['--out', out, ...unfixed, '--bilm-from-labeller', '--quiet']);
+    const { code, stderr } = await demo(['--out', out, ...unfixed, '--bilm-from-labeller', '--reading', 'sentence', '--quiet']);
     expect(code, stderr).toBe(0);
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
     const { rule } = report.chain.saeLabels;
@@ -125,6 +126,9 @@ describe('tokenfilter demo', () => {
     expect(bilm.forwardIsLabeller).toBe(true);
     expect([bilm.layers, bilm.dModel, bilm.context]).toEqual([1, 32, 32]);
     expect(bilm.finalLoss.forward).toBeNull();
+    // --reading: the probe and the scores read each sentence alone, and the classifier file says so
+    expect(report.chain.classifier.reading).toBe('sentence');
+    expect((await TokenClassifier.load(report.chain.classifier.path)).reading).toBe('sentence');
     checkRuns(report);
   }, 300_000);
 
@@ -151,5 +155,8 @@ describe('tokenfilter demo', () => {
     const k = await demo(['--out', join(root, 'bad'), '--sae-latents', '16', '--sae-k', '32']);
     expect(k.code).toBe(2);
     expect(k.stderr).toMatch(/saeK \(32\) must be at most saeLatents \(16\)/);
+    const reading = await demo(['--out', join(root, 'bad'), '--reading', 'paragraph']);
+    expect(reading.code).toBe(2);
+    expect(reading.stderr).toMatch(/--reading must be window or sentence, got .paragraph./);
   });
 });
