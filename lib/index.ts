@@ -153,6 +153,8 @@ export type { LabelTokensOptions } from './label/label_tokens.js';
 export { labelShards } from './label/label_shards.js';
 export { fitSaeLabeller, SAE_LABELLER_DEFAULTS } from './label/sae_labeller.js';
 export type { FitSaeLabellerOptions, SaeLabeller } from './label/sae_labeller.js';
+export { chooseRule } from './label/rule_choice.js';
+export type { RuleCandidates, RuleChoice, RuleScore, RuleSample } from './label/rule_choice.js';
 export type { LabelSettings, LabelShardsOptions, LabelShardsProgress, LabelShardsResult, ShardLabelRecord } from './label/label_shards.js';
 export { tokenActivations, shardActivations, writeActivationsNpy, readActivations } from './label/activations.js';
 export type { ActivationOptions, ActivationBlock } from './label/activations.js';
