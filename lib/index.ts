@@ -219,7 +219,7 @@ export { runEvaluate, resolveEvaluate, EVALUATE_STAGE_DEFAULTS } from './stages/
 export type { EvaluateStageOptions, DomainLossRows } from './stages/evaluate.js';
 export { runFilteredModel } from './stages/filtered_run.js';
 export type { FilteredRunJob, FilteredRunResult, ScoredStream } from './stages/filtered_run.js';
-export { corpusFile, missingCorpusFiles, readCorpusTexts } from './data/corpus_layout.js';
+export { corpusFile, missingCorpusFiles, readCorpusTexts, readSplitByDomain } from './data/corpus_layout.js';
 export type { CorpusSplit } from './data/corpus_layout.js';
 
 // types (and constants) that appear in the signatures above, exported so that users can name them

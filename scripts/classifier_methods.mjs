@@ -7,7 +7,6 @@
 // `tokenfilter eval-classifier --sentence-mixes DATA` builds). Per method and kind: F1 at the
 // classifier's saved threshold (meaningful for its own method only) and the max F1 at any
 // threshold. Prints one JSON line per method.
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { labelsFromSpans } from '../dist/classify/labels.js';
 import { binaryMetrics, precisionRecallCurve } from '../dist/classify/metrics.js';
@@ -17,6 +16,7 @@ import { boundariesOf, boundaryIds } from '../dist/classify/segmentation.js';
 import { sentenceMixesOf } from '../dist/classify/sentence_mixes.js';
 import { TokenClassifier } from '../dist/classify/token_classifier.js';
 import { readDocuments } from '../dist/data/read_documents.js';
+import { readSplitByDomain } from '../dist/data/corpus_layout.js';
 
 const [path, data = '../shared/data', limitText = '2000', mixesText = '1000'] = process.argv.slice(2);
 const classifier = await TokenClassifier.load(path);
@@ -26,13 +26,7 @@ for await (const d of readDocuments(join(data, 'spliced', 'spliced.val.jsonl.gz'
   if (spliced.length >= Number(limitText)) break;
   spliced.push({ text: d.text, spans: d.spans });
 }
-const texts = {};
-for (const name of readdirSync(join(data, 'corpus')).sort()) {
-  const m = /^(.+)\.val\.jsonl(\.gz)?$/.exec(name);
-  if (!m) continue;
-  texts[m[1]] = [];
-  for await (const d of readDocuments(join(data, 'corpus', name))) texts[m[1]].push(d.text);
-}
+const texts = await readSplitByDomain(data, 'val');
 const mixes = sentenceMixesOf(texts, 'medical', { count: Number(mixesText), random: new Random(0) });
 const table = boundaryIds(tokenizer);
 const kinds = [];

@@ -6,7 +6,6 @@
 // threshold.
 //   node scripts/classifier_readings.mjs DATA BILM WORK [--layer 2] [--scales 0.125,0.25,0.5,1,2] [--limit N]
 // WORK gets the two single-reading classifiers (window.safetensors, sentence.safetensors).
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLASSIFIER_PRESETS, trainClassifierFromCorpus } from '../dist/classify/train_from_corpus.js';
 import { TokenClassifier, DEFAULT_SMOOTHING_RADII } from '../dist/classify/token_classifier.js';
@@ -17,7 +16,7 @@ import { blendThreshold, selectOnBlend } from '../dist/classify/blend_selection.
 import { boundaryIds, boundariesOf } from '../dist/classify/segmentation.js';
 import { evaluateTokenClassifier, evaluateTokenClassifierOn } from '../dist/classify/evaluate.js';
 import { sentenceMixesOf } from '../dist/classify/sentence_mixes.js';
-import { readDocuments } from '../dist/data/read_documents.js';
+import { readSplitByDomain } from '../dist/data/corpus_layout.js';
 import { Random } from '../dist/data/random.js';
 
 const args = process.argv.slice(2);
@@ -101,13 +100,7 @@ const scorer = {
     return documents.map((t, d) => applyScoreMethod(chosen.entry.combine(z, d), chosen.method, boundariesOf(t, table)));
   },
 };
-const texts = {};
-for (const name of readdirSync(join(data, 'corpus')).sort()) {
-  const m = /^(.+)\.val\.jsonl(\.gz)?$/.exec(name);
-  if (!m) continue;
-  texts[m[1]] = [];
-  for await (const d of readDocuments(join(data, 'corpus', name))) texts[m[1]].push(d.text);
-}
+const texts = await readSplitByDomain(data, 'val');
 const show = (name, e) => log(`test, ${name}: F1 ${e.atThreshold.f1.toFixed(4)} (P ${e.atThreshold.precision.toFixed(4)}, R ${e.atThreshold.recall.toFixed(4)}), max F1 ${e.maxF1.f1.toFixed(4)}; ${e.documents} documents, ${e.items} tokens`);
 show('spliced.val', await evaluateTokenClassifier(scorer, join(data, 'spliced', 'spliced.val.jsonl.gz'), 'medical', { limit }));
 show('sentence mixes', await evaluateTokenClassifierOn(scorer, sentenceMixesOf(texts, 'medical', { count: 1000, random: new Random(0) }), 'medical', { limit }));

@@ -11,14 +11,13 @@
  */
 import type { Command } from 'commander';
 import { DocumentClassifier } from '../classify/document_classifier.js';
-import { readdirSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { evaluateDocumentClassifier, evaluateTokenClassifier, evaluateTokenClassifierOn, type Evaluation } from '../classify/evaluate.js';
 import { Random } from '../data/random.js';
 import { describeScoreMethod, parseSegmentationOption, type ScoreMethod } from '../classify/score_method.js';
 import { sentenceMixesOf } from '../classify/sentence_mixes.js';
 import { TokenClassifier } from '../classify/token_classifier.js';
-import { readDocuments } from '../data/read_documents.js';
+import { readSplitByDomain } from '../data/corpus_layout.js';
 import { readSafetensors } from '../model/safetensors.js';
 import { READINGS, type Reading } from '../classify/reading.js';
 import { readingOption } from './train_classifier.js';
@@ -111,15 +110,7 @@ function withOverride(classifier: TokenClassifier, options: EvalClassifierComman
 
 /** Sentence-level mixes (sentence_mixes.ts) from the val split of each domain in `folder`/corpus. */
 async function sentenceMixesOfFolder(folder: string, forget: string, count: number, seed: number) {
-  const corpus = join(folder, 'corpus');
-  const texts: Record<string, string[]> = {};
-  for (const name of readdirSync(corpus).sort()) {
-    const match = /^(.+)\.val\.jsonl(\.gz)?$/.exec(name);
-    if (!match) continue;
-    texts[match[1]] = [];
-    for await (const d of readDocuments(join(corpus, name))) texts[match[1]].push(d.text);
-  }
-  return sentenceMixesOf(texts, forget, { count, random: new Random(seed) });
+  return sentenceMixesOf(await readSplitByDomain(folder, 'val'), forget, { count, random: new Random(seed) });
 }
 
 /** Adds `eval-classifier` to the program. */

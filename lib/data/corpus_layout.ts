@@ -4,7 +4,7 @@
  * filtering experiment, the mixture study and the classifier trainer read it through here.
  * @module
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readDocuments } from './read_documents.js';
 
@@ -25,5 +25,22 @@ export function missingCorpusFiles(data: string, domains: readonly string[]): st
 export async function readCorpusTexts(data: string, domain: string, split: CorpusSplit, signal?: AbortSignal): Promise<string[]> {
   const texts: string[] = [];
   for await (const d of readDocuments(corpusFile(data, domain, split), { signal })) texts.push(d.text);
+  return texts;
+}
+
+/**
+ * Every domain's texts of one split, by domain name: each `corpus/<domain>.<split>.jsonl` or
+ * `.jsonl.gz` in the folder, whatever domains it holds (the sentence-level mixes are built from
+ * these), in file order.
+ */
+export async function readSplitByDomain(data: string, split: CorpusSplit, signal?: AbortSignal): Promise<Record<string, string[]>> {
+  const pattern = new RegExp(`^(.+)\\.${split}\\.jsonl(\\.gz)?$`);
+  const texts: Record<string, string[]> = {};
+  for (const name of readdirSync(join(data, 'corpus')).sort()) {
+    const match = pattern.exec(name);
+    if (!match) continue;
+    const domain = (texts[match[1]] = [] as string[]);
+    for await (const d of readDocuments(join(data, 'corpus', name), { signal })) domain.push(d.text);
+  }
   return texts;
 }
