@@ -51,8 +51,7 @@ export function sentenceRanges(tokens: Uint32Array, table: Uint8Array): [number,
  * table of the tokenizer (needed for `sentence` only).
  */
 export function planReading(tokens: Uint32Array, T: number, reading: Reading, table?: Uint8Array): WindowPiece[] {
-  if (reading === 'window') return planWindows(tokens.length, T);
-  if (reading !== 'sentence') throw new TokenfilterError('E_OPTION', `reading must be ${READINGS.join(' or ')}, got ${JSON.stringify(reading)}`);
+  if (parseReading(reading) === 'window') return planWindows(tokens.length, T);
   if (!table) throw new TokenfilterError('E_OPTION', 'sentence reading needs the tokenizer\'s boundary table');
   const pieces: WindowPiece[] = [];
   for (const [from, to] of sentenceRanges(tokens, table))

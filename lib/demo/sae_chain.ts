@@ -28,6 +28,7 @@ import { Random } from '../data/random.js';
 import type { TokenClassifier } from '../classify/token_classifier.js';
 import { trainBiLMProbe } from '../classify/train_bilm_probe.js';
 import type { Reading } from '../classify/reading.js';
+import { windowOf } from '../classify/sampling.js';
 import { readSideFile, SideFileKind, sideFilePathFor } from '../data/side_file.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import type { LabelledTokens } from '../eval/domain_loss.js';
@@ -294,20 +295,14 @@ function chainDocuments(s: SaeChainSettings, train: LabelledTokens, eotId: numbe
     joinDocuments(
       pick.map((i) => {
         const { start, tokens } = docs[i];
-        const [from, length] = windowSpan(tokens.length, window, windows);
-        return { ids: tokens.subarray(from, from + length), labels: train.labels.subarray(start + from, start + from + length) };
+        const piece = windowOf({ tokens, labels: train.labels.subarray(start, start + tokens.length) }, window, windows);
+        return { ids: piece.tokens, labels: piece.labels };
       }),
       { eotId, separator: 'after', separatorLabel: UNLABELLED },
     );
   // the probe reads one window of probeTokens per labelled document: only that window is labelled
   const subset = gather(order.slice(sampleDocs, sampleDocs + subsetDocs), s.probeTokens);
   return { sample: gather(order.slice(0, sampleDocs)), subset, sampleDocs, subsetDocs, valDocs };
-}
-
-/** Offset and length of a random window of at most `window` tokens in a document of `length` (the whole document when it fits). */
-function windowSpan(length: number, window: number, random: Random): [number, number] {
-  if (length <= window) return [0, length];
-  return [Math.floor(random.next() * (length - window + 1)), window];
 }
 
 /** Step 2b: an SAE on the labeller's last layer over the sample, medical latents chosen on its gold labels. */
