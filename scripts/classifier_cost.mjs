@@ -14,7 +14,9 @@
 // time, not FLOPs, for layer 0: an embedding lookup), the probe; segmentation and smoothing add ~10 FLOPs per token),
 // and that as a share of the pretraining FLOPs per token (Transformer.flopsPerToken) of the
 // ladder's depth-2 and depth-8 models (ladderConfig, vocabulary 50257, context 1024), the
-// convention of bench/score.mjs.
+// convention of bench/score.mjs. A classifier with a lexicon (lexicon.ts) adds a few operations per
+// token (two hashed look-ups per word); with a probe weight of 0 the biLM is not run at all and
+// its FLOPs are 0.
 import { readSafetensors } from '../dist/model/safetensors.js';
 import { BiLM } from '../dist/classify/bilm.js';
 import { planWindows } from '../dist/classify/windows.js';
@@ -52,7 +54,8 @@ const entries = [
     const bilm = await BiLM.load(resolve(dirname(path), m.bilm));
     tokenizer ??= bilm.tokenizer;
     const reading = parseReading(readingOverride ?? m.reading ?? 'window');
-    return { name: path, model: bilm.forward, tokenizer: bilm.tokenizer, reading, layer: Number(m.layer), layers: m.layers ? JSON.parse(m.layers) : [Number(m.layer)] };
+    const lexicon = m.lexicon ? JSON.parse(m.lexicon) : null;
+    return { name: path, model: bilm.forward, tokenizer: bilm.tokenizer, reading, layer: Number(m.layer), layers: m.layers ? JSON.parse(m.layers) : [Number(m.layer)], lexicon };
   }),
   ...shapes.map(([dModel, blocks, layer, context = 128, vocabSize = 2048]) => async () => {
     const config = resolveTransformerConfig({ vocabSize, dModel, layers: blocks, heads: Math.max(1, dModel / 64), context });
@@ -72,7 +75,7 @@ async function encodedTexts(tok) {
   return texts.map((t) => tok.encode(t));
 }
 for (const entry of entries) {
-  const { name: path, model, layer, layers, reading, tokenizer: own } = await entry();
+  const { name: path, model, layer, layers, reading, tokenizer: own, lexicon = null } = await entry();
   const config = model.config;
   let flops = 0;
   let tokens = 0;
@@ -89,11 +92,11 @@ for (const entry of entries) {
     tokens = docLength;
     for (const w of planWindows(docLength, config.context)) flops += 2 * w.length * inferenceFlops(config, layer, w.length);
   }
-  const perToken = flops / tokens + 2 * 2 * config.dModel * layers.length;
+  const perToken = lexicon?.probeWeight === 0 ? 0 : flops / tokens + 2 * 2 * config.dModel * layers.length;
   const counts = model.parameterCount();
   console.log(JSON.stringify({
     classifier: path, dModel: config.dModel, blocks: config.layers, context: config.context, layer, readLayers: layers, paramsPerDirection: counts.total,
-    nonEmbeddingPerDirection: counts.nonEmbedding, reading, ...(textsPath || reading === 'sentence' ? { texts: textsPath, documents: texts.length, tokens } : { docLength }), flopsPerScoredToken: perToken,
+    nonEmbeddingPerDirection: counts.nonEmbedding, reading, ...(textsPath || reading === 'sentence' ? { texts: textsPath, documents: texts.length, tokens } : { docLength }), lexicon: lexicon && { probeWeight: lexicon.probeWeight }, flopsPerScoredToken: perToken,
     shareOfLadder: { depth2: perToken / ladder[2], depth8: perToken / ladder[8] },
   }));
 }

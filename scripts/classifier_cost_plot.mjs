@@ -15,7 +15,7 @@ for (const p of points)
     throw new Error(`bad point ${JSON.stringify(p)}: needs label, share > 0, paragraph and sentence in [0, 1]`);
 
 const W = 640, H = 400, left = 70, right = 620, top = 30, bottom = 340;
-const minExp = -7, maxExp = 0, minF1 = 0.5, maxF1 = 0.95;
+const minExp = -8, maxExp = 0, minF1 = 0.5, maxF1 = 0.95;
 const x = (share) => left + ((Math.log10(share) - minExp) / (maxExp - minExp)) * (right - left);
 const y = (f1) => bottom - ((Math.max(minF1, f1) - minF1) / (maxF1 - minF1)) * (bottom - top);
 const f = (v) => v.toFixed(1);

@@ -10,17 +10,20 @@
  * absent in older files, which smooth by `smoothing`), `reading` (token classifiers: `window` | `sentence`,
  * how the biLM reads documents, see reading.ts; absent in older files = `window`), `bilm` (the biLM file's path relative to the classifier's folder) and
  * `bilm_sha256` (checked on load, so a classifier never runs on another biLM), plus a JSON
- * `report` of how it was trained.
+ * `report` of how it was trained. A token classifier with a lexicon (lexicon.ts) adds the tensor
+ * `lexicon.weights` (F32, [2^bits]) and the metadata `lexicon` (JSON: `probeWeight`, the share of
+ * the probe's logit added to the lexicon's evidence, and `fit`).
  * @module
  */
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { fileSha256 } from '../stages/shard_record.js';
-import { readSafetensors, writeSafetensors, SafetensorsError } from '../model/safetensors.js';
+import { readSafetensors, writeSafetensors, SafetensorsError, type TensorToWrite } from '../model/safetensors.js';
 import { BiLM, type FeatureDirection } from './bilm.js';
 import type { DeviceOptions } from '../device.js';
 import { LogisticModel } from './logistic.js';
 import { parseScoreMethod, type ScoreMethod } from './score_method.js';
 import { parseReading, type Reading } from './reading.js';
+import type { LexiconFit } from './lexicon.js';
 
 /** Format identifier of classifier files. */
 export const CLASSIFIER_FORMAT = 'tokenfilter.classifier';
@@ -47,6 +50,8 @@ export interface ProbeFile {
   scoring?: ScoreMethod;
   /** Token classifiers: how the biLM reads documents for the features (reading.ts); absent in older files, which read windows. */
   reading?: Reading;
+  /** Token classifiers: a lexicon's weights and the share of the probe's logit added to its evidence; absent without one. */
+  lexicon?: { weights: Float32Array; probeWeight: number; fit: LexiconFit | null };
 }
 
 /** SHA-256 of a file as hex (re-exported: classifier files record their biLM's). */
@@ -62,6 +67,7 @@ export async function writeProbeFile(path: string, p: ProbeFile): Promise<void> 
       ['probe.mean', { dtype: 'F64', shape: [p.probe.dimension], data: p.probe.mean }],
       ['probe.inv_std', { dtype: 'F64', shape: [p.probe.dimension], data: p.probe.invStd }],
       ['probe.weights', { dtype: 'F64', shape: [p.probe.dimension], data: p.probe.weights }],
+      ...(p.lexicon ? [['lexicon.weights', { dtype: 'F32', shape: [p.lexicon.weights.length], data: p.lexicon.weights }] satisfies [string, TensorToWrite]] : []),
     ],
     {
       format: CLASSIFIER_FORMAT,
@@ -73,6 +79,7 @@ export async function writeProbeFile(path: string, p: ProbeFile): Promise<void> 
       smoothing: String(p.smoothing ?? 0),
       ...(p.scoring ? { scoring: JSON.stringify(p.scoring) } : {}),
       ...(p.reading ? { reading: p.reading } : {}),
+      ...(p.lexicon ? { lexicon: JSON.stringify({ probeWeight: p.lexicon.probeWeight, fit: p.lexicon.fit }) } : {}),
       bias: String(p.probe.bias),
       threshold: String(p.threshold),
       bilm: reference,
@@ -138,7 +145,26 @@ export async function readProbeFile(path: string, kind: 'token' | 'document', de
   } catch (error) {
     throw new SafetensorsError(`${path}: ${(error as Error).message}`);
   }
-  return { file: { kind, layer, layers, probe, threshold, bilmPath, report: JSON.parse(m.report ?? 'null'), direction, smoothing, scoring, reading }, bilm };
+  const lexicon = readLexicon(path, m.lexicon, contents.tensors.get('lexicon.weights'));
+  return { file: { kind, layer, layers, probe, threshold, bilmPath, report: JSON.parse(m.report ?? 'null'), direction, smoothing, scoring, reading, ...(lexicon ? { lexicon } : {}) }, bilm };
+}
+
+/** The lexicon of a token classifier file: both the metadata and the tensor, or neither. */
+function readLexicon(path: string, text: string | undefined, tensor: { dtype: string; shape: number[]; data: unknown } | undefined): ProbeFile['lexicon'] {
+  if (text === undefined && tensor === undefined) return undefined;
+  if (text === undefined || tensor === undefined) throw new SafetensorsError(`${path}: a lexicon needs both the 'lexicon' metadata and the 'lexicon.weights' tensor`);
+  const length = tensor.shape[0];
+  if (tensor.dtype !== 'F32' || tensor.shape.length !== 1 || !(length >= 256 && (length & (length - 1)) === 0))
+    throw new SafetensorsError(`${path}: tensor 'lexicon.weights' must be a F32 vector of 2^bits entries (bits ≥ 8)`);
+  let meta: { probeWeight?: unknown; fit?: unknown };
+  try {
+    meta = JSON.parse(text);
+  } catch {
+    throw new SafetensorsError(`${path}: lexicon ${text} is not JSON`);
+  }
+  const probeWeight = Number(meta?.probeWeight);
+  if (!(Number.isFinite(probeWeight) && probeWeight >= 0)) throw new SafetensorsError(`${path}: lexicon probeWeight ${String(meta?.probeWeight)} is not a finite non-negative number`);
+  return { weights: tensor.data as Float32Array, probeWeight, fit: (meta.fit ?? null) as LexiconFit | null };
 }
 
 /** The `layers` metadata: ascending distinct layers of the biLM ending at `layer`; `[layer]` when absent. */

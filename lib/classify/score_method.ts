@@ -63,6 +63,16 @@ export function parseSegmentationOption(text: string): ScoreMethod {
   return parseScoreMethod({ kind: 'segment', switchCost, sentenceCost, lineCost, bias });
 }
 
+/** A grid of segmentations: every switch cost × sentence share × line cost (0 or the sentence cost) × bias. */
+export interface SegmentationGrid {
+  switchCosts: readonly number[];
+  /** Sentence cost as a share of the switch cost. */
+  sentenceShares: readonly number[];
+  /** Whether a switch at a line break is free (true) or costs what a sentence end costs. */
+  freeLineBreaks: readonly boolean[];
+  biases: readonly number[];
+}
+
 /** Segmentation settings tried by default: every switch cost × sentence share × line cost (0 or the sentence cost) × bias. */
 export const DEFAULT_SEGMENTATION_GRID = {
   switchCosts: [2, 4, 8, 16, 32, 64, 128],
@@ -71,10 +81,24 @@ export const DEFAULT_SEGMENTATION_GRID = {
   /** Whether a switch at a line break is free (true) or costs what a sentence end costs. */
   freeLineBreaks: [true, false],
   biases: [-1, 0, 1],
-} as const;
+} as const satisfies SegmentationGrid;
 
-/** The methods a layer sweep tries: smoothing at each radius (0 = raw) and, unless `segmentation` is false, the segmentation grid. */
-export function candidateMethods(radii: readonly number[], segmentation: boolean | typeof DEFAULT_SEGMENTATION_GRID = true): ScoreMethod[] {
+/**
+ * Segmentations tried with a lexicon's evidence (lexicon.ts): a word's weight is spread over its
+ * tokens, so a token's evidence is a small share of its sentence's logit. A bias per token of ±1
+ * swamps it (no bias is tried), and sentence ends cheaper than a quarter of the switch cost, down
+ * to free, let a lone sentence switch on its own total (28 segmentations: a free sentence end
+ * leaves one line cost, 0).
+ */
+export const LEXICON_SEGMENTATION_GRID = {
+  switchCosts: [2, 4, 8, 16],
+  sentenceShares: [1, 0.25, 0.125, 0],
+  freeLineBreaks: [true, false],
+  biases: [0],
+} as const satisfies SegmentationGrid;
+
+/** The methods a layer sweep tries: smoothing at each radius (0 = raw) and, unless `segmentation` is false, the segmentation grid (each method once). */
+export function candidateMethods(radii: readonly number[], segmentation: boolean | SegmentationGrid = true): ScoreMethod[] {
   const out: ScoreMethod[] = radii.map((radius) => ({ kind: 'smooth', radius }));
   if (segmentation === false) return out;
   const grid = segmentation === true ? DEFAULT_SEGMENTATION_GRID : segmentation;
@@ -83,7 +107,9 @@ export function candidateMethods(radii: readonly number[], segmentation: boolean
       for (const free of grid.freeLineBreaks)
         for (const bias of grid.biases) {
           const sentenceCost = switchCost * share;
-          out.push({ kind: 'segment', switchCost, sentenceCost, lineCost: free ? 0 : sentenceCost, bias });
+          const method: ScoreMethod = { kind: 'segment', switchCost, sentenceCost, lineCost: free ? 0 : sentenceCost, bias };
+          // a free sentence end makes both line costs 0: one entry
+          if (!out.some((m) => describeScoreMethod(m) === describeScoreMethod(method))) out.push(method);
         }
   return out;
 }

@@ -81,9 +81,10 @@ export interface ShardScoreRecord extends ShardRecordCore<ScoreSettings> {
   classifier: { path: string; sha256: string };
   /**
    * What the scores are: the classifier's scoring method (raw probe, smoothed or segmented;
-   * score_method.ts), its short name, and how the biLM read the documents (reading.ts).
+   * score_method.ts), its short name, how the biLM read the documents (reading.ts), and the
+   * share of the probe's logit beside a lexicon (lexicon.ts; null: the probe alone).
    */
-  scoring: { method: ScoreMethod; name: string; reading: Reading };
+  scoring: { method: ScoreMethod; name: string; reading: Reading; lexicon: { probeWeight: number } | null };
   stats: ShardScoreStats;
 }
 
@@ -184,7 +185,10 @@ async function scoreOneShard(
   await writeSideFile(output, scores, { kind: SideFileKind.ScoresUint8, tokenizer });
   return {
     classifier: identity,
-    scoring: { method: classifier.method, name: describeScoreMethod(classifier.method), reading: classifier.reading },
+    scoring: {
+      method: classifier.method, name: describeScoreMethod(classifier.method), reading: classifier.reading,
+      lexicon: classifier.lexicon ? { probeWeight: classifier.lexicon.probeWeight } : null,
+    },
     stats: {
       tokens: tokens.length,
       documents: documents.length,

@@ -12,12 +12,13 @@ import { fitLogistic, type LogisticModel, type LogisticOptions } from './logisti
 import { blendThreshold, selectOnBlend, type BlendResult } from './blend_selection.js';
 import { binaryMetrics, type BinaryMetrics } from './metrics.js';
 import { readProbeFile, writeProbeFile } from './probe_file.js';
-import { applyScoreMethod, candidateMethods, describeScoreMethod, RAW_SCORES, type ScoreMethod } from './score_method.js';
+import { applyScoreMethod, candidateMethods, describeScoreMethod, LEXICON_SEGMENTATION_GRID, RAW_SCORES, type ScoreMethod } from './score_method.js';
 import { boundariesOf, boundaryIds } from './segmentation.js';
 import { checkMixtureScales, mixedProbabilities, mixProbes, probeLogits } from './logit_mixture.js';
 import { featuresOfLayers, layerSetDimension, layerSetName, layerSetOf, type LayerChoice, type LayerSet } from './layer_features.js';
 import type { smoothScores } from './smoothing.js';
 import { parseReading, type Reading } from './reading.js';
+import { combineWithLexicon, Lexicon } from './lexicon.js';
 
 /** One validation kind (e.g. paragraph mixes, sentence-level mixes): every choice is made on the blend of all kinds given. */
 export interface ValidationSet {
@@ -36,6 +37,8 @@ export interface LayerResult {
   layers: LayerSet;
   /** A logit mixture (logit_mixture.ts): the first layer's probe plus this times the second's; absent for a fitted probe. */
   mixtureScale?: number;
+  /** With the lexicon (lexicon.ts): the share of the probe's logit added to its evidence (0: the lexicon alone); absent without. */
+  probeWeight?: number;
   /** Metrics on all validation tokens pooled, at the threshold chosen on the blend of kinds. */
   maxF1: BinaryMetrics;
   /** Metrics on all validation tokens pooled at 0.5. */
@@ -90,10 +93,27 @@ export interface TrainTokenClassifierOptions {
    * like any entry (default none).
    */
   mixtures?: readonly number[];
+  /**
+   * A lexicon (lexicon.ts) fitted on text held apart from the validation kinds: every entry of the
+   * sweep is also tried as its evidence plus each share in `probeWeights` of the probe's logit,
+   * with every scoring method, and chosen on the blend like any entry (default none).
+   */
+  lexicon?: Lexicon;
+  /** Shares of the probe's logit tried with the lexicon (default {@link LEXICON_PROBE_WEIGHTS}; 0 = the lexicon alone). */
+  probeWeights?: readonly number[];
   logistic?: Omit<LogisticOptions, 'signal'>;
   /** Called after each layer of the sweep. */
   onLayer?: (result: LayerResult) => void;
   signal?: AbortSignal;
+}
+
+/** Shares of the probe's logit tried by default with a lexicon (0: the lexicon alone, no biLM run when scoring). */
+export const LEXICON_PROBE_WEIGHTS: readonly number[] = Object.freeze([0, 0.02, 0.05]);
+
+/** A lexicon and the share of the probe's logit added to its evidence. */
+export interface LexiconUse {
+  lexicon: Lexicon;
+  probeWeight: number;
 }
 
 /** Smoothing radii tried by default when a token probe is trained. */
@@ -201,12 +221,13 @@ function validationSets(options: TrainTokenClassifierOptions): readonly Validati
   return sets;
 }
 
-/** The scoring methods of the options, checked. */
-function methodsOf(options: TrainTokenClassifierOptions): ScoreMethod[] {
+/** The scoring methods of the options, checked: for the probe, or (`lexicon`) for the lexicon's evidence beside it. */
+function methodsOf(options: TrainTokenClassifierOptions, lexicon = false): ScoreMethod[] {
   const radii = options.smoothing ?? DEFAULT_SMOOTHING_RADII;
   if (radii.length === 0) throw new CodedRangeError('smoothing must list at least one radius (0 for none)');
   for (const r of radii) if (!Number.isInteger(r) || r < 0) throw new CodedRangeError(`smoothing radii must be non-negative integers, got ${r}`);
-  return candidateMethods(radii, options.segmentation ?? false);
+  const segmentation = options.segmentation ?? false;
+  return candidateMethods(radii, segmentation && lexicon ? LEXICON_SEGMENTATION_GRID : segmentation);
 }
 
 /** One layer's probe and every method's blend on validation. */
@@ -238,7 +259,7 @@ async function sweepLayer(
 
 /** Every scoring method's blend for a probe's scored validation kinds, and the layer's result. */
 function evaluateProbe(
-  layers: LayerSet, probe: LogisticModel, scored: ScoredSet[], methods: readonly ScoreMethod[], info: { trainTokens: number; started: number; mixtureScale?: number },
+  layers: LayerSet, probe: LogisticModel, scored: ScoredSet[], methods: readonly ScoreMethod[], info: { trainTokens: number; started: number; mixtureScale?: number; probeWeight?: number },
 ): { candidates: LayerCandidates; result: LayerResult } {
   const evaluated = methods.map((method) => ({ method, blend: blendThreshold(kindScores(scored, method)) }));
   const pick = evaluated[selectOnBlend(evaluated.map(asSetting))];
@@ -247,6 +268,7 @@ function evaluateProbe(
   const raw = evaluated.find((e) => e.method.kind === 'smooth' && e.method.radius === 0)?.blend ?? blendThreshold(rawKinds);
   const result: LayerResult = {
     layer: layers[layers.length - 1], layers, ...(info.mixtureScale !== undefined ? { mixtureScale: info.mixtureScale } : {}),
+    ...(info.probeWeight !== undefined ? { probeWeight: info.probeWeight } : {}),
     maxF1: pooledMetrics(kinds, pick.blend.threshold), atHalf: pooledMetrics(kinds, 0.5), method: pick.method, methodName: describeScoreMethod(pick.method),
     smoothing: pick.method.kind === 'smooth' ? pick.method.radius : 0, blendF1: pick.blend.objective, kinds: pick.blend.kinds,
     maxF1Unsmoothed: pooledMetrics(rawKinds, raw.threshold), kindsUnsmoothed: raw.kinds,
@@ -276,6 +298,27 @@ function mixtureCandidates(
 }
 
 /**
+ * Every entry of the sweep with the lexicon's evidence plus each positive share of its probe's
+ * logit, and (for a share 0) the lexicon alone once, kept with the entry chosen so far without it.
+ */
+function* lexiconCandidates(
+  entries: readonly LayerCandidates[], mixtureScales: readonly (number | undefined)[], lexicon: Lexicon, probeWeights: readonly number[],
+  methods: readonly ScoreMethod[], trainTokens: number,
+): Generator<{ candidates: LayerCandidates; result: LayerResult }> {
+  const evidence = entries[0].scored.map((s) => s.sequences.map((q) => lexicon.evidence(q.tokens)));
+  const best = entries[selectOnBlend(entries.map((e) => asSetting(e.evaluated[selectOnBlend(e.evaluated.map(asSetting))])))];
+  for (const probeWeight of probeWeights) {
+    const over = probeWeight === 0 ? [best] : entries;
+    for (const e of over) {
+      const started = performance.now();
+      const scored = e.scored.map((s, k) => ({ ...s, logits: undefined, raw: s.raw.map((p, d) => combineWithLexicon(probeWeight === 0 ? null : p, evidence[k][d], probeWeight)) }));
+      const mixtureScale = probeWeight === 0 ? undefined : mixtureScales[entries.indexOf(e)];
+      yield evaluateProbe(e.layers, e.probe, scored, methods, { trainTokens, started, mixtureScale, probeWeight });
+    }
+  }
+}
+
+/**
  * Scores every token: a logistic probe on the biLM's features at one layer (or a set of layers,
  * concatenated). Train with
  * {@link TokenClassifier.train} (layer sweep), score with {@link TokenClassifier.scoreDocuments},
@@ -301,18 +344,24 @@ export class TokenClassifier {
   readonly method: ScoreMethod;
   /** How the biLM reads documents for the probe's features (reading.ts). */
   readonly reading: Reading;
+  /** The lexicon whose evidence is added to a share of the probe's logit (lexicon.ts), or null for the probe alone. */
+  readonly lexicon: LexiconUse | null;
   /** Ids after which a sentence or line ends (segmentation and smoothing use them). */
   private readonly boundaryTable: Uint8Array;
 
   /**
    * `layer`: one layer or a set of layers read together; `method`: a {@link ScoreMethod}, or a
-   * smoothing radius (0 = the raw probe); `reading`: how the biLM reads documents.
-   * @throws RangeError for a probe of another width or a bad radius; TokenfilterError (E_OPTION) for an unknown reading.
+   * smoothing radius (0 = the raw probe); `reading`: how the biLM reads documents; `lexicon`: a
+   * lexicon and the share of the probe's logit added to its evidence.
+   * @throws RangeError for a probe of another width, a bad radius or probe weight; TokenfilterError (E_OPTION) for an unknown reading.
    */
   constructor(
     bilm: BiLM, bilmPath: string, layer: LayerChoice, probe: LogisticModel, threshold: number, report: unknown = null, direction: FeatureDirection = 'both',
-    method: ScoreMethod | number = 0, reading: Reading = 'window',
+    method: ScoreMethod | number = 0, reading: Reading = 'window', lexicon: LexiconUse | null = null,
   ) {
+    if (lexicon && !(Number.isFinite(lexicon.probeWeight) && lexicon.probeWeight >= 0))
+      throw new CodedRangeError(`the probe's weight beside a lexicon must be finite and non-negative, got ${lexicon.probeWeight}`);
+    this.lexicon = lexicon;
     const layers = layerSetOf(layer, bilm.layerCount);
     if (probe.dimension !== layerSetDimension(bilm, layers, direction))
       throw new CodedRangeError(`probe has ${probe.dimension} features, the biLM gives ${layerSetDimension(bilm, layers, direction)} at layers ${layerSetName(layers)} (${direction})`);
@@ -350,12 +399,18 @@ export class TokenClassifier {
     const sets = validationSets(options).map((s) => ({ ...s, boundaries: s.sequences.map((q) => boundariesOf(q.tokens, table)) }));
     const sweep: LayerResult[] = [];
     checkMixtureScales(options.mixtures ?? []);
-    const all: (LayerCandidates['evaluated'][number] & { layers: LayerSet; probe: LogisticModel; mixtureScale?: number })[] = [];
+    const all: (LayerCandidates['evaluated'][number] & { layers: LayerSet; probe: LogisticModel; mixtureScale?: number; probeWeight?: number })[] = [];
+    const entries: LayerCandidates[] = [];
+    const scales: (number | undefined)[] = [];
     const singles: LayerCandidates[] = [];
     const keep = ({ candidates, result }: { candidates: LayerCandidates; result: LayerResult }) => {
       sweep.push(result);
       options.onLayer?.(result);
-      all.push(...candidates.evaluated.map((e) => ({ ...e, layers: candidates.layers, probe: candidates.probe, mixtureScale: result.mixtureScale })));
+      all.push(...candidates.evaluated.map((e) => ({ ...e, layers: candidates.layers, probe: candidates.probe, mixtureScale: result.mixtureScale, probeWeight: result.probeWeight })));
+      if (result.probeWeight === undefined) {
+        entries.push(candidates);
+        scales.push(result.mixtureScale);
+      }
     };
     for (const entry of layers) {
       const swept = await sweepLayer(options, layerSetOf(entry, bilm.layerCount), sets, methods);
@@ -363,13 +418,20 @@ export class TokenClassifier {
       if (swept.candidates.layers.length === 1 && !singles.some((c) => c.layers[0] === swept.candidates.layers[0])) singles.push(swept.candidates);
     }
     for (const mixed of mixtureCandidates(singles, options.mixtures ?? [], methods, sweep[0].trainTokens)) keep(mixed);
+    if (options.lexicon) {
+      const weights = options.probeWeights ?? LEXICON_PROBE_WEIGHTS;
+      if (weights.length === 0 || weights.some((w) => !(Number.isFinite(w) && w >= 0))) throw new CodedRangeError(`probeWeights must be finite non-negative numbers, got ${weights.join(', ')}`);
+      for (const withLexicon of lexiconCandidates(entries, scales, options.lexicon, weights, methodsOf(options, true), sweep[0].trainTokens)) keep(withLexicon);
+    }
     const best = all[selectOnBlend(all.map(asSetting))];
     const chosen = {
-      layer: best.layers[best.layers.length - 1], layers: best.layers, ...(best.mixtureScale !== undefined ? { mixtureScale: best.mixtureScale } : {}), method: best.method, methodName: describeScoreMethod(best.method),
+      layer: best.layers[best.layers.length - 1], layers: best.layers, ...(best.mixtureScale !== undefined ? { mixtureScale: best.mixtureScale } : {}),
+      ...(best.probeWeight !== undefined ? { probeWeight: best.probeWeight } : {}), method: best.method, methodName: describeScoreMethod(best.method),
       threshold: best.blend.threshold, blendF1: best.blend.objective, kinds: best.blend.kinds,
     };
+    const lexicon = best.probeWeight !== undefined && options.lexicon ? { lexicon: options.lexicon, probeWeight: best.probeWeight } : null;
     const classifier = new TokenClassifier(
-      bilm, options.bilmPath, best.layers, best.probe, best.blend.threshold, { sweep, chosen }, options.direction ?? 'both', best.method, options.reading ?? 'window',
+      bilm, options.bilmPath, best.layers, best.probe, best.blend.threshold, { sweep, chosen }, options.direction ?? 'both', best.method, options.reading ?? 'window', lexicon,
     );
     return { classifier, sweep };
   }
@@ -382,8 +444,9 @@ export class TokenClassifier {
    */
   static async load(path: string, options: DeviceOptions = {}): Promise<TokenClassifier> {
     const { file, bilm } = await readProbeFile(path, 'token', options);
+    const lexicon = file.lexicon ? { lexicon: new Lexicon(bilm.tokenizer, file.lexicon.weights, file.lexicon.fit), probeWeight: file.lexicon.probeWeight } : null;
     return new TokenClassifier(
-      bilm, file.bilmPath, file.layers ?? file.layer, file.probe, file.threshold, file.report, file.direction, file.scoring ?? file.smoothing ?? 0, file.reading ?? 'window',
+      bilm, file.bilmPath, file.layers ?? file.layer, file.probe, file.threshold, file.report, file.direction, file.scoring ?? file.smoothing ?? 0, file.reading ?? 'window', lexicon,
     );
   }
 
@@ -392,23 +455,36 @@ export class TokenClassifier {
     await writeProbeFile(path, {
       kind: 'token', layer: this.layer, layers: this.layers, probe: this.probe, threshold: this.threshold, bilmPath: this.bilmPath, report: this.report, direction: this.direction,
       smoothing: this.smoothing, scoring: this.method, reading: this.reading,
+      ...(this.lexicon ? { lexicon: { weights: this.lexicon.lexicon.weights, probeWeight: this.lexicon.probeWeight, fit: this.lexicon.lexicon.fit } } : {}),
     });
   }
 
   /** The same probe with another scoring method (and optionally threshold): for evaluating overrides. */
   withMethod(method: ScoreMethod, threshold = this.threshold): TokenClassifier {
-    return new TokenClassifier(this.bilm, this.bilmPath, this.layers, this.probe, threshold, this.report, this.direction, method, this.reading);
+    return new TokenClassifier(this.bilm, this.bilmPath, this.layers, this.probe, threshold, this.report, this.direction, method, this.reading, this.lexicon);
   }
 
   /** The same probe reading documents another way (for evaluating overrides; the probe was fitted under {@link TokenClassifier.reading}). */
   withReading(reading: Reading): TokenClassifier {
-    return new TokenClassifier(this.bilm, this.bilmPath, this.layers, this.probe, this.threshold, this.report, this.direction, this.method, reading);
+    return new TokenClassifier(this.bilm, this.bilmPath, this.layers, this.probe, this.threshold, this.report, this.direction, this.method, reading, this.lexicon);
   }
 
-  /** The raw probe probabilities of every token of each document (any length; see {@link BiLM.featuresOfDocuments}). */
+  /** The same probe with another lexicon use (another share of the probe's logit), or none: for evaluating overrides. */
+  withLexicon(lexicon: LexiconUse | null): TokenClassifier {
+    return new TokenClassifier(this.bilm, this.bilmPath, this.layers, this.probe, this.threshold, this.report, this.direction, this.method, this.reading, lexicon);
+  }
+
+  /**
+   * The raw probabilities of every token of each document (any length; see {@link BiLM.featuresOfDocuments}):
+   * the probe's, or with a lexicon the sigmoid of its evidence plus its share of the probe's logit
+   * (the biLM is not run when that share is 0).
+   */
   async rawScores(documents: readonly Uint32Array[], options: { batch?: number; signal?: AbortSignal } = {}): Promise<Float32Array[]> {
+    const lexicon = this.lexicon;
+    if (lexicon?.probeWeight === 0) return documents.map((d) => combineWithLexicon(null, lexicon.lexicon.evidence(d), 0));
     const features = await featuresOfLayers(this.bilm, documents, this.layers, { ...options, direction: this.direction, reading: this.reading });
-    return features.map((f) => this.probe.predict(f));
+    const probe = features.map((f) => this.probe.predict(f));
+    return lexicon ? probe.map((p, k) => combineWithLexicon(p, lexicon.lexicon.evidence(documents[k]), lexicon.probeWeight)) : probe;
   }
 
   /**

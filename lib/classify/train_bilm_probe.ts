@@ -14,13 +14,14 @@ import { BiLM } from './bilm.js';
 import type { LabelledSequence } from './labels.js';
 import { layerSetName, type LayerChoice } from './layer_features.js';
 import type { Reading } from './reading.js';
+import type { Lexicon } from './lexicon.js';
 import { TokenClassifier, type LayerResult, type ValidationSet } from './token_classifier.js';
 
 /** One line of a layer's sweep result: F1 on the blend and on each validation kind. */
 export function describeLayer(r: LayerResult): string {
   const kinds = r.kinds.map((k) => `${k.name} ${k.f1.toFixed(4)}`).join(', ');
   const raw = r.kindsUnsmoothed.map((k) => `${k.name} ${k.f1.toFixed(4)}`).join(', ');
-  const mix = r.mixtureScale !== undefined ? ` (logit mixture, scale ${r.mixtureScale})` : '';
+  const mix = (r.mixtureScale !== undefined ? ` (logit mixture, scale ${r.mixtureScale})` : '') + (r.probeWeight !== undefined ? ` + lexicon (probe weight ${r.probeWeight})` : '');
   return `layer ${layerSetName(r.layers)}${mix}: blend F1 ${r.blendF1.toFixed(4)} (${kinds}) at ${r.maxF1.threshold.toFixed(3)} with ${r.methodName}; raw probe ${raw}; ${r.trainTokens} tokens, ${r.seconds.toFixed(1)} s`;
 }
 
@@ -67,6 +68,9 @@ export interface BiLMProbeOptions {
   mixtures?: readonly number[];
   /** How the biLM reads documents for the probe's features (default 'window'; see reading.ts). */
   reading?: Reading;
+  /** A lexicon tried beside every entry of the sweep (lexicon.ts; TokenClassifier.train's `lexicon`), at the shares of the probe's logit in `probeWeights`. */
+  lexicon?: Lexicon;
+  probeWeights?: readonly number[];
   seed: number;
   onLog?: (line: string) => void;
   signal?: AbortSignal;
@@ -104,6 +108,7 @@ export async function trainBiLMProbe(o: BiLMProbeOptions): Promise<BiLMProbeResu
   const { classifier, sweep } = await TokenClassifier.train({
     bilm, bilmPath: o.bilmPath, train: o.probeTrain, val: o.probeVal, valSets: o.probeValSets, layers: o.sweepLayers, maxTrainTokens: o.maxTrainTokens,
     seed: o.seed, logistic: { l2: o.l2 }, smoothing: o.smoothing, segmentation: o.segmentation, mixtures: o.mixtures, reading: o.reading, signal: o.signal,
+    lexicon: o.lexicon, probeWeights: o.probeWeights,
     onLayer: (r) => log(`token probe ${describeLayer(r)}`),
   });
   const counts = bilm.forward.parameterCount();

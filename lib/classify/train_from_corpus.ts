@@ -39,6 +39,7 @@ import { TokenClassifier, type LayerResult, type ValidationSet } from './token_c
 import { describeLayer, trainBiLMProbe, type BiLMProbeOptions, type BiLMProbeResult } from './train_bilm_probe.js';
 import { CodedTypeError } from '../errors.js';
 import type { Reading } from './reading.js';
+import { Lexicon, type LexiconFit } from './lexicon.js';
 
 /**
  * Options of {@link trainClassifierFromCorpus}. The biLM's shape and training, the probe's fit
@@ -89,6 +90,18 @@ export interface CorpusClassifierOptions
   bilm?: string;
   /** Smoothing radii tried with the token probe (see TokenClassifier.train; default its own). */
   smoothing?: number[];
+  /**
+   * Fit a lexicon (lexicon.ts: hashed words and word pairs, a logistic model of sentences) and try
+   * it beside every probe of the sweep, chosen on the blend like any entry (default false; the
+   * `default` preset turns it on). It is fitted on the training documents' labels (never the
+   * held-out ones the choices are made on); with `relabel`, on the relabelled probe data instead.
+   */
+  lexicon?: boolean;
+  /**
+   * `domains`: characters per domain of the training split the lexicon reads, when more than
+   * `charsPerDomain` (default: the biLM's sample); the held-out documents are left out either way.
+   */
+  lexiconChars?: number;
   /** Train a document classifier too (at the token classifier's layer). */
   documentClassifier: boolean;
   /** Also sweep a forward-only probe on the same data (the unidirectional baseline), recorded in the report. */
@@ -106,17 +119,18 @@ const SHARED = { forget: 'medical', lr: 3e-3, forgetWeight: 0.5, l2: 1e-3, seed:
 
 /**
  * Named presets: `default` for ../shared/data (8,000 biLM steps per direction, 16.4M tokens in
- * all; re-measured at 1,085 s of user CPU on one thread, see docs/classifier.md; the biLM reads
+ * all; re-measured at 755 s wall, 1,163 s of user CPU on two idle cores, see docs/classifier.md; the biLM reads
  * each sentence alone for the token probe (`reading: 'sentence'`, which won the held-out blend on
- * both biLMs measured), and the probe reads layer 0, layer 2, or a logit mixture of the two, the
- * choice on the blend of validation kinds: the measured frontier), `wordnet` for the built-in
+ * both biLMs measured), and the probe reads layer 0, layer 2, or a logit mixture of the two; a
+ * lexicon fitted on the whole training split is tried beside each (lexicon.ts), the choice on the
+ * blend of validation kinds: the measured frontier), `wordnet` for the built-in
  * corpus (≈ 2–3 min; window reading).
  */
 export const CLASSIFIER_PRESETS: Readonly<Record<'default' | 'wordnet', Readonly<Omit<CorpusClassifierOptions, 'out' | 'data' | 'onLog' | 'signal'>>>> = Object.freeze({
   default: Object.freeze({
     ...SHARED, corpus: 'domains', charsPerDomain: 12_000_000, vocabSize: 2048, dModel: 128, layers: 2, heads: 2, context: 128,
     batch: 8, steps: 8000, lr: 5e-3, probeDocuments: 150, probeTokensPerDocument: 128, valDocuments: 60, maxTrainTokens: 100_000,
-    sweepLayers: [0, 2], mixtures: [...DEFAULT_MIXTURE_SCALES], reading: 'sentence',
+    sweepLayers: [0, 2], mixtures: [...DEFAULT_MIXTURE_SCALES], reading: 'sentence', lexicon: true, lexiconChars: 100_000_000,
   }),
   wordnet: Object.freeze({
     ...SHARED, corpus: 'wordnet', charsPerDomain: 0, vocabSize: 2048, dModel: 64, layers: 2, heads: 2, context: 64,
@@ -148,6 +162,8 @@ export interface CorpusClassifierReport {
   tokenScoring: string;
   /** How the token classifier's biLM reads documents (reading.ts). */
   tokenReading: Reading;
+  /** The lexicon fitted (null without one): what it read, and the share of the probe's logit kept beside it (null: the probe alone won). */
+  tokenLexicon: { fit: LexiconFit; probeWeight: number | null } | null;
   tokenKinds: { name: string; precision: number; recall: number; f1: number }[];
   documentSweep: DocumentLayerResult[] | null;
   seconds: number;
@@ -270,6 +286,26 @@ async function relabelled(
   return out;
 }
 
+/** The lexicon's text: the training sample, or with `lexiconChars` above `charsPerDomain` that much of the training split, the held-out documents left out. */
+async function lexiconText(
+  o: CorpusClassifierOptions, trainSeqs: readonly LabelledSequence[], heldOut: readonly Doc[], label: (d: Doc) => LabelledSequence,
+): Promise<readonly LabelledSequence[]> {
+  if (o.corpus !== 'domains' || !o.data || !(o.lexiconChars! > o.charsPerDomain)) return trainSeqs;
+  const held = new Set(heldOut.map((d) => d.text));
+  const docs = await readDomainSplit(o.data, 'train', o.lexiconChars!, new Random(o.seed + 104_729));
+  return docs.filter((d) => !held.has(d.text)).map(label);
+}
+
+/** The lexicon of a run, fitted on `sequences` (lexicon.ts), with a line per pass. */
+async function fitCorpusLexicon(sequences: readonly LabelledSequence[], tokenizer: Tokenizer, o: CorpusClassifierOptions, log: (line: string) => void): Promise<Lexicon> {
+  const started = performance.now();
+  const lexicon = await Lexicon.fit(sequences, tokenizer, {
+    seed: o.seed, signal: o.signal, onEpoch: (epoch, loss) => log(`lexicon: pass ${epoch + 1}, loss ${loss.toFixed(4)} (${((performance.now() - started) / 1000).toFixed(1)} s)`),
+  });
+  log(`lexicon: ${lexicon.fit!.sentences} sentences (${lexicon.fit!.positiveSentences} ${o.forget ?? 'medical'}), 2^${lexicon.bits} buckets`);
+  return lexicon;
+}
+
 /** Trains a biLM, a token classifier and a document classifier; see the module comment. */
 export async function trainClassifierFromCorpus(options: CorpusClassifierOptions): Promise<CorpusClassifierReport> {
   const o = options;
@@ -301,12 +337,13 @@ export async function trainClassifierFromCorpus(options: CorpusClassifierOptions
     log(`probe data: ${tokenTrain.length} training documents; validation ${valSets.map((v) => `${v.sequences.length} ${v.name}`).join(', ')} (held out)`);
     if (o.relabel) ({ tokenTrain, valSets } = await relabelled(o.relabel, tokenTrain, valSets));
   }
+  const lexicon = o.lexicon ? await fitCorpusLexicon(o.relabel ? tokenTrain : await lexiconText(o, trainSeqs, heldOut, label), tokenizer, o, log) : undefined;
   const { bilm, classifier, sweep, bilmSummary } = await trainBiLMProbe({
     tokenizer, bilm: given ?? undefined,
     sources: [{ shards: [forgetShard], weight: o.forgetWeight, name: forget }, { shards: [otherShard], weight: 1 - o.forgetWeight, name: 'other' }],
     bilmPath, dModel: o.dModel, layers: o.layers, heads: o.heads, context: o.context, batch: o.batch, steps: o.steps, lr: o.lr,
     probeTrain: tokenTrain, probeVal: [], probeValSets: valSets, sweepLayers: o.sweepLayers, maxTrainTokens: o.maxTrainTokens, l2: o.l2,
-    smoothing: o.smoothing, segmentation: o.segmentation ?? true, mixtures: o.mixtures, reading: o.reading, seed: o.seed, onLog: log, signal: o.signal,
+    smoothing: o.smoothing, segmentation: o.segmentation ?? true, mixtures: o.mixtures, reading: o.reading, seed: o.seed, onLog: log, signal: o.signal, lexicon,
   });
   await classifier.save(o.out);
   log(`token classifier: layer ${layerSetName(classifier.layers)}, ${classifier.reading} reading, threshold ${classifier.threshold.toFixed(3)}, ${describeScoreMethod(classifier.method)} → ${o.out}`);
@@ -336,6 +373,7 @@ export async function trainClassifierFromCorpus(options: CorpusClassifierOptions
     tokenSmoothing: classifier.smoothing,
     tokenScoring: describeScoreMethod(classifier.method),
     tokenReading: classifier.reading,
+    tokenLexicon: lexicon ? { fit: lexicon.fit!, probeWeight: classifier.lexicon?.probeWeight ?? null } : null,
     tokenKinds: chosen.kinds.map((k) => ({ name: k.name, precision: k.precision, recall: k.recall, f1: k.f1 })),
     documentSweep: document?.sweep ?? null,
     seconds: (performance.now() - started) / 1000,

@@ -6,7 +6,9 @@
  * (e.g. spliced.val's paragraph mixes) and, with `--sentence-mixes DIR`, sentence-level mixes
  * built from DIR/corpus/*.val.jsonl.gz (sentence_mixes.ts; `--mix-count`, `--mix-seed`).
  * `--smoothing R` / `--segmentation C[,S[,L[,B]]]` score with another method than the one saved,
- * `--reading window|sentence` read documents another way than the saved reading.
+ * `--reading window|sentence` read documents another way than the saved reading; for a classifier
+ * with a lexicon (lexicon.ts), `--no-lexicon` scores with the probe alone and `--probe-weight X`
+ * with another share of the probe's logit beside the lexicon's evidence.
  * @module
  */
 import type { Command } from 'commander';
@@ -33,6 +35,8 @@ export interface EvalClassifierCommandOptions {
   smoothing?: number;
   segmentation?: string;
   reading?: Reading;
+  lexicon?: boolean;
+  probeWeight?: number;
   documents?: string[];
   label: string;
   threshold?: number;
@@ -47,6 +51,9 @@ export async function evalClassifierCommand(options: EvalClassifierCommandOption
   try {
     kind = (await readSafetensors(options.classifier)).metadata.kind;
   } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR')
+      throw new UsageError(`--classifier ${options.classifier}: cannot read the file (${code})`, { cause: error, path: options.classifier });
     throw new UsageError((error as Error).message, { cause: error });
   }
   let result: Evaluation;
@@ -62,6 +69,7 @@ export async function evalClassifierCommand(options: EvalClassifierCommandOption
   let scoring: string | undefined;
   let layers: readonly number[] | undefined;
   let reading: Reading | undefined;
+  let lexicon: { probeWeight: number } | null | undefined;
   if (kind === 'token') {
     if (!options.spans?.length && !options.sentenceMixes)
       throw new UsageError('a token classifier is evaluated with --spans FILES... (records {text, spans}) and/or --sentence-mixes DIR');
@@ -69,6 +77,7 @@ export async function evalClassifierCommand(options: EvalClassifierCommandOption
     scoring = describeScoreMethod(classifier.method);
     layers = classifier.layers;
     reading = classifier.reading;
+    lexicon = classifier.lexicon ? { probeWeight: classifier.lexicon.probeWeight } : null;
     kinds = [];
     const evalOptions = { threshold: options.threshold, limit: options.limit };
     for (const file of options.spans ?? []) kinds.push({ name: basename(file), ...(await evaluateTokenClassifier(classifier, file, options.label, evalOptions)) });
@@ -85,11 +94,12 @@ export async function evalClassifierCommand(options: EvalClassifierCommandOption
     });
   } else throw new UsageError(`${options.classifier}: not a tokenfilter classifier (kind ${JSON.stringify(kind)})`);
   const seconds = (performance.now() - started) / 1000;
-  const summary = { command: 'eval-classifier', classifier: options.classifier, kind, label: options.label, layers, scoring, reading, seconds, ...result, kinds };
+  const summary = { command: 'eval-classifier', classifier: options.classifier, kind, label: options.label, layers, scoring, reading, lexicon, seconds, ...result, kinds };
   if (options.json) writeJson(io, summary);
   else {
     const f = (m: Evaluation['maxF1']) => `P ${m.precision.toFixed(4)} R ${m.recall.toFixed(4)} F1 ${m.f1.toFixed(4)} (threshold ${m.threshold.toFixed(3)})`;
-    if (scoring) io.stdout.write(`scores: ${scoring}, probe on layer ${layers!.join('+')}, ${reading} reading\n`);
+    const beside = lexicon ? `, lexicon beside ${lexicon.probeWeight} x the probe's logit` : '';
+    if (scoring) io.stdout.write(`scores: ${scoring}, probe on layer ${layers!.join('+')}, ${reading} reading${beside}\n`);
     for (const k of kinds ?? [{ ...result, name: 'documents' }]) {
       io.stdout.write(`${kind} level, ${k.name}: ${k.items} items (${k.positives} ${options.label}) in ${k.documents} documents\n`);
       io.stdout.write(`  at threshold: ${f(k.atThreshold)}\n  at max F1:    ${f(k.maxF1)}\n`);
@@ -104,8 +114,15 @@ function withOverride(classifier: TokenClassifier, options: EvalClassifierComman
   let method: ScoreMethod | undefined;
   if (options.smoothing !== undefined) method = { kind: 'smooth', radius: options.smoothing };
   if (options.segmentation !== undefined) method = parseSegmentationOption(options.segmentation);
-  const scored = method ? classifier.withMethod(method) : classifier;
-  return options.reading !== undefined ? scored.withReading(options.reading) : scored;
+  let scored = method ? classifier.withMethod(method) : classifier;
+  if (options.reading !== undefined) scored = scored.withReading(options.reading);
+  if (options.lexicon === false && options.probeWeight !== undefined) throw new UsageError('give --no-lexicon or --probe-weight, not both');
+  if (options.lexicon === false) scored = scored.withLexicon(null);
+  if (options.probeWeight !== undefined) {
+    if (!scored.lexicon) throw new UsageError(`--probe-weight: ${options.classifier} has no lexicon`);
+    scored = scored.withLexicon({ lexicon: scored.lexicon.lexicon, probeWeight: options.probeWeight });
+  }
+  return scored;
 }
 
 /** Sentence-level mixes (sentence_mixes.ts) from the val split of each domain in `folder`/corpus. */
@@ -126,6 +143,8 @@ export function registerEvalClassifier(program: Command, io: CliIO): void {
     .option('--smoothing <radius>', 'token classifiers: score with this smoothing radius instead of the saved method', (v) => parseIntegerOption('--smoothing', v, 0))
     .option('--segmentation <costs>', 'token classifiers: score with this segmentation, C[,S[,L[,B]]] (switch, sentence, line cost, bias)')
     .option('--reading <kind>', `token classifiers: read documents this way (${READINGS.join(' or ')}) instead of the saved reading`, readingOption)
+    .option('--no-lexicon', "token classifiers with a lexicon: score with the probe alone")
+    .option('--probe-weight <x>', "token classifiers with a lexicon: this share of the probe's logit beside the lexicon's evidence (0: the lexicon alone)", numberOption('--probe-weight', 0, 1e6))
     .option('--documents <files...>', 'JSON Lines records {text, domain} (document classifiers)')
     .option('--label <name>', 'the positive span label / domain', 'medical')
     .option('--threshold <x>', 'decision threshold (default: the classifier\'s max-F1 validation threshold)', numberOption('--threshold', 0, 1))

@@ -21,7 +21,7 @@ import { describeScoreMethod } from '../classify/score_method.js';
 import { TokenClassifier } from '../classify/token_classifier.js';
 import { describeLayer } from '../classify/train_bilm_probe.js';
 import { layerSetName, parseLayerChoices, type LayerChoice } from '../classify/layer_features.js';
-import { CLASSIFIER_PRESETS, trainClassifierFromCorpus, type CorpusClassifierOptions } from '../classify/train_from_corpus.js';
+import { CLASSIFIER_PRESETS, trainClassifierFromCorpus, type CorpusClassifierOptions, type CorpusClassifierReport } from '../classify/train_from_corpus.js';
 import { parseReading, READINGS, type Reading } from '../classify/reading.js';
 import { UsageError, numberOption, parseIntegerOption, writeJson, type CliIO } from './output.js';
 
@@ -52,6 +52,8 @@ export interface TrainClassifierCommandOptions {
   maxTrainTokens?: number;
   sweep?: LayerChoice[];
   mixtures?: number[];
+  lexicon?: boolean;
+  lexiconChars?: number;
   reading?: Reading;
   l2?: number;
   document: boolean;
@@ -127,6 +129,7 @@ export async function trainClassifierCommand(options: TrainClassifierCommandOpti
     documentClassifier: options.document, compareUnidirectional: options.compareUnidirectional,
     probeData: options.probeData as CorpusClassifierOptions['probeData'], charsPerDomain: options.charsPerDomain, smoothing: options.smoothing,
     segmentation: options.segmentation, mixtures: options.mixtures, sentenceMixes: options.sentenceMixes, bilm: options.bilm, reading: options.reading,
+    lexicon: options.lexicon, lexiconChars: options.lexiconChars,
   };
   const settings = { ...preset, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) } as CorpusClassifierOptions;
   const report = await trainClassifierFromCorpus({ ...settings, data: options.data, out: options.out, onLog: log });
@@ -134,13 +137,21 @@ export async function trainClassifierCommand(options: TrainClassifierCommandOpti
   else
     io.stdout.write(
       `${report.bilm.source === 'loaded' ? `biLM loaded from ${report.bilm.path} (not trained); ` : `biLM pretrained on ${report.bilm.trainTokensPerDirection} tokens per direction; `}` +
-      `token classifier (layer ${layerSetName(report.tokenLayers)}, ${report.tokenReading} reading, ${report.tokenScoring}, held-out F1 ${report.tokenKinds.map((k) => `${k.name} ${k.f1.toFixed(4)}`).join(', ')}) → ${report.files.tokenClassifier}; ` +
+      `token classifier (layer ${layerSetName(report.tokenLayers)}, ${report.tokenReading} reading, ${report.tokenScoring}${lexiconNote(report)}, held-out F1 ${report.tokenKinds.map((k) => `${k.name} ${k.f1.toFixed(4)}`).join(', ')}) → ${report.files.tokenClassifier}; ` +
         `report ${report.files.report} (${report.seconds.toFixed(0)} s)\n`,
     );
   return report;
 }
 
 /** Adds `train-classifier` to the program. */
+/** ', lexicon beside 0.02 x the probe' (or alone, or fitted and not kept) for the summary line; '' without a lexicon. */
+function lexiconNote(report: CorpusClassifierReport): string {
+  const l = report.tokenLexicon;
+  if (!l) return '';
+  if (l.probeWeight === null) return ', lexicon fitted but the probe alone won';
+  return l.probeWeight === 0 ? ', lexicon alone (no biLM run when scoring)' : `, lexicon beside ${l.probeWeight} x the probe's logit`;
+}
+
 export function registerTrainClassifier(program: Command, io: CliIO): void {
   program
     .command('train-classifier')
@@ -171,6 +182,9 @@ export function registerTrainClassifier(program: Command, io: CliIO): void {
     .option('--sweep <layers>', "layers to sweep, comma-separated (default: the preset's; all with --train-labels); '+' joins layers read together (0,3,0+3)", layerChoices)
     .option('--mixtures <scales>', 'logit mixtures tried for every two single layers of the sweep: probe a + scale x probe b, comma-separated scales > 0 (default: the preset\'s; none with --train-labels)', (v) =>
       v.split(',').map((x) => numberOption('--mixtures', Number.MIN_VALUE, 1e6)(x.trim())))
+    .option('--lexicon', "--preset: fit a lexicon of hashed words and word pairs and try it beside every probe of the sweep (the default preset's)")
+    .option('--no-lexicon', '--preset: no lexicon')
+    .option('--lexicon-chars <n>', "characters per domain of the training split the lexicon reads (default: the preset's)", (v) => parseIntegerOption('--lexicon-chars', v, 1000))
     .option('--reading <kind>', `how the biLM reads documents for the token probe: ${READINGS.join(' or ')} (each sentence alone; default: the preset's)`, readingOption)
     .option('--l2 <x>', 'L2 penalty of the probes', numberOption('--l2', 0, 1e6))
     .option('--no-document', 'skip the document classifier')

@@ -123,7 +123,7 @@ describe('TokenClassifier', () => {
     const shard = join(dir, 'a.bin');
     await writeShard(shard, Uint32Array.from([tokenizer.eotId, ...doc]), { tokenizer });
     const result = await scoreShards({ shards: [shard], classifier: path, out: join(dir, 'scores') });
-    expect(result.processed[0].scoring).toEqual({ method: segment, name: 'segment c=4 s=1 l=0 b=0.5', reading: 'window' });
+    expect(result.processed[0].scoring).toEqual({ method: segment, name: 'segment c=4 s=1 l=0 b=0.5', reading: 'window', lexicon: null });
     expect(JSON.parse(readFileSync(join(dir, 'scores', 'a.score.json'), 'utf8')).scoring.method).toEqual(segment);
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { candidateMethods, DEFAULT_SEGMENTATION_GRID, describeScoreMethod } from '../../../lib/classify/score_method.js';
+import { candidateMethods, DEFAULT_SEGMENTATION_GRID, describeScoreMethod, LEXICON_SEGMENTATION_GRID } from '../../../lib/classify/score_method.js';
 
 describe('candidateMethods', () => {
   it('tries every radius, then every segmentation of the default grid up to switch cost 128, each once', () => {
@@ -13,5 +13,15 @@ describe('candidateMethods', () => {
     expect(names).toContain('segment c=128 s=32 l=32 b=-1');
     expect(names).toContain('segment c=2 s=2 l=0 b=1');
     expect(candidateMethods([8], false)).toEqual([{ kind: 'smooth', radius: 8 }]);
+  });
+
+  it("tries the lexicon's grid: no bias, sentence ends down to free, each once", () => {
+    const methods = candidateMethods([0], LEXICON_SEGMENTATION_GRID);
+    expect(methods.length).toBe(1 + 4 * 3 * 2 + 4);
+    const names = methods.map(describeScoreMethod);
+    expect(new Set(names).size).toBe(names.length);
+    expect(names).toContain('segment c=4 s=0 l=0 b=0');
+    expect(names).toContain('segment c=16 s=2 l=2 b=0');
+    expect(methods.every((m) => m.kind === 'smooth' || m.bias === 0)).toBe(true);
   });
 });

@@ -51,6 +51,19 @@ describe('trainClassifierFromCorpus', () => {
     expect(Object.isFrozen(CLASSIFIER_PRESETS) && Object.isFrozen(CLASSIFIER_PRESETS.default)).toBe(true);
     expect(report.tokenReading).toBe('sentence');
     expect(classifier.reading).toBe('sentence');
+    // the default preset fits a lexicon on the training split (held-out documents left out) and tries it beside the probes
+    expect(CLASSIFIER_PRESETS.default.lexicon).toBe(true);
+    const fit = report.tokenLexicon!.fit;
+    // 24 documents per domain of 3 paragraphs of 3-5 sentences, less the 3 per domain held out: 3 domains x 21 x 3 x (3 ... 5) sentences
+    expect(fit.sentences).toBeGreaterThanOrEqual(3 * 21 * 3 * 3);
+    expect(fit.sentences).toBeLessThanOrEqual(3 * 21 * 3 * 5);
+    expect(fit.positiveSentences).toBeGreaterThan(fit.sentences / 5);
+    expect(fit.positiveSentences).toBeLessThan(fit.sentences / 2);
+    expect(report.tokenSweep.some((r) => r.probeWeight === 0)).toBe(true);
+    expect(classifier.lexicon?.probeWeight ?? null).toBe(report.tokenLexicon!.probeWeight);
+    const noLexicon = await trainClassifierFromCorpus({ ...options, out: join(data, 'n.safetensors'), bilm: report.files.bilm, lexicon: false });
+    expect(noLexicon.tokenLexicon).toBeNull();
+    expect(noLexicon.tokenSweep.every((r) => r.probeWeight === undefined)).toBe(true);
     // the probe alone on the saved biLM: same split, tokenizer and probe data, so the same probe
     const again = join(data, 'again.safetensors');
     const reused = await trainClassifierFromCorpus({ ...options, out: again, bilm: report.files.bilm });

@@ -88,7 +88,13 @@ describe('classifier subcommands', () => {
     expect((await run(['eval-classifier', '--classifier', clf, '--spans', spans, '--segmentation', '4,x'])).code).toBe(2);
     expect((await run(['eval-classifier', '--classifier', clf, '--spans', spans, '--segmentation', '4', '--smoothing', '2'])).code).toBe(2);
 
-    expect((await run(['eval-classifier', '--classifier', join(dir, 'missing.safetensors'), '--spans', spans])).code).toBe(2);
+    const missing = await run(['eval-classifier', '--classifier', join(dir, 'missing.safetensors'), '--spans', spans]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('missing.safetensors: cannot read the file (ENOENT)');
+    // a classifier without a lexicon: --probe-weight is refused, --no-lexicon changes nothing
+    expect((await run(['eval-classifier', '--classifier', clf, '--spans', spans, '--probe-weight', '0'])).stderr).toContain('has no lexicon');
+    expect((await run(['eval-classifier', '--classifier', clf, '--spans', spans, '--no-lexicon', '--json'])).code).toBe(0);
+    expect((await run(['eval-classifier', '--classifier', clf, '--spans', spans, '--no-lexicon', '--probe-weight', '0.1'])).code).toBe(2);
     expect((await run(['eval-classifier', '--classifier', clf, '--documents', spans])).code).toBe(2);
     expect((await run(['score', shard, '--classifier', join(dir, 'missing.safetensors'), '--out', join(dir, 's2')])).code).toBe(2);
     expect((await run(['score', join(dir, 'nope.bin'), '--classifier', clf, '--out', join(dir, 's2')])).code).toBe(2);

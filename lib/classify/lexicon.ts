@@ -1,0 +1,292 @@
+/**
+ * A lexicon: a logistic model of sentences over hashed word and word-pair features, read back as
+ * per-token evidence for the probe's segmentation.
+ *
+ * Words come from the token ids alone (score files hold tokens, not text): a token's letters and
+ * digits, lower-cased, continue the word of the token before unless the token starts with
+ * anything else (a space, punctuation) or the token before ended with it; a token without a
+ * letter or digit belongs to no word. Sentences end where segmentation.ts's boundaries are.
+ * Each word has two features, hashed (FNV-1a, 32 bits) into 2^bits buckets: the word, and the
+ * pair (previous word of the same sentence, word). A sentence's logit is the sum of the weights
+ * of its words' features (no intercept), fitted by AdaGrad on sentences whose labelled tokens
+ * all agree (classes weighted to balance, L2 on the weights touched).
+ *
+ * Evidence of token t: the weights of its word's features divided by the number of tokens of the
+ * word, so a sentence's evidence sums to its logit whatever the tokenizer cut. The token
+ * classifier adds it to a share of the probe's logit (see {@link combineWithLexicon}) before
+ * scoring; the segmentation then weighs a sentence's total against its switching costs.
+ * @module
+ */
+import type { Tokenizer } from '../data/tokenizer.js';
+import { Random } from '../data/random.js';
+import { abortError } from '../abort.js';
+import { CodedRangeError, TokenfilterError } from '../errors.js';
+import { UNLABELLED, type LabelledSequence } from './labels.js';
+import { boundaryIds } from './segmentation.js';
+
+/** Options of {@link Lexicon.fit}. */
+export interface LexiconOptions {
+  /** log2 of the number of hashed buckets (default 20: 4 MiB of float32 weights). */
+  bits?: number;
+  /** Passes over the sentences (default 4). */
+  epochs?: number;
+  /** AdaGrad's step size (default 0.1). */
+  learningRate?: number;
+  /** L2 penalty on the weights a sentence touches (default 1e-6). */
+  l2?: number;
+  /** Seed of the sentence order (default 0). */
+  seed?: number;
+  /** Called after each pass with its mean weighted log-loss. */
+  onEpoch?: (epoch: number, loss: number) => void;
+  signal?: AbortSignal;
+}
+
+/** Defaults of {@link LexiconOptions}. */
+export const LEXICON_DEFAULTS = Object.freeze({ bits: 20, epochs: 4, learningRate: 0.1, l2: 1e-6, seed: 0 });
+
+/** What {@link Lexicon.fit} saw and reached. */
+export interface LexiconFit {
+  sentences: number;
+  positiveSentences: number;
+  epochs: number;
+  /** Mean weighted log-loss of the last pass. */
+  loss: number;
+}
+
+/** Per token id: its word piece (letters and digits, lower-cased; '' for none), whether it starts a new word, whether it leaves its word open. */
+interface WordTable {
+  piece: string[];
+  startsWord: Uint8Array;
+  endsOpen: Uint8Array;
+  /** Non-zero after a token that ends a sentence or line (segmentation.ts). */
+  boundary: Uint8Array;
+}
+
+const wordTables = new WeakMap<object, WordTable>();
+
+function wordTable(tokenizer: Pick<Tokenizer, 'vocabSize' | 'decode'>): WordTable {
+  const cached = wordTables.get(tokenizer);
+  if (cached) return cached;
+  const V = tokenizer.vocabSize;
+  const table: WordTable = { piece: new Array<string>(V).fill(''), startsWord: new Uint8Array(V), endsOpen: new Uint8Array(V), boundary: boundaryIds(tokenizer) };
+  for (let id = 0; id < V; id++) {
+    let text = '';
+    try {
+      text = tokenizer.decode([id]).toLowerCase();
+    } catch {
+      continue;
+    }
+    table.piece[id] = text.replace(/[^\p{L}\p{N}]/gu, '');
+    table.startsWord[id] = /^[\p{L}\p{N}]/u.test(text) ? 0 : 1;
+    table.endsOpen[id] = /[\p{L}\p{N}]$/u.test(text) ? 1 : 0;
+  }
+  wordTables.set(tokenizer, table);
+  return table;
+}
+
+/** FNV-1a over the UTF-16 code units of `text`, masked to `mask`. */
+function bucketOf(text: string, mask: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0) & mask;
+}
+
+/** The words of a token sequence: `wordOf[t]` (−1 for none), each word's two feature buckets (pair = unigram when first in its sentence: counted once), its sentence and token count. */
+export interface TokenWords {
+  /** The words, lower-cased letters and digits. */
+  words: string[];
+  wordOf: Int32Array;
+  /** [unigram, pair] buckets of word w at 2w, 2w + 1; a word first in its sentence has pair = −1. */
+  features: Int32Array;
+  sentenceOf: Int32Array;
+  tokenCount: Int32Array;
+}
+
+/** Words of `tokens` (see the module comment) with their hashed feature buckets. */
+export function wordsOfTokens(tokens: Uint32Array, tokenizer: Pick<Tokenizer, 'vocabSize' | 'decode'>, bits: number): TokenWords {
+  const table = wordTable(tokenizer);
+  const mask = bits >= 32 ? 0xffffffff : (1 << bits) - 1;
+  const wordOf = new Int32Array(tokens.length).fill(-1);
+  const words: string[] = [];
+  const sentences: number[] = [];
+  let open = false;
+  let sentence = 0;
+  for (let t = 0; t < tokens.length; t++) {
+    const id = tokens[t];
+    const piece = table.piece[id] ?? '';
+    if (piece) {
+      if (!open || table.startsWord[id]) {
+        words.push(piece);
+        sentences.push(sentence);
+      } else words[words.length - 1] += piece;
+      wordOf[t] = words.length - 1;
+      open = table.endsOpen[id] === 1;
+    } else open = false;
+    if (table.boundary[id]) {
+      sentence++;
+      open = false;
+    }
+  }
+  const features = new Int32Array(2 * words.length);
+  for (let w = 0; w < words.length; w++) {
+    features[2 * w] = bucketOf(words[w], mask);
+    features[2 * w + 1] = w > 0 && sentences[w - 1] === sentences[w] ? bucketOf(`${words[w - 1]} ${words[w]}`, mask) : -1;
+  }
+  const tokenCount = new Int32Array(words.length);
+  for (const w of wordOf) if (w >= 0) tokenCount[w]++;
+  return { words, wordOf, features, sentenceOf: Int32Array.from(sentences), tokenCount };
+}
+
+/** Training sentences: feature buckets of each, flattened, and labels. */
+interface SentenceSet {
+  offsets: Uint32Array;
+  buckets: Uint32Array;
+  labels: Uint8Array;
+}
+
+/** Sentences of the labelled sequences whose labelled tokens all agree (at least one labelled, at least one word). */
+function labelledSentences(sequences: readonly LabelledSequence[], tokenizer: Pick<Tokenizer, 'vocabSize' | 'decode'>, bits: number): SentenceSet {
+  const offsets: number[] = [0];
+  const buckets: number[] = [];
+  const labels: number[] = [];
+  for (const s of sequences) {
+    const words = wordsOfTokens(s.tokens, tokenizer, bits);
+    const count = words.sentenceOf.length ? words.sentenceOf[words.sentenceOf.length - 1] + 1 : 0;
+    const agree = new Int8Array(count).fill(-1); // −1 none yet, 0/1 that label, 2 mixed
+    for (let t = 0; t < s.tokens.length; t++) {
+      const w = words.wordOf[t];
+      const l = s.labels[t];
+      if (w < 0 || l === UNLABELLED) continue;
+      const k = words.sentenceOf[w];
+      agree[k] = agree[k] === -1 || agree[k] === l ? l : 2;
+    }
+    let w = 0;
+    for (let k = 0; k < count; k++) {
+      const first = w;
+      while (w < words.sentenceOf.length && words.sentenceOf[w] === k) w++;
+      if (agree[k] !== 0 && agree[k] !== 1) continue;
+      for (let j = first; j < w; j++) {
+        buckets.push(words.features[2 * j]);
+        if (words.features[2 * j + 1] >= 0) buckets.push(words.features[2 * j + 1]);
+      }
+      offsets.push(buckets.length);
+      labels.push(agree[k]);
+    }
+  }
+  return { offsets: Uint32Array.from(offsets), buckets: Uint32Array.from(buckets), labels: Uint8Array.from(labels) };
+}
+
+/** One AdaGrad pass over the sentences in `order`; returns the mean weighted log-loss. */
+function adagradPass(set: SentenceSet, order: Uint32Array, weights: Float32Array, squares: Float32Array, classWeight: [number, number], o: Required<Omit<LexiconOptions, 'onEpoch' | 'signal'>>): number {
+  let loss = 0;
+  for (const i of order) {
+    const from = set.offsets[i];
+    const to = set.offsets[i + 1];
+    let z = 0;
+    for (let j = from; j < to; j++) z += weights[set.buckets[j]];
+    const y = set.labels[i];
+    const p = 1 / (1 + Math.exp(-z));
+    const c = classWeight[y];
+    loss += c * (y ? Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z)));
+    const g = c * (p - y);
+    for (let j = from; j < to; j++) {
+      const b = set.buckets[j];
+      const gb = g + o.l2 * weights[b];
+      squares[b] += gb * gb;
+      weights[b] -= (o.learningRate / Math.sqrt(squares[b])) * gb;
+    }
+  }
+  return loss / Math.max(1, order.length);
+}
+
+/**
+ * Weights of hashed word and word-pair features; {@link Lexicon.evidence} gives each token its
+ * share of its word's weight. Fit with {@link Lexicon.fit}; saved inside the token classifier file.
+ */
+export class Lexicon {
+  readonly bits: number;
+  readonly weights: Float32Array;
+  readonly fit: LexiconFit | null;
+  private readonly tokenizer: Pick<Tokenizer, 'vocabSize' | 'decode'>;
+
+  /** @throws RangeError unless `weights` has 2^bits entries, bits in 8 … 26. */
+  constructor(tokenizer: Pick<Tokenizer, 'vocabSize' | 'decode'>, weights: Float32Array, fit: LexiconFit | null = null) {
+    const bits = Math.log2(weights.length);
+    if (!Number.isInteger(bits) || bits < 8 || bits > 26) throw new CodedRangeError(`a lexicon has 2^bits weights, bits 8 … 26; got ${weights.length} weights`);
+    this.bits = bits;
+    this.weights = weights;
+    this.fit = fit;
+    this.tokenizer = tokenizer;
+  }
+
+  /**
+   * Fits a lexicon on the sentences of labelled token sequences (a sentence whose labelled tokens
+   * disagree is left out). Runs on the JS thread in slices, yielding between them; cancellable.
+   * @throws RangeError for bad options or a class without sentences; AbortError.
+   */
+  static async fit(sequences: readonly LabelledSequence[], tokenizer: Pick<Tokenizer, 'vocabSize' | 'decode'>, options: LexiconOptions = {}): Promise<Lexicon> {
+    const o = { ...LEXICON_DEFAULTS, ...definedOnly(options) };
+    if (!Number.isInteger(o.bits) || o.bits < 8 || o.bits > 26) throw new CodedRangeError(`lexicon bits must be an integer in 8 … 26, got ${o.bits}`);
+    if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new CodedRangeError(`lexicon epochs must be a positive integer, got ${o.epochs}`);
+    if (!(o.learningRate > 0) || !(o.l2 >= 0)) throw new CodedRangeError(`lexicon learningRate must be > 0 and l2 >= 0, got ${o.learningRate}, ${o.l2}`);
+    const set = labelledSentences(sequences, tokenizer, o.bits);
+    const n = set.labels.length;
+    const positive = set.labels.reduce((a, l) => a + l, 0);
+    if (positive === 0 || positive === n) throw new TokenfilterError('E_OPTION', `a lexicon needs sentences of both classes; got ${positive} positive of ${n}`);
+    const classWeight: [number, number] = [n / (2 * (n - positive)), n / (2 * positive)];
+    const weights = new Float32Array(2 ** o.bits);
+    const squares = new Float32Array(2 ** o.bits).fill(1e-8);
+    const random = new Random(o.seed);
+    let loss = NaN;
+    const slice = 50_000;
+    for (let epoch = 0; epoch < o.epochs; epoch++) {
+      const order = Uint32Array.from(random.shuffle(Array.from({ length: n }, (_, i) => i)));
+      let sum = 0;
+      for (let first = 0; first < n; first += slice) {
+        if (options.signal?.aborted) throw abortError('lexicon fit');
+        const part = order.subarray(first, Math.min(n, first + slice));
+        sum += adagradPass(set, part, weights, squares, classWeight, o) * part.length;
+        await new Promise<void>((done) => setImmediate(done));
+      }
+      loss = sum / n;
+      options.onEpoch?.(epoch, loss);
+    }
+    return new Lexicon(tokenizer, weights, { sentences: n, positiveSentences: positive, epochs: o.epochs, loss });
+  }
+
+  /** Per-token evidence of `tokens` (logit units): each word's feature weights spread evenly over its tokens; 0 for tokens of no word. */
+  evidence(tokens: Uint32Array): Float32Array {
+    const words = wordsOfTokens(tokens, this.tokenizer, this.bits);
+    const out = new Float32Array(tokens.length);
+    for (let t = 0; t < tokens.length; t++) {
+      const w = words.wordOf[t];
+      if (w < 0) continue;
+      const pair = words.features[2 * w + 1];
+      out[t] = (this.weights[words.features[2 * w]] + (pair >= 0 ? this.weights[pair] : 0)) / words.tokenCount[w];
+    }
+    return out;
+  }
+}
+
+/** `options` without its undefined entries (so they do not override defaults). */
+function definedOnly<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * The probabilities a token classifier scores with a lexicon: sigmoid(probeWeight · logit(p) + evidence),
+ * p the raw probe probability (clamped to [1e-7, 1 − 1e-7]); probeWeight 0 ignores the probe.
+ * Training and scoring both go through here, so they agree bit for bit.
+ */
+export function combineWithLexicon(probabilities: Float32Array | null, evidence: Float32Array, probeWeight: number): Float32Array {
+  const out = new Float32Array(evidence.length);
+  for (let t = 0; t < evidence.length; t++) {
+    let z = evidence[t];
+    if (probeWeight !== 0 && probabilities) {
+      const p = Math.min(1 - 1e-7, Math.max(1e-7, probabilities[t]));
+      z += probeWeight * Math.log(p / (1 - p));
+    }
+    out[t] = 1 / (1 + Math.exp(-z));
+  }
+  return out;
+}

@@ -1,0 +1,151 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { broadcastLabel, UNLABELLED } from '../../../lib/classify/labels.js';
+import { combineWithLexicon, Lexicon, wordsOfTokens } from '../../../lib/classify/lexicon.js';
+import { TokenClassifier } from '../../../lib/classify/token_classifier.js';
+import { Random } from '../../../lib/data/random.js';
+import { readSafetensors, writeSafetensors } from '../../../lib/model/safetensors.js';
+import { errorCode } from '../../../lib/errors.js';
+import { scoreShards } from '../../../lib/classify/score_shards.js';
+import { writeShard } from '../../../lib/data/shard.js';
+import { readSideFile, sideFilePathFor, SideFileKind } from '../../../lib/data/side_file.js';
+import { GENERAL, MEDICAL, tinyBiLM, tinyTokenizer } from './fixtures.js';
+
+const MEDICAL_WORDS = 'patient dose insulin diabetes doctor blood pressure clinic fever nurse tablet surgery'.split(' ');
+const GENERAL_WORDS = 'river castle king feast town summer bridge market ship song garden winter'.split(' ');
+const COMMON = 'the a of and was in for with to by'.split(' ');
+
+/** A sentence of 6–11 words drawn from one domain's words and common ones. */
+function sentence(words: readonly string[], random: Random): string {
+  const n = 6 + Math.floor(random.next() * 6);
+  const out = Array.from({ length: n }, () => (random.next() < 0.5 ? COMMON : words)[Math.floor(random.next() * (random.next() < 0.5 ? COMMON.length : words.length)) % (random.next() < 0.5 ? COMMON.length : words.length)] ?? 'the');
+  return `${out[0][0].toUpperCase()}${out.join(' ').slice(1)}.`;
+}
+
+describe('wordsOfTokens', () => {
+  it('recovers the words of the text (letters and digits, lower-cased) from the token ids alone', async () => {
+    const tokenizer = await tinyTokenizer();
+    const random = new Random(5);
+    for (let trial = 0; trial < 20; trial++) {
+      const text = Array.from({ length: 4 }, () => sentence(random.next() < 0.5 ? MEDICAL_WORDS : GENERAL_WORDS, random)).join(random.next() < 0.3 ? '\n' : ' ') + " It's 42, isn't-it?";
+      const words = wordsOfTokens(tokenizer.encode(text), tokenizer, 20);
+      expect(words.words).toEqual(text.toLowerCase().match(/[\p{L}\p{N}]+/gu));
+      // every word's tokens are counted; a pair is hashed only inside a sentence
+      expect(words.tokenCount.every((c) => c >= 1)).toBe(true);
+      words.sentenceOf.forEach((s, w) => expect(words.features[2 * w + 1] >= 0).toBe(w > 0 && words.sentenceOf[w - 1] === s));
+      for (const b of words.features) expect(b).toBeLessThan(1 << 20);
+    }
+  });
+});
+
+describe('Lexicon', () => {
+  it("spreads each word's weights over its tokens: a sentence's evidence sums to its logit", async () => {
+    const tokenizer = await tinyTokenizer();
+    const random = new Random(9);
+    const weights = Float32Array.from({ length: 1 << 10 }, () => random.next() * 2 - 1);
+    const lexicon = new Lexicon(tokenizer, weights);
+    const tokens = tokenizer.encode(MEDICAL + GENERAL);
+    const words = wordsOfTokens(tokens, tokenizer, 10);
+    let logit = 0;
+    for (let w = 0; w < words.words.length; w++) logit += weights[words.features[2 * w]] + (words.features[2 * w + 1] >= 0 ? weights[words.features[2 * w + 1]] : 0);
+    const evidence = lexicon.evidence(tokens);
+    expect(evidence.reduce((a, b) => a + b, 0)).toBeCloseTo(logit, 3);
+    tokens.forEach((_, t) => {
+      if (words.wordOf[t] < 0) expect(evidence[t]).toBe(0);
+    });
+  });
+
+  it('fits sentences of two domains, its loss falling, and separates held-out sentences', async () => {
+    const tokenizer = await tinyTokenizer();
+    const random = new Random(1);
+    const doc = (words: readonly string[], label: 0 | 1) => broadcastLabel(tokenizer.encode(Array.from({ length: 8 }, () => sentence(words, random)).join(' ')), label);
+    const train = Array.from({ length: 30 }, (_, i) => (i % 2 ? doc(MEDICAL_WORDS, 1) : doc(GENERAL_WORDS, 0)));
+    const losses: number[] = [];
+    const lexicon = await Lexicon.fit(train, tokenizer, { bits: 12, epochs: 3, onEpoch: (_, loss) => losses.push(loss) });
+    expect(losses).toHaveLength(3);
+    expect(losses[0]).toBeLessThan(Math.log(2));
+    expect(losses[2]).toBeLessThan(losses[0]);
+    expect(lexicon.fit).toMatchObject({ epochs: 3, positiveSentences: 120, sentences: 240 });
+    const sum = (text: string) => lexicon.evidence(tokenizer.encode(text)).reduce((a, b) => a + b, 0);
+    for (let k = 0; k < 10; k++) {
+      expect(sum(sentence(MEDICAL_WORDS, random))).toBeGreaterThan(0);
+      expect(sum(sentence(GENERAL_WORDS, random))).toBeLessThan(0);
+    }
+  });
+
+  it('leaves out sentences whose labels disagree, and refuses one class, bad options and a cancelled fit', async () => {
+    const tokenizer = await tinyTokenizer();
+    const tokens = tokenizer.encode(MEDICAL + GENERAL);
+    const mixed = { tokens, labels: Uint8Array.from(tokens, (_, t) => (t % 2 ? 1 : 0)) };
+    const unlabelled = { tokens, labels: new Uint8Array(tokens.length).fill(UNLABELLED) };
+    const one = broadcastLabel(tokenizer.encode(MEDICAL), 1);
+    const other = broadcastLabel(tokenizer.encode(GENERAL), 0);
+    const fitted = await Lexicon.fit([mixed, unlabelled, one, other], tokenizer, { bits: 8, epochs: 1 });
+    expect(fitted.fit).toMatchObject({ sentences: 2, positiveSentences: 1 });
+    const codeOf = async (p: Promise<unknown>) => p.then(() => 'resolved', (e) => errorCode(e));
+    expect(await codeOf(Lexicon.fit([one, mixed], tokenizer))).toBe('E_OPTION');
+    await expect(Lexicon.fit([one, other], tokenizer, { bits: 40 })).rejects.toThrow(RangeError);
+    expect(await codeOf(Lexicon.fit([one, other], tokenizer, { bits: 40 }))).toBe('E_OPTION');
+    expect(await codeOf(Lexicon.fit([one, other], tokenizer, { epochs: 0 }))).toBe('E_OPTION');
+    const controller = new AbortController();
+    controller.abort();
+    expect(await codeOf(Lexicon.fit([one, other], tokenizer, { signal: controller.signal }))).toBe('E_ABORTED');
+    expect(() => new Lexicon(tokenizer, new Float32Array(1000))).toThrow(RangeError);
+  });
+
+  it('combines with the probe in logit space: share 0 is the lexicon alone', () => {
+    const p = Float32Array.from([0.5, 0.9, 0.1, 1]);
+    const e = Float32Array.from([0, -1, 2, 0.5]);
+    const logit = (x: number) => Math.log(x / (1 - x));
+    const out = combineWithLexicon(p, e, 0.5);
+    out.forEach((v, t) => expect(v).toBeCloseTo(1 / (1 + Math.exp(-(e[t] + 0.5 * logit(Math.min(p[t], 1 - 1e-7))))), 6));
+    expect(Array.from(combineWithLexicon(null, e, 0))).toEqual(Array.from(combineWithLexicon(p, e, 0)));
+  });
+});
+
+describe('TokenClassifier with a lexicon', () => {
+  it('tries the lexicon beside every probe, saves the choice, and scores the same after loading', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tf-lex-'));
+    const bilm = await tinyBiLM();
+    const tokenizer = bilm.tokenizer;
+    const bilmPath = join(dir, 'bilm.safetensors');
+    await bilm.save(bilmPath);
+    const random = new Random(2);
+    const doc = (words: readonly string[], label: 0 | 1) => broadcastLabel(tokenizer.encode(Array.from({ length: 3 }, () => sentence(words, random)).join(' ')), label);
+    const seqs = (n: number) => Array.from({ length: n }, (_, i) => (i % 2 ? doc(MEDICAL_WORDS, 1) : doc(GENERAL_WORDS, 0)));
+    const lexicon = await Lexicon.fit(seqs(40), tokenizer, { bits: 12 });
+    const { classifier, sweep } = await TokenClassifier.train({ bilm, bilmPath, train: seqs(6), val: seqs(6), layers: [0], lexicon, probeWeights: [0, 0.5] });
+    // one probe alone, then the lexicon alone (share 0) and beside the probe (0.5)
+    expect(sweep.map((r) => r.probeWeight)).toEqual([undefined, 0, 0.5]);
+    // the lexicon alone separates the two vocabularies on validation
+    expect(sweep[1].blendF1).toBeGreaterThan(0.9);
+    // the choice is whichever wins the blend; save and load one with the lexicon beside its probe
+    const chosen = classifier.lexicon ? classifier : new TokenClassifier(bilm, bilmPath, classifier.layers, classifier.probe, classifier.threshold, null, 'both', classifier.method, 'window', { lexicon, probeWeight: 0.5 });
+    const path = join(dir, 'clf.safetensors');
+    await chosen.save(path);
+    const loaded = await TokenClassifier.load(path);
+    expect(loaded.lexicon?.probeWeight).toBe(chosen.lexicon!.probeWeight);
+    expect(Array.from(loaded.lexicon!.lexicon.weights)).toEqual(Array.from(lexicon.weights));
+    const text = tokenizer.encode(`${sentence(GENERAL_WORDS, random)} ${sentence(MEDICAL_WORDS, random)}`);
+    expect((await loaded.scoreDocuments([text]))[0]).toEqual((await chosen.scoreDocuments([text]))[0]);
+    // the scoring stage scores with the lexicon and says so in its record
+    const shard = join(dir, 'a.bin');
+    await writeShard(shard, Uint32Array.from([tokenizer.eotId, ...text]), { tokenizer });
+    const scored = await scoreShards({ shards: [shard], classifier: path, out: join(dir, 'scores') });
+    expect(scored.processed[0].scoring.lexicon).toEqual({ probeWeight: chosen.lexicon!.probeWeight });
+    const stored = readSideFile(sideFilePathFor(join(dir, 'scores', 'a.bin'), SideFileKind.ScoresUint8), { expectKind: SideFileKind.ScoresUint8 }).values;
+    const expectedScores = (await chosen.scoreDocuments([text]))[0];
+    expectedScores.forEach((p, t) => expect(stored[t + 1]).toBe(Math.round(255 * p)));
+    // the lexicon alone: the sigmoid of its evidence, whatever the biLM says
+    const alone = new TokenClassifier(bilm, bilmPath, 0, classifier.probe, 0.5, null, 'both', 0, 'window', { lexicon, probeWeight: 0 });
+    const expected = lexicon.evidence(text).map((e) => 1 / (1 + Math.exp(-e)));
+    (await alone.rawScores([text]))[0].forEach((v, t) => expect(v).toBeCloseTo(expected[t], 6));
+    // a file with the lexicon's metadata but not its weights is refused
+    const file = await readSafetensors(path);
+    file.tensors.delete('lexicon.weights');
+    await writeSafetensors(path, file.tensors, file.metadata);
+    await expect(TokenClassifier.load(path)).rejects.toThrow(/lexicon needs both/);
+  });
+});
