@@ -21,6 +21,7 @@ import type { Tokenizer } from '../data/tokenizer.js';
 import { Random } from '../data/random.js';
 import { abortError } from '../abort.js';
 import { CodedRangeError, TokenfilterError } from '../errors.js';
+import { stripUndefined } from '../options.js';
 import { UNLABELLED, type LabelledSequence } from './labels.js';
 import { boundaryIds } from './segmentation.js';
 
@@ -225,7 +226,7 @@ export class Lexicon {
    * @throws RangeError for bad options or a class without sentences; AbortError.
    */
   static async fit(sequences: readonly LabelledSequence[], tokenizer: Pick<Tokenizer, 'vocabSize' | 'decode'>, options: LexiconOptions = {}): Promise<Lexicon> {
-    const o = { ...LEXICON_DEFAULTS, ...definedOnly(options) };
+    const o = { ...LEXICON_DEFAULTS, ...stripUndefined(options) };
     if (!Number.isInteger(o.bits) || o.bits < 8 || o.bits > 26) throw new CodedRangeError(`lexicon bits must be an integer in 8 … 26, got ${o.bits}`);
     if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new CodedRangeError(`lexicon epochs must be a positive integer, got ${o.epochs}`);
     if (!(o.learningRate > 0) || !(o.l2 >= 0)) throw new CodedRangeError(`lexicon learningRate must be > 0 and l2 >= 0, got ${o.learningRate}, ${o.l2}`);
@@ -266,11 +267,6 @@ export class Lexicon {
     }
     return out;
   }
-}
-
-/** `options` without its undefined entries (so they do not override defaults). */
-function definedOnly<T extends object>(options: T): Partial<T> {
-  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /**

@@ -101,6 +101,7 @@ export const LEXICON_SEGMENTATION_GRID = {
 export function candidateMethods(radii: readonly number[], segmentation: boolean | SegmentationGrid = true): ScoreMethod[] {
   const out: ScoreMethod[] = radii.map((radius) => ({ kind: 'smooth', radius }));
   if (segmentation === false) return out;
+  const names = new Set(out.map(describeScoreMethod));
   const grid = segmentation === true ? DEFAULT_SEGMENTATION_GRID : segmentation;
   for (const switchCost of grid.switchCosts)
     for (const share of grid.sentenceShares)
@@ -109,7 +110,10 @@ export function candidateMethods(radii: readonly number[], segmentation: boolean
           const sentenceCost = switchCost * share;
           const method: ScoreMethod = { kind: 'segment', switchCost, sentenceCost, lineCost: free ? 0 : sentenceCost, bias };
           // a free sentence end makes both line costs 0: one entry
-          if (!out.some((m) => describeScoreMethod(m) === describeScoreMethod(method))) out.push(method);
+          const name = describeScoreMethod(method);
+          if (names.has(name)) continue;
+          names.add(name);
+          out.push(method);
         }
   return out;
 }

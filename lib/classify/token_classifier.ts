@@ -235,8 +235,10 @@ interface LayerCandidates {
   layers: LayerSet;
   probe: LogisticModel;
   evaluated: { method: ScoreMethod; blend: BlendResult }[];
-  /** The scored validation kinds (kept for mixtures). */
+  /** The scored validation kinds (kept for mixtures and the lexicon). */
   scored: ScoredSet[];
+  /** The logit mixture's scale, for a mixture of two probes. */
+  mixtureScale?: number;
 }
 
 const asSetting = (e: { blend: BlendResult }) => ({ f1: e.blend.kinds.map((k) => k.f1), objective: e.blend.objective });
@@ -274,7 +276,7 @@ function evaluateProbe(
     maxF1Unsmoothed: pooledMetrics(rawKinds, raw.threshold), kindsUnsmoothed: raw.kinds,
     trainTokens: info.trainTokens, fitIterations: probe.fit.iterations, seconds: (performance.now() - info.started) / 1000,
   };
-  return { candidates: { layers, probe, evaluated, scored }, result };
+  return { candidates: { layers, probe, evaluated, scored, ...(info.mixtureScale !== undefined ? { mixtureScale: info.mixtureScale } : {}) }, result };
 }
 
 /** The logit mixtures of every two single-layer probes a < b of the sweep, one per scale. */
@@ -302,8 +304,7 @@ function mixtureCandidates(
  * logit, and (for a share 0) the lexicon alone once, kept with the entry chosen so far without it.
  */
 function* lexiconCandidates(
-  entries: readonly LayerCandidates[], mixtureScales: readonly (number | undefined)[], lexicon: Lexicon, probeWeights: readonly number[],
-  methods: readonly ScoreMethod[], trainTokens: number,
+  entries: readonly LayerCandidates[], lexicon: Lexicon, probeWeights: readonly number[], methods: readonly ScoreMethod[], trainTokens: number,
 ): Generator<{ candidates: LayerCandidates; result: LayerResult }> {
   const evidence = entries[0].scored.map((s) => s.sequences.map((q) => lexicon.evidence(q.tokens)));
   const best = entries[selectOnBlend(entries.map((e) => asSetting(e.evaluated[selectOnBlend(e.evaluated.map(asSetting))])))];
@@ -312,7 +313,7 @@ function* lexiconCandidates(
     for (const e of over) {
       const started = performance.now();
       const scored = e.scored.map((s, k) => ({ ...s, logits: undefined, raw: s.raw.map((p, d) => combineWithLexicon(probeWeight === 0 ? null : p, evidence[k][d], probeWeight)) }));
-      const mixtureScale = probeWeight === 0 ? undefined : mixtureScales[entries.indexOf(e)];
+      const mixtureScale = probeWeight === 0 ? undefined : e.mixtureScale;
       yield evaluateProbe(e.layers, e.probe, scored, methods, { trainTokens, started, mixtureScale, probeWeight });
     }
   }
@@ -401,16 +402,12 @@ export class TokenClassifier {
     checkMixtureScales(options.mixtures ?? []);
     const all: (LayerCandidates['evaluated'][number] & { layers: LayerSet; probe: LogisticModel; mixtureScale?: number; probeWeight?: number })[] = [];
     const entries: LayerCandidates[] = [];
-    const scales: (number | undefined)[] = [];
     const singles: LayerCandidates[] = [];
     const keep = ({ candidates, result }: { candidates: LayerCandidates; result: LayerResult }) => {
       sweep.push(result);
       options.onLayer?.(result);
       all.push(...candidates.evaluated.map((e) => ({ ...e, layers: candidates.layers, probe: candidates.probe, mixtureScale: result.mixtureScale, probeWeight: result.probeWeight })));
-      if (result.probeWeight === undefined) {
-        entries.push(candidates);
-        scales.push(result.mixtureScale);
-      }
+      if (result.probeWeight === undefined) entries.push(candidates);
     };
     for (const entry of layers) {
       const swept = await sweepLayer(options, layerSetOf(entry, bilm.layerCount), sets, methods);
@@ -421,7 +418,7 @@ export class TokenClassifier {
     if (options.lexicon) {
       const weights = options.probeWeights ?? LEXICON_PROBE_WEIGHTS;
       if (weights.length === 0 || weights.some((w) => !(Number.isFinite(w) && w >= 0))) throw new CodedRangeError(`probeWeights must be finite non-negative numbers, got ${weights.join(', ')}`);
-      for (const withLexicon of lexiconCandidates(entries, scales, options.lexicon, weights, methodsOf(options, true), sweep[0].trainTokens)) keep(withLexicon);
+      for (const withLexicon of lexiconCandidates(entries, options.lexicon, weights, methodsOf(options, true), sweep[0].trainTokens)) keep(withLexicon);
     }
     const best = all[selectOnBlend(all.map(asSetting))];
     const chosen = {

@@ -171,12 +171,17 @@ export interface CorpusClassifierReport {
 
 interface Doc { text: string; domain: string; spans?: [number, number, string][] }
 
-/** Reads up to `chars` characters of random documents of each domain file of a split. */
-async function readDomainSplit(data: string, split: 'train' | 'val', chars: number, random: Random): Promise<Doc[]> {
+/** Every document of each domain file of a split, one list per domain (in FORGET_FIRST order). */
+async function readDomainDocs(data: string, split: 'train' | 'val'): Promise<Doc[][]> {
+  const out: Doc[][] = [];
+  for (const domain of FORGET_FIRST) out.push((await readCorpusTexts(data, domain, split)).map((text) => ({ text, domain })));
+  return out;
+}
+
+/** Up to `chars` characters of random documents of each domain. */
+function sampleDomains(byDomain: readonly (readonly Doc[])[], chars: number, random: Random): Doc[] {
   const out: Doc[] = [];
-  for (const domain of FORGET_FIRST) {
-    const docs: Doc[] = [];
-    for (const text of await readCorpusTexts(data, domain, split)) docs.push({ text, domain });
+  for (const docs of byDomain) {
     let total = 0;
     for (const d of random.shuffle(docs)) {
       if (total >= chars) break;
@@ -195,15 +200,18 @@ function perDomain<T extends { domain: string }>(items: readonly T[], n: number,
 }
 
 /** The corpus read for a run: training documents, validation documents, and training documents held out for the probe's choices. */
-async function readCorpus(o: CorpusClassifierOptions, probeData: 'spliced' | 'windows', random: Random): Promise<{ train: Doc[]; val: Doc[]; heldOut: Doc[] }> {
+async function readCorpus(
+  o: CorpusClassifierOptions, probeData: 'spliced' | 'windows', random: Random,
+): Promise<{ train: Doc[]; val: Doc[]; heldOut: Doc[]; allTrain: Doc[][] | null }> {
   if (o.corpus === 'wordnet') {
     const corpus = loadDefaultCorpus({ seed: o.seed });
     const asDoc = (d: Doc) => ({ text: d.text, domain: d.domain, spans: d.spans });
-    return { train: corpus.train.map(asDoc), val: corpus.val.map(asDoc), heldOut: [] };
+    return { train: corpus.train.map(asDoc), val: corpus.val.map(asDoc), heldOut: [], allTrain: null };
   }
   if (!o.data) throw new CodedTypeError('the domains corpus needs a data folder');
-  let train = await readDomainSplit(o.data, 'train', o.charsPerDomain, random);
-  const val = await readDomainSplit(o.data, 'val', Number.POSITIVE_INFINITY, random);
+  const allTrain = await readDomainDocs(o.data, 'train');
+  let train = sampleDomains(allTrain, o.charsPerDomain, random);
+  const val = sampleDomains(await readDomainDocs(o.data, 'val'), Number.POSITIVE_INFINITY, random);
   // spliced probe data: the layer sweep reads training documents held out of everything else
   let heldOut: Doc[] = [];
   if (probeData === 'spliced') {
@@ -211,7 +219,7 @@ async function readCorpus(o: CorpusClassifierOptions, probeData: 'spliced' | 'wi
     const held = new Set(heldOut);
     train = train.filter((d) => !held.has(d));
   }
-  return { train, val, heldOut };
+  return { train, val, heldOut, allTrain };
 }
 
 /** The tokenizer: trained on the training text, or the one of a given biLM (which is loaded). */
@@ -286,14 +294,20 @@ async function relabelled(
   return out;
 }
 
-/** The lexicon's text: the training sample, or with `lexiconChars` above `charsPerDomain` that much of the training split, the held-out documents left out. */
-async function lexiconText(
-  o: CorpusClassifierOptions, trainSeqs: readonly LabelledSequence[], heldOut: readonly Doc[], label: (d: Doc) => LabelledSequence,
-): Promise<readonly LabelledSequence[]> {
-  if (o.corpus !== 'domains' || !o.data || !(o.lexiconChars! > o.charsPerDomain)) return trainSeqs;
-  const held = new Set(heldOut.map((d) => d.text));
-  const docs = await readDomainSplit(o.data, 'train', o.lexiconChars!, new Random(o.seed + 104_729));
-  return docs.filter((d) => !held.has(d.text)).map(label);
+/**
+ * The lexicon's text: the training sample, or with `lexiconChars` above `charsPerDomain` that much
+ * of the training split (`allTrain`, as read), documents with a held-out document's text left out.
+ * Documents of the sample keep the sequences they were encoded to.
+ */
+function lexiconText(
+  o: CorpusClassifierOptions, corpus: { train: readonly Doc[]; heldOut: readonly Doc[]; allTrain: readonly Doc[][] | null },
+  trainSeqs: readonly LabelledSequence[], label: (d: Doc) => LabelledSequence,
+): readonly LabelledSequence[] {
+  if (!corpus.allTrain || !(o.lexiconChars! > o.charsPerDomain)) return trainSeqs;
+  const held = new Set(corpus.heldOut.map((d) => d.text));
+  const encoded = new Map(corpus.train.map((d, i) => [d, trainSeqs[i]]));
+  const docs = sampleDomains(corpus.allTrain, o.lexiconChars!, new Random(o.seed + 104_729));
+  return docs.filter((d) => !held.has(d.text)).map((d) => encoded.get(d) ?? label(d));
 }
 
 /** The lexicon of a run, fitted on `sequences` (lexicon.ts), with a line per pass. */
@@ -317,7 +331,8 @@ export async function trainClassifierFromCorpus(options: CorpusClassifierOptions
   await makeFolder(work);
   const random = new Random(o.seed);
   const probeData = o.corpus === 'domains' ? o.probeData ?? 'spliced' : 'windows';
-  const { train, val, heldOut } = await readCorpus(o, probeData, random);
+  const corpus = await readCorpus(o, probeData, random);
+  const { train, val, heldOut } = corpus;
   log(`corpus: ${train.length} train / ${val.length} val documents`);
   const { tokenizer, bilm: given } = await tokenizerFor(o, train, work);
   log(`tokenizer: ${tokenizer.vocabSize} tokens${given ? ` (of ${o.bilm})` : ''}`);
@@ -337,7 +352,7 @@ export async function trainClassifierFromCorpus(options: CorpusClassifierOptions
     log(`probe data: ${tokenTrain.length} training documents; validation ${valSets.map((v) => `${v.sequences.length} ${v.name}`).join(', ')} (held out)`);
     if (o.relabel) ({ tokenTrain, valSets } = await relabelled(o.relabel, tokenTrain, valSets));
   }
-  const lexicon = o.lexicon ? await fitCorpusLexicon(o.relabel ? tokenTrain : await lexiconText(o, trainSeqs, heldOut, label), tokenizer, o, log) : undefined;
+  const lexicon = o.lexicon ? await fitCorpusLexicon(o.relabel ? tokenTrain : lexiconText(o, corpus, trainSeqs, label), tokenizer, o, log) : undefined;
   const { bilm, classifier, sweep, bilmSummary } = await trainBiLMProbe({
     tokenizer, bilm: given ?? undefined,
     sources: [{ shards: [forgetShard], weight: o.forgetWeight, name: forget }, { shards: [otherShard], weight: 1 - o.forgetWeight, name: 'other' }],
