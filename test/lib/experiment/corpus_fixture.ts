@@ -3,7 +3,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
-const WORDS: Record<string, string[]> = {
+/** The keywords of each domain, shared by the experiment's and the mixture study's fixtures. */
+export const WORDS: Readonly<Record<string, string[]>> = {
   medical: ['patient', 'dose', 'fever', 'diagnosis', 'therapy', 'clinic', 'symptom', 'tumor', 'drug', 'surgery'],
   biology: ['cell', 'protein', 'gene', 'membrane', 'enzyme', 'species', 'organism', 'molecule', 'tissue', 'evolution'],
   general: ['river', 'city', 'history', 'music', 'mountain', 'language', 'market', 'village', 'poem', 'railway'],

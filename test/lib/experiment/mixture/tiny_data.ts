@@ -2,12 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-
-const WORDS: Record<string, string[]> = {
-  medical: ['patient', 'dose', 'fever', 'diagnosis', 'therapy', 'clinic', 'symptom', 'tumor', 'drug', 'surgery'],
-  biology: ['cell', 'protein', 'gene', 'membrane', 'enzyme', 'species', 'organism', 'molecule', 'tissue', 'evolution'],
-  general: ['river', 'city', 'history', 'music', 'mountain', 'language', 'market', 'village', 'poem', 'railway'],
-};
+import { WORDS } from '../corpus_fixture.js';
 
 /** corpus/<domain>.{train,val}.jsonl.gz of seeded sentences, and eval/healthsearchqa.jsonl.gz. */
 export function writeData(root: string): void {
