@@ -14,7 +14,7 @@ import { writeShard } from '../../../lib/data/shard.js';
 import { readSafetensors, writeSafetensors, type TensorToWrite } from '../../../lib/model/safetensors.js';
 import { SideFileKind, readSideFile, sideFilePathFor, writeSideFile } from '../../../lib/data/side_file.js';
 import { thresholdForFraction } from '../../../lib/filter/threshold.js';
-import { GENERAL, MEDICAL, tinyBiLM, tinyTokenizer } from './fixtures.js';
+import { GENERAL, MEDICAL, savedTinyBiLM, tinyBiLM, tinyTokenizer } from './fixtures.js';
 
 async function trainedClassifier(dir: string) {
   const bilm = await tinyBiLM();
@@ -46,11 +46,7 @@ describe('TokenClassifier', () => {
   });
 
   it('keeps the smoothing radius that wins on validation, applies it when scoring, and saves it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tf-clf-'));
-    const bilm = await tinyBiLM();
-    const tokenizer = bilm.tokenizer;
-    const bilmPath = join(dir, 'bilm.safetensors');
-    await bilm.save(bilmPath);
+    const { dir, bilm, tokenizer, bilmPath } = await savedTinyBiLM('tf-clf-');
     // mixed documents: lines of medical and general text, labelled per line
     const mixed = (k: number) => {
       const parts = [MEDICAL, GENERAL, MEDICAL, GENERAL].map((t, i) => ({ tokens: tokenizer.encode(t.repeat(1 + ((k + i) % 2)) + '\n'), label: (i % 2 === 0 ? 1 : 0) as 0 | 1 }));
@@ -84,11 +80,7 @@ describe('TokenClassifier', () => {
   });
 
   it('chooses among smoothing and segmentation on two validation kinds, saves the method, and scores shards with it on record', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tf-clf-'));
-    const bilm = await tinyBiLM();
-    const tokenizer = bilm.tokenizer;
-    const bilmPath = join(dir, 'bilm.safetensors');
-    await bilm.save(bilmPath);
+    const { dir, bilm, tokenizer, bilmPath } = await savedTinyBiLM('tf-clf-');
     // paragraph kind: whole lines of one domain; sentence kind: one medical sentence inside general text
     const paragraph = (k: number) => labelsFromSpans(tokenizer, `${MEDICAL.repeat(1 + (k % 2))}\n${GENERAL.repeat(2)}`, [[0, MEDICAL.length * (1 + (k % 2)), 'medical']], 'medical');
     const sentence = (k: number) => {
@@ -128,11 +120,7 @@ describe('TokenClassifier', () => {
   });
 
   it('reads a set of layers concatenated, chooses it on the blend like a single layer, and round-trips it (older files load as one layer)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tf-clf-'));
-    const bilm = await tinyBiLM();
-    const tokenizer = bilm.tokenizer;
-    const bilmPath = join(dir, 'bilm.safetensors');
-    await bilm.save(bilmPath);
+    const { dir, bilm, tokenizer, bilmPath } = await savedTinyBiLM('tf-clf-');
     const paragraph = (k: number) => labelsFromSpans(tokenizer, `${MEDICAL.repeat(1 + (k % 2))}\n${GENERAL.repeat(2)}`, [[0, MEDICAL.length * (1 + (k % 2)), 'medical']], 'medical');
     const sentence = (k: number) => {
       const start = GENERAL.length * (1 + (k % 2));
@@ -211,10 +199,7 @@ describe('TokenClassifier', () => {
 
 describe('DocumentClassifier', () => {
   it('classifies pooled documents and round-trips', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tf-doc-'));
-    const bilm = await tinyBiLM();
-    const bilmPath = join(dir, 'bilm.safetensors');
-    await bilm.save(bilmPath);
+    const { dir, bilm, bilmPath } = await savedTinyBiLM('tf-doc-');
     const doc = (text: string, label: 0 | 1) => ({ tokens: bilm.tokenizer.encode(text), label });
     const words = (s: string, a: number, b: number) => s.split(' ').slice(a, b).join(' ');
     const train = [0, 2, 4, 6].flatMap((a) => [doc(words(MEDICAL, a, a + 8), 1), doc(words(GENERAL, a, a + 8), 0)]);

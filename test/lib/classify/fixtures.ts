@@ -1,4 +1,7 @@
 /** Shared tiny fixtures for the classifier tests: a small tokenizer and an untrained biLM. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BiLM } from '../../../lib/classify/bilm.js';
 import { Tokenizer } from '../../../lib/data/tokenizer.js';
 
@@ -16,6 +19,15 @@ export async function tinyTokenizer(): Promise<Tokenizer> {
 /** An untrained biLM: width 16, 2 blocks, context 16. */
 export async function tinyBiLM(seed = 3): Promise<BiLM> {
   return BiLM.create(await tinyTokenizer(), { dModel: 16, layers: 2, heads: 2, context: 16, seed });
+}
+
+/** An untrained biLM ({@link tinyBiLM}) saved in a fresh temporary folder named from `prefix`: the folder, the biLM, its tokenizer and its path. */
+export async function savedTinyBiLM(prefix: string, seed = 3): Promise<{ dir: string; bilm: BiLM; tokenizer: Tokenizer; bilmPath: string }> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const bilm = await tinyBiLM(seed);
+  const bilmPath = join(dir, 'bilm.safetensors');
+  await bilm.save(bilmPath);
+  return { dir, bilm, tokenizer: bilm.tokenizer, bilmPath };
 }
 
 /** Deterministic pseudo-random ids below `vocab`. */

@@ -1,5 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { broadcastLabel, UNLABELLED } from '../../../lib/classify/labels.js';
@@ -11,7 +9,7 @@ import { errorCode } from '../../../lib/errors.js';
 import { scoreShards } from '../../../lib/classify/score_shards.js';
 import { writeShard } from '../../../lib/data/shard.js';
 import { readSideFile, sideFilePathFor, SideFileKind } from '../../../lib/data/side_file.js';
-import { GENERAL, MEDICAL, tinyBiLM, tinyTokenizer } from './fixtures.js';
+import { GENERAL, MEDICAL, savedTinyBiLM, tinyTokenizer } from './fixtures.js';
 
 const MEDICAL_WORDS = 'patient dose insulin diabetes doctor blood pressure clinic fever nurse tablet surgery'.split(' ');
 const GENERAL_WORDS = 'river castle king feast town summer bridge market ship song garden winter'.split(' ');
@@ -107,11 +105,7 @@ describe('Lexicon', () => {
 
 describe('TokenClassifier with a lexicon', () => {
   it('tries the lexicon beside every probe, saves the choice, and scores the same after loading', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tf-lex-'));
-    const bilm = await tinyBiLM();
-    const tokenizer = bilm.tokenizer;
-    const bilmPath = join(dir, 'bilm.safetensors');
-    await bilm.save(bilmPath);
+    const { dir, bilm, tokenizer, bilmPath } = await savedTinyBiLM('tf-lex-');
     const random = new Random(2);
     const doc = (words: readonly string[], label: 0 | 1) => broadcastLabel(tokenizer.encode(Array.from({ length: 3 }, () => sentence(words, random)).join(' ')), label);
     const seqs = (n: number) => Array.from({ length: n }, (_, i) => (i % 2 ? doc(MEDICAL_WORDS, 1) : doc(GENERAL_WORDS, 0)));

@@ -1,6 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { featuresOfLayers } from '../../../lib/classify/layer_features.js';
 import { labelsFromSpans } from '../../../lib/classify/labels.js';
@@ -9,7 +6,7 @@ import { checkMixtureScales, mixedProbabilities, mixProbes, probeLogits } from '
 import { binaryMetrics } from '../../../lib/classify/metrics.js';
 import { TokenClassifier } from '../../../lib/classify/token_classifier.js';
 import { TokenfilterError } from '../../../lib/errors.js';
-import { GENERAL, MEDICAL, randomIds, tinyBiLM } from './fixtures.js';
+import { GENERAL, MEDICAL, randomIds, savedTinyBiLM } from './fixtures.js';
 
 /** Random features [n, d] and labels that depend on them. */
 function data(n: number, d: number, seed: number): { x: Float32Array; y: Uint8Array } {
@@ -50,11 +47,7 @@ describe('logit mixtures', () => {
   });
 
   it('is tried for every two single layers of a sweep, chosen on the blend, and scores as its saved layer set', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tf-mix-'));
-    const bilm = await tinyBiLM();
-    const tokenizer = bilm.tokenizer;
-    const bilmPath = join(dir, 'bilm.safetensors');
-    await bilm.save(bilmPath);
+    const { bilm, tokenizer, bilmPath } = await savedTinyBiLM('tf-mix-');
     const paragraph = (k: number) => labelsFromSpans(tokenizer, `${MEDICAL.repeat(1 + (k % 2))}\n${GENERAL.repeat(2)}`, [[0, MEDICAL.length * (1 + (k % 2)), 'medical']], 'medical');
     const sentence = (k: number) => {
       const start = GENERAL.length * (1 + (k % 2));

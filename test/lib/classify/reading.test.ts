@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { broadcastLabel } from '../../../lib/classify/labels.js';
@@ -10,7 +9,7 @@ import { Boundary, boundaryIds } from '../../../lib/classify/segmentation.js';
 import { TokenClassifier } from '../../../lib/classify/token_classifier.js';
 import { writeShard } from '../../../lib/data/shard.js';
 import { readSideFile, sideFileScores } from '../../../lib/data/side_file.js';
-import { GENERAL, MEDICAL, tinyBiLM } from './fixtures.js';
+import { GENERAL, MEDICAL, savedTinyBiLM, tinyBiLM } from './fixtures.js';
 
 /** A text of several sentences (one longer than the tiny biLM's context of 16) and a line break. */
 const TEXT = `${MEDICAL}${GENERAL}the king ate.\n${GENERAL.trim()} ${MEDICAL.trim()}`;
@@ -95,11 +94,7 @@ describe('BiLM features under sentence reading', () => {
 
 describe('token classifiers under sentence reading', () => {
   it('train, score, save and load with the reading; older files read windows; overrides and score records carry it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tf-reading-'));
-    const bilm = await tinyBiLM();
-    const tokenizer = bilm.tokenizer;
-    const bilmPath = join(dir, 'bilm.safetensors');
-    await bilm.save(bilmPath);
+    const { dir, bilm, tokenizer, bilmPath } = await savedTinyBiLM('tf-reading-');
     const docs = (k: number) => [broadcastLabel(tokenizer.encode(MEDICAL.repeat(1 + (k % 2))), 1), broadcastLabel(tokenizer.encode(GENERAL.repeat(1 + (k % 3))), 0)];
     const { classifier } = await TokenClassifier.train({
       bilm, bilmPath, train: [0, 1, 2].flatMap(docs), val: [3, 4].flatMap(docs), layers: [2], smoothing: [0], reading: 'sentence',
