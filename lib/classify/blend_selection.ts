@@ -3,10 +3,12 @@
  * validation kinds, e.g. paragraph mixes and sentence-level mixes, so no choice is tuned to how
  * one validation set happens to be built.
  *
- * A setting's threshold is the one that maximises the mean F1 over the kinds at one common
- * threshold ({@link blendThreshold}). Among settings, {@link selectOnBlend} keeps the best mean,
- * but never a setting that is the worst of all on some kind while another setting is not the
- * worst on any kind: a blend must not buy one kind with the other.
+ * A setting's threshold is the one that maximises the blend's objective at one common threshold
+ * ({@link blendThreshold}): the mean F1 over the kinds, or (`worst`) the F1 of the worst kind,
+ * ties to the better mean; `worst` suits a target every kind must reach. Among settings,
+ * {@link selectOnBlend} keeps the best objective, but never a setting that is the worst of all on
+ * some kind while another setting is not the worst on any kind: a blend must not buy one kind
+ * with the other.
  * @module
  */
 import { TokenfilterError } from '../errors.js';
@@ -19,10 +21,13 @@ export interface KindScores {
   labels: Uint8Array;
 }
 
+/** What a blend maximises: the mean F1 over its kinds, or the F1 of its worst kind. */
+export type BlendObjective = 'mean' | 'worst';
+
 /** A threshold and what it gives on each kind. */
 export interface BlendResult {
   threshold: number;
-  /** Mean F1 over the kinds at `threshold`. */
+  /** The objective at `threshold`: the mean F1 over the kinds, or the worst kind's F1. */
   objective: number;
   /** Metrics of each kind at `threshold`, in the order given. */
   kinds: (BinaryMetrics & { name: string })[];
@@ -52,13 +57,15 @@ function countAtLeast(desc: Float64Array, t: number): number {
 }
 
 /**
- * The threshold maximising the mean F1 over `kinds` (flag when score ≥ threshold), searched over
- * up to `candidates` distinct scores spread evenly over the pooled scores (all of them when
- * fewer), ties to the higher threshold.
- * @throws TokenfilterError (E_OPTION) for no kinds, a kind without labelled items or mismatched lengths.
+ * The threshold maximising the objective over `kinds` (flag when score ≥ threshold): the mean F1,
+ * or (`worst`) the lowest F1 of a kind, ties to the better mean. Searched over up to `candidates`
+ * distinct scores spread evenly over the pooled scores (all of them when fewer), ties to the
+ * higher threshold.
+ * @throws TokenfilterError (E_OPTION) for no kinds, a kind without labelled items, mismatched lengths or an unknown objective.
  */
-export function blendThreshold(kinds: readonly KindScores[], candidates = 1024): BlendResult {
+export function blendThreshold(kinds: readonly KindScores[], candidates = 1024, objective: BlendObjective = 'mean'): BlendResult {
   if (kinds.length === 0) throw new TokenfilterError('E_OPTION', 'at least one validation kind is needed');
+  checkBlendObjective(objective);
   const sorted = kinds.map((k) => {
     if (k.scores.length !== k.labels.length) throw new TokenfilterError('E_OPTION', `${k.name}: ${k.scores.length} scores for ${k.labels.length} labels`);
     const s = sortedByLabel(k);
@@ -69,23 +76,32 @@ export function blendThreshold(kinds: readonly KindScores[], candidates = 1024):
   const distinct: number[] = [];
   for (let i = 0; i < pooled.length; i++) if (i === 0 || pooled[i] !== pooled[i - 1]) distinct.push(pooled[i]);
   const step = Math.max(1, distinct.length / candidates);
-  let best = { threshold: distinct[distinct.length - 1], objective: -1 };
+  let best = { threshold: distinct[distinct.length - 1], objective: -1, mean: -1 };
   for (let x = distinct.length - 1; x >= 0; x -= step) {
     const t = distinct[Math.floor(x)];
     let sum = 0;
+    let worst = 1;
     for (const { pos, neg } of sorted) {
       const tp = countAtLeast(pos, t);
       const fp = countAtLeast(neg, t);
-      sum += precisionRecallF1(tp, fp, pos.length - tp).f1;
+      const f1 = precisionRecallF1(tp, fp, pos.length - tp).f1;
+      sum += f1;
+      worst = Math.min(worst, f1);
     }
-    const objective = sum / kinds.length;
-    if (objective > best.objective) best = { threshold: t, objective };
+    const mean = sum / kinds.length;
+    const value = objective === 'worst' ? worst : mean;
+    if (value > best.objective || (value === best.objective && mean > best.mean)) best = { threshold: t, objective: value, mean };
   }
   return {
     threshold: best.threshold,
     objective: best.objective,
     kinds: kinds.map((k) => ({ name: k.name, ...binaryMetrics(k.scores, k.labels, best.threshold) })),
   };
+}
+
+/** @throws TokenfilterError (E_OPTION) unless `objective` is 'mean' or 'worst'. */
+export function checkBlendObjective(objective: unknown): asserts objective is BlendObjective {
+  if (objective !== 'mean' && objective !== 'worst') throw new TokenfilterError('E_OPTION', `the blend's objective must be 'mean' or 'worst', got ${JSON.stringify(objective)}`);
 }
 
 /**

@@ -12,7 +12,8 @@
  * `bilm_sha256` (checked on load, so a classifier never runs on another biLM), plus a JSON
  * `report` of how it was trained. A token classifier with a lexicon (lexicon.ts) adds the tensor
  * `lexicon.weights` (F32, [2^bits]) and the metadata `lexicon` (JSON: `probeWeight`, the share of
- * the probe's logit added to the lexicon's evidence, and `fit`).
+ * the probe's logit added to the lexicon's evidence, `fit`, and `features`, the lexicon's hashed
+ * features; absent in the first lexicon files, which hold words and pairs).
  * @module
  */
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
@@ -23,7 +24,7 @@ import type { DeviceOptions } from '../device.js';
 import { LogisticModel } from './logistic.js';
 import { parseScoreMethod, type ScoreMethod } from './score_method.js';
 import { parseReading, type Reading } from './reading.js';
-import type { LexiconFit } from './lexicon.js';
+import { FIRST_LEXICON_FEATURES, LEXICON_FEATURES, type LexiconFeature, type LexiconFit } from './lexicon.js';
 
 /** Format identifier of classifier files. */
 export const CLASSIFIER_FORMAT = 'tokenfilter.classifier';
@@ -51,7 +52,7 @@ export interface ProbeFile {
   /** Token classifiers: how the biLM reads documents for the features (reading.ts); absent in older files, which read windows. */
   reading?: Reading;
   /** Token classifiers: a lexicon's weights and the share of the probe's logit added to its evidence; absent without one. */
-  lexicon?: { weights: Float32Array; probeWeight: number; fit: LexiconFit | null };
+  lexicon?: { weights: Float32Array; probeWeight: number; fit: LexiconFit | null; features: readonly LexiconFeature[] };
 }
 
 /** SHA-256 of a file as hex (re-exported: classifier files record their biLM's). */
@@ -79,7 +80,7 @@ export async function writeProbeFile(path: string, p: ProbeFile): Promise<void> 
       smoothing: String(p.smoothing ?? 0),
       ...(p.scoring ? { scoring: JSON.stringify(p.scoring) } : {}),
       ...(p.reading ? { reading: p.reading } : {}),
-      ...(p.lexicon ? { lexicon: JSON.stringify({ probeWeight: p.lexicon.probeWeight, fit: p.lexicon.fit }) } : {}),
+      ...(p.lexicon ? { lexicon: JSON.stringify({ probeWeight: p.lexicon.probeWeight, fit: p.lexicon.fit, features: p.lexicon.features }) } : {}),
       bias: String(p.probe.bias),
       threshold: String(p.threshold),
       bilm: reference,
@@ -156,7 +157,7 @@ function readLexicon(path: string, text: string | undefined, tensor: { dtype: st
   const length = tensor.shape[0];
   if (tensor.dtype !== 'F32' || tensor.shape.length !== 1 || !(length >= 256 && (length & (length - 1)) === 0))
     throw new SafetensorsError(`${path}: tensor 'lexicon.weights' must be a F32 vector of 2^bits entries (bits ≥ 8)`);
-  let meta: { probeWeight?: unknown; fit?: unknown };
+  let meta: { probeWeight?: unknown; fit?: unknown; features?: unknown };
   try {
     meta = JSON.parse(text);
   } catch {
@@ -164,7 +165,10 @@ function readLexicon(path: string, text: string | undefined, tensor: { dtype: st
   }
   const probeWeight = Number(meta?.probeWeight);
   if (!(Number.isFinite(probeWeight) && probeWeight >= 0)) throw new SafetensorsError(`${path}: lexicon probeWeight ${String(meta?.probeWeight)} is not a finite non-negative number`);
-  return { weights: tensor.data as Float32Array, probeWeight, fit: (meta.fit ?? null) as LexiconFit | null };
+  const features = meta.features ?? FIRST_LEXICON_FEATURES;
+  if (!Array.isArray(features) || features.length === 0 || new Set(features).size !== features.length || !features.every((f) => LEXICON_FEATURES.includes(f as LexiconFeature)))
+    throw new SafetensorsError(`${path}: lexicon features ${JSON.stringify(meta.features)} are not a list of distinct known features (${LEXICON_FEATURES.join(', ')})`);
+  return { weights: tensor.data as Float32Array, probeWeight, fit: (meta.fit ?? null) as LexiconFit | null, features: features as LexiconFeature[] };
 }
 
 /** The `layers` metadata: ascending distinct layers of the biLM ending at `layer`; `[layer]` when absent. */

@@ -9,7 +9,7 @@ import type { BiLM, FeatureDirection } from './bilm.js';
 import type { DeviceOptions } from '../device.js';
 import { UNLABELLED, type LabelledSequence } from './labels.js';
 import { fitLogistic, type LogisticModel, type LogisticOptions } from './logistic.js';
-import { blendThreshold, selectOnBlend, type BlendResult } from './blend_selection.js';
+import { blendThreshold, checkBlendObjective, selectOnBlend, type BlendObjective, type BlendResult } from './blend_selection.js';
 import { binaryMetrics, type BinaryMetrics } from './metrics.js';
 import { readProbeFile, writeProbeFile } from './probe_file.js';
 import { applyScoreMethod, candidateMethods, describeScoreMethod, LEXICON_SEGMENTATION_GRID, RAW_SCORES, type ScoreMethod } from './score_method.js';
@@ -48,8 +48,10 @@ export interface LayerResult {
   methodName: string;
   /** The smoothing radius when `method` smooths (0 = raw), else 0. */
   smoothing: number;
-  /** Mean F1 over the validation kinds at the chosen threshold (what layers and methods are chosen by). */
+  /** The blend's objective at the chosen threshold (what layers and methods are chosen by): the mean F1 over the validation kinds, or the worst kind's F1 (`blendObjective`). */
   blendF1: number;
+  /** What `blendF1` is: the mean over the kinds, or the worst kind's F1. */
+  blendObjective: BlendObjective;
   /** Each validation kind's metrics at the chosen threshold. */
   kinds: KindMetrics[];
   /** The raw probe's blend: pooled metrics and each kind's, at its own blend threshold. */
@@ -70,6 +72,8 @@ export interface TrainTokenClassifierOptions {
   val?: readonly LabelledSequence[];
   /** Validation kinds: layer, threshold and scoring method are chosen on their blend ({@link blendThreshold}, {@link selectOnBlend}). */
   valSets?: readonly ValidationSet[];
+  /** What the blend maximises: the mean F1 over the kinds (default) or the worst kind's F1. */
+  blendObjective?: BlendObjective;
   /** Layers to sweep (default every layer 0 … L + 1): each entry one layer, or a set of layers whose features are concatenated. */
   layers?: readonly LayerChoice[];
   /** Features of both directions (default) or one alone (a unidirectional baseline). */
@@ -256,23 +260,24 @@ async function sweepLayer(
   const scored: ScoredSet[] = [];
   const withLogits = (options.mixtures?.length ?? 0) > 0 && layers.length === 1;
   for (const s of sets) scored.push({ ...s, ...(await documentScores(bilm, probe, s.sequences, layers, featureOptions, withLogits)) });
-  return evaluateProbe(layers, probe, scored, methods, { trainTokens: train.labels.length, started });
+  return evaluateProbe(layers, probe, scored, methods, { trainTokens: train.labels.length, started, objective: options.blendObjective ?? 'mean' });
 }
 
 /** Every scoring method's blend for a probe's scored validation kinds, and the layer's result. */
 function evaluateProbe(
-  layers: LayerSet, probe: LogisticModel, scored: ScoredSet[], methods: readonly ScoreMethod[], info: { trainTokens: number; started: number; mixtureScale?: number; probeWeight?: number },
+  layers: LayerSet, probe: LogisticModel, scored: ScoredSet[], methods: readonly ScoreMethod[],
+  info: { trainTokens: number; started: number; objective: BlendObjective; mixtureScale?: number; probeWeight?: number },
 ): { candidates: LayerCandidates; result: LayerResult } {
-  const evaluated = methods.map((method) => ({ method, blend: blendThreshold(kindScores(scored, method)) }));
+  const evaluated = methods.map((method) => ({ method, blend: blendThreshold(kindScores(scored, method), undefined, info.objective) }));
   const pick = evaluated[selectOnBlend(evaluated.map(asSetting))];
   const kinds = kindScores(scored, pick.method);
   const rawKinds = kindScores(scored, RAW_SCORES);
-  const raw = evaluated.find((e) => e.method.kind === 'smooth' && e.method.radius === 0)?.blend ?? blendThreshold(rawKinds);
+  const raw = evaluated.find((e) => e.method.kind === 'smooth' && e.method.radius === 0)?.blend ?? blendThreshold(rawKinds, undefined, info.objective);
   const result: LayerResult = {
     layer: layers[layers.length - 1], layers, ...(info.mixtureScale !== undefined ? { mixtureScale: info.mixtureScale } : {}),
     ...(info.probeWeight !== undefined ? { probeWeight: info.probeWeight } : {}),
     maxF1: pooledMetrics(kinds, pick.blend.threshold), atHalf: pooledMetrics(kinds, 0.5), method: pick.method, methodName: describeScoreMethod(pick.method),
-    smoothing: pick.method.kind === 'smooth' ? pick.method.radius : 0, blendF1: pick.blend.objective, kinds: pick.blend.kinds,
+    smoothing: pick.method.kind === 'smooth' ? pick.method.radius : 0, blendF1: pick.blend.objective, blendObjective: info.objective, kinds: pick.blend.kinds,
     maxF1Unsmoothed: pooledMetrics(rawKinds, raw.threshold), kindsUnsmoothed: raw.kinds,
     trainTokens: info.trainTokens, fitIterations: probe.fit.iterations, seconds: (performance.now() - info.started) / 1000,
   };
@@ -281,7 +286,7 @@ function evaluateProbe(
 
 /** The logit mixtures of every two single-layer probes a < b of the sweep, one per scale. */
 function mixtureCandidates(
-  singles: readonly LayerCandidates[], scales: readonly number[], methods: readonly ScoreMethod[], trainTokens: number,
+  singles: readonly LayerCandidates[], scales: readonly number[], methods: readonly ScoreMethod[], trainTokens: number, objective: BlendObjective,
 ): { candidates: LayerCandidates; result: LayerResult }[] {
   const out: { candidates: LayerCandidates; result: LayerResult }[] = [];
   const sorted = [...singles].sort((x, y) => x.layers[0] - y.layers[0]);
@@ -293,7 +298,7 @@ function mixtureCandidates(
         const scored = a.scored.map((s, k) => ({
           ...s, logits: undefined, raw: s.logits!.map((za, d) => mixedProbabilities(za, b.scored[k].logits![d], scale)),
         }));
-        out.push(evaluateProbe([a.layers[0], b.layers[0]], mixProbes(a.probe, b.probe, scale), scored, methods, { trainTokens, started, mixtureScale: scale }));
+        out.push(evaluateProbe([a.layers[0], b.layers[0]], mixProbes(a.probe, b.probe, scale), scored, methods, { trainTokens, started, objective, mixtureScale: scale }));
       }
     }
   return out;
@@ -304,7 +309,7 @@ function mixtureCandidates(
  * logit, and (for a share 0) the lexicon alone once, kept with the entry chosen so far without it.
  */
 function* lexiconCandidates(
-  entries: readonly LayerCandidates[], lexicon: Lexicon, probeWeights: readonly number[], methods: readonly ScoreMethod[], trainTokens: number,
+  entries: readonly LayerCandidates[], lexicon: Lexicon, probeWeights: readonly number[], methods: readonly ScoreMethod[], trainTokens: number, objective: BlendObjective,
 ): Generator<{ candidates: LayerCandidates; result: LayerResult }> {
   const evidence = entries[0].scored.map((s) => s.sequences.map((q) => lexicon.evidence(q.tokens)));
   const best = entries[selectOnBlend(entries.map((e) => asSetting(e.evaluated[selectOnBlend(e.evaluated.map(asSetting))])))];
@@ -314,7 +319,7 @@ function* lexiconCandidates(
       const started = performance.now();
       const scored = e.scored.map((s, k) => ({ ...s, logits: undefined, raw: s.raw.map((p, d) => combineWithLexicon(probeWeight === 0 ? null : p, evidence[k][d], probeWeight)) }));
       const mixtureScale = probeWeight === 0 ? undefined : e.mixtureScale;
-      yield evaluateProbe(e.layers, e.probe, scored, methods, { trainTokens, started, mixtureScale, probeWeight });
+      yield evaluateProbe(e.layers, e.probe, scored, methods, { trainTokens, started, objective, mixtureScale, probeWeight });
     }
   }
 }
@@ -396,6 +401,8 @@ export class TokenClassifier {
     const layers = options.layers ?? Array.from({ length: bilm.layerCount }, (_, l) => l);
     if (layers.length === 0) throw new CodedRangeError('layers must not be empty');
     const methods = methodsOf(options);
+    const objective = options.blendObjective ?? 'mean';
+    checkBlendObjective(objective);
     const table = boundaryIds(bilm.tokenizer);
     const sets = validationSets(options).map((s) => ({ ...s, boundaries: s.sequences.map((q) => boundariesOf(q.tokens, table)) }));
     const sweep: LayerResult[] = [];
@@ -414,17 +421,17 @@ export class TokenClassifier {
       keep(swept);
       if (swept.candidates.layers.length === 1 && !singles.some((c) => c.layers[0] === swept.candidates.layers[0])) singles.push(swept.candidates);
     }
-    for (const mixed of mixtureCandidates(singles, options.mixtures ?? [], methods, sweep[0].trainTokens)) keep(mixed);
+    for (const mixed of mixtureCandidates(singles, options.mixtures ?? [], methods, sweep[0].trainTokens, objective)) keep(mixed);
     if (options.lexicon) {
       const weights = options.probeWeights ?? LEXICON_PROBE_WEIGHTS;
       if (weights.length === 0 || weights.some((w) => !(Number.isFinite(w) && w >= 0))) throw new CodedRangeError(`probeWeights must be finite non-negative numbers, got ${weights.join(', ')}`);
-      for (const withLexicon of lexiconCandidates(entries, options.lexicon, weights, methodsOf(options, true), sweep[0].trainTokens)) keep(withLexicon);
+      for (const withLexicon of lexiconCandidates(entries, options.lexicon, weights, methodsOf(options, true), sweep[0].trainTokens, objective)) keep(withLexicon);
     }
     const best = all[selectOnBlend(all.map(asSetting))];
     const chosen = {
       layer: best.layers[best.layers.length - 1], layers: best.layers, ...(best.mixtureScale !== undefined ? { mixtureScale: best.mixtureScale } : {}),
       ...(best.probeWeight !== undefined ? { probeWeight: best.probeWeight } : {}), method: best.method, methodName: describeScoreMethod(best.method),
-      threshold: best.blend.threshold, blendF1: best.blend.objective, kinds: best.blend.kinds,
+      threshold: best.blend.threshold, blendF1: best.blend.objective, blendObjective: objective, kinds: best.blend.kinds,
     };
     const lexicon = best.probeWeight !== undefined && options.lexicon ? { lexicon: options.lexicon, probeWeight: best.probeWeight } : null;
     const classifier = new TokenClassifier(
@@ -441,7 +448,7 @@ export class TokenClassifier {
    */
   static async load(path: string, options: DeviceOptions = {}): Promise<TokenClassifier> {
     const { file, bilm } = await readProbeFile(path, 'token', options);
-    const lexicon = file.lexicon ? { lexicon: new Lexicon(bilm.tokenizer, file.lexicon.weights, file.lexicon.fit), probeWeight: file.lexicon.probeWeight } : null;
+    const lexicon = file.lexicon ? { lexicon: new Lexicon(bilm.tokenizer, file.lexicon.weights, file.lexicon.fit, file.lexicon.features), probeWeight: file.lexicon.probeWeight } : null;
     return new TokenClassifier(
       bilm, file.bilmPath, file.layers ?? file.layer, file.probe, file.threshold, file.report, file.direction, file.scoring ?? file.smoothing ?? 0, file.reading ?? 'window', lexicon,
     );
@@ -452,7 +459,7 @@ export class TokenClassifier {
     await writeProbeFile(path, {
       kind: 'token', layer: this.layer, layers: this.layers, probe: this.probe, threshold: this.threshold, bilmPath: this.bilmPath, report: this.report, direction: this.direction,
       smoothing: this.smoothing, scoring: this.method, reading: this.reading,
-      ...(this.lexicon ? { lexicon: { weights: this.lexicon.lexicon.weights, probeWeight: this.lexicon.probeWeight, fit: this.lexicon.lexicon.fit } } : {}),
+      ...(this.lexicon ? { lexicon: { weights: this.lexicon.lexicon.weights, probeWeight: this.lexicon.probeWeight, fit: this.lexicon.lexicon.fit, features: this.lexicon.lexicon.features } } : {}),
     });
   }
 

@@ -11,6 +11,7 @@ import { BatchSampler, type SamplerSource } from '../data/sampler.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import type { Transformer } from '../model/transformer.js';
 import { BiLM } from './bilm.js';
+import type { BlendObjective } from './blend_selection.js';
 import type { LabelledSequence } from './labels.js';
 import { layerSetName, type LayerChoice } from './layer_features.js';
 import type { Reading } from './reading.js';
@@ -22,7 +23,7 @@ export function describeLayer(r: LayerResult): string {
   const kinds = r.kinds.map((k) => `${k.name} ${k.f1.toFixed(4)}`).join(', ');
   const raw = r.kindsUnsmoothed.map((k) => `${k.name} ${k.f1.toFixed(4)}`).join(', ');
   const mix = (r.mixtureScale !== undefined ? ` (logit mixture, scale ${r.mixtureScale})` : '') + (r.probeWeight !== undefined ? ` + lexicon (probe weight ${r.probeWeight})` : '');
-  return `layer ${layerSetName(r.layers)}${mix}: blend F1 ${r.blendF1.toFixed(4)} (${kinds}) at ${r.maxF1.threshold.toFixed(3)} with ${r.methodName}; raw probe ${raw}; ${r.trainTokens} tokens, ${r.seconds.toFixed(1)} s`;
+  return `layer ${layerSetName(r.layers)}${mix}: blend ${r.blendObjective === 'worst' ? 'worst-kind ' : ''}F1 ${r.blendF1.toFixed(4)} (${kinds}) at ${r.maxF1.threshold.toFixed(3)} with ${r.methodName}; raw probe ${raw}; ${r.trainTokens} tokens, ${r.seconds.toFixed(1)} s`;
 }
 
 /** Options of {@link trainBiLMProbe}. */
@@ -71,6 +72,8 @@ export interface BiLMProbeOptions {
   /** A lexicon tried beside every entry of the sweep (lexicon.ts; TokenClassifier.train's `lexicon`), at the shares of the probe's logit in `probeWeights`. */
   lexicon?: Lexicon;
   probeWeights?: readonly number[];
+  /** What the blend of validation kinds maximises (TokenClassifier.train's `blendObjective`; default 'mean'). */
+  blendObjective?: BlendObjective;
   seed: number;
   onLog?: (line: string) => void;
   signal?: AbortSignal;
@@ -108,7 +111,7 @@ export async function trainBiLMProbe(o: BiLMProbeOptions): Promise<BiLMProbeResu
   const { classifier, sweep } = await TokenClassifier.train({
     bilm, bilmPath: o.bilmPath, train: o.probeTrain, val: o.probeVal, valSets: o.probeValSets, layers: o.sweepLayers, maxTrainTokens: o.maxTrainTokens,
     seed: o.seed, logistic: { l2: o.l2 }, smoothing: o.smoothing, segmentation: o.segmentation, mixtures: o.mixtures, reading: o.reading, signal: o.signal,
-    lexicon: o.lexicon, probeWeights: o.probeWeights,
+    lexicon: o.lexicon, probeWeights: o.probeWeights, blendObjective: o.blendObjective,
     onLayer: (r) => log(`token probe ${describeLayer(r)}`),
   });
   const counts = bilm.forward.parameterCount();

@@ -16,7 +16,6 @@
  * work folder `P.work/` (tokenizer, shards).
  * @module
  */
-import { TokenfilterError } from '../errors.js';
 import { makeFolder } from '../data/output_path.js';
 import { writeFileAtomic } from '../data/atomic_file.js';
 import { join } from 'node:path';
@@ -37,9 +36,10 @@ import { layerSetName, type LayerSet } from './layer_features.js';
 import { DEFAULT_MIXTURE_SCALES } from './logit_mixture.js';
 import { TokenClassifier, type LayerResult, type ValidationSet } from './token_classifier.js';
 import { describeLayer, trainBiLMProbe, type BiLMProbeOptions, type BiLMProbeResult } from './train_bilm_probe.js';
-import { CodedTypeError } from '../errors.js';
+import { CodedRangeError, CodedTypeError, TokenfilterError } from '../errors.js';
 import type { Reading } from './reading.js';
 import { Lexicon, type LexiconFit } from './lexicon.js';
+import { checkBlendObjective, type BlendObjective } from './blend_selection.js';
 
 /**
  * Options of {@link trainClassifierFromCorpus}. The biLM's shape and training, the probe's fit
@@ -91,7 +91,7 @@ export interface CorpusClassifierOptions
   /** Smoothing radii tried with the token probe (see TokenClassifier.train; default its own). */
   smoothing?: number[];
   /**
-   * Fit a lexicon (lexicon.ts: hashed words and word pairs, a logistic model of sentences) and try
+   * Fit a lexicon (lexicon.ts: hashed words, word pairs, number shapes and punctuation, a logistic model of sentences) and try
    * it beside every probe of the sweep, chosen on the blend like any entry (default false; the
    * `default` preset turns it on). It is fitted on the training documents' labels (never the
    * held-out ones the choices are made on); with `relabel`, on the relabelled probe data instead.
@@ -102,6 +102,18 @@ export interface CorpusClassifierOptions
    * `charsPerDomain` (default: the biLM's sample); the held-out documents are left out either way.
    */
   lexiconChars?: number;
+  /**
+   * What the blend of held-out kinds maximises (blend_selection.ts): the mean F1 over the kinds
+   * (default), or the F1 of the worst kind (the `default` preset: every kind must reach the target).
+   */
+  blendObjective?: BlendObjective;
+  /**
+   * `domains` with sentence mixes: held-out sentence-level mixes the choices are made on (default
+   * `valDocuments` × domains, as many as the paragraph mixes), built from the same held-out documents.
+   */
+  heldOutSentenceMixes?: number;
+  /** log2 of the lexicon's hashed buckets, 8 … 26 (default 20: 4 MiB of weights; the `default` preset 21: 8 MiB). */
+  lexiconBits?: number;
   /** Train a document classifier too (at the token classifier's layer). */
   documentClassifier: boolean;
   /** Also sweep a forward-only probe on the same data (the unidirectional baseline), recorded in the report. */
@@ -119,18 +131,19 @@ const SHARED = { forget: 'medical', lr: 3e-3, forgetWeight: 0.5, l2: 1e-3, seed:
 
 /**
  * Named presets: `default` for ../shared/data (8,000 biLM steps per direction, 16.4M tokens in
- * all; re-measured at 755 s wall, 1,163 s of user CPU on two idle cores, see docs/classifier.md; the biLM reads
+ * all; re-measured at 802 s wall, 1,194 s of user CPU on two idle cores, see docs/classifier.md; the biLM reads
  * each sentence alone for the token probe (`reading: 'sentence'`, which won the held-out blend on
  * both biLMs measured), and the probe reads layer 0, layer 2, or a logit mixture of the two; a
- * lexicon fitted on the whole training split is tried beside each (lexicon.ts), the choice on the
- * blend of validation kinds: the measured frontier), `wordnet` for the built-in
- * corpus (≈ 2–3 min; window reading).
+ * lexicon with style features (2^21 buckets) fitted on the whole training split is tried beside
+ * each (lexicon.ts), the choice on the worst of the validation kinds (180 paragraph and 540
+ * sentence mixes): the measured frontier), `wordnet` for the built-in corpus (≈ 2–3 min; window reading).
  */
 export const CLASSIFIER_PRESETS: Readonly<Record<'default' | 'wordnet', Readonly<Omit<CorpusClassifierOptions, 'out' | 'data' | 'onLog' | 'signal'>>>> = Object.freeze({
   default: Object.freeze({
     ...SHARED, corpus: 'domains', charsPerDomain: 12_000_000, vocabSize: 2048, dModel: 128, layers: 2, heads: 2, context: 128,
     batch: 8, steps: 8000, lr: 5e-3, probeDocuments: 150, probeTokensPerDocument: 128, valDocuments: 60, maxTrainTokens: 100_000,
-    sweepLayers: [0, 2], mixtures: [...DEFAULT_MIXTURE_SCALES], reading: 'sentence', lexicon: true, lexiconChars: 100_000_000,
+    sweepLayers: [0, 2], mixtures: [...DEFAULT_MIXTURE_SCALES], reading: 'sentence', lexicon: true, lexiconChars: 100_000_000, lexiconBits: 21,
+    blendObjective: 'worst', heldOutSentenceMixes: 540,
   }),
   wordnet: Object.freeze({
     ...SHARED, corpus: 'wordnet', charsPerDomain: 0, vocabSize: 2048, dModel: 64, layers: 2, heads: 2, context: 64,
@@ -259,7 +272,7 @@ function splicedProbeData(
     const mix = (docs: readonly Doc[], count: number) =>
       sentenceMixesOf(byDomain(docs), forget, { count, random: mixRandom }).map((d) => labelsFromSpans(tokenizer, d.text, d.spans, forget));
     tokenTrain.push(...mix(train, o.probeDocuments * domains));
-    valSets.push({ name: 'sentence', sequences: mix(heldOut, o.valDocuments * domains) });
+    valSets.push({ name: 'sentence', sequences: mix(heldOut, o.heldOutSentenceMixes ?? o.valDocuments * domains) });
   }
   return { tokenTrain, valSets };
 }
@@ -314,7 +327,7 @@ function lexiconText(
 async function fitCorpusLexicon(sequences: readonly LabelledSequence[], tokenizer: Tokenizer, o: CorpusClassifierOptions, log: (line: string) => void): Promise<Lexicon> {
   const started = performance.now();
   const lexicon = await Lexicon.fit(sequences, tokenizer, {
-    seed: o.seed, signal: o.signal, onEpoch: (epoch, loss) => log(`lexicon: pass ${epoch + 1}, loss ${loss.toFixed(4)} (${((performance.now() - started) / 1000).toFixed(1)} s)`),
+    bits: o.lexiconBits, seed: o.seed, signal: o.signal, onEpoch: (epoch, loss) => log(`lexicon: pass ${epoch + 1}, loss ${loss.toFixed(4)} (${((performance.now() - started) / 1000).toFixed(1)} s)`),
   });
   log(`lexicon: ${lexicon.fit!.sentences} sentences (${lexicon.fit!.positiveSentences} ${o.forget ?? 'medical'}), 2^${lexicon.bits} buckets`);
   return lexicon;
@@ -323,6 +336,11 @@ async function fitCorpusLexicon(sequences: readonly LabelledSequence[], tokenize
 /** Trains a biLM, a token classifier and a document classifier; see the module comment. */
 export async function trainClassifierFromCorpus(options: CorpusClassifierOptions): Promise<CorpusClassifierReport> {
   const o = options;
+  if (o.lexiconBits !== undefined && !(Number.isInteger(o.lexiconBits) && o.lexiconBits >= 8 && o.lexiconBits <= 26))
+    throw new CodedRangeError(`lexiconBits must be an integer in 8 … 26, got ${o.lexiconBits}`);
+  if (o.heldOutSentenceMixes !== undefined && !(Number.isInteger(o.heldOutSentenceMixes) && o.heldOutSentenceMixes >= 1))
+    throw new CodedRangeError(`heldOutSentenceMixes must be a positive integer, got ${o.heldOutSentenceMixes}`);
+  checkBlendObjective(o.blendObjective ?? 'mean');
   const log = o.onLog ?? (() => {});
   const started = performance.now();
   const forget = o.forget ?? 'medical';
@@ -358,7 +376,7 @@ export async function trainClassifierFromCorpus(options: CorpusClassifierOptions
     sources: [{ shards: [forgetShard], weight: o.forgetWeight, name: forget }, { shards: [otherShard], weight: 1 - o.forgetWeight, name: 'other' }],
     bilmPath, dModel: o.dModel, layers: o.layers, heads: o.heads, context: o.context, batch: o.batch, steps: o.steps, lr: o.lr,
     probeTrain: tokenTrain, probeVal: [], probeValSets: valSets, sweepLayers: o.sweepLayers, maxTrainTokens: o.maxTrainTokens, l2: o.l2,
-    smoothing: o.smoothing, segmentation: o.segmentation ?? true, mixtures: o.mixtures, reading: o.reading, seed: o.seed, onLog: log, signal: o.signal, lexicon,
+    smoothing: o.smoothing, segmentation: o.segmentation ?? true, mixtures: o.mixtures, reading: o.reading, seed: o.seed, onLog: log, signal: o.signal, lexicon, blendObjective: o.blendObjective,
   });
   await classifier.save(o.out);
   log(`token classifier: layer ${layerSetName(classifier.layers)}, ${classifier.reading} reading, threshold ${classifier.threshold.toFixed(3)}, ${describeScoreMethod(classifier.method)} → ${o.out}`);

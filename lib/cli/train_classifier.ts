@@ -54,6 +54,9 @@ export interface TrainClassifierCommandOptions {
   mixtures?: number[];
   lexicon?: boolean;
   lexiconChars?: number;
+  lexiconBits?: number;
+  blend?: string;
+  heldOutSentenceMixes?: number;
   reading?: Reading;
   l2?: number;
   document: boolean;
@@ -120,6 +123,7 @@ export async function trainClassifierCommand(options: TrainClassifierCommandOpti
   if (!(presetName in CLASSIFIER_PRESETS)) throw new UsageError(`--preset must be ${Object.keys(CLASSIFIER_PRESETS).join(' or ')}, got '${presetName}'`);
   const preset = CLASSIFIER_PRESETS[presetName as keyof typeof CLASSIFIER_PRESETS];
   if (preset.corpus === 'domains' && !options.data) throw new UsageError(`--preset ${presetName} needs --data DIR (a folder holding corpus/*.jsonl.gz)`);
+  if (options.blend !== undefined && options.blend !== 'mean' && options.blend !== 'worst') throw new UsageError(`--blend must be mean or worst, got '${options.blend}'`);
   if (options.probeData !== undefined && options.probeData !== 'spliced' && options.probeData !== 'windows')
     throw new UsageError(`--probe-data must be spliced or windows, got '${options.probeData}'`);
   const overrides: Partial<CorpusClassifierOptions> = {
@@ -129,7 +133,8 @@ export async function trainClassifierCommand(options: TrainClassifierCommandOpti
     documentClassifier: options.document, compareUnidirectional: options.compareUnidirectional,
     probeData: options.probeData as CorpusClassifierOptions['probeData'], charsPerDomain: options.charsPerDomain, smoothing: options.smoothing,
     segmentation: options.segmentation, mixtures: options.mixtures, sentenceMixes: options.sentenceMixes, bilm: options.bilm, reading: options.reading,
-    lexicon: options.lexicon, lexiconChars: options.lexiconChars,
+    lexicon: options.lexicon, lexiconChars: options.lexiconChars, lexiconBits: options.lexiconBits,
+    blendObjective: options.blend as CorpusClassifierOptions['blendObjective'], heldOutSentenceMixes: options.heldOutSentenceMixes,
   };
   const settings = { ...preset, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) } as CorpusClassifierOptions;
   const report = await trainClassifierFromCorpus({ ...settings, data: options.data, out: options.out, onLog: log });
@@ -182,9 +187,12 @@ export function registerTrainClassifier(program: Command, io: CliIO): void {
     .option('--sweep <layers>', "layers to sweep, comma-separated (default: the preset's; all with --train-labels); '+' joins layers read together (0,3,0+3)", layerChoices)
     .option('--mixtures <scales>', 'logit mixtures tried for every two single layers of the sweep: probe a + scale x probe b, comma-separated scales > 0 (default: the preset\'s; none with --train-labels)', (v) =>
       v.split(',').map((x) => numberOption('--mixtures', Number.MIN_VALUE, 1e6)(x.trim())))
-    .option('--lexicon', "--preset: fit a lexicon of hashed words and word pairs and try it beside every probe of the sweep (the default preset's)")
+    .option('--lexicon', "--preset: fit a lexicon of hashed words, word pairs, number shapes and punctuation and try it beside every probe of the sweep (the default preset's)")
     .option('--no-lexicon', '--preset: no lexicon')
     .option('--lexicon-chars <n>', "characters per domain of the training split the lexicon reads (default: the preset's)", (v) => parseIntegerOption('--lexicon-chars', v, 1000))
+    .option('--blend <objective>', "what the choices on the held-out kinds maximise: mean (F1 over the kinds) or worst (the worst kind's F1; the default preset's)")
+    .option('--held-out-sentence-mixes <n>', 'held-out sentence-level mixes the choices are made on (default: the preset\'s, else as many as the paragraph mixes)', (v) => parseIntegerOption('--held-out-sentence-mixes', v, 1))
+    .option('--lexicon-bits <n>', "log2 of the lexicon's hashed buckets, 8 … 26 (default: the preset's, else 20)", (v) => parseIntegerOption('--lexicon-bits', v, 8, 26))
     .option('--reading <kind>', `how the biLM reads documents for the token probe: ${READINGS.join(' or ')} (each sentence alone; default: the preset's)`, readingOption)
     .option('--l2 <x>', 'L2 penalty of the probes', numberOption('--l2', 0, 1e6))
     .option('--no-document', 'skip the document classifier')

@@ -22,7 +22,37 @@ describe('blendThreshold', () => {
     expect((result.kinds[0].f1 + result.kinds[1].f1) / 2).toBeCloseTo(result.objective, 12);
     expect(result.kinds.map((k) => k.name)).toEqual(['paragraph', 'sentence']);
   });
+
+  it("with 'worst', finds the threshold of the best worst-kind F1, ties to the better mean (checked against every threshold)", () => {
+    const random = new Random(6);
+    for (let trial = 0; trial < 5; trial++) {
+      const kind = (name: string, n: number, shift: number) => {
+        const labels = Uint8Array.from({ length: n }, () => (random.next() < 0.3 ? 1 : 0));
+        const scores = Float32Array.from(labels, (y) => Math.round(20 * Math.min(1, Math.max(0, 0.5 * random.next() + (y ? shift : 0)))) / 20);
+        return { name, scores, labels };
+      };
+      const kinds = [kind('paragraph', 400, 0.4), kind('sentence', 300, 0.15)];
+      const result = blendThreshold(kinds, 1e6, 'worst');
+      let best = { worst: -1, mean: -1 };
+      for (const t of new Set([...kinds[0].scores, ...kinds[1].scores])) {
+        const f = kinds.map((k) => binaryMetrics(k.scores, k.labels, t).f1);
+        const worst = Math.min(...f);
+        const mean = (f[0] + f[1]) / 2;
+        if (worst > best.worst || (worst === best.worst && mean > best.mean)) best = { worst, mean };
+      }
+      expect(result.objective).toBeCloseTo(best.worst, 12);
+      expect(Math.min(...result.kinds.map((k) => k.f1))).toBeCloseTo(result.objective, 12);
+      expect((result.kinds[0].f1 + result.kinds[1].f1) / 2).toBeCloseTo(best.mean, 12);
+      // never below what the mean's threshold gives the worst kind
+      expect(result.objective).toBeGreaterThanOrEqual(Math.min(...blendThreshold(kinds, 1e6).kinds.map((k) => k.f1)) - 1e-12);
+    }
+    expect(() => blendThreshold([kind0()], 10, 'median' as never)).toThrow(/'mean' or 'worst'/);
+  });
 });
+
+function kind0() {
+  return { name: 'a', scores: Float32Array.from([0.1, 0.9]), labels: Uint8Array.from([0, 1]) };
+}
 
 describe('selectOnBlend', () => {
   it('passes over a setting whose mean is best but which is the worst on one kind', () => {

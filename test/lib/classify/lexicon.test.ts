@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { broadcastLabel, UNLABELLED } from '../../../lib/classify/labels.js';
-import { combineWithLexicon, Lexicon, wordsOfTokens } from '../../../lib/classify/lexicon.js';
+import { combineWithLexicon, FIRST_LEXICON_FEATURES, Lexicon, LEXICON_FEATURES, tokenWords, wordShape } from '../../../lib/classify/lexicon.js';
 import { TokenClassifier } from '../../../lib/classify/token_classifier.js';
 import { Random } from '../../../lib/data/random.js';
 import { readSafetensors, writeSafetensors } from '../../../lib/model/safetensors.js';
@@ -22,37 +22,66 @@ function sentence(words: readonly string[], random: Random): string {
   return `${out[0][0].toUpperCase()}${out.join(' ').slice(1)}.`;
 }
 
-describe('wordsOfTokens', () => {
-  it('recovers the words of the text (letters and digits, lower-cased) from the token ids alone', async () => {
+describe('tokenWords', () => {
+  it('recovers the words of the text (letters and digits, lower-cased) from the token ids alone, with the buckets of each feature', async () => {
     const tokenizer = await tinyTokenizer();
     const random = new Random(5);
     for (let trial = 0; trial < 20; trial++) {
-      const text = Array.from({ length: 4 }, () => sentence(random.next() < 0.5 ? MEDICAL_WORDS : GENERAL_WORDS, random)).join(random.next() < 0.3 ? '\n' : ' ') + " It's 42, isn't-it?";
-      const words = wordsOfTokens(tokenizer.encode(text), tokenizer, 20);
+      const text = Array.from({ length: 4 }, () => sentence(random.next() < 0.5 ? MEDICAL_WORDS : GENERAL_WORDS, random)).join(random.next() < 0.3 ? '\n' : ' ') + " It's 42, isn't-it? HbA1c (7%).";
+      const tokens = tokenizer.encode(text);
+      const words = tokenWords(tokens, tokenizer, 20, LEXICON_FEATURES);
       expect(words.words).toEqual(text.toLowerCase().match(/[\p{L}\p{N}]+/gu));
-      // every word's tokens are counted; a pair is hashed only inside a sentence
       expect(words.tokenCount.every((c) => c >= 1)).toBe(true);
-      words.sentenceOf.forEach((s, w) => expect(words.features[2 * w + 1] >= 0).toBe(w > 0 && words.sentenceOf[w - 1] === s));
-      for (const b of words.features) expect(b).toBeLessThan(1 << 20);
+      // word, pair (only inside a sentence), number shape (only for a word with a digit)
+      words.sentenceOf.forEach((s, w) => {
+        const expected = 1 + (w > 0 && words.sentenceOf[w - 1] === s ? 1 : 0) + (/\d/.test(words.words[w]) ? 1 : 0);
+        expect(words.wordStart[w + 1] - words.wordStart[w]).toBe(expected);
+      });
+      for (const b of words.wordBuckets) expect(b).toBeLessThan(1 << 20);
+      // a punctuation bucket exactly on tokens holding something other than letters, digits and whitespace
+      tokens.forEach((id, t) => expect(words.tokenBucket[t] >= 0).toBe(/[^\p{L}\p{N}\s]/u.test(tokenizer.decode([id]))));
+      // tokens' sentences never decrease, and a word's tokens share its sentence
+      tokens.forEach((_, t) => {
+        if (t > 0) expect(words.tokenSentence[t]).toBeGreaterThanOrEqual(words.tokenSentence[t - 1]);
+        if (words.wordOf[t] >= 0) expect(words.tokenSentence[t]).toBe(words.sentenceOf[words.wordOf[t]]);
+      });
+      // the first lexicons' features: a word and its pair only, no punctuation
+      const first = tokenWords(tokens, tokenizer, 20, FIRST_LEXICON_FEATURES);
+      expect(first.tokenBucket.every((b) => b === -1)).toBe(true);
+      first.sentenceOf.forEach((s, w) => expect(first.wordStart[w + 1] - first.wordStart[w]).toBe(w > 0 && first.sentenceOf[w - 1] === s ? 2 : 1));
     }
+  });
+
+  it('writes a word shape with runs of capitals, other letters and digits folded', () => {
+    expect(wordShape('HbA1c')).toBe('AaA0a');
+    expect(wordShape('Ébola2')).toBe('Aa0');
+    expect(wordShape('1991')).toBe('0');
+    expect(wordShape('mg2')).toBe('a0');
+    expect(wordShape('COVID19')).toBe('A0');
   });
 });
 
 describe('Lexicon', () => {
-  it("spreads each word's weights over its tokens: a sentence's evidence sums to its logit", async () => {
+  it("spreads each word's weights over its tokens and gives a token its punctuation's: a sentence's evidence sums to its logit", async () => {
     const tokenizer = await tinyTokenizer();
     const random = new Random(9);
     const weights = Float32Array.from({ length: 1 << 10 }, () => random.next() * 2 - 1);
-    const lexicon = new Lexicon(tokenizer, weights);
-    const tokens = tokenizer.encode(MEDICAL + GENERAL);
-    const words = wordsOfTokens(tokens, tokenizer, 10);
-    let logit = 0;
-    for (let w = 0; w < words.words.length; w++) logit += weights[words.features[2 * w]] + (words.features[2 * w + 1] >= 0 ? weights[words.features[2 * w + 1]] : 0);
-    const evidence = lexicon.evidence(tokens);
-    expect(evidence.reduce((a, b) => a + b, 0)).toBeCloseTo(logit, 3);
-    tokens.forEach((_, t) => {
-      if (words.wordOf[t] < 0) expect(evidence[t]).toBe(0);
-    });
+    const tokens = tokenizer.encode(`${MEDICAL} (It was 42%.) ${GENERAL}`);
+    for (const features of [FIRST_LEXICON_FEATURES, LEXICON_FEATURES]) {
+      const lexicon = new Lexicon(tokenizer, weights, null, features);
+      const words = tokenWords(tokens, tokenizer, 10, features);
+      let logit = 0;
+      for (const b of words.wordBuckets) logit += weights[b];
+      for (const b of words.tokenBucket) if (b >= 0) logit += weights[b];
+      const evidence = lexicon.evidence(tokens);
+      expect(evidence.reduce((a, b) => a + b, 0)).toBeCloseTo(logit, 3);
+      tokens.forEach((_, t) => {
+        if (words.wordOf[t] < 0 && words.tokenBucket[t] < 0) expect(evidence[t]).toBe(0);
+      });
+    }
+    // the features change the evidence; a lexicon made without a list holds the first ones
+    expect(new Lexicon(tokenizer, weights).features).toEqual(FIRST_LEXICON_FEATURES);
+    expect(Array.from(new Lexicon(tokenizer, weights, null, LEXICON_FEATURES).evidence(tokens))).not.toEqual(Array.from(new Lexicon(tokenizer, weights).evidence(tokens)));
   });
 
   it('fits sentences of two domains, its loss falling, and separates held-out sentences', async () => {
@@ -66,6 +95,7 @@ describe('Lexicon', () => {
     expect(losses[0]).toBeLessThan(Math.log(2));
     expect(losses[2]).toBeLessThan(losses[0]);
     expect(lexicon.fit).toMatchObject({ epochs: 3, positiveSentences: 120, sentences: 240 });
+    expect(lexicon.features).toEqual(LEXICON_FEATURES);
     const sum = (text: string) => lexicon.evidence(tokenizer.encode(text)).reduce((a, b) => a + b, 0);
     for (let k = 0; k < 10; k++) {
       expect(sum(sentence(MEDICAL_WORDS, random))).toBeGreaterThan(0);
@@ -91,6 +121,13 @@ describe('Lexicon', () => {
     controller.abort();
     expect(await codeOf(Lexicon.fit([one, other], tokenizer, { signal: controller.signal }))).toBe('E_ABORTED');
     expect(() => new Lexicon(tokenizer, new Float32Array(1000))).toThrow(RangeError);
+    // features: known ones, each once, at least one
+    for (const features of [[], ['word', 'words'], ['word', 'word']] as never[][]) {
+      expect(await codeOf(Lexicon.fit([one, other], tokenizer, { features }))).toBe('E_OPTION');
+      expect(() => new Lexicon(tokenizer, new Float32Array(256), null, features)).toThrow(RangeError);
+    }
+    const wordsOnly = await Lexicon.fit([one, other], tokenizer, { bits: 8, epochs: 1, features: ['word'] });
+    expect(wordsOnly.features).toEqual(['word']);
   });
 
   it('combines with the probe in logit space: share 0 is the lexicon alone', () => {
@@ -136,8 +173,15 @@ describe('TokenClassifier with a lexicon', () => {
     const alone = new TokenClassifier(bilm, bilmPath, 0, classifier.probe, 0.5, null, 'both', 0, 'window', { lexicon, probeWeight: 0 });
     const expected = lexicon.evidence(text).map((e) => 1 / (1 + Math.exp(-e)));
     (await alone.rawScores([text]))[0].forEach((v, t) => expect(v).toBeCloseTo(expected[t], 6));
-    // a file with the lexicon's metadata but not its weights is refused
+    expect(loaded.lexicon!.lexicon.features).toEqual(LEXICON_FEATURES);
+    // a file of the first lexicons (no list of features) holds words and pairs; a bad list is refused
     const file = await readSafetensors(path);
+    const meta = JSON.parse(file.metadata.lexicon);
+    await writeSafetensors(path, file.tensors, { ...file.metadata, lexicon: JSON.stringify({ ...meta, features: undefined }) });
+    expect((await TokenClassifier.load(path)).lexicon!.lexicon.features).toEqual(FIRST_LEXICON_FEATURES);
+    await writeSafetensors(path, file.tensors, { ...file.metadata, lexicon: JSON.stringify({ ...meta, features: ['word', 'colour'] }) });
+    await expect(TokenClassifier.load(path)).rejects.toThrow(/lexicon features/);
+    // a file with the lexicon's metadata but not its weights is refused
     file.tensors.delete('lexicon.weights');
     await writeSafetensors(path, file.tensors, file.metadata);
     await expect(TokenClassifier.load(path)).rejects.toThrow(/lexicon needs both/);

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -37,10 +37,20 @@ describe('trainClassifierFromCorpus', () => {
     const out = join(data, 'clf.safetensors');
     const options = {
       ...CLASSIFIER_PRESETS.default, data, out, vocabSize: 300, dModel: 16, layers: 1, heads: 2, context: 32, batch: 2, steps: 3,
-      probeDocuments: 6, valDocuments: 3, maxTrainTokens: 5000, sweepLayers: [1], smoothing: [0, 4], documentClassifier: false,
+      probeDocuments: 6, valDocuments: 3, maxTrainTokens: 5000, sweepLayers: [1], smoothing: [0, 4], documentClassifier: false, heldOutSentenceMixes: 12,
     };
+    // options are checked before any work
+    for (const bad of [{ lexiconBits: 40 }, { heldOutSentenceMixes: 0 }, { blendObjective: 'median' as never }])
+      await expect(trainClassifierFromCorpus({ ...options, ...bad, out: join(data, 'bad', 'x.safetensors') })).rejects.toThrow(expect.objectContaining({ code: 'E_OPTION' }));
+    expect(existsSync(join(data, 'bad'))).toBe(false);
     const report = await trainClassifierFromCorpus(options);
     expect(report.tokenKinds.map((k) => k.name)).toEqual(['paragraph', 'sentence']);
+    // the default preset chooses on the worst kind: each entry's blend F1 is its worse kind's
+    expect(CLASSIFIER_PRESETS.default.blendObjective).toBe('worst');
+    for (const r of report.tokenSweep) {
+      expect(r.blendObjective).toBe('worst');
+      expect(r.blendF1).toBeCloseTo(Math.min(...r.kinds.map((k) => k.f1)), 12);
+    }
     expect(report.tokenSweep[0].kinds.map((k) => k.name)).toEqual(['paragraph', 'sentence']);
     const classifier = await TokenClassifier.load(out);
     expect(report.tokenScoring).toMatch(/^(raw|smooth r=4|segment c=.*)$/);
@@ -90,7 +100,7 @@ describe('trainClassifierFromCorpus', () => {
         return { tokenTrain: [...tokenTrain], valSets: [...valSets] };
       },
     });
-    expect(seen).toEqual([2 * 3 * 6, 3 * 3, 3 * 3]);
+    expect(seen).toEqual([2 * 3 * 6, 3 * 3, 12]);
     expect(identity.options.relabel).toBe(true);
     expect(Array.from((await TokenClassifier.load(join(data, 'same.safetensors'))).probe.weights)).toEqual(Array.from(classifier.probe.weights));
     const flip = (s: { tokens: Uint32Array; labels: Uint8Array }) => ({ tokens: s.tokens, labels: s.labels.map((l) => (l === 255 ? l : 1 - l)) });

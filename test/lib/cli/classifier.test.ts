@@ -100,6 +100,11 @@ describe('classifier subcommands', () => {
     expect((await run(['score', join(dir, 'nope.bin'), '--classifier', clf, '--out', join(dir, 's2')])).code).toBe(2);
     expect((await run(['train-classifier', '--preset', 'default', '--out', join(dir, 'c.safetensors')])).code).toBe(2);
     expect((await run(['train-classifier', '--preset', 'bogus', '--out', join(dir, 'c.safetensors')])).code).toBe(2);
+    for (const bad of [['--blend', 'median'], ['--lexicon-bits', '30'], ['--held-out-sentence-mixes', '0']]) {
+      const refused = await run(['train-classifier', '--preset', 'default', '--data', dir, '--out', join(dir, 'c.safetensors'), ...bad]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain(bad[0]);
+    }
     expect((await run(['train-classifier', '--bilm', bilmPath, '--out', join(dir, 'c.safetensors')])).code).toBe(2);
   });
 });
