@@ -6,6 +6,7 @@
 import { nativeCancelFlag } from '../abort.js';
 import { native } from '../native.js';
 import { CodedTypeError, CodedRangeError } from '../errors.js';
+import { stripUndefined } from '../options.js';
 
 /** How samples of each class are weighted in the loss. */
 export type ClassWeighting = 'balanced' | 'none' | { negative: number; positive: number };
@@ -109,7 +110,7 @@ export function sampleWeights(labels: Uint8Array, weighting: ClassWeighting): Fl
  *   a label other than 0/1; Error if one class is absent; AbortError when `signal` fires.
  */
 export async function fitLogistic(features: Float32Array, labels: Uint8Array, dimension: number, options: LogisticOptions = {}): Promise<LogisticModel> {
-  const o = { ...LOGISTIC_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as typeof LOGISTIC_DEFAULTS & LogisticOptions;
+  const o = { ...LOGISTIC_DEFAULTS, ...stripUndefined(options) } as typeof LOGISTIC_DEFAULTS & LogisticOptions;
   if (!Number.isInteger(dimension) || dimension < 1) throw new CodedRangeError(`dimension must be a positive integer, got ${dimension}`);
   if (!(features instanceof Float32Array)) throw new CodedTypeError('features must be a Float32Array');
   if (!(labels instanceof Uint8Array)) throw new CodedTypeError('labels must be a Uint8Array');

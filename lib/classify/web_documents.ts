@@ -20,6 +20,7 @@ import { TokenfilterError } from '../errors.js';
 import { renderPieces, type TextPiece } from './mixed_text.js';
 import type { Random } from '../data/random.js';
 import { insertableSentences, insertedCount, sentencesOf } from './sentence_mixes.js';
+import { stripUndefined } from '../options.js';
 
 /** A host document: its text and its domain. */
 export interface HostDocument {
@@ -132,7 +133,7 @@ class ForgetCursor {
 }
 
 function resolve(options: WebDocumentOptions): Required<WebDocumentOptions> {
-  const o = { ...WEB_DOCUMENT_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as Required<WebDocumentOptions>;
+  const o = { ...WEB_DOCUMENT_DEFAULTS, ...stripUndefined(options) } as Required<WebDocumentOptions>;
   if (!Array.isArray(o.rates) || o.rates.length === 0) throw new TokenfilterError('E_OPTION', 'rates must list at least one rate');
   for (const r of o.rates) if (!(r >= 0 && r <= 1)) throw new TokenfilterError('E_OPTION', `rates must lie in [0, 1], got ${r}`);
   if (!Number.isInteger(o.maxChars) || o.maxChars < 100) throw new TokenfilterError('E_OPTION', `maxChars must be an integer ≥ 100, got ${o.maxChars}`);

@@ -24,6 +24,7 @@ import { layerSetName, parseLayerChoices, type LayerChoice } from '../classify/l
 import { CLASSIFIER_PRESETS, trainClassifierFromCorpus, type CorpusClassifierOptions, type CorpusClassifierReport } from '../classify/train_from_corpus.js';
 import { parseReading, READINGS, type Reading } from '../classify/reading.js';
 import { UsageError, numberOption, parseIntegerOption, writeJson, type CliIO } from './output.js';
+import { stripUndefined } from '../options.js';
 
 /** Options of `tokenfilter train-classifier`, as the CLI parses them. */
 export interface TrainClassifierCommandOptions {
@@ -136,7 +137,7 @@ export async function trainClassifierCommand(options: TrainClassifierCommandOpti
     lexicon: options.lexicon, lexiconChars: options.lexiconChars, lexiconBits: options.lexiconBits,
     blendObjective: options.blend as CorpusClassifierOptions['blendObjective'], heldOutSentenceMixes: options.heldOutSentenceMixes,
   };
-  const settings = { ...preset, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) } as CorpusClassifierOptions;
+  const settings = { ...preset, ...stripUndefined(overrides) } as CorpusClassifierOptions;
   const report = await trainClassifierFromCorpus({ ...settings, data: options.data, out: options.out, onLog: log });
   if (options.json) writeJson(io, { command: 'train-classifier', ...report });
   else

@@ -11,6 +11,7 @@ import { seedWords, Sfc32 } from '../data/random.js';
 import { Transformer } from '../model/transformer.js';
 import { cloneModel, type BatchSource } from './adversarial_finetune.js';
 import { TokenfilterError, CodedTypeError, CodedRangeError } from '../errors.js';
+import { stripUndefined } from '../options.js';
 
 /** Options of {@link rmu}; every default is in {@link RMU_DEFAULTS}. */
 export interface RmuOptions {
@@ -149,7 +150,7 @@ export async function rmu(model: Transformer, forget: BatchSource, retain: Batch
   if (options === null || typeof options !== 'object') throw new CodedTypeError('options must be an object');
   for (const key of Object.keys(options))
     if (!KNOWN.has(key)) throw new CodedTypeError(`unknown RMU option '${key}' (known: ${[...KNOWN].join(', ')})`);
-  const o = { ...RMU_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as typeof RMU_DEFAULTS & RmuOptions;
+  const o = { ...RMU_DEFAULTS, ...stripUndefined(options) } as typeof RMU_DEFAULTS & RmuOptions;
   const L = model.config.layers;
   const layer = o.layer ?? Math.ceil(L / 2);
   if (!Number.isInteger(layer) || layer < 1 || layer > L) throw new CodedRangeError(`layer must be an integer in [1, ${L}], got ${String(layer)}`);

@@ -11,6 +11,7 @@ import { CodedTypeError, CodedRangeError } from '../errors.js';
 import { Tokenizer } from '../data/tokenizer.js';
 import type { RecordedContract } from '../data/tokenizer_contract.js';
 import { recordedContractOf, tokenizerMetadata } from './model_tokenizer.js';
+import { stripUndefined } from '../options.js';
 
 /** Progress after each optimizer step. */
 export interface TrainProgress {
@@ -151,7 +152,7 @@ export function resolveTrainOptions(options: TrainOptions, batchCount: number | 
   if (options === null || typeof options !== 'object') throw new CodedTypeError('options must be an object');
   for (const key of Object.keys(options))
     if (!KNOWN.has(key)) throw new CodedTypeError(`unknown training option '${key}' (known: ${[...KNOWN].join(', ')})`);
-  const o = { ...TRAIN_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as TrainOptions & typeof TRAIN_DEFAULTS;
+  const o = { ...TRAIN_DEFAULTS, ...stripUndefined(options) } as TrainOptions & typeof TRAIN_DEFAULTS;
   const accumulation = int(o.accumulation, 'accumulation', 1);
   const steps =
     o.steps !== undefined ? int(o.steps, 'steps', 1) : batchCount !== undefined ? Math.ceil(batchCount / accumulation) : undefined;
