@@ -169,7 +169,7 @@ export type { LogisticOptions, ClassWeighting } from './classify/logistic.js';
 export { TokenClassifier } from './classify/token_classifier.js';
 export type { TrainTokenClassifierOptions, LayerResult, ValidationSet, KindMetrics, LexiconUse } from './classify/token_classifier.js';
 export { LEXICON_PROBE_WEIGHTS } from './classify/token_classifier.js';
-export { Lexicon, LEXICON_DEFAULTS, LEXICON_FEATURES, FIRST_LEXICON_FEATURES, combineWithLexicon, tokenWords, wordShape } from './classify/lexicon.js';
+export { Lexicon, LEXICON_DEFAULTS, LEXICON_FEATURES, FIRST_LEXICON_FEATURES, checkLexiconBits, checkLexiconFeatures, combineWithLexicon, tokenWords, wordShape } from './classify/lexicon.js';
 export type { LexiconOptions, LexiconFit, LexiconFeature, TokenWords } from './classify/lexicon.js';
 export type { Reading } from './classify/reading.js';
 export { featuresOfLayers, layerSetOf, layerSetName, layerSetDimension, parseLayerChoices } from './classify/layer_features.js';

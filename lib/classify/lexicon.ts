@@ -232,10 +232,15 @@ function labelledSentences(sequences: readonly LabelledSequence[], tokenizer: Pi
   return { offsets: Uint32Array.from(offsets), buckets: Uint32Array.from(buckets), labels: Uint8Array.from(labels) };
 }
 
-/** @throws RangeError for an empty list, an unknown feature or one named twice. */
-function checkFeatures(features: readonly LexiconFeature[]): void {
+/** @throws RangeError (E_OPTION) unless `bits`, log2 of a lexicon's buckets, is an integer in 8 … 26; `name` names it in the message. */
+export function checkLexiconBits(bits: unknown, name = 'lexicon bits'): void {
+  if (!(Number.isInteger(bits) && (bits as number) >= 8 && (bits as number) <= 26)) throw new CodedRangeError(`${name} must be an integer in 8 … 26, got ${String(bits)}`);
+}
+
+/** @throws RangeError (E_OPTION) for a list that is empty, names an unknown feature or one twice. */
+export function checkLexiconFeatures(features: unknown): asserts features is readonly LexiconFeature[] {
   if (!Array.isArray(features) || features.length === 0) throw new CodedRangeError('lexicon features must be a non-empty list');
-  for (const f of features) if (!LEXICON_FEATURES.includes(f)) throw new CodedRangeError(`unknown lexicon feature ${JSON.stringify(f)} (known: ${LEXICON_FEATURES.join(', ')})`);
+  for (const f of features) if (!LEXICON_FEATURES.includes(f as LexiconFeature)) throw new CodedRangeError(`unknown lexicon feature ${JSON.stringify(f)} (known: ${LEXICON_FEATURES.join(', ')})`);
   if (new Set(features).size !== features.length) throw new CodedRangeError(`lexicon features named twice: ${features.join(', ')}`);
 }
 
@@ -263,8 +268,8 @@ function adagradPass(set: SentenceSet, order: Uint32Array, weights: Float32Array
 }
 
 /**
- * Weights of hashed word and word-pair features; {@link Lexicon.evidence} gives each token its
- * share of its word's weight. Fit with {@link Lexicon.fit}; saved inside the token classifier file.
+ * Weights of hashed word, word-pair and style features; {@link Lexicon.evidence} gives each token
+ * its share of its word's weights and its own punctuation's weight. Fit with {@link Lexicon.fit}; saved inside the token classifier file.
  */
 export class Lexicon {
   readonly bits: number;
@@ -278,7 +283,7 @@ export class Lexicon {
   constructor(tokenizer: Pick<Tokenizer, 'vocabSize' | 'decode'>, weights: Float32Array, fit: LexiconFit | null = null, features: readonly LexiconFeature[] = FIRST_LEXICON_FEATURES) {
     const bits = Math.log2(weights.length);
     if (!Number.isInteger(bits) || bits < 8 || bits > 26) throw new CodedRangeError(`a lexicon has 2^bits weights, bits 8 … 26; got ${weights.length} weights`);
-    checkFeatures(features);
+    checkLexiconFeatures(features);
     this.features = Object.freeze([...features]);
     this.bits = bits;
     this.weights = weights;
@@ -293,10 +298,10 @@ export class Lexicon {
    */
   static async fit(sequences: readonly LabelledSequence[], tokenizer: Pick<Tokenizer, 'vocabSize' | 'decode'>, options: LexiconOptions = {}): Promise<Lexicon> {
     const o = { ...LEXICON_DEFAULTS, ...stripUndefined(options) };
-    if (!Number.isInteger(o.bits) || o.bits < 8 || o.bits > 26) throw new CodedRangeError(`lexicon bits must be an integer in 8 … 26, got ${o.bits}`);
+    checkLexiconBits(o.bits);
     if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new CodedRangeError(`lexicon epochs must be a positive integer, got ${o.epochs}`);
     if (!(o.learningRate > 0) || !(o.l2 >= 0)) throw new CodedRangeError(`lexicon learningRate must be > 0 and l2 >= 0, got ${o.learningRate}, ${o.l2}`);
-    checkFeatures(o.features);
+    checkLexiconFeatures(o.features);
     const set = labelledSentences(sequences, tokenizer, o.bits, o.features);
     const n = set.labels.length;
     const positive = set.labels.reduce((a, l) => a + l, 0);

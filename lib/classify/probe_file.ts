@@ -24,7 +24,7 @@ import type { DeviceOptions } from '../device.js';
 import { LogisticModel } from './logistic.js';
 import { parseScoreMethod, type ScoreMethod } from './score_method.js';
 import { parseReading, type Reading } from './reading.js';
-import { FIRST_LEXICON_FEATURES, LEXICON_FEATURES, type LexiconFeature, type LexiconFit } from './lexicon.js';
+import { checkLexiconFeatures, FIRST_LEXICON_FEATURES, type LexiconFeature, type LexiconFit } from './lexicon.js';
 
 /** Format identifier of classifier files. */
 export const CLASSIFIER_FORMAT = 'tokenfilter.classifier';
@@ -166,9 +166,12 @@ function readLexicon(path: string, text: string | undefined, tensor: { dtype: st
   const probeWeight = Number(meta?.probeWeight);
   if (!(Number.isFinite(probeWeight) && probeWeight >= 0)) throw new SafetensorsError(`${path}: lexicon probeWeight ${String(meta?.probeWeight)} is not a finite non-negative number`);
   const features = meta.features ?? FIRST_LEXICON_FEATURES;
-  if (!Array.isArray(features) || features.length === 0 || new Set(features).size !== features.length || !features.every((f) => LEXICON_FEATURES.includes(f as LexiconFeature)))
-    throw new SafetensorsError(`${path}: lexicon features ${JSON.stringify(meta.features)} are not a list of distinct known features (${LEXICON_FEATURES.join(', ')})`);
-  return { weights: tensor.data as Float32Array, probeWeight, fit: (meta.fit ?? null) as LexiconFit | null, features: features as LexiconFeature[] };
+  try {
+    checkLexiconFeatures(features);
+  } catch (error) {
+    throw new SafetensorsError(`${path}: lexicon features ${JSON.stringify(meta.features)}: ${(error as Error).message}`);
+  }
+  return { weights: tensor.data as Float32Array, probeWeight, fit: (meta.fit ?? null) as LexiconFit | null, features };
 }
 
 /** The `layers` metadata: ascending distinct layers of the biLM ending at `layer`; `[layer]` when absent. */

@@ -38,7 +38,7 @@ import { TokenClassifier, type LayerResult, type ValidationSet } from './token_c
 import { describeLayer, trainBiLMProbe, type BiLMProbeOptions, type BiLMProbeResult } from './train_bilm_probe.js';
 import { CodedRangeError, CodedTypeError, TokenfilterError } from '../errors.js';
 import type { Reading } from './reading.js';
-import { Lexicon, type LexiconFit } from './lexicon.js';
+import { checkLexiconBits, Lexicon, type LexiconFit } from './lexicon.js';
 import { checkBlendObjective, type BlendObjective } from './blend_selection.js';
 
 /**
@@ -336,8 +336,7 @@ async function fitCorpusLexicon(sequences: readonly LabelledSequence[], tokenize
 /** Trains a biLM, a token classifier and a document classifier; see the module comment. */
 export async function trainClassifierFromCorpus(options: CorpusClassifierOptions): Promise<CorpusClassifierReport> {
   const o = options;
-  if (o.lexiconBits !== undefined && !(Number.isInteger(o.lexiconBits) && o.lexiconBits >= 8 && o.lexiconBits <= 26))
-    throw new CodedRangeError(`lexiconBits must be an integer in 8 … 26, got ${o.lexiconBits}`);
+  if (o.lexiconBits !== undefined) checkLexiconBits(o.lexiconBits, 'lexiconBits');
   if (o.heldOutSentenceMixes !== undefined && !(Number.isInteger(o.heldOutSentenceMixes) && o.heldOutSentenceMixes >= 1))
     throw new CodedRangeError(`heldOutSentenceMixes must be a positive integer, got ${o.heldOutSentenceMixes}`);
   checkBlendObjective(o.blendObjective ?? 'mean');

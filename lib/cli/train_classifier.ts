@@ -20,6 +20,7 @@ import { labelsFromSideFile } from '../classify/labels.js';
 import { describeScoreMethod } from '../classify/score_method.js';
 import { TokenClassifier } from '../classify/token_classifier.js';
 import { describeLayer } from '../classify/train_bilm_probe.js';
+import { checkBlendObjective } from '../classify/blend_selection.js';
 import { layerSetName, parseLayerChoices, type LayerChoice } from '../classify/layer_features.js';
 import { CLASSIFIER_PRESETS, trainClassifierFromCorpus, type CorpusClassifierOptions, type CorpusClassifierReport } from '../classify/train_from_corpus.js';
 import { parseReading, READINGS, type Reading } from '../classify/reading.js';
@@ -124,7 +125,13 @@ export async function trainClassifierCommand(options: TrainClassifierCommandOpti
   if (!(presetName in CLASSIFIER_PRESETS)) throw new UsageError(`--preset must be ${Object.keys(CLASSIFIER_PRESETS).join(' or ')}, got '${presetName}'`);
   const preset = CLASSIFIER_PRESETS[presetName as keyof typeof CLASSIFIER_PRESETS];
   if (preset.corpus === 'domains' && !options.data) throw new UsageError(`--preset ${presetName} needs --data DIR (a folder holding corpus/*.jsonl.gz)`);
-  if (options.blend !== undefined && options.blend !== 'mean' && options.blend !== 'worst') throw new UsageError(`--blend must be mean or worst, got '${options.blend}'`);
+  if (options.blend !== undefined) {
+    try {
+      checkBlendObjective(options.blend);
+    } catch (error) {
+      throw new UsageError(`--blend: ${(error as Error).message}`);
+    }
+  }
   if (options.probeData !== undefined && options.probeData !== 'spliced' && options.probeData !== 'windows')
     throw new UsageError(`--probe-data must be spliced or windows, got '${options.probeData}'`);
   const overrides: Partial<CorpusClassifierOptions> = {
