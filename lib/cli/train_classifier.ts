@@ -88,39 +88,8 @@ export const readingOption = (value: string): Reading => {
   }
 };
 
-/** Runs `train-classifier` and returns its report. */
-export async function trainClassifierCommand(options: TrainClassifierCommandOptions, io: CliIO): Promise<unknown> {
-  const log = (line: string) => io.stderr.write(`${line}\n`);
-  const labelled = [...(options.trainLabels ?? []), ...(options.valLabels ?? [])];
-  await prepareFileOutputs([{ path: options.out, role: '--out' }], [
-    ...(options.bilm !== undefined ? [{ path: options.bilm, role: '--bilm' }] : []),
-    ...labelled.flatMap((path) => [{ path, role: 'input shard' }, { path: sideFilePathFor(path, SideFileKind.Labels), role: 'labels' }]),
-  ]);
-  if (options.bilm !== undefined && (options.trainLabels !== undefined || options.valLabels !== undefined || options.preset === undefined)) {
-    if (!options.trainLabels?.length || !options.valLabels?.length)
-      throw new UsageError('--bilm needs --train-labels SHARDS... and --val-labels SHARDS... (token shards with .labels.side files)');
-    const read = (shards: string[]) => {
-      try {
-        return shards.flatMap((s) => labelsFromSideFile(s, { positive: options.positive }));
-      } catch (error) {
-        throw new UsageError((error as Error).message, { cause: error });
-      }
-    };
-    const bilm = await BiLM.load(options.bilm);
-    const { classifier, sweep } = await TokenClassifier.train({
-      bilm, bilmPath: options.bilm, train: read(options.trainLabels), val: read(options.valLabels), layers: options.sweep,
-      maxTrainTokens: options.maxTrainTokens, seed: options.seed, logistic: { l2: options.l2 }, smoothing: options.smoothing,
-      segmentation: options.segmentation, mixtures: options.mixtures, reading: options.reading, onLayer: (r) => log(describeLayer(r)),
-    });
-    await classifier.save(options.out);
-    const summary = {
-      command: 'train-classifier', out: options.out, layer: classifier.layer, layers: classifier.layers, threshold: classifier.threshold, smoothing: classifier.smoothing,
-      scoring: describeScoreMethod(classifier.method), reading: classifier.reading, sweep,
-    };
-    if (options.json) writeJson(io, summary);
-    else io.stdout.write(`token classifier at layer ${layerSetName(classifier.layers)} (threshold ${classifier.threshold.toFixed(3)}) → ${options.out}\n`);
-    return summary;
-  }
+/** The preset a `--preset` run starts from, its flags checked (before any output folder is made). */
+function presetOf(options: TrainClassifierCommandOptions): (typeof CLASSIFIER_PRESETS)[keyof typeof CLASSIFIER_PRESETS] {
   const presetName = options.preset ?? 'default';
   if (!(presetName in CLASSIFIER_PRESETS)) throw new UsageError(`--preset must be ${Object.keys(CLASSIFIER_PRESETS).join(' or ')}, got '${presetName}'`);
   const preset = CLASSIFIER_PRESETS[presetName as keyof typeof CLASSIFIER_PRESETS];
@@ -134,6 +103,45 @@ export async function trainClassifierCommand(options: TrainClassifierCommandOpti
   }
   if (options.probeData !== undefined && options.probeData !== 'spliced' && options.probeData !== 'windows')
     throw new UsageError(`--probe-data must be spliced or windows, got '${options.probeData}'`);
+  return preset;
+}
+
+/** Runs `train-classifier` and returns its report. */
+export async function trainClassifierCommand(options: TrainClassifierCommandOptions, io: CliIO): Promise<unknown> {
+  const log = (line: string) => io.stderr.write(`${line}\n`);
+  const labelled = [...(options.trainLabels ?? []), ...(options.valLabels ?? [])];
+  const fromLabels = options.bilm !== undefined && (options.trainLabels !== undefined || options.valLabels !== undefined || options.preset === undefined);
+  const preset = fromLabels ? null : presetOf(options);
+  await prepareFileOutputs([{ path: options.out, role: '--out' }], [
+    ...(options.bilm !== undefined ? [{ path: options.bilm, role: '--bilm' }] : []),
+    ...labelled.flatMap((path) => [{ path, role: 'input shard' }, { path: sideFilePathFor(path, SideFileKind.Labels), role: 'labels' }]),
+  ]);
+  if (!preset) {
+    const bilmPath = options.bilm!; // fromLabels
+    if (!options.trainLabels?.length || !options.valLabels?.length)
+      throw new UsageError('--bilm needs --train-labels SHARDS... and --val-labels SHARDS... (token shards with .labels.side files)');
+    const read = (shards: string[]) => {
+      try {
+        return shards.flatMap((s) => labelsFromSideFile(s, { positive: options.positive }));
+      } catch (error) {
+        throw new UsageError((error as Error).message, { cause: error });
+      }
+    };
+    const bilm = await BiLM.load(bilmPath);
+    const { classifier, sweep } = await TokenClassifier.train({
+      bilm, bilmPath, train: read(options.trainLabels), val: read(options.valLabels), layers: options.sweep,
+      maxTrainTokens: options.maxTrainTokens, seed: options.seed, logistic: { l2: options.l2 }, smoothing: options.smoothing,
+      segmentation: options.segmentation, mixtures: options.mixtures, reading: options.reading, onLayer: (r) => log(describeLayer(r)),
+    });
+    await classifier.save(options.out);
+    const summary = {
+      command: 'train-classifier', out: options.out, layer: classifier.layer, layers: classifier.layers, threshold: classifier.threshold, smoothing: classifier.smoothing,
+      scoring: describeScoreMethod(classifier.method), reading: classifier.reading, sweep,
+    };
+    if (options.json) writeJson(io, summary);
+    else io.stdout.write(`token classifier at layer ${layerSetName(classifier.layers)} (threshold ${classifier.threshold.toFixed(3)}) → ${options.out}\n`);
+    return summary;
+  }
   const overrides: Partial<CorpusClassifierOptions> = {
     steps: options.steps, dModel: options.dim, layers: options.layers, heads: options.heads, context: options.context, batch: options.batch,
     vocabSize: options.vocabSize, lr: options.lr, forgetWeight: options.forgetWeight, probeDocuments: options.probeDocuments,

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -101,10 +101,12 @@ describe('classifier subcommands', () => {
     expect((await run(['train-classifier', '--preset', 'default', '--out', join(dir, 'c.safetensors')])).code).toBe(2);
     expect((await run(['train-classifier', '--preset', 'bogus', '--out', join(dir, 'c.safetensors')])).code).toBe(2);
     for (const bad of [['--blend', 'median'], ['--lexicon-bits', '30'], ['--held-out-sentence-mixes', '0']]) {
-      const refused = await run(['train-classifier', '--preset', 'default', '--data', dir, '--out', join(dir, 'c.safetensors'), ...bad]);
+      const refused = await run(['train-classifier', '--preset', 'default', '--data', dir, '--out', join(dir, 'refused', 'c.safetensors'), ...bad]);
       expect(refused.code).toBe(2);
       expect(refused.stderr).toContain(bad[0]);
     }
+    // a refused preset flag leaves no output folder behind
+    expect(existsSync(join(dir, 'refused'))).toBe(false);
     expect((await run(['train-classifier', '--bilm', bilmPath, '--out', join(dir, 'c.safetensors')])).code).toBe(2);
   });
 });
